@@ -1,0 +1,219 @@
+//! The project's event bus and its journal.
+//!
+//! Every event of a project gets the next `seq` under one lock, is appended
+//! to the journal (`.packer/events.jsonl`) and is queued to every subscribed
+//! connection while that lock is held, so all clients see one order and the
+//! journal records the same order. `seq` continues across restarts: on open
+//! the journal's last event tells where to resume.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::transport::{message, Outbox};
+
+/// Journals larger than this are compacted on open to their newest half.
+pub const JOURNAL_COMPACT_BYTES: u64 = 16 * 1024 * 1024;
+
+pub struct EventBus {
+    project_id: String,
+    journal_path: PathBuf,
+    inner: Mutex<BusInner>,
+}
+
+struct BusInner {
+    next_seq: u64,
+    journal: Option<File>,
+    sinks: Vec<Arc<Outbox>>,
+}
+
+impl EventBus {
+    /// Opens (or creates) the journal and finds the next `seq`. A last line
+    /// torn by a crash is cut off, so the journal always ends on a whole event.
+    pub fn open(project_id: &str, journal_path: &Path) -> io::Result<EventBus> {
+        if let Some(dir) = journal_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .create(true)
+            .append(true)
+            .open(journal_path)?;
+        let mut last_seq = 0;
+        let mut good_len = 0u64;
+        {
+            let mut reader = BufReader::new(&mut file);
+            reader.seek(SeekFrom::Start(0))?;
+            let mut line = String::new();
+            let mut offset = 0u64;
+            loop {
+                line.clear();
+                let n = reader.read_line(&mut line)?;
+                if n == 0 {
+                    break;
+                }
+                offset += n as u64;
+                if !line.ends_with('\n') {
+                    break;
+                }
+                match serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v.get("seq")?.as_u64())
+                {
+                    Some(seq) => {
+                        last_seq = seq;
+                        good_len = offset;
+                    }
+                    None => break,
+                }
+            }
+        }
+        if file.metadata()?.len() != good_len {
+            tracing::warn!(journal = %journal_path.display(), kept = good_len, "cutting a torn tail off the event journal");
+            file.set_len(good_len)?;
+        }
+        if good_len > JOURNAL_COMPACT_BYTES {
+            compact(journal_path)?;
+            file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(journal_path)?;
+        }
+        Ok(EventBus {
+            project_id: project_id.to_string(),
+            journal_path: journal_path.to_path_buf(),
+            inner: Mutex::new(BusInner {
+                next_seq: last_seq + 1,
+                journal: Some(file),
+                sinks: Vec::new(),
+            }),
+        })
+    }
+
+    /// Emits an event: `fields` must hold `kind` and whatever the kind
+    /// carries. Returns its `seq`. `coalesce_key` marks a progress event.
+    pub fn emit(&self, mut fields: Map<String, Value>, coalesce_key: Option<&str>) -> u64 {
+        let mut inner = self.inner.lock().expect("event bus lock");
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        fields.insert("projectId".into(), Value::String(self.project_id.clone()));
+        fields.insert("seq".into(), Value::from(seq));
+        let json = serde_json::to_vec(&fields).expect("an event serialises");
+        if let Some(file) = inner.journal.as_mut() {
+            // One write per line, on an append-only file: a kill leaves at most
+            // one torn last line, which `open` cuts off.
+            let mut line = Vec::with_capacity(json.len() + 1);
+            line.extend_from_slice(&json);
+            line.push(b'\n');
+            if let Err(e) = file.write_all(&line) {
+                tracing::error!(error = %e, "cannot append to the event journal; events are no longer journaled");
+                inner.journal = None;
+            }
+        }
+        if !inner.sinks.is_empty() {
+            let body = message::notification_body("packer/event", &json);
+            for sink in &inner.sinks {
+                sink.push(body.clone(), coalesce_key.map(|k| format!("e:{k}")));
+            }
+        }
+        seq
+    }
+
+    pub fn subscribe(&self, sink: Arc<Outbox>) {
+        let mut inner = self.inner.lock().expect("event bus lock");
+        if !inner.sinks.iter().any(|s| Arc::ptr_eq(s, &sink)) {
+            inner.sinks.push(sink);
+        }
+    }
+
+    /// Removes a sink; returns how many remain.
+    pub fn unsubscribe(&self, sink: &Arc<Outbox>) -> usize {
+        let mut inner = self.inner.lock().expect("event bus lock");
+        inner.sinks.retain(|s| !Arc::ptr_eq(s, sink));
+        inner.sinks.len()
+    }
+
+    /// The newest `seq` emitted so far (0 when none).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().expect("event bus lock").next_seq - 1
+    }
+
+    /// Events with `seq > after` from the journal, oldest first, at most
+    /// `limit`, and the newest `seq` at the time of the call.
+    pub fn replay(&self, after: u64, limit: usize) -> io::Result<(Vec<Value>, u64)> {
+        let last = self.last_seq();
+        let file = File::open(&self.journal_path)?;
+        let mut events = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            // A line being appended right now may be incomplete: skip it, it
+            // is newer than `last` anyway.
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            let Some(seq) = v.get("seq").and_then(Value::as_u64) else {
+                continue;
+            };
+            if seq <= after {
+                continue;
+            }
+            if seq > last || events.len() >= limit {
+                break;
+            }
+            events.push(v);
+        }
+        Ok((events, last))
+    }
+}
+
+/// Rewrites the journal keeping its newest half, atomically.
+fn compact(path: &Path) -> io::Result<()> {
+    let text = std::fs::read(path)?;
+    let cut = text.len() / 2;
+    let start = text[cut..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| cut + i + 1);
+    crate::fsutil::write_atomic(path, &text[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kind(k: &str) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("kind".into(), json!(k));
+        m
+    }
+
+    #[test]
+    fn seq_continues_across_reopen_and_torn_tail_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let bus = EventBus::open("p", &path).unwrap();
+        assert_eq!(bus.emit(kind("a"), None), 1);
+        assert_eq!(bus.emit(kind("b"), None), 2);
+        drop(bus);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"seq\":3,\"kin").unwrap();
+        drop(f);
+        let bus = EventBus::open("p", &path).unwrap();
+        assert_eq!(bus.emit(kind("c"), None), 3);
+        let (events, last) = bus.replay(1, 10).unwrap();
+        assert_eq!(last, 3);
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| e["kind"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["b", "c"]
+        );
+        let (events, _) = bus.replay(0, 1).unwrap();
+        assert_eq!(events.len(), 1);
+    }
+}

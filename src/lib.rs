@@ -1,0 +1,12 @@
+//! studio-packer: the owner of a game project's asset semantics, served over
+//! JSON-RPC on stdio. See ARCHITECTURE.md for the map of this crate.
+
+pub mod client;
+pub mod events;
+pub mod fsutil;
+pub mod ids;
+pub mod operations;
+pub mod project;
+pub mod protocol;
+pub mod server;
+pub mod transport;

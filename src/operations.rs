@@ -1,0 +1,364 @@
+//! Operations: every commit-bearing request becomes one, with an id, a state,
+//! a causal event stream (`sequence` from 1) and exactly one terminal event.
+//!
+//! The terminal event, the `$/progress` end and the response are all sent by
+//! [`Operation::finish`], in that order, and only once: whoever finishes an
+//! operation first (the lane, or a cancel of a queued operation) wins, and
+//! every later attempt is a no-op.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::events::EventBus;
+use crate::transport::{message::code, Id, Outbox, RpcError};
+
+/// How many finished operations `packer/operations` remembers per project.
+pub const FINISHED_KEPT: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OpState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Rejected,
+}
+
+impl OpState {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, OpState::Queued | OpState::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpState::Queued => "queued",
+            OpState::Running => "running",
+            OpState::Succeeded => "succeeded",
+            OpState::Failed => "failed",
+            OpState::Cancelled => "cancelled",
+            OpState::Rejected => "rejected",
+        }
+    }
+}
+
+/// Where an operation's response goes.
+pub struct Reply {
+    pub outbox: Arc<Outbox>,
+    pub id: Id,
+}
+
+struct Record {
+    state: OpState,
+    sequence: u64,
+    queued_at_ms: u64,
+    started_at_ms: Option<u64>,
+    finished_at_ms: Option<u64>,
+    reply: Option<Reply>,
+}
+
+pub struct Operation {
+    pub id: String,
+    pub project_id: String,
+    /// The method that started it, e.g. `applyMutation`.
+    pub kind: &'static str,
+    pub title: String,
+    bus: Arc<EventBus>,
+    table: Arc<OpTable>,
+    progress_token: Option<(Value, Arc<Outbox>)>,
+    cancel_requested: AtomicBool,
+    cancelled_by_request: AtomicBool,
+    rec: Mutex<Record>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Parameters for [`Operation::new`].
+pub struct NewOperation {
+    pub project_id: String,
+    pub kind: &'static str,
+    pub title: String,
+    pub bus: Arc<EventBus>,
+    pub table: Arc<OpTable>,
+    pub reply: Option<Reply>,
+    pub progress_token: Option<(Value, Arc<Outbox>)>,
+}
+
+impl Operation {
+    /// Creates the operation, registers it as queued and emits `queued`.
+    pub fn new(p: NewOperation) -> Arc<Operation> {
+        let op = Arc::new(Operation {
+            id: crate::ids::new_operation_id(),
+            project_id: p.project_id,
+            kind: p.kind,
+            title: p.title,
+            bus: p.bus,
+            table: p.table,
+            progress_token: p.progress_token,
+            cancel_requested: AtomicBool::new(false),
+            cancelled_by_request: AtomicBool::new(false),
+            rec: Mutex::new(Record {
+                state: OpState::Queued,
+                sequence: 0,
+                queued_at_ms: now_ms(),
+                started_at_ms: None,
+                finished_at_ms: None,
+                reply: p.reply,
+            }),
+        });
+        op.table.add(op.clone());
+        let mut rec = op.rec.lock().expect("operation lock");
+        op.emit_locked(
+            &mut rec,
+            "queued",
+            json_map(json!({ "operation": op.kind })),
+            None,
+        );
+        drop(rec);
+        op
+    }
+
+    /// Emits one event of this operation while its record is locked, so that
+    /// `sequence` order and `seq` order agree.
+    fn emit_locked(
+        &self,
+        rec: &mut Record,
+        kind: &str,
+        mut payload: Map<String, Value>,
+        progress: Option<Value>,
+    ) {
+        rec.sequence += 1;
+        payload.insert("kind".into(), json!(kind));
+        payload.insert("operationId".into(), json!(self.id));
+        payload.insert("sequence".into(), json!(rec.sequence));
+        let coalesce = (kind == "progress").then_some(self.id.as_str());
+        self.bus.emit(payload, coalesce);
+        if let (Some(mut value), Some((token, outbox))) = (progress, &self.progress_token) {
+            value["operationId"] = json!(self.id);
+            value["sequence"] = json!(rec.sequence);
+            let params = serde_json::to_vec(&json!({ "token": token, "value": value }))
+                .expect("progress serialises");
+            let key = (kind == "progress").then(|| format!("t:{}", self.id));
+            outbox.push(
+                crate::transport::message::notification_body("$/progress", &params),
+                key,
+            );
+        }
+    }
+
+    /// Moves a queued operation to running. Returns false (and does nothing)
+    /// when it was already finished, e.g. cancelled while queued.
+    pub fn start(&self) -> bool {
+        let mut rec = self.rec.lock().expect("operation lock");
+        if rec.state != OpState::Queued {
+            return false;
+        }
+        rec.state = OpState::Running;
+        rec.started_at_ms = Some(now_ms());
+        let begin = json!({ "kind": "begin", "title": self.title, "cancellable": true });
+        self.emit_locked(&mut rec, "started", Map::new(), Some(begin));
+        true
+    }
+
+    /// Reports progress of a running operation.
+    pub fn progress(&self, done: u64, total: u64, message: &str) {
+        let mut rec = self.rec.lock().expect("operation lock");
+        if rec.state != OpState::Running {
+            return;
+        }
+        let payload = json_map(json!({ "done": done, "total": total, "message": message }));
+        let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);
+        let report = json!({ "kind": "report", "message": message, "percentage": pct });
+        self.emit_locked(&mut rec, "progress", payload, Some(report));
+    }
+
+    /// Emits a state event caused by this operation (e.g. `snapshotPublished`).
+    pub fn state_event(&self, kind: &str, payload: Map<String, Value>) {
+        let mut rec = self.rec.lock().expect("operation lock");
+        if rec.state.is_terminal() {
+            return;
+        }
+        self.emit_locked(&mut rec, kind, payload, None);
+    }
+
+    /// Ends the operation: terminal event, `$/progress` end, then the
+    /// response. Returns false when it had already ended.
+    pub fn finish(
+        &self,
+        state: OpState,
+        payload: Map<String, Value>,
+        response: Result<Value, RpcError>,
+    ) -> bool {
+        debug_assert!(state.is_terminal());
+        let mut rec = self.rec.lock().expect("operation lock");
+        if rec.state.is_terminal() {
+            return false;
+        }
+        let was_started = rec.state == OpState::Running;
+        rec.state = state;
+        rec.finished_at_ms = Some(now_ms());
+        let end = was_started.then(|| json!({ "kind": "end", "message": state.as_str() }));
+        self.emit_locked(&mut rec, state.as_str(), payload, end);
+        if let Some(reply) = rec.reply.take() {
+            reply.outbox.respond(Some(&reply.id), response);
+        }
+        drop(rec);
+        self.table.finished(self);
+        true
+    }
+
+    /// Ends the operation as cancelled, with the matching response.
+    pub fn finish_cancelled(&self) -> bool {
+        let by_request = self.cancelled_by_request.load(Ordering::Acquire);
+        let message = if by_request {
+            "the request was cancelled by the client ($/cancelRequest)"
+        } else {
+            "the operation was cancelled (packer/cancel)"
+        };
+        let err = RpcError::new(code::REQUEST_CANCELLED, message)
+            .with_data(json!({ "operationId": self.id, "outcome": "cancelled" }));
+        self.finish(
+            OpState::Cancelled,
+            json_map(json!({ "outcome": "cancelled" })),
+            Err(err),
+        )
+    }
+
+    /// Asks the operation to stop. A queued operation ends `cancelled` at once
+    /// without running; a running one stops at its next safe point. Returns
+    /// the state it was in.
+    pub fn request_cancel(&self, by_request: bool) -> OpState {
+        if by_request {
+            self.cancelled_by_request.store(true, Ordering::Release);
+        }
+        self.cancel_requested.store(true, Ordering::Release);
+        let state = self.state();
+        if state == OpState::Queued {
+            self.finish_cancelled();
+        }
+        state
+    }
+
+    pub fn is_cancel_requested(&self) -> bool {
+        self.cancel_requested.load(Ordering::Acquire)
+    }
+
+    pub fn state(&self) -> OpState {
+        self.rec.lock().expect("operation lock").state
+    }
+
+    /// The operation as `packer/operations` shows it.
+    pub fn describe(&self) -> Value {
+        let rec = self.rec.lock().expect("operation lock");
+        json!({
+            "operationId": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "state": rec.state,
+            "lastSequence": rec.sequence,
+            "queuedAtMs": rec.queued_at_ms,
+            "startedAtMs": rec.started_at_ms,
+            "finishedAtMs": rec.finished_at_ms,
+        })
+    }
+}
+
+fn json_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// A project's operations: active ones in arrival order, then recent ones.
+#[derive(Default)]
+pub struct OpTable {
+    inner: Mutex<OpList>,
+}
+
+#[derive(Default)]
+struct OpList {
+    active: VecDeque<Arc<Operation>>,
+    finished: VecDeque<Arc<Operation>>,
+}
+
+impl OpTable {
+    fn add(&self, op: Arc<Operation>) {
+        self.inner
+            .lock()
+            .expect("op table lock")
+            .active
+            .push_back(op);
+    }
+
+    fn finished(&self, op: &Operation) {
+        let mut inner = self.inner.lock().expect("op table lock");
+        if let Some(i) = inner.active.iter().position(|o| o.id == op.id) {
+            let op = inner.active.remove(i).expect("index in range");
+            inner.finished.push_front(op);
+            inner.finished.truncate(FINISHED_KEPT);
+        }
+    }
+
+    /// `(queued, running)` right now.
+    pub fn counts(&self) -> (usize, usize) {
+        let inner = self.inner.lock().expect("op table lock");
+        let running = inner
+            .active
+            .iter()
+            .filter(|o| o.state() == OpState::Running)
+            .count();
+        (inner.active.len() - running, running)
+    }
+
+    /// Active operations in arrival order, then finished ones, newest first.
+    pub fn list(&self) -> Vec<Value> {
+        let inner = self.inner.lock().expect("op table lock");
+        inner
+            .active
+            .iter()
+            .chain(inner.finished.iter())
+            .map(|o| o.describe())
+            .collect()
+    }
+
+    pub fn find(&self, operation_id: &str) -> Option<Arc<Operation>> {
+        let inner = self.inner.lock().expect("op table lock");
+        inner
+            .active
+            .iter()
+            .chain(inner.finished.iter())
+            .find(|o| o.id == operation_id)
+            .cloned()
+    }
+
+    /// Every active operation (used when a project closes).
+    pub fn active(&self) -> Vec<Arc<Operation>> {
+        self.inner
+            .lock()
+            .expect("op table lock")
+            .active
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}

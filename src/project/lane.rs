@@ -1,0 +1,228 @@
+//! The single-writer lane: one queue and one thread per project.
+//!
+//! Every commit-bearing operation runs here, one at a time, in the order it
+//! was submitted. A job re-validates against the snapshot current at its
+//! turn, so nothing a caller checked earlier is trusted. The lane is a plain
+//! thread rather than an async task because its work is blocking file I/O
+//! (rename, fsync) that must not occupy the async runtime's threads.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use super::mutation::{self, ExecError, Issue, Mutation, Plan};
+use super::registry;
+use super::snapshot::Snapshot;
+use super::Project;
+use crate::operations::{OpState, Operation};
+use crate::transport::RpcError;
+
+/// Commit-bearing work.
+pub enum Job {
+    Apply {
+        mutation: Mutation,
+        expected_generation: Option<u64>,
+    },
+}
+
+type Queued = (Arc<Operation>, Job);
+
+pub struct Lane {
+    tx: Mutex<Option<mpsc::Sender<Queued>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Lane {
+    pub fn start(project: Weak<Project>) -> Lane {
+        let (tx, rx) = mpsc::channel::<Queued>();
+        let thread = std::thread::Builder::new()
+            .name("packer-lane".into())
+            .spawn(move || run(project, rx))
+            .expect("the lane thread starts");
+        Lane {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    pub fn submit(&self, op: Arc<Operation>, job: Job) {
+        let tx = self.tx.lock().expect("lane lock");
+        match tx.as_ref() {
+            Some(tx) => {
+                if let Err(mpsc::SendError((op, _))) = tx.send((op, job)) {
+                    op.finish_cancelled();
+                }
+            }
+            None => {
+                op.finish_cancelled();
+            }
+        }
+    }
+
+    /// Lets the lane finish what it has and waits for its thread.
+    pub fn stop(&self) {
+        drop(self.tx.lock().expect("lane lock").take());
+        if let Some(handle) = self.thread.lock().expect("lane lock").take() {
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
+    while let Ok((op, job)) = rx.recv() {
+        let Some(project) = project.upgrade() else {
+            op.finish_cancelled();
+            continue;
+        };
+        if !op.start() {
+            // Already finished: cancelled while it waited.
+            continue;
+        }
+        match job {
+            Job::Apply {
+                mutation,
+                expected_generation,
+            } => apply(&project, &op, &mutation, expected_generation),
+        }
+    }
+}
+
+fn apply_result(
+    op: &Operation,
+    outcome: &str,
+    generation: u64,
+    plan: Option<&Plan>,
+    blockers: Vec<Issue>,
+) -> Value {
+    let mut v = json!({
+        "operationId": op.id,
+        "outcome": outcome,
+        "generation": generation,
+        "blockers": blockers,
+        "warnings": [],
+        "registryMutations": [],
+        "filesystemMutations": [],
+    });
+    if let Some(plan) = plan {
+        v["warnings"] = json!(plan.warnings);
+        v["registryMutations"] = json!(plan.registry_mutations);
+        v["filesystemMutations"] = json!(plan.filesystem_mutations);
+    }
+    v
+}
+
+fn terminal_payload(result: &Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("outcome".into(), result["outcome"].clone());
+    m.insert("result".into(), result.clone());
+    m
+}
+
+fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
+    let snap = project.snapshot();
+    if let Some(expected) = expected_generation {
+        if expected != snap.generation {
+            let blocker = Issue::new(
+                "staleGeneration",
+                format!(
+                    "expected generation {expected}, but the project is at generation {}",
+                    snap.generation
+                ),
+                None,
+                None,
+            );
+            let result = apply_result(op, "rejected", snap.generation, None, vec![blocker]);
+            op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
+            return;
+        }
+    }
+    let plan = mutation::plan(&project.root, &snap, mutation);
+    if !plan.blockers.is_empty() {
+        let result = apply_result(
+            op,
+            "rejected",
+            snap.generation,
+            Some(&plan),
+            plan.blockers.clone(),
+        );
+        op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
+        return;
+    }
+    let trash = project.state_dir().join("trash").join(&op.id);
+    let total = plan.steps.len() as u64;
+    let last_report = std::cell::Cell::new(Instant::now());
+    let done = std::cell::Cell::new(0u64);
+    let check = || {
+        // Called before each step: report progress at a rate a UI can draw.
+        if total > 1 && last_report.get().elapsed() >= Duration::from_millis(50) {
+            op.progress(done.get(), total, "applying");
+            last_report.set(Instant::now());
+        }
+        done.set(done.get() + 1);
+        op.is_cancel_requested()
+    };
+    let executed = match mutation::execute(&project.root, &trash, &plan, &check) {
+        Ok(ex) => ex,
+        Err(ExecError::Cancelled) => {
+            op.finish_cancelled();
+            return;
+        }
+        Err(e) => return fail(op, &e.to_string()),
+    };
+    if plan.registry_changed() {
+        let entries = plan.assets.values().map(|a| &a.entry);
+        if let Err(e) = registry::store(&project.root, entries) {
+            let mut executed = executed;
+            executed.rollback();
+            return fail(op, &format!("writing {}: {e}", registry::REGISTRY_FILE));
+        }
+    }
+    // Committed: from here on the operation succeeds whatever happens.
+    executed.commit();
+    let _ = std::fs::remove_dir(&trash);
+    let generation = if plan.registry_changed() {
+        let next = Snapshot::new(
+            snap.generation + 1,
+            snap.manifest.clone(),
+            plan.assets.clone(),
+            plan.by_path.clone(),
+            plan.untracked.clone(),
+            snap.project_diagnostics.clone(),
+        );
+        let generation = next.generation;
+        project.publish(next);
+        op.state_event(
+            "snapshotPublished",
+            json_obj(json!({ "generation": generation })),
+        );
+        generation
+    } else {
+        snap.generation
+    };
+    let result = apply_result(op, "applied", generation, Some(&plan), Vec::new());
+    op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+}
+
+fn fail(op: &Operation, message: &str) {
+    tracing::error!(operation = %op.id, %message, "apply failed; nothing was changed");
+    let error = json!({ "reason": "applyFailed", "operationId": op.id, "message": message });
+    let payload = json_obj(json!({ "outcome": "failed", "error": error }));
+    let err = RpcError::new(
+        crate::transport::message::code::REQUEST_FAILED,
+        format!("apply failed, nothing was changed: {message}"),
+    )
+    .with_data(error);
+    op.finish(OpState::Failed, payload, Err(err));
+}
+
+fn json_obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

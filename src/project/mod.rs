@@ -1,0 +1,243 @@
+//! One open project: its snapshot, its writer lane, its events.
+//!
+//! Invariants kept here:
+//! - only the lane thread publishes snapshots, so writes never race;
+//! - a snapshot is published whole, by one pointer swap, after the registry
+//!   file is committed: a read sees all of a mutation or none of it;
+//! - commit-bearing work runs in arrival order, one job at a time.
+
+pub mod lane;
+pub mod manifest;
+pub mod mutation;
+pub mod paths;
+pub mod registry;
+pub mod snapshot;
+pub mod workspace;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use imbl::{OrdMap, OrdSet};
+use serde_json::{json, Value};
+
+use crate::events::EventBus;
+use crate::operations::{OpTable, Operation};
+use manifest::{Manifest, ManifestError};
+use registry::RegistryError;
+use snapshot::{Asset, Snapshot};
+use workspace::Kind;
+
+/// The packer's local folder inside a project.
+pub const STATE_DIR: &str = ".packer";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}: no such folder")]
+    NoFolder(String),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl OpenError {
+    /// A short machine-readable reason for clients.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            OpenError::NoFolder(_) => "noFolder",
+            OpenError::Manifest(ManifestError::Missing { .. }) => "noManifest",
+            OpenError::Manifest(_) => "manifestInvalid",
+            OpenError::Registry(_) => "registryInvalid",
+            OpenError::Io { .. } => "io",
+        }
+    }
+}
+
+pub struct Project {
+    pub id: String,
+    /// The canonical root.
+    pub root: PathBuf,
+    snapshot: ArcSwap<Snapshot>,
+    pub bus: Arc<EventBus>,
+    pub ops: Arc<OpTable>,
+    lane: lane::Lane,
+}
+
+/// Creates the files of a new project in `root` (which may not exist yet).
+/// Refuses to touch a folder that already has a manifest.
+pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
+    let io = |path: &Path, source| OpenError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
+    let manifest_path = root.join(manifest::MANIFEST_FILE);
+    if manifest_path.exists() {
+        return Err(io(
+            &manifest_path,
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a project already exists here",
+            ),
+        ));
+    }
+    let default_name = root
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let name = name
+        .map(str::to_string)
+        .or(default_name)
+        .unwrap_or_else(|| "game".into());
+    std::fs::create_dir_all(root.join("assets")).map_err(|e| io(root, e))?;
+    let registry_path = root.join(registry::REGISTRY_FILE);
+    if !registry_path.exists() {
+        registry::store(root, &[]).map_err(|e| io(&registry_path, e))?;
+    }
+    let gitignore = root.join(".gitignore");
+    let existing = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    if !existing
+        .lines()
+        .any(|l| l.trim() == ".packer/" || l.trim() == ".packer")
+    {
+        let mut text = existing;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(".packer/\n");
+        crate::fsutil::write_atomic(&gitignore, text.as_bytes()).map_err(|e| io(&gitignore, e))?;
+    }
+    // The manifest last: its presence is what makes the folder a project.
+    crate::fsutil::write_atomic(&manifest_path, Manifest::template(&name).as_bytes())
+        .map_err(|e| io(&manifest_path, e))
+}
+
+impl Project {
+    /// Opens a project from disk: manifest, registry, a scan of the asset
+    /// roots and a look at every registered file.
+    pub fn open(root: &Path) -> Result<Arc<Project>, OpenError> {
+        let root = root
+            .canonicalize()
+            .map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
+        if !root.is_dir() {
+            return Err(OpenError::NoFolder(root.display().to_string()));
+        }
+        let manifest = Arc::new(Manifest::load(&root)?);
+        let entries = registry::load(&root)?;
+        let io = |path: &Path, source| OpenError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let state_dir = root.join(STATE_DIR);
+        std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
+        for dir in [&root, &state_dir] {
+            let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io(dir, e))?;
+            if removed > 0 {
+                tracing::warn!(dir = %dir.display(), removed, "removed temporary files left by an interrupted write");
+            }
+        }
+        // A trash folder left by a crash holds files of deletes whose registry
+        // write happened or not; the registry is the truth, so an entry that
+        // still names a trashed file shows up as missing, never silently.
+        let _ = std::fs::remove_dir_all(state_dir.join("trash"));
+
+        let id = crate::ids::project_id(&root);
+        let scan = workspace::scan(&root, &manifest);
+        let items: Vec<(String, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
+        let observed = workspace::inspect_many(&root, &items);
+        let mut assets = OrdMap::new();
+        let mut by_path = OrdMap::new();
+        for (entry, obs) in entries.into_iter().zip(observed) {
+            let obs = match obs {
+                Ok(o) => Some(o),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    tracing::warn!(path = %entry.path, error = %e, "cannot read a registered file");
+                    None
+                }
+            };
+            by_path.insert(entry.path.clone(), entry.id.clone());
+            assets.insert(
+                entry.id.clone(),
+                Arc::new(Asset::from_observation(entry, obs)),
+            );
+        }
+        let untracked: OrdSet<String> = scan
+            .files
+            .into_iter()
+            .filter(|p| !by_path.contains_key(p))
+            .collect();
+        let bus = Arc::new(
+            EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?,
+        );
+        // Generations keep rising across restarts (they start past the
+        // journal's last seq), so a generation from an earlier run never
+        // matches by accident.
+        let generation = bus.last_seq() + 1;
+        let snap = Snapshot::new(
+            generation,
+            manifest,
+            assets,
+            by_path,
+            untracked,
+            Arc::new(scan.skipped),
+        );
+        let project = Arc::new_cyclic(|weak| Project {
+            id,
+            root,
+            snapshot: ArcSwap::from_pointee(snap),
+            bus,
+            ops: Arc::new(OpTable::default()),
+            lane: lane::Lane::start(weak.clone()),
+        });
+        Ok(project)
+    }
+
+    /// The current snapshot. Never waits for a write.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Only the lane calls this.
+    fn publish(&self, snap: Snapshot) {
+        self.snapshot.store(Arc::new(snap));
+    }
+
+    /// Queues commit-bearing work behind everything queued before it.
+    pub fn submit(&self, op: Arc<Operation>, job: lane::Job) {
+        self.lane.submit(op, job);
+    }
+
+    /// Stops the project: every active operation is cancelled (queued ones at
+    /// once, the running one at its next safe point) and the lane finishes.
+    pub fn close(&self) {
+        for op in self.ops.active() {
+            op.request_cancel(false);
+        }
+        self.lane.stop();
+    }
+
+    /// The summary: the one place its numbers are put together.
+    pub fn summary(&self, snap: &Snapshot) -> Value {
+        let (queued, running) = self.ops.counts();
+        let count = snap.divergence_count();
+        json!({
+            "generation": snap.generation,
+            "assets": snap.asset_counts,
+            "diagnostics": snap.diagnostic_counts,
+            "divergence": { "state": if count == 0 { "clean" } else { "diverged" }, "count": count },
+            "lane": { "queued": queued, "running": running },
+            "lastBuild": Value::Null,
+        })
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+}

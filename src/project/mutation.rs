@@ -1,0 +1,878 @@
+//! Mutations: what a change would do ([`plan`]) and doing it ([`execute`]).
+//!
+//! Preview and apply share [`plan`], so the blockers, warnings and planned
+//! registry and filesystem changes a client is shown are exactly the ones
+//! apply checks and performs. Apply plans again at its turn in the lane,
+//! against the snapshot current then: an earlier preview is never trusted.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::paths;
+use super::registry::{Entry, REGISTRY_FILE};
+use super::snapshot::{Asset, Snapshot};
+use super::workspace::{self, Kind};
+
+/// A change a client asks for. `kind` selects the variant on the wire.
+///
+/// Decoded through [`RawMutation`], a plain struct, rather than serde's
+/// internally tagged enums: those buffer their content and so lose the path
+/// of a bad field, and a client must be told `mutation.assetId`, not `mutation`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawMutation")]
+pub enum Mutation {
+    /// Registers files that exist on disk as new assets.
+    Register { paths: Vec<String> },
+    /// Moves (or renames) an asset's file; its id is kept.
+    Move { asset_id: String, to: String },
+    /// Deletes assets' files and entries.
+    Delete { asset_ids: Vec<String> },
+    /// Removes entries and leaves the files.
+    Unregister { asset_ids: Vec<String> },
+    /// Replaces tags and merges settings (`null` removes a setting).
+    SetMetadata {
+        asset_id: String,
+        tags: Option<Vec<String>>,
+        settings: Option<Map<String, Value>>,
+    },
+    /// Several mutations, all applied or none.
+    Batch { mutations: Vec<Mutation> },
+    /// Test builds only: occupies the lane for `ms` milliseconds, checking
+    /// for cancellation, as a long operation would.
+    #[cfg(feature = "test-hooks")]
+    TestSleep { ms: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum MutationKind {
+    Register,
+    Move,
+    Delete,
+    Unregister,
+    SetMetadata,
+    Batch,
+    #[cfg(feature = "test-hooks")]
+    TestSleep,
+}
+
+/// The union of every mutation's fields, as it arrives.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawMutation {
+    kind: MutationKind,
+    paths: Option<Vec<String>>,
+    asset_id: Option<String>,
+    to: Option<String>,
+    asset_ids: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    settings: Option<Map<String, Value>>,
+    mutations: Option<Vec<Mutation>>,
+    #[cfg(feature = "test-hooks")]
+    ms: Option<u64>,
+}
+
+impl TryFrom<RawMutation> for Mutation {
+    type Error = String;
+
+    fn try_from(r: RawMutation) -> Result<Mutation, String> {
+        fn need<T>(v: Option<T>, field: &str) -> Result<T, String> {
+            v.ok_or_else(|| format!("missing field `{field}`"))
+        }
+        let present: Vec<&str> = [
+            ("paths", r.paths.is_some()),
+            ("assetId", r.asset_id.is_some()),
+            ("to", r.to.is_some()),
+            ("assetIds", r.asset_ids.is_some()),
+            ("tags", r.tags.is_some()),
+            ("settings", r.settings.is_some()),
+            ("mutations", r.mutations.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        let allowed: &[&str] = match r.kind {
+            MutationKind::Register => &["paths"],
+            MutationKind::Move => &["assetId", "to"],
+            MutationKind::Delete | MutationKind::Unregister => &["assetIds"],
+            MutationKind::SetMetadata => &["assetId", "tags", "settings"],
+            MutationKind::Batch => &["mutations"],
+            #[cfg(feature = "test-hooks")]
+            MutationKind::TestSleep => &[],
+        };
+        if let Some(extra) = present.iter().find(|f| !allowed.contains(f)) {
+            return Err(format!(
+                "field `{extra}` does not belong to a mutation of this kind (it takes {allowed:?})"
+            ));
+        }
+        Ok(match r.kind {
+            MutationKind::Register => Mutation::Register {
+                paths: need(r.paths, "paths")?,
+            },
+            MutationKind::Move => Mutation::Move {
+                asset_id: need(r.asset_id, "assetId")?,
+                to: need(r.to, "to")?,
+            },
+            MutationKind::Delete => Mutation::Delete {
+                asset_ids: need(r.asset_ids, "assetIds")?,
+            },
+            MutationKind::Unregister => Mutation::Unregister {
+                asset_ids: need(r.asset_ids, "assetIds")?,
+            },
+            MutationKind::SetMetadata => Mutation::SetMetadata {
+                asset_id: need(r.asset_id, "assetId")?,
+                tags: r.tags,
+                settings: r.settings,
+            },
+            MutationKind::Batch => Mutation::Batch {
+                mutations: need(r.mutations, "mutations")?,
+            },
+            #[cfg(feature = "test-hooks")]
+            MutationKind::TestSleep => Mutation::TestSleep {
+                ms: need(r.ms, "ms")?,
+            },
+        })
+    }
+}
+
+/// A blocker or a warning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Issue {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Issue {
+    pub fn new(code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Issue {
+        Issue {
+            code: code.into(),
+            message,
+            asset_id: asset_id.map(str::to_string),
+            path: path.map(str::to_string),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RegistryOp {
+    Add,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryMutation {
+    pub op: RegistryOp,
+    pub asset_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Entry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FsMutation {
+    pub op: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// One filesystem step of an apply, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Move {
+        from: String,
+        to: String,
+    },
+    Delete {
+        path: String,
+    },
+    #[cfg(feature = "test-hooks")]
+    Sleep {
+        ms: u64,
+    },
+}
+
+/// What a mutation would do against one snapshot.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub base_generation: u64,
+    pub blockers: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    pub registry_mutations: Vec<RegistryMutation>,
+    pub filesystem_mutations: Vec<FsMutation>,
+    pub steps: Vec<Step>,
+    /// The state after the mutation, when it has no blockers.
+    pub assets: OrdMap<String, Arc<Asset>>,
+    pub by_path: OrdMap<String, String>,
+    pub untracked: OrdSet<String>,
+}
+
+impl Plan {
+    pub fn registry_changed(&self) -> bool {
+        !self.registry_mutations.is_empty()
+    }
+
+    /// The preview as clients see it.
+    pub fn preview_json(&self) -> Value {
+        serde_json::json!({
+            "baseGeneration": self.base_generation,
+            "blockers": self.blockers,
+            "warnings": self.warnings,
+            "registryMutations": self.registry_mutations,
+            "filesystemMutations": self.filesystem_mutations,
+        })
+    }
+}
+
+/// What is at a path, as the plan sees it (the disk, overlaid with the
+/// effects of the steps planned so far).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DiskEntry {
+    Absent,
+    File,
+    Dir,
+    Other,
+}
+
+struct Planner<'a> {
+    root: &'a Path,
+    snap: &'a Snapshot,
+    assets: OrdMap<String, Arc<Asset>>,
+    by_path: OrdMap<String, String>,
+    untracked: OrdSet<String>,
+    overlay: HashMap<String, DiskEntry>,
+    steps: Vec<Step>,
+    blockers: Vec<Issue>,
+    warnings: Vec<Issue>,
+    touched: BTreeSet<String>,
+}
+
+/// Plans `mutation` against `snap`. Reads the disk (stat, and hashing for
+/// `register`); writes nothing.
+pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
+    let mut p = Planner {
+        root,
+        snap,
+        assets: snap.assets.clone(),
+        by_path: snap.by_path.clone(),
+        untracked: snap.untracked.clone(),
+        overlay: HashMap::new(),
+        steps: Vec::new(),
+        blockers: Vec::new(),
+        warnings: Vec::new(),
+        touched: BTreeSet::new(),
+    };
+    p.mutation(mutation);
+    let mut registry_mutations = Vec::new();
+    for id in &p.touched {
+        let before = snap.assets.get(id).map(|a| a.entry.clone());
+        let after = p.assets.get(id).map(|a| a.entry.clone());
+        let op = match (&before, &after) {
+            (None, Some(_)) => RegistryOp::Add,
+            (Some(_), None) => RegistryOp::Remove,
+            (Some(b), Some(a)) if a != b => RegistryOp::Update,
+            _ => continue,
+        };
+        registry_mutations.push(RegistryMutation {
+            op,
+            asset_id: id.clone(),
+            before,
+            after,
+        });
+    }
+    let mut filesystem_mutations: Vec<FsMutation> = p
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Move { from, to } => Some(FsMutation {
+                op: "move",
+                path: from.clone(),
+                to: Some(to.clone()),
+            }),
+            Step::Delete { path } => Some(FsMutation {
+                op: "delete",
+                path: path.clone(),
+                to: None,
+            }),
+            #[cfg(feature = "test-hooks")]
+            Step::Sleep { .. } => None,
+        })
+        .collect();
+    if !registry_mutations.is_empty() {
+        filesystem_mutations.push(FsMutation {
+            op: "write",
+            path: REGISTRY_FILE.into(),
+            to: None,
+        });
+    }
+    Plan {
+        base_generation: snap.generation,
+        blockers: p.blockers,
+        warnings: p.warnings,
+        registry_mutations,
+        filesystem_mutations,
+        steps: p.steps,
+        assets: p.assets,
+        by_path: p.by_path,
+        untracked: p.untracked,
+    }
+}
+
+impl Planner<'_> {
+    fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
+        self.blockers
+            .push(Issue::new(code, message, asset_id, path));
+    }
+
+    fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
+        self.warnings
+            .push(Issue::new(code, message, asset_id, path));
+    }
+
+    fn disk(&self, rel: &str) -> DiskEntry {
+        if let Some(e) = self.overlay.get(rel) {
+            return *e;
+        }
+        match std::fs::symlink_metadata(paths::absolute(self.root, rel)) {
+            Err(_) => DiskEntry::Absent,
+            Ok(m) if m.is_file() => DiskEntry::File,
+            Ok(m) if m.is_dir() => DiskEntry::Dir,
+            Ok(_) => DiskEntry::Other,
+        }
+    }
+
+    /// Validates a path from the client; reports a blocker and returns None
+    /// when it is unusable.
+    fn client_path(&mut self, raw: &str, asset_id: Option<&str>) -> Option<String> {
+        let checked =
+            paths::normalize(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
+        match checked {
+            Ok(norm) => Some(norm),
+            Err(problem) => {
+                self.block(problem.code, problem.message, asset_id, Some(raw));
+                None
+            }
+        }
+    }
+
+    fn known(&mut self, asset_id: &str) -> Option<Arc<Asset>> {
+        let found = self.assets.get(asset_id).cloned();
+        if found.is_none() {
+            let message = if self.snap.assets.contains_key(asset_id) {
+                format!("asset `{asset_id}` is removed earlier in this mutation")
+            } else {
+                format!("no asset has the id `{asset_id}`")
+            };
+            self.block("unknownAsset", message, Some(asset_id), None);
+        }
+        found
+    }
+
+    fn placement_warnings(&mut self, rel: &str, asset_id: Option<&str>) {
+        let manifest = &self.snap.manifest;
+        if !manifest.under_roots(rel) {
+            let roots = manifest.roots.join(", ");
+            self.warn(
+                "outsideAssetRoots",
+                format!("`{rel}` is not under the asset roots ({roots})"),
+                asset_id,
+                Some(rel),
+            );
+        } else if manifest.is_excluded(rel) {
+            self.warn(
+                "excluded",
+                format!("`{rel}` matches an exclude pattern of packer.toml"),
+                asset_id,
+                Some(rel),
+            );
+        }
+    }
+
+    fn put(&mut self, asset: Asset) {
+        let id = asset.entry.id.clone();
+        self.by_path.insert(asset.entry.path.clone(), id.clone());
+        self.touched.insert(id.clone());
+        self.assets.insert(id, Arc::new(asset));
+    }
+
+    fn remove(&mut self, asset: &Asset) {
+        self.by_path.remove(asset.path());
+        self.assets.remove(asset.id());
+        self.touched.insert(asset.id().to_string());
+    }
+
+    fn mutation(&mut self, m: &Mutation) {
+        match m {
+            Mutation::Register { paths } => {
+                if paths.is_empty() {
+                    self.block(
+                        "emptyMutation",
+                        "`paths` is empty: nothing to register".into(),
+                        None,
+                        None,
+                    );
+                }
+                for raw in paths {
+                    self.register(raw);
+                }
+            }
+            Mutation::Move { asset_id, to } => self.move_asset(asset_id, to),
+            Mutation::Delete { asset_ids } => {
+                for id in asset_ids {
+                    self.delete(id);
+                }
+            }
+            Mutation::Unregister { asset_ids } => {
+                for id in asset_ids {
+                    self.unregister(id);
+                }
+            }
+            Mutation::SetMetadata {
+                asset_id,
+                tags,
+                settings,
+            } => self.set_metadata(asset_id, tags.as_deref(), settings.as_ref()),
+            Mutation::Batch { mutations } => {
+                for m in mutations {
+                    self.mutation(m);
+                }
+            }
+            #[cfg(feature = "test-hooks")]
+            Mutation::TestSleep { ms } => self.steps.push(Step::Sleep { ms: *ms }),
+        }
+    }
+
+    fn register(&mut self, raw: &str) {
+        let Some(rel) = self.client_path(raw, None) else {
+            return;
+        };
+        if let Some(id) = self.by_path.get(&rel).cloned() {
+            self.block(
+                "alreadyRegistered",
+                format!("`{rel}` is already registered as `{id}`"),
+                Some(&id),
+                Some(&rel),
+            );
+            return;
+        }
+        match self.disk(&rel) {
+            DiskEntry::File => {}
+            DiskEntry::Absent => {
+                self.block(
+                    "notFound",
+                    format!("there is no file at `{rel}`"),
+                    None,
+                    Some(&rel),
+                );
+                return;
+            }
+            DiskEntry::Dir => {
+                self.block(
+                    "notAFile",
+                    format!("`{rel}` is a folder; register the files in it"),
+                    None,
+                    Some(&rel),
+                );
+                return;
+            }
+            DiskEntry::Other => {
+                self.block(
+                    "notAFile",
+                    format!("`{rel}` is not a regular file"),
+                    None,
+                    Some(&rel),
+                );
+                return;
+            }
+        }
+        let kind = Kind::of_path(&rel);
+        let observed = match workspace::inspect(&paths::absolute(self.root, &rel), kind) {
+            Ok(o) => o,
+            Err(e) => {
+                self.block(
+                    "unreadable",
+                    format!("`{rel}` cannot be read: {e}"),
+                    None,
+                    Some(&rel),
+                );
+                return;
+            }
+        };
+        self.placement_warnings(&rel, None);
+        let entry = Entry {
+            id: crate::ids::new_asset_id(),
+            path: rel.clone(),
+            kind,
+            hash: observed.hash.clone(),
+            size: observed.size,
+            tags: Vec::new(),
+            settings: Map::new(),
+        };
+        let asset = Asset::from_observation(entry, Some(observed));
+        for d in &asset.diagnostics {
+            self.warn(
+                &d.code,
+                format!("`{rel}`: {}", d.message),
+                Some(asset.id()),
+                Some(&rel),
+            );
+        }
+        self.untracked.remove(&rel);
+        self.put(asset);
+    }
+
+    fn move_asset(&mut self, asset_id: &str, to_raw: &str) {
+        let Some(asset) = self.known(asset_id) else {
+            return;
+        };
+        let Some(to) = self.client_path(to_raw, Some(asset_id)) else {
+            return;
+        };
+        let from = asset.path().to_string();
+        if to == from {
+            self.warn(
+                "noChange",
+                format!("`{from}` is already at that path"),
+                Some(asset_id),
+                Some(&from),
+            );
+            return;
+        }
+        if let Some(other) = self.by_path.get(&to).cloned() {
+            let msg = format!("`{to}` is already the path of asset `{other}`");
+            self.block("targetExists", msg, Some(asset_id), Some(&to));
+            return;
+        }
+        if self.disk(&to) != DiskEntry::Absent {
+            self.block(
+                "targetExists",
+                format!("a file or folder already exists at `{to}`"),
+                Some(asset_id),
+                Some(&to),
+            );
+            return;
+        }
+        let mut ancestor = to.as_str();
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            match self.disk(parent) {
+                DiskEntry::Dir => break,
+                DiskEntry::Absent => ancestor = parent,
+                _ => {
+                    let msg = format!("`{parent}` is a file, so `{to}` cannot be created");
+                    self.block("targetExists", msg, Some(asset_id), Some(&to));
+                    return;
+                }
+            }
+        }
+        if self.disk(&from) != DiskEntry::File {
+            let msg = format!("the file of asset `{asset_id}` is missing at `{from}`");
+            self.block("fileMissing", msg, Some(asset_id), Some(&from));
+            return;
+        }
+        let mut moved = asset.as_ref().clone();
+        let new_kind = Kind::of_path(&to);
+        if new_kind != asset.entry.kind {
+            self.warn(
+                "kindChanged",
+                format!(
+                    "the new extension makes `{to}` a {} asset, not {}",
+                    new_kind.as_str(),
+                    asset.entry.kind.as_str()
+                ),
+                Some(asset_id),
+                Some(&to),
+            );
+            moved.entry.kind = new_kind;
+            // Metadata depends on the kind: read it again as the new kind.
+            if let Ok(obs) = workspace::inspect(&paths::absolute(self.root, &from), new_kind) {
+                let mut entry = moved.entry.clone();
+                entry.path = to.clone();
+                moved = Asset::from_observation(entry, Some(obs));
+            }
+        }
+        moved.entry.path = to.clone();
+        for d in &mut moved.diagnostics {
+            d.path = Some(to.clone());
+        }
+        self.placement_warnings(&to, Some(asset_id));
+        self.remove(&asset);
+        self.put(moved);
+        self.overlay.insert(from.clone(), DiskEntry::Absent);
+        self.overlay.insert(to.clone(), DiskEntry::File);
+        self.steps.push(Step::Move { from, to });
+    }
+
+    fn delete(&mut self, asset_id: &str) {
+        let Some(asset) = self.known(asset_id) else {
+            return;
+        };
+        let path = asset.path().to_string();
+        match self.disk(&path) {
+            DiskEntry::File => {
+                self.overlay.insert(path.clone(), DiskEntry::Absent);
+                self.steps.push(Step::Delete { path });
+            }
+            DiskEntry::Absent => {
+                let msg = format!("the file `{path}` is already gone; only the entry is removed");
+                self.warn("fileAlreadyMissing", msg, Some(asset_id), Some(&path));
+            }
+            _ => {
+                let msg = format!("`{path}` is no longer a regular file; it will not be deleted");
+                self.block("notAFile", msg, Some(asset_id), Some(&path));
+                return;
+            }
+        }
+        self.remove(&asset);
+    }
+
+    fn unregister(&mut self, asset_id: &str) {
+        let Some(asset) = self.known(asset_id) else {
+            return;
+        };
+        let path = asset.path().to_string();
+        self.remove(&asset);
+        let manifest = &self.snap.manifest;
+        if self.disk(&path) == DiskEntry::File
+            && manifest.under_roots(&path)
+            && !manifest.is_excluded(&path)
+        {
+            self.untracked.insert(path);
+        }
+    }
+
+    fn set_metadata(
+        &mut self,
+        asset_id: &str,
+        tags: Option<&[String]>,
+        settings: Option<&Map<String, Value>>,
+    ) {
+        let Some(asset) = self.known(asset_id) else {
+            return;
+        };
+        let mut updated = asset.as_ref().clone();
+        if let Some(tags) = tags {
+            let mut clean = Vec::new();
+            for t in tags {
+                if t.is_empty()
+                    || t.len() > 64
+                    || t.chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+                {
+                    let msg = format!("tag `{t}` must be 1 to 64 characters without spaces, commas or control characters");
+                    self.block("invalidTag", msg, Some(asset_id), Some(asset.path()));
+                    return;
+                }
+                clean.push(t.clone());
+            }
+            clean.sort();
+            clean.dedup();
+            updated.entry.tags = clean;
+        }
+        if let Some(settings) = settings {
+            for (k, v) in settings {
+                if k.is_empty() {
+                    self.block(
+                        "invalidSetting",
+                        "a setting name must not be empty".into(),
+                        Some(asset_id),
+                        Some(asset.path()),
+                    );
+                    return;
+                }
+                if v.is_null() {
+                    updated.entry.settings.remove(k);
+                } else {
+                    updated.entry.settings.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if updated.entry == asset.entry {
+            self.warn(
+                "noChange",
+                "the tags and settings are already so".into(),
+                Some(asset_id),
+                Some(asset.path()),
+            );
+        }
+        self.put(updated);
+    }
+}
+
+/// Why an apply stopped before its commit point.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{step}: {source}")]
+    Io {
+        step: String,
+        source: std::io::Error,
+    },
+}
+
+/// Filesystem steps done so far, so that they can be undone before the
+/// commit point, and finished (the trash emptied) after it.
+pub struct Executed {
+    root: PathBuf,
+    trash: PathBuf,
+    done: Vec<Step>,
+    trashed: Vec<(String, PathBuf)>,
+}
+
+/// Performs the plan's filesystem steps in order. `cancelled` is asked
+/// between steps; on cancel or error the steps done are undone.
+pub fn execute(
+    root: &Path,
+    trash: &Path,
+    plan: &Plan,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Executed, ExecError> {
+    let mut ex = Executed {
+        root: root.to_path_buf(),
+        trash: trash.to_path_buf(),
+        done: Vec::new(),
+        trashed: Vec::new(),
+    };
+    for step in &plan.steps {
+        if cancelled() {
+            ex.rollback();
+            return Err(ExecError::Cancelled);
+        }
+        if let Err(e) = ex.run(step, cancelled) {
+            ex.rollback();
+            return Err(e);
+        }
+    }
+    Ok(ex)
+}
+
+impl Executed {
+    fn run(&mut self, step: &Step, cancelled: &dyn Fn() -> bool) -> Result<(), ExecError> {
+        match step {
+            Step::Move { from, to } => {
+                let src = paths::absolute(&self.root, from);
+                let dst = paths::absolute(&self.root, to);
+                let io = |source| ExecError::Io {
+                    step: format!("moving `{from}` to `{to}`"),
+                    source,
+                };
+                // Re-check at the last moment: a file created at the target
+                // since planning is someone's work and is never overwritten.
+                if std::fs::symlink_metadata(&dst).is_ok() {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "the target appeared since the plan",
+                    )));
+                }
+                let meta = std::fs::symlink_metadata(&src).map_err(io)?;
+                if !meta.is_file() {
+                    return Err(io(std::io::Error::other(
+                        "the source is no longer a regular file",
+                    )));
+                }
+                if let Some(parent) = dst.parent() {
+                    std::fs::create_dir_all(parent).map_err(io)?;
+                }
+                std::fs::rename(&src, &dst).map_err(io)?;
+                sync_parents(&src, &dst).map_err(io)?;
+            }
+            Step::Delete { path } => {
+                let src = paths::absolute(&self.root, path);
+                let io = |source| ExecError::Io {
+                    step: format!("deleting `{path}`"),
+                    source,
+                };
+                std::fs::create_dir_all(&self.trash).map_err(io)?;
+                let parked = self.trash.join(format!("{}", self.trashed.len()));
+                std::fs::rename(&src, &parked).map_err(io)?;
+                sync_parents(&src, &parked).map_err(io)?;
+                self.trashed.push((path.clone(), parked));
+            }
+            #[cfg(feature = "test-hooks")]
+            Step::Sleep { ms } => {
+                let end = std::time::Instant::now() + std::time::Duration::from_millis(*ms);
+                while std::time::Instant::now() < end {
+                    if cancelled() {
+                        return Err(ExecError::Cancelled);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
+        let _ = cancelled;
+        self.done.push(step.clone());
+        Ok(())
+    }
+
+    /// Undoes the steps done, newest first. Best effort: a step that cannot
+    /// be undone is logged, and the difference shows as divergence.
+    pub fn rollback(&mut self) {
+        while let Some(step) = self.done.pop() {
+            let result = match &step {
+                Step::Move { from, to } => std::fs::rename(
+                    paths::absolute(&self.root, to),
+                    paths::absolute(&self.root, from),
+                ),
+                Step::Delete { path } => match self.trashed.pop() {
+                    Some((_, parked)) => std::fs::rename(parked, paths::absolute(&self.root, path)),
+                    None => Ok(()),
+                },
+                #[cfg(feature = "test-hooks")]
+                Step::Sleep { .. } => Ok(()),
+            };
+            if let Err(e) = result {
+                tracing::error!(?step, error = %e, "could not undo a step of a failed apply");
+            }
+        }
+    }
+
+    /// After the commit point: empties this apply's trash.
+    pub fn commit(self) {
+        for (path, parked) in &self.trashed {
+            if let Err(e) = std::fs::remove_file(parked) {
+                tracing::warn!(%path, error = %e, "could not empty the trash after a delete");
+            }
+        }
+    }
+}
+
+fn sync_parents(a: &Path, b: &Path) -> std::io::Result<()> {
+    let pa = a.parent().unwrap_or(Path::new("."));
+    let pb = b.parent().unwrap_or(Path::new("."));
+    crate::fsutil::sync_dir(pa)?;
+    if pa != pb {
+        crate::fsutil::sync_dir(pb)?;
+    }
+    Ok(())
+}
+
+impl Mutation {
+    /// The `kind` as written on the wire, for titles and logs.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Mutation::Register { .. } => "register",
+            Mutation::Move { .. } => "move",
+            Mutation::Delete { .. } => "delete",
+            Mutation::Unregister { .. } => "unregister",
+            Mutation::SetMetadata { .. } => "setMetadata",
+            Mutation::Batch { .. } => "batch",
+            #[cfg(feature = "test-hooks")]
+            Mutation::TestSleep { .. } => "testSleep",
+        }
+    }
+}

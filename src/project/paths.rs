@@ -1,0 +1,230 @@
+//! Project-relative paths: validation and confinement to the project root.
+//!
+//! Paths on the wire and in the registry are relative to the project root and
+//! use `/` separators. Everything that names a file goes through [`check`]
+//! before it touches the disk, so no mutation can reach outside the root.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Longest accepted relative path, in bytes (Linux's PATH_MAX is 4096).
+pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest accepted segment, in bytes (NAME_MAX on common file systems).
+pub const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Why a path was refused. `code` is the blocker code clients see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProblem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl PathProblem {
+    fn outside(path: &str, why: &str) -> Self {
+        PathProblem {
+            code: "outsideProject",
+            message: format!("`{path}` is outside the project: {why}"),
+        }
+    }
+    fn invalid(path: &str, why: &str) -> Self {
+        PathProblem {
+            code: "invalidName",
+            message: format!("`{path}` is not a valid asset path: {why}"),
+        }
+    }
+}
+
+/// Folders and files that belong to the packer or to version control and can
+/// never be the subject of an asset mutation.
+const RESERVED_TOP: &[&str] = &[".packer", ".git", "packer.toml", "packer.registry.jsonl"];
+
+/// Validates the text of a relative path and returns it normalised (no `./`,
+/// no trailing `/`). Does not touch the disk.
+pub fn normalize(path: &str) -> Result<String, PathProblem> {
+    if path.is_empty() {
+        return Err(PathProblem::invalid(path, "the path is empty"));
+    }
+    if path.contains('\0') {
+        return Err(PathProblem::invalid(
+            &path.replace('\0', "\\0"),
+            "it contains a NUL byte",
+        ));
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(PathProblem::invalid(
+            &path[..40.min(path.len())],
+            "it is longer than 1024 bytes",
+        ));
+    }
+    if path.starts_with('/') || path.starts_with('\\') {
+        return Err(PathProblem::outside(
+            path,
+            "absolute paths are not accepted",
+        ));
+    }
+    let bytes = path.as_bytes();
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Err(PathProblem::outside(
+            path,
+            "a drive letter is not a project path",
+        ));
+    }
+    if path.contains('\\') {
+        return Err(PathProblem::invalid(
+            path,
+            "use `/` as the separator, not `\\`",
+        ));
+    }
+    let mut segments = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => continue,
+            ".." => return Err(PathProblem::outside(path, "`..` segments are not accepted")),
+            _ => {}
+        }
+        if seg.len() > MAX_SEGMENT_BYTES {
+            return Err(PathProblem::invalid(
+                path,
+                "a segment is longer than 255 bytes",
+            ));
+        }
+        if let Some(c) = seg
+            .chars()
+            .find(|c| c.is_control() || "<>:\"|?*".contains(*c))
+        {
+            return Err(PathProblem::invalid(
+                path,
+                &format!("it contains {c:?}, which some file systems refuse"),
+            ));
+        }
+        if seg.ends_with(' ') || seg.ends_with('.') {
+            return Err(PathProblem::invalid(
+                path,
+                "a segment ends with a space or a dot",
+            ));
+        }
+        segments.push(seg);
+    }
+    if segments.is_empty() {
+        return Err(PathProblem::invalid(
+            path,
+            "the path names the project root",
+        ));
+    }
+    if RESERVED_TOP.contains(&segments[0]) {
+        return Err(PathProblem::invalid(
+            path,
+            &format!("`{}` belongs to the packer or to git", segments[0]),
+        ));
+    }
+    Ok(segments.join("/"))
+}
+
+/// The absolute path of a normalised relative path.
+pub fn absolute(root: &Path, rel: &str) -> PathBuf {
+    let mut p = root.to_path_buf();
+    p.extend(rel.split('/'));
+    p
+}
+
+/// Checks that no existing ancestor of `rel` (nor `rel` itself when
+/// `follow_last` is false) is a symlink leading out of `root`. `root` must be
+/// canonical.
+pub fn confine(root: &Path, rel: &str) -> Result<(), PathProblem> {
+    let mut current = root.to_path_buf();
+    for seg in rel.split('/') {
+        current.push(seg);
+        let Ok(meta) = std::fs::symlink_metadata(&current) else {
+            // The rest does not exist yet: nothing below can be a symlink.
+            return Ok(());
+        };
+        if meta.file_type().is_symlink() {
+            let target = std::fs::canonicalize(&current)
+                .map_err(|_| PathProblem::outside(rel, "it goes through a dangling symlink"))?;
+            if !target.starts_with(root) {
+                return Err(PathProblem::outside(
+                    rel,
+                    "it goes through a symlink that leads out of the project",
+                ));
+            }
+            // A symlink inside the project is still refused for assets: the
+            // registry names files, and two names for one file would split its identity.
+            return Err(PathProblem::invalid(rel, "it goes through a symlink"));
+        }
+    }
+    Ok(())
+}
+
+/// Converts a path found on disk under `root` into the registry's form.
+pub fn relative_of(root: &Path, abs: &Path) -> Option<String> {
+    let rel = abs.strip_prefix(root).ok()?;
+    let mut out = String::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => {
+                if !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(s.to_str()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_dot_segments_and_slashes() {
+        assert_eq!(normalize("./assets//a.png").unwrap(), "assets/a.png");
+        assert_eq!(normalize("assets/a.png/").unwrap(), "assets/a.png");
+    }
+
+    #[test]
+    fn refuses_escapes() {
+        for p in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "C:/x",
+            "c:x",
+            "\\\\server\\x",
+        ] {
+            assert_eq!(normalize(p).unwrap_err().code, "outsideProject", "{p}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        for p in [
+            "",
+            ".",
+            "a\0b",
+            "a\\b",
+            "a/b?",
+            "a/con.",
+            "x/ y ",
+            ".packer/x",
+            "packer.toml",
+            ".git/config",
+        ] {
+            assert_eq!(normalize(p).unwrap_err().code, "invalidName", "{p:?}");
+        }
+        assert_eq!(normalize(&"a".repeat(300)).unwrap_err().code, "invalidName");
+    }
+
+    #[test]
+    fn symlink_out_of_root_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        assert_eq!(
+            confine(&root, "link/x.png").unwrap_err().code,
+            "outsideProject"
+        );
+        assert!(confine(&root, "real/x.png").is_ok());
+    }
+}

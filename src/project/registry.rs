@@ -1,0 +1,219 @@
+//! `packer.registry.jsonl`, the committed registry of asset identities.
+//!
+//! One header line, then one asset per line sorted by id, keys in a fixed
+//! order. That shape is chosen for git: an unchanged asset is an unchanged
+//! line, and two people touching different assets touch different lines.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::workspace::Kind;
+use crate::fsutil;
+
+pub const REGISTRY_FILE: &str = "packer.registry.jsonl";
+pub const FORMAT: &str = "studio-packer.registry";
+pub const VERSION: u32 = 1;
+
+/// One registered asset as stored. Field order is the on-disk key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub id: String,
+    pub path: String,
+    pub kind: Kind,
+    pub hash: String,
+    pub size: u64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{file}: cannot be read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Reads the registry under `root`. A missing file is an empty registry.
+pub fn load(root: &Path) -> Result<Vec<Entry>, RegistryError> {
+    let path = root.join(REGISTRY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(RegistryError::Io {
+            file: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// Parses registry text. Every problem names its line; duplicate ids and
+/// duplicate paths are errors because either would split an asset's identity.
+pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
+    let invalid = |line: usize, message: String| RegistryError::Invalid {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    let Some((_, first)) = lines.next() else {
+        return Err(invalid(
+            1,
+            "the file is empty: the first line must be the registry header".into(),
+        ));
+    };
+    let header: Header = serde_json::from_str(first)
+        .map_err(|e| invalid(1, format!("the first line must be the header {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}: {e}")))?;
+    if header.format != FORMAT {
+        return Err(invalid(
+            1,
+            format!("format is `{}`, expected `{FORMAT}`", header.format),
+        ));
+    }
+    if header.version != VERSION {
+        return Err(invalid(
+            1,
+            format!(
+                "version {} is not supported (this packer reads version {VERSION})",
+                header.version
+            ),
+        ));
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut ids = HashSet::new();
+    let mut paths = HashSet::new();
+    for (n, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Entry = serde_json::from_str(line).map_err(|e| invalid(n, e.to_string()))?;
+        if !crate::ids::is_asset_id(&entry.id) {
+            return Err(invalid(
+                n,
+                format!("`{}` is not a valid asset id", entry.id),
+            ));
+        }
+        super::paths::normalize(&entry.path)
+            .ok()
+            .filter(|p| *p == entry.path)
+            .ok_or_else(|| {
+                invalid(
+                    n,
+                    format!("`{}` is not a normalised project-relative path", entry.path),
+                )
+            })?;
+        if !ids.insert(entry.id.clone()) {
+            return Err(invalid(n, format!("duplicate asset id `{}`", entry.id)));
+        }
+        if !paths.insert(entry.path.clone()) {
+            return Err(invalid(n, format!("duplicate path `{}`", entry.path)));
+        }
+        entries.push(entry);
+    }
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(entries)
+}
+
+/// Renders entries (in any order) as registry text.
+pub fn render<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    let mut sorted: Vec<&Entry> = entries.into_iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = format!("{{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}\n");
+    for e in sorted {
+        // Serialising a struct of strings, numbers and a JSON map cannot fail.
+        out.push_str(&serde_json::to_string(e).expect("registry entry serialises"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces the registry file atomically. This is the commit point of every
+/// mutation: before it returns, the change has not happened.
+pub fn store<'a>(root: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> std::io::Result<()> {
+    fsutil::write_atomic(&root.join(REGISTRY_FILE), render(entries).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, path: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            path: path.into(),
+            kind: Kind::Text,
+            hash: "00".into(),
+            size: 1,
+            tags: vec![],
+            settings: Map::new(),
+        }
+    }
+
+    #[test]
+    fn render_parse_roundtrip_sorted() {
+        let text = render(&[entry("b", "assets/b.txt"), entry("a", "assets/a.txt")]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            r#"{"format":"studio-packer.registry","version":1}"#
+        );
+        assert_eq!(
+            lines[1],
+            r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"00","size":1,"tags":[],"settings":{}}"#
+        );
+        let back = parse(&text, "r").unwrap();
+        assert_eq!(back[0].id, "a");
+        assert_eq!(render(&back), text);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = format!(
+            "{}\n{}\n{{oops\n",
+            r#"{"format":"studio-packer.registry","version":1}"#,
+            serde_json::to_string(&entry("a", "x/a")).unwrap()
+        );
+        match parse(&text, "r").unwrap_err() {
+            RegistryError::Invalid { line, .. } => assert_eq!(line, 3),
+            e => panic!("{e}"),
+        }
+        let dup =
+            render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("a", "x/b")).unwrap();
+        assert!(parse(&dup, "r")
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate asset id"));
+        let dup =
+            render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("b", "x/a")).unwrap();
+        assert!(parse(&dup, "r")
+            .unwrap_err()
+            .to_string()
+            .contains("duplicate path"));
+        assert!(parse("{\"format\":\"x\",\"version\":1}", "r").is_err());
+        assert!(parse(
+            &(render(&[]) + r#"{"id":"a","path":"../x","kind":"text","hash":"","size":0}"#),
+            "r"
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,256 @@
+//! The immutable snapshot every read is answered from.
+//!
+//! A snapshot is a whole, coherent view of one project at one `generation`.
+//! Only the project's writer lane makes new ones, and it publishes each in a
+//! single atomic pointer swap, so a read sees all of a mutation or none of it.
+//! The maps are persistent (structure-sharing), so making generation n + 1
+//! from n after a one-asset change costs O(log n), not a copy of every asset.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::manifest::Manifest;
+use super::registry::Entry;
+use super::workspace::{Kind, Observed};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// A diagnostic, on an asset or on the project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn project(severity: Severity, code: &str, message: String, path: Option<String>) -> Self {
+        Diagnostic {
+            severity,
+            code: code.to_string(),
+            message,
+            asset_id: None,
+            path,
+        }
+    }
+}
+
+/// An asset's status, in the order of precedence used to pick one.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Ok,
+    Invalid,
+    Modified,
+    Missing,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Ok,
+        Status::Invalid,
+        Status::Modified,
+        Status::Missing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Invalid => "invalid",
+            Status::Modified => "modified",
+            Status::Missing => "missing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A registered asset: its registry entry and what the packer observed on disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Asset {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub metadata: Map<String, Value>,
+    pub status: Status,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Hash of the file as last read from disk, when it differs from the registry.
+    #[serde(skip)]
+    pub disk_hash: Option<String>,
+}
+
+impl Asset {
+    /// The one place an asset's status and diagnostics are decided from what
+    /// was read on disk (`None`: the file does not exist).
+    pub fn from_observation(entry: Entry, observed: Option<Observed>) -> Asset {
+        let Some(obs) = observed else {
+            return Asset {
+                entry,
+                metadata: Map::new(),
+                status: Status::Missing,
+                diagnostics: Vec::new(),
+                disk_hash: None,
+            };
+        };
+        let diagnostics: Vec<Diagnostic> = obs
+            .problems
+            .into_iter()
+            .map(|(severity, code, message)| Diagnostic {
+                severity,
+                code: code.to_string(),
+                message,
+                asset_id: Some(entry.id.clone()),
+                path: Some(entry.path.clone()),
+            })
+            .collect();
+        let modified = obs.hash != entry.hash;
+        let status = if modified {
+            Status::Modified
+        } else if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            Status::Invalid
+        } else {
+            Status::Ok
+        };
+        let disk_hash = modified.then_some(obs.hash);
+        Asset {
+            entry,
+            metadata: obs.metadata,
+            status,
+            diagnostics,
+            disk_hash,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.entry.id
+    }
+
+    pub fn path(&self) -> &str {
+        &self.entry.path
+    }
+}
+
+/// Counts kept with each snapshot, computed once when it is made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetCounts {
+    pub total: usize,
+    pub by_kind: BTreeMap<&'static str, usize>,
+    pub by_status: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiagnosticCounts {
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// One project's coherent state at one generation.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub manifest: Arc<Manifest>,
+    /// Assets by id.
+    pub assets: OrdMap<String, Arc<Asset>>,
+    /// Asset id by path.
+    pub by_path: OrdMap<String, String>,
+    /// Files under the asset roots that are not registered (as last scanned).
+    pub untracked: OrdSet<String>,
+    /// Diagnostics about the project rather than one asset.
+    pub project_diagnostics: Arc<Vec<Diagnostic>>,
+    pub asset_counts: AssetCounts,
+    pub diagnostic_counts: DiagnosticCounts,
+}
+
+impl Snapshot {
+    /// Makes a snapshot and computes its counts: the one place where the
+    /// numbers a summary shows are counted.
+    pub fn new(
+        generation: u64,
+        manifest: Arc<Manifest>,
+        assets: OrdMap<String, Arc<Asset>>,
+        by_path: OrdMap<String, String>,
+        untracked: OrdSet<String>,
+        project_diagnostics: Arc<Vec<Diagnostic>>,
+    ) -> Snapshot {
+        let mut asset_counts = AssetCounts {
+            total: assets.len(),
+            by_kind: Kind::ALL.iter().map(|k| (k.as_str(), 0)).collect(),
+            by_status: Status::ALL.iter().map(|s| (s.as_str(), 0)).collect(),
+        };
+        let mut diagnostic_counts = DiagnosticCounts::default();
+        let all_diags = assets
+            .values()
+            .flat_map(|a| a.diagnostics.iter())
+            .chain(project_diagnostics.iter());
+        for d in all_diags {
+            match d.severity {
+                Severity::Error => diagnostic_counts.errors += 1,
+                Severity::Warning => diagnostic_counts.warnings += 1,
+                Severity::Info => {}
+            }
+        }
+        for a in assets.values() {
+            *asset_counts
+                .by_kind
+                .entry(a.entry.kind.as_str())
+                .or_default() += 1;
+            *asset_counts.by_status.entry(a.status.as_str()).or_default() += 1;
+        }
+        Snapshot {
+            generation,
+            manifest,
+            assets,
+            by_path,
+            untracked,
+            project_diagnostics,
+            asset_counts,
+            diagnostic_counts,
+        }
+    }
+
+    pub fn asset(&self, id: &str) -> Option<&Arc<Asset>> {
+        self.assets.get(id)
+    }
+
+    pub fn asset_at(&self, path: &str) -> Option<&Arc<Asset>> {
+        self.by_path.get(path).and_then(|id| self.assets.get(id))
+    }
+
+    /// How many differences between disk and registry this snapshot knows of.
+    pub fn divergence_count(&self) -> usize {
+        self.asset_counts.by_status["modified"]
+            + self.asset_counts.by_status["missing"]
+            + self.untracked.len()
+    }
+
+    /// Every diagnostic, project ones first, then by asset path.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = self.project_diagnostics.as_ref().clone();
+        for id in self.by_path.values() {
+            if let Some(a) = self.assets.get(id) {
+                out.extend(a.diagnostics.iter().cloned());
+            }
+        }
+        out
+    }
+}

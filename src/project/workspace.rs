@@ -1,0 +1,417 @@
+//! The workspace on disk: asset kinds, what a file is (hash, size, cheap
+//! metadata, diagnostics) and which files lie under the asset roots.
+//!
+//! Everything here reads the disk and nothing here writes it.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::manifest::Manifest;
+use super::paths;
+use super::snapshot::{Diagnostic, Severity};
+
+/// What an asset is, decided by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    Image,
+    Audio,
+    Data,
+    Text,
+    Font,
+    Binary,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Image,
+        Kind::Audio,
+        Kind::Data,
+        Kind::Text,
+        Kind::Font,
+        Kind::Binary,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Audio => "audio",
+            Kind::Data => "data",
+            Kind::Text => "text",
+            Kind::Font => "font",
+            Kind::Binary => "binary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The kind of a path, from its extension (case-insensitive).
+    pub fn of_path(path: &str) -> Kind {
+        let ext = extension(path);
+        match ext.as_str() {
+            "png" | "jpg" | "jpeg" | "gif" | "bmp" | "webp" | "tga" | "tif" | "tiff" | "ico"
+            | "dds" | "psd" | "exr" | "hdr" | "qoi" | "ktx2" => Kind::Image,
+            "wav" | "ogg" | "oga" | "mp3" | "flac" | "opus" | "aif" | "aiff" => Kind::Audio,
+            "json" | "toml" | "yaml" | "yml" | "csv" | "xml" | "ron" | "ini" => Kind::Data,
+            "txt" | "md" | "text" | "po" | "lua" | "glsl" | "hlsl" | "wgsl" | "vert" | "frag"
+            | "shader" => Kind::Text,
+            "ttf" | "otf" | "woff" | "woff2" | "fnt" => Kind::Font,
+            _ => Kind::Binary,
+        }
+    }
+}
+
+fn extension(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rfind('.') {
+        Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// What the packer observed of one file on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub hash: String,
+    pub size: u64,
+    pub metadata: Map<String, Value>,
+    /// Problems with the content (severity, code, message); the caller adds
+    /// the asset id and path.
+    pub problems: Vec<(Severity, &'static str, String)>,
+}
+
+/// Reads a file once: its blake3 hash, size, metadata and content problems.
+/// Content that does not parse is a problem, never an error of this function.
+pub fn inspect(abs: &Path, kind: Kind) -> io::Result<Observed> {
+    let bytes = std::fs::read(abs)?;
+    Ok(inspect_bytes(
+        &bytes,
+        kind,
+        &extension(&abs.to_string_lossy()),
+    ))
+}
+
+pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
+    let hash = blake3::hash(bytes).to_hex().to_string();
+    let mut metadata = Map::new();
+    let mut problems = Vec::new();
+    match kind {
+        Kind::Image => image_metadata(bytes, &mut metadata, &mut problems),
+        Kind::Audio => audio_metadata(bytes, ext, &mut metadata, &mut problems),
+        Kind::Data => data_metadata(bytes, ext, &mut metadata, &mut problems),
+        Kind::Text => match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                metadata.insert("encoding".into(), json!("utf-8"));
+                metadata.insert("lines".into(), json!(s.lines().count()));
+            }
+            Err(e) => problems.push((
+                Severity::Error,
+                "invalidUtf8",
+                format!("text is not valid UTF-8 at byte {}", e.valid_up_to()),
+            )),
+        },
+        Kind::Font => font_metadata(bytes, ext, &mut metadata, &mut problems),
+        Kind::Binary => {}
+    }
+    Observed {
+        hash,
+        size: bytes.len() as u64,
+        metadata,
+        problems,
+    }
+}
+
+fn image_metadata(
+    bytes: &[u8],
+    meta: &mut Map<String, Value>,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
+    match (imagesize::image_type(bytes), imagesize::blob_size(bytes)) {
+        (Ok(t), Ok(size)) => {
+            meta.insert(
+                "format".into(),
+                json!(format!("{t:?}").to_ascii_lowercase()),
+            );
+            meta.insert("width".into(), json!(size.width));
+            meta.insert("height".into(), json!(size.height));
+        }
+        (_, Err(e)) | (Err(e), _) => problems.push((
+            Severity::Error,
+            "imageUnreadable",
+            format!("the image header cannot be read: {e}"),
+        )),
+    }
+}
+
+fn audio_metadata(
+    bytes: &[u8],
+    ext: &str,
+    meta: &mut Map<String, Value>,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
+    match ext {
+        "wav" => match hound::WavReader::new(io::Cursor::new(bytes)) {
+            Ok(reader) => {
+                let spec = reader.spec();
+                meta.insert("format".into(), json!("wav"));
+                meta.insert("channels".into(), json!(spec.channels));
+                meta.insert("sampleRate".into(), json!(spec.sample_rate));
+                meta.insert("bitsPerSample".into(), json!(spec.bits_per_sample));
+                let ms = u64::from(reader.duration()) * 1000 / u64::from(spec.sample_rate.max(1));
+                meta.insert("durationMs".into(), json!(ms));
+            }
+            Err(e) => problems.push((
+                Severity::Error,
+                "audioUnreadable",
+                format!("the WAV header cannot be read: {e}"),
+            )),
+        },
+        _ => {
+            let (format, ok) = match ext {
+                "ogg" | "oga" | "opus" => ("ogg", bytes.starts_with(b"OggS")),
+                "flac" => ("flac", bytes.starts_with(b"fLaC")),
+                "mp3" => (
+                    "mp3",
+                    bytes.starts_with(b"ID3")
+                        || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0),
+                ),
+                "aif" | "aiff" => ("aiff", bytes.starts_with(b"FORM")),
+                _ => ("unknown", true),
+            };
+            meta.insert("format".into(), json!(format));
+            if !ok {
+                problems.push((
+                    Severity::Error,
+                    "audioUnreadable",
+                    format!("the file does not start like a {format} file"),
+                ));
+            }
+        }
+    }
+}
+
+fn data_metadata(
+    bytes: &[u8],
+    ext: &str,
+    meta: &mut Map<String, Value>,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
+    meta.insert("format".into(), json!(ext));
+    match ext {
+        "json" => match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => {
+                meta.insert("valid".into(), json!(true));
+            }
+            Err(e) => {
+                meta.insert("valid".into(), json!(false));
+                problems.push((
+                    Severity::Error,
+                    "invalidJson",
+                    format!(
+                        "invalid JSON at line {}, column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                ));
+            }
+        },
+        "toml" => {
+            let parsed = std::str::from_utf8(bytes)
+                .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
+                .and_then(|s| {
+                    toml::from_str::<toml::Table>(s)
+                        .map_err(|e| e.to_string().trim().replace('\n', " "))
+                });
+            meta.insert("valid".into(), json!(parsed.is_ok()));
+            if let Err(e) = parsed {
+                problems.push((Severity::Error, "invalidToml", format!("invalid TOML: {e}")));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn font_metadata(
+    bytes: &[u8],
+    ext: &str,
+    meta: &mut Map<String, Value>,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
+    let format = match bytes.get(..4) {
+        Some([0, 1, 0, 0]) | Some(b"true") => "truetype",
+        Some(b"OTTO") => "opentype",
+        Some(b"wOFF") => "woff",
+        Some(b"wOF2") => "woff2",
+        _ if ext == "fnt" => "bitmap",
+        _ => {
+            problems.push((
+                Severity::Error,
+                "fontUnreadable",
+                "the file is not a TrueType, OpenType or WOFF font".into(),
+            ));
+            return;
+        }
+    };
+    meta.insert("format".into(), json!(format));
+}
+
+/// The result of walking the asset roots.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Regular files under the roots, not excluded, sorted.
+    pub files: Vec<String>,
+    /// Things the walk saw and refused, each a project warning.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// Walks the asset roots. Symlinks are never followed: a symlink could lead
+/// out of the project, and two names for one file would split its identity.
+pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
+    let mut out = Scan::default();
+    for asset_root in &manifest.roots {
+        let dir = paths::absolute(root, asset_root);
+        if !dir.exists() {
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(&dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter();
+        let walker = walker.filter_entry(|e| e.depth() == 0 || e.file_name() != ".packer");
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e.path().and_then(|p| paths::relative_of(root, p));
+                    out.skipped.push(Diagnostic::project(
+                        Severity::Warning,
+                        "unreadable",
+                        format!("cannot read {}: {e}", path.as_deref().unwrap_or(asset_root)),
+                        path,
+                    ));
+                    continue;
+                }
+            };
+            let Some(rel) = paths::relative_of(root, entry.path()) else {
+                out.skipped.push(Diagnostic::project(
+                    Severity::Warning,
+                    "unrepresentableName",
+                    format!(
+                        "`{}` has a name that is not valid UTF-8 and is ignored",
+                        entry.path().display()
+                    ),
+                    None,
+                ));
+                continue;
+            };
+            let ft = entry.file_type();
+            if ft.is_symlink() {
+                out.skipped.push(Diagnostic::project(
+                    Severity::Warning,
+                    "symlinkIgnored",
+                    format!("`{rel}` is a symlink; symlinks under the asset roots are ignored"),
+                    Some(rel),
+                ));
+                continue;
+            }
+            if ft.is_file() && !manifest.is_excluded(&rel) {
+                out.files.push(rel);
+            }
+        }
+    }
+    out.files.sort();
+    out.files.dedup();
+    out
+}
+
+/// Inspects many files on all cores. The result is in the order of `items`.
+pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Observed>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<io::Result<Observed>>> = (0..items.len()).map(|_| None).collect();
+    let chunks: Vec<Vec<(usize, io::Result<Observed>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((rel, kind)) = items.get(i) else {
+                            break;
+                        };
+                        done.push((i, inspect(&paths::absolute(root, rel), *kind)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("inspection worker panicked"))
+            .collect()
+    });
+    for (i, r) in chunks.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every item inspected"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_extension() {
+        assert_eq!(Kind::of_path("a/b.PNG"), Kind::Image);
+        assert_eq!(Kind::of_path("a/b.wav"), Kind::Audio);
+        assert_eq!(Kind::of_path("b.json"), Kind::Data);
+        assert_eq!(Kind::of_path("b.txt"), Kind::Text);
+        assert_eq!(Kind::of_path("b.ttf"), Kind::Font);
+        assert_eq!(Kind::of_path("b.bin"), Kind::Binary);
+        assert_eq!(Kind::of_path(".hidden"), Kind::Binary);
+    }
+
+    #[test]
+    fn invalid_json_is_a_problem_with_position() {
+        let o = inspect_bytes(b"{\n  \"a\": }", Kind::Data, "json");
+        assert_eq!(o.problems.len(), 1);
+        assert_eq!(o.problems[0].1, "invalidJson");
+        assert!(o.problems[0].2.contains("line 2"), "{}", o.problems[0].2);
+        assert_eq!(o.metadata["valid"], json!(false));
+    }
+
+    #[test]
+    fn corrupt_image_is_a_problem_not_a_crash() {
+        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nshort", Kind::Image, "png");
+        assert_eq!(o.problems[0].1, "imageUnreadable");
+    }
+
+    #[test]
+    fn text_utf8() {
+        assert!(inspect_bytes(b"hi\nthere", Kind::Text, "txt")
+            .problems
+            .is_empty());
+        assert_eq!(
+            inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].1,
+            "invalidUtf8"
+        );
+    }
+
+    #[test]
+    fn hash_is_blake3() {
+        let o = inspect_bytes(b"abc", Kind::Binary, "bin");
+        assert_eq!(o.hash, blake3::hash(b"abc").to_hex().to_string());
+        assert_eq!(o.size, 3);
+    }
+}

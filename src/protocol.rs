@@ -1,0 +1,225 @@
+//! Typed parameters of every request, decoded from the wire with the path of
+//! any bad field reported (`mutation.assetId`), so that a client is told
+//! exactly what to fix. Results are built as JSON by the handlers; their
+//! shapes are documented in `protocol/README.md` and checked against
+//! `protocol/schema/` by the tests.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::project::mutation::Mutation;
+use crate::project::snapshot::Status;
+use crate::project::workspace::Kind;
+use crate::transport::{Id, RpcError};
+
+/// The protocol version in `initialize`'s `capabilities.experimental.packer`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Requests the server answers (besides `initialize` and `shutdown`).
+pub const METHODS: &[&str] = &[
+    "packer/openProject",
+    "packer/closeProject",
+    "packer/listProjects",
+    "packer/summary",
+    "packer/listAssets",
+    "packer/getAsset",
+    "packer/diagnostics",
+    "packer/previewMutation",
+    "packer/applyMutation",
+    "packer/operations",
+    "packer/cancel",
+    "packer/replayEvents",
+];
+
+/// Notifications the server sends.
+pub const NOTIFICATIONS: &[&str] = &["packer/event", "$/progress"];
+
+/// Decodes params, naming the offending field on error.
+pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {
+    let text = params.map_or("{}", |p| if p.get() == "null" { "{}" } else { p.get() });
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner().to_string();
+        // serde reports a missing field at its parent: name the field itself.
+        let missing = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (missing, path.as_str()) {
+            (Some(f), "." | "") => f.to_string(),
+            (Some(f), parent) => format!("{parent}.{f}"),
+            (None, p) => p.to_string(),
+        };
+        let field = if field == "." { String::new() } else { field };
+        let message = if field.is_empty() {
+            format!("invalid params: {inner}")
+        } else {
+            format!("invalid params: `{field}`: {inner}")
+        };
+        RpcError::invalid_params(&field, message)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenProjectParams {
+    pub root: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectParams {
+    pub project_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetFilter {
+    pub kind: Option<Kind>,
+    pub path_prefix: Option<String>,
+    pub tag: Option<String>,
+    pub status: Option<Status>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListAssetsParams {
+    pub project_id: String,
+    #[serde(default)]
+    pub filter: AssetFilter,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetAssetParams {
+    pub project_id: String,
+    pub asset_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiagnosticsParams {
+    pub project_id: String,
+    pub asset_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewParams {
+    pub project_id: String,
+    pub mutation: Mutation,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyParams {
+    pub project_id: String,
+    pub mutation: Mutation,
+    pub expected_generation: Option<u64>,
+    pub work_done_token: Option<ProgressToken>,
+}
+
+/// LSP's progress token: an integer or a string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ProgressToken {
+    Num(i64),
+    Str(String),
+}
+
+impl ProgressToken {
+    pub fn to_value(&self) -> Value {
+        match self {
+            ProgressToken::Num(n) => Value::from(*n),
+            ProgressToken::Str(s) => Value::from(s.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelParams {
+    pub operation_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplayParams {
+    pub project_id: String,
+    #[serde(default)]
+    pub after: u64,
+    pub limit: Option<usize>,
+}
+
+/// `$/cancelRequest`: LSP's shape, other fields tolerated.
+#[derive(Debug, Deserialize)]
+pub struct CancelRequestParams {
+    pub id: Id,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let e = decode::<GetAssetParams>(Some(&raw(r#"{"projectId":"p"}"#))).unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "assetId");
+    }
+
+    #[test]
+    fn nested_wrong_type_is_named() {
+        let e = decode::<PreviewParams>(Some(&raw(
+            r#"{"projectId":"p","mutation":{"kind":"move","assetId":5,"to":"x"}}"#,
+        )))
+        .unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "mutation.assetId");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = decode::<ProjectParams>(Some(&raw(r#"{"projectId":"p","bogus":1}"#))).unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "bogus");
+    }
+
+    #[test]
+    fn missing_field_inside_a_mutation_is_named() {
+        let e = decode::<PreviewParams>(Some(&raw(
+            r#"{"projectId":"p","mutation":{"kind":"move","to":"x"}}"#,
+        )))
+        .unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "mutation.assetId");
+        let nested = r#"{"projectId":"p","mutation":{"kind":"batch","mutations":[{"kind":"delete","assetIds":[1]}]}}"#;
+        let e = decode::<PreviewParams>(Some(&raw(nested))).unwrap_err();
+        assert_eq!(
+            e.data.unwrap()["field"],
+            "mutation.mutations[0].assetIds[0]"
+        );
+        let e =
+            decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"mv"}}"#)))
+                .unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "mutation.kind");
+    }
+
+    #[test]
+    fn absent_params_mean_empty_object() {
+        let e = decode::<ProjectParams>(None).unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "projectId");
+        decode::<Empty>(None).unwrap();
+    }
+}

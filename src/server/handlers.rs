@@ -1,0 +1,258 @@
+//! Request handlers: plain functions from a snapshot and typed params to a
+//! JSON result. None of them writes anything; writes go through the lane.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::{root_path, Connection, Server};
+use crate::project::mutation;
+use crate::project::snapshot::{Asset, Snapshot};
+use crate::protocol::{
+    self, CancelParams, DiagnosticsParams, Empty, GetAssetParams, ListAssetsParams,
+    OpenProjectParams, PreviewParams, ProjectParams, ReplayParams,
+};
+use crate::transport::message::code;
+use crate::transport::RpcError;
+
+/// Default and largest page of `packer/listAssets`.
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 1000;
+/// Default and largest page of `packer/replayEvents`.
+pub const DEFAULT_REPLAY: usize = 1000;
+pub const MAX_REPLAY: usize = 10_000;
+
+const READS: &[&str] = &[
+    "packer/openProject",
+    "packer/closeProject",
+    "packer/listProjects",
+    "packer/summary",
+    "packer/listAssets",
+    "packer/getAsset",
+    "packer/diagnostics",
+    "packer/previewMutation",
+    "packer/operations",
+    "packer/replayEvents",
+];
+
+pub fn is_read(method: &str) -> bool {
+    READS.contains(&method)
+}
+
+/// Reads that do file I/O run on the blocking pool, not on the runtime's workers.
+pub fn touches_disk(method: &str) -> bool {
+    matches!(
+        method,
+        "packer/openProject"
+            | "packer/closeProject"
+            | "packer/previewMutation"
+            | "packer/replayEvents"
+    )
+}
+
+pub fn initialize() -> Value {
+    json!({
+        "capabilities": {
+            "experimental": {
+                "packer": {
+                    "protocolVersion": protocol::PROTOCOL_VERSION,
+                    "methods": protocol::METHODS,
+                    "notifications": protocol::NOTIFICATIONS,
+                }
+            }
+        },
+        "serverInfo": { "name": "studio-packer", "version": env!("CARGO_PKG_VERSION") }
+    })
+}
+
+pub fn read(
+    conn: &Arc<Connection>,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<Value, RpcError> {
+    let server = &conn.server;
+    match method {
+        "packer/openProject" => open_project(conn, protocol::decode(params)?),
+        "packer/closeProject" => {
+            let p: ProjectParams = protocol::decode(params)?;
+            server.project(&p.project_id)?;
+            conn.unsubscribe(&p.project_id);
+            Ok(Value::Null)
+        }
+        "packer/listProjects" => {
+            let _: Empty = protocol::decode(params)?;
+            let projects: Vec<Value> = server
+                .projects()
+                .iter()
+                .map(|p| {
+                    let snap = p.snapshot();
+                    json!({ "projectId": p.id, "root": p.root, "name": snap.manifest.name, "generation": snap.generation })
+                })
+                .collect();
+            Ok(json!({ "projects": projects }))
+        }
+        "packer/summary" => {
+            let p: ProjectParams = protocol::decode(params)?;
+            let project = server.project(&p.project_id)?;
+            Ok(project.summary(&project.snapshot()))
+        }
+        "packer/listAssets" => list_assets(server, protocol::decode(params)?),
+        "packer/getAsset" => {
+            let p: GetAssetParams = protocol::decode(params)?;
+            let snap = server.project(&p.project_id)?.snapshot();
+            let asset = find_asset(&snap, &p.asset_id)?;
+            Ok(json!({ "generation": snap.generation, "asset": asset }))
+        }
+        "packer/diagnostics" => {
+            let p: DiagnosticsParams = protocol::decode(params)?;
+            let snap = server.project(&p.project_id)?.snapshot();
+            let items = match &p.asset_id {
+                Some(id) => find_asset(&snap, id)?.diagnostics.clone(),
+                None => snap.diagnostics(),
+            };
+            Ok(json!({ "generation": snap.generation, "items": items }))
+        }
+        "packer/previewMutation" => {
+            let p: PreviewParams = protocol::decode(params)?;
+            let project = server.project(&p.project_id)?;
+            let snap = project.snapshot();
+            Ok(mutation::plan(&project.root, &snap, &p.mutation).preview_json())
+        }
+        "packer/operations" => {
+            let p: ProjectParams = protocol::decode(params)?;
+            Ok(json!({ "items": server.project(&p.project_id)?.ops.list() }))
+        }
+        "packer/replayEvents" => {
+            let p: ReplayParams = protocol::decode(params)?;
+            let project = server.project(&p.project_id)?;
+            let limit = page_size(p.limit, DEFAULT_REPLAY, MAX_REPLAY)?;
+            let (events, last_seq) = project
+                .bus
+                .replay(p.after, limit)
+                .map_err(|e| RpcError::failed("io", format!("reading the event journal: {e}")))?;
+            Ok(json!({ "events": events, "lastSeq": last_seq }))
+        }
+        _ => Err(RpcError::new(
+            code::METHOD_NOT_FOUND,
+            format!("unknown method `{method}`"),
+        )),
+    }
+}
+
+fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, RpcError> {
+    let root = root_path(&p.root)?;
+    let project = conn.server.open_project(&root, p.create)?;
+    conn.subscribe(&project);
+    let snap = project.snapshot();
+    Ok(json!({
+        "projectId": project.id,
+        "root": project.root,
+        "generation": snap.generation,
+        "summary": project.summary(&snap),
+    }))
+}
+
+fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, RpcError> {
+    snap.asset(asset_id).ok_or_else(|| {
+        RpcError::invalid_params(
+            "assetId",
+            format!(
+                "no asset has the id `{asset_id}` at generation {}",
+                snap.generation
+            ),
+        )
+    })
+}
+
+fn page_size(limit: Option<usize>, default: usize, max: usize) -> Result<usize, RpcError> {
+    match limit {
+        None => Ok(default),
+        Some(0) => Err(RpcError::invalid_params(
+            "limit",
+            "invalid params: `limit` must be at least 1",
+        )),
+        Some(n) => Ok(n.min(max)),
+    }
+}
+
+/// Cursors are `<generation>:<last path>`; clients treat them as opaque.
+fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> {
+    let snap = server.project(&p.project_id)?.snapshot();
+    let limit = page_size(p.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let start = match &p.cursor {
+        None => Bound::Unbounded,
+        Some(c) => {
+            let (generation, last) = c
+                .split_once(':')
+                .and_then(|(g, rest)| Some((g.parse::<u64>().ok()?, rest)))
+                .ok_or_else(|| {
+                    RpcError::invalid_params(
+                        "cursor",
+                        format!("`{c}` is not a cursor from packer/listAssets"),
+                    )
+                })?;
+            if generation != snap.generation {
+                return Err(RpcError::new(
+                    code::CONTENT_MODIFIED,
+                    format!("the cursor is for generation {generation}, the project is now at {}: list again", snap.generation),
+                )
+                .with_data(json!({ "generation": snap.generation })));
+            }
+            Bound::Excluded(last.to_string())
+        }
+    };
+    let f = &p.filter;
+    let text = f.text.as_ref().map(|t| t.to_lowercase());
+    let matches = |a: &Asset| {
+        f.kind.is_none_or(|k| a.entry.kind == k)
+            && f.status.is_none_or(|s| a.status == s)
+            && f.path_prefix
+                .as_ref()
+                .is_none_or(|pre| a.path().starts_with(pre.as_str()))
+            && f.tag
+                .as_ref()
+                .is_none_or(|t| a.entry.tags.iter().any(|x| x == t))
+            && text
+                .as_ref()
+                .is_none_or(|t| a.path().to_lowercase().contains(t.as_str()))
+    };
+    let mut items = Vec::with_capacity(limit);
+    let mut next_cursor = None;
+    for (path, id) in snap.by_path.range((start, Bound::Unbounded)) {
+        let Some(asset) = snap.assets.get(id) else {
+            continue;
+        };
+        if !matches(asset) {
+            continue;
+        }
+        if items.len() == limit {
+            next_cursor = Some(format!("{}:{}", snap.generation, items_last_path(&items)));
+            break;
+        }
+        let _ = path;
+        items.push(asset.clone());
+    }
+    Ok(json!({ "generation": snap.generation, "items": items, "nextCursor": next_cursor }))
+}
+
+fn items_last_path(items: &[Arc<Asset>]) -> &str {
+    items.last().map_or("", |a| a.path())
+}
+
+pub fn cancel(server: &Server, params: Option<&RawValue>) -> Result<Value, RpcError> {
+    let p: CancelParams = protocol::decode(params)?;
+    let op = server.operation(&p.operation_id).ok_or_else(|| {
+        RpcError::invalid_params(
+            "operationId",
+            format!("no operation has the id `{}`", p.operation_id),
+        )
+    })?;
+    let before = if op.state().is_terminal() {
+        op.state()
+    } else {
+        op.request_cancel(false)
+    };
+    Ok(json!({ "operationId": op.id, "previousState": before, "state": op.state() }))
+}

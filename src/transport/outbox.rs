@@ -1,0 +1,193 @@
+//! The one queue in front of a connection's writer.
+//!
+//! Everything a connection sends (responses, events, `$/progress`) goes
+//! through one [`Outbox`], drained by one writer thread, so messages reach the
+//! client in the order they were queued. When the client reads slowly and the
+//! queue backs up, a progress message replaces the same operation's earlier
+//! progress message still waiting in the queue (it is removed, and the new one
+//! goes to the back, so nothing is reordered). Responses, terminal events and
+//! state events are never dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::sync::{Condvar, Mutex};
+
+use serde_json::Value;
+
+use super::codec;
+use super::message::{self, Id, RpcError};
+
+/// Queued messages beyond which progress starts being coalesced.
+pub const COALESCE_AFTER: usize = 256;
+/// Queued bytes beyond which the reader stops taking new requests until the
+/// client catches up (back-pressure instead of unbounded growth).
+pub const HIGH_WATER_BYTES: usize = 32 * 1024 * 1024;
+
+struct Slot {
+    /// `None` once a newer progress message of the same operation replaced it.
+    frame: Option<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Slot>,
+    /// Slot number of `queue[0]`; slot numbers only grow.
+    head: u64,
+    bytes: usize,
+    closed: bool,
+    /// Coalescing key -> slot number of the waiting progress message.
+    waiting_progress: HashMap<String, u64>,
+    coalesced: u64,
+}
+
+#[derive(Default)]
+pub struct Outbox {
+    inner: Mutex<Inner>,
+    ready: Condvar,
+    drained: Condvar,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Outbox::default()
+    }
+
+    /// Queues a message body; `coalesce_key` marks a progress message that a
+    /// later one with the same key may replace while both are waiting.
+    pub fn push(&self, body: Vec<u8>, coalesce_key: Option<String>) {
+        let mut frame = Vec::with_capacity(body.len() + 32);
+        codec::encode(&body, &mut frame);
+        let mut inner = self.inner.lock().expect("outbox lock");
+        if inner.closed {
+            return;
+        }
+        if let Some(key) = &coalesce_key {
+            if inner.queue.len() >= COALESCE_AFTER {
+                if let Some(&slot_no) = inner.waiting_progress.get(key) {
+                    let idx = (slot_no - inner.head) as usize;
+                    if let Some(old) = inner.queue[idx].frame.take() {
+                        inner.bytes -= old.len();
+                        inner.coalesced += 1;
+                    }
+                }
+            }
+            let slot_no = inner.head + inner.queue.len() as u64;
+            inner.waiting_progress.insert(key.clone(), slot_no);
+        }
+        inner.bytes += frame.len();
+        inner.queue.push_back(Slot { frame: Some(frame) });
+        drop(inner);
+        self.ready.notify_one();
+    }
+
+    pub fn respond(&self, id: Option<&Id>, result: Result<Value, RpcError>) {
+        self.push(message::response_body(id, result.as_ref()), None);
+    }
+
+    pub fn notify(&self, method: &str, params: &Value) {
+        let params = serde_json::to_vec(params).expect("notification params serialise");
+        self.push(message::notification_body(method, &params), None);
+    }
+
+    /// Takes every queued frame, blocking until there is one. `None` once the
+    /// outbox is closed and empty.
+    pub fn take_all(&self) -> Option<Vec<Vec<u8>>> {
+        let mut inner = self.inner.lock().expect("outbox lock");
+        while inner.queue.is_empty() && !inner.closed {
+            inner = self.ready.wait(inner).expect("outbox lock");
+        }
+        if inner.queue.is_empty() {
+            return None;
+        }
+        let n = inner.queue.len() as u64;
+        inner.head += n;
+        inner.bytes = 0;
+        let frames = inner.queue.drain(..).filter_map(|s| s.frame).collect();
+        let head = inner.head;
+        inner.waiting_progress.retain(|_, slot| *slot >= head);
+        drop(inner);
+        self.drained.notify_all();
+        Some(frames)
+    }
+
+    /// Blocks while more than [`HIGH_WATER_BYTES`] are queued.
+    pub fn wait_for_room(&self) {
+        let mut inner = self.inner.lock().expect("outbox lock");
+        while inner.bytes > HIGH_WATER_BYTES && !inner.closed {
+            inner = self.drained.wait(inner).expect("outbox lock");
+        }
+    }
+
+    /// No more messages will be queued; the writer ends after the queue drains.
+    pub fn close(&self) {
+        self.inner.lock().expect("outbox lock").closed = true;
+        self.ready.notify_all();
+        self.drained.notify_all();
+    }
+
+    /// How many progress messages were dropped in favour of newer ones.
+    pub fn coalesced(&self) -> u64 {
+        self.inner.lock().expect("outbox lock").coalesced
+    }
+
+    /// Writes everything queued to `out` until the outbox is closed and empty,
+    /// or the output fails (the client is gone). Runs on its own thread.
+    pub fn drain_into(&self, mut out: impl Write) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        while let Some(frames) = self.take_all() {
+            buf.clear();
+            for f in &frames {
+                buf.extend_from_slice(f);
+            }
+            if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                self.close();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(o: &Outbox) -> Vec<String> {
+        o.close();
+        let mut out = Vec::new();
+        o.drain_into(&mut out).unwrap();
+        let mut d = codec::Decoder::new();
+        d.extend(&out);
+        let mut v = Vec::new();
+        while let Some(codec::Frame::Body(b)) = d.next_frame() {
+            v.push(String::from_utf8(b).unwrap());
+        }
+        v
+    }
+
+    #[test]
+    fn keeps_order_without_backlog() {
+        let o = Outbox::new();
+        o.push(b"1".to_vec(), Some("k".into()));
+        o.push(b"2".to_vec(), Some("k".into()));
+        o.push(b"3".to_vec(), None);
+        assert_eq!(bodies(&o), vec!["1", "2", "3"]);
+    }
+
+    #[test]
+    fn coalesces_progress_when_backed_up_but_never_other_messages() {
+        let o = Outbox::new();
+        for i in 0..COALESCE_AFTER {
+            o.push(format!("r{i}").into_bytes(), None);
+        }
+        o.push(b"p1".to_vec(), Some("op".into()));
+        o.push(b"terminal".to_vec(), None);
+        o.push(b"p2".to_vec(), Some("op".into()));
+        o.push(b"p3".to_vec(), Some("op".into()));
+        o.push(b"other".to_vec(), Some("op2".into()));
+        let got = bodies(&o);
+        assert_eq!(got.len(), COALESCE_AFTER + 3);
+        assert_eq!(&got[COALESCE_AFTER..], ["terminal", "p3", "other"]);
+        assert_eq!(o.coalesced(), 2);
+    }
+}
