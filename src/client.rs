@@ -26,39 +26,29 @@ impl Client {
     pub fn over(reader: impl Read + Send + 'static, writer: impl Write + Send + 'static) -> Client {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || read_messages(reader, tx));
-        Client {
-            writer: Box::new(writer),
-            incoming: rx,
-            next_id: 1,
-            on_notification: Box::new(|_| {}),
-            server: None,
-        }
+        Client { writer: Box::new(writer), incoming: rx, next_id: 1, on_notification: Box::new(|_| {}), server: None }
     }
 
     /// A server in this process, connected through pipes, with its own runtime.
     pub fn in_process() -> std::io::Result<Client> {
         let (server_in, client_out) = std::io::pipe()?;
         let (client_in, server_out) = std::io::pipe()?;
-        let handle = std::thread::Builder::new()
-            .name("packer-server".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("the async runtime starts");
-                let server = crate::server::Server::new(runtime.handle().clone());
-                crate::server::serve(server, server_in, server_out)
-            })?;
+        let handle = std::thread::Builder::new().name("packer-server".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("the async runtime starts");
+            let server = crate::server::Server::new(runtime.handle().clone());
+            crate::server::serve(server, server_in, server_out)
+        })?;
         let mut client = Client::over(client_in, client_out);
         client.server = Some(handle);
         Ok(client)
     }
 
     pub fn notify(&mut self, method: &str, params: Value) -> std::io::Result<()> {
-        let body = serde_json::to_vec(
-            &serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}),
-        )?;
+        let body = serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}))?;
         self.send(&body)
     }
 
@@ -73,11 +63,8 @@ impl Client {
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
         let id = Id::Num(self.next_id);
         self.next_id += 1;
-        let lost = |e: &dyn std::fmt::Display| {
-            RpcError::internal(format!("the server connection failed: {e}"))
-        };
-        self.send(&message::request_body(&id, method, &params))
-            .map_err(|e| lost(&e))?;
+        let lost = |e: &dyn std::fmt::Display| RpcError::internal(format!("the server connection failed: {e}"));
+        self.send(&message::request_body(&id, method, &params)).map_err(|e| lost(&e))?;
         loop {
             let msg = self.incoming.recv().map_err(|_| lost(&"it closed"))?;
             if msg.get("method").is_some() {
@@ -88,8 +75,7 @@ impl Client {
                 continue;
             }
             if let Some(err) = msg.get("error") {
-                return Err(serde_json::from_value(err.clone())
-                    .unwrap_or_else(|_| RpcError::internal(err.to_string())));
+                return Err(serde_json::from_value(err.clone()).unwrap_or_else(|_| RpcError::internal(err.to_string())));
             }
             return Ok(msg.get("result").cloned().unwrap_or(Value::Null));
         }

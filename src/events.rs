@@ -37,11 +37,7 @@ impl EventBus {
         if let Some(dir) = journal_path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .create(true)
-            .append(true)
-            .open(journal_path)?;
+        let mut file = OpenOptions::new().read(true).create(true).append(true).open(journal_path)?;
         let mut last_seq = 0;
         let mut good_len = 0u64;
         {
@@ -59,10 +55,7 @@ impl EventBus {
                 if !line.ends_with('\n') {
                     break;
                 }
-                match serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .and_then(|v| v.get("seq")?.as_u64())
-                {
+                match serde_json::from_str::<Value>(&line).ok().and_then(|v| v.get("seq")?.as_u64()) {
                     Some(seq) => {
                         last_seq = seq;
                         good_len = offset;
@@ -77,19 +70,12 @@ impl EventBus {
         }
         if good_len > JOURNAL_COMPACT_BYTES {
             compact(journal_path)?;
-            file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(journal_path)?;
+            file = OpenOptions::new().read(true).append(true).open(journal_path)?;
         }
         Ok(EventBus {
             project_id: project_id.to_string(),
             journal_path: journal_path.to_path_buf(),
-            inner: Mutex::new(BusInner {
-                next_seq: last_seq + 1,
-                journal: Some(file),
-                sinks: Vec::new(),
-            }),
+            inner: Mutex::new(BusInner { next_seq: last_seq + 1, journal: Some(file), sinks: Vec::new() }),
         })
     }
 
@@ -173,10 +159,7 @@ impl EventBus {
 fn compact(path: &Path) -> io::Result<()> {
     let text = std::fs::read(path)?;
     let cut = text.len() / 2;
-    let start = text[cut..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| cut + i + 1);
+    let start = text[cut..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| cut + i + 1);
     crate::fsutil::write_atomic(path, &text[start..])
 }
 
@@ -206,13 +189,7 @@ mod tests {
         assert_eq!(bus.emit(kind("c"), None), 3);
         let (events, last) = bus.replay(1, 10).unwrap();
         assert_eq!(last, 3);
-        assert_eq!(
-            events
-                .iter()
-                .map(|e| e["kind"].as_str().unwrap())
-                .collect::<Vec<_>>(),
-            ["b", "c"]
-        );
+        assert_eq!(events.iter().map(|e| e["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["b", "c"]);
         let (events, _) = bus.replay(0, 1).unwrap();
         assert_eq!(events.len(), 1);
     }

@@ -19,10 +19,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     // Keep the mode of the file being replaced; a new file gets the usual 0644
     // (tempfile's own default, 0600, would hide a committed file from others).
     let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)?;
+    let mut tmp =
+        tempfile::Builder::new().prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(mode)).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -47,9 +45,7 @@ pub fn remove_stale_temps(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            && entry.file_type()?.is_file()
-        {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) && entry.file_type()?.is_file() {
             fs::remove_file(entry.path())?;
             removed += 1;
         }

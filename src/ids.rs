@@ -53,10 +53,7 @@ pub fn project_id(canonical_root: &Path) -> String {
 
 /// Whether `s` has the shape of an asset id (used to validate hand-edited registries).
 pub fn is_asset_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

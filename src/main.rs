@@ -12,11 +12,7 @@ use serde_json::{json, Value};
 use studio_packer::client::Client;
 
 #[derive(Parser)]
-#[command(
-    name = "studio-packer",
-    version,
-    about = "The asset packer a game studio's tools drive over JSON-RPC"
-)]
+#[command(name = "studio-packer", version, about = "The asset packer a game studio's tools drive over JSON-RPC")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,12 +62,7 @@ fn main() -> ExitCode {
         }
         Command::Init { dir, name } => init(&dir, name.as_deref()),
         Command::Status { dir, json } => status(&dir, json),
-        Command::Call {
-            method,
-            params,
-            root,
-            events,
-        } => call(&method, &params, root.as_deref(), events),
+        Command::Call { method, params, root, events } => call(&method, &params, root.as_deref(), events),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,15 +78,9 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STUDIO_PACKER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
     match std::env::var_os("STUDIO_PACKER_LOG_FILE") {
-        Some(path) => match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-        {
+        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
             Ok(file) => builder.with_writer(std::sync::Mutex::new(file)).init(),
             Err(e) => {
                 builder.with_writer(std::io::stderr).init();
@@ -107,10 +92,7 @@ fn init_logging() {
 }
 
 fn serve() -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -145,20 +127,10 @@ fn open(dir: &Path, events: bool) -> Result<(Client, String)> {
             }
         });
     }
-    client
-        .request(
-            "initialize",
-            json!({ "processId": std::process::id(), "capabilities": {} }),
-        )
-        .map_err(rpc)?;
+    client.request("initialize", json!({ "processId": std::process::id(), "capabilities": {} })).map_err(rpc)?;
     let root = absolute(dir)?;
-    let opened = client
-        .request("packer/openProject", json!({ "root": root }))
-        .map_err(rpc)?;
-    let id = opened["projectId"]
-        .as_str()
-        .context("openProject answered without a projectId")?
-        .to_string();
+    let opened = client.request("packer/openProject", json!({ "root": root })).map_err(rpc)?;
+    let id = opened["projectId"].as_str().context("openProject answered without a projectId")?.to_string();
     Ok((client, id))
 }
 
@@ -171,22 +143,15 @@ fn rpc(e: studio_packer::transport::RpcError) -> anyhow::Error {
 
 fn status(dir: &Path, as_json: bool) -> Result<()> {
     let (mut client, id) = open(dir, false)?;
-    let summary = client
-        .request("packer/summary", json!({ "projectId": id }))
-        .map_err(rpc)?;
-    let projects = client
-        .request("packer/listProjects", json!({}))
-        .map_err(rpc)?;
+    let summary = client.request("packer/summary", json!({ "projectId": id })).map_err(rpc)?;
+    let projects = client.request("packer/listProjects", json!({})).map_err(rpc)?;
     client.close();
     if as_json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
     let name = projects["projects"][0]["name"].as_str().unwrap_or("?");
-    print!(
-        "{}",
-        render_summary(name, &summary, std::io::stdout().is_terminal())
-    );
+    print!("{}", render_summary(name, &summary, std::io::stdout().is_terminal()));
     Ok(())
 }
 
@@ -196,11 +161,8 @@ fn render_summary(name: &str, s: &Value, _tty: bool) -> String {
         let Some(map) = v.as_object() else {
             return String::new();
         };
-        let parts: Vec<String> = map
-            .iter()
-            .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+        let parts: Vec<String> =
+            map.iter().filter(|(_, n)| n.as_u64().unwrap_or(0) > 0).map(|(k, n)| format!("{k} {n}")).collect();
         if parts.is_empty() {
             "none".into()
         } else {
@@ -210,10 +172,7 @@ fn render_summary(name: &str, s: &Value, _tty: bool) -> String {
     let divergence = &s["divergence"];
     let divergence = match divergence["state"].as_str() {
         Some("clean") => "clean".to_string(),
-        _ => format!(
-            "diverged ({} differences between disk and registry)",
-            divergence["count"]
-        ),
+        _ => format!("diverged ({} differences between disk and registry)", divergence["count"]),
     };
     format!(
         "project {name} (generation {})\n  assets:      {} ({})\n  status:      {}\n  diagnostics: {} errors, {} warnings\n  divergence:  {divergence}\n  lane:        {} queued, {} running\n",
@@ -229,8 +188,8 @@ fn render_summary(name: &str, s: &Value, _tty: bool) -> String {
 }
 
 fn call(method: &str, params: &str, root: Option<&Path>, events: bool) -> Result<()> {
-    let mut params: Value = serde_json::from_str(params)
-        .with_context(|| format!("params are not valid JSON: {params}"))?;
+    let mut params: Value =
+        serde_json::from_str(params).with_context(|| format!("params are not valid JSON: {params}"))?;
     if !params.is_object() {
         bail!("params must be a JSON object");
     }
@@ -241,19 +200,12 @@ fn call(method: &str, params: &str, root: Option<&Path>, events: bool) -> Result
         }
         None => {
             let mut c = Client::in_process().context("cannot start the packer")?;
-            c.request(
-                "initialize",
-                json!({ "processId": std::process::id(), "capabilities": {} }),
-            )
-            .map_err(rpc)?;
+            c.request("initialize", json!({ "processId": std::process::id(), "capabilities": {} })).map_err(rpc)?;
             (c, None)
         }
     };
     if let (Some(id), Some(obj)) = (id, params.as_object_mut()) {
-        if method != "packer/openProject"
-            && method != "packer/listProjects"
-            && method != "packer/cancel"
-        {
+        if method != "packer/openProject" && method != "packer/listProjects" && method != "packer/cancel" {
             obj.entry("projectId").or_insert(json!(id));
         }
     }

@@ -78,9 +78,7 @@ pub struct Operation {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Parameters for [`Operation::new`].
@@ -118,25 +116,14 @@ impl Operation {
         });
         op.table.add(op.clone());
         let mut rec = op.rec.lock().expect("operation lock");
-        op.emit_locked(
-            &mut rec,
-            "queued",
-            json_map(json!({ "operation": op.kind })),
-            None,
-        );
+        op.emit_locked(&mut rec, "queued", json_map(json!({ "operation": op.kind })), None);
         drop(rec);
         op
     }
 
     /// Emits one event of this operation while its record is locked, so that
     /// `sequence` order and `seq` order agree.
-    fn emit_locked(
-        &self,
-        rec: &mut Record,
-        kind: &str,
-        mut payload: Map<String, Value>,
-        progress: Option<Value>,
-    ) {
+    fn emit_locked(&self, rec: &mut Record, kind: &str, mut payload: Map<String, Value>, progress: Option<Value>) {
         rec.sequence += 1;
         payload.insert("kind".into(), json!(kind));
         payload.insert("operationId".into(), json!(self.id));
@@ -146,13 +133,9 @@ impl Operation {
         if let (Some(mut value), Some((token, outbox))) = (progress, &self.progress_token) {
             value["operationId"] = json!(self.id);
             value["sequence"] = json!(rec.sequence);
-            let params = serde_json::to_vec(&json!({ "token": token, "value": value }))
-                .expect("progress serialises");
+            let params = serde_json::to_vec(&json!({ "token": token, "value": value })).expect("progress serialises");
             let key = (kind == "progress").then(|| format!("t:{}", self.id));
-            outbox.push(
-                crate::transport::message::notification_body("$/progress", &params),
-                key,
-            );
+            outbox.push(crate::transport::message::notification_body("$/progress", &params), key);
         }
     }
 
@@ -193,12 +176,7 @@ impl Operation {
 
     /// Ends the operation: terminal event, `$/progress` end, then the
     /// response. Returns false when it had already ended.
-    pub fn finish(
-        &self,
-        state: OpState,
-        payload: Map<String, Value>,
-        response: Result<Value, RpcError>,
-    ) -> bool {
+    pub fn finish(&self, state: OpState, payload: Map<String, Value>, response: Result<Value, RpcError>) -> bool {
         debug_assert!(state.is_terminal());
         let mut rec = self.rec.lock().expect("operation lock");
         if rec.state.is_terminal() {
@@ -227,11 +205,7 @@ impl Operation {
         };
         let err = RpcError::new(code::REQUEST_CANCELLED, message)
             .with_data(json!({ "operationId": self.id, "outcome": "cancelled" }));
-        self.finish(
-            OpState::Cancelled,
-            json_map(json!({ "outcome": "cancelled" })),
-            Err(err),
-        )
+        self.finish(OpState::Cancelled, json_map(json!({ "outcome": "cancelled" })), Err(err))
     }
 
     /// Asks the operation to stop. A queued operation ends `cancelled` at once
@@ -294,11 +268,7 @@ struct OpList {
 
 impl OpTable {
     fn add(&self, op: Arc<Operation>) {
-        self.inner
-            .lock()
-            .expect("op table lock")
-            .active
-            .push_back(op);
+        self.inner.lock().expect("op table lock").active.push_back(op);
     }
 
     fn finished(&self, op: &Operation) {
@@ -313,52 +283,29 @@ impl OpTable {
     /// `(queued, running)` right now.
     pub fn counts(&self) -> (usize, usize) {
         let inner = self.inner.lock().expect("op table lock");
-        let running = inner
-            .active
-            .iter()
-            .filter(|o| o.state() == OpState::Running)
-            .count();
+        let running = inner.active.iter().filter(|o| o.state() == OpState::Running).count();
         (inner.active.len() - running, running)
     }
 
     /// Active operations in arrival order, then finished ones, newest first.
     pub fn list(&self) -> Vec<Value> {
         let inner = self.inner.lock().expect("op table lock");
-        inner
-            .active
-            .iter()
-            .chain(inner.finished.iter())
-            .map(|o| o.describe())
-            .collect()
+        inner.active.iter().chain(inner.finished.iter()).map(|o| o.describe()).collect()
     }
 
     pub fn find(&self, operation_id: &str) -> Option<Arc<Operation>> {
         let inner = self.inner.lock().expect("op table lock");
-        inner
-            .active
-            .iter()
-            .chain(inner.finished.iter())
-            .find(|o| o.id == operation_id)
-            .cloned()
+        inner.active.iter().chain(inner.finished.iter()).find(|o| o.id == operation_id).cloned()
     }
 
     /// Every active operation (used when a project closes).
     pub fn active(&self) -> Vec<Arc<Operation>> {
-        self.inner
-            .lock()
-            .expect("op table lock")
-            .active
-            .iter()
-            .cloned()
-            .collect()
+        self.inner.lock().expect("op table lock").active.iter().cloned().collect()
     }
 }
 
 impl std::fmt::Debug for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Operation")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .finish()
+        f.debug_struct("Operation").field("id", &self.id).field("kind", &self.kind).finish()
     }
 }

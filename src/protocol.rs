@@ -44,9 +44,7 @@ pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcEr
         let path = e.path().to_string();
         let inner = e.inner().to_string();
         // serde reports a missing field at its parent: name the field itself.
-        let missing = inner
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
+        let missing = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
         let field = match (missing, path.as_str()) {
             (Some(f), "." | "") => f.to_string(),
             (Some(f), parent) => format!("{parent}.{f}"),
@@ -184,10 +182,9 @@ mod tests {
 
     #[test]
     fn nested_wrong_type_is_named() {
-        let e = decode::<PreviewParams>(Some(&raw(
-            r#"{"projectId":"p","mutation":{"kind":"move","assetId":5,"to":"x"}}"#,
-        )))
-        .unwrap_err();
+        let e =
+            decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"move","assetId":5,"to":"x"}}"#)))
+                .unwrap_err();
         assert_eq!(e.data.unwrap()["field"], "mutation.assetId");
     }
 
@@ -199,20 +196,13 @@ mod tests {
 
     #[test]
     fn missing_field_inside_a_mutation_is_named() {
-        let e = decode::<PreviewParams>(Some(&raw(
-            r#"{"projectId":"p","mutation":{"kind":"move","to":"x"}}"#,
-        )))
-        .unwrap_err();
+        let e = decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"move","to":"x"}}"#)))
+            .unwrap_err();
         assert_eq!(e.data.unwrap()["field"], "mutation.assetId");
         let nested = r#"{"projectId":"p","mutation":{"kind":"batch","mutations":[{"kind":"delete","assetIds":[1]}]}}"#;
         let e = decode::<PreviewParams>(Some(&raw(nested))).unwrap_err();
-        assert_eq!(
-            e.data.unwrap()["field"],
-            "mutation.mutations[0].assetIds[0]"
-        );
-        let e =
-            decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"mv"}}"#)))
-                .unwrap_err();
+        assert_eq!(e.data.unwrap()["field"], "mutation.mutations[0].assetIds[0]");
+        let e = decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"mv"}}"#))).unwrap_err();
         assert_eq!(e.data.unwrap()["field"], "mutation.kind");
     }
 

@@ -22,10 +22,7 @@ use crate::transport::RpcError;
 
 /// Commit-bearing work.
 pub enum Job {
-    Apply {
-        mutation: Mutation,
-        expected_generation: Option<u64>,
-    },
+    Apply { mutation: Mutation, expected_generation: Option<u64> },
 }
 
 type Queued = (Arc<Operation>, Job);
@@ -42,10 +39,7 @@ impl Lane {
             .name("packer-lane".into())
             .spawn(move || run(project, rx))
             .expect("the lane thread starts");
-        Lane {
-            tx: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-        }
+        Lane { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
     }
 
     pub fn submit(&self, op: Arc<Operation>, job: Job) {
@@ -84,21 +78,12 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
             continue;
         }
         match job {
-            Job::Apply {
-                mutation,
-                expected_generation,
-            } => apply(&project, &op, &mutation, expected_generation),
+            Job::Apply { mutation, expected_generation } => apply(&project, &op, &mutation, expected_generation),
         }
     }
 }
 
-fn apply_result(
-    op: &Operation,
-    outcome: &str,
-    generation: u64,
-    plan: Option<&Plan>,
-    blockers: Vec<Issue>,
-) -> Value {
+fn apply_result(op: &Operation, outcome: &str, generation: u64, plan: Option<&Plan>, blockers: Vec<Issue>) -> Value {
     let mut v = json!({
         "operationId": op.id,
         "outcome": outcome,
@@ -129,10 +114,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         if expected != snap.generation {
             let blocker = Issue::new(
                 "staleGeneration",
-                format!(
-                    "expected generation {expected}, but the project is at generation {}",
-                    snap.generation
-                ),
+                format!("expected generation {expected}, but the project is at generation {}", snap.generation),
                 None,
                 None,
             );
@@ -143,13 +125,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     }
     let plan = mutation::plan(&project.root, &snap, mutation);
     if !plan.blockers.is_empty() {
-        let result = apply_result(
-            op,
-            "rejected",
-            snap.generation,
-            Some(&plan),
-            plan.blockers.clone(),
-        );
+        let result = apply_result(op, "rejected", snap.generation, Some(&plan), plan.blockers.clone());
         op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
         return;
     }
@@ -196,10 +172,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         );
         let generation = next.generation;
         project.publish(next);
-        op.state_event(
-            "snapshotPublished",
-            json_obj(json!({ "generation": generation })),
-        );
+        op.state_event("snapshotPublished", json_obj(json!({ "generation": generation })));
         generation
     } else {
         snap.generation

@@ -15,21 +15,14 @@ pub const MANIFEST_FILE: &str = "packer.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{file}: not found: a packer project needs a `packer.toml` at its root (create one with `studio-packer init`)")]
+    #[error(
+        "{file}: not found: a packer project needs a `packer.toml` at its root (create one with `studio-packer init`)"
+    )]
     Missing { file: String },
     #[error("{file}: cannot be read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    Io { file: String, source: std::io::Error },
     #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        key: Option<String>,
-        message: String,
-    },
+    Invalid { file: String, line: usize, column: usize, key: Option<String>, message: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,10 +52,7 @@ struct RawAssets {
 
 impl Default for RawAssets {
     fn default() -> Self {
-        RawAssets {
-            roots: default_roots(),
-            exclude: Vec::new(),
-        }
+        RawAssets { roots: default_roots(), exclude: Vec::new() }
     }
 }
 
@@ -79,9 +69,7 @@ struct RawBuild {
 
 impl Default for RawBuild {
     fn default() -> Self {
-        RawBuild {
-            output: default_output(),
-        }
+        RawBuild { output: default_output() }
     }
 }
 
@@ -109,9 +97,7 @@ impl Manifest {
         let file = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ManifestError::Missing { file })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ManifestError::Missing { file }),
             Err(source) => return Err(ManifestError::Io { file, source }),
         };
         Manifest::parse(&text, &file)
@@ -123,69 +109,34 @@ impl Manifest {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             let message = e.message().trim().to_string();
             let key = message.split('`').nth(1).map(str::to_string);
-            ManifestError::Invalid {
-                file: file.to_string(),
-                line,
-                column,
-                key,
-                message,
-            }
+            ManifestError::Invalid { file: file.to_string(), line, column, key, message }
         })?;
         let invalid = |key: &str, message: String| {
             let (line, column) = find_key(text, key);
-            ManifestError::Invalid {
-                file: file.to_string(),
-                line,
-                column,
-                key: Some(key.to_string()),
-                message,
-            }
+            ManifestError::Invalid { file: file.to_string(), line, column, key: Some(key.to_string()), message }
         };
         if raw.project.name.trim().is_empty() {
             return Err(invalid("name", "`project.name` must not be empty".into()));
         }
         let mut roots = Vec::new();
         for r in &raw.assets.roots {
-            let norm = paths::normalize(r).map_err(|p| {
-                invalid(
-                    "roots",
-                    format!("`assets.roots` entry `{r}`: {}", p.message),
-                )
-            })?;
+            let norm = paths::normalize(r)
+                .map_err(|p| invalid("roots", format!("`assets.roots` entry `{r}`: {}", p.message)))?;
             roots.push(norm);
         }
         if roots.is_empty() {
-            return Err(invalid(
-                "roots",
-                "`assets.roots` must name at least one folder".into(),
-            ));
+            return Err(invalid("roots", "`assets.roots` must name at least one folder".into()));
         }
         let mut builder = GlobSetBuilder::new();
         for pattern in &raw.assets.exclude {
-            let glob = Glob::new(pattern).map_err(|e| {
-                invalid(
-                    "exclude",
-                    format!("`assets.exclude` pattern `{pattern}`: {}", e.kind()),
-                )
-            })?;
+            let glob = Glob::new(pattern)
+                .map_err(|e| invalid("exclude", format!("`assets.exclude` pattern `{pattern}`: {}", e.kind())))?;
             builder.add(glob);
         }
-        let exclude_set = builder
-            .build()
-            .map_err(|e| invalid("exclude", format!("`assets.exclude`: {e}")))?;
-        let output = paths::normalize(&raw.build.output).map_err(|p| {
-            invalid(
-                "output",
-                format!("`build.output` `{}`: {}", raw.build.output, p.message),
-            )
-        })?;
-        Ok(Manifest {
-            name: raw.project.name,
-            roots,
-            exclude: raw.assets.exclude,
-            exclude_set,
-            output,
-        })
+        let exclude_set = builder.build().map_err(|e| invalid("exclude", format!("`assets.exclude`: {e}")))?;
+        let output = paths::normalize(&raw.build.output)
+            .map_err(|p| invalid("output", format!("`build.output` `{}`: {}", raw.build.output, p.message)))?;
+        Ok(Manifest { name: raw.project.name, roots, exclude: raw.assets.exclude, exclude_set, output })
     }
 
     /// Whether a relative path is excluded from the workspace: by a pattern,
@@ -194,18 +145,12 @@ impl Manifest {
         if rel == self.output || rel.starts_with(&format!("{}/", self.output)) {
             return true;
         }
-        self.exclude_set.is_match(rel)
-            || rel
-                .rsplit('/')
-                .next()
-                .is_some_and(|name| self.exclude_set.is_match(name))
+        self.exclude_set.is_match(rel) || rel.rsplit('/').next().is_some_and(|name| self.exclude_set.is_match(name))
     }
 
     /// Whether a relative path lies under one of the asset roots.
     pub fn under_roots(&self, rel: &str) -> bool {
-        self.roots.iter().any(|r| {
-            rel.len() > r.len() && rel.starts_with(r.as_str()) && rel.as_bytes()[r.len()] == b'/'
-        })
+        self.roots.iter().any(|r| rel.len() > r.len() && rel.starts_with(r.as_str()) && rel.as_bytes()[r.len()] == b'/')
     }
 
     /// The text `studio-packer init` writes.
@@ -228,9 +173,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn find_key(text: &str, key: &str) -> (usize, usize) {
     for (i, line) in text.lines().enumerate() {
         let t = line.trim_start();
-        if t.strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with('='))
-        {
+        if t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
             return (i + 1, line.len() - t.len() + 1);
         }
     }
@@ -243,9 +186,7 @@ mod tests {
 
     fn err(text: &str) -> (usize, Option<String>, String) {
         match Manifest::parse(text, "packer.toml").unwrap_err() {
-            ManifestError::Invalid {
-                line, key, message, ..
-            } => (line, key, message),
+            ManifestError::Invalid { line, key, message, .. } => (line, key, message),
             e => panic!("unexpected {e}"),
         }
     }

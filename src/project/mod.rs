@@ -40,10 +40,7 @@ pub enum OpenError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 impl OpenError {
@@ -72,29 +69,17 @@ pub struct Project {
 /// Creates the files of a new project in `root` (which may not exist yet).
 /// Refuses to touch a folder that already has a manifest.
 pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
-    let io = |path: &Path, source| OpenError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
     std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
     let manifest_path = root.join(manifest::MANIFEST_FILE);
     if manifest_path.exists() {
         return Err(io(
             &manifest_path,
-            std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "a project already exists here",
-            ),
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a project already exists here"),
         ));
     }
-    let default_name = root
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-    let name = name
-        .map(str::to_string)
-        .or(default_name)
-        .unwrap_or_else(|| "game".into());
+    let default_name = root.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let name = name.map(str::to_string).or(default_name).unwrap_or_else(|| "game".into());
     std::fs::create_dir_all(root.join("assets")).map_err(|e| io(root, e))?;
     let registry_path = root.join(registry::REGISTRY_FILE);
     if !registry_path.exists() {
@@ -102,10 +87,7 @@ pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
     }
     let gitignore = root.join(".gitignore");
     let existing = std::fs::read_to_string(&gitignore).unwrap_or_default();
-    if !existing
-        .lines()
-        .any(|l| l.trim() == ".packer/" || l.trim() == ".packer")
-    {
+    if !existing.lines().any(|l| l.trim() == ".packer/" || l.trim() == ".packer") {
         let mut text = existing;
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -114,26 +96,20 @@ pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
         crate::fsutil::write_atomic(&gitignore, text.as_bytes()).map_err(|e| io(&gitignore, e))?;
     }
     // The manifest last: its presence is what makes the folder a project.
-    crate::fsutil::write_atomic(&manifest_path, Manifest::template(&name).as_bytes())
-        .map_err(|e| io(&manifest_path, e))
+    crate::fsutil::write_atomic(&manifest_path, Manifest::template(&name).as_bytes()).map_err(|e| io(&manifest_path, e))
 }
 
 impl Project {
     /// Opens a project from disk: manifest, registry, a scan of the asset
     /// roots and a look at every registered file.
     pub fn open(root: &Path) -> Result<Arc<Project>, OpenError> {
-        let root = root
-            .canonicalize()
-            .map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
+        let root = root.canonicalize().map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
         if !root.is_dir() {
             return Err(OpenError::NoFolder(root.display().to_string()));
         }
         let manifest = Arc::new(Manifest::load(&root)?);
         let entries = registry::load(&root)?;
-        let io = |path: &Path, source| OpenError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
         for dir in [&root, &state_dir] {
@@ -163,31 +139,15 @@ impl Project {
                 }
             };
             by_path.insert(entry.path.clone(), entry.id.clone());
-            assets.insert(
-                entry.id.clone(),
-                Arc::new(Asset::from_observation(entry, obs)),
-            );
+            assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
         }
-        let untracked: OrdSet<String> = scan
-            .files
-            .into_iter()
-            .filter(|p| !by_path.contains_key(p))
-            .collect();
-        let bus = Arc::new(
-            EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?,
-        );
+        let untracked: OrdSet<String> = scan.files.into_iter().filter(|p| !by_path.contains_key(p)).collect();
+        let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?);
         // Generations keep rising across restarts (they start past the
         // journal's last seq), so a generation from an earlier run never
         // matches by accident.
         let generation = bus.last_seq() + 1;
-        let snap = Snapshot::new(
-            generation,
-            manifest,
-            assets,
-            by_path,
-            untracked,
-            Arc::new(scan.skipped),
-        );
+        let snap = Snapshot::new(generation, manifest, assets, by_path, untracked, Arc::new(scan.skipped));
         let project = Arc::new_cyclic(|weak| Project {
             id,
             root,

@@ -35,11 +35,7 @@ pub enum Mutation {
     /// Removes entries and leaves the files.
     Unregister { asset_ids: Vec<String> },
     /// Replaces tags and merges settings (`null` removes a setting).
-    SetMetadata {
-        asset_id: String,
-        tags: Option<Vec<String>>,
-        settings: Option<Map<String, Value>>,
-    },
+    SetMetadata { asset_id: String, tags: Option<Vec<String>>, settings: Option<Map<String, Value>> },
     /// Several mutations, all applied or none.
     Batch { mutations: Vec<Mutation> },
     /// Test builds only: occupies the lane for `ms` milliseconds, checking
@@ -106,36 +102,19 @@ impl TryFrom<RawMutation> for Mutation {
             MutationKind::TestSleep => &[],
         };
         if let Some(extra) = present.iter().find(|f| !allowed.contains(f)) {
-            return Err(format!(
-                "field `{extra}` does not belong to a mutation of this kind (it takes {allowed:?})"
-            ));
+            return Err(format!("field `{extra}` does not belong to a mutation of this kind (it takes {allowed:?})"));
         }
         Ok(match r.kind {
-            MutationKind::Register => Mutation::Register {
-                paths: need(r.paths, "paths")?,
-            },
-            MutationKind::Move => Mutation::Move {
-                asset_id: need(r.asset_id, "assetId")?,
-                to: need(r.to, "to")?,
-            },
-            MutationKind::Delete => Mutation::Delete {
-                asset_ids: need(r.asset_ids, "assetIds")?,
-            },
-            MutationKind::Unregister => Mutation::Unregister {
-                asset_ids: need(r.asset_ids, "assetIds")?,
-            },
-            MutationKind::SetMetadata => Mutation::SetMetadata {
-                asset_id: need(r.asset_id, "assetId")?,
-                tags: r.tags,
-                settings: r.settings,
-            },
-            MutationKind::Batch => Mutation::Batch {
-                mutations: need(r.mutations, "mutations")?,
-            },
+            MutationKind::Register => Mutation::Register { paths: need(r.paths, "paths")? },
+            MutationKind::Move => Mutation::Move { asset_id: need(r.asset_id, "assetId")?, to: need(r.to, "to")? },
+            MutationKind::Delete => Mutation::Delete { asset_ids: need(r.asset_ids, "assetIds")? },
+            MutationKind::Unregister => Mutation::Unregister { asset_ids: need(r.asset_ids, "assetIds")? },
+            MutationKind::SetMetadata => {
+                Mutation::SetMetadata { asset_id: need(r.asset_id, "assetId")?, tags: r.tags, settings: r.settings }
+            }
+            MutationKind::Batch => Mutation::Batch { mutations: need(r.mutations, "mutations")? },
             #[cfg(feature = "test-hooks")]
-            MutationKind::TestSleep => Mutation::TestSleep {
-                ms: need(r.ms, "ms")?,
-            },
+            MutationKind::TestSleep => Mutation::TestSleep { ms: need(r.ms, "ms")? },
         })
     }
 }
@@ -154,12 +133,7 @@ pub struct Issue {
 
 impl Issue {
     pub fn new(code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Issue {
-        Issue {
-            code: code.into(),
-            message,
-            asset_id: asset_id.map(str::to_string),
-            path: path.map(str::to_string),
-        }
+        Issue { code: code.into(), message, asset_id: asset_id.map(str::to_string), path: path.map(str::to_string) }
     }
 }
 
@@ -288,37 +262,20 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
             (Some(b), Some(a)) if a != b => RegistryOp::Update,
             _ => continue,
         };
-        registry_mutations.push(RegistryMutation {
-            op,
-            asset_id: id.clone(),
-            before,
-            after,
-        });
+        registry_mutations.push(RegistryMutation { op, asset_id: id.clone(), before, after });
     }
     let mut filesystem_mutations: Vec<FsMutation> = p
         .steps
         .iter()
         .filter_map(|s| match s {
-            Step::Move { from, to } => Some(FsMutation {
-                op: "move",
-                path: from.clone(),
-                to: Some(to.clone()),
-            }),
-            Step::Delete { path } => Some(FsMutation {
-                op: "delete",
-                path: path.clone(),
-                to: None,
-            }),
+            Step::Move { from, to } => Some(FsMutation { op: "move", path: from.clone(), to: Some(to.clone()) }),
+            Step::Delete { path } => Some(FsMutation { op: "delete", path: path.clone(), to: None }),
             #[cfg(feature = "test-hooks")]
             Step::Sleep { .. } => None,
         })
         .collect();
     if !registry_mutations.is_empty() {
-        filesystem_mutations.push(FsMutation {
-            op: "write",
-            path: REGISTRY_FILE.into(),
-            to: None,
-        });
+        filesystem_mutations.push(FsMutation { op: "write", path: REGISTRY_FILE.into(), to: None });
     }
     Plan {
         base_generation: snap.generation,
@@ -335,13 +292,11 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
 
 impl Planner<'_> {
     fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.blockers
-            .push(Issue::new(code, message, asset_id, path));
+        self.blockers.push(Issue::new(code, message, asset_id, path));
     }
 
     fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.warnings
-            .push(Issue::new(code, message, asset_id, path));
+        self.warnings.push(Issue::new(code, message, asset_id, path));
     }
 
     fn disk(&self, rel: &str) -> DiskEntry {
@@ -359,8 +314,7 @@ impl Planner<'_> {
     /// Validates a path from the client; reports a blocker and returns None
     /// when it is unusable.
     fn client_path(&mut self, raw: &str, asset_id: Option<&str>) -> Option<String> {
-        let checked =
-            paths::normalize(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
+        let checked = paths::normalize(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
         match checked {
             Ok(norm) => Some(norm),
             Err(problem) => {
@@ -394,12 +348,7 @@ impl Planner<'_> {
                 Some(rel),
             );
         } else if manifest.is_excluded(rel) {
-            self.warn(
-                "excluded",
-                format!("`{rel}` matches an exclude pattern of packer.toml"),
-                asset_id,
-                Some(rel),
-            );
+            self.warn("excluded", format!("`{rel}` matches an exclude pattern of packer.toml"), asset_id, Some(rel));
         }
     }
 
@@ -420,12 +369,7 @@ impl Planner<'_> {
         match m {
             Mutation::Register { paths } => {
                 if paths.is_empty() {
-                    self.block(
-                        "emptyMutation",
-                        "`paths` is empty: nothing to register".into(),
-                        None,
-                        None,
-                    );
+                    self.block("emptyMutation", "`paths` is empty: nothing to register".into(), None, None);
                 }
                 for raw in paths {
                     self.register(raw);
@@ -442,11 +386,9 @@ impl Planner<'_> {
                     self.unregister(id);
                 }
             }
-            Mutation::SetMetadata {
-                asset_id,
-                tags,
-                settings,
-            } => self.set_metadata(asset_id, tags.as_deref(), settings.as_ref()),
+            Mutation::SetMetadata { asset_id, tags, settings } => {
+                self.set_metadata(asset_id, tags.as_deref(), settings.as_ref())
+            }
             Mutation::Batch { mutations } => {
                 for m in mutations {
                     self.mutation(m);
@@ -462,41 +404,21 @@ impl Planner<'_> {
             return;
         };
         if let Some(id) = self.by_path.get(&rel).cloned() {
-            self.block(
-                "alreadyRegistered",
-                format!("`{rel}` is already registered as `{id}`"),
-                Some(&id),
-                Some(&rel),
-            );
+            self.block("alreadyRegistered", format!("`{rel}` is already registered as `{id}`"), Some(&id), Some(&rel));
             return;
         }
         match self.disk(&rel) {
             DiskEntry::File => {}
             DiskEntry::Absent => {
-                self.block(
-                    "notFound",
-                    format!("there is no file at `{rel}`"),
-                    None,
-                    Some(&rel),
-                );
+                self.block("notFound", format!("there is no file at `{rel}`"), None, Some(&rel));
                 return;
             }
             DiskEntry::Dir => {
-                self.block(
-                    "notAFile",
-                    format!("`{rel}` is a folder; register the files in it"),
-                    None,
-                    Some(&rel),
-                );
+                self.block("notAFile", format!("`{rel}` is a folder; register the files in it"), None, Some(&rel));
                 return;
             }
             DiskEntry::Other => {
-                self.block(
-                    "notAFile",
-                    format!("`{rel}` is not a regular file"),
-                    None,
-                    Some(&rel),
-                );
+                self.block("notAFile", format!("`{rel}` is not a regular file"), None, Some(&rel));
                 return;
             }
         }
@@ -504,12 +426,7 @@ impl Planner<'_> {
         let observed = match workspace::inspect(&paths::absolute(self.root, &rel), kind) {
             Ok(o) => o,
             Err(e) => {
-                self.block(
-                    "unreadable",
-                    format!("`{rel}` cannot be read: {e}"),
-                    None,
-                    Some(&rel),
-                );
+                self.block("unreadable", format!("`{rel}` cannot be read: {e}"), None, Some(&rel));
                 return;
             }
         };
@@ -525,12 +442,7 @@ impl Planner<'_> {
         };
         let asset = Asset::from_observation(entry, Some(observed));
         for d in &asset.diagnostics {
-            self.warn(
-                &d.code,
-                format!("`{rel}`: {}", d.message),
-                Some(asset.id()),
-                Some(&rel),
-            );
+            self.warn(&d.code, format!("`{rel}`: {}", d.message), Some(asset.id()), Some(&rel));
         }
         self.untracked.remove(&rel);
         self.put(asset);
@@ -545,12 +457,7 @@ impl Planner<'_> {
         };
         let from = asset.path().to_string();
         if to == from {
-            self.warn(
-                "noChange",
-                format!("`{from}` is already at that path"),
-                Some(asset_id),
-                Some(&from),
-            );
+            self.warn("noChange", format!("`{from}` is already at that path"), Some(asset_id), Some(&from));
             return;
         }
         if let Some(other) = self.by_path.get(&to).cloned() {
@@ -559,12 +466,7 @@ impl Planner<'_> {
             return;
         }
         if self.disk(&to) != DiskEntry::Absent {
-            self.block(
-                "targetExists",
-                format!("a file or folder already exists at `{to}`"),
-                Some(asset_id),
-                Some(&to),
-            );
+            self.block("targetExists", format!("a file or folder already exists at `{to}`"), Some(asset_id), Some(&to));
             return;
         }
         let mut ancestor = to.as_str();
@@ -647,20 +549,12 @@ impl Planner<'_> {
         let path = asset.path().to_string();
         self.remove(&asset);
         let manifest = &self.snap.manifest;
-        if self.disk(&path) == DiskEntry::File
-            && manifest.under_roots(&path)
-            && !manifest.is_excluded(&path)
-        {
+        if self.disk(&path) == DiskEntry::File && manifest.under_roots(&path) && !manifest.is_excluded(&path) {
             self.untracked.insert(path);
         }
     }
 
-    fn set_metadata(
-        &mut self,
-        asset_id: &str,
-        tags: Option<&[String]>,
-        settings: Option<&Map<String, Value>>,
-    ) {
+    fn set_metadata(&mut self, asset_id: &str, tags: Option<&[String]>, settings: Option<&Map<String, Value>>) {
         let Some(asset) = self.known(asset_id) else {
             return;
         };
@@ -668,12 +562,9 @@ impl Planner<'_> {
         if let Some(tags) = tags {
             let mut clean = Vec::new();
             for t in tags {
-                if t.is_empty()
-                    || t.len() > 64
-                    || t.chars()
-                        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
-                {
-                    let msg = format!("tag `{t}` must be 1 to 64 characters without spaces, commas or control characters");
+                if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',') {
+                    let msg =
+                        format!("tag `{t}` must be 1 to 64 characters without spaces, commas or control characters");
                     self.block("invalidTag", msg, Some(asset_id), Some(asset.path()));
                     return;
                 }
@@ -702,12 +593,7 @@ impl Planner<'_> {
             }
         }
         if updated.entry == asset.entry {
-            self.warn(
-                "noChange",
-                "the tags and settings are already so".into(),
-                Some(asset_id),
-                Some(asset.path()),
-            );
+            self.warn("noChange", "the tags and settings are already so".into(), Some(asset_id), Some(asset.path()));
         }
         self.put(updated);
     }
@@ -719,10 +605,7 @@ pub enum ExecError {
     #[error("cancelled")]
     Cancelled,
     #[error("{step}: {source}")]
-    Io {
-        step: String,
-        source: std::io::Error,
-    },
+    Io { step: String, source: std::io::Error },
 }
 
 /// Filesystem steps done so far, so that they can be undone before the
@@ -736,18 +619,9 @@ pub struct Executed {
 
 /// Performs the plan's filesystem steps in order. `cancelled` is asked
 /// between steps; on cancel or error the steps done are undone.
-pub fn execute(
-    root: &Path,
-    trash: &Path,
-    plan: &Plan,
-    cancelled: &dyn Fn() -> bool,
-) -> Result<Executed, ExecError> {
-    let mut ex = Executed {
-        root: root.to_path_buf(),
-        trash: trash.to_path_buf(),
-        done: Vec::new(),
-        trashed: Vec::new(),
-    };
+pub fn execute(root: &Path, trash: &Path, plan: &Plan, cancelled: &dyn Fn() -> bool) -> Result<Executed, ExecError> {
+    let mut ex =
+        Executed { root: root.to_path_buf(), trash: trash.to_path_buf(), done: Vec::new(), trashed: Vec::new() };
     for step in &plan.steps {
         if cancelled() {
             ex.rollback();
@@ -767,10 +641,7 @@ impl Executed {
             Step::Move { from, to } => {
                 let src = paths::absolute(&self.root, from);
                 let dst = paths::absolute(&self.root, to);
-                let io = |source| ExecError::Io {
-                    step: format!("moving `{from}` to `{to}`"),
-                    source,
-                };
+                let io = |source| ExecError::Io { step: format!("moving `{from}` to `{to}`"), source };
                 // Re-check at the last moment: a file created at the target
                 // since planning is someone's work and is never overwritten.
                 if std::fs::symlink_metadata(&dst).is_ok() {
@@ -781,9 +652,7 @@ impl Executed {
                 }
                 let meta = std::fs::symlink_metadata(&src).map_err(io)?;
                 if !meta.is_file() {
-                    return Err(io(std::io::Error::other(
-                        "the source is no longer a regular file",
-                    )));
+                    return Err(io(std::io::Error::other("the source is no longer a regular file")));
                 }
                 if let Some(parent) = dst.parent() {
                     std::fs::create_dir_all(parent).map_err(io)?;
@@ -793,10 +662,7 @@ impl Executed {
             }
             Step::Delete { path } => {
                 let src = paths::absolute(&self.root, path);
-                let io = |source| ExecError::Io {
-                    step: format!("deleting `{path}`"),
-                    source,
-                };
+                let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
                 std::fs::create_dir_all(&self.trash).map_err(io)?;
                 let parked = self.trash.join(format!("{}", self.trashed.len()));
                 std::fs::rename(&src, &parked).map_err(io)?;
@@ -824,10 +690,9 @@ impl Executed {
     pub fn rollback(&mut self) {
         while let Some(step) = self.done.pop() {
             let result = match &step {
-                Step::Move { from, to } => std::fs::rename(
-                    paths::absolute(&self.root, to),
-                    paths::absolute(&self.root, from),
-                ),
+                Step::Move { from, to } => {
+                    std::fs::rename(paths::absolute(&self.root, to), paths::absolute(&self.root, from))
+                }
                 Step::Delete { path } => match self.trashed.pop() {
                     Some((_, parked)) => std::fs::rename(parked, paths::absolute(&self.root, path)),
                     None => Ok(()),

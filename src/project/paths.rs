@@ -20,16 +20,10 @@ pub struct PathProblem {
 
 impl PathProblem {
     fn outside(path: &str, why: &str) -> Self {
-        PathProblem {
-            code: "outsideProject",
-            message: format!("`{path}` is outside the project: {why}"),
-        }
+        PathProblem { code: "outsideProject", message: format!("`{path}` is outside the project: {why}") }
     }
     fn invalid(path: &str, why: &str) -> Self {
-        PathProblem {
-            code: "invalidName",
-            message: format!("`{path}` is not a valid asset path: {why}"),
-        }
+        PathProblem { code: "invalidName", message: format!("`{path}` is not a valid asset path: {why}") }
     }
 }
 
@@ -44,35 +38,20 @@ pub fn normalize(path: &str) -> Result<String, PathProblem> {
         return Err(PathProblem::invalid(path, "the path is empty"));
     }
     if path.contains('\0') {
-        return Err(PathProblem::invalid(
-            &path.replace('\0', "\\0"),
-            "it contains a NUL byte",
-        ));
+        return Err(PathProblem::invalid(&path.replace('\0', "\\0"), "it contains a NUL byte"));
     }
     if path.len() > MAX_PATH_BYTES {
-        return Err(PathProblem::invalid(
-            &path[..40.min(path.len())],
-            "it is longer than 1024 bytes",
-        ));
+        return Err(PathProblem::invalid(&path[..40.min(path.len())], "it is longer than 1024 bytes"));
     }
     if path.starts_with('/') || path.starts_with('\\') {
-        return Err(PathProblem::outside(
-            path,
-            "absolute paths are not accepted",
-        ));
+        return Err(PathProblem::outside(path, "absolute paths are not accepted"));
     }
     let bytes = path.as_bytes();
     if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
-        return Err(PathProblem::outside(
-            path,
-            "a drive letter is not a project path",
-        ));
+        return Err(PathProblem::outside(path, "a drive letter is not a project path"));
     }
     if path.contains('\\') {
-        return Err(PathProblem::invalid(
-            path,
-            "use `/` as the separator, not `\\`",
-        ));
+        return Err(PathProblem::invalid(path, "use `/` as the separator, not `\\`"));
     }
     let mut segments = Vec::new();
     for seg in path.split('/') {
@@ -82,39 +61,21 @@ pub fn normalize(path: &str) -> Result<String, PathProblem> {
             _ => {}
         }
         if seg.len() > MAX_SEGMENT_BYTES {
-            return Err(PathProblem::invalid(
-                path,
-                "a segment is longer than 255 bytes",
-            ));
+            return Err(PathProblem::invalid(path, "a segment is longer than 255 bytes"));
         }
-        if let Some(c) = seg
-            .chars()
-            .find(|c| c.is_control() || "<>:\"|?*".contains(*c))
-        {
-            return Err(PathProblem::invalid(
-                path,
-                &format!("it contains {c:?}, which some file systems refuse"),
-            ));
+        if let Some(c) = seg.chars().find(|c| c.is_control() || "<>:\"|?*".contains(*c)) {
+            return Err(PathProblem::invalid(path, &format!("it contains {c:?}, which some file systems refuse")));
         }
         if seg.ends_with(' ') || seg.ends_with('.') {
-            return Err(PathProblem::invalid(
-                path,
-                "a segment ends with a space or a dot",
-            ));
+            return Err(PathProblem::invalid(path, "a segment ends with a space or a dot"));
         }
         segments.push(seg);
     }
     if segments.is_empty() {
-        return Err(PathProblem::invalid(
-            path,
-            "the path names the project root",
-        ));
+        return Err(PathProblem::invalid(path, "the path names the project root"));
     }
     if RESERVED_TOP.contains(&segments[0]) {
-        return Err(PathProblem::invalid(
-            path,
-            &format!("`{}` belongs to the packer or to git", segments[0]),
-        ));
+        return Err(PathProblem::invalid(path, &format!("`{}` belongs to the packer or to git", segments[0])));
     }
     Ok(segments.join("/"))
 }
@@ -141,10 +102,7 @@ pub fn confine(root: &Path, rel: &str) -> Result<(), PathProblem> {
             let target = std::fs::canonicalize(&current)
                 .map_err(|_| PathProblem::outside(rel, "it goes through a dangling symlink"))?;
             if !target.starts_with(root) {
-                return Err(PathProblem::outside(
-                    rel,
-                    "it goes through a symlink that leads out of the project",
-                ));
+                return Err(PathProblem::outside(rel, "it goes through a symlink that leads out of the project"));
             }
             // A symlink inside the project is still refused for assets: the
             // registry names files, and two names for one file would split its identity.
@@ -184,32 +142,14 @@ mod tests {
 
     #[test]
     fn refuses_escapes() {
-        for p in [
-            "../x",
-            "a/../../x",
-            "/etc/passwd",
-            "C:/x",
-            "c:x",
-            "\\\\server\\x",
-        ] {
+        for p in ["../x", "a/../../x", "/etc/passwd", "C:/x", "c:x", "\\\\server\\x"] {
             assert_eq!(normalize(p).unwrap_err().code, "outsideProject", "{p}");
         }
     }
 
     #[test]
     fn refuses_bad_names() {
-        for p in [
-            "",
-            ".",
-            "a\0b",
-            "a\\b",
-            "a/b?",
-            "a/con.",
-            "x/ y ",
-            ".packer/x",
-            "packer.toml",
-            ".git/config",
-        ] {
+        for p in ["", ".", "a\0b", "a\\b", "a/b?", "a/con.", "x/ y ", ".packer/x", "packer.toml", ".git/config"] {
             assert_eq!(normalize(p).unwrap_err().code, "invalidName", "{p:?}");
         }
         assert_eq!(normalize(&"a".repeat(300)).unwrap_err().code, "invalidName");
@@ -221,10 +161,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let root = root.path().canonicalize().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
-        assert_eq!(
-            confine(&root, "link/x.png").unwrap_err().code,
-            "outsideProject"
-        );
+        assert_eq!(confine(&root, "link/x.png").unwrap_err().code, "outsideProject");
         assert!(confine(&root, "real/x.png").is_ok());
     }
 }

@@ -42,16 +42,9 @@ struct Header {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("{file}: cannot be read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    Io { file: String, source: std::io::Error },
     #[error("{file}:{line}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        message: String,
-    },
+    Invalid { file: String, line: usize, message: String },
 }
 
 /// Reads the registry under `root`. A missing file is an empty registry.
@@ -60,43 +53,28 @@ pub fn load(root: &Path) -> Result<Vec<Entry>, RegistryError> {
     match std::fs::read_to_string(&path) {
         Ok(text) => parse(&text, &path.display().to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(RegistryError::Io {
-            file: path.display().to_string(),
-            source,
-        }),
+        Err(source) => Err(RegistryError::Io { file: path.display().to_string(), source }),
     }
 }
 
 /// Parses registry text. Every problem names its line; duplicate ids and
 /// duplicate paths are errors because either would split an asset's identity.
 pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
-    let invalid = |line: usize, message: String| RegistryError::Invalid {
-        file: file.to_string(),
-        line,
-        message,
-    };
+    let invalid = |line: usize, message: String| RegistryError::Invalid { file: file.to_string(), line, message };
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     let Some((_, first)) = lines.next() else {
-        return Err(invalid(
-            1,
-            "the file is empty: the first line must be the registry header".into(),
-        ));
+        return Err(invalid(1, "the file is empty: the first line must be the registry header".into()));
     };
-    let header: Header = serde_json::from_str(first)
-        .map_err(|e| invalid(1, format!("the first line must be the header {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}: {e}")))?;
+    let header: Header = serde_json::from_str(first).map_err(|e| {
+        invalid(1, format!("the first line must be the header {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}: {e}"))
+    })?;
     if header.format != FORMAT {
-        return Err(invalid(
-            1,
-            format!("format is `{}`, expected `{FORMAT}`", header.format),
-        ));
+        return Err(invalid(1, format!("format is `{}`, expected `{FORMAT}`", header.format)));
     }
     if header.version != VERSION {
         return Err(invalid(
             1,
-            format!(
-                "version {} is not supported (this packer reads version {VERSION})",
-                header.version
-            ),
+            format!("version {} is not supported (this packer reads version {VERSION})", header.version),
         ));
     }
     let mut entries: Vec<Entry> = Vec::new();
@@ -108,20 +86,12 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
         }
         let entry: Entry = serde_json::from_str(line).map_err(|e| invalid(n, e.to_string()))?;
         if !crate::ids::is_asset_id(&entry.id) {
-            return Err(invalid(
-                n,
-                format!("`{}` is not a valid asset id", entry.id),
-            ));
+            return Err(invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }
         super::paths::normalize(&entry.path)
             .ok()
             .filter(|p| *p == entry.path)
-            .ok_or_else(|| {
-                invalid(
-                    n,
-                    format!("`{}` is not a normalised project-relative path", entry.path),
-                )
-            })?;
+            .ok_or_else(|| invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)))?;
         if !ids.insert(entry.id.clone()) {
             return Err(invalid(n, format!("duplicate asset id `{}`", entry.id)));
         }
@@ -173,10 +143,7 @@ mod tests {
     fn render_parse_roundtrip_sorted() {
         let text = render(&[entry("b", "assets/b.txt"), entry("a", "assets/a.txt")]);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[0],
-            r#"{"format":"studio-packer.registry","version":1}"#
-        );
+        assert_eq!(lines[0], r#"{"format":"studio-packer.registry","version":1}"#);
         assert_eq!(
             lines[1],
             r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"00","size":1,"tags":[],"settings":{}}"#
@@ -197,23 +164,11 @@ mod tests {
             RegistryError::Invalid { line, .. } => assert_eq!(line, 3),
             e => panic!("{e}"),
         }
-        let dup =
-            render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("a", "x/b")).unwrap();
-        assert!(parse(&dup, "r")
-            .unwrap_err()
-            .to_string()
-            .contains("duplicate asset id"));
-        let dup =
-            render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("b", "x/a")).unwrap();
-        assert!(parse(&dup, "r")
-            .unwrap_err()
-            .to_string()
-            .contains("duplicate path"));
+        let dup = render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("a", "x/b")).unwrap();
+        assert!(parse(&dup, "r").unwrap_err().to_string().contains("duplicate asset id"));
+        let dup = render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("b", "x/a")).unwrap();
+        assert!(parse(&dup, "r").unwrap_err().to_string().contains("duplicate path"));
         assert!(parse("{\"format\":\"x\",\"version\":1}", "r").is_err());
-        assert!(parse(
-            &(render(&[]) + r#"{"id":"a","path":"../x","kind":"text","hash":"","size":0}"#),
-            "r"
-        )
-        .is_err());
+        assert!(parse(&(render(&[]) + r#"{"id":"a","path":"../x","kind":"text","hash":"","size":0}"#), "r").is_err());
     }
 }

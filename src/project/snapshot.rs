@@ -40,20 +40,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn project(severity: Severity, code: &str, message: String, path: Option<String>) -> Self {
-        Diagnostic {
-            severity,
-            code: code.to_string(),
-            message,
-            asset_id: None,
-            path,
-        }
+        Diagnostic { severity, code: code.to_string(), message, asset_id: None, path }
     }
 }
 
 /// An asset's status, in the order of precedence used to pick one.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     Ok,
@@ -63,12 +55,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [
-        Status::Ok,
-        Status::Invalid,
-        Status::Modified,
-        Status::Missing,
-    ];
+    pub const ALL: [Status; 4] = [Status::Ok, Status::Invalid, Status::Modified, Status::Missing];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,13 +118,7 @@ impl Asset {
             Status::Ok
         };
         let disk_hash = modified.then_some(obs.hash);
-        Asset {
-            entry,
-            metadata: obs.metadata,
-            status,
-            diagnostics,
-            disk_hash,
-        }
+        Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash }
     }
 
     pub fn id(&self) -> &str {
@@ -198,10 +179,7 @@ impl Snapshot {
             by_status: Status::ALL.iter().map(|s| (s.as_str(), 0)).collect(),
         };
         let mut diagnostic_counts = DiagnosticCounts::default();
-        let all_diags = assets
-            .values()
-            .flat_map(|a| a.diagnostics.iter())
-            .chain(project_diagnostics.iter());
+        let all_diags = assets.values().flat_map(|a| a.diagnostics.iter()).chain(project_diagnostics.iter());
         for d in all_diags {
             match d.severity {
                 Severity::Error => diagnostic_counts.errors += 1,
@@ -210,10 +188,7 @@ impl Snapshot {
             }
         }
         for a in assets.values() {
-            *asset_counts
-                .by_kind
-                .entry(a.entry.kind.as_str())
-                .or_default() += 1;
+            *asset_counts.by_kind.entry(a.entry.kind.as_str()).or_default() += 1;
             *asset_counts.by_status.entry(a.status.as_str()).or_default() += 1;
         }
         Snapshot {
@@ -238,9 +213,7 @@ impl Snapshot {
 
     /// How many differences between disk and registry this snapshot knows of.
     pub fn divergence_count(&self) -> usize {
-        self.asset_counts.by_status["modified"]
-            + self.asset_counts.by_status["missing"]
-            + self.untracked.len()
+        self.asset_counts.by_status["modified"] + self.asset_counts.by_status["missing"] + self.untracked.len()
     }
 
     /// Every diagnostic, project ones first, then by asset path.

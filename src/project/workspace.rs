@@ -27,14 +27,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::Image,
-        Kind::Audio,
-        Kind::Data,
-        Kind::Text,
-        Kind::Font,
-        Kind::Binary,
-    ];
+    pub const ALL: [Kind; 6] = [Kind::Image, Kind::Audio, Kind::Data, Kind::Text, Kind::Font, Kind::Binary];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,12 +48,11 @@ impl Kind {
     pub fn of_path(path: &str) -> Kind {
         let ext = extension(path);
         match ext.as_str() {
-            "png" | "jpg" | "jpeg" | "gif" | "bmp" | "webp" | "tga" | "tif" | "tiff" | "ico"
-            | "dds" | "psd" | "exr" | "hdr" | "qoi" | "ktx2" => Kind::Image,
+            "png" | "jpg" | "jpeg" | "gif" | "bmp" | "webp" | "tga" | "tif" | "tiff" | "ico" | "dds" | "psd"
+            | "exr" | "hdr" | "qoi" | "ktx2" => Kind::Image,
             "wav" | "ogg" | "oga" | "mp3" | "flac" | "opus" | "aif" | "aiff" => Kind::Audio,
             "json" | "toml" | "yaml" | "yml" | "csv" | "xml" | "ron" | "ini" => Kind::Data,
-            "txt" | "md" | "text" | "po" | "lua" | "glsl" | "hlsl" | "wgsl" | "vert" | "frag"
-            | "shader" => Kind::Text,
+            "txt" | "md" | "text" | "po" | "lua" | "glsl" | "hlsl" | "wgsl" | "vert" | "frag" | "shader" => Kind::Text,
             "ttf" | "otf" | "woff" | "woff2" | "fnt" => Kind::Font,
             _ => Kind::Binary,
         }
@@ -90,11 +82,7 @@ pub struct Observed {
 /// Content that does not parse is a problem, never an error of this function.
 pub fn inspect(abs: &Path, kind: Kind) -> io::Result<Observed> {
     let bytes = std::fs::read(abs)?;
-    Ok(inspect_bytes(
-        &bytes,
-        kind,
-        &extension(&abs.to_string_lossy()),
-    ))
+    Ok(inspect_bytes(&bytes, kind, &extension(&abs.to_string_lossy())))
 }
 
 pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
@@ -119,33 +107,19 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
         Kind::Font => font_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Binary => {}
     }
-    Observed {
-        hash,
-        size: bytes.len() as u64,
-        metadata,
-        problems,
-    }
+    Observed { hash, size: bytes.len() as u64, metadata, problems }
 }
 
-fn image_metadata(
-    bytes: &[u8],
-    meta: &mut Map<String, Value>,
-    problems: &mut Vec<(Severity, &'static str, String)>,
-) {
+fn image_metadata(bytes: &[u8], meta: &mut Map<String, Value>, problems: &mut Vec<(Severity, &'static str, String)>) {
     match (imagesize::image_type(bytes), imagesize::blob_size(bytes)) {
         (Ok(t), Ok(size)) => {
-            meta.insert(
-                "format".into(),
-                json!(format!("{t:?}").to_ascii_lowercase()),
-            );
+            meta.insert("format".into(), json!(format!("{t:?}").to_ascii_lowercase()));
             meta.insert("width".into(), json!(size.width));
             meta.insert("height".into(), json!(size.height));
         }
-        (_, Err(e)) | (Err(e), _) => problems.push((
-            Severity::Error,
-            "imageUnreadable",
-            format!("the image header cannot be read: {e}"),
-        )),
+        (_, Err(e)) | (Err(e), _) => {
+            problems.push((Severity::Error, "imageUnreadable", format!("the image header cannot be read: {e}")))
+        }
     }
 }
 
@@ -166,11 +140,9 @@ fn audio_metadata(
                 let ms = u64::from(reader.duration()) * 1000 / u64::from(spec.sample_rate.max(1));
                 meta.insert("durationMs".into(), json!(ms));
             }
-            Err(e) => problems.push((
-                Severity::Error,
-                "audioUnreadable",
-                format!("the WAV header cannot be read: {e}"),
-            )),
+            Err(e) => {
+                problems.push((Severity::Error, "audioUnreadable", format!("the WAV header cannot be read: {e}")))
+            }
         },
         _ => {
             let (format, ok) = match ext {
@@ -178,8 +150,7 @@ fn audio_metadata(
                 "flac" => ("flac", bytes.starts_with(b"fLaC")),
                 "mp3" => (
                     "mp3",
-                    bytes.starts_with(b"ID3")
-                        || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0),
+                    bytes.starts_with(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0),
                 ),
                 "aif" | "aiff" => ("aiff", bytes.starts_with(b"FORM")),
                 _ => ("unknown", true),
@@ -213,21 +184,14 @@ fn data_metadata(
                 problems.push((
                     Severity::Error,
                     "invalidJson",
-                    format!(
-                        "invalid JSON at line {}, column {}: {e}",
-                        e.line(),
-                        e.column()
-                    ),
+                    format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()),
                 ));
             }
         },
         "toml" => {
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
-                .and_then(|s| {
-                    toml::from_str::<toml::Table>(s)
-                        .map_err(|e| e.to_string().trim().replace('\n', " "))
-                });
+                .and_then(|s| toml::from_str::<toml::Table>(s).map_err(|e| e.to_string().trim().replace('\n', " ")));
             meta.insert("valid".into(), json!(parsed.is_ok()));
             if let Err(e) = parsed {
                 problems.push((Severity::Error, "invalidToml", format!("invalid TOML: {e}")));
@@ -279,10 +243,7 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
         if !dir.exists() {
             continue;
         }
-        let walker = walkdir::WalkDir::new(&dir)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter();
+        let walker = walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name().into_iter();
         let walker = walker.filter_entry(|e| e.depth() == 0 || e.file_name() != ".packer");
         for entry in walker {
             let entry = match entry {
@@ -302,10 +263,7 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
                 out.skipped.push(Diagnostic::project(
                     Severity::Warning,
                     "unrepresentableName",
-                    format!(
-                        "`{}` has a name that is not valid UTF-8 and is ignored",
-                        entry.path().display()
-                    ),
+                    format!("`{}` has a name that is not valid UTF-8 and is ignored", entry.path().display()),
                     None,
                 ));
                 continue;
@@ -332,9 +290,7 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
 
 /// Inspects many files on all cores. The result is in the order of `items`.
 pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Observed>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(items.len().max(1));
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<io::Result<Observed>>> = (0..items.len()).map(|_| None).collect();
     let chunks: Vec<Vec<(usize, io::Result<Observed>)>> = std::thread::scope(|s| {
@@ -353,18 +309,12 @@ pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Obs
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("inspection worker panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("inspection worker panicked")).collect()
     });
     for (i, r) in chunks.into_iter().flatten() {
         results[i] = Some(r);
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every item inspected"))
-        .collect()
+    results.into_iter().map(|r| r.expect("every item inspected")).collect()
 }
 
 #[cfg(test)]
@@ -399,13 +349,8 @@ mod tests {
 
     #[test]
     fn text_utf8() {
-        assert!(inspect_bytes(b"hi\nthere", Kind::Text, "txt")
-            .problems
-            .is_empty());
-        assert_eq!(
-            inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].1,
-            "invalidUtf8"
-        );
+        assert!(inspect_bytes(b"hi\nthere", Kind::Text, "txt").problems.is_empty());
+        assert_eq!(inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].1, "invalidUtf8");
     }
 
     #[test]

@@ -11,8 +11,8 @@ use super::{root_path, Connection, Server};
 use crate::project::mutation;
 use crate::project::snapshot::{Asset, Snapshot};
 use crate::protocol::{
-    self, CancelParams, DiagnosticsParams, Empty, GetAssetParams, ListAssetsParams,
-    OpenProjectParams, PreviewParams, ProjectParams, ReplayParams,
+    self, CancelParams, DiagnosticsParams, Empty, GetAssetParams, ListAssetsParams, OpenProjectParams, PreviewParams,
+    ProjectParams, ReplayParams,
 };
 use crate::transport::message::code;
 use crate::transport::RpcError;
@@ -43,13 +43,7 @@ pub fn is_read(method: &str) -> bool {
 
 /// Reads that do file I/O run on the blocking pool, not on the runtime's workers.
 pub fn touches_disk(method: &str) -> bool {
-    matches!(
-        method,
-        "packer/openProject"
-            | "packer/closeProject"
-            | "packer/previewMutation"
-            | "packer/replayEvents"
-    )
+    matches!(method, "packer/openProject" | "packer/closeProject" | "packer/previewMutation" | "packer/replayEvents")
 }
 
 pub fn initialize() -> Value {
@@ -67,11 +61,7 @@ pub fn initialize() -> Value {
     })
 }
 
-pub fn read(
-    conn: &Arc<Connection>,
-    method: &str,
-    params: Option<&RawValue>,
-) -> Result<Value, RpcError> {
+pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let server = &conn.server;
     match method {
         "packer/openProject" => open_project(conn, protocol::decode(params)?),
@@ -134,10 +124,7 @@ pub fn read(
                 .map_err(|e| RpcError::failed("io", format!("reading the event journal: {e}")))?;
             Ok(json!({ "events": events, "lastSeq": last_seq }))
         }
-        _ => Err(RpcError::new(
-            code::METHOD_NOT_FOUND,
-            format!("unknown method `{method}`"),
-        )),
+        _ => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"))),
     }
 }
 
@@ -158,10 +145,7 @@ fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, 
     snap.asset(asset_id).ok_or_else(|| {
         RpcError::invalid_params(
             "assetId",
-            format!(
-                "no asset has the id `{asset_id}` at generation {}",
-                snap.generation
-            ),
+            format!("no asset has the id `{asset_id}` at generation {}", snap.generation),
         )
     })
 }
@@ -169,10 +153,7 @@ fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, 
 fn page_size(limit: Option<usize>, default: usize, max: usize) -> Result<usize, RpcError> {
     match limit {
         None => Ok(default),
-        Some(0) => Err(RpcError::invalid_params(
-            "limit",
-            "invalid params: `limit` must be at least 1",
-        )),
+        Some(0) => Err(RpcError::invalid_params("limit", "invalid params: `limit` must be at least 1")),
         Some(n) => Ok(n.min(max)),
     }
 }
@@ -184,19 +165,17 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
     let start = match &p.cursor {
         None => Bound::Unbounded,
         Some(c) => {
-            let (generation, last) = c
-                .split_once(':')
-                .and_then(|(g, rest)| Some((g.parse::<u64>().ok()?, rest)))
-                .ok_or_else(|| {
-                    RpcError::invalid_params(
-                        "cursor",
-                        format!("`{c}` is not a cursor from packer/listAssets"),
-                    )
+            let (generation, last) =
+                c.split_once(':').and_then(|(g, rest)| Some((g.parse::<u64>().ok()?, rest))).ok_or_else(|| {
+                    RpcError::invalid_params("cursor", format!("`{c}` is not a cursor from packer/listAssets"))
                 })?;
             if generation != snap.generation {
                 return Err(RpcError::new(
                     code::CONTENT_MODIFIED,
-                    format!("the cursor is for generation {generation}, the project is now at {}: list again", snap.generation),
+                    format!(
+                        "the cursor is for generation {generation}, the project is now at {}: list again",
+                        snap.generation
+                    ),
                 )
                 .with_data(json!({ "generation": snap.generation })));
             }
@@ -208,15 +187,9 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
     let matches = |a: &Asset| {
         f.kind.is_none_or(|k| a.entry.kind == k)
             && f.status.is_none_or(|s| a.status == s)
-            && f.path_prefix
-                .as_ref()
-                .is_none_or(|pre| a.path().starts_with(pre.as_str()))
-            && f.tag
-                .as_ref()
-                .is_none_or(|t| a.entry.tags.iter().any(|x| x == t))
-            && text
-                .as_ref()
-                .is_none_or(|t| a.path().to_lowercase().contains(t.as_str()))
+            && f.path_prefix.as_ref().is_none_or(|pre| a.path().starts_with(pre.as_str()))
+            && f.tag.as_ref().is_none_or(|t| a.entry.tags.iter().any(|x| x == t))
+            && text.as_ref().is_none_or(|t| a.path().to_lowercase().contains(t.as_str()))
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
@@ -244,15 +217,8 @@ fn items_last_path(items: &[Arc<Asset>]) -> &str {
 pub fn cancel(server: &Server, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: CancelParams = protocol::decode(params)?;
     let op = server.operation(&p.operation_id).ok_or_else(|| {
-        RpcError::invalid_params(
-            "operationId",
-            format!("no operation has the id `{}`", p.operation_id),
-        )
+        RpcError::invalid_params("operationId", format!("no operation has the id `{}`", p.operation_id))
     })?;
-    let before = if op.state().is_terminal() {
-        op.state()
-    } else {
-        op.request_cancel(false)
-    };
+    let before = if op.state().is_terminal() { op.state() } else { op.request_cancel(false) };
     Ok(json!({ "operationId": op.id, "previousState": before, "state": op.state() }))
 }

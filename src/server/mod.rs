@@ -37,26 +37,17 @@ pub struct Server {
 
 impl Server {
     pub fn new(runtime: tokio::runtime::Handle) -> Arc<Server> {
-        Arc::new(Server {
-            projects: DashMap::new(),
-            open_lock: Mutex::new(()),
-            runtime,
-        })
+        Arc::new(Server { projects: DashMap::new(), open_lock: Mutex::new(()), runtime })
     }
 
     /// An open project by id.
     pub fn project(&self, project_id: &str) -> Result<Arc<Project>, RpcError> {
-        self.projects
-            .get(project_id)
-            .map(|p| p.clone())
-            .ok_or_else(|| {
-                RpcError::invalid_params(
-                    "projectId",
-                    format!(
-                        "no open project has the id `{project_id}`: call packer/openProject first"
-                    ),
-                )
-            })
+        self.projects.get(project_id).map(|p| p.clone()).ok_or_else(|| {
+            RpcError::invalid_params(
+                "projectId",
+                format!("no open project has the id `{project_id}`: call packer/openProject first"),
+            )
+        })
     }
 
     pub fn projects(&self) -> Vec<Arc<Project>> {
@@ -104,14 +95,7 @@ impl Server {
 
 fn open_error(e: OpenError) -> RpcError {
     let mut data = json!({ "reason": e.reason() });
-    if let OpenError::Manifest(crate::project::manifest::ManifestError::Invalid {
-        file,
-        line,
-        column,
-        key,
-        ..
-    }) = &e
-    {
+    if let OpenError::Manifest(crate::project::manifest::ManifestError::Invalid { file, line, column, key, .. }) = &e {
         data = json!({ "reason": e.reason(), "file": file, "line": line, "column": column, "key": key });
     }
     RpcError::new(code::REQUEST_FAILED, e.to_string()).with_data(data)
@@ -187,10 +171,7 @@ impl Connection {
                     }
                     Frame::Invalid(e) => {
                         tracing::warn!(error = %e, "bad frame from the client");
-                        self.outbox.respond(
-                            None,
-                            Err(RpcError::new(code::PARSE_ERROR, format!("bad frame: {e}"))),
-                        );
+                        self.outbox.respond(None, Err(RpcError::new(code::PARSE_ERROR, format!("bad frame: {e}"))));
                     }
                 }
             }
@@ -198,11 +179,7 @@ impl Connection {
         if let Some(e) = decoder.finish() {
             tracing::warn!(error = %e, "input ended inside a message");
         }
-        let code = if self.lifecycle() == Lifecycle::ShutDown {
-            0
-        } else {
-            1
-        };
+        let code = if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 };
         tracing::info!(code, "input closed");
         code
     }
@@ -221,10 +198,7 @@ impl Connection {
             }
         };
         if msg.jsonrpc.as_deref() != Some("2.0") {
-            let err = RpcError::new(
-                code::INVALID_REQUEST,
-                "invalid request: `jsonrpc` must be \"2.0\"",
-            );
+            let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\"");
             self.outbox.respond(msg.id.as_ref(), Err(err));
             return None;
         }
@@ -245,20 +219,11 @@ impl Connection {
 
     fn notification(self: &Arc<Self>, method: &str, params: Option<&RawValue>) -> Option<i32> {
         match method {
-            "exit" => Some(if self.lifecycle() == Lifecycle::ShutDown {
-                0
-            } else {
-                1
-            }),
+            "exit" => Some(if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 }),
             "initialized" => None,
             "$/cancelRequest" => {
                 if let Ok(p) = protocol::decode::<CancelRequestParams>(params) {
-                    let op = self
-                        .ops_by_request
-                        .lock()
-                        .expect("requests lock")
-                        .get(&p.id)
-                        .cloned();
+                    let op = self.ops_by_request.lock().expect("requests lock").get(&p.id).cloned();
                     if let Some(op) = op {
                         op.request_cancel(true);
                     }
@@ -281,10 +246,7 @@ impl Connection {
                 return;
             }
             (Lifecycle::Uninitialized, _) => {
-                let err = RpcError::new(
-                    code::SERVER_NOT_INITIALIZED,
-                    format!("`{method}` before `initialize`"),
-                );
+                let err = RpcError::new(code::SERVER_NOT_INITIALIZED, format!("`{method}` before `initialize`"));
                 self.outbox.respond(Some(&id), Err(err));
                 return;
             }
@@ -315,9 +277,7 @@ impl Connection {
                     self.outbox.respond(Some(&id), Err(e));
                 }
             }
-            "packer/cancel" => self
-                .outbox
-                .respond(Some(&id), handlers::cancel(&self.server, params.as_deref())),
+            "packer/cancel" => self.outbox.respond(Some(&id), handlers::cancel(&self.server, params.as_deref())),
             m if handlers::is_read(m) => {
                 let conn = self.clone();
                 let method = m.to_string();
@@ -332,8 +292,7 @@ impl Connection {
                 }
             }
             _ => {
-                let err =
-                    RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"));
+                let err = RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"));
                 self.outbox.respond(Some(&id), Err(err));
             }
         }
@@ -348,13 +307,8 @@ impl Connection {
             title: format!("Apply {}", p.mutation.kind_name()),
             bus: project.bus.clone(),
             table: project.ops.clone(),
-            reply: Some(Reply {
-                outbox: self.outbox.clone(),
-                id: id.clone(),
-            }),
-            progress_token: p
-                .work_done_token
-                .map(|t| (t.to_value(), self.outbox.clone())),
+            reply: Some(Reply { outbox: self.outbox.clone(), id: id.clone() }),
+            progress_token: p.work_done_token.map(|t| (t.to_value(), self.outbox.clone())),
         });
         {
             let mut by_request = self.ops_by_request.lock().expect("requests lock");
@@ -363,22 +317,13 @@ impl Connection {
             }
             by_request.insert(id.clone(), op.clone());
         }
-        project.submit(
-            op,
-            Job::Apply {
-                mutation: p.mutation,
-                expected_generation: p.expected_generation,
-            },
-        );
+        project.submit(op, Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation });
         Ok(())
     }
 
     fn subscribe(&self, project: &Arc<Project>) {
         project.bus.subscribe(self.outbox.clone());
-        self.opened
-            .lock()
-            .expect("opened lock")
-            .insert(project.id.clone());
+        self.opened.lock().expect("opened lock").insert(project.id.clone());
     }
 
     fn unsubscribe(&self, project_id: &str) -> bool {
@@ -390,9 +335,7 @@ impl Connection {
     }
 
     fn release_all(&self) {
-        let opened: Vec<String> = std::mem::take(&mut *self.opened.lock().expect("opened lock"))
-            .into_iter()
-            .collect();
+        let opened: Vec<String> = std::mem::take(&mut *self.opened.lock().expect("opened lock")).into_iter().collect();
         for id in opened {
             self.server.release(&id, &self.outbox);
         }
@@ -405,24 +348,15 @@ fn classify_bad_body(body: &[u8], e: &serde_json::Error) -> RpcError {
         Err(_) => match std::str::from_utf8(body) {
             Err(u) => RpcError::new(
                 code::PARSE_ERROR,
-                format!(
-                    "parse error: the body is not valid UTF-8 (at byte {})",
-                    u.valid_up_to()
-                ),
+                format!("parse error: the body is not valid UTF-8 (at byte {})", u.valid_up_to()),
             ),
             Ok(_) => RpcError::new(code::PARSE_ERROR, format!("parse error: {e}")),
         },
-        Ok(Value::Array(_)) => RpcError::new(
-            code::INVALID_REQUEST,
-            "invalid request: JSON-RPC batches are not supported",
-        ),
-        Ok(Value::Object(_)) => {
-            RpcError::new(code::INVALID_REQUEST, format!("invalid request: {e}"))
+        Ok(Value::Array(_)) => {
+            RpcError::new(code::INVALID_REQUEST, "invalid request: JSON-RPC batches are not supported")
         }
-        Ok(_) => RpcError::new(
-            code::INVALID_REQUEST,
-            "invalid request: a message must be a JSON object",
-        ),
+        Ok(Value::Object(_)) => RpcError::new(code::INVALID_REQUEST, format!("invalid request: {e}")),
+        Ok(_) => RpcError::new(code::INVALID_REQUEST, "invalid request: a message must be a JSON object"),
     }
 }
 
@@ -431,18 +365,14 @@ pub fn root_path(raw: &str) -> Result<PathBuf, RpcError> {
     let path = match raw.strip_prefix("file://") {
         Some(rest) => {
             let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-            percent_decode(rest).ok_or_else(|| {
-                RpcError::invalid_params("root", format!("`{raw}` is not a valid file URI"))
-            })?
+            percent_decode(rest)
+                .ok_or_else(|| RpcError::invalid_params("root", format!("`{raw}` is not a valid file URI")))?
         }
         None => raw.to_string(),
     };
     let path = PathBuf::from(path);
     if !path.is_absolute() {
-        return Err(RpcError::invalid_params(
-            "root",
-            format!("`{raw}` must be an absolute path or a file:// URI"),
-        ));
+        return Err(RpcError::invalid_params("root", format!("`{raw}` must be an absolute path or a file:// URI")));
     }
     Ok(path)
 }
@@ -470,14 +400,8 @@ mod tests {
 
     #[test]
     fn file_uris_and_paths() {
-        assert_eq!(
-            root_path("file:///tmp/a%20b").unwrap(),
-            PathBuf::from("/tmp/a b")
-        );
-        assert_eq!(
-            root_path("file://localhost/tmp/x").unwrap(),
-            PathBuf::from("/tmp/x")
-        );
+        assert_eq!(root_path("file:///tmp/a%20b").unwrap(), PathBuf::from("/tmp/a b"));
+        assert_eq!(root_path("file://localhost/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
         assert_eq!(root_path("/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
         assert!(root_path("relative/x").is_err());
         assert!(root_path("file:///tmp/%zz").is_err());

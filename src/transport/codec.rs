@@ -96,10 +96,7 @@ impl Decoder {
             }
             let avail = &self.buf[self.start..];
             // Tolerate blank lines between messages.
-            let skip = avail
-                .iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count();
+            let skip = avail.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
             if skip > 0 {
                 self.start += skip;
                 continue;
@@ -152,8 +149,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// line: after a bad frame, the next header usually follows the unread body
 /// directly.
 fn find_header_start(hay: &[u8]) -> Option<usize> {
-    hay.windows(HEADER_NAME.len())
-        .position(|w| w.eq_ignore_ascii_case(HEADER_NAME))
+    hay.windows(HEADER_NAME.len()).position(|w| w.eq_ignore_ascii_case(HEADER_NAME))
 }
 
 fn parse_length(header: &[u8]) -> Result<usize, FrameError> {
@@ -166,9 +162,7 @@ fn parse_length(header: &[u8]) -> Result<usize, FrameError> {
         };
         if name.trim().eq_ignore_ascii_case("content-length") {
             let value = value.trim();
-            let n: u64 = value
-                .parse()
-                .map_err(|_| FrameError::BadLength(value.chars().take(40).collect()))?;
+            let n: u64 = value.parse().map_err(|_| FrameError::BadLength(value.chars().take(40).collect()))?;
             if n > MAX_BODY as u64 {
                 return Err(FrameError::TooLarge(n));
             }
@@ -218,25 +212,13 @@ mod tests {
                 got.push(f);
             }
         }
-        assert_eq!(
-            got,
-            vec![
-                Frame::Body(b"{\"a\":1}".to_vec()),
-                Frame::Body(b"{}".to_vec())
-            ]
-        );
+        assert_eq!(got, vec![Frame::Body(b"{\"a\":1}".to_vec()), Frame::Body(b"{}".to_vec())]);
     }
 
     #[test]
     fn missing_length_then_recovers() {
         let input = [b"Content-Type: x\r\n\r\n".to_vec(), framed("{}")].concat();
-        assert_eq!(
-            frames(&input),
-            vec![
-                Frame::Invalid(FrameError::MissingLength),
-                Frame::Body(b"{}".to_vec())
-            ]
-        );
+        assert_eq!(frames(&input), vec![Frame::Invalid(FrameError::MissingLength), Frame::Body(b"{}".to_vec())]);
     }
 
     #[test]
@@ -246,11 +228,7 @@ mod tests {
         assert!(matches!(f[0], Frame::Invalid(FrameError::BadLength(_))));
         assert_eq!(f[1], Frame::Body(b"{}".to_vec()));
 
-        let input = [
-            b"Content-Length: 99999999999\r\n\r\n{\"junk\":1}\r\n".to_vec(),
-            framed("{}"),
-        ]
-        .concat();
+        let input = [b"Content-Length: 99999999999\r\n\r\n{\"junk\":1}\r\n".to_vec(), framed("{}")].concat();
         let f = frames(&input);
         assert_eq!(f[0], Frame::Invalid(FrameError::TooLarge(99_999_999_999)));
         assert_eq!(f[1], Frame::Body(b"{}".to_vec()));
@@ -272,10 +250,7 @@ mod tests {
     fn endless_header_is_bounded() {
         let mut d = Decoder::new();
         d.extend(&vec![b'x'; MAX_HEADER + 10]);
-        assert_eq!(
-            d.next_frame(),
-            Some(Frame::Invalid(FrameError::HeaderTooLong))
-        );
+        assert_eq!(d.next_frame(), Some(Frame::Invalid(FrameError::HeaderTooLong)));
         assert_eq!(d.next_frame(), None);
         assert!(d.pending() <= HEADER_NAME.len());
         d.extend(&framed("{}"));

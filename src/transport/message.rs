@@ -62,11 +62,7 @@ pub struct RpcError {
 
 impl RpcError {
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        RpcError {
-            code,
-            message: message.into(),
-            data: None,
-        }
+        RpcError { code, message: message.into(), data: None }
     }
 
     pub fn with_data(mut self, data: Value) -> Self {
@@ -74,14 +70,19 @@ impl RpcError {
         self
     }
 
+    /// -32602, naming the offending field in the message and in `data.field`.
     pub fn invalid_params(field: &str, message: impl Into<String>) -> Self {
-        RpcError::new(code::INVALID_PARAMS, message)
-            .with_data(serde_json::json!({ "field": field }))
+        let message = message.into();
+        let message = if message.contains(&format!("`{field}`")) {
+            message
+        } else {
+            format!("invalid params: `{field}`: {message}")
+        };
+        RpcError::new(code::INVALID_PARAMS, message).with_data(serde_json::json!({ "field": field }))
     }
 
     pub fn failed(reason: &str, message: impl Into<String>) -> Self {
-        RpcError::new(code::REQUEST_FAILED, message)
-            .with_data(serde_json::json!({ "reason": reason }))
+        RpcError::new(code::REQUEST_FAILED, message).with_data(serde_json::json!({ "reason": reason }))
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -104,24 +105,14 @@ pub fn response_body(id: Option<&Id>, result: Result<&Value, &RpcError>) -> Vec<
         Ok(v) => (Some(v), None),
         Err(e) => (None, Some(e)),
     };
-    serde_json::to_vec(&Resp {
-        jsonrpc: "2.0",
-        id,
-        result,
-        error,
-    })
-    .expect("a response serialises")
+    serde_json::to_vec(&Resp { jsonrpc: "2.0", id, result, error }).expect("a response serialises")
 }
 
 /// Serialises a notification body whose params are already JSON text.
 pub fn notification_body(method: &str, params_json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(params_json.len() + method.len() + 40);
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"method\":");
-    out.extend_from_slice(
-        serde_json::to_string(method)
-            .expect("a string serialises")
-            .as_bytes(),
-    );
+    out.extend_from_slice(serde_json::to_string(method).expect("a string serialises").as_bytes());
     out.extend_from_slice(b",\"params\":");
     out.extend_from_slice(params_json);
     out.push(b'}');
@@ -130,8 +121,6 @@ pub fn notification_body(method: &str, params_json: &[u8]) -> Vec<u8> {
 
 /// Serialises a request body (used by the CLI's client).
 pub fn request_body(id: &Id, method: &str, params: &Value) -> Vec<u8> {
-    serde_json::to_vec(
-        &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-    )
-    .expect("a request serialises")
+    serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+        .expect("a request serialises")
 }

@@ -1,0 +1,317 @@
+//! A small test client that drives the real `studio-packer serve` binary
+//! over stdio, as any client would, and builds project fixtures in code.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_studio-packer");
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running server and everything it has sent so far.
+pub struct Server {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Every message received, in order.
+    pub log: Vec<Value>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with_env(&[])
+    }
+
+    pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("the server starts");
+        let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || read_frames(stdout, tx));
+        Server { child, stdin, rx, next_id: 1, log: Vec::new() }
+    }
+
+    /// Started and initialized.
+    pub fn ready() -> Server {
+        let mut s = Server::start();
+        s.call("initialize", json!({"processId": null, "capabilities": {}}));
+        s.notify("initialized", json!({}));
+        s
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn send_body(&mut self, body: &str) {
+        self.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    }
+
+    /// Sends a request without waiting; returns its id.
+    pub fn send(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        self.send_body(&body);
+        id
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let body = json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string();
+        self.send_body(&body);
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    fn recv(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.rx.recv_timeout(left) {
+            Ok(v) => {
+                self.log.push(v.clone());
+                Some(v)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// Waits for the first message (already logged or new) matching `pred`.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.log.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.recv(deadline) {
+                Some(v) if pred(&v) => return v,
+                Some(_) => {}
+                None => panic!("timed out (or the server exited) waiting for {what}; got {} messages", self.log.len()),
+            }
+        }
+    }
+
+    /// The whole response message to request `id`.
+    pub fn response(&mut self, id: i64) -> Value {
+        self.wait_for(&format!("the response to request {id}"), |v| {
+            v.get("id") == Some(&json!(id)) && v.get("method").is_none()
+        })
+    }
+
+    /// Sends a request and returns its result, or its error object.
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let id = self.send(method, params);
+        let r = self.response(id);
+        match r.get("error") {
+            Some(e) => Err(e.clone()),
+            None => Ok(r["result"].clone()),
+        }
+    }
+
+    /// Sends a request and returns its result; panics on an error.
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.request(method, params.clone()) {
+            Ok(v) => v,
+            Err(e) => panic!("{method} {params} failed: {e}"),
+        }
+    }
+
+    /// Reads whatever arrives within `d`.
+    pub fn drain_for(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while self.recv(deadline).is_some() {}
+    }
+
+    /// The `packer/event` params received so far.
+    pub fn events(&self) -> Vec<Value> {
+        self.log.iter().filter(|m| m["method"] == "packer/event").map(|m| m["params"].clone()).collect()
+    }
+
+    /// Index in the log of the response to `id`.
+    pub fn position_of_response(&self, id: i64) -> Option<usize> {
+        self.log.iter().position(|v| v.get("id") == Some(&json!(id)) && v.get("method").is_none())
+    }
+
+    /// Opens a project and returns its id.
+    pub fn open(&mut self, root: &Path) -> String {
+        let r = self.call("packer/openProject", json!({"root": root}));
+        r["projectId"].as_str().unwrap().to_string()
+    }
+
+    pub fn apply(&mut self, pid: &str, mutation: Value) -> Value {
+        self.call("packer/applyMutation", json!({"projectId": pid, "mutation": mutation}))
+    }
+
+    /// Shuts down politely and returns the exit code.
+    pub fn shutdown(mut self) -> i32 {
+        self.call("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        self.wait_exit()
+    }
+
+    pub fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_frames(mut out: impl Read, tx: mpsc::Sender<Value>) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = match out.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        loop {
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { break };
+            let header = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len: usize = header
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .expect("the server always sends Content-Length")
+                .trim()
+                .parse()
+                .unwrap();
+            if buf.len() < end + 4 + len {
+                break;
+            }
+            let body: Value = serde_json::from_slice(&buf[end + 4..end + 4 + len]).expect("the server sends JSON");
+            buf.drain(..end + 4 + len);
+            if tx.send(body).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// A project folder built by code.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A project with the given files (paths relative to the root).
+    pub fn new(files: &[(&str, &[u8])]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new(BIN).arg("init").arg(dir.path()).arg("--name").arg("fixture").output().unwrap();
+        assert!(status.status.success(), "init failed: {}", String::from_utf8_lossy(&status.stderr));
+        let f = Fixture { dir };
+        for (path, bytes) in files {
+            f.write(path, bytes);
+        }
+        f
+    }
+
+    /// A project with `n` small text assets `assets/f000.txt`...
+    pub fn with_text_files(n: usize) -> Fixture {
+        let names: Vec<(String, Vec<u8>)> =
+            (0..n).map(|i| (format!("assets/f{i:03}.txt"), format!("file {i}\n").into_bytes())).collect();
+        let refs: Vec<(&str, &[u8])> = names.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+        Fixture::new(&refs)
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, bytes: &[u8]) {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    pub fn registry_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("packer.registry.jsonl")).unwrap()
+    }
+
+    /// The registry as `id -> path`, checking that it parses line by line.
+    pub fn registry_paths(&self) -> BTreeMap<String, String> {
+        let text = self.registry_text();
+        let mut lines = text.lines();
+        let header: Value = serde_json::from_str(lines.next().expect("a header line")).expect("the header parses");
+        assert_eq!(header, json!({"format": "studio-packer.registry", "version": 1}));
+        lines
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("registry line {l:?}: {e}"));
+                (v["id"].as_str().unwrap().to_string(), v["path"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+
+    /// Every file under the root except `.packer/`, with its bytes.
+    pub fn tree(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        for e in walk(&self.root()) {
+            let rel = e.strip_prefix(self.root()).unwrap().to_string_lossy().to_string();
+            if !rel.starts_with(".packer") {
+                out.insert(rel, std::fs::read(&e).unwrap());
+            }
+        }
+        out
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Registers every file under `assets/` and returns `path -> id`.
+pub fn register_all(s: &mut Server, pid: &str, fixture: &Fixture) -> BTreeMap<String, String> {
+    let paths: Vec<String> = fixture.tree().keys().filter(|p| p.starts_with("assets/")).cloned().collect();
+    let r = s.apply(pid, json!({"kind": "register", "paths": paths}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    fixture.registry_paths().into_iter().map(|(id, path)| (path, id)).collect()
+}
+
+/// The operation events of one operation, in arrival order.
+pub fn op_events(events: &[Value], op: &str) -> Vec<Value> {
+    events.iter().filter(|e| e["operationId"] == op).cloned().collect()
+}
