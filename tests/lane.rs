@@ -1,0 +1,159 @@
+//! The single-writer lane: slow work never slows reads, reads never see part
+//! of a write, cancellation of queued and running operations.
+//! These use the test-only `testSleep` mutation (cargo feature `test-hooks`).
+#![cfg(feature = "test-hooks")]
+
+mod common;
+
+use common::{op_events, register_all, Fixture, Server};
+use serde_json::{json, Value};
+
+/// Sends an apply and returns its request id and, once it runs, its operation id.
+fn start_apply(s: &mut Server, params: Value) -> (i64, String) {
+    s.log.clear();
+    let req = s.send("packer/applyMutation", params);
+    let ev = s.wait_for("a started event", |m| m["method"] == "packer/event" && m["params"]["kind"] == "started");
+    (req, ev["params"]["operationId"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn reads_are_answered_while_a_slow_operation_holds_the_lane_and_writes_queue_behind_it() {
+    let f = Fixture::with_text_files(10);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let id0 = ids["assets/f000.txt"].clone();
+    let (slow, _) = start_apply(&mut s, json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 3000}}));
+    let queued: Vec<i64> = (0..100)
+        .map(|i| {
+            let to = format!("assets/q{i}.txt");
+            s.send(
+                "packer/applyMutation",
+                json!({"projectId": pid, "mutation": {"kind": "move", "assetId": id0, "to": to}}),
+            )
+        })
+        .collect();
+    let mut reads = Vec::new();
+    for _ in 0..20 {
+        reads.push(s.send("packer/summary", json!({"projectId": pid})));
+        reads.push(s.send("packer/getAsset", json!({"projectId": pid, "assetId": id0})));
+        reads.push(s.send("packer/listAssets", json!({"projectId": pid})));
+    }
+    let summary = s.response(reads[0]);
+    assert_eq!(summary["result"]["lane"]["running"], 1);
+    assert_eq!(summary["result"]["lane"]["queued"], 100);
+    for &r in &reads {
+        s.response(r);
+    }
+    assert!(s.position_of_response(slow).is_none(), "every read was answered before the slow operation finished");
+    let asset = s.response(reads[1]);
+    assert_eq!(asset["result"]["asset"]["path"], "assets/f000.txt");
+    // And then the queue drains in order: the last move wins.
+    for &q in &queued {
+        assert_eq!(s.response(q)["result"]["outcome"], "applied");
+    }
+    assert_eq!(f.registry_paths()[&id0], "assets/q99.txt");
+}
+
+#[test]
+fn a_batch_that_moves_100_assets_is_never_seen_half_done() {
+    let f = Fixture::with_text_files(100);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let mut moves: Vec<Value> = ids
+        .iter()
+        .map(|(path, id)| json!({"kind": "move", "assetId": id, "to": path.replace("assets/", "assets/new/")}))
+        .collect();
+    // A pause in the middle of the file moves: half the files have moved on disk.
+    moves.insert(50, json!({"kind": "testSleep", "ms": 800}));
+    let batch =
+        s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "batch", "mutations": moves}}));
+    let mut seen_during = 0;
+    let mut counts = Vec::new();
+    loop {
+        let done = s.position_of_response(batch).is_some();
+        let r = s.call(
+            "packer/listAssets",
+            json!({"projectId": pid, "limit": 1000, "filter": {"pathPrefix": "assets/new/"}}),
+        );
+        let moved = r["items"].as_array().unwrap().len();
+        let summary = s.call("packer/summary", json!({"projectId": pid}));
+        counts.push(moved);
+        assert!(moved == 0 || moved == 100, "a read saw {moved} of 100 moves");
+        assert_eq!(summary["assets"]["total"], 100);
+        if !done && s.events().iter().filter(|e| e["kind"] == "started").count() == 2 {
+            seen_during += 1;
+        }
+        if done {
+            break;
+        }
+    }
+    assert_eq!(s.response(batch)["result"]["outcome"], "applied");
+    assert!(seen_during > 5, "reads ran while the batch was in the lane ({seen_during})");
+    assert_eq!(*counts.last().unwrap(), 100);
+    assert!(counts.contains(&0));
+}
+
+#[test]
+fn a_queued_operation_cancelled_ends_cancelled_without_running() {
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let (slow, _) = start_apply(&mut s, json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1500}}));
+    let mv = json!({"kind": "move", "assetId": ids["assets/f000.txt"], "to": "assets/moved.txt"});
+    let queued = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": mv}));
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    let queued_op =
+        ops["items"].as_array().unwrap().iter().find(|o| o["state"] == "queued").unwrap()["operationId"].clone();
+    assert_eq!(ops["items"][0]["state"], "running");
+    let c = s.call("packer/cancel", json!({"operationId": queued_op}));
+    assert_eq!(c["previousState"], "queued");
+    assert_eq!(c["state"], "cancelled");
+    let r = s.response(queued);
+    assert_eq!(r["error"]["code"], -32800);
+    assert_eq!(r["error"]["data"]["operationId"], queued_op);
+    assert!(s.position_of_response(slow).is_none(), "cancelled at once, not at its turn");
+    assert_eq!(s.response(slow)["result"]["outcome"], "applied");
+    let evs = op_events(&s.events(), queued_op.as_str().unwrap());
+    let kinds: Vec<&str> = evs.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["queued", "cancelled"]);
+    assert!(f.path("assets/f000.txt").exists());
+}
+
+#[test]
+fn cancel_request_stops_a_running_operation_and_rolls_back_its_steps() {
+    let f = Fixture::with_text_files(4);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let before = f.tree();
+    let registry = f.registry_text();
+    let mutation = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": ids["assets/f000.txt"], "to": "assets/a.txt"},
+        {"kind": "move", "assetId": ids["assets/f001.txt"], "to": "assets/b.txt"},
+        {"kind": "testSleep", "ms": 10000},
+        {"kind": "move", "assetId": ids["assets/f002.txt"], "to": "assets/c.txt"},
+    ]});
+    let (req, op) = start_apply(&mut s, json!({"projectId": pid, "mutation": mutation, "workDoneToken": 7}));
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    while !f.path("assets/b.txt").exists() {
+        assert!(std::time::Instant::now() < deadline, "the first moves never happened");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    s.notify("$/cancelRequest", json!({"id": req}));
+    let r = s.response(req);
+    assert_eq!(r["error"]["code"], -32800);
+    assert_eq!(r["error"]["data"]["outcome"], "cancelled");
+    assert_eq!(f.tree(), before, "the moves done before the cancel were undone");
+    assert_eq!(f.registry_text(), registry);
+    let evs = op_events(&s.events(), &op);
+    assert_eq!(evs.last().unwrap()["kind"], "cancelled");
+    let ends: Vec<&Value> =
+        s.log.iter().filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end").collect();
+    assert_eq!(ends.len(), 1);
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    let listed = ops["items"].as_array().unwrap().iter().find(|o| o["operationId"] == op.as_str()).unwrap().clone();
+    assert_eq!(listed["state"], "cancelled");
+}
