@@ -9,7 +9,11 @@ use std::time::Duration;
 use common::{register_all, Fixture, Server};
 use serde_json::{json, Value};
 
-fn setup(n: usize) -> (Fixture, Server, String, BTreeMap<String, String>, BTreeMap<String, String>, Vec<Value>) {
+type Paths = BTreeMap<String, String>;
+
+/// A registered project, its server, and the old and new states of a batch
+/// that moves every asset.
+fn setup(n: usize) -> (Fixture, Server, String, Paths, Paths, Vec<Value>) {
     let f = Fixture::with_text_files(n);
     let mut s = Server::ready();
     let pid = s.open(&f.root());

@@ -197,8 +197,7 @@ fn read_frames(mut out: impl Read, tx: mpsc::Sender<Value>) {
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
-        loop {
-            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { break };
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let header = String::from_utf8_lossy(&buf[..end]).to_string();
             let len: usize = header
                 .lines()
