@@ -12,7 +12,8 @@ mod handlers;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use serde_json::value::RawValue;
@@ -115,7 +116,14 @@ pub struct Connection {
     lifecycle: Mutex<Lifecycle>,
     ops_by_request: Mutex<HashMap<Id, Arc<Operation>>>,
     opened: Mutex<BTreeSet<String>>,
+    /// Reads spawned and not yet answered: `shutdown` and `exit` wait for
+    /// them, so every request sent before them gets its answer.
+    reads_in_flight: Mutex<usize>,
+    reads_done: Condvar,
 }
+
+/// How long `shutdown`, `exit` or the end of input wait for answers still due.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs a whole connection: reads `input` until `exit` or end of input,
 /// writes to `output` from a thread of its own. Returns the exit code.
@@ -138,8 +146,11 @@ pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 
         lifecycle: Mutex::new(Lifecycle::Uninitialized),
         ops_by_request: Mutex::new(HashMap::new()),
         opened: Mutex::new(BTreeSet::new()),
+        reads_in_flight: Mutex::new(0),
+        reads_done: Condvar::new(),
     });
     let code = conn.read_loop(input);
+    conn.wait_for_reads(DRAIN_TIMEOUT);
     conn.release_all();
     outbox.close();
     let _ = writer.join();
@@ -265,7 +276,12 @@ impl Connection {
             }
             (Lifecycle::Running, "shutdown") => {
                 *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::ShutDown;
-                self.outbox.respond(Some(&id), Ok(Value::Null));
+                // Answered once every read sent before it has been answered.
+                let conn = self.clone();
+                self.server.runtime.spawn_blocking(move || {
+                    conn.wait_for_reads(DRAIN_TIMEOUT);
+                    conn.outbox.respond(Some(&id), Ok(Value::Null));
+                });
                 return;
             }
             (Lifecycle::Running, _) => {}
@@ -279,11 +295,17 @@ impl Connection {
             }
             "packer/cancel" => self.outbox.respond(Some(&id), handlers::cancel(&self.server, params.as_deref())),
             m if handlers::is_read(m) => {
+                *self.reads_in_flight.lock().expect("reads lock") += 1;
                 let conn = self.clone();
                 let method = m.to_string();
                 let task = move || {
                     let result = handlers::read(&conn, &method, params.as_deref());
                     conn.outbox.respond(Some(&id), result);
+                    let mut n = conn.reads_in_flight.lock().expect("reads lock");
+                    *n -= 1;
+                    if *n == 0 {
+                        conn.reads_done.notify_all();
+                    }
                 };
                 if handlers::touches_disk(m) {
                     self.server.runtime.spawn_blocking(task);
@@ -319,6 +341,14 @@ impl Connection {
         }
         project.submit(op, Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation });
         Ok(())
+    }
+
+    fn wait_for_reads(&self, timeout: Duration) {
+        let n = self.reads_in_flight.lock().expect("reads lock");
+        let (n, waited) = self.reads_done.wait_timeout_while(n, timeout, |n| *n > 0).expect("reads lock");
+        if waited.timed_out() {
+            tracing::warn!(unanswered = *n, "gave up waiting for reads still running");
+        }
     }
 
     fn subscribe(&self, project: &Arc<Project>) {
