@@ -149,3 +149,24 @@ fn frame(body: &[u8]) -> Vec<u8> {
     v.extend_from_slice(body);
     v
 }
+
+#[test]
+fn every_request_sent_before_shutdown_is_answered() {
+    let f = Fixture::with_text_files(3);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let mut blob = Vec::new();
+    for i in 0..3000 {
+        let body = json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "packer/summary", "params": {"projectId": pid}});
+        blob.extend(frame(body.to_string().as_bytes()));
+    }
+    blob.extend(frame(br#"{"jsonrpc":"2.0","id":99999,"method":"shutdown"}"#));
+    blob.extend(frame(br#"{"jsonrpc":"2.0","method":"exit"}"#));
+    s.send_raw(&blob);
+    assert_eq!(s.wait_exit(), 0);
+    s.drain_for(std::time::Duration::from_millis(200));
+    let answered = s.log.iter().filter(|m| m["id"].as_i64().is_some_and(|id| (1000..4000).contains(&id))).count();
+    assert_eq!(answered, 3000);
+    let shutdown_at = s.position_of_response(99999).unwrap();
+    assert_eq!(shutdown_at, s.log.len() - 1, "shutdown is answered after everything sent before it");
+}
