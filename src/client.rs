@@ -33,15 +33,9 @@ impl Client {
     pub fn in_process() -> std::io::Result<Client> {
         let (server_in, client_out) = std::io::pipe()?;
         let (client_in, server_out) = std::io::pipe()?;
-        let handle = std::thread::Builder::new().name("packer-server".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("the async runtime starts");
-            let server = crate::server::Server::new(runtime.handle().clone());
-            crate::server::serve(server, server_in, server_out)
-        })?;
+        let handle = std::thread::Builder::new()
+            .name("packer-server".into())
+            .spawn(move || crate::server::run(server_in, server_out))?;
         let mut client = Client::over(client_in, client_out);
         client.server = Some(handle);
         Ok(client)

@@ -51,6 +51,12 @@ pub fn project_id(canonical_root: &Path) -> String {
     format!("p-{}", &hash.to_hex()[..16])
 }
 
+/// Whether `s` has the shape of an operation id (`op-` and 1 to 60 letters or digits).
+pub fn is_operation_id(s: &str) -> bool {
+    s.strip_prefix("op-")
+        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 60 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Whether `s` has the shape of an asset id (used to validate hand-edited registries).
 pub fn is_asset_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

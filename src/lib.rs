@@ -6,6 +6,7 @@ pub mod events;
 pub mod fsutil;
 pub mod ids;
 pub mod operations;
+pub mod owner;
 pub mod project;
 pub mod protocol;
 pub mod server;

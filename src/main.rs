@@ -92,18 +92,7 @@ fn init_logging() {
 }
 
 fn serve() -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
-    };
-    let server = studio_packer::server::Server::new(runtime.handle().clone());
-    let code = studio_packer::server::serve(server, std::io::stdin(), std::io::stdout());
-    // Spawned reads still running have nothing left to answer to.
-    runtime.shutdown_background();
-    code
+    studio_packer::server::run(std::io::stdin(), std::io::stdout())
 }
 
 fn init(dir: &Path, name: Option<&str>) -> Result<()> {

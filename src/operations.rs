@@ -83,6 +83,8 @@ fn now_ms() -> u64 {
 
 /// Parameters for [`Operation::new`].
 pub struct NewOperation {
+    /// The id, when the client chose one; a new one otherwise.
+    pub id: Option<String>,
     pub project_id: String,
     pub kind: &'static str,
     pub title: String,
@@ -96,7 +98,7 @@ impl Operation {
     /// Creates the operation, registers it as queued and emits `queued`.
     pub fn new(p: NewOperation) -> Arc<Operation> {
         let op = Arc::new(Operation {
-            id: crate::ids::new_operation_id(),
+            id: p.id.unwrap_or_else(crate::ids::new_operation_id),
             project_id: p.project_id,
             kind: p.kind,
             title: p.title,

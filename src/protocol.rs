@@ -126,6 +126,19 @@ pub struct ApplyParams {
     pub mutation: Mutation,
     pub expected_generation: Option<u64>,
     pub work_done_token: Option<ProgressToken>,
+    /// A fresh id chosen by the client, so that it can follow the operation
+    /// before the response arrives (attached processes always set one).
+    pub operation_id: Option<String>,
+}
+
+/// The `projectId` of a request's params, without decoding the rest.
+pub fn peek_project_id(params: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(rename = "projectId")]
+        project_id: Option<String>,
+    }
+    serde_json::from_str::<Peek>(params.get()).ok()?.project_id
 }
 
 /// LSP's progress token: an integer or a string.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{root_path, Connection, Server};
+use super::connection::Connection;
+use super::{ownership, root_path, ProjectHandle, Server};
 use crate::project::mutation;
 use crate::project::snapshot::{Asset, Snapshot};
 use crate::protocol::{
@@ -35,6 +36,7 @@ const READS: &[&str] = &[
     "packer/previewMutation",
     "packer/operations",
     "packer/replayEvents",
+    "packer/cancel",
 ];
 
 pub fn is_read(method: &str) -> bool {
@@ -43,7 +45,16 @@ pub fn is_read(method: &str) -> bool {
 
 /// Reads that do file I/O run on the blocking pool, not on the runtime's workers.
 pub fn touches_disk(method: &str) -> bool {
-    matches!(method, "packer/openProject" | "packer/closeProject" | "packer/previewMutation" | "packer/replayEvents")
+    // `cancel` may ask another process, and `listProjects` may too.
+    matches!(
+        method,
+        "packer/openProject"
+            | "packer/closeProject"
+            | "packer/listProjects"
+            | "packer/previewMutation"
+            | "packer/replayEvents"
+            | "packer/cancel"
+    )
 }
 
 pub fn initialize() -> Value {
@@ -73,14 +84,8 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
         }
         "packer/listProjects" => {
             let _: Empty = protocol::decode(params)?;
-            let projects: Vec<Value> = server
-                .projects()
-                .iter()
-                .map(|p| {
-                    let snap = p.snapshot();
-                    json!({ "projectId": p.id, "root": p.root, "name": snap.manifest.name, "generation": snap.generation })
-                })
-                .collect();
+            let mut projects: Vec<Value> = server.handles().iter().map(describe_project).collect();
+            projects.sort_by(|a, b| a["root"].as_str().cmp(&b["root"].as_str()));
             Ok(json!({ "projects": projects }))
         }
         "packer/summary" => {
@@ -124,21 +129,53 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
                 .map_err(|e| RpcError::failed("io", format!("reading the event journal: {e}")))?;
             Ok(json!({ "events": events, "lastSeq": last_seq }))
         }
+        "packer/cancel" => cancel(server, params),
         _ => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"))),
     }
 }
 
 fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, RpcError> {
     let root = root_path(&p.root)?;
-    let project = conn.server.open_project(&root, p.create)?;
-    conn.subscribe(&project);
-    let snap = project.snapshot();
+    let handle = conn.server.open_project(&root, p.create)?;
+    conn.subscribe(&handle);
+    let (root, summary) = match &handle {
+        ProjectHandle::Local(owned) => (owned.project.root.clone(), owned.project.summary(&owned.project.snapshot())),
+        ProjectHandle::Remote(remote) => {
+            // The summary is the owner's: this process holds no snapshot.
+            (remote.root.clone(), remote.call("packer/summary", json!({ "projectId": remote.project_id }))?)
+        }
+    };
     Ok(json!({
-        "projectId": project.id,
-        "root": project.root,
-        "generation": snap.generation,
-        "summary": project.summary(&snap),
+        "projectId": handle.id(),
+        "root": root,
+        "generation": summary["generation"],
+        "summary": summary,
+        "ownership": ownership(&handle),
     }))
+}
+
+/// An entry of `packer/listProjects`.
+fn describe_project(handle: &ProjectHandle) -> Value {
+    match handle {
+        ProjectHandle::Local(owned) => {
+            let p = &owned.project;
+            let snap = p.snapshot();
+            json!({ "projectId": p.id, "root": p.root, "name": snap.manifest.name, "generation": snap.generation, "ownership": ownership(handle) })
+        }
+        ProjectHandle::Remote(remote) => {
+            let listed = remote.call("packer/listProjects", json!({})).ok();
+            let entry = listed.as_ref().and_then(|l| {
+                l["projects"].as_array()?.iter().find(|e| e["projectId"] == remote.project_id.as_str()).cloned()
+            });
+            json!({
+                "projectId": remote.project_id,
+                "root": remote.root,
+                "name": entry.as_ref().map_or(Value::Null, |e| e["name"].clone()),
+                "generation": entry.as_ref().map_or(Value::Null, |e| e["generation"].clone()),
+                "ownership": ownership(handle),
+            })
+        }
+    }
 }
 
 fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, RpcError> {
@@ -216,9 +253,15 @@ fn items_last_path(items: &[Arc<Asset>]) -> &str {
 
 pub fn cancel(server: &Server, params: Option<&RawValue>) -> Result<Value, RpcError> {
     let p: CancelParams = protocol::decode(params)?;
-    let op = server.operation(&p.operation_id).ok_or_else(|| {
-        RpcError::invalid_params("operationId", format!("no operation has the id `{}`", p.operation_id))
-    })?;
+    let Some(op) = server.operation(&p.operation_id) else {
+        // Not ours: perhaps an operation of a project another process owns.
+        for remote in server.remotes() {
+            if let Ok(answer) = remote.call("packer/cancel", json!({ "operationId": p.operation_id })) {
+                return Ok(answer);
+            }
+        }
+        return Err(RpcError::invalid_params("operationId", format!("no operation has the id `{}`", p.operation_id)));
+    };
     let before = if op.state().is_terminal() { op.state() } else { op.request_cancel(false) };
     Ok(json!({ "operationId": op.id, "previousState": before, "state": op.state() }))
 }

@@ -1,35 +1,56 @@
-//! The server: shared state ([`Server`]) and one client connection's read
-//! loop and dispatch ([`Connection`]).
+//! The server: the projects this process has open, owned here or attached
+//! to another process's ([`Server`]), and the connections that use them
+//! ([`connection`]).
 //!
-//! The reader never waits for a handler. Commit-bearing requests are put in
-//! their project's lane right here, synchronously, so lane order is arrival
-//! order; reads are spawned onto the runtime against the current snapshot.
-//! The only thing the reader ever waits for is room in the outbox, when the
-//! client has stopped reading its answers.
+//! A process owns a project when it holds the project's owner lock; then it
+//! also serves attached processes on the project's socket, with the same
+//! connection code as stdin. Otherwise it attaches and forwards (`remote`).
 
+mod connection;
 mod handlers;
+mod owned;
+mod remote;
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::operations::{NewOperation, Operation, Reply};
-use crate::project::lane::Job;
+pub use connection::{root_path, serve};
+use owned::Owned;
+use remote::Remote;
+
+use crate::operations::Operation;
+use crate::owner::{self, OwnerLock};
+use crate::project::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::{OpenError, Project};
-use crate::protocol::{self, ApplyParams, CancelRequestParams};
-use crate::transport::codec::{Decoder, Frame};
-use crate::transport::message::{code, RawMessage};
-use crate::transport::{Id, Outbox, RpcError};
+use crate::transport::message::code;
+use crate::transport::{Outbox, RpcError};
+
+/// How long opening waits for an owner that is starting or going away.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An open project as this process sees it.
+#[derive(Clone)]
+pub enum ProjectHandle {
+    Local(Arc<Owned>),
+    Remote(Arc<Remote>),
+}
+
+impl ProjectHandle {
+    pub fn id(&self) -> &str {
+        match self {
+            ProjectHandle::Local(o) => &o.project.id,
+            ProjectHandle::Remote(r) => &r.project_id,
+        }
+    }
+}
 
 /// State shared by every connection of this process.
 pub struct Server {
-    projects: DashMap<String, Arc<Project>>,
+    projects: DashMap<String, ProjectHandle>,
     /// Opening is rare and may scan a large folder; one at a time keeps two
     /// clients opening the same root from creating two projects.
     open_lock: Mutex<()>,
@@ -41,399 +62,199 @@ impl Server {
         Arc::new(Server { projects: DashMap::new(), open_lock: Mutex::new(()), runtime })
     }
 
-    /// An open project by id.
+    pub fn handle(&self, project_id: &str) -> Option<ProjectHandle> {
+        self.projects.get(project_id).map(|h| h.clone())
+    }
+
+    /// A project this process owns, by id.
     pub fn project(&self, project_id: &str) -> Result<Arc<Project>, RpcError> {
-        self.projects.get(project_id).map(|p| p.clone()).ok_or_else(|| {
-            RpcError::invalid_params(
+        match self.handle(project_id) {
+            Some(ProjectHandle::Local(o)) => Ok(o.project.clone()),
+            Some(ProjectHandle::Remote(_)) => Err(RpcError::failed(
+                "attached",
+                format!("project `{project_id}` is owned by another process; this request cannot be forwarded"),
+            )),
+            None => Err(RpcError::invalid_params(
                 "projectId",
                 format!("no open project has the id `{project_id}`: call packer/openProject first"),
-            )
-        })
-    }
-
-    pub fn projects(&self) -> Vec<Arc<Project>> {
-        let mut v: Vec<Arc<Project>> = self.projects.iter().map(|p| p.clone()).collect();
-        v.sort_by(|a, b| a.root.cmp(&b.root));
-        v
-    }
-
-    /// Opens `root`, or returns the project already open there.
-    pub fn open_project(&self, root: &Path, create: bool) -> Result<Arc<Project>, RpcError> {
-        let _guard = self.open_lock.lock().expect("open lock");
-        if let Ok(canonical) = root.canonicalize() {
-            let id = crate::ids::project_id(&canonical);
-            if let Some(p) = self.projects.get(&id) {
-                return Ok(p.clone());
-            }
+            )),
         }
-        if create && !root.join(crate::project::manifest::MANIFEST_FILE).exists() {
+    }
+
+    pub fn handles(&self) -> Vec<ProjectHandle> {
+        self.projects.iter().map(|h| h.clone()).collect()
+    }
+
+    pub fn remotes(&self) -> Vec<Arc<Remote>> {
+        self.handles()
+            .into_iter()
+            .filter_map(|h| match h {
+                ProjectHandle::Remote(r) => Some(r),
+                ProjectHandle::Local(_) => None,
+            })
+            .collect()
+    }
+
+    /// Opens `root`: owns it when no live process does, attaches otherwise,
+    /// or returns the handle this process already has.
+    pub fn open_project(self: &Arc<Self>, root: &Path, create: bool) -> Result<ProjectHandle, RpcError> {
+        let _guard = self.open_lock.lock().expect("open lock");
+        if create && !root.join(MANIFEST_FILE).exists() {
             crate::project::create(root, None).map_err(open_error)?;
         }
+        let canonical = root.canonicalize().map_err(|_| open_error(OpenError::NoFolder(root.display().to_string())))?;
+        let id = crate::ids::project_id(&canonical);
+        if let Some(h) = self.handle(&id) {
+            return Ok(h);
+        }
+        // Refuse a folder that is not a project before creating anything in it.
+        Manifest::load(&canonical).map_err(|e| open_error(OpenError::Manifest(e)))?;
+        let lock_path = owner::lock_path(&canonical);
+        let deadline = Instant::now() + OPEN_TIMEOUT;
+        loop {
+            match OwnerLock::try_acquire(&lock_path) {
+                Ok(Some(lock)) => {
+                    let project = Project::open(&canonical).map_err(open_error)?;
+                    let owned = Owned::start(self, project, lock)
+                        .map_err(|e| RpcError::failed("io", format!("cannot listen for other processes: {e}")))?;
+                    let handle = ProjectHandle::Local(owned);
+                    self.projects.insert(id, handle.clone());
+                    return Ok(handle);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(RpcError::failed("io", format!("{}: {e}", lock_path.display())));
+                }
+            }
+            match Remote::attach(self, &canonical, &id) {
+                Ok(remote) => {
+                    let handle = ProjectHandle::Remote(remote);
+                    self.projects.insert(id, handle.clone());
+                    return Ok(handle);
+                }
+                Err(e) if Instant::now() > deadline => {
+                    return Err(RpcError::failed(
+                        "ownerUnreachable",
+                        format!("another process owns {} but does not answer: {e}", canonical.display()),
+                    ));
+                }
+                // The owner is starting (lock taken, socket not yet bound) or leaving.
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Called by an attached project whose owner went away and whose lock
+    /// this process now holds: open the project from disk and carry on.
+    fn adopt(
+        self: &Arc<Self>,
+        root: &Path,
+        lock: OwnerLock,
+        subscribers: Vec<Arc<Outbox>>,
+        last_seq: u64,
+    ) -> Result<(), RpcError> {
+        let _guard = self.open_lock.lock().expect("open lock");
         let project = Project::open(root).map_err(open_error)?;
-        tracing::info!(project = %project.id, root = %project.root.display(), "opened project");
-        self.projects.insert(project.id.clone(), project.clone());
-        Ok(project)
+        // Events the old owner journaled but never delivered here.
+        if let Ok((missed, _)) = project.bus.replay(last_seq, usize::MAX) {
+            for ev in missed {
+                let body = crate::transport::message::notification_body(
+                    "packer/event",
+                    &serde_json::to_vec(&ev).expect("an event serialises"),
+                );
+                for s in &subscribers {
+                    s.push(body.clone(), None);
+                }
+            }
+        }
+        for s in subscribers {
+            project.bus.subscribe(s);
+        }
+        let owned = Owned::start(self, project.clone(), lock)
+            .map_err(|e| RpcError::failed("io", format!("cannot listen for other processes: {e}")))?;
+        self.projects.insert(project.id.clone(), ProjectHandle::Local(owned));
+        let mut ev = serde_json::Map::new();
+        ev.insert("kind".into(), json!("ownerChanged"));
+        ev.insert("ownerPid".into(), json!(std::process::id()));
+        project.bus.emit(ev, None);
+        tracing::info!(project = %project.id, "took the project over");
+        Ok(())
     }
 
     /// Drops a connection's interest in a project; the last one closes it.
     pub fn release(&self, project_id: &str, outbox: &Arc<Outbox>) {
         let _guard = self.open_lock.lock().expect("open lock");
-        let Some(project) = self.projects.get(project_id).map(|p| p.clone()) else {
-            return;
-        };
-        if project.bus.unsubscribe(outbox) == 0 {
-            self.projects.remove(project_id);
-            project.close();
-            tracing::info!(project = %project.id, "closed project");
+        let Some(handle) = self.handle(project_id) else { return };
+        match handle {
+            ProjectHandle::Local(owned) => {
+                if owned.project.bus.unsubscribe(outbox) == 0 {
+                    self.projects.remove(project_id);
+                    // Called from a connection's own thread: do not wait for peers.
+                    owned.stop(false);
+                    tracing::info!(project = %project_id, "closed project");
+                }
+            }
+            ProjectHandle::Remote(remote) => {
+                if remote.unsubscribe(outbox) == 0 {
+                    self.projects.remove(project_id);
+                    remote.close();
+                }
+            }
         }
     }
 
-    /// The operation with this id, in whichever project it is.
+    /// Closes everything before the process exits: owned projects stop
+    /// (attached processes then take them over), attachments disconnect.
+    pub fn shutdown(&self) {
+        let _guard = self.open_lock.lock().expect("open lock");
+        for handle in self.handles() {
+            self.projects.remove(handle.id());
+            match handle {
+                ProjectHandle::Local(owned) => owned.stop(true),
+                ProjectHandle::Remote(remote) => remote.close(),
+            }
+        }
+    }
+
+    /// The operation with this id, in whichever owned project it is.
     pub fn operation(&self, operation_id: &str) -> Option<Arc<Operation>> {
-        self.projects.iter().find_map(|p| p.ops.find(operation_id))
+        self.handles().into_iter().find_map(|h| match h {
+            ProjectHandle::Local(o) => o.project.ops.find(operation_id),
+            ProjectHandle::Remote(_) => None,
+        })
     }
 }
 
 fn open_error(e: OpenError) -> RpcError {
     let mut data = json!({ "reason": e.reason() });
-    if let OpenError::Manifest(crate::project::manifest::ManifestError::Invalid { file, line, column, key, .. }) = &e {
+    if let OpenError::Manifest(ManifestError::Invalid { file, line, column, key, .. }) = &e {
         data = json!({ "reason": e.reason(), "file": file, "line": line, "column": column, "key": key });
     }
     RpcError::new(code::REQUEST_FAILED, e.to_string()).with_data(data)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lifecycle {
-    Uninitialized,
-    Running,
-    ShutDown,
-}
-
-/// One client: its lifecycle, its outbox, the projects it opened.
-pub struct Connection {
-    server: Arc<Server>,
-    pub outbox: Arc<Outbox>,
-    lifecycle: Mutex<Lifecycle>,
-    ops_by_request: Mutex<HashMap<Id, Arc<Operation>>>,
-    opened: Mutex<BTreeSet<String>>,
-    /// Reads spawned and not yet answered: `shutdown` and `exit` wait for
-    /// them, so every request sent before them gets its answer.
-    reads_in_flight: Mutex<usize>,
-    reads_done: Condvar,
-}
-
-/// How long `shutdown`, `exit` or the end of input wait for answers still due.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs a whole connection: reads `input` until `exit` or end of input,
-/// writes to `output` from a thread of its own. Returns the exit code.
-pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 'static) -> i32 {
-    let outbox = Arc::new(Outbox::new());
-    let writer = {
-        let outbox = outbox.clone();
-        std::thread::Builder::new()
-            .name("packer-writer".into())
-            .spawn(move || {
-                if let Err(e) = outbox.drain_into(output) {
-                    tracing::warn!(error = %e, "the client stopped reading; output closed");
-                }
-            })
-            .expect("the writer thread starts")
+/// Serves one client on `input`/`output` with a server of its own, then
+/// closes every project: the whole life of a `serve` process.
+pub fn run(input: impl std::io::Read, output: impl std::io::Write + Send + 'static) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return 1;
+        }
     };
-    let conn = Arc::new(Connection {
-        server,
-        outbox: outbox.clone(),
-        lifecycle: Mutex::new(Lifecycle::Uninitialized),
-        ops_by_request: Mutex::new(HashMap::new()),
-        opened: Mutex::new(BTreeSet::new()),
-        reads_in_flight: Mutex::new(0),
-        reads_done: Condvar::new(),
-    });
-    let code = conn.read_loop(input);
-    conn.wait_for_reads(DRAIN_TIMEOUT);
-    conn.release_all();
-    outbox.close();
-    let _ = writer.join();
+    let server = Server::new(runtime.handle().clone());
+    let code = serve(server.clone(), input, output);
+    server.shutdown();
+    // Spawned reads still running have nothing left to answer to.
+    runtime.shutdown_background();
     code
 }
 
-impl Connection {
-    fn read_loop(self: &Arc<Self>, mut input: impl Read) -> i32 {
-        let mut decoder = Decoder::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            self.outbox.wait_for_room();
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the client failed; closing");
-                    break;
-                }
-            };
-            decoder.extend(&buf[..n]);
-            while let Some(frame) = decoder.next_frame() {
-                match frame {
-                    Frame::Body(body) => {
-                        if let Some(code) = self.handle_body(&body) {
-                            return code;
-                        }
-                    }
-                    Frame::Invalid(e) => {
-                        tracing::warn!(error = %e, "bad frame from the client");
-                        self.outbox.respond(None, Err(RpcError::new(code::PARSE_ERROR, format!("bad frame: {e}"))));
-                    }
-                }
-            }
-        }
-        if let Some(e) = decoder.finish() {
-            tracing::warn!(error = %e, "input ended inside a message");
-        }
-        let code = if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 };
-        tracing::info!(code, "input closed");
-        code
-    }
-
-    fn lifecycle(&self) -> Lifecycle {
-        *self.lifecycle.lock().expect("lifecycle lock")
-    }
-
-    /// Handles one message; returns an exit code when the client asked to exit.
-    fn handle_body(self: &Arc<Self>, body: &[u8]) -> Option<i32> {
-        let msg: RawMessage = match serde_json::from_slice(body) {
-            Ok(m) => m,
-            Err(e) => {
-                self.outbox.respond(None, Err(classify_bad_body(body, &e)));
-                return None;
-            }
-        };
-        if msg.jsonrpc.as_deref() != Some("2.0") {
-            let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\"");
-            self.outbox.respond(msg.id.as_ref(), Err(err));
-            return None;
-        }
-        match (msg.id, msg.method) {
-            (Some(id), Some(method)) => {
-                self.request(id, &method, msg.params);
-                None
-            }
-            (None, Some(method)) => self.notification(&method, msg.params.as_deref()),
-            (_, None) if msg.result.is_some() || msg.error.is_some() => None, // a response: we send no requests
-            (id, None) => {
-                let err = RpcError::new(code::INVALID_REQUEST, "invalid request: no `method`");
-                self.outbox.respond(id.as_ref(), Err(err));
-                None
-            }
-        }
-    }
-
-    fn notification(self: &Arc<Self>, method: &str, params: Option<&RawValue>) -> Option<i32> {
-        match method {
-            "exit" => Some(if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 }),
-            "initialized" => None,
-            "$/cancelRequest" => {
-                if let Ok(p) = protocol::decode::<CancelRequestParams>(params) {
-                    let op = self.ops_by_request.lock().expect("requests lock").get(&p.id).cloned();
-                    if let Some(op) = op {
-                        op.request_cancel(true);
-                    }
-                }
-                None
-            }
-            _ => {
-                tracing::debug!(method, "ignoring notification");
-                None
-            }
-        }
-    }
-
-    fn request(self: &Arc<Self>, id: Id, method: &str, params: Option<Box<RawValue>>) {
-        let state = self.lifecycle();
-        match (state, method) {
-            (Lifecycle::Uninitialized, "initialize") => {
-                *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::Running;
-                self.outbox.respond(Some(&id), Ok(handlers::initialize()));
-                return;
-            }
-            (Lifecycle::Uninitialized, _) => {
-                let err = RpcError::new(code::SERVER_NOT_INITIALIZED, format!("`{method}` before `initialize`"));
-                self.outbox.respond(Some(&id), Err(err));
-                return;
-            }
-            (Lifecycle::ShutDown, _) => {
-                let err = RpcError::new(
-                    code::INVALID_REQUEST,
-                    format!("`{method}` after `shutdown`: only `exit` is accepted"),
-                );
-                self.outbox.respond(Some(&id), Err(err));
-                return;
-            }
-            (Lifecycle::Running, "initialize") => {
-                let err = RpcError::new(code::INVALID_REQUEST, "`initialize` was already received");
-                self.outbox.respond(Some(&id), Err(err));
-                return;
-            }
-            (Lifecycle::Running, "shutdown") => {
-                *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::ShutDown;
-                // Answered once every read sent before it has been answered.
-                let conn = self.clone();
-                self.server.runtime.spawn_blocking(move || {
-                    conn.wait_for_reads(DRAIN_TIMEOUT);
-                    conn.outbox.respond(Some(&id), Ok(Value::Null));
-                });
-                return;
-            }
-            (Lifecycle::Running, _) => {}
-        }
-        match method {
-            "packer/applyMutation" => {
-                // Synchronous on purpose: the lane must see requests in arrival order.
-                if let Err(e) = self.submit_apply(&id, params.as_deref()) {
-                    self.outbox.respond(Some(&id), Err(e));
-                }
-            }
-            "packer/cancel" => self.outbox.respond(Some(&id), handlers::cancel(&self.server, params.as_deref())),
-            m if handlers::is_read(m) => {
-                *self.reads_in_flight.lock().expect("reads lock") += 1;
-                let conn = self.clone();
-                let method = m.to_string();
-                let task = move || {
-                    let result = handlers::read(&conn, &method, params.as_deref());
-                    conn.outbox.respond(Some(&id), result);
-                    let mut n = conn.reads_in_flight.lock().expect("reads lock");
-                    *n -= 1;
-                    if *n == 0 {
-                        conn.reads_done.notify_all();
-                    }
-                };
-                if handlers::touches_disk(m) {
-                    self.server.runtime.spawn_blocking(task);
-                } else {
-                    self.server.runtime.spawn(async move { task() });
-                }
-            }
-            _ => {
-                let err = RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"));
-                self.outbox.respond(Some(&id), Err(err));
-            }
-        }
-    }
-
-    fn submit_apply(self: &Arc<Self>, id: &Id, params: Option<&RawValue>) -> Result<(), RpcError> {
-        let p: ApplyParams = protocol::decode(params)?;
-        let project = self.server.project(&p.project_id)?;
-        let op = Operation::new(NewOperation {
-            project_id: project.id.clone(),
-            kind: "applyMutation",
-            title: format!("Apply {}", p.mutation.kind_name()),
-            bus: project.bus.clone(),
-            table: project.ops.clone(),
-            reply: Some(Reply { outbox: self.outbox.clone(), id: id.clone() }),
-            progress_token: p.work_done_token.map(|t| (t.to_value(), self.outbox.clone())),
-        });
-        {
-            let mut by_request = self.ops_by_request.lock().expect("requests lock");
-            if by_request.len() > 1024 {
-                by_request.retain(|_, op| !op.state().is_terminal());
-            }
-            by_request.insert(id.clone(), op.clone());
-        }
-        project.submit(op, Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation });
-        Ok(())
-    }
-
-    fn wait_for_reads(&self, timeout: Duration) {
-        let n = self.reads_in_flight.lock().expect("reads lock");
-        let (n, waited) = self.reads_done.wait_timeout_while(n, timeout, |n| *n > 0).expect("reads lock");
-        if waited.timed_out() {
-            tracing::warn!(unanswered = *n, "gave up waiting for reads still running");
-        }
-    }
-
-    fn subscribe(&self, project: &Arc<Project>) {
-        project.bus.subscribe(self.outbox.clone());
-        self.opened.lock().expect("opened lock").insert(project.id.clone());
-    }
-
-    fn unsubscribe(&self, project_id: &str) -> bool {
-        let was_open = self.opened.lock().expect("opened lock").remove(project_id);
-        if was_open {
-            self.server.release(project_id, &self.outbox);
-        }
-        was_open
-    }
-
-    fn release_all(&self) {
-        let opened: Vec<String> = std::mem::take(&mut *self.opened.lock().expect("opened lock")).into_iter().collect();
-        for id in opened {
-            self.server.release(&id, &self.outbox);
-        }
-    }
-}
-
-/// The error for a body that is not a JSON-RPC message at all.
-fn classify_bad_body(body: &[u8], e: &serde_json::Error) -> RpcError {
-    match serde_json::from_slice::<Value>(body) {
-        Err(_) => match std::str::from_utf8(body) {
-            Err(u) => RpcError::new(
-                code::PARSE_ERROR,
-                format!("parse error: the body is not valid UTF-8 (at byte {})", u.valid_up_to()),
-            ),
-            Ok(_) => RpcError::new(code::PARSE_ERROR, format!("parse error: {e}")),
-        },
-        Ok(Value::Array(_)) => {
-            RpcError::new(code::INVALID_REQUEST, "invalid request: JSON-RPC batches are not supported")
-        }
-        Ok(Value::Object(_)) => RpcError::new(code::INVALID_REQUEST, format!("invalid request: {e}")),
-        Ok(_) => RpcError::new(code::INVALID_REQUEST, "invalid request: a message must be a JSON object"),
-    }
-}
-
-/// A `root` parameter: an absolute path or a `file://` URI.
-pub fn root_path(raw: &str) -> Result<PathBuf, RpcError> {
-    let path = match raw.strip_prefix("file://") {
-        Some(rest) => {
-            let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-            percent_decode(rest)
-                .ok_or_else(|| RpcError::invalid_params("root", format!("`{raw}` is not a valid file URI")))?
-        }
-        None => raw.to_string(),
-    };
-    let path = PathBuf::from(path);
-    if !path.is_absolute() {
-        return Err(RpcError::invalid_params("root", format!("`{raw}` must be an absolute path or a file:// URI")));
-    }
-    Ok(path)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_uris_and_paths() {
-        assert_eq!(root_path("file:///tmp/a%20b").unwrap(), PathBuf::from("/tmp/a b"));
-        assert_eq!(root_path("file://localhost/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
-        assert_eq!(root_path("/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
-        assert!(root_path("relative/x").is_err());
-        assert!(root_path("file:///tmp/%zz").is_err());
+/// A summary of a handle for `packer/listProjects` and `openProject`.
+pub fn ownership(handle: &ProjectHandle) -> Value {
+    match handle {
+        ProjectHandle::Local(_) => json!({ "mode": "owner", "ownerPid": std::process::id() }),
+        ProjectHandle::Remote(r) => json!({ "mode": "attached", "ownerPid": r.owner_pid() }),
     }
 }

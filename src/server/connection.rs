@@ -1,0 +1,415 @@
+//! One client connection: its lifecycle, read loop and dispatch.
+//!
+//! The reader never waits for a handler. Commit-bearing requests are put in
+//! their project's lane right here, synchronously, so lane order is arrival
+//! order; requests for a project another process owns are forwarded to it,
+//! also from here and so also in arrival order; reads are spawned onto the
+//! runtime against the current snapshot. The only thing the reader ever
+//! waits for is room in the outbox, when the client has stopped reading.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::remote::ForwardError;
+use super::{handlers, ProjectHandle, Server};
+use crate::operations::{NewOperation, Operation, Reply};
+use crate::project::lane::Job;
+use crate::protocol::{self, ApplyParams, CancelRequestParams};
+use crate::transport::codec::{Decoder, Frame};
+use crate::transport::message::{code, RawMessage};
+use crate::transport::{Id, Outbox, RpcError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Uninitialized,
+    Running,
+    ShutDown,
+}
+
+/// One client: its lifecycle, its outbox, the projects it opened.
+pub struct Connection {
+    pub(super) server: Arc<Server>,
+    pub outbox: Arc<Outbox>,
+    lifecycle: Mutex<Lifecycle>,
+    ops_by_request: Mutex<HashMap<Id, Arc<Operation>>>,
+    opened: Mutex<BTreeSet<String>>,
+    /// Reads spawned and not yet answered: `shutdown` and `exit` wait for
+    /// them, so every request sent before them gets its answer.
+    reads_in_flight: Mutex<usize>,
+    reads_done: Condvar,
+}
+
+/// How long `shutdown`, `exit` or the end of input wait for answers still due.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a whole connection: reads `input` until `exit` or end of input,
+/// writes to `output` from a thread of its own. Returns the exit code.
+pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 'static) -> i32 {
+    let outbox = Arc::new(Outbox::new());
+    let writer = {
+        let outbox = outbox.clone();
+        std::thread::Builder::new()
+            .name("packer-writer".into())
+            .spawn(move || {
+                if let Err(e) = outbox.drain_into(output) {
+                    tracing::warn!(error = %e, "the client stopped reading; output closed");
+                }
+            })
+            .expect("the writer thread starts")
+    };
+    let conn = Arc::new(Connection {
+        server,
+        outbox: outbox.clone(),
+        lifecycle: Mutex::new(Lifecycle::Uninitialized),
+        ops_by_request: Mutex::new(HashMap::new()),
+        opened: Mutex::new(BTreeSet::new()),
+        reads_in_flight: Mutex::new(0),
+        reads_done: Condvar::new(),
+    });
+    let code = conn.read_loop(input);
+    conn.wait_for_reads(DRAIN_TIMEOUT);
+    conn.release_all();
+    outbox.close();
+    let _ = writer.join();
+    code
+}
+
+impl Connection {
+    fn read_loop(self: &Arc<Self>, mut input: impl Read) -> i32 {
+        let mut decoder = Decoder::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            self.outbox.wait_for_room();
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the client failed; closing");
+                    break;
+                }
+            };
+            decoder.extend(&buf[..n]);
+            while let Some(frame) = decoder.next_frame() {
+                match frame {
+                    Frame::Body(body) => {
+                        if let Some(code) = self.handle_body(&body) {
+                            return code;
+                        }
+                    }
+                    Frame::Invalid(e) => {
+                        tracing::warn!(error = %e, "bad frame from the client");
+                        self.outbox.respond(None, Err(RpcError::new(code::PARSE_ERROR, format!("bad frame: {e}"))));
+                    }
+                }
+            }
+        }
+        if let Some(e) = decoder.finish() {
+            tracing::warn!(error = %e, "input ended inside a message");
+        }
+        let code = if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 };
+        tracing::info!(code, "input closed");
+        code
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        *self.lifecycle.lock().expect("lifecycle lock")
+    }
+
+    /// Handles one message; returns an exit code when the client asked to exit.
+    fn handle_body(self: &Arc<Self>, body: &[u8]) -> Option<i32> {
+        let msg: RawMessage = match serde_json::from_slice(body) {
+            Ok(m) => m,
+            Err(e) => {
+                self.outbox.respond(None, Err(classify_bad_body(body, &e)));
+                return None;
+            }
+        };
+        if msg.jsonrpc.as_deref() != Some("2.0") {
+            let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\"");
+            self.outbox.respond(msg.id.as_ref(), Err(err));
+            return None;
+        }
+        match (msg.id, msg.method) {
+            (Some(id), Some(method)) => {
+                self.request(id, &method, msg.params);
+                None
+            }
+            (None, Some(method)) => self.notification(&method, msg.params.as_deref()),
+            (_, None) if msg.result.is_some() || msg.error.is_some() => None, // a response: we send no requests
+            (id, None) => {
+                let err = RpcError::new(code::INVALID_REQUEST, "invalid request: no `method`");
+                self.outbox.respond(id.as_ref(), Err(err));
+                None
+            }
+        }
+    }
+
+    fn notification(self: &Arc<Self>, method: &str, params: Option<&RawValue>) -> Option<i32> {
+        match method {
+            "exit" => Some(if self.lifecycle() == Lifecycle::ShutDown { 0 } else { 1 }),
+            "initialized" => None,
+            "$/cancelRequest" => {
+                if let Ok(p) = protocol::decode::<CancelRequestParams>(params) {
+                    let op = self.ops_by_request.lock().expect("requests lock").get(&p.id).cloned();
+                    match op {
+                        Some(op) => {
+                            op.request_cancel(true);
+                        }
+                        None => {
+                            for remote in self.server.remotes() {
+                                remote.cancel_forwarded(&self.outbox, &p.id);
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            _ => {
+                tracing::debug!(method, "ignoring notification");
+                None
+            }
+        }
+    }
+
+    fn request(self: &Arc<Self>, id: Id, method: &str, params: Option<Box<RawValue>>) {
+        let state = self.lifecycle();
+        match (state, method) {
+            (Lifecycle::Uninitialized, "initialize") => {
+                *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::Running;
+                self.outbox.respond(Some(&id), Ok(handlers::initialize()));
+                return;
+            }
+            (Lifecycle::Uninitialized, _) => {
+                let err = RpcError::new(code::SERVER_NOT_INITIALIZED, format!("`{method}` before `initialize`"));
+                self.outbox.respond(Some(&id), Err(err));
+                return;
+            }
+            (Lifecycle::ShutDown, _) => {
+                let err = RpcError::new(
+                    code::INVALID_REQUEST,
+                    format!("`{method}` after `shutdown`: only `exit` is accepted"),
+                );
+                self.outbox.respond(Some(&id), Err(err));
+                return;
+            }
+            (Lifecycle::Running, "initialize") => {
+                let err = RpcError::new(code::INVALID_REQUEST, "`initialize` was already received");
+                self.outbox.respond(Some(&id), Err(err));
+                return;
+            }
+            (Lifecycle::Running, "shutdown") => {
+                *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::ShutDown;
+                // Answered once every read sent before it has been answered.
+                let conn = self.clone();
+                self.server.runtime.spawn_blocking(move || {
+                    conn.wait_for_reads(DRAIN_TIMEOUT);
+                    conn.outbox.respond(Some(&id), Ok(Value::Null));
+                });
+                return;
+            }
+            (Lifecycle::Running, _) => {}
+        }
+        let params = match self.route_to_owner(&id, method, params) {
+            Some(params) => params,
+            None => return,
+        };
+        match method {
+            "packer/applyMutation" => {
+                // Synchronous on purpose: the lane must see requests in arrival order.
+                if let Err(e) = self.submit_apply(&id, params.as_deref()) {
+                    self.outbox.respond(Some(&id), Err(e));
+                }
+            }
+            m if handlers::is_read(m) => {
+                *self.reads_in_flight.lock().expect("reads lock") += 1;
+                let conn = self.clone();
+                let method = m.to_string();
+                let task = move || {
+                    let result = handlers::read(&conn, &method, params.as_deref());
+                    conn.outbox.respond(Some(&id), result);
+                    let mut n = conn.reads_in_flight.lock().expect("reads lock");
+                    *n -= 1;
+                    if *n == 0 {
+                        conn.reads_done.notify_all();
+                    }
+                };
+                if handlers::touches_disk(m) {
+                    self.server.runtime.spawn_blocking(task);
+                } else {
+                    self.server.runtime.spawn(async move { task() });
+                }
+            }
+            _ => {
+                let err = RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"));
+                self.outbox.respond(Some(&id), Err(err));
+            }
+        }
+    }
+
+    /// Forwards a request about a project that another process owns.
+    /// Returns the params back when the request is to be handled here.
+    fn route_to_owner(
+        self: &Arc<Self>,
+        id: &Id,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Option<Option<Box<RawValue>>> {
+        if !method.starts_with("packer/") || method == "packer/openProject" {
+            return Some(params);
+        }
+        let Some(project_id) = params.as_deref().and_then(protocol::peek_project_id) else { return Some(params) };
+        let Some(ProjectHandle::Remote(remote)) = self.server.handle(&project_id) else { return Some(params) };
+        if method == "packer/closeProject" {
+            self.unsubscribe(&project_id);
+            self.outbox.respond(Some(id), Ok(Value::Null));
+            return None;
+        }
+        let value: Value = params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
+        let reply = Reply { outbox: self.outbox.clone(), id: id.clone() };
+        match remote.forward(reply, method, value) {
+            Ok(()) => None,
+            // This process took the project over meanwhile: handle it here.
+            Err(ForwardError::Converted) => Some(params),
+            Err(ForwardError::Unreachable(e)) => {
+                self.outbox.respond(Some(id), Err(e));
+                None
+            }
+        }
+    }
+
+    fn submit_apply(self: &Arc<Self>, id: &Id, params: Option<&RawValue>) -> Result<(), RpcError> {
+        let p: ApplyParams = protocol::decode(params)?;
+        let project = self.server.project(&p.project_id)?;
+        if let Some(op_id) = &p.operation_id {
+            if !crate::ids::is_operation_id(op_id) || project.ops.find(op_id).is_some() {
+                return Err(RpcError::invalid_params(
+                    "operationId",
+                    format!("`{op_id}` is not a fresh operation id (`op-` and up to 60 letters or digits)"),
+                ));
+            }
+        }
+        let op = Operation::new(NewOperation {
+            id: p.operation_id.clone(),
+            project_id: project.id.clone(),
+            kind: "applyMutation",
+            title: format!("Apply {}", p.mutation.kind_name()),
+            bus: project.bus.clone(),
+            table: project.ops.clone(),
+            reply: Some(Reply { outbox: self.outbox.clone(), id: id.clone() }),
+            progress_token: p.work_done_token.map(|t| (t.to_value(), self.outbox.clone())),
+        });
+        {
+            let mut by_request = self.ops_by_request.lock().expect("requests lock");
+            if by_request.len() > 1024 {
+                by_request.retain(|_, op| !op.state().is_terminal());
+            }
+            by_request.insert(id.clone(), op.clone());
+        }
+        project.submit(op, Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation });
+        Ok(())
+    }
+
+    fn wait_for_reads(&self, timeout: Duration) {
+        let n = self.reads_in_flight.lock().expect("reads lock");
+        let (n, waited) = self.reads_done.wait_timeout_while(n, timeout, |n| *n > 0).expect("reads lock");
+        if waited.timed_out() {
+            tracing::warn!(unanswered = *n, "gave up waiting for reads still running");
+        }
+    }
+
+    pub(super) fn subscribe(&self, handle: &ProjectHandle) {
+        match handle {
+            ProjectHandle::Local(owned) => owned.project.bus.subscribe(self.outbox.clone()),
+            ProjectHandle::Remote(remote) => remote.subscribe(self.outbox.clone()),
+        }
+        self.opened.lock().expect("opened lock").insert(handle.id().to_string());
+    }
+
+    pub(super) fn unsubscribe(&self, project_id: &str) -> bool {
+        let was_open = self.opened.lock().expect("opened lock").remove(project_id);
+        if was_open {
+            self.server.release(project_id, &self.outbox);
+        }
+        was_open
+    }
+
+    fn release_all(&self) {
+        let opened: Vec<String> = std::mem::take(&mut *self.opened.lock().expect("opened lock")).into_iter().collect();
+        for id in opened {
+            self.server.release(&id, &self.outbox);
+        }
+    }
+}
+
+/// The error for a body that is not a JSON-RPC message at all.
+fn classify_bad_body(body: &[u8], e: &serde_json::Error) -> RpcError {
+    match serde_json::from_slice::<Value>(body) {
+        Err(_) => match std::str::from_utf8(body) {
+            Err(u) => RpcError::new(
+                code::PARSE_ERROR,
+                format!("parse error: the body is not valid UTF-8 (at byte {})", u.valid_up_to()),
+            ),
+            Ok(_) => RpcError::new(code::PARSE_ERROR, format!("parse error: {e}")),
+        },
+        Ok(Value::Array(_)) => {
+            RpcError::new(code::INVALID_REQUEST, "invalid request: JSON-RPC batches are not supported")
+        }
+        Ok(Value::Object(_)) => RpcError::new(code::INVALID_REQUEST, format!("invalid request: {e}")),
+        Ok(_) => RpcError::new(code::INVALID_REQUEST, "invalid request: a message must be a JSON object"),
+    }
+}
+
+/// A `root` parameter: an absolute path or a `file://` URI.
+pub fn root_path(raw: &str) -> Result<PathBuf, RpcError> {
+    let path = match raw.strip_prefix("file://") {
+        Some(rest) => {
+            let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+            percent_decode(rest)
+                .ok_or_else(|| RpcError::invalid_params("root", format!("`{raw}` is not a valid file URI")))?
+        }
+        None => raw.to_string(),
+    };
+    let path = PathBuf::from(path);
+    if !path.is_absolute() {
+        return Err(RpcError::invalid_params("root", format!("`{raw}` must be an absolute path or a file:// URI")));
+    }
+    Ok(path)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_uris_and_paths() {
+        assert_eq!(root_path("file:///tmp/a%20b").unwrap(), PathBuf::from("/tmp/a b"));
+        assert_eq!(root_path("file://localhost/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
+        assert_eq!(root_path("/tmp/x").unwrap(), PathBuf::from("/tmp/x"));
+        assert!(root_path("relative/x").is_err());
+        assert!(root_path("file:///tmp/%zz").is_err());
+    }
+}
