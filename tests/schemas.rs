@@ -1,0 +1,137 @@
+//! Real answers and notifications of the server validate against the JSON
+//! Schemas in `protocol/schema/`, which client authors rely on.
+
+mod common;
+
+use std::path::Path;
+
+use common::{register_all, Fixture, Server};
+use serde_json::{json, Value};
+
+const BASE: &str = "https://studio-packer.dev/schema/";
+
+struct Validator {
+    schemas: boon::Schemas,
+    compiler: boon::Compiler,
+}
+
+impl Validator {
+    fn new() -> Validator {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol/schema");
+        let mut compiler = boon::Compiler::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            compiler.add_resource(&format!("{BASE}{name}"), value).unwrap();
+        }
+        Validator { schemas: boon::Schemas::new(), compiler }
+    }
+
+    fn check(&mut self, schema: &str, instance: &Value) {
+        let idx = self
+            .compiler
+            .compile(&format!("{BASE}{schema}"), &mut self.schemas)
+            .unwrap_or_else(|e| panic!("{schema} does not compile: {e:#}"));
+        if let Err(e) = self.schemas.validate(instance, idx) {
+            panic!("{schema} rejects a real message: {e:#}\n{instance:#}");
+        }
+    }
+
+    fn rejects(&mut self, schema: &str, instance: &Value) -> bool {
+        let idx = self.compiler.compile(&format!("{BASE}{schema}"), &mut self.schemas).unwrap();
+        self.schemas.validate(instance, idx).is_err()
+    }
+}
+
+#[test]
+fn every_answer_and_notification_matches_its_schema() {
+    let mut v = Validator::new();
+    let f = Fixture::new(&[("assets/a.txt", b"a"), ("assets/b.json", b"{\"x\":1}"), ("assets/bad.json", b"{")]);
+    let mut s = Server::start();
+    let init = s.call("initialize", json!({"capabilities": {}}));
+    v.check("initialize.result.json", &init);
+
+    let open_params = json!({"root": f.root()});
+    v.check("openProject.params.json", &open_params);
+    let open = s.call("packer/openProject", open_params);
+    v.check("openProject.result.json", &open);
+    let pid = open["projectId"].as_str().unwrap().to_string();
+    let ids = register_all(&mut s, &pid, &f);
+
+    v.check("listProjects.result.json", &s.call("packer/listProjects", json!({})));
+    v.check("summary.result.json", &s.call("packer/summary", json!({"projectId": pid})));
+    let list_params = json!({"projectId": pid, "limit": 2, "filter": {"kind": "data"}});
+    v.check("listAssets.params.json", &list_params);
+    v.check("listAssets.result.json", &s.call("packer/listAssets", list_params));
+    let id = &ids["assets/a.txt"];
+    v.check("getAsset.result.json", &s.call("packer/getAsset", json!({"projectId": pid, "assetId": id})));
+    v.check("diagnostics.result.json", &s.call("packer/diagnostics", json!({"projectId": pid})));
+
+    let mutation = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": id, "to": "assets/sub/a.txt"},
+        {"kind": "setMetadata", "assetId": ids["assets/b.json"], "tags": ["ui"], "settings": {"scale": 2}},
+        {"kind": "delete", "assetIds": [ids["assets/bad.json"]]},
+    ]});
+    v.check("mutation.json", &mutation);
+    let preview_params = json!({"projectId": pid, "mutation": mutation});
+    v.check("previewMutation.params.json", &preview_params);
+    v.check("previewMutation.result.json", &s.call("packer/previewMutation", preview_params));
+    let apply_params = json!({"projectId": pid, "mutation": mutation, "workDoneToken": "t1", "expectedGeneration": open["generation"].as_u64().unwrap() + 1});
+    v.check("applyMutation.params.json", &apply_params);
+    v.check("applyMutation.result.json", &s.call("packer/applyMutation", apply_params));
+    let rejected = s.call(
+        "packer/applyMutation",
+        json!({"projectId": pid, "mutation": {"kind": "move", "assetId": "nope", "to": "x/y"}}),
+    );
+    assert_eq!(rejected["outcome"], "rejected");
+    v.check("applyMutation.result.json", &rejected);
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    v.check("operations.result.json", &ops);
+    let op = ops["items"][0]["operationId"].clone();
+    v.check("cancel.result.json", &s.call("packer/cancel", json!({"operationId": op})));
+    v.check("replayEvents.result.json", &s.call("packer/replayEvents", json!({"projectId": pid})));
+
+    for e in [
+        s.request("packer/nope", json!({})).unwrap_err(),
+        s.request("packer/getAsset", json!({"projectId": pid})).unwrap_err(),
+        s.request("packer/listAssets", json!({"projectId": pid, "cursor": "1:x"})).unwrap_err(),
+    ] {
+        v.check("error.json", &e);
+    }
+
+    let events = s.events();
+    assert_eq!(events.len(), 11, "register 4, batch 4, rejected 3");
+    for e in &events {
+        v.check("event.json", e);
+    }
+    let progress: Vec<Value> =
+        s.log.iter().filter(|m| m["method"] == "$/progress").map(|m| m["params"].clone()).collect();
+    assert_eq!(progress.len(), 2);
+    for p in &progress {
+        v.check("progress.json", p);
+    }
+}
+
+#[test]
+fn the_schemas_are_strict_enough_to_fail() {
+    let mut v = Validator::new();
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let mut summary = s.call("packer/summary", json!({"projectId": pid}));
+    v.check("summary.result.json", &summary);
+    summary["assets"]["byStatus"].as_object_mut().unwrap().remove("missing");
+    assert!(v.rejects("summary.result.json", &summary));
+    let mut summary = s.call("packer/summary", json!({"projectId": pid}));
+    summary["divergence"]["state"] = json!("dirty");
+    assert!(v.rejects("summary.result.json", &summary));
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/f000.txt"]}));
+    let mut bad = r.clone();
+    bad["outcome"] = json!("succeeded");
+    assert!(v.rejects("applyMutation.result.json", &bad));
+    let mut bad = r;
+    bad["extra"] = json!(1);
+    assert!(v.rejects("applyMutation.result.json", &bad));
+}
