@@ -115,6 +115,11 @@ impl EventBus {
         }
     }
 
+    /// How many sinks other than `sink` are subscribed.
+    pub fn others_than(&self, sink: &Arc<Outbox>) -> usize {
+        self.inner.lock().expect("event bus lock").sinks.iter().filter(|s| !Arc::ptr_eq(s, sink)).count()
+    }
+
     /// Removes a sink; returns how many remain.
     pub fn unsubscribe(&self, sink: &Arc<Outbox>) -> usize {
         let mut inner = self.inner.lock().expect("event bus lock");

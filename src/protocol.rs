@@ -39,6 +39,9 @@ pub const NOTIFICATIONS: &[&str] = &["packer/event", "$/progress"];
 /// Decodes params, naming the offending field on error.
 pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {
     let text = params.map_or("{}", |p| if p.get() == "null" { "{}" } else { p.get() });
+    if !text.trim_start().starts_with('{') {
+        return Err(RpcError::invalid_params("params", "invalid params: `params` must be an object"));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -157,3 +157,28 @@ fn cancel_request_stops_a_running_operation_and_rolls_back_its_steps() {
     let listed = ops["items"].as_array().unwrap().iter().find(|o| o["operationId"] == op.as_str()).unwrap().clone();
     assert_eq!(listed["state"], "cancelled");
 }
+
+#[test]
+fn closing_the_project_cancels_its_operations_and_the_client_sees_their_terminal_events() {
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let (slow, slow_op) =
+        start_apply(&mut s, json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 20000}}));
+    let queued = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1}}));
+    s.call("packer/closeProject", json!({"projectId": pid}));
+    for req in [slow, queued] {
+        let r = s.response(req);
+        assert_eq!(r["error"]["code"], -32800, "{r}");
+        let op = r["error"]["data"]["operationId"].as_str().unwrap().to_string();
+        let terminal = s
+            .log
+            .iter()
+            .position(|m| m["params"]["operationId"] == op.as_str() && m["params"]["kind"] == "cancelled")
+            .expect("the terminal event reached the client that closed the project");
+        assert!(terminal < s.position_of_response(req).unwrap());
+    }
+    assert_eq!(op_events(&s.events(), &slow_op).last().unwrap()["kind"], "cancelled");
+    let e = s.request("packer/summary", json!({"projectId": pid})).unwrap_err();
+    assert_eq!(e["code"], -32602);
+}

@@ -170,3 +170,20 @@ fn every_request_sent_before_shutdown_is_answered() {
     let shutdown_at = s.position_of_response(99999).unwrap();
     assert_eq!(shutdown_at, s.log.len() - 1, "shutdown is answered after everything sent before it");
 }
+
+#[test]
+fn odd_but_framed_messages_get_precise_errors() {
+    let mut s = Server::ready();
+    s.send_body("[]");
+    let e = s.wait_for("an error", |m| m.get("error").is_some());
+    assert_eq!(e["error"]["code"], -32600);
+    assert!(e["error"]["message"].as_str().unwrap().contains("batch"), "{e}");
+    s.log.clear();
+    s.send_body(r#"{"jsonrpc":"2.0","id":null,"method":"packer/listProjects"}"#);
+    let e = s.wait_for("an error", |m| m.get("error").is_some());
+    assert_eq!(e["error"]["code"], -32600);
+    let e = s.request("packer/summary", json!(["p-1"])).unwrap_err();
+    assert_eq!(e["code"], -32602);
+    assert_eq!(e["data"]["field"], "params");
+    assert_eq!(s.call("packer/listProjects", json!({})), json!({"projects": []}));
+}

@@ -77,8 +77,12 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
             // Already finished: cancelled while it waited.
             continue;
         }
-        match job {
-            Job::Apply { mutation, expected_generation } => apply(&project, &op, &mutation, expected_generation),
+        let run = std::panic::AssertUnwindSafe(|| match &job {
+            Job::Apply { mutation, expected_generation } => apply(&project, &op, mutation, *expected_generation),
+        });
+        // A bug in one job must not take the lane (and every later write) down.
+        if std::panic::catch_unwind(run).is_err() {
+            fail(&op, "internal error (a bug in the packer; see its log); nothing after the failure was done");
         }
     }
 }
@@ -130,16 +134,13 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         return;
     }
     let trash = project.state_dir().join("trash").join(&op.id);
-    let total = plan.steps.len() as u64;
     let last_report = std::cell::Cell::new(Instant::now());
-    let done = std::cell::Cell::new(0u64);
-    let check = || {
-        // Called before each step: report progress at a rate a UI can draw.
+    let check = |done: usize, total: usize| {
+        // Report progress at a rate a UI can draw, never faster.
         if total > 1 && last_report.get().elapsed() >= Duration::from_millis(50) {
-            op.progress(done.get(), total, "applying");
+            op.progress(done as u64, total as u64, "applying");
             last_report.set(Instant::now());
         }
-        done.set(done.get() + 1);
         op.is_cancel_requested()
     };
     let executed = match mutation::execute(&project.root, &trash, &plan, &check) {

@@ -492,9 +492,9 @@ impl Planner<'_> {
             self.warn(
                 "kindChanged",
                 format!(
-                    "the new extension makes `{to}` a {} asset, not {}",
-                    new_kind.as_str(),
-                    asset.entry.kind.as_str()
+                    "the new extension changes the kind of `{to}` from {} to {}",
+                    asset.entry.kind.as_str(),
+                    new_kind.as_str()
                 ),
                 Some(asset_id),
                 Some(&to),
@@ -562,7 +562,10 @@ impl Planner<'_> {
         if let Some(tags) = tags {
             let mut clean = Vec::new();
             for t in tags {
-                if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',') {
+                if t.is_empty()
+                    || t.chars().count() > 64
+                    || t.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',')
+                {
                     let msg =
                         format!("tag `{t}` must be 1 to 64 characters without spaces, commas or control characters");
                     self.block("invalidTag", msg, Some(asset_id), Some(asset.path()));
@@ -617,17 +620,24 @@ pub struct Executed {
     trashed: Vec<(String, PathBuf)>,
 }
 
-/// Performs the plan's filesystem steps in order. `cancelled` is asked
-/// between steps; on cancel or error the steps done are undone.
-pub fn execute(root: &Path, trash: &Path, plan: &Plan, cancelled: &dyn Fn() -> bool) -> Result<Executed, ExecError> {
+/// Performs the plan's filesystem steps in order. `safe_point(done, total)`
+/// is called before each step (and while a step waits) and answers whether
+/// the operation was cancelled; on cancel or error the steps done are undone.
+pub fn execute(
+    root: &Path,
+    trash: &Path,
+    plan: &Plan,
+    safe_point: &dyn Fn(usize, usize) -> bool,
+) -> Result<Executed, ExecError> {
     let mut ex =
         Executed { root: root.to_path_buf(), trash: trash.to_path_buf(), done: Vec::new(), trashed: Vec::new() };
-    for step in &plan.steps {
-        if cancelled() {
+    let total = plan.steps.len();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if safe_point(i, total) {
             ex.rollback();
             return Err(ExecError::Cancelled);
         }
-        if let Err(e) = ex.run(step, cancelled) {
+        if let Err(e) = ex.run(step, &|| safe_point(i, total)) {
             ex.rollback();
             return Err(e);
         }

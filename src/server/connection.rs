@@ -124,19 +124,34 @@ impl Connection {
 
     /// Handles one message; returns an exit code when the client asked to exit.
     fn handle_body(self: &Arc<Self>, body: &[u8]) -> Option<i32> {
-        let msg: RawMessage = match serde_json::from_slice(body) {
+        // Only an object can be a message (serde would also read a struct
+        // from an array, so check first).
+        let parsed = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => serde_json::from_slice::<RawMessage>(body),
+            _ => serde_json::from_slice::<RawMessage>(b"!"),
+        };
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => {
                 self.outbox.respond(None, Err(classify_bad_body(body, &e)));
                 return None;
             }
         };
+        let id = match msg.id.as_deref().map(|raw| serde_json::from_str::<Id>(raw.get())) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `id` must be a number or a string");
+                self.outbox.respond(None, Err(err));
+                return None;
+            }
+        };
         if msg.jsonrpc.as_deref() != Some("2.0") {
             let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\"");
-            self.outbox.respond(msg.id.as_ref(), Err(err));
+            self.outbox.respond(id.as_ref(), Err(err));
             return None;
         }
-        match (msg.id, msg.method) {
+        match (id, msg.method) {
             (Some(id), Some(method)) => {
                 self.request(id, &method, msg.params);
                 None
@@ -232,7 +247,12 @@ impl Connection {
                 let conn = self.clone();
                 let method = m.to_string();
                 let task = move || {
-                    let result = handlers::read(&conn, &method, params.as_deref());
+                    let read = std::panic::AssertUnwindSafe(|| handlers::read(&conn, &method, params.as_deref()));
+                    let result = std::panic::catch_unwind(read).unwrap_or_else(|_| {
+                        Err(RpcError::internal(format!(
+                            "internal error while answering `{method}` (a bug; see the log)"
+                        )))
+                    });
                     conn.outbox.respond(Some(&id), result);
                     let mut n = conn.reads_in_flight.lock().expect("reads lock");
                     *n -= 1;

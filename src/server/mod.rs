@@ -187,12 +187,15 @@ impl Server {
         let Some(handle) = self.handle(project_id) else { return };
         match handle {
             ProjectHandle::Local(owned) => {
-                if owned.project.bus.unsubscribe(outbox) == 0 {
+                if owned.project.bus.others_than(outbox) == 0 {
+                    // The last client: stop first, so that it still receives
+                    // the terminal events of the operations this cancels.
                     self.projects.remove(project_id);
                     // Called from a connection's own thread: do not wait for peers.
                     owned.stop(false);
                     tracing::info!(project = %project_id, "closed project");
                 }
+                owned.project.bus.unsubscribe(outbox);
             }
             ProjectHandle::Remote(remote) => {
                 if remote.unsubscribe(outbox) == 0 {

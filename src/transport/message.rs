@@ -27,8 +27,9 @@ impl std::fmt::Display for Id {
 pub struct RawMessage {
     #[serde(default)]
     pub jsonrpc: Option<String>,
-    #[serde(default)]
-    pub id: Option<Id>,
+    /// Raw, so that `"id": null` (invalid) is told apart from no id (a notification).
+    #[serde(default, deserialize_with = "present")]
+    pub id: Option<Box<RawValue>>,
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
@@ -37,6 +38,11 @@ pub struct RawMessage {
     pub result: Option<Box<RawValue>>,
     #[serde(default)]
     pub error: Option<Box<RawValue>>,
+}
+
+/// `Some` whenever the field is present, even when it is `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(d).map(Some)
 }
 
 pub mod code {
