@@ -189,11 +189,14 @@ impl Operation {
         rec.finished_at_ms = Some(now_ms());
         let end = was_started.then(|| json!({ "kind": "end", "message": state.as_str() }));
         self.emit_locked(&mut rec, state.as_str(), payload, end);
-        if let Some(reply) = rec.reply.take() {
+        let reply = rec.reply.take();
+        drop(rec);
+        // Out of the active list before the client can read the response, so
+        // a summary asked after it never counts this operation as running.
+        self.table.finished(self);
+        if let Some(reply) = reply {
             reply.outbox.respond(Some(&reply.id), response);
         }
-        drop(rec);
-        self.table.finished(self);
         true
     }
 
@@ -285,8 +288,9 @@ impl OpTable {
     /// `(queued, running)` right now.
     pub fn counts(&self) -> (usize, usize) {
         let inner = self.inner.lock().expect("op table lock");
-        let running = inner.active.iter().filter(|o| o.state() == OpState::Running).count();
-        (inner.active.len() - running, running)
+        let states: Vec<OpState> = inner.active.iter().map(|o| o.state()).collect();
+        let count = |s: OpState| states.iter().filter(|x| **x == s).count();
+        (count(OpState::Queued), count(OpState::Running))
     }
 
     /// Active operations in arrival order, then finished ones, newest first.

@@ -15,14 +15,14 @@ pub mod snapshot;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use imbl::{OrdMap, OrdSet};
 use serde_json::{json, Value};
 
 use crate::events::EventBus;
-use crate::operations::{OpTable, Operation};
+use crate::operations::{NewOperation, OpTable, Operation};
 use manifest::{Manifest, ManifestError};
 use registry::RegistryError;
 use snapshot::{Asset, Snapshot};
@@ -64,6 +64,7 @@ pub struct Project {
     pub bus: Arc<EventBus>,
     pub ops: Arc<OpTable>,
     lane: lane::Lane,
+    submit_lock: Mutex<()>,
 }
 
 /// Creates the files of a new project in `root` (which may not exist yet).
@@ -155,6 +156,7 @@ impl Project {
             bus,
             ops: Arc::new(OpTable::default()),
             lane: lane::Lane::start(weak.clone()),
+            submit_lock: Mutex::new(()),
         });
         Ok(project)
     }
@@ -169,9 +171,36 @@ impl Project {
         self.snapshot.store(Arc::new(snap));
     }
 
-    /// Queues commit-bearing work behind everything queued before it.
-    pub fn submit(&self, op: Arc<Operation>, job: lane::Job) {
-        self.lane.submit(op, job);
+    /// Makes an operation for commit-bearing work and queues it behind
+    /// everything queued before it. Its `queued` event and its place in the
+    /// lane are taken under one lock, so that with several connections (an
+    /// attached process's among them) the order of `queued` events is the
+    /// order the lane runs them in. `None` when `wanted_id` is not fresh.
+    pub fn enqueue(&self, mut new: NewOperation, wanted_id: Option<String>, job: lane::Job) -> Option<Arc<Operation>> {
+        let _order = self.submit_lock.lock().expect("submit lock");
+        if let Some(id) = &wanted_id {
+            if !crate::ids::is_operation_id(id) || self.ops.find(id).is_some() {
+                return None;
+            }
+        }
+        new.id = wanted_id;
+        let op = Operation::new(new);
+        self.lane.submit(op.clone(), job);
+        Some(op)
+    }
+
+    /// The parts of a new operation that come from this project.
+    pub fn new_operation(&self, kind: &'static str, title: String) -> NewOperation {
+        NewOperation {
+            id: None,
+            project_id: self.id.clone(),
+            kind,
+            title,
+            bus: self.bus.clone(),
+            table: self.ops.clone(),
+            reply: None,
+            progress_token: None,
+        }
     }
 
     /// Stops the project: every active operation is cancelled (queued ones at

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::remote::ForwardError;
 use super::{handlers, ProjectHandle, Server};
-use crate::operations::{NewOperation, Operation, Reply};
+use crate::operations::{Operation, Reply};
 use crate::project::lane::Job;
 use crate::protocol::{self, ApplyParams, CancelRequestParams};
 use crate::transport::codec::{Decoder, Frame};
@@ -307,24 +307,18 @@ impl Connection {
     fn submit_apply(self: &Arc<Self>, id: &Id, params: Option<&RawValue>) -> Result<(), RpcError> {
         let p: ApplyParams = protocol::decode(params)?;
         let project = self.server.project(&p.project_id)?;
-        if let Some(op_id) = &p.operation_id {
-            if !crate::ids::is_operation_id(op_id) || project.ops.find(op_id).is_some() {
-                return Err(RpcError::invalid_params(
-                    "operationId",
-                    format!("`{op_id}` is not a fresh operation id (`op-` and up to 60 letters or digits)"),
-                ));
-            }
-        }
-        let op = Operation::new(NewOperation {
-            id: p.operation_id.clone(),
-            project_id: project.id.clone(),
-            kind: "applyMutation",
-            title: format!("Apply {}", p.mutation.kind_name()),
-            bus: project.bus.clone(),
-            table: project.ops.clone(),
-            reply: Some(Reply { outbox: self.outbox.clone(), id: id.clone() }),
-            progress_token: p.work_done_token.map(|t| (t.to_value(), self.outbox.clone())),
-        });
+        let mut new = project.new_operation("applyMutation", format!("Apply {}", p.mutation.kind_name()));
+        new.reply = Some(Reply { outbox: self.outbox.clone(), id: id.clone() });
+        new.progress_token = p.work_done_token.map(|t| (t.to_value(), self.outbox.clone()));
+        let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };
+        let wanted = p.operation_id.clone();
+        let Some(op) = project.enqueue(new, p.operation_id, job) else {
+            let wanted = wanted.unwrap_or_default();
+            return Err(RpcError::invalid_params(
+                "operationId",
+                format!("`{wanted}` is not a fresh operation id (`op-` and up to 60 letters or digits)"),
+            ));
+        };
         {
             let mut by_request = self.ops_by_request.lock().expect("requests lock");
             if by_request.len() > 1024 {
@@ -332,7 +326,6 @@ impl Connection {
             }
             by_request.insert(id.clone(), op.clone());
         }
-        project.submit(op, Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation });
         Ok(())
     }
 

@@ -209,9 +209,15 @@ impl Server {
     /// Closes everything before the process exits: owned projects stop
     /// (attached processes then take them over), attachments disconnect.
     pub fn shutdown(&self) {
-        let _guard = self.open_lock.lock().expect("open lock");
-        for handle in self.handles() {
-            self.projects.remove(handle.id());
+        let handles: Vec<ProjectHandle> = {
+            let _guard = self.open_lock.lock().expect("open lock");
+            let handles = self.handles();
+            self.projects.clear();
+            handles
+        };
+        // Without the open lock: attached connections ending here release
+        // their projects, which takes that lock.
+        for handle in handles {
             match handle {
                 ProjectHandle::Local(owned) => owned.stop(true),
                 ProjectHandle::Remote(remote) => remote.close(),
