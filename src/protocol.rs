@@ -26,6 +26,7 @@ pub const METHODS: &[&str] = &[
     "packer/listAssets",
     "packer/getAsset",
     "packer/diagnostics",
+    "packer/divergence",
     "packer/previewMutation",
     "packer/applyMutation",
     "packer/operations",

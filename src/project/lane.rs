@@ -152,11 +152,14 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Err(e) => return fail(op, &e.to_string()),
     };
     if plan.registry_changed() {
-        let entries = plan.assets.values().map(|a| &a.entry);
-        if let Err(e) = registry::store(&project.root, entries) {
-            let mut executed = executed;
-            executed.rollback();
-            return fail(op, &format!("writing {}: {e}", registry::REGISTRY_FILE));
+        let entries = plan.contents.assets.values().map(|a| &a.entry);
+        match registry::store(&project.root, entries) {
+            Ok(hash) => project.disk().registry_hash = hash,
+            Err(e) => {
+                let mut executed = executed;
+                executed.rollback();
+                return fail(op, &format!("writing {}: {e}", registry::REGISTRY_FILE));
+            }
         }
     }
     // Committed: from here on the operation succeeds whatever happens.
@@ -166,9 +169,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         let next = Snapshot::new(
             snap.generation + 1,
             snap.manifest.clone(),
-            plan.assets.clone(),
-            plan.by_path.clone(),
-            plan.untracked.clone(),
+            plan.contents.clone(),
             snap.project_diagnostics.clone(),
         );
         let generation = next.generation;

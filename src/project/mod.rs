@@ -6,26 +6,30 @@
 //!   file is committed: a read sees all of a mutation or none of it;
 //! - commit-bearing work runs in arrival order, one job at a time.
 
+pub mod divergence;
 pub mod lane;
 pub mod manifest;
 pub mod mutation;
 pub mod paths;
 pub mod registry;
 pub mod snapshot;
+pub mod statcache;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use serde_json::{json, Value};
 
 use crate::events::EventBus;
 use crate::operations::{NewOperation, OpTable, Operation};
+use divergence::Untracked;
 use manifest::{Manifest, ManifestError};
 use registry::RegistryError;
-use snapshot::{Asset, Snapshot};
+use snapshot::{Asset, Contents, Snapshot};
+use statcache::{ObserveStats, StatCache};
 use workspace::Kind;
 
 /// The packer's local folder inside a project.
@@ -65,6 +69,17 @@ pub struct Project {
     pub ops: Arc<OpTable>,
     lane: lane::Lane,
     submit_lock: Mutex<()>,
+    /// What the packer knows of the disk; used by the lane (and by open).
+    disk: Mutex<DiskKnowledge>,
+    /// How opening went: files read and files taken from the stat cache.
+    pub open_stats: ObserveStats,
+}
+
+/// What the packer last saw of files on disk.
+pub struct DiskKnowledge {
+    pub cache: StatCache,
+    /// Hash of the registry file as the packer last wrote or read it.
+    pub registry_hash: String,
 }
 
 /// Creates the files of a new project in `root` (which may not exist yet).
@@ -109,7 +124,7 @@ impl Project {
             return Err(OpenError::NoFolder(root.display().to_string()));
         }
         let manifest = Arc::new(Manifest::load(&root)?);
-        let entries = registry::load(&root)?;
+        let (entries, registry_hash) = registry::load_with_hash(&root)?;
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
@@ -125,30 +140,38 @@ impl Project {
         let _ = std::fs::remove_dir_all(state_dir.join("trash"));
 
         let id = crate::ids::project_id(&root);
+        let mut cache = StatCache::load(&state_dir);
         let scan = workspace::scan(&root, &manifest);
         let items: Vec<(String, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
-        let observed = workspace::inspect_many(&root, &items);
+        let (observed, mut stats) = cache.observe_many(&root, &items);
         let mut assets = OrdMap::new();
         let mut by_path = OrdMap::new();
         for (entry, obs) in entries.into_iter().zip(observed) {
-            let obs = match obs {
-                Ok(o) => Some(o),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => {
-                    tracing::warn!(path = %entry.path, error = %e, "cannot read a registered file");
-                    None
-                }
-            };
             by_path.insert(entry.path.clone(), entry.id.clone());
             assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
         }
-        let untracked: OrdSet<String> = scan.files.into_iter().filter(|p| !by_path.contains_key(p)).collect();
+        let untracked_items: Vec<(String, Kind)> = scan
+            .files
+            .into_iter()
+            .filter(|p| !by_path.contains_key(p))
+            .map(|p| (p.clone(), Kind::of_path(&p)))
+            .collect();
+        let (untracked_obs, untracked_stats) = cache.observe_many(&root, &untracked_items);
+        stats.hashed += untracked_stats.hashed;
+        stats.cached += untracked_stats.cached;
+        let untracked: OrdMap<String, Untracked> = untracked_items
+            .into_iter()
+            .zip(untracked_obs)
+            .filter_map(|((path, _), obs)| obs.map(|o| (path, Untracked { hash: o.hash, size: o.size })))
+            .collect();
+        cache.save();
         let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?);
         // Generations keep rising across restarts (they start past the
         // journal's last seq), so a generation from an earlier run never
         // matches by accident.
         let generation = bus.last_seq() + 1;
-        let snap = Snapshot::new(generation, manifest, assets, by_path, untracked, Arc::new(scan.skipped));
+        let contents = Contents { assets, by_path, untracked, external: Arc::default() };
+        let snap = Snapshot::new(generation, manifest, contents, Arc::new(scan.skipped));
         let project = Arc::new_cyclic(|weak| Project {
             id,
             root,
@@ -157,8 +180,15 @@ impl Project {
             ops: Arc::new(OpTable::default()),
             lane: lane::Lane::start(weak.clone()),
             submit_lock: Mutex::new(()),
+            disk: Mutex::new(DiskKnowledge { cache, registry_hash }),
+            open_stats: stats,
         });
         Ok(project)
+    }
+
+    /// What the packer knows of the disk. Only the lane (and open) use it.
+    pub(crate) fn disk(&self) -> std::sync::MutexGuard<'_, DiskKnowledge> {
+        self.disk.lock().expect("disk knowledge lock")
     }
 
     /// The current snapshot. Never waits for a write.
@@ -210,12 +240,13 @@ impl Project {
             op.request_cancel(false);
         }
         self.lane.stop();
+        self.disk().cache.save();
     }
 
     /// The summary: the one place its numbers are put together.
     pub fn summary(&self, snap: &Snapshot) -> Value {
         let (queued, running) = self.ops.counts();
-        let count = snap.divergence_count();
+        let count = snap.divergence.len();
         json!({
             "generation": snap.generation,
             "assets": snap.asset_counts,

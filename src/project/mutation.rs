@@ -9,13 +9,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::divergence::Untracked;
 use super::paths;
 use super::registry::{Entry, REGISTRY_FILE};
-use super::snapshot::{Asset, Snapshot};
+use super::snapshot::{Asset, Contents, Snapshot};
 use super::workspace::{self, Kind};
 
 /// A change a client asks for. `kind` selects the variant on the wire.
@@ -191,9 +192,7 @@ pub struct Plan {
     pub filesystem_mutations: Vec<FsMutation>,
     pub steps: Vec<Step>,
     /// The state after the mutation, when it has no blockers.
-    pub assets: OrdMap<String, Arc<Asset>>,
-    pub by_path: OrdMap<String, String>,
-    pub untracked: OrdSet<String>,
+    pub contents: Contents,
 }
 
 impl Plan {
@@ -228,7 +227,7 @@ struct Planner<'a> {
     snap: &'a Snapshot,
     assets: OrdMap<String, Arc<Asset>>,
     by_path: OrdMap<String, String>,
-    untracked: OrdSet<String>,
+    untracked: OrdMap<String, Untracked>,
     overlay: HashMap<String, DiskEntry>,
     steps: Vec<Step>,
     blockers: Vec<Issue>,
@@ -242,9 +241,9 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
     let mut p = Planner {
         root,
         snap,
-        assets: snap.assets.clone(),
-        by_path: snap.by_path.clone(),
-        untracked: snap.untracked.clone(),
+        assets: snap.contents.assets.clone(),
+        by_path: snap.contents.by_path.clone(),
+        untracked: snap.contents.untracked.clone(),
         overlay: HashMap::new(),
         steps: Vec::new(),
         blockers: Vec::new(),
@@ -254,7 +253,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
     p.mutation(mutation);
     let mut registry_mutations = Vec::new();
     for id in &p.touched {
-        let before = snap.assets.get(id).map(|a| a.entry.clone());
+        let before = snap.contents.assets.get(id).map(|a| a.entry.clone());
         let after = p.assets.get(id).map(|a| a.entry.clone());
         let op = match (&before, &after) {
             (None, Some(_)) => RegistryOp::Add,
@@ -284,9 +283,12 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
         registry_mutations,
         filesystem_mutations,
         steps: p.steps,
-        assets: p.assets,
-        by_path: p.by_path,
-        untracked: p.untracked,
+        contents: Contents {
+            assets: p.assets,
+            by_path: p.by_path,
+            untracked: p.untracked,
+            external: snap.contents.external.clone(),
+        },
     }
 }
 
@@ -327,7 +329,7 @@ impl Planner<'_> {
     fn known(&mut self, asset_id: &str) -> Option<Arc<Asset>> {
         let found = self.assets.get(asset_id).cloned();
         if found.is_none() {
-            let message = if self.snap.assets.contains_key(asset_id) {
+            let message = if self.snap.contents.assets.contains_key(asset_id) {
                 format!("asset `{asset_id}` is removed earlier in this mutation")
             } else {
                 format!("no asset has the id `{asset_id}`")
@@ -550,7 +552,8 @@ impl Planner<'_> {
         self.remove(&asset);
         let manifest = &self.snap.manifest;
         if self.disk(&path) == DiskEntry::File && manifest.under_roots(&path) && !manifest.is_excluded(&path) {
-            self.untracked.insert(path);
+            let hash = asset.disk_hash.clone().unwrap_or_else(|| asset.entry.hash.clone());
+            self.untracked.insert(path, Untracked { hash, size: asset.entry.size });
         }
     }
 

@@ -49,12 +49,23 @@ pub enum RegistryError {
 
 /// Reads the registry under `root`. A missing file is an empty registry.
 pub fn load(root: &Path) -> Result<Vec<Entry>, RegistryError> {
+    load_with_hash(root).map(|(entries, _)| entries)
+}
+
+/// Reads the registry and the blake3 hash of its bytes (of "" when absent),
+/// which tells later whether the file still holds what the packer knows.
+pub fn load_with_hash(root: &Path) -> Result<(Vec<Entry>, String), RegistryError> {
     let path = root.join(REGISTRY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path.display().to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Ok(text) => Ok((parse(&text, &path.display().to_string())?, content_hash(text.as_bytes()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), content_hash(b""))),
         Err(source) => Err(RegistryError::Io { file: path.display().to_string(), source }),
     }
+}
+
+/// The hash the packer compares registry and manifest files by.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
 }
 
 /// Parses registry text. Every problem names its line; duplicate ids and
@@ -118,9 +129,12 @@ pub fn render<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
 }
 
 /// Replaces the registry file atomically. This is the commit point of every
-/// mutation: before it returns, the change has not happened.
-pub fn store<'a>(root: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> std::io::Result<()> {
-    fsutil::write_atomic(&root.join(REGISTRY_FILE), render(entries).as_bytes())
+/// mutation: before it returns, the change has not happened. Returns the
+/// hash of the bytes written.
+pub fn store<'a>(root: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> std::io::Result<String> {
+    let text = render(entries);
+    fsutil::write_atomic(&root.join(REGISTRY_FILE), text.as_bytes())?;
+    Ok(content_hash(text.as_bytes()))
 }
 
 #[cfg(test)]

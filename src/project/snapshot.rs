@@ -9,15 +9,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::divergence::{self, External, Item, Untracked};
 use super::manifest::Manifest;
 use super::registry::Entry;
 use super::workspace::{Kind, Observed};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     Error,
@@ -101,10 +102,10 @@ impl Asset {
         let diagnostics: Vec<Diagnostic> = obs
             .problems
             .into_iter()
-            .map(|(severity, code, message)| Diagnostic {
-                severity,
-                code: code.to_string(),
-                message,
+            .map(|p| Diagnostic {
+                severity: p.severity,
+                code: p.code,
+                message: p.message,
                 asset_id: Some(entry.id.clone()),
                 path: Some(entry.path.clone()),
             })
@@ -145,17 +146,28 @@ pub struct DiagnosticCounts {
     pub warnings: usize,
 }
 
+/// What changes from one generation to the next: the registry as the
+/// packer holds it, and what it last saw on disk.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    /// Assets by id.
+    pub assets: OrdMap<String, Arc<Asset>>,
+    /// Asset id by path.
+    pub by_path: OrdMap<String, String>,
+    /// Files under the asset roots that are not registered, as last seen.
+    pub untracked: OrdMap<String, Untracked>,
+    /// Differences in the project's own files (registry, manifest).
+    pub external: Arc<External>,
+}
+
 /// One project's coherent state at one generation.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub generation: u64,
     pub manifest: Arc<Manifest>,
-    /// Assets by id.
-    pub assets: OrdMap<String, Arc<Asset>>,
-    /// Asset id by path.
-    pub by_path: OrdMap<String, String>,
-    /// Files under the asset roots that are not registered (as last scanned).
-    pub untracked: OrdSet<String>,
+    pub contents: Contents,
+    /// Every difference between disk and registry, computed once per snapshot.
+    pub divergence: Arc<Vec<Item>>,
     /// Diagnostics about the project rather than one asset.
     pub project_diagnostics: Arc<Vec<Diagnostic>>,
     pub asset_counts: AssetCounts,
@@ -163,16 +175,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Makes a snapshot and computes its counts: the one place where the
-    /// numbers a summary shows are counted.
+    /// Makes a snapshot and computes its counts and divergence: the one
+    /// place where the numbers a summary shows are counted.
     pub fn new(
         generation: u64,
         manifest: Arc<Manifest>,
-        assets: OrdMap<String, Arc<Asset>>,
-        by_path: OrdMap<String, String>,
-        untracked: OrdSet<String>,
+        contents: Contents,
         project_diagnostics: Arc<Vec<Diagnostic>>,
     ) -> Snapshot {
+        let assets = &contents.assets;
         let mut asset_counts = AssetCounts {
             total: assets.len(),
             by_kind: Kind::ALL.iter().map(|k| (k.as_str(), 0)).collect(),
@@ -191,36 +202,24 @@ impl Snapshot {
             *asset_counts.by_kind.entry(a.entry.kind.as_str()).or_default() += 1;
             *asset_counts.by_status.entry(a.status.as_str()).or_default() += 1;
         }
-        Snapshot {
-            generation,
-            manifest,
-            assets,
-            by_path,
-            untracked,
-            project_diagnostics,
-            asset_counts,
-            diagnostic_counts,
-        }
+        let divergence =
+            Arc::new(divergence::compute(assets, &contents.by_path, &contents.untracked, &contents.external));
+        Snapshot { generation, manifest, contents, divergence, project_diagnostics, asset_counts, diagnostic_counts }
     }
 
     pub fn asset(&self, id: &str) -> Option<&Arc<Asset>> {
-        self.assets.get(id)
+        self.contents.assets.get(id)
     }
 
     pub fn asset_at(&self, path: &str) -> Option<&Arc<Asset>> {
-        self.by_path.get(path).and_then(|id| self.assets.get(id))
-    }
-
-    /// How many differences between disk and registry this snapshot knows of.
-    pub fn divergence_count(&self) -> usize {
-        self.asset_counts.by_status["modified"] + self.asset_counts.by_status["missing"] + self.untracked.len()
+        self.contents.by_path.get(path).and_then(|id| self.contents.assets.get(id))
     }
 
     /// Every diagnostic, project ones first, then by asset path.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut out: Vec<Diagnostic> = self.project_diagnostics.as_ref().clone();
-        for id in self.by_path.values() {
-            if let Some(a) = self.assets.get(id) {
+        for id in self.contents.by_path.values() {
+            if let Some(a) = self.contents.assets.get(id) {
                 out.extend(a.diagnostics.iter().cloned());
             }
         }

@@ -68,14 +68,21 @@ fn extension(path: &str) -> String {
 }
 
 /// What the packer observed of one file on disk.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
     pub hash: String,
     pub size: u64,
     pub metadata: Map<String, Value>,
-    /// Problems with the content (severity, code, message); the caller adds
-    /// the asset id and path.
-    pub problems: Vec<(Severity, &'static str, String)>,
+    /// Problems with the content; the caller adds the asset id and path.
+    pub problems: Vec<Problem>,
+}
+
+/// A problem found in a file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
 }
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
@@ -107,6 +114,10 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
         Kind::Font => font_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Binary => {}
     }
+    let problems = problems
+        .into_iter()
+        .map(|(severity, code, message)| Problem { severity, code: code.to_string(), message })
+        .collect();
     Observed { hash, size: bytes.len() as u64, metadata, problems }
 }
 
@@ -336,21 +347,21 @@ mod tests {
     fn invalid_json_is_a_problem_with_position() {
         let o = inspect_bytes(b"{\n  \"a\": }", Kind::Data, "json");
         assert_eq!(o.problems.len(), 1);
-        assert_eq!(o.problems[0].1, "invalidJson");
-        assert!(o.problems[0].2.contains("line 2"), "{}", o.problems[0].2);
+        assert_eq!(o.problems[0].code, "invalidJson");
+        assert!(o.problems[0].message.contains("line 2"), "{}", o.problems[0].message);
         assert_eq!(o.metadata["valid"], json!(false));
     }
 
     #[test]
     fn corrupt_image_is_a_problem_not_a_crash() {
         let o = inspect_bytes(b"\x89PNG\r\n\x1a\nshort", Kind::Image, "png");
-        assert_eq!(o.problems[0].1, "imageUnreadable");
+        assert_eq!(o.problems[0].code, "imageUnreadable");
     }
 
     #[test]
     fn text_utf8() {
         assert!(inspect_bytes(b"hi\nthere", Kind::Text, "txt").problems.is_empty());
-        assert_eq!(inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].1, "invalidUtf8");
+        assert_eq!(inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].code, "invalidUtf8");
     }
 
     #[test]

@@ -33,6 +33,7 @@ const READS: &[&str] = &[
     "packer/listAssets",
     "packer/getAsset",
     "packer/diagnostics",
+    "packer/divergence",
     "packer/previewMutation",
     "packer/operations",
     "packer/replayEvents",
@@ -115,6 +116,12 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
             let snap = project.snapshot();
             Ok(mutation::plan(&project.root, &snap, &p.mutation).preview_json())
         }
+        "packer/divergence" => {
+            let p: ProjectParams = protocol::decode(params)?;
+            let snap = server.project(&p.project_id)?.snapshot();
+            let state = if snap.divergence.is_empty() { "clean" } else { "diverged" };
+            Ok(json!({ "generation": snap.generation, "state": state, "items": snap.divergence }))
+        }
         "packer/operations" => {
             let p: ProjectParams = protocol::decode(params)?;
             Ok(json!({ "items": server.project(&p.project_id)?.ops.list() }))
@@ -138,8 +145,12 @@ fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, R
     let root = root_path(&p.root)?;
     let handle = conn.server.open_project(&root, p.create)?;
     conn.subscribe(&handle);
+    let mut scan = Value::Null;
     let (root, summary) = match &handle {
-        ProjectHandle::Local(owned) => (owned.project.root.clone(), owned.project.summary(&owned.project.snapshot())),
+        ProjectHandle::Local(owned) => {
+            scan = json!(owned.project.open_stats);
+            (owned.project.root.clone(), owned.project.summary(&owned.project.snapshot()))
+        }
         ProjectHandle::Remote(remote) => {
             // The summary is the owner's: this process holds no snapshot.
             (remote.root.clone(), remote.call("packer/summary", json!({ "projectId": remote.project_id }))?)
@@ -151,6 +162,7 @@ fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, R
         "generation": summary["generation"],
         "summary": summary,
         "ownership": ownership(&handle),
+        "scan": scan,
     }))
 }
 
@@ -230,8 +242,8 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
-    for (path, id) in snap.by_path.range((start, Bound::Unbounded)) {
-        let Some(asset) = snap.assets.get(id) else {
+    for (path, id) in snap.contents.by_path.range((start, Bound::Unbounded)) {
+        let Some(asset) = snap.contents.assets.get(id) else {
             continue;
         };
         if !matches(asset) {

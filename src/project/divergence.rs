@@ -1,0 +1,177 @@
+//! Divergence: every difference between the workspace on disk and the
+//! packer's registry, as explicit items. Computed in one place,
+//! [`compute`], from a snapshot's contents; nothing here changes anything.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use imbl::OrdMap;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::registry::Entry;
+use super::snapshot::{Asset, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemKind {
+    Modified,
+    Missing,
+    Untracked,
+    Moved,
+    RegistryChanged,
+    ManifestChanged,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Modified => "modified",
+            ItemKind::Missing => "missing",
+            ItemKind::Untracked => "untracked",
+            ItemKind::Moved => "moved",
+            ItemKind::RegistryChanged => "registryChanged",
+            ItemKind::ManifestChanged => "manifestChanged",
+        }
+    }
+}
+
+/// One difference between disk and registry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    /// Stable while the difference lasts: derived from its kind and path.
+    pub id: String,
+    pub kind: ItemKind,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    pub detail: Value,
+}
+
+fn item(kind: ItemKind, path: &str, asset_id: Option<&str>, detail: Value) -> Item {
+    let hash = blake3::hash(format!("{}\0{path}", kind.as_str()).as_bytes());
+    Item {
+        id: format!("d-{}", &hash.to_hex()[..16]),
+        kind,
+        path: path.to_string(),
+        asset_id: asset_id.map(str::to_string),
+        detail,
+    }
+}
+
+/// A file under the asset roots that is not registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untracked {
+    pub hash: String,
+    pub size: u64,
+}
+
+/// The registry file on disk no longer holds what the packer last wrote or read.
+#[derive(Debug, Clone)]
+pub struct RegistryChange {
+    /// What the file holds now, or why it cannot be read.
+    pub entries: Result<Arc<Vec<Entry>>, String>,
+    pub detail: Value,
+}
+
+/// Differences that are about the project's own files rather than assets.
+#[derive(Debug, Clone, Default)]
+pub struct External {
+    pub registry: Option<RegistryChange>,
+    /// `packer.toml` changed since it was loaded.
+    pub manifest_changed: bool,
+}
+
+/// What differs between the registry in the snapshot and `disk`, by asset id.
+pub fn registry_diff(current: &OrdMap<String, Arc<Asset>>, disk: &[Entry]) -> Value {
+    let disk_by_id: BTreeMap<&str, &Entry> = disk.iter().map(|e| (e.id.as_str(), e)).collect();
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    for (id, e) in &disk_by_id {
+        match current.get(*id) {
+            None => added.push(json!({ "assetId": id, "path": e.path })),
+            Some(a) if &a.entry != *e => {
+                let mut fields = Vec::new();
+                let before = &a.entry;
+                if before.path != e.path {
+                    fields.push("path");
+                }
+                if before.hash != e.hash || before.size != e.size {
+                    fields.push("content");
+                }
+                if before.kind != e.kind {
+                    fields.push("kind");
+                }
+                if before.tags != e.tags {
+                    fields.push("tags");
+                }
+                if before.settings != e.settings {
+                    fields.push("settings");
+                }
+                changed.push(json!({ "assetId": id, "fields": fields, "before": before.path, "after": e.path }));
+            }
+            Some(_) => {}
+        }
+    }
+    let removed: Vec<Value> = current
+        .iter()
+        .filter(|(id, _)| !disk_by_id.contains_key(id.as_str()))
+        .map(|(id, a)| json!({ "assetId": id, "path": a.entry.path }))
+        .collect();
+    json!({ "added": added, "removed": removed, "changed": changed })
+}
+
+/// Every divergence item of a snapshot's contents, in a stable order.
+/// A missing asset whose content sits, untracked, at another path is one
+/// `moved` item instead of a `missing` and an `untracked`.
+pub fn compute(
+    assets: &OrdMap<String, Arc<Asset>>,
+    by_path: &OrdMap<String, String>,
+    untracked: &OrdMap<String, Untracked>,
+    external: &External,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    if let Some(change) = &external.registry {
+        items.push(item(ItemKind::RegistryChanged, super::registry::REGISTRY_FILE, None, change.detail.clone()));
+    }
+    if external.manifest_changed {
+        items.push(item(ItemKind::ManifestChanged, super::manifest::MANIFEST_FILE, None, json!({})));
+    }
+    let mut by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (path, u) in untracked {
+        by_hash.entry(u.hash.as_str()).or_default().push(path.as_str());
+    }
+    let mut paired: HashSet<&str> = HashSet::new();
+    for id in by_path.values() {
+        let Some(a) = assets.get(id) else { continue };
+        match a.status {
+            Status::Modified => items.push(item(
+                ItemKind::Modified,
+                a.path(),
+                Some(id),
+                json!({ "registryHash": a.entry.hash, "diskHash": a.disk_hash }),
+            )),
+            Status::Missing => {
+                let candidate = by_hash
+                    .get(a.entry.hash.as_str())
+                    .and_then(|paths| paths.iter().find(|p| !paired.contains(**p)).copied());
+                match candidate {
+                    Some(to) => {
+                        paired.insert(to);
+                        items.push(item(ItemKind::Moved, a.path(), Some(id), json!({ "from": a.path(), "to": to })));
+                    }
+                    None => items.push(item(ItemKind::Missing, a.path(), Some(id), json!({}))),
+                }
+            }
+            Status::Ok | Status::Invalid => {}
+        }
+    }
+    for (path, u) in untracked {
+        if !paired.contains(&path.as_str()) {
+            let kind = super::workspace::Kind::of_path(path);
+            items.push(item(ItemKind::Untracked, path, None, json!({ "hash": u.hash, "size": u.size, "kind": kind })));
+        }
+    }
+    items
+}
