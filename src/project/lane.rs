@@ -6,6 +6,7 @@
 //! thread rather than an async task because its work is blocking file I/O
 //! (rename, fsync) that must not occupy the async runtime's threads.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -22,10 +23,22 @@ use crate::transport::RpcError;
 
 /// Commit-bearing work.
 pub enum Job {
-    Apply { mutation: Mutation, expected_generation: Option<u64> },
+    Apply {
+        mutation: Mutation,
+        expected_generation: Option<u64>,
+    },
+    /// Look at these paths on disk again (all of the workspace when `None`)
+    /// and publish what differs. Comes from the watcher, not from a client,
+    /// so it has no operation; it runs in the lane so that it never sees a
+    /// mutation half done.
+    Observe {
+        paths: Option<BTreeSet<String>>,
+    },
+    /// Everything again after the watcher failed, then watch again.
+    Rescan,
 }
 
-type Queued = (Arc<Operation>, Job);
+type Queued = (Option<Arc<Operation>>, Job);
 
 pub struct Lane {
     tx: Mutex<Option<mpsc::Sender<Queued>>>,
@@ -42,17 +55,14 @@ impl Lane {
         Lane { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
     }
 
-    pub fn submit(&self, op: Arc<Operation>, job: Job) {
+    pub fn submit(&self, op: Option<Arc<Operation>>, job: Job) {
         let tx = self.tx.lock().expect("lane lock");
-        match tx.as_ref() {
-            Some(tx) => {
-                if let Err(mpsc::SendError((op, _))) = tx.send((op, job)) {
-                    op.finish_cancelled();
-                }
-            }
-            None => {
-                op.finish_cancelled();
-            }
+        let refused = match tx.as_ref() {
+            Some(tx) => tx.send((op, job)).err().and_then(|mpsc::SendError((op, _))| op),
+            None => op,
+        };
+        if let Some(op) = refused {
+            op.finish_cancelled();
         }
     }
 
@@ -70,7 +80,25 @@ impl Lane {
 fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
     while let Ok((op, job)) = rx.recv() {
         let Some(project) = project.upgrade() else {
-            op.finish_cancelled();
+            if let Some(op) = op {
+                op.finish_cancelled();
+            }
+            continue;
+        };
+        let Some(op) = op else {
+            let run = std::panic::AssertUnwindSafe(|| match &job {
+                Job::Observe { paths } => super::observe::observe(&project, paths.as_ref()),
+                Job::Rescan => {
+                    // Watch first, so that nothing changed during the scan is missed.
+                    let watching = project.rewatch();
+                    super::observe::observe(&project, None);
+                    project.watch_outcome(watching);
+                }
+                Job::Apply { .. } => {}
+            });
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!(project = %project.id, "looking at the disk failed (a bug); the snapshot is unchanged");
+            }
             continue;
         };
         if !op.start() {
@@ -79,6 +107,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
         }
         let run = std::panic::AssertUnwindSafe(|| match &job {
             Job::Apply { mutation, expected_generation } => apply(&project, &op, mutation, *expected_generation),
+            Job::Observe { .. } | Job::Rescan => {}
         });
         // A bug in one job must not take the lane (and every later write) down.
         if std::panic::catch_unwind(run).is_err() {

@@ -10,10 +10,12 @@ pub mod divergence;
 pub mod lane;
 pub mod manifest;
 pub mod mutation;
+pub mod observe;
 pub mod paths;
 pub mod registry;
 pub mod snapshot;
 pub mod statcache;
+pub mod watcher;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +75,9 @@ pub struct Project {
     disk: Mutex<DiskKnowledge>,
     /// How opening went: files read and files taken from the stat cache.
     pub open_stats: ObserveStats,
+    watcher: Mutex<Option<Arc<watcher::Watcher>>>,
+    /// Why watching is degraded, when it is.
+    watch_problem: Mutex<Option<String>>,
 }
 
 /// What the packer last saw of files on disk.
@@ -80,6 +85,8 @@ pub struct DiskKnowledge {
     pub cache: StatCache,
     /// Hash of the registry file as the packer last wrote or read it.
     pub registry_hash: String,
+    /// Hash of `packer.toml` as the packer last read it.
+    pub manifest_hash: String,
 }
 
 /// Creates the files of a new project in `root` (which may not exist yet).
@@ -124,6 +131,8 @@ impl Project {
             return Err(OpenError::NoFolder(root.display().to_string()));
         }
         let manifest = Arc::new(Manifest::load(&root)?);
+        let manifest_hash =
+            registry::content_hash(&std::fs::read(root.join(manifest::MANIFEST_FILE)).unwrap_or_default());
         let (entries, registry_hash) = registry::load_with_hash(&root)?;
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
@@ -180,9 +189,12 @@ impl Project {
             ops: Arc::new(OpTable::default()),
             lane: lane::Lane::start(weak.clone()),
             submit_lock: Mutex::new(()),
-            disk: Mutex::new(DiskKnowledge { cache, registry_hash }),
+            disk: Mutex::new(DiskKnowledge { cache, registry_hash, manifest_hash }),
             open_stats: stats,
+            watcher: Mutex::new(None),
+            watch_problem: Mutex::new(None),
         });
+        project.start_watching();
         Ok(project)
     }
 
@@ -215,8 +227,62 @@ impl Project {
         }
         new.id = wanted_id;
         let op = Operation::new(new);
-        self.lane.submit(op.clone(), job);
+        self.lane.submit(Some(op.clone()), job);
         Some(op)
+    }
+
+    fn start_watching(self: &Arc<Self>) {
+        match watcher::Watcher::start(self) {
+            Ok(w) => *self.watcher.lock().expect("watcher lock") = Some(w),
+            Err(e) => self.watch_degraded(&format!("the workspace cannot be watched: {e}")),
+        }
+    }
+
+    pub(crate) fn watcher(&self) -> Option<Arc<watcher::Watcher>> {
+        self.watcher.lock().expect("watcher lock").clone()
+    }
+
+    /// Watching failed or fell behind: say so, and rescan everything. The
+    /// rescan (in the lane) tries to watch again and says when it is back.
+    pub fn watch_degraded(&self, reason: &str) {
+        tracing::warn!(project = %self.id, %reason, "watching degraded; rescanning");
+        *self.watch_problem.lock().expect("watch lock") = Some(reason.to_string());
+        let mut ev = serde_json::Map::new();
+        ev.insert("kind".into(), json!("watchDegraded"));
+        ev.insert("reason".into(), json!(reason));
+        self.bus.emit(ev, None);
+        self.lane.submit(None, lane::Job::Rescan);
+    }
+
+    /// Places the watches again; say the outcome with [`Project::watch_outcome`]
+    /// once the rescan that follows has published what it found.
+    pub(crate) fn rewatch(&self) -> Result<(), String> {
+        match self.watcher() {
+            Some(w) => w.rewatch().map_err(|e| e.to_string()),
+            None => Err("no watcher could be started".to_string()),
+        }
+    }
+
+    /// Says whether watching is back after a rescan.
+    pub(crate) fn watch_outcome(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                if self.watch_problem.lock().expect("watch lock").take().is_some() {
+                    let mut ev = serde_json::Map::new();
+                    ev.insert("kind".into(), json!("watchRestored"));
+                    self.bus.emit(ev, None);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(project = %self.id, error = %e, "watching is still degraded");
+                *self.watch_problem.lock().expect("watch lock") = Some(e);
+            }
+        }
+    }
+
+    /// Asks the lane to look at `paths` on disk again (everything when `None`).
+    pub fn observe(&self, paths: Option<std::collections::BTreeSet<String>>) {
+        self.lane.submit(None, lane::Job::Observe { paths });
     }
 
     /// The parts of a new operation that come from this project.
@@ -240,6 +306,8 @@ impl Project {
             op.request_cancel(false);
         }
         self.lane.stop();
+        // Dropping the watcher stops its threads.
+        self.watcher.lock().expect("watcher lock").take();
         self.disk().cache.save();
     }
 
@@ -253,6 +321,10 @@ impl Project {
             "diagnostics": snap.diagnostic_counts,
             "divergence": { "state": if count == 0 { "clean" } else { "diverged" }, "count": count },
             "lane": { "queued": queued, "running": running },
+            "watch": match self.watch_problem.lock().expect("watch lock").as_ref() {
+                None => json!({ "state": "ok" }),
+                Some(reason) => json!({ "state": "degraded", "reason": reason }),
+            },
             "lastBuild": Value::Null,
         })
     }

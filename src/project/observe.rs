@@ -1,0 +1,165 @@
+//! Looking at the disk again: turn what the watcher (or a rescan) reports
+//! into explicit divergence, never into a silent repair.
+//!
+//! Runs only in the lane, between operations, so it compares the disk with a
+//! snapshot that no mutation is half-way through. The packer's own writes
+//! are already in the snapshot when their watcher events are looked at, so
+//! they compare equal and vanish without a trace: that is how our own writes
+//! are told from everyone else's.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::divergence::{registry_diff, Item, RegistryChange, Untracked};
+use super::manifest::MANIFEST_FILE;
+use super::registry::{self, REGISTRY_FILE};
+use super::snapshot::{Asset, Snapshot};
+use super::workspace::{self, Kind};
+use super::{paths, Project};
+
+/// Looks at `paths` (relative; all of the workspace when `None`) and
+/// publishes a new snapshot, with divergence events, when anything differs.
+pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
+    let snap = project.snapshot();
+    let root = &project.root;
+    let manifest = snap.manifest.clone();
+    let mut contents = snap.contents.clone();
+    let mut external = contents.external.as_ref().clone();
+
+    // Which files to look at.
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    let mut own_files: BTreeSet<&str> = BTreeSet::new();
+    match paths {
+        None => {
+            files.extend(contents.by_path.keys().cloned());
+            files.extend(contents.untracked.keys().cloned());
+            files.extend(workspace::scan(root, &manifest).files);
+            own_files.extend([REGISTRY_FILE, MANIFEST_FILE]);
+        }
+        Some(paths) => {
+            for p in paths {
+                match p.as_str() {
+                    REGISTRY_FILE => {
+                        own_files.insert(REGISTRY_FILE);
+                        continue;
+                    }
+                    MANIFEST_FILE => {
+                        own_files.insert(MANIFEST_FILE);
+                        continue;
+                    }
+                    _ => {}
+                }
+                files.insert(p.clone());
+                // A folder renamed, removed or copied in: everything under it.
+                let prefix = format!("{p}/");
+                let under = |k: &String| k.starts_with(&prefix);
+                files.extend(contents.by_path.keys().filter(|k| under(k)).cloned());
+                files.extend(contents.untracked.keys().filter(|k| under(k)).cloned());
+                let abs = paths::absolute(root, p);
+                if abs.is_dir() {
+                    for entry in walkdir::WalkDir::new(&abs).follow_links(false).into_iter().flatten() {
+                        if entry.file_type().is_file() {
+                            if let Some(rel) = paths::relative_of(root, entry.path()) {
+                                files.insert(rel);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut disk = project.disk();
+    // Registered files: what they are now.
+    let registered: Vec<(String, Kind, String)> = files
+        .iter()
+        .filter_map(|p| contents.by_path.get(p).map(|id| (p.clone(), contents.assets[id].entry.kind, id.clone())))
+        .collect();
+    let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
+    let (observed, _) = disk.cache.observe_many(root, &items);
+    for ((_, _, id), obs) in registered.iter().zip(observed) {
+        let current = &contents.assets[id];
+        let fresh = Asset::from_observation(current.entry.clone(), obs);
+        if &fresh != current.as_ref() {
+            contents.assets.insert(id.clone(), Arc::new(fresh));
+        }
+    }
+    // Everything else under the asset roots: untracked, or nothing.
+    let others: Vec<(String, Kind)> =
+        files.iter().filter(|p| !contents.by_path.contains_key(*p)).map(|p| (p.clone(), Kind::of_path(p))).collect();
+    let (observed, _) = disk.cache.observe_many(root, &others);
+    for ((path, _), obs) in others.into_iter().zip(observed) {
+        let tracked = manifest.under_roots(&path) && !manifest.is_excluded(&path);
+        match obs {
+            Some(o) if tracked => {
+                let u = Untracked { hash: o.hash, size: o.size };
+                if contents.untracked.get(&path) != Some(&u) {
+                    contents.untracked.insert(path, u);
+                }
+            }
+            _ => {
+                disk.cache.forget(&path);
+                contents.untracked.remove(&path);
+            }
+        }
+    }
+    // The project's own files.
+    if own_files.contains(REGISTRY_FILE) {
+        let bytes = std::fs::read(root.join(REGISTRY_FILE)).unwrap_or_default();
+        let hash = registry::content_hash(&bytes);
+        external.registry = if hash == disk.registry_hash {
+            None
+        } else {
+            let text = String::from_utf8_lossy(&bytes);
+            Some(match registry::parse(&text, REGISTRY_FILE) {
+                Ok(entries) => {
+                    let detail = registry_diff(&contents.assets, &entries);
+                    RegistryChange { entries: Ok(Arc::new(entries)), detail }
+                }
+                Err(e) => RegistryChange { entries: Err(e.to_string()), detail: json!({ "error": e.to_string() }) },
+            })
+        };
+    }
+    if own_files.contains(MANIFEST_FILE) {
+        let bytes = std::fs::read(root.join(MANIFEST_FILE)).unwrap_or_default();
+        external.manifest_changed = registry::content_hash(&bytes) != disk.manifest_hash;
+    }
+    drop(disk);
+    contents.external = Arc::new(external);
+
+    let next = Snapshot::new(snap.generation + 1, manifest, contents, snap.project_diagnostics.clone());
+    let (detected, cleared) = item_changes(&snap.divergence, &next.divergence);
+    let assets_changed = next.contents.assets != snap.contents.assets;
+    if detected.is_empty() && cleared.is_empty() && !assets_changed {
+        return;
+    }
+    let generation = next.generation;
+    let state = if next.divergence.is_empty() { "clean" } else { "diverged" };
+    let count = next.divergence.len();
+    project.publish(next);
+    project.bus.emit(event(json!({ "kind": "snapshotPublished", "generation": generation })), None);
+    if !detected.is_empty() {
+        let ev = json!({ "kind": "divergenceDetected", "generation": generation, "items": detected, "state": state, "count": count });
+        project.bus.emit(event(ev), None);
+    }
+    if !cleared.is_empty() {
+        let ev = json!({ "kind": "divergenceCleared", "generation": generation, "ids": cleared, "state": state, "count": count });
+        project.bus.emit(event(ev), None);
+    }
+}
+
+/// Items that are new or changed, and ids of items that are gone.
+fn item_changes(before: &[Item], after: &[Item]) -> (Vec<Item>, Vec<String>) {
+    let detected = after.iter().filter(|a| !before.iter().any(|b| b == *a)).cloned().collect();
+    let cleared = before.iter().filter(|b| !after.iter().any(|a| a.id == b.id)).map(|b| b.id.clone()).collect();
+    (detected, cleared)
+}
+
+fn event(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,125 @@
+//! Watching a project's files with `notify`, debounced.
+//!
+//! The watcher never changes anything: it tells the lane which paths to
+//! look at again (`Project::observe`). When it fails or falls behind (an
+//! overflowed event queue, a watch that cannot be placed, a root removed),
+//! the project says so with a `watchDegraded` event, is rescanned in full, and
+//! says `watchRestored` once watching works again.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use notify_debouncer_full::notify::{self, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, Debouncer, NoCache};
+
+use super::{paths, Project};
+
+/// How long events settle before the lane looks at them.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+pub struct Watcher {
+    root: PathBuf,
+    /// The asset roots, relative.
+    asset_roots: Vec<String>,
+    debouncer: Mutex<Debouncer<RecommendedWatcher, NoCache>>,
+    /// Asset roots currently watched.
+    watched: Mutex<BTreeSet<String>>,
+}
+
+impl Watcher {
+    pub fn start(project: &Arc<Project>) -> notify::Result<Arc<Watcher>> {
+        let weak: Weak<Project> = Arc::downgrade(project);
+        let root = project.root.clone();
+        let handler_root = root.clone();
+        let handler = move |result: DebounceEventResult| {
+            let Some(project) = weak.upgrade() else { return };
+            match result {
+                Ok(events) => {
+                    let mut rescan = false;
+                    let mut changed = BTreeSet::new();
+                    for ev in events {
+                        rescan |= ev.need_rescan();
+                        for p in &ev.paths {
+                            let Some(rel) = paths::relative_of(&handler_root, p) else { continue };
+                            if rel.is_empty() || rel.starts_with(".packer") || rel.starts_with(".git") {
+                                continue;
+                            }
+                            changed.insert(rel);
+                        }
+                    }
+                    if rescan {
+                        project.watch_degraded("the file system's event queue overflowed; events were lost");
+                    } else if !changed.is_empty() {
+                        if let Some(w) = project.watcher() {
+                            w.ensure_roots(&changed);
+                        }
+                        project.observe(Some(changed));
+                    }
+                }
+                Err(errors) => {
+                    let reason = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+                    project.watch_degraded(&format!("the watcher failed: {reason}"));
+                }
+            }
+        };
+        let mut debouncer = new_debouncer_opt::<_, RecommendedWatcher, NoCache>(
+            DEBOUNCE,
+            None,
+            handler,
+            NoCache,
+            notify::Config::default(),
+        )?;
+        debouncer.watch(&root, RecursiveMode::NonRecursive)?;
+        let watcher = Arc::new(Watcher {
+            root,
+            asset_roots: project.snapshot().manifest.roots.clone(),
+            debouncer: Mutex::new(debouncer),
+            watched: Mutex::new(BTreeSet::new()),
+        });
+        watcher.watch_roots()?;
+        Ok(watcher)
+    }
+
+    /// Places a recursive watch on every asset root that exists and is not
+    /// watched yet.
+    pub fn watch_roots(&self) -> notify::Result<()> {
+        let mut watched = self.watched.lock().expect("watched lock");
+        let mut debouncer = self.debouncer.lock().expect("debouncer lock");
+        for r in &self.asset_roots {
+            let abs = paths::absolute(&self.root, r);
+            if !abs.is_dir() {
+                watched.remove(r);
+                continue;
+            }
+            if !watched.contains(r) {
+                debouncer.watch(&abs, RecursiveMode::Recursive)?;
+                watched.insert(r.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops and places again every watch (after a failure).
+    pub fn rewatch(&self) -> notify::Result<()> {
+        {
+            let mut watched = self.watched.lock().expect("watched lock");
+            let mut debouncer = self.debouncer.lock().expect("debouncer lock");
+            for r in watched.iter() {
+                let _ = debouncer.unwatch(paths::absolute(&self.root, r));
+            }
+            watched.clear();
+        }
+        self.watch_roots()
+    }
+
+    /// An asset root created (or removed) since: watch it (or forget it).
+    fn ensure_roots(&self, changed: &BTreeSet<String>) {
+        if self.asset_roots.iter().any(|r| changed.iter().any(|c| r == c || r.starts_with(&format!("{c}/")))) {
+            if let Err(e) = self.watch_roots() {
+                tracing::warn!(error = %e, "cannot watch a new asset root");
+            }
+        }
+    }
+}
