@@ -72,6 +72,8 @@ pub struct Untracked {
 pub struct RegistryChange {
     /// What the file holds now, or why it cannot be read.
     pub entries: Result<Arc<Vec<Entry>>, String>,
+    /// The hash of the file's bytes when this was seen.
+    pub hash: String,
     pub detail: Value,
 }
 

@@ -156,7 +156,10 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
             return;
         }
     }
-    let plan = mutation::plan(&project.root, &snap, mutation);
+    let plan = {
+        let mut disk = project.disk();
+        mutation::plan(&project.root, &snap, mutation, Some(&mut disk.cache))
+    };
     if !plan.blockers.is_empty() {
         let result = apply_result(op, "rejected", snap.generation, Some(&plan), plan.blockers.clone());
         op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
@@ -172,7 +175,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         op.is_cancel_requested()
     };
-    let executed = match mutation::execute(&project.root, &trash, &plan, &check) {
+    let mut executed = match mutation::execute(&project.root, &trash, &plan, &check) {
         Ok(ex) => ex,
         Err(ExecError::Cancelled) => {
             op.finish_cancelled();
@@ -180,30 +183,66 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         Err(e) => return fail(op, &e.to_string()),
     };
-    if plan.registry_changed() {
+    // The commit point: the registry file written, or (for a reload) found
+    // still to be exactly what was reloaded.
+    let committed = if plan.write_registry {
         let entries = plan.contents.assets.values().map(|a| &a.entry);
-        match registry::store(&project.root, entries) {
-            Ok(hash) => project.disk().registry_hash = hash,
-            Err(e) => {
-                let mut executed = executed;
-                executed.rollback();
-                return fail(op, &format!("writing {}: {e}", registry::REGISTRY_FILE));
+        registry::store(&project.root, entries).map_err(|e| format!("writing {}: {e}", registry::REGISTRY_FILE))
+    } else if let Some(expected) = &plan.adopt_registry_hash {
+        let now =
+            registry::content_hash(&std::fs::read(project.root.join(registry::REGISTRY_FILE)).unwrap_or_default());
+        if &now == expected {
+            Ok(now)
+        } else {
+            Err(format!("{} changed again since it was looked at; look again and reconcile", registry::REGISTRY_FILE))
+        }
+    } else {
+        Ok(String::new())
+    };
+    let registry_hash = match committed {
+        Ok(h) => h,
+        Err(message) => {
+            executed.rollback();
+            return fail(op, &message);
+        }
+    };
+    // Committed: from here on the operation succeeds whatever happens.
+    {
+        let mut disk = project.disk();
+        if !registry_hash.is_empty() {
+            disk.registry_hash = registry_hash;
+        }
+        if let Some(h) = &plan.manifest_hash {
+            disk.manifest_hash = h.clone();
+        }
+        for step in &plan.steps {
+            match step {
+                mutation::Step::Move { from, to } => disk.cache.rename(from, to),
+                mutation::Step::Delete { path } => disk.cache.forget(path),
+                _ => {}
             }
         }
     }
-    // Committed: from here on the operation succeeds whatever happens.
     executed.commit();
     let _ = std::fs::remove_dir(&trash);
-    let generation = if plan.registry_changed() {
-        let next = Snapshot::new(
-            snap.generation + 1,
-            snap.manifest.clone(),
-            plan.contents.clone(),
-            snap.project_diagnostics.clone(),
-        );
+    let generation = if plan.changes_anything() {
+        let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
+        let next =
+            Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
+        let (detected, cleared) = super::observe::item_changes(&snap.divergence, &next.divergence);
         let generation = next.generation;
+        let state = if next.divergence.is_empty() { "clean" } else { "diverged" };
+        let count = next.divergence.len();
         project.publish(next);
         op.state_event("snapshotPublished", json_obj(json!({ "generation": generation })));
+        if !detected.is_empty() {
+            let ev = json!({ "generation": generation, "items": detected, "state": state, "count": count });
+            op.state_event("divergenceDetected", json_obj(ev));
+        }
+        if !cleared.is_empty() {
+            let ev = json!({ "generation": generation, "ids": cleared, "state": state, "count": count });
+            op.state_event("divergenceCleared", json_obj(ev));
+        }
         generation
     } else {
         snap.generation

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod mutation;
 pub mod observe;
 pub mod paths;
+pub mod reconcile;
 pub mod registry;
 pub mod snapshot;
 pub mod statcache;

@@ -13,10 +13,13 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::divergence::External;
 use super::divergence::Untracked;
+use super::manifest::{Manifest, MANIFEST_FILE};
 use super::paths;
 use super::registry::{Entry, REGISTRY_FILE};
-use super::snapshot::{Asset, Contents, Snapshot};
+use super::snapshot::{Asset, Contents, Snapshot, Status};
+use super::statcache::StatCache;
 use super::workspace::{self, Kind};
 
 /// A change a client asks for. `kind` selects the variant on the wire.
@@ -39,10 +42,24 @@ pub enum Mutation {
     SetMetadata { asset_id: String, tags: Option<Vec<String>>, settings: Option<Map<String, Value>> },
     /// Several mutations, all applied or none.
     Batch { mutations: Vec<Mutation> },
+    /// Resolves divergence items: the ones chosen (with their resolution),
+    /// or every item with its default resolution.
+    Reconcile { items: Option<Vec<ReconcileChoice>> },
     /// Test builds only: occupies the lane for `ms` milliseconds, checking
     /// for cancellation, as a long operation would.
     #[cfg(feature = "test-hooks")]
     TestSleep { ms: u64 },
+}
+
+/// How to resolve one divergence item.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconcileChoice {
+    pub divergence_id: String,
+    /// `adopt`, `drop`, `relink`, `register`, `ignore`, `move`, `reload` or `keep`.
+    pub resolution: String,
+    /// The file to relink a missing asset to (`relink` only).
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,6 +71,7 @@ enum MutationKind {
     Unregister,
     SetMetadata,
     Batch,
+    Reconcile,
     #[cfg(feature = "test-hooks")]
     TestSleep,
 }
@@ -70,6 +88,7 @@ struct RawMutation {
     tags: Option<Vec<String>>,
     settings: Option<Map<String, Value>>,
     mutations: Option<Vec<Mutation>>,
+    items: Option<Vec<ReconcileChoice>>,
     #[cfg(feature = "test-hooks")]
     ms: Option<u64>,
 }
@@ -89,6 +108,7 @@ impl TryFrom<RawMutation> for Mutation {
             ("tags", r.tags.is_some()),
             ("settings", r.settings.is_some()),
             ("mutations", r.mutations.is_some()),
+            ("items", r.items.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -99,6 +119,7 @@ impl TryFrom<RawMutation> for Mutation {
             MutationKind::Delete | MutationKind::Unregister => &["assetIds"],
             MutationKind::SetMetadata => &["assetId", "tags", "settings"],
             MutationKind::Batch => &["mutations"],
+            MutationKind::Reconcile => &["items"],
             #[cfg(feature = "test-hooks")]
             MutationKind::TestSleep => &[],
         };
@@ -114,6 +135,7 @@ impl TryFrom<RawMutation> for Mutation {
                 Mutation::SetMetadata { asset_id: need(r.asset_id, "assetId")?, tags: r.tags, settings: r.settings }
             }
             MutationKind::Batch => Mutation::Batch { mutations: need(r.mutations, "mutations")? },
+            MutationKind::Reconcile => Mutation::Reconcile { items: r.items },
             #[cfg(feature = "test-hooks")]
             MutationKind::TestSleep => Mutation::TestSleep { ms: need(r.ms, "ms")? },
         })
@@ -176,6 +198,10 @@ pub enum Step {
     Delete {
         path: String,
     },
+    /// Replace `packer.toml` (an `ignore` resolution adds an exclude).
+    WriteManifest {
+        text: String,
+    },
     #[cfg(feature = "test-hooks")]
     Sleep {
         ms: u64,
@@ -193,62 +219,103 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The state after the mutation, when it has no blockers.
     pub contents: Contents,
+    /// Whether apply writes the registry file.
+    pub write_registry: bool,
+    /// A `reload` takes the registry file as it is: its hash, to check at apply.
+    pub adopt_registry_hash: Option<String>,
+    /// The manifest after the mutation, when it changes.
+    pub manifest: Option<Arc<Manifest>>,
+    /// The hash of `packer.toml` after the mutation, when it changes.
+    pub manifest_hash: Option<String>,
+    /// For a reconcile: each item with the resolution chosen.
+    pub resolutions: Vec<Value>,
 }
 
 impl Plan {
-    pub fn registry_changed(&self) -> bool {
-        !self.registry_mutations.is_empty()
+    /// Whether apply publishes a new snapshot.
+    pub fn changes_anything(&self) -> bool {
+        self.write_registry
+            || !self.registry_mutations.is_empty()
+            || self.manifest.is_some()
+            || self.adopt_registry_hash.is_some()
+            || !self.resolutions.is_empty()
     }
 
     /// The preview as clients see it.
     pub fn preview_json(&self) -> Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "baseGeneration": self.base_generation,
             "blockers": self.blockers,
             "warnings": self.warnings,
             "registryMutations": self.registry_mutations,
             "filesystemMutations": self.filesystem_mutations,
-        })
+        });
+        if !self.resolutions.is_empty() {
+            v["resolutions"] = Value::Array(self.resolutions.clone());
+        }
+        v
     }
 }
 
 /// What is at a path, as the plan sees it (the disk, overlaid with the
 /// effects of the steps planned so far).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DiskEntry {
+pub(super) enum DiskEntry {
     Absent,
     File,
     Dir,
     Other,
 }
 
-struct Planner<'a> {
-    root: &'a Path,
-    snap: &'a Snapshot,
-    assets: OrdMap<String, Arc<Asset>>,
-    by_path: OrdMap<String, String>,
-    untracked: OrdMap<String, Untracked>,
+pub(super) struct Planner<'a> {
+    pub(super) root: &'a Path,
+    pub(super) snap: &'a Snapshot,
+    pub(super) assets: OrdMap<String, Arc<Asset>>,
+    pub(super) by_path: OrdMap<String, String>,
+    pub(super) untracked: OrdMap<String, Untracked>,
+    pub(super) external: External,
     overlay: HashMap<String, DiskEntry>,
-    steps: Vec<Step>,
+    pub(super) steps: Vec<Step>,
     blockers: Vec<Issue>,
     warnings: Vec<Issue>,
     touched: BTreeSet<String>,
+    /// At apply, the lane's stat cache: files about to be touched are
+    /// checked against the registry (cheaply, by stat) before anything moves.
+    pub(super) verify: Option<&'a mut StatCache>,
+    /// Reconcile state.
+    pub(super) reconcile: ReconcileState,
+}
+
+/// What a reconcile decided beyond asset entries.
+#[derive(Default)]
+pub(super) struct ReconcileState {
+    pub(super) reloaded_registry: Option<String>,
+    pub(super) keep_registry: bool,
+    /// Registry entries touched other than by a `reload`.
+    pub(super) touched_other: bool,
+    pub(super) manifest: Option<Arc<Manifest>>,
+    pub(super) manifest_text: Option<String>,
+    pub(super) manifest_hash: Option<String>,
+    pub(super) resolutions: Vec<Value>,
 }
 
 /// Plans `mutation` against `snap`. Reads the disk (stat, and hashing for
 /// `register`); writes nothing.
-pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
+pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&mut StatCache>) -> Plan {
     let mut p = Planner {
         root,
         snap,
         assets: snap.contents.assets.clone(),
         by_path: snap.contents.by_path.clone(),
         untracked: snap.contents.untracked.clone(),
+        external: snap.contents.external.as_ref().clone(),
         overlay: HashMap::new(),
         steps: Vec::new(),
         blockers: Vec::new(),
         warnings: Vec::new(),
         touched: BTreeSet::new(),
+        verify,
+        reconcile: ReconcileState::default(),
     };
     p.mutation(mutation);
     let mut registry_mutations = Vec::new();
@@ -269,11 +336,15 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
         .filter_map(|s| match s {
             Step::Move { from, to } => Some(FsMutation { op: "move", path: from.clone(), to: Some(to.clone()) }),
             Step::Delete { path } => Some(FsMutation { op: "delete", path: path.clone(), to: None }),
+            Step::WriteManifest { .. } => Some(FsMutation { op: "write", path: MANIFEST_FILE.into(), to: None }),
             #[cfg(feature = "test-hooks")]
             Step::Sleep { .. } => None,
         })
         .collect();
-    if !registry_mutations.is_empty() {
+    let rec = &p.reconcile;
+    let write_registry = rec.keep_registry
+        || if rec.reloaded_registry.is_some() { rec.touched_other } else { !registry_mutations.is_empty() };
+    if write_registry {
         filesystem_mutations.push(FsMutation { op: "write", path: REGISTRY_FILE.into(), to: None });
     }
     Plan {
@@ -287,21 +358,26 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation) -> Plan {
             assets: p.assets,
             by_path: p.by_path,
             untracked: p.untracked,
-            external: snap.contents.external.clone(),
+            external: Arc::new(p.external),
         },
+        write_registry,
+        adopt_registry_hash: p.reconcile.reloaded_registry,
+        manifest: p.reconcile.manifest,
+        manifest_hash: p.reconcile.manifest_hash,
+        resolutions: p.reconcile.resolutions,
     }
 }
 
 impl Planner<'_> {
-    fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
+    pub(super) fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
         self.blockers.push(Issue::new(code, message, asset_id, path));
     }
 
-    fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
+    pub(super) fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
         self.warnings.push(Issue::new(code, message, asset_id, path));
     }
 
-    fn disk(&self, rel: &str) -> DiskEntry {
+    pub(super) fn disk(&self, rel: &str) -> DiskEntry {
         if let Some(e) = self.overlay.get(rel) {
             return *e;
         }
@@ -315,7 +391,7 @@ impl Planner<'_> {
 
     /// Validates a path from the client; reports a blocker and returns None
     /// when it is unusable.
-    fn client_path(&mut self, raw: &str, asset_id: Option<&str>) -> Option<String> {
+    pub(super) fn client_path(&mut self, raw: &str, asset_id: Option<&str>) -> Option<String> {
         let checked = paths::normalize(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
         match checked {
             Ok(norm) => Some(norm),
@@ -354,14 +430,25 @@ impl Planner<'_> {
         }
     }
 
-    fn put(&mut self, asset: Asset) {
+    pub(super) fn put(&mut self, asset: Asset) {
+        self.reconcile.touched_other = true;
+        self.put_entry(asset);
+    }
+
+    /// Like `put`, for a `reload` (which does not itself need a registry write).
+    pub(super) fn put_entry(&mut self, asset: Asset) {
         let id = asset.entry.id.clone();
         self.by_path.insert(asset.entry.path.clone(), id.clone());
         self.touched.insert(id.clone());
         self.assets.insert(id, Arc::new(asset));
     }
 
-    fn remove(&mut self, asset: &Asset) {
+    pub(super) fn remove(&mut self, asset: &Asset) {
+        self.reconcile.touched_other = true;
+        self.remove_entry(asset);
+    }
+
+    pub(super) fn remove_entry(&mut self, asset: &Asset) {
         self.by_path.remove(asset.path());
         self.assets.remove(asset.id());
         self.touched.insert(asset.id().to_string());
@@ -396,12 +483,13 @@ impl Planner<'_> {
                     self.mutation(m);
                 }
             }
+            Mutation::Reconcile { items } => self.reconcile(items.as_deref()),
             #[cfg(feature = "test-hooks")]
             Mutation::TestSleep { ms } => self.steps.push(Step::Sleep { ms: *ms }),
         }
     }
 
-    fn register(&mut self, raw: &str) {
+    pub(super) fn register(&mut self, raw: &str) {
         let Some(rel) = self.client_path(raw, None) else {
             return;
         };
@@ -484,8 +572,11 @@ impl Planner<'_> {
             }
         }
         if self.disk(&from) != DiskEntry::File {
-            let msg = format!("the file of asset `{asset_id}` is missing at `{from}`");
-            self.block("fileMissing", msg, Some(asset_id), Some(&from));
+            let msg = format!("the file of asset `{asset_id}` is missing at `{from}`: reconcile it first");
+            self.block("diverged", msg, Some(asset_id), Some(&from));
+            return;
+        }
+        if !self.unchanged_on_disk(&asset) {
             return;
         }
         let mut moved = asset.as_ref().clone();
@@ -521,6 +612,28 @@ impl Planner<'_> {
         self.steps.push(Step::Move { from, to });
     }
 
+    /// Whether the asset's file still holds what the registry says. A file
+    /// changed behind the packer's back is diverged: a blocker, so that no
+    /// operation moves or deletes someone's unreconciled work. At apply the
+    /// file itself is checked (by stat, hashing only when it changed), so a
+    /// change the watcher has not reported yet is caught too.
+    fn unchanged_on_disk(&mut self, asset: &Asset) -> bool {
+        let path = asset.path();
+        if self.overlay.contains_key(path) {
+            // Put there by an earlier step of this mutation, checked then.
+            return true;
+        }
+        let changed = match self.verify.as_deref_mut() {
+            Some(cache) => cache.observe(self.root, path, asset.entry.kind).is_none_or(|o| o.hash != asset.entry.hash),
+            None => asset.status == Status::Modified,
+        };
+        if changed {
+            let msg = format!("`{path}` changed on disk since it was registered: reconcile it first");
+            self.block("diverged", msg, Some(asset.id()), Some(path));
+        }
+        !changed
+    }
+
     fn delete(&mut self, asset_id: &str) {
         let Some(asset) = self.known(asset_id) else {
             return;
@@ -528,6 +641,10 @@ impl Planner<'_> {
         let path = asset.path().to_string();
         match self.disk(&path) {
             DiskEntry::File => {
+                // Deleting a file someone changed would lose their work.
+                if !self.unchanged_on_disk(&asset) {
+                    return;
+                }
                 self.overlay.insert(path.clone(), DiskEntry::Absent);
                 self.steps.push(Step::Delete { path });
             }
@@ -621,6 +738,7 @@ pub struct Executed {
     trash: PathBuf,
     done: Vec<Step>,
     trashed: Vec<(String, PathBuf)>,
+    manifest_before: Option<Vec<u8>>,
 }
 
 /// Performs the plan's filesystem steps in order. `safe_point(done, total)`
@@ -632,8 +750,13 @@ pub fn execute(
     plan: &Plan,
     safe_point: &dyn Fn(usize, usize) -> bool,
 ) -> Result<Executed, ExecError> {
-    let mut ex =
-        Executed { root: root.to_path_buf(), trash: trash.to_path_buf(), done: Vec::new(), trashed: Vec::new() };
+    let mut ex = Executed {
+        root: root.to_path_buf(),
+        trash: trash.to_path_buf(),
+        done: Vec::new(),
+        trashed: Vec::new(),
+        manifest_before: None,
+    };
     let total = plan.steps.len();
     for (i, step) in plan.steps.iter().enumerate() {
         if safe_point(i, total) {
@@ -673,6 +796,13 @@ impl Executed {
                 std::fs::rename(&src, &dst).map_err(io)?;
                 sync_parents(&src, &dst).map_err(io)?;
             }
+            Step::WriteManifest { text } => {
+                let path = self.root.join(MANIFEST_FILE);
+                let io = |source| ExecError::Io { step: format!("writing {MANIFEST_FILE}"), source };
+                let before = std::fs::read(&path).map_err(io)?;
+                crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)?;
+                self.manifest_before = Some(before);
+            }
             Step::Delete { path } => {
                 let src = paths::absolute(&self.root, path);
                 let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
@@ -706,6 +836,10 @@ impl Executed {
                 Step::Move { from, to } => {
                     std::fs::rename(paths::absolute(&self.root, to), paths::absolute(&self.root, from))
                 }
+                Step::WriteManifest { .. } => match self.manifest_before.take() {
+                    Some(before) => crate::fsutil::write_atomic(&self.root.join(MANIFEST_FILE), &before),
+                    None => Ok(()),
+                },
                 Step::Delete { path } => match self.trashed.pop() {
                     Some((_, parked)) => std::fs::rename(parked, paths::absolute(&self.root, path)),
                     None => Ok(()),
@@ -749,6 +883,7 @@ impl Mutation {
             Mutation::Unregister { .. } => "unregister",
             Mutation::SetMetadata { .. } => "setMetadata",
             Mutation::Batch { .. } => "batch",
+            Mutation::Reconcile { .. } => "reconcile",
             #[cfg(feature = "test-hooks")]
             Mutation::TestSleep { .. } => "testSleep",
         }

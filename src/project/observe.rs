@@ -116,9 +116,11 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
             Some(match registry::parse(&text, REGISTRY_FILE) {
                 Ok(entries) => {
                     let detail = registry_diff(&contents.assets, &entries);
-                    RegistryChange { entries: Ok(Arc::new(entries)), detail }
+                    RegistryChange { entries: Ok(Arc::new(entries)), detail, hash }
                 }
-                Err(e) => RegistryChange { entries: Err(e.to_string()), detail: json!({ "error": e.to_string() }) },
+                Err(e) => {
+                    RegistryChange { entries: Err(e.to_string()), detail: json!({ "error": e.to_string() }), hash }
+                }
             })
         };
     }
@@ -151,7 +153,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
 }
 
 /// Items that are new or changed, and ids of items that are gone.
-fn item_changes(before: &[Item], after: &[Item]) -> (Vec<Item>, Vec<String>) {
+pub(super) fn item_changes(before: &[Item], after: &[Item]) -> (Vec<Item>, Vec<String>) {
     let detected = after.iter().filter(|a| !before.iter().any(|b| b == *a)).cloned().collect();
     let cleared = before.iter().filter(|b| !after.iter().any(|a| a.id == b.id)).map(|b| b.id.clone()).collect();
     (detected, cleared)

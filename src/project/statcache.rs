@@ -116,6 +116,15 @@ impl StatCache {
         self.dirty = true;
     }
 
+    /// Follows a file the packer itself renamed (a rename keeps its stat).
+    pub fn rename(&mut self, from: &str, to: &str) {
+        if let Some(mut e) = self.entries.remove(from) {
+            e.path = to.to_string();
+            self.entries.insert(to.to_string(), e);
+            self.dirty = true;
+        }
+    }
+
     /// Drops the entry of a path (it is gone, or no longer ours to know).
     pub fn forget(&mut self, rel: &str) {
         if self.entries.remove(rel).is_some() {

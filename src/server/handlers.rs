@@ -114,7 +114,7 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
             let p: PreviewParams = protocol::decode(params)?;
             let project = server.project(&p.project_id)?;
             let snap = project.snapshot();
-            Ok(mutation::plan(&project.root, &snap, &p.mutation).preview_json())
+            Ok(mutation::plan(&project.root, &snap, &p.mutation, None).preview_json())
         }
         "packer/divergence" => {
             let p: ProjectParams = protocol::decode(params)?;

@@ -1,0 +1,288 @@
+//! Reconcile: the one way divergence is resolved, planned like every other
+//! mutation (so it is previewed, re-checked at its turn and applied or
+//! rejected whole).
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::divergence::{Item, ItemKind, Untracked};
+use super::manifest::{Manifest, MANIFEST_FILE};
+use super::mutation::{DiskEntry, Planner, ReconcileChoice, Step};
+use super::registry;
+use super::snapshot::Asset;
+use super::workspace::{self, Kind, Observed};
+
+/// The resolutions each kind of item accepts; the first is the default.
+pub fn resolutions_for(kind: ItemKind) -> &'static [&'static str] {
+    match kind {
+        ItemKind::Modified => &["adopt"],
+        ItemKind::Missing => &["drop", "relink"],
+        ItemKind::Untracked => &["register", "ignore"],
+        ItemKind::Moved => &["move"],
+        ItemKind::RegistryChanged => &["reload", "keep"],
+        ItemKind::ManifestChanged => &["reload"],
+    }
+}
+
+impl Planner<'_> {
+    pub(super) fn reconcile(&mut self, choices: Option<&[ReconcileChoice]>) {
+        let items: Vec<Item> = self.snap.divergence.as_ref().clone();
+        let mut chosen: Vec<(Item, String, Option<String>)> = Vec::new();
+        match choices {
+            None => {
+                for item in items {
+                    let default = resolutions_for(item.kind)[0].to_string();
+                    chosen.push((item, default, None));
+                }
+            }
+            Some(list) => {
+                for c in list {
+                    let Some(item) = items.iter().find(|i| i.id == c.divergence_id) else {
+                        let msg =
+                            format!("no divergence item has the id `{}` (it may be resolved already)", c.divergence_id);
+                        self.block("unknownDivergence", msg, None, None);
+                        continue;
+                    };
+                    let allowed = resolutions_for(item.kind);
+                    if !allowed.contains(&c.resolution.as_str()) {
+                        let msg = format!(
+                            "`{}` does not resolve a {} item (use {})",
+                            c.resolution,
+                            item.kind.as_str(),
+                            allowed.join(" or ")
+                        );
+                        self.block("invalidResolution", msg, item.asset_id.as_deref(), Some(&item.path));
+                        continue;
+                    }
+                    if (c.resolution == "relink") != c.path.is_some() {
+                        let msg = "`path` goes with `relink`, and only with it".to_string();
+                        self.block("invalidResolution", msg, item.asset_id.as_deref(), Some(&item.path));
+                        continue;
+                    }
+                    chosen.push((item.clone(), c.resolution.clone(), c.path.clone()));
+                }
+            }
+        }
+        if chosen.is_empty() && self.snap.divergence.is_empty() {
+            self.warn("noChange", "the project is clean: nothing to reconcile".into(), None, None);
+        }
+        // The project's own files first: a reload replaces what the asset items were about.
+        chosen.sort_by_key(|(item, _, _)| !matches!(item.kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged));
+        for (item, resolution, path) in chosen {
+            let mut shown = json!({
+                "divergenceId": item.id, "kind": item.kind, "path": item.path, "resolution": resolution,
+            });
+            if let Some(p) = &path {
+                shown["to"] = json!(p);
+            }
+            self.reconcile.resolutions.push(shown);
+            self.resolve(&item, &resolution, path.as_deref());
+        }
+    }
+
+    /// What a file is on disk now (through the stat cache at apply).
+    fn look(&mut self, rel: &str, kind: Kind) -> Option<Observed> {
+        match self.verify.as_deref_mut() {
+            Some(cache) => cache.observe(self.root, rel, kind),
+            None => workspace::inspect(&super::paths::absolute(self.root, rel), kind).ok(),
+        }
+    }
+
+    fn asset_of(&mut self, item: &Item) -> Option<Arc<Asset>> {
+        let found = item.asset_id.as_ref().and_then(|id| self.assets.get(id).cloned());
+        if found.is_none() {
+            let msg = format!("the asset of `{}` is no longer registered; this item is skipped", item.path);
+            self.warn("skipped", msg, item.asset_id.as_deref(), Some(&item.path));
+        }
+        found
+    }
+
+    fn resolve(&mut self, item: &Item, resolution: &str, path: Option<&str>) {
+        match (item.kind, resolution) {
+            (ItemKind::Modified, _) => {
+                let Some(asset) = self.asset_of(item) else { return };
+                match self.look(asset.path(), asset.entry.kind) {
+                    Some(obs) => {
+                        let mut entry = asset.entry.clone();
+                        entry.hash = obs.hash.clone();
+                        entry.size = obs.size;
+                        self.put(Asset::from_observation(entry, Some(obs)));
+                    }
+                    None => self.block(
+                        "fileMissing",
+                        format!("`{}` is gone", asset.path()),
+                        Some(asset.id()),
+                        Some(asset.path()),
+                    ),
+                }
+            }
+            (ItemKind::Missing, "drop") => {
+                if let Some(asset) = self.asset_of(item) {
+                    self.remove(&asset);
+                }
+            }
+            (ItemKind::Missing, _) => {
+                let Some(asset) = self.asset_of(item) else { return };
+                let Some(to) = path.and_then(|p| self.client_path(p, Some(asset.id()))) else { return };
+                self.relink(&asset, &to);
+            }
+            (ItemKind::Moved, _) => {
+                let Some(asset) = self.asset_of(item) else { return };
+                let Some(to) = item.detail["to"].as_str().map(str::to_string) else { return };
+                self.relink(&asset, &to);
+            }
+            (ItemKind::Untracked, "register") => self.register(&item.path),
+            (ItemKind::Untracked, _) => self.ignore(&item.path),
+            (ItemKind::RegistryChanged, "reload") => self.reload_registry(),
+            (ItemKind::RegistryChanged, _) => {
+                // The packer's registry wins: write it over the file.
+                self.reconcile.keep_registry = true;
+                self.external.registry = None;
+            }
+            (ItemKind::ManifestChanged, _) => self.reload_manifest(),
+        }
+    }
+
+    /// A registered asset whose file is now at `to`: keep its identity.
+    fn relink(&mut self, asset: &Asset, to: &str) {
+        if self.by_path.contains_key(to) {
+            self.block("targetExists", format!("`{to}` is already registered"), Some(asset.id()), Some(to));
+            return;
+        }
+        if self.disk(to) != DiskEntry::File {
+            self.block("notFound", format!("there is no file at `{to}`"), Some(asset.id()), Some(to));
+            return;
+        }
+        let kind = Kind::of_path(to);
+        let Some(obs) = self.look(to, kind) else {
+            self.block("notFound", format!("`{to}` cannot be read"), Some(asset.id()), Some(to));
+            return;
+        };
+        if obs.hash != asset.entry.hash {
+            let msg = format!(
+                "`{to}` does not hold the content registered for `{}`; its new content is adopted",
+                asset.path()
+            );
+            self.warn("contentDiffers", msg, Some(asset.id()), Some(to));
+        }
+        let mut entry = asset.entry.clone();
+        entry.path = to.to_string();
+        entry.kind = kind;
+        entry.hash = obs.hash.clone();
+        entry.size = obs.size;
+        self.untracked.remove(to);
+        self.remove(asset);
+        self.put(Asset::from_observation(entry, Some(obs)));
+    }
+
+    /// Adds an exclude for `path` to the manifest (written at apply).
+    fn ignore(&mut self, path: &str) {
+        let current = match &self.reconcile.manifest_text {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(self.root.join(MANIFEST_FILE)).unwrap_or_default(),
+        };
+        let mut doc: toml_edit::DocumentMut = match current.parse() {
+            Ok(d) => d,
+            Err(e) => {
+                self.block(
+                    "manifestInvalid",
+                    format!("{MANIFEST_FILE} cannot be edited: {e}"),
+                    None,
+                    Some(MANIFEST_FILE),
+                );
+                return;
+            }
+        };
+        let assets = doc.entry("assets").or_insert(toml_edit::table());
+        let Some(table) = assets.as_table_like_mut() else {
+            self.block("manifestInvalid", format!("`assets` in {MANIFEST_FILE} is not a table"), None, None);
+            return;
+        };
+        let exclude = table.entry("exclude").or_insert(toml_edit::value(toml_edit::Array::new()));
+        let Some(array) = exclude.as_array_mut() else {
+            self.block("manifestInvalid", format!("`assets.exclude` in {MANIFEST_FILE} is not an array"), None, None);
+            return;
+        };
+        // A glob that matches exactly this path.
+        let pattern = globset::escape(path);
+        array.push(pattern.as_str());
+        let text = doc.to_string();
+        match Manifest::parse(&text, MANIFEST_FILE) {
+            Ok(m) => {
+                self.untracked.remove(path);
+                self.reconcile.manifest_hash = Some(registry::content_hash(text.as_bytes()));
+                self.reconcile.manifest = Some(Arc::new(m));
+                self.reconcile.manifest_text = Some(text.clone());
+                self.steps.retain(|s| !matches!(s, Step::WriteManifest { .. }));
+                self.steps.push(Step::WriteManifest { text });
+            }
+            Err(e) => self.block("manifestInvalid", format!("the edited manifest would not load: {e}"), None, None),
+        }
+    }
+
+    /// The registry file on disk wins: the snapshot is rebuilt from it.
+    fn reload_registry(&mut self) {
+        let Some(change) = self.external.registry.clone() else { return };
+        let entries = match &change.entries {
+            Ok(e) => e.clone(),
+            Err(e) => {
+                let msg = format!("the registry file cannot be reloaded: {e}");
+                self.block("registryInvalid", msg, None, Some(registry::REGISTRY_FILE));
+                return;
+            }
+        };
+        let old: Vec<Arc<Asset>> = self.assets.values().cloned().collect();
+        for a in &old {
+            self.remove_entry(a);
+        }
+        for e in entries.iter() {
+            let obs = self.look(&e.path, e.kind);
+            self.untracked.remove(&e.path);
+            self.put_entry(Asset::from_observation(e.clone(), obs));
+        }
+        // Files the old registry named and the new one does not are untracked now.
+        let manifest = self.reconcile.manifest.clone().unwrap_or_else(|| self.snap.manifest.clone());
+        for a in old {
+            let p = a.path();
+            if !self.by_path.contains_key(p) && manifest.under_roots(p) && !manifest.is_excluded(p) {
+                if let Some(obs) = self.look(p, Kind::of_path(p)) {
+                    self.untracked.insert(p.to_string(), Untracked { hash: obs.hash, size: obs.size });
+                }
+            }
+        }
+        self.external.registry = None;
+        self.reconcile.reloaded_registry = Some(change.hash);
+    }
+
+    /// `packer.toml` on disk wins: reload it and look at the roots again.
+    fn reload_manifest(&mut self) {
+        let text = std::fs::read_to_string(self.root.join(MANIFEST_FILE)).unwrap_or_default();
+        let manifest = match Manifest::parse(&text, MANIFEST_FILE) {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                self.block(
+                    "manifestInvalid",
+                    format!("packer.toml cannot be reloaded: {e}"),
+                    None,
+                    Some(MANIFEST_FILE),
+                );
+                return;
+            }
+        };
+        let files = workspace::scan(self.root, &manifest).files;
+        let mut untracked = imbl::OrdMap::new();
+        for p in files {
+            if self.by_path.contains_key(&p) {
+                continue;
+            }
+            if let Some(obs) = self.look(&p, Kind::of_path(&p)) {
+                untracked.insert(p, Untracked { hash: obs.hash, size: obs.size });
+            }
+        }
+        self.untracked = untracked;
+        self.external.manifest_changed = false;
+        self.reconcile.manifest_hash = Some(registry::content_hash(text.as_bytes()));
+        self.reconcile.manifest = Some(manifest);
+    }
+}
