@@ -144,3 +144,187 @@ fn reopening_ten_thousand_unchanged_assets_hashes_no_file() {
     assert_eq!(again["summary"]["assets"]["total"], 10_000);
     assert_eq!(again["summary"]["divergence"]["state"], "clean");
 }
+
+fn reconcile(s: &mut Server, pid: &str, items: Option<Value>) -> Value {
+    let mut mutation = json!({"kind": "reconcile"});
+    if let Some(items) = items {
+        mutation["items"] = items;
+    }
+    s.apply(pid, mutation)
+}
+
+fn wait_items(s: &mut Server, pid: &str, n: usize) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = divergence(s, pid);
+        if d["items"].as_array().unwrap().len() == n {
+            return d;
+        }
+        assert!(std::time::Instant::now() < deadline, "expected {n} divergence items, have {d}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+#[test]
+fn reconcile_previews_default_resolutions_and_applies_exactly_them() {
+    let (f, mut s, pid, ids) = setup(4);
+    f.write("assets/f000.txt", b"new content\n");
+    std::fs::remove_file(f.path("assets/f001.txt")).unwrap();
+    std::fs::rename(f.path("assets/f002.txt"), f.path("assets/sub/f002-renamed.txt")).unwrap_or_else(|_| {
+        std::fs::create_dir_all(f.path("assets/sub")).unwrap();
+        std::fs::rename(f.path("assets/f002.txt"), f.path("assets/sub/f002-renamed.txt")).unwrap();
+    });
+    f.write("assets/extra.txt", b"extra\n");
+    wait_items(&mut s, &pid, 4);
+    let tree_before = f.tree();
+    let preview = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": {"kind": "reconcile"}}));
+    let res: Vec<(String, String)> = preview["resolutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap().to_string(), r["resolution"].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [("modified", "adopt"), ("missing", "drop"), ("moved", "move"), ("untracked", "register")];
+    for (k, r) in expected {
+        assert!(res.contains(&(k.to_string(), r.to_string())), "{res:?}");
+    }
+    assert_eq!(preview["blockers"], json!([]));
+    assert_eq!(f.tree(), tree_before, "preview changes nothing");
+    let r = reconcile(&mut s, &pid, None);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+    let paths = f.registry_paths();
+    assert!(!paths.contains_key(&ids["assets/f001.txt"]), "missing was dropped");
+    assert_eq!(paths[&ids["assets/f002.txt"]], "assets/sub/f002-renamed.txt", "the move kept the asset's id");
+    assert_eq!(paths[&ids["assets/f000.txt"]], "assets/f000.txt");
+    assert!(paths.values().any(|p| p == "assets/extra.txt"));
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": ids["assets/f000.txt"]}));
+    assert_eq!(a["asset"]["status"], "ok");
+    assert_eq!(a["asset"]["hash"], json!(blake3_hex(b"new content\n")));
+    let cleared: Vec<Value> = s.events().into_iter().filter(|e| e["kind"] == "divergenceCleared").collect();
+    assert_eq!(cleared.last().unwrap()["operationId"], r["operationId"]);
+    assert_eq!(cleared.last().unwrap()["state"], "clean");
+}
+
+fn blake3_hex(bytes: &[u8]) -> String {
+    // The registry's hash of a file, computed by the packer itself.
+    let f = Fixture::new(&[("assets/h.bin", bytes)]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/h.bin"]}));
+    r["registryMutations"][0]["after"]["hash"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn ignoring_an_untracked_file_adds_an_exclude_to_the_manifest() {
+    let (f, mut s, pid, _) = setup(1);
+    f.write("assets/scratch [draft].txt", b"notes\n");
+    let d = wait_items(&mut s, &pid, 1);
+    let id = d["items"][0]["id"].clone();
+    let r = reconcile(&mut s, &pid, Some(json!([{"divergenceId": id, "resolution": "ignore"}])));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert!(r["filesystemMutations"].as_array().unwrap().contains(&json!({"op": "write", "path": "packer.toml"})));
+    let manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap();
+    assert!(
+        manifest.contains("assets/scratch \\\\[draft\\\\].txt") || manifest.contains("scratch [[]draft[]].txt"),
+        "{manifest}"
+    );
+    assert!(manifest.starts_with("[project]\nname = \"fixture\""), "the rest of the manifest is kept: {manifest}");
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+    s.drain_for(Duration::from_millis(400));
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean", "the packer's own manifest write is not a divergence");
+}
+
+#[test]
+fn a_missing_asset_can_be_relinked_keeping_its_id_and_bad_choices_are_blocked() {
+    let (f, mut s, pid, ids) = setup(2);
+    std::fs::rename(f.path("assets/f000.txt"), f.path("assets/other.bin")).unwrap();
+    f.write("assets/other.bin", b"changed too\n");
+    let d = wait_items(&mut s, &pid, 2);
+    let missing = d["items"].as_array().unwrap().iter().find(|i| i["kind"] == "missing").unwrap()["id"].clone();
+    let bad = reconcile(&mut s, &pid, Some(json!([{"divergenceId": missing, "resolution": "adopt"}])));
+    assert_eq!(bad["blockers"][0]["code"], "invalidResolution");
+    let bad = reconcile(&mut s, &pid, Some(json!([{"divergenceId": "d-0000000000000000", "resolution": "drop"}])));
+    assert_eq!(bad["blockers"][0]["code"], "unknownDivergence");
+    let r = reconcile(
+        &mut s,
+        &pid,
+        Some(json!([{"divergenceId": missing, "resolution": "relink", "path": "assets/other.bin"}])),
+    );
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(r["warnings"][0]["code"], "contentDiffers");
+    assert_eq!(f.registry_paths()[&ids["assets/f000.txt"]], "assets/other.bin");
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+}
+
+#[test]
+fn a_git_style_swap_is_registry_changed_and_reload_leaves_the_disk_state() {
+    let (f, mut s, pid, ids) = setup(3);
+    // What `git checkout` does: the registry and the files change together.
+    let moved_id = &ids["assets/f000.txt"];
+    let new_registry = f.registry_text().replace("assets/f000.txt", "assets/moved/f000.txt");
+    std::fs::create_dir_all(f.path("assets/moved")).unwrap();
+    std::fs::rename(f.path("assets/f000.txt"), f.path("assets/moved/f000.txt")).unwrap();
+    std::fs::write(f.path("packer.registry.jsonl"), &new_registry).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let d = loop {
+        let d = divergence(&mut s, &pid);
+        if d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "registryChanged") {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "{d}");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    let registry_item = d["items"].as_array().unwrap().iter().find(|i| i["kind"] == "registryChanged").unwrap().clone();
+    assert_eq!(registry_item["detail"]["changed"][0]["assetId"], json!(moved_id));
+    let r = reconcile(&mut s, &pid, None);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert!(
+        !r["filesystemMutations"].as_array().unwrap().iter().any(|m| m["path"] == "packer.registry.jsonl"),
+        "reload writes nothing: the file wins"
+    );
+    assert_eq!(f.registry_text(), new_registry);
+    let d = divergence(&mut s, &pid);
+    assert_eq!(d["state"], "clean", "{d}");
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": moved_id}));
+    assert_eq!(a["asset"]["path"], "assets/moved/f000.txt");
+    assert_eq!(a["asset"]["status"], "ok");
+}
+
+#[test]
+fn a_file_changed_between_preview_and_apply_is_never_overwritten_or_moved() {
+    let (f, mut s, pid, ids) = setup(2);
+    let mv = json!({"kind": "move", "assetId": ids["assets/f000.txt"], "to": "assets/away.txt"});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": mv}));
+    assert_eq!(p["blockers"], json!([]));
+    f.write("assets/f000.txt", b"someone's new work\n");
+    // Applied at once: the watcher may not have reported the edit yet.
+    let r = s.apply(&pid, mv);
+    assert_eq!(r["outcome"], "rejected");
+    assert_eq!(r["blockers"][0]["code"], "diverged");
+    assert_eq!(std::fs::read(f.path("assets/f000.txt")).unwrap(), b"someone's new work\n");
+    let del = s.apply(&pid, json!({"kind": "delete", "assetIds": [ids["assets/f000.txt"]]}));
+    assert_eq!(del["blockers"][0]["code"], "diverged");
+    assert!(f.path("assets/f000.txt").exists());
+}
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_watcher_failure_is_explicit_then_a_rescan_finds_the_real_divergence() {
+    let (f, mut s, pid, ids) = setup(2);
+    s.call("packer/testBreakWatch", json!({"projectId": pid, "holdMs": 600}));
+    let degraded = s.wait_for("watchDegraded", |m| m["params"]["kind"] == "watchDegraded");
+    assert!(degraded["params"]["reason"].as_str().unwrap().contains("test"));
+    assert_eq!(s.call("packer/summary", json!({"projectId": pid}))["watch"]["state"], "degraded");
+    // Nobody watches now: this change is found by the rescan, not by an event.
+    f.write("assets/f001.txt", b"changed while nobody watched\n");
+    let restored = s.wait_for("watchRestored", |m| m["params"]["kind"] == "watchRestored");
+    let detected = s.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
+    let order = |m: &Value| s.log.iter().position(|x| x == m).unwrap();
+    assert!(order(&degraded) < order(&detected) && order(&detected) < order(&restored));
+    assert_eq!(detected["params"]["items"][0]["assetId"], json!(ids["assets/f001.txt"]));
+    assert_eq!(s.call("packer/summary", json!({"projectId": pid}))["watch"], json!({"state": "ok"}));
+    // And watching works again.
+    f.write("assets/f000.txt", b"seen by the watcher again\n");
+    wait_items(&mut s, &pid, 2);
+}

@@ -246,13 +246,34 @@ impl Project {
     /// Watching failed or fell behind: say so, and rescan everything. The
     /// rescan (in the lane) tries to watch again and says when it is back.
     pub fn watch_degraded(&self, reason: &str) {
+        self.mark_watch_degraded(reason);
+        self.lane.submit(None, lane::Job::Rescan);
+    }
+
+    fn mark_watch_degraded(&self, reason: &str) {
         tracing::warn!(project = %self.id, %reason, "watching degraded; rescanning");
         *self.watch_problem.lock().expect("watch lock") = Some(reason.to_string());
         let mut ev = serde_json::Map::new();
         ev.insert("kind".into(), json!("watchDegraded"));
         ev.insert("reason".into(), json!(reason));
         self.bus.emit(ev, None);
-        self.lane.submit(None, lane::Job::Rescan);
+    }
+
+    /// Test builds only: really stops watching, says so, and rescans only
+    /// after `hold`, so that a test can change files nobody is watching.
+    #[cfg(feature = "test-hooks")]
+    pub fn break_watch_for_test(self: &Arc<Self>, hold: std::time::Duration) {
+        if let Some(w) = self.watcher() {
+            w.unwatch_all();
+        }
+        self.mark_watch_degraded("stopped by a test");
+        let project = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            std::thread::sleep(hold);
+            if let Some(p) = project.upgrade() {
+                p.lane.submit(None, lane::Job::Rescan);
+            }
+        });
     }
 
     /// Places the watches again; say the outcome with [`Project::watch_outcome`]

@@ -25,6 +25,10 @@ pub fn resolutions_for(kind: ItemKind) -> &'static [&'static str] {
     }
 }
 
+fn is_asset_item(kind: ItemKind) -> bool {
+    !matches!(kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged)
+}
+
 impl Planner<'_> {
     pub(super) fn reconcile(&mut self, choices: Option<&[ReconcileChoice]>) {
         let items: Vec<Item> = self.snap.divergence.as_ref().clone();
@@ -67,8 +71,21 @@ impl Planner<'_> {
         if chosen.is_empty() && self.snap.divergence.is_empty() {
             self.warn("noChange", "the project is clean: nothing to reconcile".into(), None, None);
         }
-        // The project's own files first: a reload replaces what the asset items were about.
+        // The project's own files first. A registry reload replaces what the
+        // asset items were measured against: they are looked at again after
+        // it, not resolved now.
         chosen.sort_by_key(|(item, _, _)| !matches!(item.kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged));
+        let reloading = chosen.iter().any(|(i, r, _)| i.kind == ItemKind::RegistryChanged && r == "reload");
+        if reloading {
+            let skipped = chosen.iter().filter(|(i, _, _)| is_asset_item(i.kind)).count();
+            if skipped > 0 {
+                let msg = format!(
+                    "{skipped} asset item(s) are measured again against the reloaded registry, not resolved now"
+                );
+                self.warn("reevaluated", msg, None, None);
+            }
+            chosen.retain(|(i, _, _)| !is_asset_item(i.kind));
+        }
         for (item, resolution, path) in chosen {
             let mut shown = json!({
                 "divergenceId": item.id, "kind": item.kind, "path": item.path, "resolution": resolution,

@@ -103,6 +103,14 @@ impl Watcher {
 
     /// Drops and places again every watch (after a failure).
     pub fn rewatch(&self) -> notify::Result<()> {
+        self.unwatch_all();
+        self.debouncer.lock().expect("debouncer lock").watch(&self.root, RecursiveMode::NonRecursive)?;
+        self.watch_roots()
+    }
+
+    /// Drops every watch.
+    pub fn unwatch_all(&self) {
+        let _ = self.debouncer.lock().expect("debouncer lock").unwatch(&self.root);
         {
             let mut watched = self.watched.lock().expect("watched lock");
             let mut debouncer = self.debouncer.lock().expect("debouncer lock");
@@ -111,7 +119,6 @@ impl Watcher {
             }
             watched.clear();
         }
-        self.watch_roots()
     }
 
     /// An asset root created (or removed) since: watch it (or forget it).

@@ -41,7 +41,16 @@ const READS: &[&str] = &[
 ];
 
 pub fn is_read(method: &str) -> bool {
-    READS.contains(&method)
+    READS.contains(&method) || (cfg!(feature = "test-hooks") && method == "packer/testBreakWatch")
+}
+
+/// `packer/testBreakWatch` (test builds only).
+#[cfg(feature = "test-hooks")]
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TestBreakWatchParams {
+    project_id: String,
+    hold_ms: u64,
 }
 
 /// Reads that do file I/O run on the blocking pool, not on the runtime's workers.
@@ -137,6 +146,12 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
             Ok(json!({ "events": events, "lastSeq": last_seq }))
         }
         "packer/cancel" => cancel(server, params),
+        #[cfg(feature = "test-hooks")]
+        "packer/testBreakWatch" => {
+            let p: TestBreakWatchParams = protocol::decode(params)?;
+            server.project(&p.project_id)?.break_watch_for_test(std::time::Duration::from_millis(p.hold_ms));
+            Ok(Value::Null)
+        }
         _ => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"))),
     }
 }
