@@ -328,3 +328,41 @@ fn a_watcher_failure_is_explicit_then_a_rescan_finds_the_real_divergence() {
     f.write("assets/f000.txt", b"seen by the watcher again\n");
     wait_items(&mut s, &pid, 2);
 }
+
+#[test]
+fn changes_made_while_no_packer_ran_are_reported_like_live_ones() {
+    let (f, s, _pid, ids) = setup(3);
+    assert_eq!(s.shutdown(), 0);
+    // Between two sessions: a git pull changes the registry, an edit changes a file.
+    let pulled = f.registry_text().replace("assets/f002.txt", "assets/renamed-upstream.txt");
+    std::fs::write(f.path("packer.registry.jsonl"), &pulled).unwrap();
+    std::fs::rename(f.path("assets/f002.txt"), f.path("assets/renamed-upstream.txt")).unwrap();
+    f.write("assets/f000.txt", b"edited offline\n");
+    let manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap() + "\n# a comment added upstream\n";
+    std::fs::write(f.path("packer.toml"), manifest).unwrap();
+
+    let mut s = Server::ready();
+    let open = s.call("packer/openProject", json!({"root": f.root()}));
+    let pid = open["projectId"].as_str().unwrap().to_string();
+    let d = divergence(&mut s, &pid);
+    let kinds: Vec<&str> = d["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["registryChanged", "manifestChanged", "modified", "moved"], "{d}");
+    assert_eq!(f.registry_text(), pulled, "opening changed nothing");
+    // Nothing writes over the pulled registry until it is reconciled.
+    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": ids["assets/f001.txt"], "tags": ["x"]}));
+    assert_eq!(r["outcome"], "rejected");
+    assert_eq!(r["blockers"][0]["code"], "diverged");
+    let r = s.apply(&pid, json!({"kind": "reconcile"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let d = wait_items(&mut s, &pid, 1);
+    assert_eq!(d["items"][0]["kind"], "modified", "after the reload only the offline edit is left: {d}");
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": ids["assets/f002.txt"]}));
+    assert_eq!(a["asset"]["path"], "assets/renamed-upstream.txt");
+    assert_eq!(s.apply(&pid, json!({"kind": "reconcile"}))["outcome"], "applied");
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+    // And the next session starts clean.
+    assert_eq!(s.shutdown(), 0);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+}

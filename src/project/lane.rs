@@ -187,11 +187,18 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     // still to be exactly what was reloaded.
     let committed = if plan.write_registry {
         let entries = plan.contents.assets.values().map(|a| &a.entry);
-        registry::store(&project.root, entries).map_err(|e| format!("writing {}: {e}", registry::REGISTRY_FILE))
+        let text = registry::render(entries);
+        crate::fsutil::write_atomic(&project.root.join(registry::REGISTRY_FILE), text.as_bytes())
+            .map(|()| {
+                super::baseline::remember_registry(&project.state_dir(), text.as_bytes());
+                registry::content_hash(text.as_bytes())
+            })
+            .map_err(|e| format!("writing {}: {e}", registry::REGISTRY_FILE))
     } else if let Some(expected) = &plan.adopt_registry_hash {
-        let now =
-            registry::content_hash(&std::fs::read(project.root.join(registry::REGISTRY_FILE)).unwrap_or_default());
+        let bytes = std::fs::read(project.root.join(registry::REGISTRY_FILE)).unwrap_or_default();
+        let now = registry::content_hash(&bytes);
         if &now == expected {
+            super::baseline::remember_registry(&project.state_dir(), &bytes);
             Ok(now)
         } else {
             Err(format!("{} changed again since it was looked at; look again and reconcile", registry::REGISTRY_FILE))
@@ -214,6 +221,9 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         if let Some(h) = &plan.manifest_hash {
             disk.manifest_hash = h.clone();
+            if let Ok(bytes) = std::fs::read(project.root.join(super::manifest::MANIFEST_FILE)) {
+                super::baseline::remember_manifest(&project.state_dir(), &bytes);
+            }
         }
         for step in &plan.steps {
             match step {

@@ -6,6 +6,7 @@
 //!   file is committed: a read sees all of a mutation or none of it;
 //! - commit-bearing work runs in arrival order, one job at a time.
 
+pub mod baseline;
 pub mod divergence;
 pub mod lane;
 pub mod manifest;
@@ -28,7 +29,7 @@ use serde_json::{json, Value};
 
 use crate::events::EventBus;
 use crate::operations::{NewOperation, OpTable, Operation};
-use divergence::Untracked;
+use divergence::{External, Untracked};
 use manifest::{Manifest, ManifestError};
 use registry::RegistryError;
 use snapshot::{Asset, Contents, Snapshot};
@@ -131,13 +132,17 @@ impl Project {
         if !root.is_dir() {
             return Err(OpenError::NoFolder(root.display().to_string()));
         }
-        let manifest = Arc::new(Manifest::load(&root)?);
-        let manifest_hash =
-            registry::content_hash(&std::fs::read(root.join(manifest::MANIFEST_FILE)).unwrap_or_default());
-        let (entries, registry_hash) = registry::load_with_hash(&root)?;
+        // A folder without a manifest is not a project: refuse it before
+        // creating anything in it.
+        if !root.join(manifest::MANIFEST_FILE).is_file() {
+            Manifest::load(&root)?;
+        }
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
+        let base = baseline::load(&root, &state_dir)?;
+        let manifest = Arc::new(base.manifest);
+        let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);
         for dir in [&root, &state_dir] {
             let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io(dir, e))?;
             if removed > 0 {
@@ -180,7 +185,11 @@ impl Project {
         // journal's last seq), so a generation from an earlier run never
         // matches by accident.
         let generation = bus.last_seq() + 1;
-        let contents = Contents { assets, by_path, untracked, external: Arc::default() };
+        let external = External {
+            registry: baseline::registry_change(base.registry_on_disk, &assets),
+            manifest_changed: base.manifest_changed,
+        };
+        let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
         let snap = Snapshot::new(generation, manifest, contents, Arc::new(scan.skipped));
         let project = Arc::new_cyclic(|weak| Project {
             id,

@@ -346,6 +346,16 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         || if rec.reloaded_registry.is_some() { rec.touched_other } else { !registry_mutations.is_empty() };
     if write_registry {
         filesystem_mutations.push(FsMutation { op: "write", path: REGISTRY_FILE.into(), to: None });
+        // Writing over a registry someone else changed would lose their change.
+        if p.external.registry.is_some() {
+            let msg = format!("{REGISTRY_FILE} was changed outside the packer: reconcile it (reload or keep) first");
+            p.blockers.push(Issue::new("diverged", msg, None, Some(REGISTRY_FILE)));
+        }
+    }
+    let writes_manifest = p.steps.iter().any(|s| matches!(s, Step::WriteManifest { .. }));
+    if writes_manifest && p.external.manifest_changed {
+        let msg = format!("{MANIFEST_FILE} was changed outside the packer: reconcile it (reload) first");
+        p.blockers.push(Issue::new("diverged", msg, None, Some(MANIFEST_FILE)));
     }
     Plan {
         base_generation: snap.generation,

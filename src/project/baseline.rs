@@ -1,0 +1,139 @@
+//! What the packer last knew of its own files, kept under `.packer/`.
+//!
+//! A registry or manifest changed while no packer was running (a `git pull`
+//! between two sessions) must be reported exactly like one changed while it
+//! runs: as `registryChanged` / `manifestChanged`, not silently loaded. So the
+//! packer keeps a copy of each as it last wrote or accepted it, and opening
+//! compares the files with those copies.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::divergence::RegistryChange;
+use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use super::registry::{self, Entry, RegistryError, REGISTRY_FILE};
+use super::OpenError;
+
+const LAST_REGISTRY: &str = "registry.last.jsonl";
+const LAST_MANIFEST: &str = "manifest.last.toml";
+
+/// Keeps a copy of what the packer now takes a project file to be. A copy
+/// is only a reference: it is replaced atomically but not synced (losing it
+/// loses only the detection of an offline change, never data).
+fn remember(state_dir: &Path, name: &str, bytes: &[u8]) {
+    let result = (|| -> std::io::Result<()> {
+        let mut tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(state_dir)?;
+        std::io::Write::write_all(&mut tmp, bytes)?;
+        tmp.persist(state_dir.join(name)).map_err(|e| e.error)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        tracing::warn!(file = name, error = %e, "cannot keep a reference copy; offline changes to it will not be detected");
+    }
+}
+
+pub fn remember_registry(state_dir: &Path, bytes: &[u8]) {
+    remember(state_dir, LAST_REGISTRY, bytes);
+}
+
+pub fn remember_manifest(state_dir: &Path, bytes: &[u8]) {
+    remember(state_dir, LAST_MANIFEST, bytes);
+}
+
+/// The project files as opening takes them.
+pub struct Baseline {
+    pub manifest: Manifest,
+    pub manifest_hash: String,
+    pub manifest_changed: bool,
+    pub entries: Vec<Entry>,
+    pub registry_hash: String,
+    /// The registry file differs from the packer's copy: what it holds now.
+    pub registry_on_disk: Option<(Result<Arc<Vec<Entry>>, String>, String)>,
+}
+
+fn read_optional(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
+    let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
+    let manifest_path = root.join(MANIFEST_FILE);
+    let manifest_file = manifest_path.display().to_string();
+    let Some(manifest_bytes) = read_optional(&manifest_path).map_err(|e| io(&manifest_path, e))? else {
+        return Err(ManifestError::Missing { file: manifest_file }.into());
+    };
+    let manifest_hash_now = registry::content_hash(&manifest_bytes);
+    let last_manifest = read_optional(&state_dir.join(LAST_MANIFEST)).ok().flatten();
+    let parse_manifest =
+        |bytes: &[u8]| Manifest::parse(&String::from_utf8_lossy(bytes), &manifest_file).map_err(OpenError::from);
+    let (manifest, manifest_hash, manifest_changed) = match last_manifest {
+        Some(last) if registry::content_hash(&last) != manifest_hash_now => match parse_manifest(&last) {
+            Ok(m) => (m, registry::content_hash(&last), true),
+            // A damaged copy is no reference: take the file.
+            Err(_) => (parse_manifest(&manifest_bytes)?, manifest_hash_now, false),
+        },
+        Some(_) => (parse_manifest(&manifest_bytes)?, manifest_hash_now, false),
+        None => {
+            let m = parse_manifest(&manifest_bytes)?;
+            remember_manifest(state_dir, &manifest_bytes);
+            (m, manifest_hash_now, false)
+        }
+    };
+
+    let registry_path = root.join(REGISTRY_FILE);
+    let registry_file = registry_path.display().to_string();
+    let registry_bytes = read_optional(&registry_path).map_err(|e| io(&registry_path, e))?.unwrap_or_default();
+    let registry_hash_now = registry::content_hash(&registry_bytes);
+    let parse_registry = |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> {
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        registry::parse(&String::from_utf8_lossy(bytes), &registry_file)
+    };
+    let last_registry = read_optional(&state_dir.join(LAST_REGISTRY)).ok().flatten();
+    let known = last_registry
+        .filter(|last| registry::content_hash(last) != registry_hash_now)
+        .and_then(|last| parse_registry(&last).ok().map(|entries| (entries, registry::content_hash(&last))));
+    match known {
+        Some((entries, hash)) => {
+            let on_disk = parse_registry(&registry_bytes).map(Arc::new).map_err(|e| e.to_string());
+            Ok(Baseline {
+                manifest,
+                manifest_hash,
+                manifest_changed,
+                entries,
+                registry_hash: hash,
+                registry_on_disk: Some((on_disk, registry_hash_now)),
+            })
+        }
+        None => {
+            let entries = parse_registry(&registry_bytes)?;
+            remember_registry(state_dir, &registry_bytes);
+            Ok(Baseline {
+                manifest,
+                manifest_hash,
+                manifest_changed,
+                entries,
+                registry_hash: registry_hash_now,
+                registry_on_disk: None,
+            })
+        }
+    }
+}
+
+/// The `registryChanged` state for what `load` found, once assets exist.
+pub fn registry_change(
+    on_disk: Option<(Result<Arc<Vec<Entry>>, String>, String)>,
+    assets: &imbl::OrdMap<String, Arc<super::snapshot::Asset>>,
+) -> Option<RegistryChange> {
+    let (entries, hash) = on_disk?;
+    let detail = match &entries {
+        Ok(e) => super::divergence::registry_diff(assets, e),
+        Err(message) => serde_json::json!({ "error": message }),
+    };
+    Some(RegistryChange { entries, detail, hash })
+}
