@@ -48,7 +48,14 @@ pub struct Baseline {
     pub entries: Vec<Entry>,
     pub registry_hash: String,
     /// The registry file differs from the packer's copy: what it holds now.
-    pub registry_on_disk: Option<(Result<Arc<Vec<Entry>>, String>, String)>,
+    pub registry_on_disk: Option<RegistryOnDisk>,
+}
+
+/// The registry file as found, when it differs from the packer's copy.
+pub struct RegistryOnDisk {
+    /// Its entries, or why it cannot be read.
+    pub entries: Result<Arc<Vec<Entry>>, String>,
+    pub hash: String,
 }
 
 fn read_optional(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
@@ -107,7 +114,7 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
                 manifest_changed,
                 entries,
                 registry_hash: hash,
-                registry_on_disk: Some((on_disk, registry_hash_now)),
+                registry_on_disk: Some(RegistryOnDisk { entries: on_disk, hash: registry_hash_now }),
             })
         }
         None => {
@@ -127,10 +134,10 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
 
 /// The `registryChanged` state for what `load` found, once assets exist.
 pub fn registry_change(
-    on_disk: Option<(Result<Arc<Vec<Entry>>, String>, String)>,
+    on_disk: Option<RegistryOnDisk>,
     assets: &imbl::OrdMap<String, Arc<super::snapshot::Asset>>,
 ) -> Option<RegistryChange> {
-    let (entries, hash) = on_disk?;
+    let RegistryOnDisk { entries, hash } = on_disk?;
     let detail = match &entries {
         Ok(e) => super::divergence::registry_diff(assets, e),
         Err(message) => serde_json::json!({ "error": message }),
