@@ -36,6 +36,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build the project's packs (through the project's owner when one runs).
+    Build {
+        dir: PathBuf,
+        /// Ignore the processing cache.
+        #[arg(long)]
+        clean: bool,
+        /// Print the result as JSON (and no progress).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a pack's entries.
+    Inspect { pack: PathBuf },
+    /// Check a pack's checksum and every entry's content.
+    Verify { pack: PathBuf },
+    /// Write a pack's entries (processed) as files under DIR.
+    Unpack { pack: PathBuf, dir: PathBuf },
     /// Call one method and print its JSON result.
     Call {
         /// The method, e.g. `packer/listAssets`.
@@ -63,6 +79,14 @@ fn main() -> ExitCode {
         Command::Init { dir, name } => init(&dir, name.as_deref()),
         Command::Status { dir, json } => status(&dir, json),
         Command::Call { method, params, root, events } => call(&method, &params, root.as_deref(), events),
+        Command::Build { dir, clean, json } => match build(&dir, clean, json) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Command::Inspect { pack } => inspect(&pack),
+        Command::Verify { pack } => verify(&pack),
+        Command::Unpack { pack, dir } => unpack(&pack, &dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,5 +226,125 @@ fn call(method: &str, params: &str, root: Option<&Path>, events: bool) -> Result
     client.close();
     let value = result.map_err(rpc)?;
     println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+/// Builds through the server like any client; prints progress and the
+/// packer's diagnostics the way a compiler does. Returns whether it succeeded.
+fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
+    let (mut client, id) = open(dir, false)?;
+    let show_bar = !as_json && std::io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::hidden();
+    if show_bar {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg:>12} [{bar:30}] {pos}/{len} {elapsed}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+    }
+    let shared = bar.clone();
+    let plain = !as_json && !show_bar;
+    let mut last_plain = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    client.on_notification = Box::new(move |n| {
+        if n["method"] != "packer/event" || n["params"]["kind"] != "progress" {
+            return;
+        }
+        let p = &n["params"];
+        let (done, total) = (p["done"].as_u64().unwrap_or(0), p["total"].as_u64().unwrap_or(0));
+        shared.set_length(total);
+        shared.set_position(done);
+        shared.set_message(p["message"].as_str().unwrap_or("").to_string());
+        if plain && last_plain.elapsed() >= std::time::Duration::from_millis(500) {
+            last_plain = std::time::Instant::now();
+            eprintln!("  {done}/{total} {}", p["message"].as_str().unwrap_or(""));
+        }
+    });
+    let result = client.request("packer/build", json!({ "projectId": id, "clean": clean }));
+    client.close();
+    bar.finish_and_clear();
+    let r = result.map_err(rpc)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(r["outcome"] == "succeeded");
+    }
+    for d in r["diagnostics"].as_array().into_iter().flatten() {
+        let where_ = d["path"].as_str().map(|p| format!("{p}: ")).unwrap_or_default();
+        eprintln!(
+            "{}[{}]: {where_}{}",
+            d["severity"].as_str().unwrap_or("error"),
+            d["code"].as_str().unwrap_or(""),
+            d["message"].as_str().unwrap_or("")
+        );
+    }
+    let s = &r["stats"];
+    match r["outcome"].as_str() {
+        Some("succeeded") => {
+            for p in r["packs"].as_array().into_iter().flatten() {
+                let state = if p["written"] == true { "written" } else { "unchanged" };
+                println!(
+                    "  {} ({} assets, {} bytes, {state})",
+                    p["path"].as_str().unwrap_or(""),
+                    p["assets"],
+                    p["bytes"]
+                );
+            }
+            println!(
+                "built {} assets: {} processed, {} reused, {} bytes in, {} bytes out, in {} ms",
+                s["assets"], s["processed"], s["reused"], s["bytesIn"], s["bytesOut"], s["durationMs"]
+            );
+            Ok(true)
+        }
+        Some(other) => {
+            eprintln!("build {other}: no pack was written");
+            Ok(false)
+        }
+        None => bail!("the packer answered without an outcome"),
+    }
+}
+
+fn inspect(pack: &Path) -> Result<()> {
+    let r = studio_packer::build::pack::PackReader::open(pack)?;
+    println!(
+        "{} entries, {} bytes, checksum {}",
+        r.entries().len(),
+        r.len(),
+        studio_packer::build::pack::hex(&r.checksum())
+    );
+    for e in r.entries() {
+        println!(
+            "{:<40} {:<26} {:<6} {:<5} {:>9} -> {:>9} {}",
+            e.path,
+            e.asset_id,
+            e.kind.as_str(),
+            e.format.as_str(),
+            e.raw_length,
+            e.length,
+            if e.compression == studio_packer::build::pack::Compression::Zstd { "zstd" } else { "raw" }
+        );
+    }
+    Ok(())
+}
+
+fn verify(pack: &Path) -> Result<()> {
+    let r = studio_packer::build::pack::PackReader::open(pack)?;
+    r.verify()?;
+    println!("ok: {} entries, checksum {}", r.entries().len(), studio_packer::build::pack::hex(&r.checksum()));
+    Ok(())
+}
+
+fn unpack(pack: &Path, dir: &Path) -> Result<()> {
+    let r = studio_packer::build::pack::PackReader::open(pack)?;
+    for e in r.entries() {
+        // A pack is input like any other: its paths must stay inside DIR.
+        let rel = studio_packer::project::paths::normalize(&e.path)
+            .map_err(|p| anyhow::anyhow!("refusing entry `{}`: {}", e.path, p.message))?;
+        let target = studio_packer::project::paths::absolute(dir, &rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&target, r.read(e)?).with_context(|| format!("writing {}", target.display()))?;
+    }
+    println!("unpacked {} entries into {}", r.entries().len(), dir.display());
     Ok(())
 }

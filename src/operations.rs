@@ -157,11 +157,17 @@ impl Operation {
 
     /// Reports progress of a running operation.
     pub fn progress(&self, done: u64, total: u64, message: &str) {
+        self.progress_with(done, total, message, Map::new());
+    }
+
+    /// Reports progress with more fields (e.g. `bytes`).
+    pub fn progress_with(&self, done: u64, total: u64, message: &str, extra: Map<String, Value>) {
         let mut rec = self.rec.lock().expect("operation lock");
         if rec.state != OpState::Running {
             return;
         }
-        let payload = json_map(json!({ "done": done, "total": total, "message": message }));
+        let mut payload = json_map(json!({ "done": done, "total": total, "message": message }));
+        payload.extend(extra);
         let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);
         let report = json!({ "kind": "report", "message": message, "percentage": pct });
         self.emit_locked(&mut rec, "progress", payload, Some(report));
@@ -226,6 +232,12 @@ impl Operation {
             self.finish_cancelled();
         }
         state
+    }
+
+    /// Whether the cancel came from `$/cancelRequest` (the request then
+    /// answers -32800) rather than from `packer/cancel`.
+    pub fn cancelled_by_request(&self) -> bool {
+        self.cancelled_by_request.load(Ordering::Acquire)
     }
 
     pub fn is_cancel_requested(&self) -> bool {

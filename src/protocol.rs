@@ -29,6 +29,7 @@ pub const METHODS: &[&str] = &[
     "packer/divergence",
     "packer/previewMutation",
     "packer/applyMutation",
+    "packer/build",
     "packer/operations",
     "packer/cancel",
     "packer/replayEvents",
@@ -132,6 +133,17 @@ pub struct ApplyParams {
     pub work_done_token: Option<ProgressToken>,
     /// A fresh id chosen by the client, so that it can follow the operation
     /// before the response arrives (attached processes always set one).
+    pub operation_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildParams {
+    pub project_id: String,
+    pub work_done_token: Option<ProgressToken>,
+    /// Ignore the processing cache: process every asset again.
+    #[serde(default)]
+    pub clean: bool,
     pub operation_id: Option<String>,
 }
 

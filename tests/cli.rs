@@ -19,7 +19,7 @@ fn init_creates_a_project_that_status_reports() {
     let (code, _, err) = run(&["init", root.to_str().unwrap(), "--name", "my-game"]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read_to_string(root.join("packer.toml")).unwrap().contains("name = \"my-game\""));
-    assert_eq!(std::fs::read_to_string(root.join(".gitignore")).unwrap(), ".packer/\n");
+    assert_eq!(std::fs::read_to_string(root.join(".gitignore")).unwrap(), ".packer/\n/build/\n");
     assert_eq!(
         std::fs::read_to_string(root.join("packer.registry.jsonl")).unwrap(),
         "{\"format\":\"studio-packer.registry\",\"version\":1}\n"

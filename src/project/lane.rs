@@ -36,6 +36,10 @@ pub enum Job {
     },
     /// Everything again after the watcher failed, then watch again.
     Rescan,
+    /// A build of the snapshot current at its turn.
+    Build {
+        clean: bool,
+    },
 }
 
 type Queued = (Option<Arc<Operation>>, Job);
@@ -94,7 +98,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
                     super::observe::observe(&project, None);
                     project.watch_outcome(watching);
                 }
-                Job::Apply { .. } => {}
+                Job::Apply { .. } | Job::Build { .. } => {}
             });
             if std::panic::catch_unwind(run).is_err() {
                 tracing::error!(project = %project.id, "looking at the disk failed (a bug); the snapshot is unchanged");
@@ -107,6 +111,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
         }
         let run = std::panic::AssertUnwindSafe(|| match &job {
             Job::Apply { mutation, expected_generation } => apply(&project, &op, mutation, *expected_generation),
+            Job::Build { clean } => build(&project, &op, *clean),
             Job::Observe { .. } | Job::Rescan => {}
         });
         // A bug in one job must not take the lane (and every later write) down.
@@ -259,6 +264,21 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     };
     let result = apply_result(op, "applied", generation, Some(&plan), Vec::new());
     op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+}
+
+fn build(project: &Project, op: &Operation, clean: bool) {
+    let outcome = crate::build::run(project, op, clean);
+    let (state, result) = match outcome {
+        crate::build::Outcome::Succeeded(r) => (OpState::Succeeded, r),
+        crate::build::Outcome::Failed(r) => (OpState::Failed, r),
+        crate::build::Outcome::Cancelled(r) => (OpState::Cancelled, r),
+    };
+    project.record_build(op, &result);
+    if state == OpState::Cancelled && op.cancelled_by_request() {
+        op.finish_cancelled();
+        return;
+    }
+    op.finish(state, terminal_payload(&result), Ok(result));
 }
 
 fn fail(op: &Operation, message: &str) {

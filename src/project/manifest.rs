@@ -65,11 +65,41 @@ fn default_roots() -> Vec<String> {
 struct RawBuild {
     #[serde(default = "default_output")]
     output: String,
+    #[serde(default)]
+    packs: Vec<RawPack>,
+    #[serde(default = "default_level")]
+    zstd_level: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPack {
+    name: String,
+    include: Vec<String>,
 }
 
 impl Default for RawBuild {
     fn default() -> Self {
-        RawBuild { output: default_output() }
+        RawBuild { output: default_output(), packs: Vec::new(), zstd_level: default_level() }
+    }
+}
+
+fn default_level() -> i32 {
+    3
+}
+
+/// A pack the build writes: its name and the assets it holds.
+#[derive(Debug, Clone)]
+pub struct PackDef {
+    pub name: String,
+    pub include: Vec<String>,
+    set: GlobSet,
+}
+
+impl PackDef {
+    pub fn includes(&self, path: &str) -> bool {
+        // The default pack (declared by nobody) holds everything.
+        self.set.is_empty() || self.set.is_match(path)
     }
 }
 
@@ -88,6 +118,10 @@ pub struct Manifest {
     exclude_set: GlobSet,
     /// Build output folder, a normalised relative path.
     pub output: String,
+    /// The packs to build; one pack `main` with every asset when none is declared.
+    pub packs: Vec<PackDef>,
+    /// zstd level for pack entries (1 to 19).
+    pub zstd_level: i32,
 }
 
 impl Manifest {
@@ -136,7 +170,49 @@ impl Manifest {
         let exclude_set = builder.build().map_err(|e| invalid("exclude", format!("`assets.exclude`: {e}")))?;
         let output = paths::normalize(&raw.build.output)
             .map_err(|p| invalid("output", format!("`build.output` `{}`: {}", raw.build.output, p.message)))?;
-        Ok(Manifest { name: raw.project.name, roots, exclude: raw.assets.exclude, exclude_set, output })
+        let mut packs = Vec::new();
+        for p in &raw.build.packs {
+            let valid = !p.name.is_empty()
+                && p.name.len() <= 64
+                && p.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(invalid(
+                    "name",
+                    format!("pack name `{}` must be 1 to 64 letters, digits, `-` or `_`", p.name),
+                ));
+            }
+            if packs.iter().any(|d: &PackDef| d.name == p.name) {
+                return Err(invalid("name", format!("two packs are named `{}`", p.name)));
+            }
+            let mut builder = GlobSetBuilder::new();
+            for pattern in &p.include {
+                let glob = Glob::new(pattern).map_err(|e| {
+                    invalid("include", format!("pack `{}`: include pattern `{pattern}`: {}", p.name, e.kind()))
+                })?;
+                builder.add(glob);
+            }
+            let set = builder.build().map_err(|e| invalid("include", format!("pack `{}`: {e}", p.name)))?;
+            packs.push(PackDef { name: p.name.clone(), include: p.include.clone(), set });
+        }
+        if packs.is_empty() {
+            let set = GlobSetBuilder::new().build().expect("an empty glob set builds");
+            packs.push(PackDef { name: "main".into(), include: vec!["**".into()], set });
+        }
+        if !(1..=19).contains(&raw.build.zstd_level) {
+            return Err(invalid(
+                "zstd_level",
+                format!("`build.zstd_level` must be 1 to 19, not {}", raw.build.zstd_level),
+            ));
+        }
+        Ok(Manifest {
+            name: raw.project.name,
+            roots,
+            exclude: raw.assets.exclude,
+            exclude_set,
+            output,
+            packs,
+            zstd_level: raw.build.zstd_level,
+        })
     }
 
     /// Whether a relative path is excluded from the workspace: by a pattern,

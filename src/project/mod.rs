@@ -80,6 +80,8 @@ pub struct Project {
     watcher: Mutex<Option<Arc<watcher::Watcher>>>,
     /// Why watching is degraded, when it is.
     watch_problem: Mutex<Option<String>>,
+    /// The outcome of the last build, for the summary.
+    last_build: Mutex<Value>,
 }
 
 /// What the packer last saw of files on disk.
@@ -112,12 +114,17 @@ pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
     }
     let gitignore = root.join(".gitignore");
     let existing = std::fs::read_to_string(&gitignore).unwrap_or_default();
-    if !existing.lines().any(|l| l.trim() == ".packer/" || l.trim() == ".packer") {
+    let wanted = [".packer/", "/build/"];
+    let missing: Vec<&str> = wanted.iter().copied().filter(|w| !existing.lines().any(|l| l.trim() == *w)).collect();
+    if !missing.is_empty() {
         let mut text = existing;
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(".packer/\n");
+        for w in missing {
+            text.push_str(w);
+            text.push('\n');
+        }
         crate::fsutil::write_atomic(&gitignore, text.as_bytes()).map_err(|e| io(&gitignore, e))?;
     }
     // The manifest last: its presence is what makes the folder a project.
@@ -203,6 +210,7 @@ impl Project {
             open_stats: stats,
             watcher: Mutex::new(None),
             watch_problem: Mutex::new(None),
+            last_build: Mutex::new(Value::Null),
         });
         project.start_watching();
         Ok(project)
@@ -316,6 +324,19 @@ impl Project {
         self.lane.submit(None, lane::Job::Observe { paths });
     }
 
+    /// Remembers a build's outcome for the summary.
+    pub(crate) fn record_build(&self, op: &Operation, result: &Value) {
+        let finished =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        *self.last_build.lock().expect("last build lock") = json!({
+            "operationId": op.id,
+            "outcome": result["outcome"],
+            "finishedAtMs": finished,
+            "packs": result["packs"].as_array().map_or(0, Vec::len),
+            "stats": result["stats"],
+        });
+    }
+
     /// The parts of a new operation that come from this project.
     pub fn new_operation(&self, kind: &'static str, title: String) -> NewOperation {
         NewOperation {
@@ -356,7 +377,7 @@ impl Project {
                 None => json!({ "state": "ok" }),
                 Some(reason) => json!({ "state": "degraded", "reason": reason }),
             },
-            "lastBuild": Value::Null,
+            "lastBuild": self.last_build.lock().expect("last build lock").clone(),
         })
     }
 

@@ -20,7 +20,7 @@ use super::remote::ForwardError;
 use super::{handlers, ProjectHandle, Server};
 use crate::operations::{Operation, Reply};
 use crate::project::lane::Job;
-use crate::protocol::{self, ApplyParams, CancelRequestParams};
+use crate::protocol::{self, ApplyParams, BuildParams, CancelRequestParams};
 use crate::transport::codec::{Decoder, Frame};
 use crate::transport::message::{code, RawMessage};
 use crate::transport::{Id, Outbox, RpcError};
@@ -236,9 +236,9 @@ impl Connection {
             None => return,
         };
         match method {
-            "packer/applyMutation" => {
+            "packer/applyMutation" | "packer/build" => {
                 // Synchronous on purpose: the lane must see requests in arrival order.
-                if let Err(e) = self.submit_apply(&id, params.as_deref()) {
+                if let Err(e) = self.submit(&id, method, params.as_deref()) {
                     self.outbox.respond(Some(&id), Err(e));
                 }
             }
@@ -304,15 +304,23 @@ impl Connection {
         }
     }
 
-    fn submit_apply(self: &Arc<Self>, id: &Id, params: Option<&RawValue>) -> Result<(), RpcError> {
-        let p: ApplyParams = protocol::decode(params)?;
-        let project = self.server.project(&p.project_id)?;
-        let mut new = project.new_operation("applyMutation", format!("Apply {}", p.mutation.kind_name()));
+    /// Puts a commit-bearing request into its project's lane.
+    fn submit(self: &Arc<Self>, id: &Id, method: &str, params: Option<&RawValue>) -> Result<(), RpcError> {
+        let (project_id, kind, title, job, token, wanted) = if method == "packer/build" {
+            let p: BuildParams = protocol::decode(params)?;
+            let title = if p.clean { "Build (clean)" } else { "Build" }.to_string();
+            (p.project_id, "build", title, Job::Build { clean: p.clean }, p.work_done_token, p.operation_id)
+        } else {
+            let p: ApplyParams = protocol::decode(params)?;
+            let title = format!("Apply {}", p.mutation.kind_name());
+            let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };
+            (p.project_id, "applyMutation", title, job, p.work_done_token, p.operation_id)
+        };
+        let project = self.server.project(&project_id)?;
+        let mut new = project.new_operation(kind, title);
         new.reply = Some(Reply { outbox: self.outbox.clone(), id: id.clone() });
-        new.progress_token = p.work_done_token.map(|t| (t.to_value(), self.outbox.clone()));
-        let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };
-        let wanted = p.operation_id.clone();
-        let Some(op) = project.enqueue(new, p.operation_id, job) else {
+        new.progress_token = token.map(|t| (t.to_value(), self.outbox.clone()));
+        let Some(op) = project.enqueue(new, wanted.clone(), job) else {
             let wanted = wanted.unwrap_or_default();
             return Err(RpcError::invalid_params(
                 "operationId",

@@ -172,7 +172,7 @@ impl Remote {
             let id = inner.next_id;
             inner.next_id += 1;
             let mut operation_id = None;
-            if method == "packer/applyMutation" && params.is_object() {
+            if matches!(method, "packer/applyMutation" | "packer/build") && params.is_object() {
                 // Name the operation here, so that if the owner dies before
                 // answering, the client is still told which operation to look up.
                 let op = params.get("operationId").and_then(Value::as_str).map(str::to_string);

@@ -1,0 +1,344 @@
+//! Building: the registered assets of one snapshot turned into the pack
+//! files a game loads.
+//!
+//! A build is commit-bearing and runs in the project's lane, so it sees one
+//! coherent registry and no write lands in the middle of it; reads go on
+//! being answered from snapshots meanwhile. Processing runs on all cores
+//! (rayon), outside the async runtime. Every asset goes through the local
+//! cache, so an unchanged asset is never processed again, and a pack whose
+//! table of contents would not change is not rewritten at all. A pack is
+//! written to a temporary file and renamed into place: a crash or a cancel
+//! never leaves a torn pack, and the previous one stays intact until then.
+
+pub mod cache;
+pub mod pack;
+pub mod process;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::operations::Operation;
+use crate::project::snapshot::{Asset, Diagnostic, Severity, Status};
+use crate::project::{paths, Project};
+use cache::{LocalCache, StoredMeta};
+use pack::{Compression, EntrySource, Format, PackEntry};
+
+/// How often progress is reported at most (a rate a UI can draw).
+const PROGRESS_EVERY: Duration = Duration::from_millis(66);
+
+/// How a build ended.
+pub enum Outcome {
+    Succeeded(Value),
+    Failed(Value),
+    Cancelled(Value),
+}
+
+/// One unit of processing: every asset with the same cache key is processed once.
+struct Unit {
+    key: String,
+    asset: Arc<Asset>,
+}
+
+enum UnitError {
+    Cancelled,
+    Diagnostic(Diagnostic),
+}
+
+fn diag(asset: &Asset, code: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        code: code.to_string(),
+        message,
+        asset_id: Some(asset.id().to_string()),
+        path: Some(asset.path().to_string()),
+    }
+}
+
+/// Compressed when that is smaller; formats that are compressed already are
+/// not tried.
+fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Compression, u8) {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let precompressed = format == Format::Png
+        || matches!(
+            ext.as_str(),
+            "jpg" | "jpeg" | "ogg" | "oga" | "opus" | "mp3" | "flac" | "woff" | "woff2" | "gif" | "webp"
+        );
+    if !precompressed {
+        if let Ok(z) = zstd::bulk::compress(raw, level) {
+            if z.len() < raw.len() {
+                return (z, Compression::Zstd, level as u8);
+            }
+        }
+    }
+    (raw.to_vec(), Compression::None, 0)
+}
+
+fn process_unit(root: &std::path::Path, cache: &LocalCache, unit: &Unit, level: i32) -> Result<StoredMeta, UnitError> {
+    let a = &unit.asset;
+    let bytes = std::fs::read(paths::absolute(root, a.path()))
+        .map_err(|e| UnitError::Diagnostic(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
+    if blake3::hash(&bytes).to_hex().as_str() != a.entry.hash {
+        let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
+        return Err(UnitError::Diagnostic(diag(a, "diverged", msg)));
+    }
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    let processed = process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
+        .map_err(|(code, message)| UnitError::Diagnostic(diag(a, &code, format!("`{}`: {message}", a.path()))))?;
+    let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
+    let meta = StoredMeta {
+        format: processed.format as u8,
+        compression: compression as u8,
+        level: used_level,
+        width: processed.width,
+        height: processed.height,
+        length: stored.len() as u64,
+        raw_length: processed.bytes.len() as u64,
+        hash: blake3::hash(&processed.bytes).to_hex().to_string(),
+        stored_hash: blake3::hash(&stored).to_hex().to_string(),
+    };
+    cache
+        .put(&unit.key, &meta, &stored)
+        .map_err(|e| UnitError::Diagnostic(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))?;
+    Ok(meta)
+}
+
+struct FromCache<'a> {
+    cache: &'a LocalCache,
+    keys: Vec<(String, StoredMeta)>,
+}
+
+impl EntrySource for FromCache<'_> {
+    fn stored_bytes(&self, index: usize) -> std::io::Result<Vec<u8>> {
+        let (key, meta) = &self.keys[index];
+        self.cache.read_stored(key, meta)
+    }
+}
+
+/// Runs a build of the project's current snapshot. Called by the lane.
+pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
+    let started = Instant::now();
+    let snap = project.snapshot();
+    let manifest = snap.manifest.clone();
+    let level = manifest.zstd_level;
+    let root = project.root.clone();
+    let cache = LocalCache::new(&project.state_dir());
+    let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| json!({ "operationId": op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics });
+    let stats_json = |assets: usize, processed: u64, reused: u64, bytes_in: u64, bytes_out: u64| {
+        json!({
+            "assets": assets, "processed": processed, "reused": reused,
+            "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": started.elapsed().as_millis() as u64,
+        })
+    };
+
+    // 1. What is built: every registered asset, in path order; a diverged one stops the build.
+    let assets: Vec<Arc<Asset>> =
+        snap.contents.by_path.values().filter_map(|id| snap.contents.assets.get(id).cloned()).collect();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    for a in &assets {
+        match a.status {
+            Status::Missing => {
+                diagnostics.push(diag(a, "diverged", format!("`{}` is missing: reconcile it first", a.path())))
+            }
+            Status::Modified => diagnostics.push(diag(
+                a,
+                "diverged",
+                format!("`{}` changed on disk since it was registered: reconcile it first", a.path()),
+            )),
+            Status::Ok | Status::Invalid => {}
+        }
+    }
+    let bytes_in: u64 = assets.iter().map(|a| a.entry.size).sum();
+    if !diagnostics.is_empty() {
+        return Outcome::Failed(result("failed", Vec::new(), stats_json(assets.len(), 0, 0, bytes_in, 0), diagnostics));
+    }
+
+    // 2. Units of work by cache key; what the cache already has is reused.
+    let mut units: BTreeMap<String, Unit> = BTreeMap::new();
+    let mut key_of: Vec<String> = Vec::with_capacity(assets.len());
+    for a in &assets {
+        let key = cache::key(&a.entry.hash, a.entry.kind, &a.entry.settings, level);
+        units.entry(key.clone()).or_insert_with(|| Unit { key: key.clone(), asset: a.clone() });
+        key_of.push(key);
+    }
+    let units: Vec<Unit> = units.into_values().collect();
+    let total = units.len() as u64;
+    let done = AtomicU64::new(0);
+    let bytes_done = AtomicU64::new(0);
+    let processed = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
+    let report = |force: bool| {
+        let mut last = last_report.lock().expect("progress lock");
+        if force || last.elapsed() >= PROGRESS_EVERY {
+            *last = Instant::now();
+            let mut extra = Map::new();
+            extra.insert("bytes".into(), json!(bytes_done.load(Ordering::Relaxed)));
+            extra.insert("bytesTotal".into(), json!(bytes_in));
+            op.progress_with(done.load(Ordering::Relaxed), total, "processing assets", extra);
+        }
+    };
+    report(true);
+    let outcomes: Vec<Result<StoredMeta, UnitError>> = units
+        .par_iter()
+        .map(|unit| {
+            if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
+                stop.store(true, Ordering::Relaxed);
+                return Err(UnitError::Cancelled);
+            }
+            let cached = if clean { None } else { cache.get(&unit.key) };
+            let meta = match cached {
+                Some(meta) => meta,
+                None => {
+                    let meta = process_unit(&root, &cache, unit, level)?;
+                    processed.fetch_add(1, Ordering::Relaxed);
+                    meta
+                }
+            };
+            done.fetch_add(1, Ordering::Relaxed);
+            bytes_done.fetch_add(unit.asset.entry.size, Ordering::Relaxed);
+            report(false);
+            Ok(meta)
+        })
+        .collect();
+    let mut metas: BTreeMap<String, StoredMeta> = BTreeMap::new();
+    let mut cancelled = false;
+    for (unit, outcome) in units.iter().zip(outcomes) {
+        match outcome {
+            Ok(meta) => {
+                metas.insert(unit.key.clone(), meta);
+            }
+            Err(UnitError::Cancelled) => cancelled = true,
+            Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
+        }
+    }
+    let processed = processed.load(Ordering::Relaxed);
+    let reused = total.saturating_sub(processed).min(metas.len() as u64);
+    if cancelled || op.is_cancel_requested() {
+        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, diagnostics));
+    }
+    if !diagnostics.is_empty() {
+        diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+        return Outcome::Failed(result("failed", Vec::new(), stats, diagnostics));
+    }
+    report(true);
+
+    // 3. The packs: laid out, then written only where they would change.
+    let output = paths::absolute(&root, &manifest.output);
+    if let Err(e) = std::fs::create_dir_all(&output) {
+        let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
+        return Outcome::Failed(result(
+            "failed",
+            Vec::new(),
+            stats_json(assets.len(), processed, reused, bytes_in, 0),
+            vec![d],
+        ));
+    }
+    let mut packs = Vec::new();
+    let mut bytes_out = 0u64;
+    let mut in_a_pack = vec![false; assets.len()];
+    for def in &manifest.packs {
+        let members: Vec<(usize, &Arc<Asset>)> =
+            assets.iter().enumerate().filter(|(_, a)| def.includes(a.path())).collect();
+        for (i, _) in &members {
+            in_a_pack[*i] = true;
+        }
+        let mut entries = Vec::with_capacity(members.len());
+        let mut keys = Vec::with_capacity(members.len());
+        for (i, a) in &members {
+            let key = &key_of[*i];
+            let meta = &metas[key];
+            entries.push(PackEntry {
+                asset_id: a.id().to_string(),
+                path: a.path().to_string(),
+                kind: a.entry.kind,
+                format: meta.format(),
+                compression: meta.compression(),
+                level: meta.level,
+                width: meta.width,
+                height: meta.height,
+                offset: 0,
+                length: meta.length,
+                raw_length: meta.raw_length,
+                hash: meta.hash_bytes(),
+            });
+            keys.push((key.clone(), meta.clone()));
+        }
+        let (toc, writes, toc_offset) = pack::layout(&mut entries);
+        let rel = format!("{}/{}.pack", manifest.output, def.name);
+        let path = paths::absolute(&root, &rel);
+        let existing = pack::PackReader::open(&path).ok();
+        let unchanged = existing.as_ref().is_some_and(|r| r.toc_bytes() == toc && r.toc_offset() == toc_offset);
+        let (checksum, len) = if unchanged {
+            let r = existing.expect("checked above");
+            (r.checksum(), r.len())
+        } else {
+            match write_pack(
+                &output,
+                &path,
+                &entries,
+                &toc,
+                &writes,
+                toc_offset,
+                &FromCache { cache: &cache, keys },
+                op,
+            ) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
+                    return Outcome::Cancelled(result("cancelled", packs, stats, Vec::new()));
+                }
+                Err(e) => {
+                    let d = Diagnostic::project(Severity::Error, "packWrite", format!("writing {rel}: {e}"), Some(rel));
+                    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
+                    return Outcome::Failed(result("failed", packs, stats, vec![d]));
+                }
+            }
+        };
+        bytes_out += len;
+        packs.push(json!({
+            "name": def.name, "path": rel, "assets": entries.len(), "bytes": len,
+            "hash": pack::hex(&checksum), "written": !unchanged,
+        }));
+    }
+    let unpacked = in_a_pack.iter().filter(|x| !**x).count();
+    if unpacked > 0 {
+        let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
+        diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
+    }
+    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
+    Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_pack(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    entries: &[PackEntry],
+    toc: &[u8],
+    writes: &[bool],
+    toc_offset: u64,
+    source: &FromCache<'_>,
+    op: &Operation,
+) -> std::io::Result<([u8; 32], u64)> {
+    let tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(dir)?;
+    let (checksum, len) =
+        pack::write_file(tmp.as_file(), entries, toc, writes, toc_offset, source, &|| op.is_cancel_requested())?;
+    if op.is_cancel_requested() {
+        // Dropping the temporary file removes it; the previous pack stays.
+        return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    crate::fsutil::sync_dir(dir)?;
+    Ok((checksum, len))
+}

@@ -1,0 +1,249 @@
+//! Building packs: verified, deterministic, incremental, failing whole, cancellable.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{op_events, register_all, Fixture, Server, BIN};
+use serde_json::{json, Value};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name == ".packer" || name == "build" {
+            continue;
+        }
+        let target = to.join(&name);
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game"), dir.path());
+    dir
+}
+
+fn build(s: &mut Server, pid: &str) -> Value {
+    s.call("packer/build", json!({"projectId": pid, "workDoneToken": "b"}))
+}
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets() {
+    let dir = sample_copy();
+    let root = dir.path().canonicalize().unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+    let r = build(&mut s, &pid);
+    assert_eq!(r["outcome"], "succeeded", "{r}");
+    assert_eq!(r["stats"]["assets"], 7);
+    assert_eq!(r["stats"]["processed"], 7);
+    assert_eq!(r["packs"][0]["name"], "main");
+    assert_eq!(r["packs"][0]["path"], "build/main.pack");
+    assert_eq!(r["packs"][0]["assets"], 7);
+    let pack = root.join("build/main.pack");
+    assert_eq!(r["packs"][0]["bytes"], std::fs::metadata(&pack).unwrap().len());
+
+    let (code, out, err) = cli(&["verify", pack.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ok: 7 entries"), "{out}");
+    let unpacked = tempfile::tempdir().unwrap();
+    let (code, _, err) = cli(&["unpack", pack.to_str().unwrap(), unpacked.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for rel in ["assets/sprites/hero.png", "assets/ui/button.png", "assets/audio/jump.wav", "assets/text/credits.txt"] {
+        assert_eq!(std::fs::read(unpacked.path().join(rel)).unwrap(), std::fs::read(root.join(rel)).unwrap(), "{rel}");
+    }
+    for rel in ["assets/data/levels.json", "assets/data/tuning.json"] {
+        let out = std::fs::read_to_string(unpacked.path().join(rel)).unwrap();
+        let src = std::fs::read_to_string(root.join(rel)).unwrap();
+        assert!(!out.contains(' ') && !out.contains('\n'), "{rel} is minified: {out}");
+        let a: Value = serde_json::from_str(&out).unwrap();
+        let b: Value = serde_json::from_str(&src).unwrap();
+        assert_eq!(a, b, "{rel} keeps its content");
+    }
+    // Progress: $/progress begin, reports, end; packer/event progress with counts.
+    let op = r["operationId"].as_str().unwrap();
+    let events = op_events(&s.events(), op);
+    let progress: Vec<&Value> = events.iter().filter(|e| e["kind"] == "progress").collect();
+    assert!(!progress.is_empty());
+    assert_eq!(progress.last().unwrap()["done"], 7);
+    assert_eq!(progress.last().unwrap()["total"], 7);
+    assert!(progress.last().unwrap()["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(events.last().unwrap()["kind"], "succeeded");
+    let kinds: Vec<String> = s
+        .log
+        .iter()
+        .filter(|m| m["method"] == "$/progress")
+        .map(|m| m["params"]["value"]["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("begin"));
+    assert_eq!(kinds.last().map(String::as_str), Some("end"));
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["lastBuild"]["operationId"], r["operationId"]);
+    assert_eq!(summary["lastBuild"]["outcome"], "succeeded");
+}
+
+#[test]
+fn the_same_workspace_in_two_folders_gives_byte_identical_packs() {
+    let a = sample_copy();
+    let b = sample_copy();
+    for dir in [&a, &b] {
+        let (code, _, err) = cli(&["build", dir.path().to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let pa = std::fs::read(a.path().join("build/main.pack")).unwrap();
+    let pb = std::fs::read(b.path().join("build/main.pack")).unwrap();
+    assert!(pa == pb, "packs differ");
+}
+
+#[test]
+fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change_reprocesses_one() {
+    let dir = sample_copy();
+    let root = dir.path().canonicalize().unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+    build(&mut s, &pid);
+    let pack = root.join("build/main.pack");
+    let bytes = std::fs::read(&pack).unwrap();
+    let mtime = std::fs::metadata(&pack).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = build(&mut s, &pid);
+    assert_eq!(r["stats"]["processed"], 0);
+    assert_eq!(r["stats"]["reused"], 7);
+    assert_eq!(r["packs"][0]["written"], false);
+    assert_eq!(std::fs::read(&pack).unwrap(), bytes);
+    assert_eq!(std::fs::metadata(&pack).unwrap().modified().unwrap(), mtime);
+
+    // One asset changes (and is reconciled): exactly one is processed again.
+    std::fs::write(root.join("assets/text/credits.txt"), "Sample Game\nnew credits\n").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.call("packer/divergence", json!({"projectId": pid}))["state"] != "diverged" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let blocked = build(&mut s, &pid);
+    assert_eq!(blocked["outcome"], "failed", "a diverged asset stops the build: {blocked}");
+    assert_eq!(blocked["diagnostics"][0]["code"], "diverged");
+    assert_eq!(std::fs::read(&pack).unwrap(), bytes, "a failed build writes no pack");
+    assert_eq!(s.apply(&pid, json!({"kind": "reconcile"}))["outcome"], "applied");
+    let r = build(&mut s, &pid);
+    assert_eq!(r["outcome"], "succeeded");
+    assert_eq!(r["stats"]["processed"], 1);
+    assert_eq!(r["stats"]["reused"], 6);
+    assert_eq!(r["packs"][0]["written"], true);
+}
+
+#[test]
+fn a_corrupt_png_fails_the_build_naming_the_asset_and_writes_no_pack() {
+    let f = Fixture::new(&[
+        ("assets/ok.txt", b"fine\n"),
+        (
+            "assets/broken.png",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00garbage",
+        ),
+    ]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let r = build(&mut s, &pid);
+    assert_eq!(r["outcome"], "failed");
+    let d = &r["diagnostics"][0];
+    assert_eq!(d["code"], "imageUnreadable");
+    assert_eq!(d["path"], "assets/broken.png");
+    assert_eq!(d["assetId"], json!(ids["assets/broken.png"]));
+    assert!(d["message"].as_str().unwrap().contains("assets/broken.png"));
+    assert!(!f.path("build/main.pack").exists());
+    let ev = op_events(&s.events(), r["operationId"].as_str().unwrap());
+    assert_eq!(ev.last().unwrap()["kind"], "failed");
+    // The CLI says it like a compiler and exits non-zero.
+    let (code, _, err) = cli(&["build", f.root().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("error[imageUnreadable]: assets/broken.png:"), "{err}");
+}
+
+#[test]
+fn packs_follow_the_manifest_and_include_globs() {
+    let f = Fixture::new(&[("assets/ui/a.txt", b"a"), ("assets/ui/b.txt", b"b"), ("assets/levels/c.json", b"{}")]);
+    let manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap()
+        + "\n[[build.packs]]\nname = \"ui\"\ninclude = [\"assets/ui/**\"]\n\n[[build.packs]]\nname = \"levels\"\ninclude = [\"assets/levels/**\"]\n";
+    std::fs::write(f.path("packer.toml"), manifest).unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    register_all(&mut s, &pid, &f);
+    let r = build(&mut s, &pid);
+    let packs: Vec<(String, u64)> = r["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().into(), p["assets"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(packs, [("ui".to_string(), 2), ("levels".to_string(), 1)]);
+    assert!(f.path("build/ui.pack").exists() && f.path("build/levels.pack").exists());
+}
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_cancelled_build_leaves_the_old_pack_and_reads_stay_answered_meanwhile() {
+    let f = Fixture::with_text_files(60);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let first = build(&mut s, &pid);
+    assert_eq!(first["outcome"], "succeeded");
+    let pack = f.path("build/main.pack");
+    let before = std::fs::read(&pack).unwrap();
+    drop(s);
+    // Every asset changes its settings, so every one is processed again, slowly.
+    let mut s = Server::start_with_env(&[("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "100")]);
+    s.call("initialize", json!({}));
+    let pid = s.open(&f.root());
+    let batch: Vec<Value> =
+        ids.values().map(|id| json!({"kind": "setMetadata", "assetId": id, "settings": {"v": 2}})).collect();
+    s.apply(&pid, json!({"kind": "batch", "mutations": batch}));
+    s.log.clear();
+    let req = s.send("packer/build", json!({"projectId": pid, "clean": true}));
+    s.wait_for("the build's first progress", |m| {
+        m["params"]["kind"] == "progress" && m["params"]["done"].as_u64() > Some(0)
+    });
+    // Reads while the build runs: answered before it ends.
+    let started = std::time::Instant::now();
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        s.call("packer/summary", json!({"projectId": pid}));
+        s.call("packer/getAsset", json!({"projectId": pid, "assetId": ids["assets/f000.txt"]}));
+        slowest = slowest.max(t.elapsed());
+    }
+    assert!(s.position_of_response(req).is_none(), "reads were answered while the build ran");
+    eprintln!("40 reads during the build: slowest pair {slowest:?}, all in {:?}", started.elapsed());
+    let op = s.events().iter().find(|e| e["kind"] == "started").unwrap()["operationId"].clone();
+    let c = s.call("packer/cancel", json!({"operationId": op}));
+    assert_eq!(c["previousState"], "running");
+    let r = s.response(req);
+    assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
+    assert_eq!(std::fs::read(&pack).unwrap(), before, "the previous pack is intact");
+    let leftovers: Vec<_> = std::fs::read_dir(f.path("build"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "main.pack")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let evs = op_events(&s.events(), op.as_str().unwrap());
+    assert_eq!(evs.last().unwrap()["kind"], "cancelled");
+}
