@@ -112,6 +112,20 @@ fn every_answer_and_notification_matches_its_schema() {
     for p in &progress {
         v.check("progress.json", p);
     }
+
+    // A build (the bad JSON was deleted above, so it succeeds), its events and the summary after it.
+    s.log.clear();
+    let built = s.call("packer/build", json!({"projectId": pid, "workDoneToken": 9}));
+    assert_eq!(built["outcome"], "succeeded", "{built}");
+    v.check("build.result.json", &built);
+    v.check("summary.result.json", &s.call("packer/summary", json!({"projectId": pid})));
+    v.check("divergence.result.json", &s.call("packer/divergence", json!({"projectId": pid})));
+    for e in s.events() {
+        v.check("event.json", &e);
+    }
+    for m in s.log.iter().filter(|m| m["method"] == "$/progress") {
+        v.check("progress.json", &m["params"]);
+    }
 }
 
 #[test]
