@@ -242,6 +242,13 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let _ = std::fs::remove_dir(&trash);
     let generation = if plan.changes_anything() {
         let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
+        if plan.manifest.is_some() {
+            if let Some(w) = project.watcher() {
+                if let Err(e) = w.set_roots(manifest.roots.clone()) {
+                    project.watch_degraded(&format!("the new asset roots cannot be watched: {e}"));
+                }
+            }
+        }
         let next =
             Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
         let (detected, cleared) = super::observe::item_changes(&snap.divergence, &next.divergence);

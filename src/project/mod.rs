@@ -39,6 +39,9 @@ use workspace::Kind;
 /// The packer's local folder inside a project.
 pub const STATE_DIR: &str = ".packer";
 
+/// How long a degraded watcher waits before trying to watch again.
+const WATCH_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("{0}: no such folder")]
@@ -295,15 +298,19 @@ impl Project {
 
     /// Places the watches again; say the outcome with [`Project::watch_outcome`]
     /// once the rescan that follows has published what it found.
-    pub(crate) fn rewatch(&self) -> Result<(), String> {
+    pub(crate) fn rewatch(self: &Arc<Self>) -> Result<(), String> {
         match self.watcher() {
             Some(w) => w.rewatch().map_err(|e| e.to_string()),
-            None => Err("no watcher could be started".to_string()),
+            None => {
+                let w = watcher::Watcher::start(self).map_err(|e| format!("the workspace cannot be watched: {e}"))?;
+                *self.watcher.lock().expect("watcher lock") = Some(w);
+                Ok(())
+            }
         }
     }
 
     /// Says whether watching is back after a rescan.
-    pub(crate) fn watch_outcome(&self, result: Result<(), String>) {
+    pub(crate) fn watch_outcome(self: &Arc<Self>, result: Result<(), String>) {
         match result {
             Ok(()) => {
                 if self.watch_problem.lock().expect("watch lock").take().is_some() {
@@ -313,8 +320,17 @@ impl Project {
                 }
             }
             Err(e) => {
-                tracing::warn!(project = %self.id, error = %e, "watching is still degraded");
+                tracing::warn!(project = %self.id, error = %e, "watching is still degraded; trying again in a while");
                 *self.watch_problem.lock().expect("watch lock") = Some(e);
+                // Keep trying (a watch limit may be raised, a root recreated);
+                // each try rescans, so nothing is missed meanwhile.
+                let project = Arc::downgrade(self);
+                std::thread::spawn(move || {
+                    std::thread::sleep(WATCH_RETRY);
+                    if let Some(p) = project.upgrade() {
+                        p.lane.submit(None, lane::Job::Rescan);
+                    }
+                });
             }
         }
     }

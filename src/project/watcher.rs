@@ -21,8 +21,8 @@ const DEBOUNCE: Duration = Duration::from_millis(100);
 
 pub struct Watcher {
     root: PathBuf,
-    /// The asset roots, relative.
-    asset_roots: Vec<String>,
+    /// The asset roots, relative (they change when the manifest is reloaded).
+    asset_roots: Mutex<Vec<String>>,
     debouncer: Mutex<Debouncer<RecommendedWatcher, NoCache>>,
     /// Asset roots currently watched.
     watched: Mutex<BTreeSet<String>>,
@@ -43,7 +43,8 @@ impl Watcher {
                         rescan |= ev.need_rescan();
                         for p in &ev.paths {
                             let Some(rel) = paths::relative_of(&handler_root, p) else { continue };
-                            if rel.is_empty() || rel.starts_with(".packer") || rel.starts_with(".git") {
+                            let ours = rel.split('/').any(|seg| seg == ".packer" || seg == ".git");
+                            if rel.is_empty() || ours {
                                 continue;
                             }
                             changed.insert(rel);
@@ -53,7 +54,10 @@ impl Watcher {
                         project.watch_degraded("the file system's event queue overflowed; events were lost");
                     } else if !changed.is_empty() {
                         if let Some(w) = project.watcher() {
-                            w.ensure_roots(&changed);
+                            if let Err(e) = w.ensure_roots(&changed) {
+                                project.watch_degraded(&format!("a new asset root cannot be watched: {e}"));
+                                return;
+                            }
                         }
                         project.observe(Some(changed));
                     }
@@ -74,7 +78,7 @@ impl Watcher {
         debouncer.watch(&root, RecursiveMode::NonRecursive)?;
         let watcher = Arc::new(Watcher {
             root,
-            asset_roots: project.snapshot().manifest.roots.clone(),
+            asset_roots: Mutex::new(project.snapshot().manifest.roots.clone()),
             debouncer: Mutex::new(debouncer),
             watched: Mutex::new(BTreeSet::new()),
         });
@@ -85,9 +89,16 @@ impl Watcher {
     /// Places a recursive watch on every asset root that exists and is not
     /// watched yet.
     pub fn watch_roots(&self) -> notify::Result<()> {
+        let roots = self.asset_roots.lock().expect("roots lock").clone();
         let mut watched = self.watched.lock().expect("watched lock");
         let mut debouncer = self.debouncer.lock().expect("debouncer lock");
-        for r in &self.asset_roots {
+        for r in watched.clone() {
+            if !roots.contains(&r) {
+                let _ = debouncer.unwatch(paths::absolute(&self.root, &r));
+                watched.remove(&r);
+            }
+        }
+        for r in &roots {
             let abs = paths::absolute(&self.root, r);
             if !abs.is_dir() {
                 watched.remove(r);
@@ -121,12 +132,18 @@ impl Watcher {
         }
     }
 
+    /// The manifest's asset roots changed (a reload): watch the new set.
+    pub fn set_roots(&self, roots: Vec<String>) -> notify::Result<()> {
+        *self.asset_roots.lock().expect("roots lock") = roots;
+        self.watch_roots()
+    }
+
     /// An asset root created (or removed) since: watch it (or forget it).
-    fn ensure_roots(&self, changed: &BTreeSet<String>) {
-        if self.asset_roots.iter().any(|r| changed.iter().any(|c| r == c || r.starts_with(&format!("{c}/")))) {
-            if let Err(e) = self.watch_roots() {
-                tracing::warn!(error = %e, "cannot watch a new asset root");
-            }
+    fn ensure_roots(&self, changed: &BTreeSet<String>) -> notify::Result<()> {
+        let roots = self.asset_roots.lock().expect("roots lock").clone();
+        if roots.iter().any(|r| changed.iter().any(|c| r == c || r.starts_with(&format!("{c}/")))) {
+            self.watch_roots()?;
         }
+        Ok(())
     }
 }

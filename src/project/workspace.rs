@@ -255,7 +255,7 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
             continue;
         }
         let walker = walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name().into_iter();
-        let walker = walker.filter_entry(|e| e.depth() == 0 || e.file_name() != ".packer");
+        let walker = walker.filter_entry(|e| e.depth() == 0 || (e.file_name() != ".packer" && e.file_name() != ".git"));
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
