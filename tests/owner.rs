@@ -304,3 +304,37 @@ fn unsafe_euid() -> u32 {
     let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
+
+#[test]
+fn a_build_from_the_shell_runs_in_the_owners_lane_and_the_pack_is_written_once() {
+    let f = Fixture::new(&[("assets/a.txt", b"a\n"), ("assets/b.json", b"{ \"x\": 1 }"), ("assets/c.txt", b"c\n")]);
+    let mut a = Server::ready();
+    let (pid, _) = open(&mut a, &f);
+    register_all(&mut a, &pid, &f);
+    a.log.clear();
+    // The owner's client and a terminal build at the same time.
+    let from_client = a.send("packer/build", json!({"projectId": pid}));
+    let cli = Command::new(BIN).args(["build", f.root().to_str().unwrap(), "--json"]).output().unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let cli_result: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let client_result = a.response(from_client)["result"].clone();
+    assert_eq!(cli_result["outcome"], "succeeded");
+    assert_eq!(client_result["outcome"], "succeeded");
+    let written = [&cli_result, &client_result].iter().filter(|r| r["packs"][0]["written"] == true).count();
+    assert_eq!(written, 1, "one writer: the second build found the pack already up to date");
+    // The owner's client saw the terminal build's whole life.
+    let op = cli_result["operationId"].as_str().unwrap().to_string();
+    a.wait_for("the CLI build's terminal event", |m| {
+        m["params"]["operationId"] == op.as_str() && m["params"]["kind"] == "succeeded"
+    });
+    let kinds: Vec<String> = a
+        .events()
+        .iter()
+        .filter(|e| e["operationId"] == op.as_str())
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("queued"));
+    assert!(kinds.iter().any(|k| k == "progress"), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("succeeded"));
+    assert_eq!(a.call("packer/listProjects", json!({}))["projects"][0]["ownership"]["mode"], "owner");
+}
