@@ -22,6 +22,32 @@ pub struct EventBus {
     project_id: String,
     journal_path: PathBuf,
     inner: Mutex<BusInner>,
+    unfinished: Mutex<Vec<Unfinished>>,
+}
+
+/// An operation whose terminal event the journal does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub operation_id: String,
+    /// The method that started it (`applyMutation`, `build`).
+    pub kind: String,
+    pub last_sequence: u64,
+}
+
+const TERMINAL_KINDS: [&str; 4] = ["succeeded", "failed", "cancelled", "rejected"];
+
+fn track_operation(open: &mut Vec<Unfinished>, event: &Value) {
+    let Some(op) = event.get("operationId").and_then(Value::as_str) else { return };
+    let kind = event.get("kind").and_then(Value::as_str).unwrap_or("");
+    let sequence = event.get("sequence").and_then(Value::as_u64).unwrap_or(0);
+    if TERMINAL_KINDS.contains(&kind) {
+        open.retain(|u| u.operation_id != op);
+    } else if let Some(u) = open.iter_mut().find(|u| u.operation_id == op) {
+        u.last_sequence = sequence;
+    } else {
+        let method = event.get("operation").and_then(Value::as_str).unwrap_or("unknown").to_string();
+        open.push(Unfinished { operation_id: op.to_string(), kind: method, last_sequence: sequence });
+    }
 }
 
 struct BusInner {
@@ -40,6 +66,7 @@ impl EventBus {
         let mut file = OpenOptions::new().read(true).create(true).append(true).open(journal_path)?;
         let mut last_seq = 0;
         let mut good_len = 0u64;
+        let mut open_ops: Vec<Unfinished> = Vec::new();
         {
             let mut reader = BufReader::new(&mut file);
             reader.seek(SeekFrom::Start(0))?;
@@ -55,13 +82,11 @@ impl EventBus {
                 if !line.ends_with('\n') {
                     break;
                 }
-                match serde_json::from_str::<Value>(&line).ok().and_then(|v| v.get("seq")?.as_u64()) {
-                    Some(seq) => {
-                        last_seq = seq;
-                        good_len = offset;
-                    }
-                    None => break,
-                }
+                let Ok(v) = serde_json::from_str::<Value>(&line) else { break };
+                let Some(seq) = v.get("seq").and_then(Value::as_u64) else { break };
+                last_seq = seq;
+                good_len = offset;
+                track_operation(&mut open_ops, &v);
             }
         }
         if file.metadata()?.len() != good_len {
@@ -76,7 +101,14 @@ impl EventBus {
             project_id: project_id.to_string(),
             journal_path: journal_path.to_path_buf(),
             inner: Mutex::new(BusInner { next_seq: last_seq + 1, journal: Some(file), sinks: Vec::new() }),
+            unfinished: Mutex::new(open_ops),
         })
+    }
+
+    /// Operations the journal shows started and never ended: the process
+    /// that ran them died. Taken once, by the recovery on open.
+    pub fn take_unfinished(&self) -> Vec<Unfinished> {
+        std::mem::take(&mut *self.unfinished.lock().expect("unfinished lock"))
     }
 
     /// Emits an event: `fields` must hold `kind` and whatever the kind

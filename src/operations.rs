@@ -123,6 +123,33 @@ impl Operation {
         op
     }
 
+    /// An operation found unfinished in the journal after its process died:
+    /// ends it with one terminal event (after its last journaled one) and
+    /// lists it among the finished operations.
+    pub fn recover(p: NewOperation, id: &str, last_sequence: u64, state: OpState, payload: Map<String, Value>) {
+        let op = Arc::new(Operation {
+            id: id.to_string(),
+            project_id: p.project_id,
+            kind: p.kind,
+            title: p.title,
+            bus: p.bus,
+            table: p.table,
+            progress_token: None,
+            cancel_requested: AtomicBool::new(false),
+            cancelled_by_request: AtomicBool::new(false),
+            rec: Mutex::new(Record {
+                state: OpState::Running,
+                sequence: last_sequence,
+                queued_at_ms: now_ms(),
+                started_at_ms: None,
+                finished_at_ms: None,
+                reply: None,
+            }),
+        });
+        op.table.add(op.clone());
+        op.finish(state, payload, Ok(Value::Null));
+    }
+
     /// Emits one event of this operation while its record is locked, so that
     /// `sequence` order and `seq` order agree.
     fn emit_locked(&self, rec: &mut Record, kind: &str, mut payload: Map<String, Value>, progress: Option<Value>) {

@@ -39,6 +39,26 @@ fn check_after_kill(f: &Fixture, old: &BTreeMap<String, String>, new: &BTreeMap<
     let pid = s.open(&f.root());
     let summary = s.call("packer/summary", json!({"projectId": pid}));
     assert_eq!(summary["assets"]["total"], old.len());
+    // The interrupted apply was settled: files and registry agree again,
+    // every file exists exactly once, and the operation has its one
+    // terminal event, saying what happened.
+    let d = s.call("packer/divergence", json!({"projectId": pid}));
+    assert_eq!(d["state"], "clean", "after a kill in state {state}: {d}");
+    let expected_files: std::collections::BTreeSet<String> =
+        (if state == "old" { old } else { new }).values().cloned().collect();
+    let files: std::collections::BTreeSet<String> = f.tree().into_keys().filter(|p| p.starts_with("assets/")).collect();
+    assert_eq!(files, expected_files);
+    let journal = s.call("packer/replayEvents", json!({"projectId": pid}));
+    let events = journal["events"].as_array().unwrap();
+    let batch_op = events.iter().rev().find(|e| e["kind"] == "queued").unwrap()["operationId"].clone();
+    let terminals: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["operationId"] == batch_op
+                && ["succeeded", "failed", "cancelled", "rejected"].contains(&e["kind"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(terminals.len(), 1, "exactly one terminal event for the interrupted batch");
     let leftovers: Vec<String> = std::fs::read_dir(f.root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())

@@ -170,7 +170,17 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
         return;
     }
-    let trash = project.state_dir().join("trash").join(&op.id);
+    let state_dir = project.state_dir();
+    let trash = state_dir.join("trash").join(&op.id);
+    let registry_text = plan.write_registry.then(|| registry::render(plan.contents.assets.values().map(|a| &a.entry)));
+    // The intent goes to disk before the first step: a crash from here to the
+    // commit point is settled on the next open (see `intent`).
+    let intent = intent_of(project, op, &plan, registry_text.as_deref());
+    if let Some(intent) = &intent {
+        if let Err(e) = super::intent::write(&state_dir, intent) {
+            return fail(op, &format!("cannot record the intent before changing anything: {e}"));
+        }
+    }
     let last_report = std::cell::Cell::new(Instant::now());
     let check = |done: usize, total: usize| {
         // Report progress at a rate a UI can draw, never faster.
@@ -183,19 +193,21 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let mut executed = match mutation::execute(&project.root, &trash, &plan, &check) {
         Ok(ex) => ex,
         Err(ExecError::Cancelled) => {
+            super::intent::clear(&state_dir);
             op.finish_cancelled();
             return;
         }
-        Err(e) => return fail(op, &e.to_string()),
+        Err(e) => {
+            super::intent::clear(&state_dir);
+            return fail(op, &e.to_string());
+        }
     };
     // The commit point: the registry file written, or (for a reload) found
     // still to be exactly what was reloaded.
-    let committed = if plan.write_registry {
-        let entries = plan.contents.assets.values().map(|a| &a.entry);
-        let text = registry::render(entries);
+    let committed = if let Some(text) = &registry_text {
         crate::fsutil::write_atomic(&project.root.join(registry::REGISTRY_FILE), text.as_bytes())
             .map(|()| {
-                super::baseline::remember_registry(&project.state_dir(), text.as_bytes());
+                super::baseline::remember_registry(&state_dir, text.as_bytes());
                 registry::content_hash(text.as_bytes())
             })
             .map_err(|e| format!("writing {}: {e}", registry::REGISTRY_FILE))
@@ -203,7 +215,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         let bytes = std::fs::read(project.root.join(registry::REGISTRY_FILE)).unwrap_or_default();
         let now = registry::content_hash(&bytes);
         if &now == expected {
-            super::baseline::remember_registry(&project.state_dir(), &bytes);
+            super::baseline::remember_registry(&state_dir, &bytes);
             Ok(now)
         } else {
             Err(format!("{} changed again since it was looked at; look again and reconcile", registry::REGISTRY_FILE))
@@ -215,6 +227,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Ok(h) => h,
         Err(message) => {
             executed.rollback();
+            super::intent::clear(&state_dir);
             return fail(op, &message);
         }
     };
@@ -240,6 +253,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     }
     executed.commit();
     let _ = std::fs::remove_dir(&trash);
+    super::intent::clear(&state_dir);
     let generation = if plan.changes_anything() {
         let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
         if plan.manifest.is_some() {
@@ -271,6 +285,45 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     };
     let result = apply_result(op, "applied", generation, Some(&plan), Vec::new());
     op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+}
+
+/// The intent of an apply that changes files or the registry.
+fn intent_of(
+    project: &Project,
+    op: &Operation,
+    plan: &Plan,
+    registry_text: Option<&str>,
+) -> Option<super::intent::Intent> {
+    use super::intent::{Intent, IntentStep};
+    if plan.steps.is_empty() && registry_text.is_none() {
+        return None;
+    }
+    let registry_before = project.disk().registry_hash.clone();
+    let registry_after = match (registry_text, &plan.adopt_registry_hash) {
+        (Some(text), _) => registry::content_hash(text.as_bytes()),
+        (None, Some(h)) => h.clone(),
+        (None, None) => registry_before.clone(),
+    };
+    let mut parked = 0;
+    let steps = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            mutation::Step::Move { from, to } => Some(IntentStep::Move { from: from.clone(), to: to.clone() }),
+            mutation::Step::Delete { path } => {
+                parked += 1;
+                Some(IntentStep::Delete { path: path.clone(), parked: parked - 1 })
+            }
+            mutation::Step::WriteManifest { text } => {
+                let before =
+                    std::fs::read_to_string(project.root.join(super::manifest::MANIFEST_FILE)).unwrap_or_default();
+                Some(IntentStep::WriteManifest { before, after_hash: registry::content_hash(text.as_bytes()) })
+            }
+            #[cfg(feature = "test-hooks")]
+            mutation::Step::Sleep { .. } => None,
+        })
+        .collect();
+    Some(Intent { operation_id: op.id.clone(), registry_before, registry_after, steps })
 }
 
 fn build(project: &Project, op: &Operation, clean: bool) {

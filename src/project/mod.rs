@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod divergence;
+pub mod intent;
 pub mod lane;
 pub mod manifest;
 pub mod mutation;
@@ -96,6 +97,68 @@ pub struct DiskKnowledge {
     pub manifest_hash: String,
 }
 
+/// Ends, with one terminal event each, the operations the journal shows
+/// unfinished (their process died), and says so in project diagnostics.
+/// An apply whose intent was settled ends as its registry says; any other
+/// never reached its commit point, so it failed.
+fn recover_operations(
+    project_id: &str,
+    bus: &Arc<EventBus>,
+    ops: &Arc<OpTable>,
+    settled: Option<&intent::Settled>,
+    diagnostics: &mut Vec<snapshot::Diagnostic>,
+) {
+    use crate::operations::OpState;
+    use snapshot::{Diagnostic, Severity};
+    for u in bus.take_unfinished() {
+        let kind: &'static str = match u.kind.as_str() {
+            "applyMutation" => "applyMutation",
+            "build" => "build",
+            _ => "unknown",
+        };
+        let new = NewOperation {
+            id: None,
+            project_id: project_id.to_string(),
+            kind,
+            title: format!("{kind} (interrupted)"),
+            bus: bus.clone(),
+            table: ops.clone(),
+            reply: None,
+            progress_token: None,
+        };
+        let mine = settled.filter(|s| s.operation_id == u.operation_id);
+        let (state, payload, message) = match mine {
+            Some(s) if s.committed => (
+                OpState::Succeeded,
+                json!({ "outcome": "applied", "recovered": true }),
+                format!("operation {} was interrupted after its commit point: it took effect", u.operation_id),
+            ),
+            _ => {
+                let undone = mine.map_or(0, |s| s.steps);
+                let message = format!(
+                    "operation {} was interrupted before its commit point: it did not take effect ({undone} file step(s) undone)",
+                    u.operation_id
+                );
+                let error = json!({ "reason": "interrupted", "operationId": u.operation_id, "message": message });
+                (OpState::Failed, json!({ "outcome": "failed", "recovered": true, "error": error }), message)
+            }
+        };
+        tracing::warn!(operation = %u.operation_id, "{message}");
+        diagnostics.push(Diagnostic::project(Severity::Warning, "recovered", message, None));
+        if let Some(s) = mine {
+            for p in &s.problems {
+                let m = format!("operation {}: a step could not be undone: {p}", u.operation_id);
+                diagnostics.push(Diagnostic::project(Severity::Error, "recoveryFailed", m, None));
+            }
+        }
+        let payload = match payload {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        Operation::recover(new, &u.operation_id, u.last_sequence, state, payload);
+    }
+}
+
 /// Creates the files of a new project in `root` (which may not exist yet).
 /// Refuses to touch a folder that already has a manifest.
 pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
@@ -150,6 +213,21 @@ impl Project {
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
+        // An apply a dead process left half done is settled before anything
+        // reads the registry or the files.
+        let settled = intent::settle(&root, &state_dir);
+        if let Some(s) = settled.as_ref().filter(|s| s.committed) {
+            // Its commit happened: what the files hold now is the packer's own.
+            tracing::info!(operation = %s.operation_id, "an interrupted apply had committed; finished it");
+            for (file, remember) in [
+                (registry::REGISTRY_FILE, baseline::remember_registry as fn(&Path, &[u8])),
+                (manifest::MANIFEST_FILE, baseline::remember_manifest),
+            ] {
+                if let Ok(bytes) = std::fs::read(root.join(file)) {
+                    remember(&state_dir, &bytes);
+                }
+            }
+        }
         let base = baseline::load(&root, &state_dir)?;
         let manifest = Arc::new(base.manifest);
         let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);
@@ -159,10 +237,12 @@ impl Project {
                 tracing::warn!(dir = %dir.display(), removed, "removed temporary files left by an interrupted write");
             }
         }
-        // A trash folder left by a crash holds files of deletes whose registry
-        // write happened or not; the registry is the truth, so an entry that
-        // still names a trashed file shows up as missing, never silently.
-        let _ = std::fs::remove_dir_all(state_dir.join("trash"));
+        // Trash left by a crash that the intent did not account for: the
+        // registry is the truth, so an entry that still names a trashed file
+        // shows up as missing, never silently. Kept when settling had problems.
+        if settled.as_ref().is_none_or(|s| s.problems.is_empty()) {
+            let _ = std::fs::remove_dir_all(state_dir.join("trash"));
+        }
 
         let id = crate::ids::project_id(&root);
         let mut cache = StatCache::load(&state_dir);
@@ -200,13 +280,16 @@ impl Project {
             manifest_changed: base.manifest_changed,
         };
         let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
-        let snap = Snapshot::new(generation, manifest, contents, Arc::new(scan.skipped));
+        let mut project_diagnostics = scan.skipped;
+        let ops = Arc::new(OpTable::default());
+        recover_operations(&id, &bus, &ops, settled.as_ref(), &mut project_diagnostics);
+        let snap = Snapshot::new(generation, manifest, contents, Arc::new(project_diagnostics));
         let project = Arc::new_cyclic(|weak| Project {
             id,
             root,
             snapshot: ArcSwap::from_pointee(snap),
             bus,
-            ops: Arc::new(OpTable::default()),
+            ops,
             lane: lane::Lane::start(weak.clone()),
             submit_lock: Mutex::new(()),
             disk: Mutex::new(DiskKnowledge { cache, registry_hash, manifest_hash }),

@@ -1,0 +1,128 @@
+//! The intent record: what an apply is about to do, written (and synced)
+//! before its first step and removed after its commit. A process that dies
+//! in between leaves it behind, and the next open settles it: the registry
+//! file tells whether the commit point was reached. Reached: the apply
+//! happened, and only its trash is emptied. Not reached: every file step
+//! that was done is undone. Either way the outcome is announced, not guessed.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::paths;
+use super::registry;
+
+const INTENT_FILE: &str = "intent.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum IntentStep {
+    Move {
+        from: String,
+        to: String,
+    },
+    /// The k-th delete of the apply parks its file at `trash/<operation>/<k>`.
+    Delete {
+        path: String,
+        parked: u32,
+    },
+    WriteManifest {
+        before: String,
+        after_hash: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Intent {
+    pub operation_id: String,
+    pub registry_before: String,
+    pub registry_after: String,
+    pub steps: Vec<IntentStep>,
+}
+
+/// Records an intent durably (temp file, fsync, rename, fsync of the folder).
+pub fn write(state_dir: &Path, intent: &Intent) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(intent).expect("an intent serialises");
+    crate::fsutil::write_atomic(&state_dir.join(INTENT_FILE), &bytes)
+}
+
+pub fn clear(state_dir: &Path) {
+    let path = state_dir.join(INTENT_FILE);
+    if let Err(e) = std::fs::remove_file(&path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "cannot remove the intent record");
+        }
+    }
+}
+
+/// What settling a left-over intent did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    pub operation_id: String,
+    pub committed: bool,
+    /// Steps undone (not committed) or finished (committed).
+    pub steps: usize,
+    pub problems: Vec<String>,
+}
+
+/// Settles the intent a dead process left, if any. Runs on open, before
+/// anything reads the registry or the files.
+pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
+    let text = std::fs::read(state_dir.join(INTENT_FILE)).ok()?;
+    let Ok(intent) = serde_json::from_slice::<Intent>(&text) else {
+        tracing::error!("the intent record is unreadable; it is left in .packer/ for a person to look at");
+        return None;
+    };
+    let registry_now = registry::content_hash(&std::fs::read(root.join(registry::REGISTRY_FILE)).unwrap_or_default());
+    let committed = intent.registry_after != intent.registry_before && registry_now == intent.registry_after;
+    let trash = state_dir.join("trash").join(&intent.operation_id);
+    let mut problems = Vec::new();
+    let mut steps = 0;
+    if committed {
+        // Moves are done; deletes only need their parked files gone.
+        steps = intent.steps.len();
+        let _ = std::fs::remove_dir_all(&trash);
+    } else {
+        for step in intent.steps.iter().rev() {
+            let undone = match step {
+                IntentStep::Move { from, to } => {
+                    let (src, dst) = (paths::absolute(root, to), paths::absolute(root, from));
+                    if src.exists() && !dst.exists() {
+                        dst.parent().map(std::fs::create_dir_all);
+                        std::fs::rename(&src, &dst).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                }
+                IntentStep::Delete { path, parked } => {
+                    let (src, dst) = (trash.join(parked.to_string()), paths::absolute(root, path));
+                    if src.exists() && !dst.exists() {
+                        std::fs::rename(&src, &dst).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                }
+                IntentStep::WriteManifest { before, after_hash } => {
+                    let path = root.join(super::manifest::MANIFEST_FILE);
+                    let now = registry::content_hash(&std::fs::read(&path).unwrap_or_default());
+                    if &now == after_hash {
+                        crate::fsutil::write_atomic(&path, before.as_bytes()).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                }
+            };
+            match undone {
+                Ok(true) => steps += 1,
+                Ok(false) => {}
+                Err(e) => problems.push(format!("{step:?}: {e}")),
+            }
+        }
+        if problems.is_empty() {
+            let _ = std::fs::remove_dir_all(&trash);
+        }
+    }
+    clear(state_dir);
+    Some(Settled { operation_id: intent.operation_id, committed, steps, problems })
+}
