@@ -64,7 +64,7 @@ fn main() -> std::io::Result<()> {
             let side = if rng.below(20) == 0 { 256 + rng.below(384) } else { 16 + rng.below(112) } as u32;
             let (a, b) = (rng.next(), rng.next());
             let img = image::RgbaImage::from_fn(side, side, |x, y| {
-                let v = (x as u64 * a ^ y as u64 * b) >> 7;
+                let v = ((x as u64).wrapping_mul(a) ^ (y as u64).wrapping_mul(b)) >> 7;
                 image::Rgba([(v & 0xff) as u8, ((v >> 8) & 0xff) as u8, ((x ^ y) & 0xff) as u8, 255])
             });
             img.save(root.join(format!("{dir}/i{i}.png"))).map_err(std::io::Error::other)?;
