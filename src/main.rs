@@ -296,7 +296,8 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
             Ok(true)
         }
         Some(other) => {
-            eprintln!("build {other}: no pack was written");
+            let written = r["packs"].as_array().map_or(0, |p| p.iter().filter(|p| p["written"] == true).count());
+            eprintln!("build {other} ({written} pack(s) written before it stopped; the others are as they were)");
             Ok(false)
         }
         None => bail!("the packer answered without an outcome"),

@@ -62,12 +62,13 @@ impl StoredMeta {
 }
 
 /// The key of a processed entry: every input that decides its bytes.
-pub fn key(source_hash: &str, kind: Kind, settings: &Map<String, Value>, level: i32) -> String {
+pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> String {
     let (name, version) = super::process::processor(kind);
     // serde_json's map is sorted, so equal settings give equal text.
     let canonical = serde_json::to_string(settings).expect("settings serialise");
+    // The extension matters too: the same bytes as `.json` are minified, as `.yml` copied.
     let input = format!(
-        "studio-packer/cache/v1\0{source_hash}\0{}\0{canonical}\0{name}@{version}\0pack@{}\0zstd@{level}",
+        "studio-packer/cache/v1\0{source_hash}\0{}\0{ext}\0{canonical}\0{name}@{version}\0pack@{}\0zstd@{level}",
         kind.as_str(),
         pack::VERSION
     );

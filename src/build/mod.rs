@@ -42,6 +42,8 @@ pub enum Outcome {
 struct Unit {
     key: String,
     asset: Arc<Asset>,
+    /// Source bytes of every asset this unit stands for (for progress).
+    bytes: u64,
 }
 
 enum UnitError {
@@ -63,11 +65,10 @@ fn diag(asset: &Asset, code: &str, message: String) -> Diagnostic {
 /// not tried.
 fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Compression, u8) {
     let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    // Only bytes stored as they came (not decoded pixels) can be compressed already.
     let precompressed = format == Format::Png
-        || matches!(
-            ext.as_str(),
-            "jpg" | "jpeg" | "ogg" | "oga" | "opus" | "mp3" | "flac" | "woff" | "woff2" | "gif" | "webp"
-        );
+        || (format == Format::Bytes
+            && matches!(ext.as_str(), "ogg" | "oga" | "opus" | "mp3" | "flac" | "woff" | "woff2"));
     if !precompressed {
         if let Ok(z) = zstd::bulk::compress(raw, level) {
             if z.len() < raw.len() {
@@ -112,13 +113,25 @@ fn process_unit(root: &std::path::Path, cache: &LocalCache, unit: &Unit, level: 
 
 struct FromCache<'a> {
     cache: &'a LocalCache,
-    keys: Vec<(String, StoredMeta)>,
+    root: &'a std::path::Path,
+    level: i32,
+    keys: Vec<(String, StoredMeta, Arc<Asset>)>,
 }
 
 impl EntrySource for FromCache<'_> {
     fn stored_bytes(&self, index: usize) -> std::io::Result<Vec<u8>> {
-        let (key, meta) = &self.keys[index];
-        self.cache.read_stored(key, meta)
+        let (key, meta, asset) = &self.keys[index];
+        match self.cache.read_stored(key, meta) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => {
+                // A damaged entry is a miss: process the asset again (the
+                // same inputs give the same bytes the table describes).
+                tracing::warn!(%key, error = %e, "a cache entry is damaged; processing its asset again");
+                let unit = Unit { key: key.clone(), asset: asset.clone(), bytes: 0 };
+                process_unit(self.root, self.cache, &unit, self.level).map_err(|_| e)?;
+                self.cache.read_stored(key, meta)
+            }
+        }
     }
 }
 
@@ -164,8 +177,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     let mut units: BTreeMap<String, Unit> = BTreeMap::new();
     let mut key_of: Vec<String> = Vec::with_capacity(assets.len());
     for a in &assets {
-        let key = cache::key(&a.entry.hash, a.entry.kind, &a.entry.settings, level);
-        units.entry(key.clone()).or_insert_with(|| Unit { key: key.clone(), asset: a.clone() });
+        let ext = a.path().rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        let key = cache::key(&a.entry.hash, a.entry.kind, &ext, &a.entry.settings, level);
+        units.entry(key.clone()).or_insert_with(|| Unit { key: key.clone(), asset: a.clone(), bytes: 0 }).bytes +=
+            a.entry.size;
         key_of.push(key);
     }
     let units: Vec<Unit> = units.into_values().collect();
@@ -203,7 +218,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 }
             };
             done.fetch_add(1, Ordering::Relaxed);
-            bytes_done.fetch_add(unit.asset.entry.size, Ordering::Relaxed);
+            bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
             report(false);
             Ok(meta)
         })
@@ -220,7 +235,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         }
     }
     let processed = processed.load(Ordering::Relaxed);
-    let reused = total.saturating_sub(processed).min(metas.len() as u64);
+    let reused = (metas.len() as u64).saturating_sub(processed);
     if cancelled || op.is_cancel_requested() {
         let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
         return Outcome::Cancelled(result("cancelled", Vec::new(), stats, diagnostics));
@@ -243,6 +258,8 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             vec![d],
         ));
     }
+    // Temporary packs a killed build left behind.
+    let _ = crate::fsutil::remove_stale_temps(&output);
     let mut packs = Vec::new();
     let mut bytes_out = 0u64;
     let mut in_a_pack = vec![false; assets.len()];
@@ -271,13 +288,16 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 raw_length: meta.raw_length,
                 hash: meta.hash_bytes(),
             });
-            keys.push((key.clone(), meta.clone()));
+            keys.push((key.clone(), meta.clone(), (*a).clone()));
         }
         let (toc, writes, toc_offset) = pack::layout(&mut entries);
         let rel = format!("{}/{}.pack", manifest.output, def.name);
         let path = paths::absolute(&root, &rel);
         let existing = pack::PackReader::open(&path).ok();
-        let unchanged = existing.as_ref().is_some_and(|r| r.toc_bytes() == toc && r.toc_offset() == toc_offset);
+        // A clean build writes every pack anew (which also repairs a pack
+        // whose data was damaged behind an intact table of contents).
+        let unchanged =
+            !clean && existing.as_ref().is_some_and(|r| r.toc_bytes() == toc && r.toc_offset() == toc_offset);
         let (checksum, len) = if unchanged {
             let r = existing.expect("checked above");
             (r.checksum(), r.len())
@@ -289,7 +309,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 &toc,
                 &writes,
                 toc_offset,
-                &FromCache { cache: &cache, keys },
+                &FromCache { cache: &cache, root: &root, level, keys },
                 op,
             ) {
                 Ok(r) => r,
@@ -330,7 +350,11 @@ fn write_pack(
     source: &FromCache<'_>,
     op: &Operation,
 ) -> std::io::Result<([u8; 32], u64)> {
-    let tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(dir)?;
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::Builder::new()
+        .prefix(crate::fsutil::TEMP_PREFIX)
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
     let (checksum, len) =
         pack::write_file(tmp.as_file(), entries, toc, writes, toc_offset, source, &|| op.is_cancel_requested())?;
     if op.is_cancel_requested() {

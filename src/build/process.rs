@@ -69,7 +69,7 @@ fn image(bytes: &[u8], ext: &str, settings: &Map<String, Value>) -> Result<Proce
     let (width, height) = (decoded.width(), decoded.height());
     match wanted {
         "rgba8" => Ok(Processed { bytes: decoded.to_rgba8().into_raw(), format: Format::Rgba8, width, height }),
-        _ if ext == "png" => {
+        _ if ext == "png" && image::guess_format(bytes).ok() == Some(image::ImageFormat::Png) => {
             // Decoded to prove it is whole; stored as it was (no re-encoding).
             Ok(Processed { bytes: bytes.to_vec(), format: Format::Png, width, height })
         }

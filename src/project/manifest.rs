@@ -94,12 +94,13 @@ pub struct PackDef {
     pub name: String,
     pub include: Vec<String>,
     set: GlobSet,
+    /// The pack nobody declared: it holds every asset.
+    everything: bool,
 }
 
 impl PackDef {
     pub fn includes(&self, path: &str) -> bool {
-        // The default pack (declared by nobody) holds everything.
-        self.set.is_empty() || self.set.is_match(path)
+        self.everything || self.set.is_match(path)
     }
 }
 
@@ -192,11 +193,11 @@ impl Manifest {
                 builder.add(glob);
             }
             let set = builder.build().map_err(|e| invalid("include", format!("pack `{}`: {e}", p.name)))?;
-            packs.push(PackDef { name: p.name.clone(), include: p.include.clone(), set });
+            packs.push(PackDef { name: p.name.clone(), include: p.include.clone(), set, everything: false });
         }
         if packs.is_empty() {
             let set = GlobSetBuilder::new().build().expect("an empty glob set builds");
-            packs.push(PackDef { name: "main".into(), include: vec!["**".into()], set });
+            packs.push(PackDef { name: "main".into(), include: vec!["**".into()], set, everything: true });
         }
         if !(1..=19).contains(&raw.build.zstd_level) {
             return Err(invalid(
