@@ -1,0 +1,115 @@
+// The connection to `studio-packer serve`: process and JSON-RPC only.
+// No VS Code here, so it runs under node's test runner too.
+
+import { spawn, ChildProcess } from "node:child_process";
+import * as rpc from "vscode-jsonrpc/node";
+
+export interface PackerEvent {
+  projectId: string;
+  seq: number;
+  kind: string;
+  operationId?: string;
+  sequence?: number;
+  [field: string]: unknown;
+}
+
+export class PackerClient {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly connection: rpc.MessageConnection,
+  ) {}
+
+  /** Starts the server and initializes it. */
+  static async start(serverPath: string): Promise<PackerClient> {
+    const child = spawn(serverPath, ["serve"], { stdio: ["pipe", "pipe", "inherit"] });
+    const connection = rpc.createMessageConnection(
+      new rpc.StreamMessageReader(child.stdout!),
+      new rpc.StreamMessageWriter(child.stdin!),
+    );
+    connection.listen();
+    const client = new PackerClient(child, connection);
+    await connection.sendRequest("initialize", { processId: process.pid, capabilities: {} });
+    connection.sendNotification("initialized", {});
+    return client;
+  }
+
+  request<T = any>(method: string, params: object, token?: rpc.CancellationToken): Promise<T> {
+    return token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params);
+  }
+
+  onEvent(handler: (event: PackerEvent) => void): rpc.Disposable {
+    return this.connection.onNotification("packer/event", handler);
+  }
+
+  onProgress(handler: (token: string | number, value: any) => void): rpc.Disposable {
+    return this.connection.onNotification("$/progress", (p: any) => handler(p.token, p.value));
+  }
+
+  async dispose(): Promise<void> {
+    try {
+      await this.connection.sendRequest("shutdown");
+      this.connection.sendNotification("exit");
+    } finally {
+      await new Promise<void>((resolve) => {
+        if (this.child.exitCode !== null) return resolve();
+        this.child.once("exit", () => resolve());
+        setTimeout(() => {
+          this.child.kill();
+          resolve();
+        }, 5000).unref();
+      });
+      this.connection.dispose();
+    }
+  }
+}
+
+/** One open project: thin wrappers that name the packer's methods. */
+export class PackerProject {
+  constructor(
+    readonly client: PackerClient,
+    readonly projectId: string,
+  ) {}
+
+  static async open(client: PackerClient, root: string): Promise<PackerProject> {
+    const r = await client.request("packer/openProject", { root });
+    return new PackerProject(client, r.projectId);
+  }
+
+  summary() {
+    return this.client.request("packer/summary", { projectId: this.projectId });
+  }
+  /** Every asset, page by page as the packer pages them. */
+  async listAllAssets(pageSize = 200): Promise<any[]> {
+    const items: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await this.client.request("packer/listAssets", {
+        projectId: this.projectId,
+        limit: pageSize,
+        ...(cursor ? { cursor } : {}),
+      });
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return items;
+  }
+  preview(mutation: object) {
+    return this.client.request("packer/previewMutation", { projectId: this.projectId, mutation });
+  }
+  apply(mutation: object, expectedGeneration?: number) {
+    return this.client.request("packer/applyMutation", {
+      projectId: this.projectId,
+      mutation,
+      ...(expectedGeneration !== undefined ? { expectedGeneration } : {}),
+    });
+  }
+  build(workDoneToken: string, token?: rpc.CancellationToken) {
+    return this.client.request("packer/build", { projectId: this.projectId, workDoneToken }, token);
+  }
+  divergence() {
+    return this.client.request("packer/divergence", { projectId: this.projectId });
+  }
+  cancel(operationId: string) {
+    return this.client.request("packer/cancel", { operationId });
+  }
+}

@@ -1,0 +1,129 @@
+// VS Code glue only: views, commands and notifications wired to the
+// client and the adapter. No semantics here either.
+
+import * as vscode from "vscode";
+import { PackerClient, PackerProject } from "./client";
+import { ActivityLog, assetTree, previewDialog, statusBar, TreeNode } from "./adapter";
+
+let client: PackerClient | undefined;
+
+class AssetsView implements vscode.TreeDataProvider<TreeNode> {
+  private root: TreeNode = { label: "", path: "", children: [] };
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  set(root: TreeNode) {
+    this.root = root;
+    this.changed.fire();
+  }
+  getChildren(node?: TreeNode) {
+    return (node ?? this.root).children;
+  }
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    const item = new vscode.TreeItem(
+      node.label,
+      node.asset ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Collapsed,
+    );
+    if (node.asset) {
+      item.id = node.asset.id;
+      item.description = node.asset.description;
+      item.iconPath = new vscode.ThemeIcon(node.asset.icon);
+      item.tooltip = [node.path, ...node.asset.problems].join("\n");
+      item.contextValue = "asset";
+    }
+    return item;
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext) {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) return;
+  const serverPath = vscode.workspace.getConfiguration("studioPacker").get<string>("serverPath", "studio-packer");
+  client = await PackerClient.start(serverPath);
+  const project = await PackerProject.open(client, folder.uri.fsPath);
+  const activity = new ActivityLog();
+  const channel = vscode.window.createOutputChannel("Studio Packer Activity");
+  const bar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left);
+  const assets = new AssetsView();
+  context.subscriptions.push(channel, bar, vscode.window.registerTreeDataProvider("studioPacker.assets", assets));
+
+  const refresh = async () => {
+    const model = statusBar(await project.summary());
+    bar.text = model.text;
+    bar.tooltip = model.tooltip;
+    bar.backgroundColor = model.warning ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+    bar.show();
+    assets.set(assetTree(await project.listAllAssets()));
+  };
+  client.onEvent((event) => {
+    channel.appendLine(activity.push(event));
+    // The status bar follows the packer's snapshots, never a timer.
+    if (event.kind === "snapshotPublished") void refresh();
+  });
+  await refresh();
+
+  const pickAsset = async (): Promise<any | undefined> => {
+    const items = await project.listAllAssets();
+    const pick = await vscode.window.showQuickPick(
+      items.map((a) => ({ label: a.path, description: a.kind, asset: a })),
+      { placeHolder: "Asset" },
+    );
+    return pick?.asset;
+  };
+  const previewThenApply = async (mutation: object) => {
+    const preview = await project.preview(mutation);
+    const model = previewDialog(preview);
+    if (model.blocked) {
+      void vscode.window.showErrorMessage(model.lines.join("\n"), { modal: true });
+      return;
+    }
+    const answer = await vscode.window.showWarningMessage(
+      model.needsConfirmation ? "Apply despite the warnings?" : "Apply these changes?",
+      { modal: true, detail: model.lines.join("\n") },
+      "Apply",
+    );
+    if (answer !== "Apply") return;
+    const result = await project.apply(mutation, preview.baseGeneration);
+    if (result.outcome !== "applied") {
+      void vscode.window.showErrorMessage(previewDialog(result).lines.join("\n"));
+    }
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("studioPacker.refresh", refresh),
+    vscode.commands.registerCommand("studioPacker.move", async () => {
+      const asset = await pickAsset();
+      if (!asset) return;
+      const to = await vscode.window.showInputBox({ prompt: "New path", value: asset.path });
+      if (to) await previewThenApply({ kind: "move", assetId: asset.id, to });
+    }),
+    vscode.commands.registerCommand("studioPacker.delete", async () => {
+      const asset = await pickAsset();
+      if (asset) await previewThenApply({ kind: "delete", assetIds: [asset.id] });
+    }),
+    vscode.commands.registerCommand("studioPacker.reconcile", () => previewThenApply({ kind: "reconcile" })),
+    vscode.commands.registerCommand("studioPacker.build", () =>
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Building packs", cancellable: true },
+        async (progress, cancel) => {
+          const token = `vscode-build-${Date.now()}`;
+          const sub = client!.onProgress((t, value) => {
+            if (t === token && value.kind === "report") progress.report({ message: value.message });
+          });
+          try {
+            const result = await project.build(token, cancel);
+            const message = `Build ${result.outcome}: ${result.stats.processed} processed, ${result.stats.reused} reused`;
+            if (result.outcome === "succeeded") void vscode.window.showInformationMessage(message);
+            else void vscode.window.showErrorMessage(message);
+          } finally {
+            sub.dispose();
+          }
+        },
+      ),
+    ),
+  );
+}
+
+export async function deactivate() {
+  await client?.dispose();
+}

@@ -1,0 +1,134 @@
+// The client and the adapter against the real `studio-packer serve`.
+// STUDIO_PACKER_BIN names the binary (default: the workspace's debug build).
+
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as rpc from "vscode-jsonrpc/node";
+import { PackerClient, PackerProject } from "../src/client";
+import { ActivityLog, assetTree, previewDialog, statusBar } from "../src/adapter";
+
+const BIN = process.env.STUDIO_PACKER_BIN ?? path.resolve(__dirname, "../../../../target/debug/studio-packer");
+const SAMPLE = path.resolve(__dirname, "../../../../examples/sample-game");
+
+function sampleCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "packer-vscode-"));
+  fs.cpSync(SAMPLE, dir, { recursive: true, filter: (src) => !/[\\/](\.packer|build)$/.test(src) });
+  return dir;
+}
+
+function waitFor<T>(predicate: () => T | undefined, what: string, ms = 20000): Promise<T> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      const v = predicate();
+      if (v) return resolve(v);
+      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled", "rejected"]);
+
+test("open, list, preview blocked and allowed moves, apply, reconcile, build with progress and cancel", async () => {
+  const root = sampleCopy();
+  // Slow processing (a test-only switch of the server), so that a cancel lands mid-build.
+  process.env.STUDIO_PACKER_TEST_PROCESS_DELAY_MS = "300";
+  const client = await PackerClient.start(BIN);
+  const events: any[] = [];
+  const activity = new ActivityLog();
+  const finishedSeenAt = new Map<string, string>();
+  client.onEvent((e) => {
+    events.push(e);
+    activity.push(e);
+    // The activity view may show an operation as finished only once its terminal event is in.
+    for (const [id, entry] of activity.operations) {
+      if (entry.finished && !finishedSeenAt.has(id)) finishedSeenAt.set(id, entry.lastKind);
+    }
+  });
+  try {
+    const project = await PackerProject.open(client, root);
+    const bar = statusBar(await project.summary());
+    assert.match(bar.text, /^\$\(package\) 7 assets/);
+    assert.equal(bar.warning, false);
+
+    const items = await project.listAllAssets(3);
+    assert.equal(items.length, 7);
+    const tree = assetTree(items);
+    const assetsFolder = tree.children.find((c) => c.label === "assets")!;
+    assert.deepEqual(assetsFolder.children.map((c) => c.label).sort(), ["audio", "data", "sprites", "text", "ui"]);
+    const hero = items.find((a) => a.path === "assets/sprites/hero.png");
+
+    const blocked = previewDialog(await project.preview({ kind: "move", assetId: hero.id, to: "assets/sprites/slime.png" }));
+    assert.equal(blocked.blocked, true);
+    assert.match(blocked.lines[0], /^Blocked \(targetExists\)/);
+
+    const move = { kind: "move", assetId: hero.id, to: "assets/characters/hero.png" };
+    const preview = await project.preview(move);
+    const shown = previewDialog(preview);
+    assert.equal(shown.blocked, false);
+    assert.ok(shown.lines.includes("File move: assets/sprites/hero.png → assets/characters/hero.png"), shown.lines.join("\n"));
+    const applied = await project.apply(move, preview.baseGeneration);
+    assert.equal(applied.outcome, "applied");
+    assert.ok(fs.existsSync(path.join(root, "assets/characters/hero.png")));
+    const opFinished = activity.operations.get(applied.operationId)!;
+    assert.equal(opFinished.finished, true, "the terminal event came before the response");
+
+    // A file changed behind the server's back: reconcile as the packer proposes.
+    fs.writeFileSync(path.join(root, "assets/text/credits.txt"), "new credits\n");
+    await waitFor(() => events.find((e) => e.kind === "divergenceDetected"), "divergenceDetected");
+    assert.equal(statusBar(await project.summary()).warning, true);
+    const rec = previewDialog(await project.preview({ kind: "reconcile" }));
+    assert.ok(rec.lines.some((l) => l.startsWith("Resolve modified assets/text/credits.txt: adopt")), rec.lines.join("\n"));
+    assert.equal((await project.apply({ kind: "reconcile" })).outcome, "applied");
+    assert.equal((await project.summary()).divergence.state, "clean");
+
+    // Build with progress, cancelled from the client side ($/cancelRequest).
+    const token = "vscode-test-build";
+    const progress: string[] = [];
+    client.onProgress((t, value) => {
+      if (t === token) progress.push(value.kind);
+    });
+    const source = new rpc.CancellationTokenSource();
+    const building = project.build(token, source.token);
+    await waitFor(() => events.find((e) => e.kind === "progress" && e.done > 0), "build progress");
+    source.cancel();
+    await assert.rejects(building, (e: any) => e.code === -32800);
+    await waitFor(() => progress.includes("end"), "$/progress end");
+    assert.equal(progress[0], "begin");
+    const buildOp = events.find((e) => e.kind === "queued" && e.operation === "build").operationId;
+    await waitFor(() => activity.operations.get(buildOp)?.finished, "the build's terminal event");
+    assert.equal(activity.operations.get(buildOp)!.lastKind, "cancelled");
+    assert.ok(!fs.existsSync(path.join(root, "build/main.pack")), "a cancelled build writes no pack");
+
+    // And a build to completion.
+    delete process.env.STUDIO_PACKER_TEST_PROCESS_DELAY_MS;
+    const built = await project.build("vscode-test-build-2");
+    assert.equal(built.outcome, "succeeded");
+    assert.equal((await project.summary()).lastBuild.outcome, "succeeded");
+
+    // Nothing was shown finished before its terminal event.
+    for (const [id, kind] of finishedSeenAt) assert.ok(TERMINAL.has(kind), `${id} shown finished at ${kind}`);
+    for (const e of events) if (e.operationId && !TERMINAL.has(e.kind)) {
+      // Each non-terminal event of an operation came while it was not finished yet.
+      assert.ok(events.indexOf(e) < events.findIndex((x) => x.operationId === e.operationId && TERMINAL.has(x.kind)));
+    }
+  } finally {
+    await client.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("the activity log marks an operation finished only on its terminal event", () => {
+  const log = new ActivityLog();
+  const kinds = ["queued", "started", "progress", "snapshotPublished", "succeeded"];
+  kinds.forEach((kind, i) => {
+    log.push({ seq: i + 1, kind, operationId: "op-1", sequence: i + 1, done: 1, total: 2, outcome: "applied" });
+    assert.equal(log.operations.get("op-1")!.finished, kind === "succeeded");
+  });
+  assert.equal(log.lines[4], "#5 op-1 [5] succeeded");
+});
