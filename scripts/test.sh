@@ -18,3 +18,30 @@ fi
   npx tsc -p .
   STUDIO_PACKER_BIN="$root/target/debug/studio-packer" node --test out/test/
 )
+
+echo "== editors/nvim (headless Neovim)"
+if ! command -v nvim > /dev/null; then
+  echo "installing Neovim from the distribution's packages"
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) > /dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim > /dev/null
+  fi
+fi
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+cp -r examples/sample-game/. "$project/"
+rm -rf "$project/.packer" "$project/build"
+log="$project.nvim.log"
+status=0
+STUDIO_PACKER_BIN="$root/target/debug/studio-packer" PROJECT="$project" \
+  timeout 300 nvim --headless -u NONE --cmd "set rtp+=$root/editors/nvim" \
+  -c "luafile $root/editors/nvim/test/run.lua" > "$log" 2>&1 || status=$?
+cat "$log"
+echo
+# run.lua prints `ok ...` per check, `FAILED: ...` and exits non-zero on a failure.
+if [ "$status" != 0 ] || ! grep -q "^ok last build: succeeded" "$log"; then
+  echo "editors/nvim: FAILED (exit $status)" >&2
+  exit 1
+fi
+echo "editors/nvim: 5 passed, 0 failed"

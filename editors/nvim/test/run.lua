@@ -1,0 +1,58 @@
+-- Headless test: nvim --headless -u NONE --cmd "set rtp+=editors/nvim"
+--   -c "luafile editors/nvim/test/run.lua"  (env STUDIO_PACKER_BIN, PROJECT)
+-- Prints one line per check and exits non-zero on the first failure.
+local sp = require("studio_packer")
+sp.config.cmd = { os.getenv("STUDIO_PACKER_BIN"), "serve" }
+local root = os.getenv("PROJECT")
+local progress = {}
+local events = {}
+sp.on_event = function(e)
+  table.insert(events, e.kind)
+end
+-- Neovim's standard $/progress handler keeps the values; record the kinds too.
+local default_progress = vim.lsp.handlers["$/progress"]
+vim.lsp.handlers["$/progress"] = function(err, result, ctx, config)
+  table.insert(progress, result.value.kind)
+  return default_progress(err, result, ctx, config)
+end
+
+local ok, err = pcall(function()
+  local lines = sp.status_lines(root .. "/packer.toml")
+  assert(lines[2] == "assets: 7", "status: " .. table.concat(lines, " | "))
+  assert(lines[4] == "divergence: clean (0)", lines[4])
+  print("ok status: " .. lines[2])
+
+  local blocked = sp.move("assets/sprites/hero.png", "assets/sprites/slime.png", function()
+    error("a blocked move must not ask")
+  end, root)
+  assert(blocked == nil)
+  print("ok blocked move")
+
+  local asked
+  local moved = sp.move("assets/sprites/hero.png", "assets/chars/hero.png", function(l)
+    asked = l
+    return true
+  end, root)
+  assert(moved and moved.outcome == "applied", "move not applied")
+  assert(asked[1] == "file move: assets/sprites/hero.png -> assets/chars/hero.png", vim.inspect(asked))
+  assert(vim.fn.filereadable(root .. "/assets/chars/hero.png") == 1)
+  print("ok move with preview: " .. asked[1])
+
+  local built = sp.build(root)
+  assert(built.outcome == "succeeded", "build: " .. built.outcome)
+  assert(vim.fn.filereadable(root .. "/build/main.pack") == 1)
+  vim.wait(2000, function()
+    return progress[#progress] == "end"
+  end, 10)
+  assert(progress[1] == "begin" and progress[#progress] == "end", "progress: " .. table.concat(progress, ","))
+  print("ok build: " .. built.stats.processed .. " processed, progress " .. progress[1] .. ".." .. progress[#progress])
+  local status = sp.status_lines(root)
+  assert(status[5] == "last build: succeeded", vim.inspect(status))
+  print("ok " .. status[5])
+end)
+sp.stop()
+if not ok then
+  print("FAILED: " .. tostring(err))
+  vim.cmd("cquit 1")
+end
+vim.cmd("qall!")
