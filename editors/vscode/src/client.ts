@@ -13,7 +13,14 @@ export interface PackerEvent {
   [field: string]: unknown;
 }
 
-export class PackerClient {
+/** What the project wrappers need of a connection: satisfied by
+ *  `PackerClient` (vscode-jsonrpc, no VS Code) and by vscode-languageclient's
+ *  `LanguageClient` (in the extension). */
+export interface Transport {
+  sendRequest(method: string, params?: any, token?: rpc.CancellationToken): Promise<any>;
+}
+
+export class PackerClient implements Transport {
   private constructor(
     private readonly child: ChildProcess,
     readonly connection: rpc.MessageConnection,
@@ -33,7 +40,7 @@ export class PackerClient {
     return client;
   }
 
-  request<T = any>(method: string, params: object, token?: rpc.CancellationToken): Promise<T> {
+  sendRequest(method: string, params?: any, token?: rpc.CancellationToken): Promise<any> {
     return token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params);
   }
 
@@ -66,24 +73,28 @@ export class PackerClient {
 /** One open project: thin wrappers that name the packer's methods. */
 export class PackerProject {
   constructor(
-    readonly client: PackerClient,
+    readonly transport: Transport,
     readonly projectId: string,
   ) {}
 
-  static async open(client: PackerClient, root: string): Promise<PackerProject> {
-    const r = await client.request("packer/openProject", { root });
-    return new PackerProject(client, r.projectId);
+  static async open(transport: Transport, root: string): Promise<PackerProject> {
+    const r = await transport.sendRequest("packer/openProject", { root });
+    return new PackerProject(transport, r.projectId);
+  }
+
+  private request(method: string, params: object, token?: rpc.CancellationToken): Promise<any> {
+    return this.transport.sendRequest(method, params, token);
   }
 
   summary() {
-    return this.client.request("packer/summary", { projectId: this.projectId });
+    return this.request("packer/summary", { projectId: this.projectId });
   }
   /** Every asset, page by page as the packer pages them. */
   async listAllAssets(pageSize = 200): Promise<any[]> {
     const items: any[] = [];
     let cursor: string | null = null;
     do {
-      const page: any = await this.client.request("packer/listAssets", {
+      const page: any = await this.request("packer/listAssets", {
         projectId: this.projectId,
         limit: pageSize,
         ...(cursor ? { cursor } : {}),
@@ -94,22 +105,22 @@ export class PackerProject {
     return items;
   }
   preview(mutation: object) {
-    return this.client.request("packer/previewMutation", { projectId: this.projectId, mutation });
+    return this.request("packer/previewMutation", { projectId: this.projectId, mutation });
   }
   apply(mutation: object, expectedGeneration?: number) {
-    return this.client.request("packer/applyMutation", {
+    return this.request("packer/applyMutation", {
       projectId: this.projectId,
       mutation,
       ...(expectedGeneration !== undefined ? { expectedGeneration } : {}),
     });
   }
   build(workDoneToken: string, token?: rpc.CancellationToken) {
-    return this.client.request("packer/build", { projectId: this.projectId, workDoneToken }, token);
+    return this.request("packer/build", { projectId: this.projectId, workDoneToken }, token);
   }
   divergence() {
-    return this.client.request("packer/divergence", { projectId: this.projectId });
+    return this.request("packer/divergence", { projectId: this.projectId });
   }
   cancel(operationId: string) {
-    return this.client.request("packer/cancel", { operationId });
+    return this.request("packer/cancel", { operationId });
   }
 }

@@ -2,10 +2,11 @@
 // client and the adapter. No semantics here either.
 
 import * as vscode from "vscode";
-import { PackerClient, PackerProject } from "./client";
+import { LanguageClient, ServerOptions, LanguageClientOptions } from "vscode-languageclient/node";
+import { PackerProject } from "./client";
 import { ActivityLog, assetTree, previewDialog, statusBar, TreeNode } from "./adapter";
 
-let client: PackerClient | undefined;
+let client: LanguageClient | undefined;
 
 class AssetsView implements vscode.TreeDataProvider<TreeNode> {
   private root: TreeNode = { label: "", path: "", children: [] };
@@ -39,7 +40,12 @@ export async function activate(context: vscode.ExtensionContext) {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) return;
   const serverPath = vscode.workspace.getConfiguration("studioPacker").get<string>("serverPath", "studio-packer");
-  client = await PackerClient.start(serverPath);
+  // vscode-languageclient runs the process and the protocol: initialize,
+  // cancellation, and $/progress shown in VS Code's own progress UI.
+  const serverOptions: ServerOptions = { command: serverPath, args: ["serve"] };
+  const clientOptions: LanguageClientOptions = { documentSelector: [], workspaceFolder: folder };
+  client = new LanguageClient("studioPacker", "Studio Packer", serverOptions, clientOptions);
+  await client.start();
   const project = await PackerProject.open(client, folder.uri.fsPath);
   const activity = new ActivityLog();
   const channel = vscode.window.createOutputChannel("Studio Packer Activity");
@@ -55,7 +61,7 @@ export async function activate(context: vscode.ExtensionContext) {
     bar.show();
     assets.set(assetTree(await project.listAllAssets()));
   };
-  client.onEvent((event) => {
+  client.onNotification("packer/event", (event: any) => {
     channel.appendLine(activity.push(event));
     // The status bar follows the packer's snapshots, never a timer.
     if (event.kind === "snapshotPublished") void refresh();
@@ -107,8 +113,8 @@ export async function activate(context: vscode.ExtensionContext) {
         { location: vscode.ProgressLocation.Notification, title: "Building packs", cancellable: true },
         async (progress, cancel) => {
           const token = `vscode-build-${Date.now()}`;
-          const sub = client!.onProgress((t, value) => {
-            if (t === token && value.kind === "report") progress.report({ message: value.message });
+          const sub = client!.onNotification("$/progress", (p: any) => {
+            if (p.token === token && p.value.kind === "report") progress.report({ message: p.value.message });
           });
           try {
             const result = await project.build(token, cancel);
@@ -125,5 +131,5 @@ export async function activate(context: vscode.ExtensionContext) {
 }
 
 export async function deactivate() {
-  await client?.dispose();
+  await client?.stop();
 }
