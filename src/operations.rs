@@ -212,9 +212,22 @@ impl Operation {
     /// Ends the operation: terminal event, `$/progress` end, then the
     /// response. Returns false when it had already ended.
     pub fn finish(&self, state: OpState, payload: Map<String, Value>, response: Result<Value, RpcError>) -> bool {
+        self.finish_if(None, state, payload, response)
+    }
+
+    /// `finish`, only when the operation is in state `only_from` (checked
+    /// under the same lock as the transition, so a cancel can never end an
+    /// operation the lane has just started).
+    fn finish_if(
+        &self,
+        only_from: Option<OpState>,
+        state: OpState,
+        payload: Map<String, Value>,
+        response: Result<Value, RpcError>,
+    ) -> bool {
         debug_assert!(state.is_terminal());
         let mut rec = self.rec.lock().expect("operation lock");
-        if rec.state.is_terminal() {
+        if rec.state.is_terminal() || only_from.is_some_and(|s| rec.state != s) {
             return false;
         }
         let was_started = rec.state == OpState::Running;
@@ -235,6 +248,10 @@ impl Operation {
 
     /// Ends the operation as cancelled, with the matching response.
     pub fn finish_cancelled(&self) -> bool {
+        self.finish_cancelled_if(None)
+    }
+
+    fn finish_cancelled_if(&self, only_from: Option<OpState>) -> bool {
         let by_request = self.cancelled_by_request.load(Ordering::Acquire);
         let message = if by_request {
             "the request was cancelled by the client ($/cancelRequest)"
@@ -243,7 +260,7 @@ impl Operation {
         };
         let err = RpcError::new(code::REQUEST_CANCELLED, message)
             .with_data(json!({ "operationId": self.id, "outcome": "cancelled" }));
-        self.finish(OpState::Cancelled, json_map(json!({ "outcome": "cancelled" })), Err(err))
+        self.finish_if(only_from, OpState::Cancelled, json_map(json!({ "outcome": "cancelled" })), Err(err))
     }
 
     /// Asks the operation to stop. A queued operation ends `cancelled` at once
@@ -255,8 +272,9 @@ impl Operation {
         }
         self.cancel_requested.store(true, Ordering::Release);
         let state = self.state();
-        if state == OpState::Queued {
-            self.finish_cancelled();
+        if state == OpState::Queued && !self.finish_cancelled_if(Some(OpState::Queued)) {
+            // The lane started it meanwhile: it stops at its next safe point.
+            return OpState::Running;
         }
         state
     }

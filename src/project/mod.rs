@@ -86,6 +86,7 @@ pub struct Project {
     watch_problem: Mutex<Option<String>>,
     /// The outcome of the last build, for the summary.
     last_build: Mutex<Value>,
+    retry_scheduled: std::sync::atomic::AtomicBool,
 }
 
 /// What the packer last saw of files on disk.
@@ -212,6 +213,13 @@ impl Project {
         }
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         let state_dir = root.join(STATE_DIR);
+        // The packer deletes and renames inside `.packer/`: it must be a real
+        // folder of the project, never a symlink to somewhere else.
+        if std::fs::symlink_metadata(&state_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            let refused =
+                std::io::Error::new(std::io::ErrorKind::PermissionDenied, "`.packer` is a symlink; refusing to use it");
+            return Err(io(&state_dir, refused));
+        }
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
         // An apply a dead process left half done is settled before anything
         // reads the registry or the files.
@@ -297,6 +305,7 @@ impl Project {
             watcher: Mutex::new(None),
             watch_problem: Mutex::new(None),
             last_build: Mutex::new(Value::Null),
+            retry_scheduled: std::sync::atomic::AtomicBool::new(false),
         });
         project.start_watching();
         Ok(project)
@@ -304,7 +313,8 @@ impl Project {
 
     /// What the packer knows of the disk. Only the lane (and open) use it.
     pub(crate) fn disk(&self) -> std::sync::MutexGuard<'_, DiskKnowledge> {
-        self.disk.lock().expect("disk knowledge lock")
+        // A panic caught in the lane must not poison every later write.
+        self.disk.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The current snapshot. Never waits for a write.
@@ -406,14 +416,18 @@ impl Project {
                 tracing::warn!(project = %self.id, error = %e, "watching is still degraded; trying again in a while");
                 *self.watch_problem.lock().expect("watch lock") = Some(e);
                 // Keep trying (a watch limit may be raised, a root recreated);
-                // each try rescans, so nothing is missed meanwhile.
-                let project = Arc::downgrade(self);
-                std::thread::spawn(move || {
-                    std::thread::sleep(WATCH_RETRY);
-                    if let Some(p) = project.upgrade() {
-                        p.lane.submit(None, lane::Job::Rescan);
-                    }
-                });
+                // each try rescans, so nothing is missed meanwhile. One retry
+                // at a time, however many failures are reported.
+                if !self.retry_scheduled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    let project = Arc::downgrade(self);
+                    std::thread::spawn(move || {
+                        std::thread::sleep(WATCH_RETRY);
+                        if let Some(p) = project.upgrade() {
+                            p.retry_scheduled.store(false, std::sync::atomic::Ordering::SeqCst);
+                            p.lane.submit(None, lane::Job::Rescan);
+                        }
+                    });
+                }
             }
         }
     }

@@ -629,6 +629,12 @@ impl Planner<'_> {
     /// change the watcher has not reported yet is caught too.
     fn unchanged_on_disk(&mut self, asset: &Asset) -> bool {
         let path = asset.path();
+        // A registry path is input too: a folder on it may have become a
+        // symlink to somewhere outside the project since it was registered.
+        if let Err(problem) = paths::confine(self.root, path) {
+            self.block(problem.code, problem.message, Some(asset.id()), Some(path));
+            return false;
+        }
         if self.overlay.contains_key(path) {
             // Put there by an earlier step of this mutation, checked then.
             return true;

@@ -59,7 +59,8 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                 files.extend(contents.untracked.keys().filter(|k| under(k)).cloned());
                 let abs = paths::absolute(root, p);
                 if abs.is_dir() {
-                    for entry in walkdir::WalkDir::new(&abs).follow_links(false).into_iter().flatten() {
+                    let walk = walkdir::WalkDir::new(&abs).follow_links(false).follow_root_links(false);
+                    for entry in walk.into_iter().flatten() {
                         if entry.file_type().is_file() {
                             if let Some(rel) = paths::relative_of(root, entry.path()) {
                                 files.insert(rel);

@@ -254,6 +254,16 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
         if !dir.exists() {
             continue;
         }
+        // A symlinked asset root is not followed either: it could lead anywhere.
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            out.skipped.push(Diagnostic::project(
+                Severity::Warning,
+                "symlinkIgnored",
+                format!("asset root `{asset_root}` is a symlink and is not scanned"),
+                Some(asset_root.clone()),
+            ));
+            continue;
+        }
         let walker = walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name().into_iter();
         let walker = walker.filter_entry(|e| e.depth() == 0 || (e.file_name() != ".packer" && e.file_name() != ".git"));
         for entry in walker {

@@ -221,12 +221,11 @@ impl Connection {
             }
             (Lifecycle::Running, "shutdown") => {
                 *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::ShutDown;
-                // Answered once every read sent before it has been answered.
-                let conn = self.clone();
-                self.server.runtime.spawn_blocking(move || {
-                    conn.wait_for_reads(DRAIN_TIMEOUT);
-                    conn.outbox.respond(Some(&id), Ok(Value::Null));
-                });
+                // Answered once every read sent before it has been answered;
+                // on the reader itself, so that `exit` cannot overtake it
+                // (after `shutdown` nothing but `exit` is accepted anyway).
+                self.wait_for_reads(DRAIN_TIMEOUT);
+                self.outbox.respond(Some(&id), Ok(Value::Null));
                 return;
             }
             (Lifecycle::Running, _) => {}
@@ -345,11 +344,8 @@ impl Connection {
         }
     }
 
-    pub(super) fn subscribe(&self, handle: &ProjectHandle) {
-        match handle {
-            ProjectHandle::Local(owned) => owned.project.bus.subscribe(self.outbox.clone()),
-            ProjectHandle::Remote(remote) => remote.subscribe(self.outbox.clone()),
-        }
+    /// Remembers a project this connection opened (it is subscribed already).
+    pub(super) fn note_opened(&self, handle: &ProjectHandle) {
         self.opened.lock().expect("opened lock").insert(handle.id().to_string());
     }
 

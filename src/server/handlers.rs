@@ -158,8 +158,8 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
 
 fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, RpcError> {
     let root = root_path(&p.root)?;
-    let handle = conn.server.open_project(&root, p.create)?;
-    conn.subscribe(&handle);
+    let handle = conn.server.open_project(&root, p.create, &conn.outbox)?;
+    conn.note_opened(&handle);
     let mut scan = Value::Null;
     let (root, summary) = match &handle {
         ProjectHandle::Local(owned) => {

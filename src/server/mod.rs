@@ -97,8 +97,25 @@ impl Server {
 
     /// Opens `root`: owns it when no live process does, attaches otherwise,
     /// or returns the handle this process already has.
-    pub fn open_project(self: &Arc<Self>, root: &Path, create: bool) -> Result<ProjectHandle, RpcError> {
+    /// `subscriber` receives the project's events from now on: subscribed
+    /// under the open lock, so that a concurrent release by the last other
+    /// client cannot close the project between the open and the subscription.
+    pub fn open_project(
+        self: &Arc<Self>,
+        root: &Path,
+        create: bool,
+        subscriber: &Arc<Outbox>,
+    ) -> Result<ProjectHandle, RpcError> {
         let _guard = self.open_lock.lock().expect("open lock");
+        let handle = self.open_locked(root, create)?;
+        match &handle {
+            ProjectHandle::Local(owned) => owned.project.bus.subscribe(subscriber.clone()),
+            ProjectHandle::Remote(remote) => remote.subscribe(subscriber.clone()),
+        }
+        Ok(handle)
+    }
+
+    fn open_locked(self: &Arc<Self>, root: &Path, create: bool) -> Result<ProjectHandle, RpcError> {
         if create && !root.join(MANIFEST_FILE).exists() {
             crate::project::create(root, None).map_err(open_error)?;
         }

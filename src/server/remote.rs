@@ -69,6 +69,7 @@ pub struct Remote {
     server: Weak<Server>,
     inner: Mutex<Inner>,
     changed: Condvar,
+    write_lock: Mutex<()>,
 }
 
 /// Why a request could not be forwarded.
@@ -106,6 +107,7 @@ impl Remote {
                 last_seq: link.last_seq,
             }),
             changed: Condvar::new(),
+            write_lock: Mutex::new(()),
         });
         let reader = remote.clone();
         std::thread::Builder::new()
@@ -138,12 +140,19 @@ impl Remote {
 
     /// Disconnects for good (the last local client left).
     pub fn close(&self) {
-        let mut inner = self.inner.lock().expect("remote lock");
-        if let State::Connected { writer, .. } = &inner.state {
-            let _ = writer.shutdown(std::net::Shutdown::Both);
+        let pending: Vec<Pending> = {
+            let mut inner = self.inner.lock().expect("remote lock");
+            if let State::Connected { writer, .. } = &inner.state {
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+            }
+            inner.state = State::Closed;
+            self.changed.notify_all();
+            inner.pending.drain().map(|(_, p)| p).collect()
+        };
+        // Nothing waits forever: what was in flight is answered now.
+        for p in pending {
+            answer_lost(p, "the project was closed here before its owner answered");
         }
-        inner.state = State::Closed;
-        self.changed.notify_all();
     }
 
     /// Waits while a takeover is in progress; then runs `f` on the live writer.
@@ -185,32 +194,50 @@ impl Remote {
             }
             let body = message::request_body(&Id::Num(id), method, &params);
             inner.pending.insert(id, Pending { waiter: Waiter::Client(reply), operation_id });
-            if let Err(e) = write_frame(inner, &body) {
-                // The reader will see the connection end and take over; this
-                // request never reached the owner.
-                if let Some(p) = inner.pending.remove(&id) {
-                    answer_lost(p, &e.to_string());
-                }
-            }
-            Ok(())
+            Ok((id, body, link_writer(inner)))
         })
+        .map(|(id, body, writer)| self.send_or_lose(id, &body, writer))
+    }
+
+    /// Writes a frame to the owner outside the state lock (the reader needs
+    /// that lock to relay, and the owner may be waiting for us to read), under
+    /// a lock of its own so frames never interleave. A request that cannot be
+    /// written is answered as lost at once.
+    fn send_or_lose(&self, id: i64, body: &[u8], writer: std::io::Result<UnixStream>) {
+        let written = writer.and_then(|mut w| {
+            let _one_at_a_time = self.write_lock.lock().expect("write lock");
+            let mut frame = Vec::with_capacity(body.len() + 32);
+            codec::encode(body, &mut frame);
+            w.write_all(&frame)
+        });
+        if let Err(e) = written {
+            // The reader will see the connection end and take over; this
+            // request never reached the owner.
+            let lost = self.inner.lock().expect("remote lock").pending.remove(&id);
+            if let Some(p) = lost {
+                answer_lost(p, &e.to_string());
+            }
+        }
     }
 
     /// Forwards a notification (e.g. `$/cancelRequest` with a translated id).
     pub fn cancel_forwarded(&self, outbox: &Arc<Outbox>, client_id: &Id) {
-        let _ = self.with_link(|inner| {
+        let sent = self.with_link(|inner| {
             let remote_id = inner.pending.iter().find_map(|(rid, p)| match &p.waiter {
                 Waiter::Client(r) if Arc::ptr_eq(&r.outbox, outbox) && &r.id == client_id => Some(*rid),
                 _ => None,
             });
-            if let Some(rid) = remote_id {
-                let body =
-                    serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": rid}}))
-                        .expect("a notification serialises");
-                let _ = write_frame(inner, &body);
-            }
-            Ok(())
+            Ok(remote_id.map(|rid| (rid, link_writer(inner))))
         });
+        if let Ok(Some((rid, Ok(mut w)))) = sent {
+            let body =
+                serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": rid}}))
+                    .expect("a notification serialises");
+            let mut frame = Vec::new();
+            codec::encode(&body, &mut frame);
+            let _one_at_a_time = self.write_lock.lock().expect("write lock");
+            let _ = w.write_all(&frame);
+        }
     }
 
     /// A request made by this process itself; waits for the answer.
@@ -221,10 +248,13 @@ impl Remote {
             inner.next_id += 1;
             inner.pending.insert(id, Pending { waiter: Waiter::Internal(tx), operation_id: None });
             let body = message::request_body(&Id::Num(id), method, &params);
-            write_frame(inner, &body).map_err(|e| ForwardError::Unreachable(lost_error(&e.to_string(), None)))
+            Ok((id, body, link_writer(inner)))
         });
         match sent {
-            Ok(()) => rx.recv_timeout(WAIT_FOR_OWNER).unwrap_or_else(|_| Err(unreachable_error())),
+            Ok((id, body, writer)) => {
+                self.send_or_lose(id, &body, writer);
+                rx.recv_timeout(WAIT_FOR_OWNER).unwrap_or_else(|_| Err(unreachable_error()))
+            }
             Err(ForwardError::Converted) => Err(RpcError::failed("ownerChanged", "this process owns the project now")),
             Err(ForwardError::Unreachable(e)) => Err(e),
         }
@@ -382,13 +412,12 @@ fn relay_event(inner: &mut Inner, event: &Value) {
     }
 }
 
-fn write_frame(inner: &mut Inner, body: &[u8]) -> std::io::Result<()> {
-    let State::Connected { writer, .. } = &mut inner.state else {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "not connected to the owner"));
-    };
-    let mut frame = Vec::with_capacity(body.len() + 32);
-    codec::encode(body, &mut frame);
-    writer.write_all(&frame)
+/// A handle on the owner's socket to write through (outside the state lock).
+fn link_writer(inner: &Inner) -> std::io::Result<UnixStream> {
+    match &inner.state {
+        State::Connected { writer, .. } => writer.try_clone(),
+        _ => Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "not connected to the owner")),
+    }
 }
 
 fn lost_error(detail: &str, operation_id: Option<&str>) -> RpcError {
