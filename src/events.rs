@@ -140,6 +140,24 @@ impl EventBus {
         seq
     }
 
+    /// Sends `sink` the journaled events after `after`, then subscribes it,
+    /// all under the bus lock: no event can fall between the two.
+    pub fn subscribe_after(&self, sink: Arc<Outbox>, after: u64) -> io::Result<()> {
+        let mut inner = self.inner.lock().expect("event bus lock");
+        let file = File::open(&self.journal_path)?;
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+            if v.get("seq").and_then(Value::as_u64).is_some_and(|seq| seq > after) {
+                sink.push(message::notification_body("packer/event", line.as_bytes()), None);
+            }
+        }
+        if !inner.sinks.iter().any(|s| Arc::ptr_eq(s, &sink)) {
+            inner.sinks.push(sink);
+        }
+        Ok(())
+    }
+
     pub fn subscribe(&self, sink: Arc<Outbox>) {
         let mut inner = self.inner.lock().expect("event bus lock");
         if !inner.sinks.iter().any(|s| Arc::ptr_eq(s, &sink)) {

@@ -262,6 +262,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     let _ = crate::fsutil::remove_stale_temps(&output);
     let mut packs = Vec::new();
     let mut bytes_out = 0u64;
+    // Every changed pack is written to a temporary file first, and all are
+    // renamed into place only once all are whole: a game never finds a new
+    // pack beside an old one from the same build.
+    let mut staged: Vec<(tempfile::NamedTempFile, std::path::PathBuf)> = Vec::new();
     let mut in_a_pack = vec![false; assets.len()];
     for def in &manifest.packs {
         let members: Vec<(usize, &Arc<Asset>)> =
@@ -304,7 +308,6 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         } else {
             match write_pack(
                 &output,
-                &path,
                 &entries,
                 &toc,
                 &writes,
@@ -312,15 +315,19 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 &FromCache { cache: &cache, root: &root, level, keys },
                 op,
             ) {
-                Ok(r) => r,
+                Ok((tmp, checksum, len)) => {
+                    staged.push((tmp, path.clone()));
+                    (checksum, len)
+                }
+                // Returning drops the packs staged so far: the previous packs all stay.
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
-                    return Outcome::Cancelled(result("cancelled", packs, stats, Vec::new()));
+                    let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+                    return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
                 }
                 Err(e) => {
                     let d = Diagnostic::project(Severity::Error, "packWrite", format!("writing {rel}: {e}"), Some(rel));
-                    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
-                    return Outcome::Failed(result("failed", packs, stats, vec![d]));
+                    let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+                    return Outcome::Failed(result("failed", Vec::new(), stats, vec![d]));
                 }
             }
         };
@@ -329,6 +336,23 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             "name": def.name, "path": rel, "assets": entries.len(), "bytes": len,
             "hash": pack::hex(&checksum), "written": !unchanged,
         }));
+    }
+    if op.is_cancel_requested() {
+        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
+    }
+    for (tmp, path) in staged {
+        if let Err(e) = tmp.persist(&path) {
+            // Only a rename failed: the packs renamed before it are new, the rest old.
+            let rel = path.display().to_string();
+            let d =
+                Diagnostic::project(Severity::Error, "packWrite", format!("renaming into {rel}: {}", e.error), None);
+            let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
+            return Outcome::Failed(result("failed", packs, stats, vec![d]));
+        }
+    }
+    if let Err(e) = crate::fsutil::sync_dir(&output) {
+        tracing::warn!(error = %e, "cannot sync the output folder");
     }
     let unpacked = in_a_pack.iter().filter(|x| !**x).count();
     if unpacked > 0 {
@@ -340,16 +364,16 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Writes a pack to a synced temporary file in `dir` (renamed into place by the caller).
 fn write_pack(
     dir: &std::path::Path,
-    path: &std::path::Path,
     entries: &[PackEntry],
     toc: &[u8],
     writes: &[bool],
     toc_offset: u64,
     source: &FromCache<'_>,
     op: &Operation,
-) -> std::io::Result<([u8; 32], u64)> {
+) -> std::io::Result<(tempfile::NamedTempFile, [u8; 32], u64)> {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::Builder::new()
         .prefix(crate::fsutil::TEMP_PREFIX)
@@ -362,7 +386,5 @@ fn write_pack(
         return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    crate::fsutil::sync_dir(dir)?;
-    Ok((checksum, len))
+    Ok((tmp, checksum, len))
 }

@@ -172,20 +172,13 @@ impl Server {
     ) -> Result<(), RpcError> {
         let _guard = self.open_lock.lock().expect("open lock");
         let project = Project::open(root).map_err(open_error)?;
-        // Events the old owner journaled but never delivered here.
-        if let Ok((missed, _)) = project.bus.replay(last_seq, usize::MAX) {
-            for ev in missed {
-                let body = crate::transport::message::notification_body(
-                    "packer/event",
-                    &serde_json::to_vec(&ev).expect("an event serialises"),
-                );
-                for s in &subscribers {
-                    s.push(body.clone(), None);
-                }
-            }
-        }
+        // Events the old owner journaled but never delivered here (and any
+        // the new project emitted since it opened), then live ones: one step.
         for s in subscribers {
-            project.bus.subscribe(s);
+            if let Err(e) = project.bus.subscribe_after(s.clone(), last_seq) {
+                tracing::warn!(error = %e, "cannot replay the journal to a client; it may miss events");
+                project.bus.subscribe(s);
+            }
         }
         let owned = Owned::start(self, project.clone(), lock)
             .map_err(|e| RpcError::failed("io", format!("cannot listen for other processes: {e}")))?;

@@ -2,7 +2,7 @@
 // client and the adapter. No semantics here either.
 
 import * as vscode from "vscode";
-import { LanguageClient, ServerOptions, LanguageClientOptions } from "vscode-languageclient/node";
+import { LanguageClient, ServerOptions, LanguageClientOptions, WorkDoneProgress } from "vscode-languageclient/node";
 import { PackerProject } from "./client";
 import { ActivityLog, assetTree, previewDialog, statusBar, TreeNode } from "./adapter";
 
@@ -113,8 +113,10 @@ export async function activate(context: vscode.ExtensionContext) {
         { location: vscode.ProgressLocation.Notification, title: "Building packs", cancellable: true },
         async (progress, cancel) => {
           const token = `vscode-build-${Date.now()}`;
-          const sub = client!.onNotification("$/progress", (p: any) => {
-            if (p.token === token && p.value.kind === "report") progress.report({ message: p.value.message });
+          // Per token, through the library's own $/progress dispatch (a plain
+          // onNotification would replace it).
+          const sub = client!.onProgress(WorkDoneProgress.type, token, (value) => {
+            if (value.kind === "report") progress.report({ message: value.message });
           });
           try {
             const result = await project.build(token, cancel);
