@@ -164,12 +164,12 @@ fn status(dir: &Path, as_json: bool) -> Result<()> {
         return Ok(());
     }
     let name = projects["projects"][0]["name"].as_str().unwrap_or("?");
-    print!("{}", render_summary(name, &summary, std::io::stdout().is_terminal()));
+    print!("{}", render_summary(name, &summary));
     Ok(())
 }
 
 /// Lays the packer's summary out for a person; every number comes from it.
-fn render_summary(name: &str, s: &Value, _tty: bool) -> String {
+fn render_summary(name: &str, s: &Value) -> String {
     let counts = |v: &Value| -> String {
         let Some(map) = v.as_object() else {
             return String::new();

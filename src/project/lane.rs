@@ -305,6 +305,8 @@ fn intent_of(
         (None, None) => registry_before.clone(),
     };
     let mut parked = 0;
+    // Test builds have a step kind with no intent (`testSleep`), hence filter_map.
+    #[allow(clippy::unnecessary_filter_map)]
     let steps = plan
         .steps
         .iter()

@@ -47,22 +47,6 @@ pub enum RegistryError {
     Invalid { file: String, line: usize, message: String },
 }
 
-/// Reads the registry under `root`. A missing file is an empty registry.
-pub fn load(root: &Path) -> Result<Vec<Entry>, RegistryError> {
-    load_with_hash(root).map(|(entries, _)| entries)
-}
-
-/// Reads the registry and the blake3 hash of its bytes (of "" when absent),
-/// which tells later whether the file still holds what the packer knows.
-pub fn load_with_hash(root: &Path) -> Result<(Vec<Entry>, String), RegistryError> {
-    let path = root.join(REGISTRY_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok((parse(&text, &path.display().to_string())?, content_hash(text.as_bytes()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), content_hash(b""))),
-        Err(source) => Err(RegistryError::Io { file: path.display().to_string(), source }),
-    }
-}
-
 /// The hash the packer compares registry and manifest files by.
 pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()

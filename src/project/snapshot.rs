@@ -66,10 +66,6 @@ impl Status {
             Status::Missing => "missing",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|k| k.as_str() == s)
-    }
 }
 
 /// A registered asset: its registry entry and what the packer observed on disk.
@@ -209,10 +205,6 @@ impl Snapshot {
 
     pub fn asset(&self, id: &str) -> Option<&Arc<Asset>> {
         self.contents.assets.get(id)
-    }
-
-    pub fn asset_at(&self, path: &str) -> Option<&Arc<Asset>> {
-        self.contents.by_path.get(path).and_then(|id| self.contents.assets.get(id))
     }
 
     /// Every diagnostic, project ones first, then by asset path.

@@ -40,10 +40,6 @@ impl Kind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The kind of a path, from its extension (case-insensitive).
     pub fn of_path(path: &str) -> Kind {
         let ext = extension(path);

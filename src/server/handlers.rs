@@ -257,7 +257,7 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
-    for (path, id) in snap.contents.by_path.range((start, Bound::Unbounded)) {
+    for (_, id) in snap.contents.by_path.range((start, Bound::Unbounded)) {
         let Some(asset) = snap.contents.assets.get(id) else {
             continue;
         };
@@ -268,7 +268,6 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
             next_cursor = Some(format!("{}:{}", snap.generation, items_last_path(&items)));
             break;
         }
-        let _ = path;
         items.push(asset.clone());
     }
     Ok(json!({ "generation": snap.generation, "items": items, "nextCursor": next_cursor }))
