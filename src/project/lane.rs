@@ -267,7 +267,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
             Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
         let (detected, cleared) = super::observe::item_changes(&snap.divergence, &next.divergence);
         let generation = next.generation;
-        let state = if next.divergence.is_empty() { "clean" } else { "diverged" };
+        let state = next.divergence_state();
         let count = next.divergence.len();
         project.publish(next);
         op.state_event("snapshotPublished", json_obj(json!({ "generation": generation })));

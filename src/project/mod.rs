@@ -484,7 +484,7 @@ impl Project {
             "generation": snap.generation,
             "assets": snap.asset_counts,
             "diagnostics": snap.diagnostic_counts,
-            "divergence": { "state": if count == 0 { "clean" } else { "diverged" }, "count": count },
+            "divergence": { "state": snap.divergence_state(), "count": count },
             "lane": { "queued": queued, "running": running },
             "watch": match self.watch_problem.lock().expect("watch lock").as_ref() {
                 None => json!({ "state": "ok" }),

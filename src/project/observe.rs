@@ -139,7 +139,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         return;
     }
     let generation = next.generation;
-    let state = if next.divergence.is_empty() { "clean" } else { "diverged" };
+    let state = next.divergence_state();
     let count = next.divergence.len();
     project.publish(next);
     project.bus.emit(event(json!({ "kind": "snapshotPublished", "generation": generation })), None);
@@ -155,8 +155,10 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
 
 /// Items that are new or changed, and ids of items that are gone.
 pub(super) fn item_changes(before: &[Item], after: &[Item]) -> (Vec<Item>, Vec<String>) {
-    let detected = after.iter().filter(|a| !before.iter().any(|b| b == *a)).cloned().collect();
-    let cleared = before.iter().filter(|b| !after.iter().any(|a| a.id == b.id)).map(|b| b.id.clone()).collect();
+    let old: std::collections::HashMap<&str, &Item> = before.iter().map(|i| (i.id.as_str(), i)).collect();
+    let new: std::collections::HashSet<&str> = after.iter().map(|i| i.id.as_str()).collect();
+    let detected = after.iter().filter(|a| old.get(a.id.as_str()) != Some(a)).cloned().collect();
+    let cleared = before.iter().filter(|b| !new.contains(b.id.as_str())).map(|b| b.id.clone()).collect();
     (detected, cleared)
 }
 

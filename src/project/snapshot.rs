@@ -207,6 +207,15 @@ impl Snapshot {
         self.contents.assets.get(id)
     }
 
+    /// `clean` or `diverged`: the one place the divergence state is decided.
+    pub fn divergence_state(&self) -> &'static str {
+        if self.divergence.is_empty() {
+            "clean"
+        } else {
+            "diverged"
+        }
+    }
+
     /// Every diagnostic, project ones first, then by asset path.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut out: Vec<Diagnostic> = self.project_diagnostics.as_ref().clone();

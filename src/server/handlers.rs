@@ -128,7 +128,7 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
         "packer/divergence" => {
             let p: ProjectParams = protocol::decode(params)?;
             let snap = server.project(&p.project_id)?.snapshot();
-            let state = if snap.divergence.is_empty() { "clean" } else { "diverged" };
+            let state = snap.divergence_state();
             Ok(json!({ "generation": snap.generation, "state": state, "items": snap.divergence }))
         }
         "packer/operations" => {
