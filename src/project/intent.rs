@@ -56,6 +56,21 @@ pub fn clear(state_dir: &Path) {
     }
 }
 
+/// Moves parked files out of the trash (which open empties) into
+/// `.packer/recovered/`. Returns where they went.
+fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
+    let recovered = state_dir.join("recovered");
+    let _ = std::fs::create_dir_all(&recovered);
+    let (from, to) = match operation {
+        Some(op) => (state_dir.join("trash").join(op), recovered.join(op)),
+        None => (state_dir.join("trash"), recovered.join(format!("trash-{}", std::process::id()))),
+    };
+    if from.exists() {
+        let _ = std::fs::rename(&from, &to);
+    }
+    to
+}
+
 /// What settling a left-over intent did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settled {
@@ -71,7 +86,11 @@ pub struct Settled {
 pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
     let text = std::fs::read(state_dir.join(INTENT_FILE)).ok()?;
     let Ok(intent) = serde_json::from_slice::<Intent>(&text) else {
-        tracing::error!("the intent record is unreadable; it is left in .packer/ for a person to look at");
+        // Kept aside (the next apply writes a new intent), with the trash it may name.
+        let aside = state_dir.join(format!("intent.unreadable.{}.json", std::process::id()));
+        let _ = std::fs::rename(state_dir.join(INTENT_FILE), &aside);
+        keep_trash(state_dir, None);
+        tracing::error!(kept = %aside.display(), "the intent record is unreadable; kept aside with the trash for a person to look at");
         return None;
     };
     let registry_now = registry::content_hash(&std::fs::read(root.join(registry::REGISTRY_FILE)).unwrap_or_default());
@@ -119,10 +138,82 @@ pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
                 Err(e) => problems.push(format!("{step:?}: {e}")),
             }
         }
-        if problems.is_empty() {
+        // Never delete a file that was neither restored nor committed as
+        // deleted: whatever is still parked is kept aside for a person.
+        if std::fs::read_dir(&trash).is_ok_and(|mut d| d.next().is_some()) {
+            let kept = keep_trash(state_dir, Some(&intent.operation_id));
+            problems.push(format!("files that could not be put back are kept in {}", kept.display()));
+        } else {
             let _ = std::fs::remove_dir_all(&trash);
         }
     }
     clear(state_dir);
     Some(Settled { operation_id: intent.operation_id, committed, steps, problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".packer");
+        std::fs::create_dir_all(state.join("trash/op-1")).unwrap();
+        std::fs::write(dir.path().join(registry::REGISTRY_FILE), "before").unwrap();
+        (dir, state)
+    }
+
+    fn intent(steps: Vec<IntentStep>) -> Intent {
+        Intent {
+            operation_id: "op-1".into(),
+            registry_before: registry::content_hash(b"before"),
+            registry_after: registry::content_hash(b"after"),
+            steps,
+        }
+    }
+
+    #[test]
+    fn an_uncommitted_apply_is_undone() {
+        let (dir, state) = setup();
+        std::fs::create_dir_all(dir.path().join("assets/new")).unwrap();
+        std::fs::write(dir.path().join("assets/new/a.txt"), "a").unwrap();
+        std::fs::write(state.join("trash/op-1/0"), "b").unwrap();
+        let steps = vec![
+            IntentStep::Move { from: "assets/a.txt".into(), to: "assets/new/a.txt".into() },
+            IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 },
+        ];
+        write(&state, &intent(steps)).unwrap();
+        let s = settle(dir.path(), &state).unwrap();
+        assert!(!s.committed);
+        assert_eq!(s.steps, 2);
+        assert!(s.problems.is_empty());
+        assert_eq!(std::fs::read(dir.path().join("assets/a.txt")).unwrap(), b"a");
+        assert_eq!(std::fs::read(dir.path().join("assets/b.txt")).unwrap(), b"b");
+        assert!(!state.join(INTENT_FILE).exists());
+    }
+
+    #[test]
+    fn a_committed_apply_is_finished() {
+        let (dir, state) = setup();
+        std::fs::write(dir.path().join(registry::REGISTRY_FILE), "after").unwrap();
+        std::fs::write(state.join("trash/op-1/0"), "b").unwrap();
+        write(&state, &intent(vec![IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 }])).unwrap();
+        let s = settle(dir.path(), &state).unwrap();
+        assert!(s.committed);
+        assert!(!dir.path().join("assets/b.txt").exists());
+        assert!(!state.join("trash/op-1").exists());
+    }
+
+    #[test]
+    fn a_parked_file_that_cannot_go_back_is_kept_not_deleted() {
+        let (dir, state) = setup();
+        std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+        std::fs::write(dir.path().join("assets/b.txt"), "someone else's new file").unwrap();
+        std::fs::write(state.join("trash/op-1/0"), "the deleted asset").unwrap();
+        write(&state, &intent(vec![IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 }])).unwrap();
+        let s = settle(dir.path(), &state).unwrap();
+        assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+        assert_eq!(std::fs::read(state.join("recovered/op-1/0")).unwrap(), b"the deleted asset");
+        assert_eq!(std::fs::read(dir.path().join("assets/b.txt")).unwrap(), b"someone else's new file");
+    }
 }
