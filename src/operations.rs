@@ -325,20 +325,29 @@ pub struct OpTable {
 #[derive(Default)]
 struct OpList {
     active: VecDeque<Arc<Operation>>,
+    /// Active and recent operations by id: lookups stay O(1) with thousands queued.
+    by_id: std::collections::HashMap<String, Arc<Operation>>,
     finished: VecDeque<Arc<Operation>>,
 }
 
 impl OpTable {
     fn add(&self, op: Arc<Operation>) {
-        self.inner.lock().expect("op table lock").active.push_back(op);
+        let mut inner = self.inner.lock().expect("op table lock");
+        inner.by_id.insert(op.id.clone(), op.clone());
+        inner.active.push_back(op);
     }
 
     fn finished(&self, op: &Operation) {
         let mut inner = self.inner.lock().expect("op table lock");
+        // Operations mostly finish in arrival order: the search stops early.
         if let Some(i) = inner.active.iter().position(|o| o.id == op.id) {
             let op = inner.active.remove(i).expect("index in range");
             inner.finished.push_front(op);
-            inner.finished.truncate(FINISHED_KEPT);
+            while inner.finished.len() > FINISHED_KEPT {
+                if let Some(old) = inner.finished.pop_back() {
+                    inner.by_id.remove(&old.id);
+                }
+            }
         }
     }
 
@@ -357,8 +366,7 @@ impl OpTable {
     }
 
     pub fn find(&self, operation_id: &str) -> Option<Arc<Operation>> {
-        let inner = self.inner.lock().expect("op table lock");
-        inner.active.iter().chain(inner.finished.iter()).find(|o| o.id == operation_id).cloned()
+        self.inner.lock().expect("op table lock").by_id.get(operation_id).cloned()
     }
 
     /// Every active operation (used when a project closes).

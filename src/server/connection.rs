@@ -328,7 +328,9 @@ impl Connection {
         };
         {
             let mut by_request = self.ops_by_request.lock().expect("requests lock");
-            if by_request.len() > 1024 {
+            // Forget finished operations now and then, not on every request:
+            // with thousands queued, pruning each time would be quadratic.
+            if by_request.len() >= 1024 && by_request.len().is_power_of_two() {
                 by_request.retain(|_, op| !op.state().is_terminal());
             }
             by_request.insert(id.clone(), op.clone());
