@@ -95,12 +95,8 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
     let registry_file = registry_path.display().to_string();
     let registry_bytes = read_optional(&registry_path).map_err(|e| io(&registry_path, e))?.unwrap_or_default();
     let registry_hash_now = registry::content_hash(&registry_bytes);
-    let parse_registry = |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> {
-        if bytes.is_empty() {
-            return Ok(Vec::new());
-        }
-        registry::parse(&String::from_utf8_lossy(bytes), &registry_file)
-    };
+    let parse_registry =
+        |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> { registry::parse_bytes(bytes, &registry_file) };
     let last_registry = read_optional(&state_dir.join(LAST_REGISTRY)).ok().flatten();
     let known = last_registry
         .filter(|last| registry::content_hash(last) != registry_hash_now)

@@ -113,8 +113,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         external.registry = if hash == disk.registry_hash {
             None
         } else {
-            let text = String::from_utf8_lossy(&bytes);
-            Some(match registry::parse(&text, REGISTRY_FILE) {
+            Some(match registry::parse_bytes(&bytes, REGISTRY_FILE) {
                 Ok(entries) => {
                     let detail = registry_diff(&contents.assets, &entries);
                     RegistryChange { entries: Ok(Arc::new(entries)), detail, hash }

@@ -47,6 +47,15 @@ pub enum RegistryError {
     Invalid { file: String, line: usize, message: String },
 }
 
+/// Parses registry bytes as found on disk: a missing or empty file is an
+/// empty registry. The one place that decides it, at open and live alike.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Vec<Entry>, RegistryError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    parse(&String::from_utf8_lossy(bytes), file)
+}
+
 /// The hash the packer compares registry and manifest files by.
 pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
