@@ -89,20 +89,27 @@ export class PackerProject {
   summary() {
     return this.request("packer/summary", { projectId: this.projectId });
   }
-  /** Every asset, page by page as the packer pages them. */
+  /** Every asset, page by page as the packer pages them. A cursor pins its
+   *  generation: when the project moved on meanwhile (-32801), list again. */
   async listAllAssets(pageSize = 200): Promise<any[]> {
-    const items: any[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: any = await this.request("packer/listAssets", {
-        projectId: this.projectId,
-        limit: pageSize,
-        ...(cursor ? { cursor } : {}),
-      });
-      items.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return items;
+    for (;;) {
+      const items: any[] = [];
+      let cursor: string | null = null;
+      try {
+        do {
+          const page: any = await this.request("packer/listAssets", {
+            projectId: this.projectId,
+            limit: pageSize,
+            ...(cursor ? { cursor } : {}),
+          });
+          items.push(...page.items);
+          cursor = page.nextCursor;
+        } while (cursor);
+        return items;
+      } catch (e: any) {
+        if (e?.code !== -32801) throw e;
+      }
+    }
   }
   preview(mutation: object) {
     return this.request("packer/previewMutation", { projectId: this.projectId, mutation });

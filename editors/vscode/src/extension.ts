@@ -53,6 +53,24 @@ export async function activate(context: vscode.ExtensionContext) {
   const assets = new AssetsView();
   context.subscriptions.push(channel, bar, vscode.window.registerTreeDataProvider("studioPacker.assets", assets));
 
+  // One refresh at a time; snapshots published meanwhile ask for one more.
+  let refreshing = false;
+  let again = false;
+  const refreshSoon = async () => {
+    if (refreshing) {
+      again = true;
+      return;
+    }
+    refreshing = true;
+    try {
+      do {
+        again = false;
+        await refresh();
+      } while (again);
+    } finally {
+      refreshing = false;
+    }
+  };
   const refresh = async () => {
     const model = statusBar(await project.summary());
     bar.text = model.text;
@@ -64,7 +82,7 @@ export async function activate(context: vscode.ExtensionContext) {
   client.onNotification("packer/event", (event: any) => {
     channel.appendLine(activity.push(event));
     // The status bar follows the packer's snapshots, never a timer.
-    if (event.kind === "snapshotPublished") void refresh();
+    if (event.kind === "snapshotPublished") void refreshSoon();
   });
   await refresh();
 
