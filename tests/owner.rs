@@ -338,3 +338,28 @@ fn a_build_from_the_shell_runs_in_the_owners_lane_and_the_pack_is_written_once()
     assert_eq!(kinds.last().map(String::as_str), Some("succeeded"));
     assert_eq!(a.call("packer/listProjects", json!({}))["projects"][0]["ownership"]["mode"], "owner");
 }
+
+#[test]
+fn an_attached_process_answers_every_request_sent_before_shutdown() {
+    let f = Fixture::with_text_files(2);
+    let mut a = Server::ready();
+    open(&mut a, &f);
+    let mut b = Server::ready();
+    let (pid, own) = open(&mut b, &f);
+    assert_eq!(own["mode"], "attached");
+    let mut blob = Vec::new();
+    for i in 0..500 {
+        let body = json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "packer/summary", "params": {"projectId": pid}})
+            .to_string();
+        blob.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes());
+    }
+    for body in [r#"{"jsonrpc":"2.0","id":99999,"method":"shutdown"}"#, r#"{"jsonrpc":"2.0","method":"exit"}"#] {
+        blob.extend(format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes());
+    }
+    b.send_raw(&blob);
+    assert_eq!(b.wait_exit(), 0);
+    b.drain_for(Duration::from_millis(200));
+    let answered = b.log.iter().filter(|m| m["id"].as_i64().is_some_and(|id| (1000..1500).contains(&id))).count();
+    assert_eq!(answered, 500, "forwarded reads are answered before shutdown is");
+    assert_eq!(b.position_of_response(99999), Some(b.log.len() - 1));
+}

@@ -253,11 +253,7 @@ impl Connection {
                         )))
                     });
                     conn.outbox.respond(Some(&id), result);
-                    let mut n = conn.reads_in_flight.lock().expect("reads lock");
-                    *n -= 1;
-                    if *n == 0 {
-                        conn.reads_done.notify_all();
-                    }
+                    conn.read_done();
                 };
                 if handlers::touches_disk(m) {
                     self.server.runtime.spawn_blocking(task);
@@ -292,7 +288,19 @@ impl Connection {
         }
         let value: Value = params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
         let reply = Reply { outbox: self.outbox.clone(), id: id.clone() };
-        match remote.forward(reply, method, value) {
+        // A forwarded read counts like a local one: `shutdown` waits for its answer.
+        let is_read = handlers::is_read(method);
+        let done: Option<Box<dyn FnOnce() + Send>> = is_read.then(|| {
+            *self.reads_in_flight.lock().expect("reads lock") += 1;
+            let conn = self.clone();
+            Box::new(move || conn.read_done()) as Box<dyn FnOnce() + Send>
+        });
+        let outcome = remote.forward(reply, method, value, done);
+        if outcome.is_err() && is_read {
+            // Not forwarded, so `done` was dropped uncalled.
+            self.read_done();
+        }
+        match outcome {
             Ok(()) => None,
             // This process took the project over meanwhile: handle it here.
             Err(ForwardError::Converted) => Some(params),
@@ -336,6 +344,15 @@ impl Connection {
             by_request.insert(id.clone(), op.clone());
         }
         Ok(())
+    }
+
+    /// A read counted in `reads_in_flight` was answered.
+    fn read_done(&self) {
+        let mut n = self.reads_in_flight.lock().expect("reads lock");
+        *n -= 1;
+        if *n == 0 {
+            self.reads_done.notify_all();
+        }
     }
 
     fn wait_for_reads(&self, timeout: Duration) {

@@ -51,6 +51,8 @@ enum Waiter {
 struct Pending {
     waiter: Waiter,
     operation_id: Option<String>,
+    /// Called once the request is answered, whichever way.
+    done: Option<Box<dyn FnOnce() + Send>>,
 }
 
 struct Inner {
@@ -176,7 +178,14 @@ impl Remote {
     }
 
     /// Forwards a client's request; its answer goes straight to `reply`.
-    pub fn forward(&self, reply: Reply, method: &str, mut params: Value) -> Result<(), ForwardError> {
+    /// `done` is called once the request is answered (or found lost).
+    pub fn forward(
+        &self,
+        reply: Reply,
+        method: &str,
+        mut params: Value,
+        done: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<(), ForwardError> {
         self.with_link(|inner| {
             let id = inner.next_id;
             inner.next_id += 1;
@@ -193,7 +202,7 @@ impl Remote {
                 inner.tokens.insert(token.to_string(), reply.outbox.clone());
             }
             let body = message::request_body(&Id::Num(id), method, &params);
-            inner.pending.insert(id, Pending { waiter: Waiter::Client(reply), operation_id });
+            inner.pending.insert(id, Pending { waiter: Waiter::Client(reply), operation_id, done });
             Ok((id, body, link_writer(inner)))
         })
         .map(|(id, body, writer)| self.send_or_lose(id, &body, writer))
@@ -246,7 +255,7 @@ impl Remote {
         let sent = self.with_link(|inner| {
             let id = inner.next_id;
             inner.next_id += 1;
-            inner.pending.insert(id, Pending { waiter: Waiter::Internal(tx), operation_id: None });
+            inner.pending.insert(id, Pending { waiter: Waiter::Internal(tx), operation_id: None, done: None });
             let body = message::request_body(&Id::Num(id), method, &params);
             Ok((id, body, link_writer(inner)))
         });
@@ -328,6 +337,9 @@ impl Remote {
                     Waiter::Internal(tx) => {
                         let _ = tx.send(result);
                     }
+                }
+                if let Some(done) = p.done {
+                    done();
                 }
             }
         }
@@ -439,6 +451,9 @@ fn answer_lost(p: Pending, detail: &str) {
         Waiter::Internal(tx) => {
             let _ = tx.send(Err(err));
         }
+    }
+    if let Some(done) = p.done {
+        done();
     }
 }
 
