@@ -15,6 +15,14 @@ use serde_json::{Map, Value};
 
 use crate::transport::{message, Outbox};
 
+/// The fields of a JSON object built with `json!` (events and payloads are objects).
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
 /// Journals larger than this are compacted on open to their newest half.
 pub const JOURNAL_COMPACT_BYTES: u64 = 16 * 1024 * 1024;
 

@@ -296,8 +296,7 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
             Ok(true)
         }
         Some(other) => {
-            let written = r["packs"].as_array().map_or(0, |p| p.iter().filter(|p| p["written"] == true).count());
-            eprintln!("build {other} ({written} pack(s) written before it stopped; the others are as they were)");
+            eprintln!("build {other}: every pack is as it was");
             Ok(false)
         }
         None => bail!("the packer answered without an outcome"),

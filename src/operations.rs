@@ -97,6 +97,27 @@ pub struct NewOperation {
 impl Operation {
     /// Creates the operation, registers it as queued and emits `queued`.
     pub fn new(p: NewOperation) -> Arc<Operation> {
+        let op = Operation::registered(p, OpState::Queued, 0);
+        let mut rec = op.rec.lock().expect("operation lock");
+        op.emit_locked(&mut rec, "queued", crate::events::object(json!({ "operation": op.kind })), None);
+        drop(rec);
+        op
+    }
+
+    /// An operation found unfinished in the journal after its process died:
+    /// ends it with one terminal event (after its last journaled one) and
+    /// lists it among the finished operations. `p.id` is its journaled id.
+    pub fn recover(p: NewOperation, last_sequence: u64, state: OpState, payload: Map<String, Value>) {
+        let op = Operation::registered(
+            NewOperation { reply: None, progress_token: None, ..p },
+            OpState::Running,
+            last_sequence,
+        );
+        op.finish(state, payload, Ok(Value::Null));
+    }
+
+    /// Makes the operation and adds it to its table, emitting nothing.
+    fn registered(p: NewOperation, state: OpState, sequence: u64) -> Arc<Operation> {
         let op = Arc::new(Operation {
             id: p.id.unwrap_or_else(crate::ids::new_operation_id),
             project_id: p.project_id,
@@ -108,8 +129,8 @@ impl Operation {
             cancel_requested: AtomicBool::new(false),
             cancelled_by_request: AtomicBool::new(false),
             rec: Mutex::new(Record {
-                state: OpState::Queued,
-                sequence: 0,
+                state,
+                sequence,
                 queued_at_ms: now_ms(),
                 started_at_ms: None,
                 finished_at_ms: None,
@@ -117,37 +138,7 @@ impl Operation {
             }),
         });
         op.table.add(op.clone());
-        let mut rec = op.rec.lock().expect("operation lock");
-        op.emit_locked(&mut rec, "queued", json_map(json!({ "operation": op.kind })), None);
-        drop(rec);
         op
-    }
-
-    /// An operation found unfinished in the journal after its process died:
-    /// ends it with one terminal event (after its last journaled one) and
-    /// lists it among the finished operations.
-    pub fn recover(p: NewOperation, id: &str, last_sequence: u64, state: OpState, payload: Map<String, Value>) {
-        let op = Arc::new(Operation {
-            id: id.to_string(),
-            project_id: p.project_id,
-            kind: p.kind,
-            title: p.title,
-            bus: p.bus,
-            table: p.table,
-            progress_token: None,
-            cancel_requested: AtomicBool::new(false),
-            cancelled_by_request: AtomicBool::new(false),
-            rec: Mutex::new(Record {
-                state: OpState::Running,
-                sequence: last_sequence,
-                queued_at_ms: now_ms(),
-                started_at_ms: None,
-                finished_at_ms: None,
-                reply: None,
-            }),
-        });
-        op.table.add(op.clone());
-        op.finish(state, payload, Ok(Value::Null));
     }
 
     /// Emits one event of this operation while its record is locked, so that
@@ -193,7 +184,7 @@ impl Operation {
         if rec.state != OpState::Running {
             return;
         }
-        let mut payload = json_map(json!({ "done": done, "total": total, "message": message }));
+        let mut payload = crate::events::object(json!({ "done": done, "total": total, "message": message }));
         payload.extend(extra);
         let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);
         let report = json!({ "kind": "report", "message": message, "percentage": pct });
@@ -260,7 +251,12 @@ impl Operation {
         };
         let err = RpcError::new(code::REQUEST_CANCELLED, message)
             .with_data(json!({ "operationId": self.id, "outcome": "cancelled" }));
-        self.finish_if(only_from, OpState::Cancelled, json_map(json!({ "outcome": "cancelled" })), Err(err))
+        self.finish_if(
+            only_from,
+            OpState::Cancelled,
+            crate::events::object(json!({ "outcome": "cancelled" })),
+            Err(err),
+        )
     }
 
     /// Asks the operation to stop. A queued operation ends `cancelled` at once
@@ -306,13 +302,6 @@ impl Operation {
             "startedAtMs": rec.started_at_ms,
             "finishedAtMs": rec.finished_at_ms,
         })
-    }
-}
-
-fn json_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }
 

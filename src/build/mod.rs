@@ -294,27 +294,19 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             });
             keys.push((key.clone(), meta.clone(), (*a).clone()));
         }
-        let (toc, writes, toc_offset) = pack::layout(&mut entries);
+        let laid = pack::layout(entries);
         let rel = format!("{}/{}.pack", manifest.output, def.name);
         let path = paths::absolute(&root, &rel);
         let existing = pack::PackReader::open(&path).ok();
         // A clean build writes every pack anew (which also repairs a pack
         // whose data was damaged behind an intact table of contents).
         let unchanged =
-            !clean && existing.as_ref().is_some_and(|r| r.toc_bytes() == toc && r.toc_offset() == toc_offset);
+            !clean && existing.as_ref().is_some_and(|r| r.toc_bytes() == laid.toc && r.toc_offset() == laid.toc_offset);
         let (checksum, len) = if unchanged {
             let r = existing.expect("checked above");
             (r.checksum(), r.len())
         } else {
-            match write_pack(
-                &output,
-                &entries,
-                &toc,
-                &writes,
-                toc_offset,
-                &FromCache { cache: &cache, root: &root, level, keys },
-                op,
-            ) {
+            match write_pack(&output, &laid, &FromCache { cache: &cache, root: &root, level, keys }, op) {
                 Ok((tmp, checksum, len)) => {
                     staged.push((tmp, path.clone()));
                     (checksum, len)
@@ -333,7 +325,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         };
         bytes_out += len;
         packs.push(json!({
-            "name": def.name, "path": rel, "assets": entries.len(), "bytes": len,
+            "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
             "hash": pack::hex(&checksum), "written": !unchanged,
         }));
     }
@@ -363,14 +355,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Writes a pack to a synced temporary file in `dir` (renamed into place by the caller).
 fn write_pack(
     dir: &std::path::Path,
-    entries: &[PackEntry],
-    toc: &[u8],
-    writes: &[bool],
-    toc_offset: u64,
+    laid: &pack::Layout,
     source: &FromCache<'_>,
     op: &Operation,
 ) -> std::io::Result<(tempfile::NamedTempFile, [u8; 32], u64)> {
@@ -379,8 +367,7 @@ fn write_pack(
         .prefix(crate::fsutil::TEMP_PREFIX)
         .permissions(std::fs::Permissions::from_mode(0o644))
         .tempfile_in(dir)?;
-    let (checksum, len) =
-        pack::write_file(tmp.as_file(), entries, toc, writes, toc_offset, source, &|| op.is_cancel_requested())?;
+    let (checksum, len) = pack::write_file(tmp.as_file(), laid, source, &|| op.is_cancel_requested())?;
     if op.is_cancel_requested() {
         // Dropping the temporary file removes it; the previous pack stays.
         return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));

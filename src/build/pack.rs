@@ -100,11 +100,19 @@ fn pad(n: u64) -> u64 {
     (ALIGN - n % ALIGN) % ALIGN
 }
 
+/// A pack laid out: its entries with their offsets, and what goes where.
+pub struct Layout {
+    pub entries: Vec<PackEntry>,
+    /// The table of contents as it will be stored.
+    pub toc: Vec<u8>,
+    pub toc_offset: u64,
+    /// Per entry, whether its data is written (false for a duplicate).
+    writes: Vec<bool>,
+}
+
 /// Lays out `entries` (already sorted by path): fills in offsets, storing
-/// identical data (same raw hash, compression and level) once. Returns the
-/// table of contents bytes and, per entry, whether its data is written
-/// (false for a duplicate).
-pub fn layout(entries: &mut [PackEntry]) -> (Vec<u8>, Vec<bool>, u64) {
+/// identical data (same raw hash, compression and level) once.
+pub fn layout(mut entries: Vec<PackEntry>) -> Layout {
     let mut offset = HEADER_LEN;
     let mut seen: HashMap<([u8; 32], u8, u8), u64> = HashMap::new();
     let mut writes = Vec::with_capacity(entries.len());
@@ -139,19 +147,18 @@ pub fn layout(entries: &mut [PackEntry]) -> (Vec<u8>, Vec<bool>, u64) {
         toc.extend_from_slice(&e.raw_length.to_le_bytes());
         toc.extend_from_slice(&e.hash);
     }
-    (toc, writes, toc_offset)
+    Layout { entries, toc, toc_offset, writes }
 }
 
 /// Writes a pack to `out` and returns its checksum and length.
 pub fn write(
     out: &mut impl Write,
-    entries: &[PackEntry],
-    toc: &[u8],
-    writes: &[bool],
-    toc_offset: u64,
+    layout: &Layout,
     source: &dyn EntrySource,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<([u8; 32], u64)> {
+    let Layout { entries, toc, toc_offset, writes } = layout;
+    let toc_offset = *toc_offset;
     let mut hasher = blake3::Hasher::new();
     let mut put = |bytes: &[u8], out: &mut dyn Write| -> io::Result<()> {
         hasher.update(bytes);
@@ -193,15 +200,12 @@ pub fn write(
 /// Writes a pack to a file through a buffer.
 pub fn write_file(
     file: &File,
-    entries: &[PackEntry],
-    toc: &[u8],
-    writes: &[bool],
-    toc_offset: u64,
+    layout: &Layout,
     source: &dyn EntrySource,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<([u8; 32], u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let r = write(&mut out, entries, toc, writes, toc_offset, source, cancelled)?;
+    let r = write(&mut out, layout, source, cancelled)?;
     out.flush()?;
     Ok(r)
 }
@@ -444,14 +448,14 @@ mod tests {
     #[test]
     fn roundtrip_dedup_and_verify() {
         let raws: Vec<&[u8]> = vec![b"alpha", b"beta!", b"alpha"];
-        let mut entries: Vec<PackEntry> =
-            raws.iter().enumerate().map(|(i, r)| entry(&format!("a/{i}.txt"), r)).collect();
-        let (toc, writes, toc_offset) = layout(&mut entries);
-        assert_eq!(writes, vec![true, true, false]);
+        let entries: Vec<PackEntry> = raws.iter().enumerate().map(|(i, r)| entry(&format!("a/{i}.txt"), r)).collect();
+        let laid = layout(entries);
+        assert_eq!(laid.writes, vec![true, true, false]);
+        let entries = &laid.entries;
         assert_eq!(entries[2].offset, entries[0].offset);
         let mut out = Vec::new();
         let src = Mem(raws.iter().map(|r| r.to_vec()).collect());
-        let (_, len) = write(&mut out, &entries, &toc, &writes, toc_offset, &src, &|| false).unwrap();
+        let (_, len) = write(&mut out, &laid, &src, &|| false).unwrap();
         assert_eq!(len, out.len() as u64);
         assert_eq!(entries[1].offset % ALIGN, 0);
         let dir = tempfile::tempdir().unwrap();

@@ -265,21 +265,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         let next =
             Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
-        let (detected, cleared) = super::observe::item_changes(&snap.divergence, &next.divergence);
-        let generation = next.generation;
-        let state = next.divergence_state();
-        let count = next.divergence.len();
-        project.publish(next);
-        op.state_event("snapshotPublished", json_obj(json!({ "generation": generation })));
-        if !detected.is_empty() {
-            let ev = json!({ "generation": generation, "items": detected, "state": state, "count": count });
-            op.state_event("divergenceDetected", json_obj(ev));
-        }
-        if !cleared.is_empty() {
-            let ev = json!({ "generation": generation, "ids": cleared, "state": state, "count": count });
-            op.state_event("divergenceCleared", json_obj(ev));
-        }
-        generation
+        project.publish(&snap, next, Some(op))
     } else {
         snap.generation
     };
@@ -346,18 +332,11 @@ fn build(project: &Project, op: &Operation, clean: bool) {
 fn fail(op: &Operation, message: &str) {
     tracing::error!(operation = %op.id, %message, "apply failed; nothing was changed");
     let error = json!({ "reason": "applyFailed", "operationId": op.id, "message": message });
-    let payload = json_obj(json!({ "outcome": "failed", "error": error }));
+    let payload = crate::events::object(json!({ "outcome": "failed", "error": error }));
     let err = RpcError::new(
         crate::transport::message::code::REQUEST_FAILED,
         format!("apply failed, nothing was changed: {message}"),
     )
     .with_data(error);
     op.finish(OpState::Failed, payload, Err(err));
-}
-
-fn json_obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }

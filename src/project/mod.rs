@@ -118,7 +118,7 @@ fn recover_operations(
             _ => "unknown",
         };
         let new = NewOperation {
-            id: None,
+            id: Some(u.operation_id.clone()),
             project_id: project_id.to_string(),
             kind,
             title: format!("{kind} (interrupted)"),
@@ -152,11 +152,7 @@ fn recover_operations(
                 diagnostics.push(Diagnostic::project(Severity::Error, "recoveryFailed", m, None));
             }
         }
-        let payload = match payload {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        Operation::recover(new, &u.operation_id, u.last_sequence, state, payload);
+        Operation::recover(new, u.last_sequence, state, crate::events::object(payload));
     }
 }
 
@@ -322,9 +318,41 @@ impl Project {
         self.snapshot.load_full()
     }
 
-    /// Only the lane calls this.
-    fn publish(&self, snap: Snapshot) {
-        self.snapshot.store(Arc::new(snap));
+    /// Publishes `next` (only the lane calls this) and announces it:
+    /// `snapshotPublished`, then `divergenceDetected` / `divergenceCleared`
+    /// when its divergence differs from `before`'s. With `op`, the events
+    /// are that operation's (its id and sequence), otherwise state events.
+    /// Returns the new generation.
+    fn publish(&self, before: &Snapshot, next: Snapshot, op: Option<&Operation>) -> u64 {
+        let (detected, cleared) = observe::item_changes(&before.divergence, &next.divergence);
+        let generation = next.generation;
+        let state = next.divergence_state();
+        let count = next.divergence.len();
+        self.snapshot.store(Arc::new(next));
+        let emit = |kind: &str, fields: Value| {
+            let mut payload = crate::events::object(fields);
+            match op {
+                Some(op) => op.state_event(kind, payload),
+                None => {
+                    payload.insert("kind".into(), json!(kind));
+                    self.bus.emit(payload, None);
+                }
+            }
+        };
+        emit("snapshotPublished", json!({ "generation": generation }));
+        if !detected.is_empty() {
+            emit(
+                "divergenceDetected",
+                json!({ "generation": generation, "items": detected, "state": state, "count": count }),
+            );
+        }
+        if !cleared.is_empty() {
+            emit(
+                "divergenceCleared",
+                json!({ "generation": generation, "ids": cleared, "state": state, "count": count }),
+            );
+        }
+        generation
     }
 
     /// Makes an operation for commit-bearing work and queues it behind

@@ -10,9 +10,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
-
-use super::divergence::{registry_diff, Item, RegistryChange, Untracked};
+use super::baseline::RegistryOnDisk;
+use super::divergence::{Item, Untracked};
 use super::manifest::MANIFEST_FILE;
 use super::registry::{self, REGISTRY_FILE};
 use super::snapshot::{Asset, Snapshot};
@@ -110,19 +109,12 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     if own_files.contains(REGISTRY_FILE) {
         let bytes = std::fs::read(root.join(REGISTRY_FILE)).unwrap_or_default();
         let hash = registry::content_hash(&bytes);
-        external.registry = if hash == disk.registry_hash {
-            None
-        } else {
-            Some(match registry::parse_bytes(&bytes, REGISTRY_FILE) {
-                Ok(entries) => {
-                    let detail = registry_diff(&contents.assets, &entries);
-                    RegistryChange { entries: Ok(Arc::new(entries)), detail, hash }
-                }
-                Err(e) => {
-                    RegistryChange { entries: Err(e.to_string()), detail: json!({ "error": e.to_string() }), hash }
-                }
+        external.registry = (hash != disk.registry_hash)
+            .then(|| {
+                let entries = registry::parse_bytes(&bytes, REGISTRY_FILE).map(Arc::new).map_err(|e| e.to_string());
+                super::baseline::registry_change(Some(RegistryOnDisk { entries, hash }), &contents.assets)
             })
-        };
+            .flatten();
     }
     if own_files.contains(MANIFEST_FILE) {
         let bytes = std::fs::read(root.join(MANIFEST_FILE)).unwrap_or_default();
@@ -132,24 +124,10 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     contents.external = Arc::new(external);
 
     let next = Snapshot::new(snap.generation + 1, manifest, contents, snap.project_diagnostics.clone());
-    let (detected, cleared) = item_changes(&snap.divergence, &next.divergence);
-    let assets_changed = next.contents.assets != snap.contents.assets;
-    if detected.is_empty() && cleared.is_empty() && !assets_changed {
+    if next.divergence == snap.divergence && next.contents.assets == snap.contents.assets {
         return;
     }
-    let generation = next.generation;
-    let state = next.divergence_state();
-    let count = next.divergence.len();
-    project.publish(next);
-    project.bus.emit(event(json!({ "kind": "snapshotPublished", "generation": generation })), None);
-    if !detected.is_empty() {
-        let ev = json!({ "kind": "divergenceDetected", "generation": generation, "items": detected, "state": state, "count": count });
-        project.bus.emit(event(ev), None);
-    }
-    if !cleared.is_empty() {
-        let ev = json!({ "kind": "divergenceCleared", "generation": generation, "ids": cleared, "state": state, "count": count });
-        project.bus.emit(event(ev), None);
-    }
+    project.publish(&snap, next, None);
 }
 
 /// Items that are new or changed, and ids of items that are gone.
@@ -159,11 +137,4 @@ pub(super) fn item_changes(before: &[Item], after: &[Item]) -> (Vec<Item>, Vec<S
     let detected = after.iter().filter(|a| old.get(a.id.as_str()) != Some(a)).cloned().collect();
     let cleared = before.iter().filter(|b| !new.contains(b.id.as_str())).map(|b| b.id.clone()).collect();
     (detected, cleared)
-}
-
-fn event(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
