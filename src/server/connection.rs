@@ -194,6 +194,12 @@ impl Connection {
     }
 
     fn request(self: &Arc<Self>, id: Id, method: &str, params: Option<Box<RawValue>>) {
+        // From here on, every path answers `id` exactly once.
+        if !self.outbox.begin_request(&id) {
+            tracing::warn!(%id, method, "refused a request whose id is still in flight");
+            self.outbox.refuse_duplicate(&id);
+            return;
+        }
         let state = self.lifecycle();
         match (state, method) {
             (Lifecycle::Uninitialized, "initialize") => {

@@ -256,4 +256,12 @@ mod tests {
         d.extend(&framed("{}"));
         assert_eq!(d.next_frame(), Some(Frame::Body(b"{}".to_vec())));
     }
+
+    #[test]
+    fn an_announced_length_is_never_allocated_ahead_of_the_bytes() {
+        let mut d = Decoder::new();
+        d.extend(b"Content-Length: 60000000\r\n\r\n{\"a\":");
+        assert_eq!(d.next_frame(), None);
+        assert!(d.buf.capacity() < 4096, "buffer grew to {}", d.buf.capacity());
+    }
 }

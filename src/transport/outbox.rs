@@ -8,7 +8,7 @@
 //! goes to the back, so nothing is reordered). Responses, terminal events and
 //! state events are never dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::sync::{Condvar, Mutex};
 
@@ -38,6 +38,9 @@ struct Inner {
     /// Coalescing key -> slot number of the waiting progress message.
     waiting_progress: HashMap<String, u64>,
     coalesced: u64,
+    /// Ids of requests taken and not yet answered: a second request with one
+    /// of these ids is refused rather than answered twice under one id.
+    in_flight: HashSet<Id>,
 }
 
 #[derive(Default)]
@@ -55,9 +58,16 @@ impl Outbox {
     /// Queues a message body; `coalesce_key` marks a progress message that a
     /// later one with the same key may replace while both are waiting.
     pub fn push(&self, body: Vec<u8>, coalesce_key: Option<String>) {
+        self.push_answering(body, coalesce_key, None);
+    }
+
+    fn push_answering(&self, body: Vec<u8>, coalesce_key: Option<String>, answers: Option<&Id>) {
         let mut frame = Vec::with_capacity(body.len() + 32);
         codec::encode(&body, &mut frame);
         let mut inner = self.inner.lock().expect("outbox lock");
+        if let Some(id) = answers {
+            inner.in_flight.remove(id);
+        }
         if inner.closed {
             return;
         }
@@ -80,8 +90,27 @@ impl Outbox {
         self.ready.notify_one();
     }
 
+    /// Answers a request; its id may be used again afterwards.
     pub fn respond(&self, id: Option<&Id>, result: Result<Value, RpcError>) {
-        self.push(message::response_body(id, result.as_ref()), None);
+        self.push_answering(message::response_body(id, result.as_ref()), None, id);
+    }
+
+    /// Marks a request id as taken until [`Outbox::respond`] answers it.
+    /// `false` when a request with this id is still unanswered; the caller
+    /// then refuses the new one with [`Outbox::refuse_duplicate`].
+    pub fn begin_request(&self, id: &Id) -> bool {
+        self.inner.lock().expect("outbox lock").in_flight.insert(id.clone())
+    }
+
+    /// Refuses a request whose id is already in flight, leaving the first
+    /// request's id taken (it still gets its own answer).
+    pub fn refuse_duplicate(&self, id: &Id) {
+        let err = RpcError::new(
+            message::code::INVALID_REQUEST,
+            format!("invalid request: id {id} is already in use by a request not yet answered"),
+        )
+        .with_data(serde_json::json!({"duplicateId": id}));
+        self.push(message::response_body(Some(id), Err(&err)), None);
     }
 
     pub fn notify(&self, method: &str, params: &Value) {
