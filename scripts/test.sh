@@ -7,6 +7,9 @@ root=$PWD
 
 cargo test --all-features
 
+echo "== fuzzing, bounded (cargo-fuzz on nightly; see scripts/fuzz.sh)"
+bash scripts/fuzz.sh
+
 echo "== editors/vscode (node's test runner)"
 if ! command -v npm > /dev/null; then
   echo "npm is not installed: cannot test editors/vscode" >&2

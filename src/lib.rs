@@ -5,6 +5,8 @@ pub mod build;
 pub mod client;
 pub mod events;
 pub mod fsutil;
+#[cfg(feature = "test-hooks")]
+pub mod fuzz_checks;
 pub mod ids;
 pub mod operations;
 pub mod owner;

@@ -49,20 +49,104 @@ pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcEr
         let path = e.path().to_string();
         let inner = e.inner().to_string();
         // serde reports a missing field at its parent: name the field itself.
+        // (An unknown field is already the last segment of the path.)
         let missing = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-        let field = match (missing, path.as_str()) {
-            (Some(f), "." | "") => f.to_string(),
+        let path = path.trim_end_matches('.');
+        let field = match (missing, path) {
+            (Some(f), "") => f.to_string(),
             (Some(f), parent) => format!("{parent}.{f}"),
+            // The object itself is at fault (or a key that is empty).
+            (None, "") => "params".to_string(),
             (None, p) => p.to_string(),
         };
-        let field = if field == "." { String::new() } else { field };
-        let message = if field.is_empty() {
-            format!("invalid params: {inner}")
-        } else {
-            format!("invalid params: `{field}`: {inner}")
-        };
-        RpcError::invalid_params(&field, message)
+        RpcError::invalid_params(&field, format!("invalid params: `{field}`: {inner}"))
     })
+}
+
+/// A request with its params decoded for its method: the one place where
+/// every method's params are read from the wire (the fuzz target
+/// `params` drives exactly this).
+#[derive(Debug)]
+pub enum Request {
+    OpenProject(OpenProjectParams),
+    CloseProject(ProjectParams),
+    ListProjects,
+    Summary(ProjectParams),
+    ListAssets(ListAssetsParams),
+    GetAsset(GetAssetParams),
+    Diagnostics(DiagnosticsParams),
+    Divergence(ProjectParams),
+    PreviewMutation(PreviewParams),
+    ApplyMutation(ApplyParams),
+    Build(BuildParams),
+    Operations(ProjectParams),
+    Cancel(CancelParams),
+    ReplayEvents(ReplayParams),
+    #[cfg(feature = "test-hooks")]
+    TestBreakWatch(TestBreakWatchParams),
+}
+
+impl Request {
+    /// Decodes `params` for `method`: -32601 for a method that does not
+    /// exist, -32602 naming the field for params that do not fit.
+    pub fn decode(method: &str, params: Option<&RawValue>) -> Result<Request, RpcError> {
+        Ok(match method {
+            "packer/openProject" => Request::OpenProject(decode(params)?),
+            "packer/closeProject" => Request::CloseProject(decode(params)?),
+            "packer/listProjects" => {
+                let _: Empty = decode(params)?;
+                Request::ListProjects
+            }
+            "packer/summary" => Request::Summary(decode(params)?),
+            "packer/listAssets" => Request::ListAssets(decode(params)?),
+            "packer/getAsset" => Request::GetAsset(decode(params)?),
+            "packer/diagnostics" => Request::Diagnostics(decode(params)?),
+            "packer/divergence" => Request::Divergence(decode(params)?),
+            "packer/previewMutation" => Request::PreviewMutation(decode(params)?),
+            "packer/applyMutation" => Request::ApplyMutation(decode(params)?),
+            "packer/build" => Request::Build(decode(params)?),
+            "packer/operations" => Request::Operations(decode(params)?),
+            "packer/cancel" => Request::Cancel(decode(params)?),
+            "packer/replayEvents" => Request::ReplayEvents(decode(params)?),
+            #[cfg(feature = "test-hooks")]
+            "packer/testBreakWatch" => Request::TestBreakWatch(decode(params)?),
+            _ => {
+                return Err(RpcError::new(
+                    crate::transport::message::code::METHOD_NOT_FOUND,
+                    format!("unknown method `{method}`"),
+                ))
+            }
+        })
+    }
+
+    /// Commit-bearing requests go through the project's lane; all others
+    /// are reads answered from a snapshot.
+    pub fn is_commit_bearing(&self) -> bool {
+        matches!(self, Request::ApplyMutation(_) | Request::Build(_))
+    }
+
+    /// Reads that do file I/O (or may ask another process) run on the
+    /// blocking pool, not on the runtime's workers.
+    pub fn touches_disk(&self) -> bool {
+        matches!(
+            self,
+            Request::OpenProject(_)
+                | Request::CloseProject(_)
+                | Request::ListProjects
+                | Request::PreviewMutation(_)
+                | Request::ReplayEvents(_)
+                | Request::Cancel(_)
+        )
+    }
+}
+
+/// `packer/testBreakWatch` (test builds only).
+#[cfg(feature = "test-hooks")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestBreakWatchParams {
+    pub project_id: String,
+    pub hold_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +282,26 @@ pub struct CancelRequestParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn field_of(method: &str, params: &str) -> String {
+        let raw = serde_json::from_str::<Box<RawValue>>(params).unwrap();
+        let e = Request::decode(method, Some(&raw)).unwrap_err();
+        e.data.unwrap()["field"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn unknown_and_empty_keys_are_named() {
+        assert_eq!(field_of("packer/summary", r#"{"projectId":"p","bogus":1}"#), "bogus");
+        assert_eq!(field_of("packer/openProject", r#"{"root":"/x","":true}"#), "params");
+        assert_eq!(
+            field_of(
+                "packer/previewMutation",
+                r#"{"projectId":"p","mutation":{"kind":"move","assetId":"a","to":"b","x":1}}"#
+            ),
+            "mutation.x"
+        );
+        assert_eq!(field_of("packer/listAssets", r#"{"projectId":"p","filter":{"size":1}}"#), "filter.size");
+    }
 
     fn raw(s: &str) -> Box<RawValue> {
         RawValue::from_string(s.to_string()).unwrap()

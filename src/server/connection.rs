@@ -20,7 +20,7 @@ use super::remote::ForwardError;
 use super::{handlers, ProjectHandle, Server};
 use crate::operations::{Operation, Reply};
 use crate::project::lane::Job;
-use crate::protocol::{self, ApplyParams, BuildParams, CancelRequestParams};
+use crate::protocol::{self, CancelRequestParams, Request};
 use crate::transport::codec::{Decoder, Frame};
 use crate::transport::message::{code, RawMessage};
 use crate::transport::{Id, Outbox, RpcError};
@@ -240,37 +240,36 @@ impl Connection {
             Some(params) => params,
             None => return,
         };
-        match method {
-            "packer/applyMutation" | "packer/build" => {
-                // Synchronous on purpose: the lane must see requests in arrival order.
-                if let Err(e) = self.submit(&id, method, params.as_deref()) {
-                    self.outbox.respond(Some(&id), Err(e));
-                }
+        let request = match Request::decode(method, params.as_deref()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.outbox.respond(Some(&id), Err(e));
+                return;
             }
-            m if handlers::is_read(m) => {
-                *self.reads_in_flight.lock().expect("reads lock") += 1;
-                let conn = self.clone();
-                let method = m.to_string();
-                let task = move || {
-                    let read = std::panic::AssertUnwindSafe(|| handlers::read(&conn, &method, params.as_deref()));
-                    let result = std::panic::catch_unwind(read).unwrap_or_else(|_| {
-                        Err(RpcError::internal(format!(
-                            "internal error while answering `{method}` (a bug; see the log)"
-                        )))
-                    });
-                    conn.outbox.respond(Some(&id), result);
-                    conn.read_done();
-                };
-                if handlers::touches_disk(m) {
-                    self.server.runtime.spawn_blocking(task);
-                } else {
-                    self.server.runtime.spawn(async move { task() });
-                }
+        };
+        if request.is_commit_bearing() {
+            // Synchronous on purpose: the lane must see requests in arrival order.
+            if let Err(e) = self.submit(&id, request) {
+                self.outbox.respond(Some(&id), Err(e));
             }
-            _ => {
-                let err = RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"));
-                self.outbox.respond(Some(&id), Err(err));
-            }
+            return;
+        }
+        *self.reads_in_flight.lock().expect("reads lock") += 1;
+        let conn = self.clone();
+        let method = method.to_string();
+        let on_disk = request.touches_disk();
+        let task = move || {
+            let read = std::panic::AssertUnwindSafe(|| handlers::read(&conn, request));
+            let result = std::panic::catch_unwind(read).unwrap_or_else(|_| {
+                Err(RpcError::internal(format!("internal error while answering `{method}` (a bug; see the log)")))
+            });
+            conn.outbox.respond(Some(&id), result);
+            conn.read_done();
+        };
+        if on_disk {
+            self.server.runtime.spawn_blocking(task);
+        } else {
+            self.server.runtime.spawn(async move { task() });
         }
     }
 
@@ -295,7 +294,7 @@ impl Connection {
         let value: Value = params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
         let reply = Reply { outbox: self.outbox.clone(), id: id.clone() };
         // A forwarded read counts like a local one: `shutdown` waits for its answer.
-        let is_read = handlers::is_read(method);
+        let is_read = !matches!(method, "packer/applyMutation" | "packer/build");
         let done: Option<Box<dyn FnOnce() + Send>> = is_read.then(|| {
             *self.reads_in_flight.lock().expect("reads lock") += 1;
             let conn = self.clone();
@@ -318,16 +317,18 @@ impl Connection {
     }
 
     /// Puts a commit-bearing request into its project's lane.
-    fn submit(self: &Arc<Self>, id: &Id, method: &str, params: Option<&RawValue>) -> Result<(), RpcError> {
-        let (project_id, kind, title, job, token, wanted) = if method == "packer/build" {
-            let p: BuildParams = protocol::decode(params)?;
-            let title = if p.clean { "Build (clean)" } else { "Build" }.to_string();
-            (p.project_id, "build", title, Job::Build { clean: p.clean }, p.work_done_token, p.operation_id)
-        } else {
-            let p: ApplyParams = protocol::decode(params)?;
-            let title = format!("Apply {}", p.mutation.kind_name());
-            let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };
-            (p.project_id, "applyMutation", title, job, p.work_done_token, p.operation_id)
+    fn submit(self: &Arc<Self>, id: &Id, request: Request) -> Result<(), RpcError> {
+        let (project_id, kind, title, job, token, wanted) = match request {
+            Request::Build(p) => {
+                let title = if p.clean { "Build (clean)" } else { "Build" }.to_string();
+                (p.project_id, "build", title, Job::Build { clean: p.clean }, p.work_done_token, p.operation_id)
+            }
+            Request::ApplyMutation(p) => {
+                let title = format!("Apply {}", p.mutation.kind_name());
+                let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };
+                (p.project_id, "applyMutation", title, job, p.work_done_token, p.operation_id)
+            }
+            _ => return Err(RpcError::internal("a read reached the lane (a bug)")),
         };
         let project = self.server.project(&project_id)?;
         let mut new = project.new_operation(kind, title);

@@ -4,17 +4,13 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::connection::Connection;
 use super::{ownership, root_path, ProjectHandle, Server};
 use crate::project::mutation;
 use crate::project::snapshot::{Asset, Snapshot};
-use crate::protocol::{
-    self, CancelParams, DiagnosticsParams, Empty, GetAssetParams, ListAssetsParams, OpenProjectParams, PreviewParams,
-    ProjectParams, ReplayParams,
-};
+use crate::protocol::{self, CancelParams, ListAssetsParams, OpenProjectParams, Request};
 use crate::transport::message::code;
 use crate::transport::RpcError;
 
@@ -24,48 +20,6 @@ pub const MAX_PAGE: usize = 1000;
 /// Default and largest page of `packer/replayEvents`.
 pub const DEFAULT_REPLAY: usize = 1000;
 pub const MAX_REPLAY: usize = 10_000;
-
-const READS: &[&str] = &[
-    "packer/openProject",
-    "packer/closeProject",
-    "packer/listProjects",
-    "packer/summary",
-    "packer/listAssets",
-    "packer/getAsset",
-    "packer/diagnostics",
-    "packer/divergence",
-    "packer/previewMutation",
-    "packer/operations",
-    "packer/replayEvents",
-    "packer/cancel",
-];
-
-pub fn is_read(method: &str) -> bool {
-    READS.contains(&method) || (cfg!(feature = "test-hooks") && method == "packer/testBreakWatch")
-}
-
-/// `packer/testBreakWatch` (test builds only).
-#[cfg(feature = "test-hooks")]
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TestBreakWatchParams {
-    project_id: String,
-    hold_ms: u64,
-}
-
-/// Reads that do file I/O run on the blocking pool, not on the runtime's workers.
-pub fn touches_disk(method: &str) -> bool {
-    // `cancel` may ask another process, and `listProjects` may too.
-    matches!(
-        method,
-        "packer/openProject"
-            | "packer/closeProject"
-            | "packer/listProjects"
-            | "packer/previewMutation"
-            | "packer/replayEvents"
-            | "packer/cancel"
-    )
-}
 
 pub fn initialize() -> Value {
     json!({
@@ -82,36 +36,33 @@ pub fn initialize() -> Value {
     })
 }
 
-pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> Result<Value, RpcError> {
+/// Answers a read (any request that is not commit-bearing) from the
+/// project's current snapshot.
+pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError> {
     let server = &conn.server;
-    match method {
-        "packer/openProject" => open_project(conn, protocol::decode(params)?),
-        "packer/closeProject" => {
-            let p: ProjectParams = protocol::decode(params)?;
+    match request {
+        Request::OpenProject(p) => open_project(conn, p),
+        Request::CloseProject(p) => {
             server.project(&p.project_id)?;
             conn.unsubscribe(&p.project_id);
             Ok(Value::Null)
         }
-        "packer/listProjects" => {
-            let _: Empty = protocol::decode(params)?;
+        Request::ListProjects => {
             let mut projects: Vec<Value> = server.handles().iter().map(describe_project).collect();
             projects.sort_by(|a, b| a["root"].as_str().cmp(&b["root"].as_str()));
             Ok(json!({ "projects": projects }))
         }
-        "packer/summary" => {
-            let p: ProjectParams = protocol::decode(params)?;
+        Request::Summary(p) => {
             let project = server.project(&p.project_id)?;
             Ok(project.summary(&project.snapshot()))
         }
-        "packer/listAssets" => list_assets(server, protocol::decode(params)?),
-        "packer/getAsset" => {
-            let p: GetAssetParams = protocol::decode(params)?;
+        Request::ListAssets(p) => list_assets(server, p),
+        Request::GetAsset(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
             let asset = find_asset(&snap, &p.asset_id)?;
             Ok(json!({ "generation": snap.generation, "asset": asset }))
         }
-        "packer/diagnostics" => {
-            let p: DiagnosticsParams = protocol::decode(params)?;
+        Request::Diagnostics(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
             let items = match &p.asset_id {
                 Some(id) => find_asset(&snap, id)?.diagnostics.clone(),
@@ -119,24 +70,18 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
             };
             Ok(json!({ "generation": snap.generation, "items": items }))
         }
-        "packer/previewMutation" => {
-            let p: PreviewParams = protocol::decode(params)?;
+        Request::PreviewMutation(p) => {
             let project = server.project(&p.project_id)?;
             let snap = project.snapshot();
             Ok(mutation::plan(&project.root, &snap, &p.mutation, None).preview_json())
         }
-        "packer/divergence" => {
-            let p: ProjectParams = protocol::decode(params)?;
+        Request::Divergence(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
             let state = snap.divergence_state();
             Ok(json!({ "generation": snap.generation, "state": state, "items": snap.divergence }))
         }
-        "packer/operations" => {
-            let p: ProjectParams = protocol::decode(params)?;
-            Ok(json!({ "items": server.project(&p.project_id)?.ops.list() }))
-        }
-        "packer/replayEvents" => {
-            let p: ReplayParams = protocol::decode(params)?;
+        Request::Operations(p) => Ok(json!({ "items": server.project(&p.project_id)?.ops.list() })),
+        Request::ReplayEvents(p) => {
             let project = server.project(&p.project_id)?;
             let limit = page_size(p.limit, DEFAULT_REPLAY, MAX_REPLAY)?;
             let (events, last_seq) = project
@@ -145,14 +90,15 @@ pub fn read(conn: &Arc<Connection>, method: &str, params: Option<&RawValue>) -> 
                 .map_err(|e| RpcError::failed("io", format!("reading the event journal: {e}")))?;
             Ok(json!({ "events": events, "lastSeq": last_seq }))
         }
-        "packer/cancel" => cancel(server, params),
+        Request::Cancel(p) => cancel(server, p),
         #[cfg(feature = "test-hooks")]
-        "packer/testBreakWatch" => {
-            let p: TestBreakWatchParams = protocol::decode(params)?;
+        Request::TestBreakWatch(p) => {
             server.project(&p.project_id)?.break_watch_for_test(std::time::Duration::from_millis(p.hold_ms));
             Ok(Value::Null)
         }
-        _ => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("unknown method `{method}`"))),
+        Request::ApplyMutation(_) | Request::Build(_) => {
+            Err(RpcError::internal("a commit-bearing request reached the read path (a bug)"))
+        }
     }
 }
 
@@ -277,8 +223,7 @@ fn items_last_path(items: &[Arc<Asset>]) -> &str {
     items.last().map_or("", |a| a.path())
 }
 
-pub fn cancel(server: &Server, params: Option<&RawValue>) -> Result<Value, RpcError> {
-    let p: CancelParams = protocol::decode(params)?;
+pub fn cancel(server: &Server, p: CancelParams) -> Result<Value, RpcError> {
     let Some(op) = server.operation(&p.operation_id) else {
         // Not ours: perhaps an operation of a project another process owns.
         for remote in server.remotes() {
