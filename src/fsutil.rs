@@ -23,7 +23,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         tempfile::Builder::new().prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(mode)).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    crate::fault::point("temporary file synced, not yet renamed");
     tmp.persist(path).map_err(|e| e.error)?;
+    crate::fault::point("renamed over the target, folder not yet synced");
     sync_dir(dir)
 }
 

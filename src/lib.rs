@@ -4,6 +4,7 @@
 pub mod build;
 pub mod client;
 pub mod events;
+pub mod fault;
 pub mod fsutil;
 #[cfg(feature = "test-hooks")]
 pub mod fuzz_checks;

@@ -75,6 +75,9 @@ pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Valu
     blake3::hash(input.as_bytes()).to_hex().to_string()
 }
 
+/// Entries are written here first, then renamed into their folder.
+const TMP_DIR: &str = "tmp";
+
 pub struct LocalCache {
     dir: PathBuf,
 }
@@ -82,6 +85,12 @@ pub struct LocalCache {
 impl LocalCache {
     pub fn new(state_dir: &Path) -> LocalCache {
         LocalCache { dir: state_dir.join("cache") }
+    }
+
+    /// Removes what a killed build left half written (one folder, so that
+    /// this never has to walk the whole cache). Only while no build runs.
+    pub fn remove_stale_temps(&self) {
+        let _ = std::fs::remove_dir_all(self.dir.join(TMP_DIR));
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -118,7 +127,9 @@ impl LocalCache {
         let path = self.path(key);
         let dir = path.parent().expect("an entry path has a folder");
         std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(dir)?;
+        let tmp_dir = self.dir.join(TMP_DIR);
+        std::fs::create_dir_all(&tmp_dir)?;
+        let mut tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(tmp_dir)?;
         let mut line = serde_json::to_vec(meta)?;
         line.push(b'\n');
         tmp.write_all(&line)?;

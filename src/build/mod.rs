@@ -11,6 +11,7 @@
 //! never leaves a torn pack, and the previous one stays intact until then.
 
 pub mod cache;
+pub mod commit;
 pub mod pack;
 pub mod process;
 
@@ -108,6 +109,7 @@ fn process_unit(root: &std::path::Path, cache: &LocalCache, unit: &Unit, level: 
     cache
         .put(&unit.key, &meta, &stored)
         .map_err(|e| UnitError::Diagnostic(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))?;
+    crate::fault::point("an asset processed into the cache");
     Ok(meta)
 }
 
@@ -143,6 +145,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     let level = manifest.zstd_level;
     let root = project.root.clone();
     let cache = LocalCache::new(&project.state_dir());
+    cache.remove_stale_temps();
     let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| json!({ "operationId": op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics });
     let stats_json = |assets: usize, processed: u64, reused: u64, bytes_in: u64, bytes_out: u64| {
         json!({
@@ -308,6 +311,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         } else {
             match write_pack(&output, &laid, &FromCache { cache: &cache, root: &root, level, keys }, op) {
                 Ok((tmp, checksum, len)) => {
+                    crate::fault::point("a pack staged");
                     staged.push((tmp, path.clone()));
                     (checksum, len)
                 }
@@ -333,18 +337,9 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
         return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
     }
-    for (tmp, path) in staged {
-        if let Err(e) = tmp.persist(&path) {
-            // Only a rename failed: the packs renamed before it are new, the rest old.
-            let rel = path.display().to_string();
-            let d =
-                Diagnostic::project(Severity::Error, "packWrite", format!("renaming into {rel}: {}", e.error), None);
-            let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
-            return Outcome::Failed(result("failed", packs, stats, vec![d]));
-        }
-    }
-    if let Err(e) = crate::fsutil::sync_dir(&output) {
-        tracing::warn!(error = %e, "cannot sync the output folder");
+    if let Err(d) = put_in_place(project, op, &manifest.output, &output, staged) {
+        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
+        return Outcome::Failed(result("failed", Vec::new(), stats, vec![*d]));
     }
     let unpacked = in_a_pack.iter().filter(|x| !**x).count();
     if unpacked > 0 {
@@ -353,6 +348,64 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     }
     let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
     Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
+}
+
+/// Renames the staged packs into place as one commit (see [`commit`]). On an
+/// error before the commit point, every previous pack stays as it was.
+fn put_in_place(
+    project: &Project,
+    op: &Operation,
+    output_rel: &str,
+    output: &std::path::Path,
+    staged: Vec<(tempfile::NamedTempFile, std::path::PathBuf)>,
+) -> Result<(), Box<Diagnostic>> {
+    if staged.is_empty() {
+        return Ok(());
+    }
+    let fail = |what: String| Box::new(Diagnostic::project(Severity::Error, "packWrite", what, None));
+    let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let renames: Vec<(String, String)> = staged.iter().map(|(tmp, path)| (name(tmp.path()), name(path))).collect();
+    let state_dir = project.state_dir();
+    let record = commit::Commit { operation_id: op.id.clone(), output: output_rel.to_string(), renames };
+    // The temporary files must outlive this process from here on: a crash
+    // after the commit point is finished from them on the next open.
+    let mut kept = Vec::with_capacity(staged.len());
+    for (tmp, path) in staged {
+        match tmp.keep() {
+            Ok((_, tmp_path)) => kept.push((tmp_path, path)),
+            Err(e) => {
+                for (p, _) in &kept {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(fail(format!("keeping a staged pack: {}", e.error)));
+            }
+        }
+    }
+    if let Err(e) = commit::write(&state_dir, &record) {
+        for (p, _) in &kept {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(fail(format!("recording the packs to put in place: {e}")));
+    }
+    crate::fault::point("build committed: renames recorded");
+    for (tmp_path, path) in &kept {
+        if let Err(e) = std::fs::rename(tmp_path, path) {
+            // After the commit point a rename should not fail; if one does,
+            // the next open retries it from the record, which stays.
+            return Err(fail(format!(
+                "renaming into {}: {e}; the remaining packs are put in place when the project is next opened",
+                path.display()
+            )));
+        }
+        crate::fault::point("a pack renamed into place");
+    }
+    if let Err(e) = crate::fsutil::sync_dir(output) {
+        tracing::warn!(error = %e, "cannot sync the output folder");
+    }
+    // The record stays until the build's terminal event is journaled (the
+    // lane clears it then): a crash in between must not look like a build
+    // that never took effect.
+    Ok(())
 }
 
 /// Writes a pack to a synced temporary file in `dir` (renamed into place by the caller).

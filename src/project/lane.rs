@@ -147,6 +147,7 @@ fn terminal_payload(result: &Value) -> Map<String, Value> {
 }
 
 fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
+    let _fault = crate::fault::Scope::new(crate::fault::Kind::Apply);
     let snap = project.snapshot();
     if let Some(expected) = expected_generation {
         if expected != snap.generation {
@@ -180,6 +181,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         if let Err(e) = super::intent::write(&state_dir, intent) {
             return fail(op, &format!("cannot record the intent before changing anything: {e}"));
         }
+        crate::fault::point("intent written");
     }
     let last_report = std::cell::Cell::new(Instant::now());
     let check = |done: usize, total: usize| {
@@ -232,6 +234,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
     };
     // Committed: from here on the operation succeeds whatever happens.
+    crate::fault::point("committed: registry written");
     {
         let mut disk = project.disk();
         if !registry_hash.is_empty() {
@@ -253,7 +256,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     }
     executed.commit();
     let _ = std::fs::remove_dir(&trash);
-    super::intent::clear(&state_dir);
+    crate::fault::point("trash emptied");
     let generation = if plan.changes_anything() {
         let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
         if plan.manifest.is_some() {
@@ -269,8 +272,13 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     } else {
         snap.generation
     };
+    crate::fault::point("published");
     let result = apply_result(op, "applied", generation, Some(&plan), Vec::new());
     op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+    // Only now: until the terminal event is journaled, the intent is what
+    // tells the next open that this apply took effect.
+    super::intent::clear(&state_dir);
+    crate::fault::point("intent cleared");
 }
 
 /// The intent of an apply that changes files or the registry.
@@ -315,6 +323,7 @@ fn intent_of(
 }
 
 fn build(project: &Project, op: &Operation, clean: bool) {
+    let _fault = crate::fault::Scope::new(crate::fault::Kind::Build);
     let outcome = crate::build::run(project, op, clean);
     let (state, result) = match outcome {
         crate::build::Outcome::Succeeded(r) => (OpState::Succeeded, r),
@@ -322,11 +331,16 @@ fn build(project: &Project, op: &Operation, clean: bool) {
         crate::build::Outcome::Cancelled(r) => (OpState::Cancelled, r),
     };
     project.record_build(op, &result);
+    crate::fault::point("build recorded");
     if state == OpState::Cancelled && op.cancelled_by_request() {
         op.finish_cancelled();
         return;
     }
     op.finish(state, terminal_payload(&result), Ok(result));
+    if state == OpState::Succeeded {
+        // Its terminal event is journaled: the commit record has done its job.
+        crate::build::commit::clear(&project.state_dir());
+    }
 }
 
 fn fail(op: &Operation, message: &str) {

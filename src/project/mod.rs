@@ -100,13 +100,21 @@ pub struct DiskKnowledge {
 
 /// Ends, with one terminal event each, the operations the journal shows
 /// unfinished (their process died), and says so in project diagnostics.
-/// An apply whose intent was settled ends as its registry says; any other
-/// never reached its commit point, so it failed.
+/// What opening a project did about operations a dead process left unfinished.
+#[derive(Clone, Copy)]
+struct Settled<'a> {
+    apply: Option<&'a intent::Settled>,
+    build: Option<&'a crate::build::commit::Finished>,
+}
+
+/// An apply whose intent was settled ends as its registry says, and a build
+/// whose packs were put in place succeeded; any other never reached its
+/// commit point, so it failed.
 fn recover_operations(
     project_id: &str,
     bus: &Arc<EventBus>,
     ops: &Arc<OpTable>,
-    settled: Option<&intent::Settled>,
+    settled: Settled<'_>,
     diagnostics: &mut Vec<snapshot::Diagnostic>,
 ) {
     use crate::operations::OpState;
@@ -127,7 +135,23 @@ fn recover_operations(
             reply: None,
             progress_token: None,
         };
-        let mine = settled.filter(|s| s.operation_id == u.operation_id);
+        let build = settled.build.filter(|b| b.operation_id == u.operation_id);
+        if let Some(b) = build {
+            let message = format!(
+                "build {} was interrupted after its commit point: its packs were put in place ({} now)",
+                u.operation_id, b.renamed
+            );
+            tracing::warn!(operation = %u.operation_id, "{message}");
+            diagnostics.push(Diagnostic::project(Severity::Warning, "recovered", message, None));
+            for p in &b.problems {
+                let m = format!("build {}: a pack could not be put in place: {p}", u.operation_id);
+                diagnostics.push(Diagnostic::project(Severity::Error, "recoveryFailed", m, None));
+            }
+            let payload = json!({ "outcome": "succeeded", "recovered": true });
+            Operation::recover(new, u.last_sequence, OpState::Succeeded, crate::events::object(payload));
+            continue;
+        }
+        let mine = settled.apply.filter(|s| s.operation_id == u.operation_id);
         let (state, payload, message) = match mine {
             Some(s) if s.committed => (
                 OpState::Succeeded,
@@ -232,9 +256,18 @@ impl Project {
                 }
             }
         }
+        // So is a build that died while putting its packs in place.
+        let finished_build = crate::build::commit::finish(&root, &state_dir);
         let base = baseline::load(&root, &state_dir)?;
         let manifest = Arc::new(base.manifest);
         let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);
+        // What a killed build left half written: packs staged but never
+        // committed, cache entries never renamed into place.
+        crate::build::cache::LocalCache::new(&state_dir).remove_stale_temps();
+        let output = paths::absolute(&root, &manifest.output);
+        if output.is_dir() {
+            let _ = crate::fsutil::remove_stale_temps(&output);
+        }
         for dir in [&root, &state_dir] {
             let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io(dir, e))?;
             if removed > 0 {
@@ -286,7 +319,8 @@ impl Project {
         let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
         let mut project_diagnostics = scan.skipped;
         let ops = Arc::new(OpTable::default());
-        recover_operations(&id, &bus, &ops, settled.as_ref(), &mut project_diagnostics);
+        let settled = Settled { apply: settled.as_ref(), build: finished_build.as_ref() };
+        recover_operations(&id, &bus, &ops, settled, &mut project_diagnostics);
         let snap = Snapshot::new(generation, manifest, contents, Arc::new(project_diagnostics));
         let project = Arc::new_cyclic(|weak| Project {
             id,

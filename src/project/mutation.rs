@@ -814,7 +814,9 @@ impl Executed {
                     std::fs::create_dir_all(parent).map_err(io)?;
                 }
                 std::fs::rename(&src, &dst).map_err(io)?;
+                crate::fault::point("file moved, folders not yet synced");
                 sync_parents(&src, &dst).map_err(io)?;
+                crate::fault::point("file moved");
             }
             Step::WriteManifest { text } => {
                 let path = self.root.join(MANIFEST_FILE);
@@ -830,6 +832,7 @@ impl Executed {
                 let parked = self.trash.join(format!("{}", self.trashed.len()));
                 std::fs::rename(&src, &parked).map_err(io)?;
                 sync_parents(&src, &parked).map_err(io)?;
+                crate::fault::point("deleted file parked in the trash");
                 self.trashed.push((path.clone(), parked));
             }
             #[cfg(feature = "test-hooks")]
@@ -878,6 +881,7 @@ impl Executed {
             if let Err(e) = std::fs::remove_file(parked) {
                 tracing::warn!(%path, error = %e, "could not empty the trash after a delete");
             }
+            crate::fault::point("a parked file removed from the trash");
         }
     }
 }

@@ -314,3 +314,52 @@ pub fn register_all(s: &mut Server, pid: &str, fixture: &Fixture) -> BTreeMap<St
 pub fn op_events(events: &[Value], op: &str) -> Vec<Value> {
     events.iter().filter(|e| e["operationId"] == op).cloned().collect()
 }
+
+impl Server {
+    /// The response to `id`, or `None` if the server exits first (a crash
+    /// test's injected fault).
+    pub fn response_or_exit(&mut self, id: i64) -> Option<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(v) = self.log.iter().find(|v| v.get("id") == Some(&json!(id)) && v.get("method").is_none()) {
+                return Some(v.clone());
+            }
+            match self.rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(v) => self.log.push(v),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.child.try_wait().unwrap().is_some() {
+                        // Take what was written before the exit, then stop.
+                        while let Ok(v) = self.rx.recv_timeout(Duration::from_millis(50)) {
+                            self.log.push(v);
+                        }
+                        return self.log.iter().find(|v| v.get("id") == Some(&json!(id))).cloned();
+                    }
+                    assert!(Instant::now() < deadline, "neither a response to {id} nor an exit");
+                }
+            }
+        }
+    }
+}
+
+/// Copies a folder tree (files and folders only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` whose name starts with the packer's temporary prefix.
+pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".packer-tmp-")))
+        .collect()
+}
