@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::paths;
 use super::registry;
+use super::sandbox::{Entry, Sandbox};
 
 const INTENT_FILE: &str = "intent.json";
 
@@ -83,9 +83,12 @@ pub struct Settled {
 
 /// Settles the intent a dead process left, if any. Runs on open, before
 /// anything reads the registry or the files.
-pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
+pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
+    let root = sandbox.path();
     let text = std::fs::read(state_dir.join(INTENT_FILE)).ok()?;
-    let Ok(intent) = serde_json::from_slice::<Intent>(&text) else {
+    // The operation id names folders under `.packer/`: only a real one.
+    let parsed = serde_json::from_slice::<Intent>(&text).ok().filter(|i| crate::ids::is_operation_id(&i.operation_id));
+    let Some(intent) = parsed else {
         // Kept aside (the next apply writes a new intent), with the trash it may name.
         let aside = state_dir.join(format!("intent.unreadable.{}.json", std::process::id()));
         let _ = std::fs::rename(state_dir.join(INTENT_FILE), &aside);
@@ -96,8 +99,20 @@ pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
     let registry_now = registry::content_hash(&std::fs::read(root.join(registry::REGISTRY_FILE)).unwrap_or_default());
     let committed = intent.registry_after != intent.registry_before && registry_now == intent.registry_after;
     let trash = state_dir.join("trash").join(&intent.operation_id);
+    let trash_rel = format!("{}/trash/{}", super::STATE_DIR, intent.operation_id);
     let mut problems = Vec::new();
     let mut steps = 0;
+    // Undo a rename when its source is still a file and its target free;
+    // through the sandbox, so an edited intent cannot reach outside the root.
+    let undo = |src: &str, dst: &str| -> std::io::Result<bool> {
+        if sandbox.entry(src)? != Some(Entry::File) || sandbox.entry(dst)?.is_some() {
+            return Ok(false);
+        }
+        if let Some((parent, _)) = dst.rsplit_once('/') {
+            sandbox.create_dir_all(parent)?;
+        }
+        sandbox.rename(src, dst, false).map(|()| true)
+    };
     if committed {
         // Moves are done; deletes only need their parked files gone.
         steps = intent.steps.len();
@@ -105,23 +120,8 @@ pub fn settle(root: &Path, state_dir: &Path) -> Option<Settled> {
     } else {
         for step in intent.steps.iter().rev() {
             let undone = match step {
-                IntentStep::Move { from, to } => {
-                    let (src, dst) = (paths::absolute(root, to), paths::absolute(root, from));
-                    if src.exists() && !dst.exists() {
-                        dst.parent().map(std::fs::create_dir_all);
-                        std::fs::rename(&src, &dst).map(|()| true)
-                    } else {
-                        Ok(false)
-                    }
-                }
-                IntentStep::Delete { path, parked } => {
-                    let (src, dst) = (trash.join(parked.to_string()), paths::absolute(root, path));
-                    if src.exists() && !dst.exists() {
-                        std::fs::rename(&src, &dst).map(|()| true)
-                    } else {
-                        Ok(false)
-                    }
-                }
+                IntentStep::Move { from, to } => undo(to, from),
+                IntentStep::Delete { path, parked } => undo(&format!("{trash_rel}/{parked}"), path),
                 IntentStep::WriteManifest { before, after_hash } => {
                     let path = root.join(super::manifest::MANIFEST_FILE);
                     let now = registry::content_hash(&std::fs::read(&path).unwrap_or_default());
@@ -183,7 +183,7 @@ mod tests {
             IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 },
         ];
         write(&state, &intent(steps)).unwrap();
-        let s = settle(dir.path(), &state).unwrap();
+        let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
         assert!(!s.committed);
         assert_eq!(s.steps, 2);
         assert!(s.problems.is_empty());
@@ -198,7 +198,7 @@ mod tests {
         std::fs::write(dir.path().join(registry::REGISTRY_FILE), "after").unwrap();
         std::fs::write(state.join("trash/op-1/0"), "b").unwrap();
         write(&state, &intent(vec![IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 }])).unwrap();
-        let s = settle(dir.path(), &state).unwrap();
+        let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
         assert!(s.committed);
         assert!(!dir.path().join("assets/b.txt").exists());
         assert!(!state.join("trash/op-1").exists());
@@ -211,7 +211,7 @@ mod tests {
         std::fs::write(dir.path().join("assets/b.txt"), "someone else's new file").unwrap();
         std::fs::write(state.join("trash/op-1/0"), "the deleted asset").unwrap();
         write(&state, &intent(vec![IntentStep::Delete { path: "assets/b.txt".into(), parked: 0 }])).unwrap();
-        let s = settle(dir.path(), &state).unwrap();
+        let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
         assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
         assert_eq!(std::fs::read(state.join("recovered/op-1/0")).unwrap(), b"the deleted asset");
         assert_eq!(std::fs::read(dir.path().join("assets/b.txt")).unwrap(), b"someone else's new file");

@@ -172,7 +172,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         return;
     }
     let state_dir = project.state_dir();
-    let trash = state_dir.join("trash").join(&op.id);
+    let trash = format!("{}/trash/{}", super::STATE_DIR, op.id);
     let registry_text = plan.write_registry.then(|| registry::render(plan.contents.assets.values().map(|a| &a.entry)));
     // The intent goes to disk before the first step: a crash from here to the
     // commit point is settled on the next open (see `intent`).
@@ -192,7 +192,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         op.is_cancel_requested()
     };
-    let mut executed = match mutation::execute(&project.root, &trash, &plan, &check) {
+    let mut executed = match mutation::execute(&project.sandbox, &trash, &plan, &check) {
         Ok(ex) => ex,
         Err(ExecError::Cancelled) => {
             super::intent::clear(&state_dir);
@@ -255,7 +255,6 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
     }
     executed.commit();
-    let _ = std::fs::remove_dir(&trash);
     crate::fault::point("trash emptied");
     let generation = if plan.changes_anything() {
         let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());

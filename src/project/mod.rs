@@ -16,6 +16,7 @@ pub mod observe;
 pub mod paths;
 pub mod reconcile;
 pub mod registry;
+pub mod sandbox;
 pub mod snapshot;
 pub mod statcache;
 pub mod watcher;
@@ -72,6 +73,9 @@ pub struct Project {
     pub id: String,
     /// The canonical root.
     pub root: PathBuf,
+    /// The root as an open handle: every change to an asset's file, and every
+    /// read of one, resolves its path beneath it.
+    pub sandbox: sandbox::Sandbox,
     snapshot: ArcSwap<Snapshot>,
     pub bus: Arc<EventBus>,
     pub ops: Arc<OpTable>,
@@ -241,9 +245,10 @@ impl Project {
             return Err(io(&state_dir, refused));
         }
         std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
+        let sandbox = sandbox::Sandbox::open(&root).map_err(|e| io(&root, e))?;
         // An apply a dead process left half done is settled before anything
         // reads the registry or the files.
-        let settled = intent::settle(&root, &state_dir);
+        let settled = intent::settle(&sandbox, &state_dir);
         if let Some(s) = settled.as_ref().filter(|s| s.committed) {
             // Its commit happened: what the files hold now is the packer's own.
             tracing::info!(operation = %s.operation_id, "an interrupted apply had committed; finished it");
@@ -325,6 +330,7 @@ impl Project {
         let project = Arc::new_cyclic(|weak| Project {
             id,
             root,
+            sandbox,
             snapshot: ArcSwap::from_pointee(snap),
             bus,
             ops,

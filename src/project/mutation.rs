@@ -6,7 +6,7 @@
 //! against the snapshot current then: an earlier preview is never trusted.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use imbl::OrdMap;
@@ -18,6 +18,7 @@ use super::divergence::Untracked;
 use super::manifest::{Manifest, MANIFEST_FILE};
 use super::paths;
 use super::registry::{Entry, REGISTRY_FILE};
+use super::sandbox::{self, Sandbox};
 use super::snapshot::{Asset, Contents, Snapshot, Status};
 use super::statcache::StatCache;
 use super::workspace::{self, Kind};
@@ -750,31 +751,31 @@ pub enum ExecError {
 }
 
 /// Filesystem steps done so far, so that they can be undone before the
-/// commit point, and finished (the trash emptied) after it.
-pub struct Executed {
-    root: PathBuf,
-    trash: PathBuf,
+/// commit point, and finished (the trash emptied) after it. Every file
+/// operation goes through the project's [`Sandbox`]: resolved beneath the
+/// root, never through a symlink, and a move never replaces a file.
+pub struct Executed<'a> {
+    sandbox: &'a Sandbox,
+    /// The trash folder of this apply, relative to the root.
+    trash: String,
     done: Vec<Step>,
-    trashed: Vec<(String, PathBuf)>,
+    /// `(asset path, parked path)`, both relative to the root.
+    trashed: Vec<(String, String)>,
     manifest_before: Option<Vec<u8>>,
 }
 
 /// Performs the plan's filesystem steps in order. `safe_point(done, total)`
 /// is called before each step (and while a step waits) and answers whether
 /// the operation was cancelled; on cancel or error the steps done are undone.
-pub fn execute(
-    root: &Path,
-    trash: &Path,
+/// `trash` is this apply's trash folder, relative to the root.
+pub fn execute<'a>(
+    sandbox: &'a Sandbox,
+    trash: &str,
     plan: &Plan,
     safe_point: &dyn Fn(usize, usize) -> bool,
-) -> Result<Executed, ExecError> {
-    let mut ex = Executed {
-        root: root.to_path_buf(),
-        trash: trash.to_path_buf(),
-        done: Vec::new(),
-        trashed: Vec::new(),
-        manifest_before: None,
-    };
+) -> Result<Executed<'a>, ExecError> {
+    let mut ex =
+        Executed { sandbox, trash: trash.to_string(), done: Vec::new(), trashed: Vec::new(), manifest_before: None };
     let total = plan.steps.len();
     for (i, step) in plan.steps.iter().enumerate() {
         if safe_point(i, total) {
@@ -789,49 +790,49 @@ pub fn execute(
     Ok(ex)
 }
 
-impl Executed {
+fn parent_of(rel: &str) -> Option<&str> {
+    rel.rsplit_once('/').map(|(dir, _)| dir)
+}
+
+impl Executed<'_> {
     // `cancelled` is only asked by steps that wait (test builds' `testSleep`).
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
     fn run(&mut self, step: &Step, cancelled: &dyn Fn() -> bool) -> Result<(), ExecError> {
+        let sb = self.sandbox;
         match step {
             Step::Move { from, to } => {
-                let src = paths::absolute(&self.root, from);
-                let dst = paths::absolute(&self.root, to);
                 let io = |source| ExecError::Io { step: format!("moving `{from}` to `{to}`"), source };
-                // Re-check at the last moment: a file created at the target
-                // since planning is someone's work and is never overwritten.
-                if std::fs::symlink_metadata(&dst).is_ok() {
-                    return Err(io(std::io::Error::new(
-                        std::io::ErrorKind::AlreadyExists,
-                        "the target appeared since the plan",
-                    )));
-                }
-                let meta = std::fs::symlink_metadata(&src).map_err(io)?;
-                if !meta.is_file() {
+                // Re-check at the last moment: the source must still be a
+                // regular file (not a symlink swapped in since the plan).
+                if sb.entry(from).map_err(io)? != Some(sandbox::Entry::File) {
                     return Err(io(std::io::Error::other("the source is no longer a regular file")));
                 }
-                if let Some(parent) = dst.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
+                if let Some(parent) = parent_of(to) {
+                    sb.create_dir_all(parent).map_err(io)?;
                 }
-                std::fs::rename(&src, &dst).map_err(io)?;
-                crate::fault::point("file moved, folders not yet synced");
-                sync_parents(&src, &dst).map_err(io)?;
+                // RENAME_NOREPLACE: a file created at the target since
+                // planning is someone's work and is never overwritten.
+                sb.rename(from, to, false).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        io(std::io::Error::new(e.kind(), "the target appeared since the plan"))
+                    } else {
+                        io(e)
+                    }
+                })?;
                 crate::fault::point("file moved");
             }
             Step::WriteManifest { text } => {
-                let path = self.root.join(MANIFEST_FILE);
+                let path = sb.path().join(MANIFEST_FILE);
                 let io = |source| ExecError::Io { step: format!("writing {MANIFEST_FILE}"), source };
-                let before = std::fs::read(&path).map_err(io)?;
+                let before = sb.read(MANIFEST_FILE).map_err(io)?;
                 crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)?;
                 self.manifest_before = Some(before);
             }
             Step::Delete { path } => {
-                let src = paths::absolute(&self.root, path);
                 let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
-                std::fs::create_dir_all(&self.trash).map_err(io)?;
-                let parked = self.trash.join(format!("{}", self.trashed.len()));
-                std::fs::rename(&src, &parked).map_err(io)?;
-                sync_parents(&src, &parked).map_err(io)?;
+                sb.create_dir_all(&self.trash).map_err(io)?;
+                let parked = format!("{}/{}", self.trash, self.trashed.len());
+                sb.rename(path, &parked, false).map_err(io)?;
                 crate::fault::point("deleted file parked in the trash");
                 self.trashed.push((path.clone(), parked));
             }
@@ -853,17 +854,16 @@ impl Executed {
     /// Undoes the steps done, newest first. Best effort: a step that cannot
     /// be undone is logged, and the difference shows as divergence.
     pub fn rollback(&mut self) {
+        let sb = self.sandbox;
         while let Some(step) = self.done.pop() {
             let result = match &step {
-                Step::Move { from, to } => {
-                    std::fs::rename(paths::absolute(&self.root, to), paths::absolute(&self.root, from))
-                }
+                Step::Move { from, to } => sb.rename(to, from, false),
                 Step::WriteManifest { .. } => match self.manifest_before.take() {
-                    Some(before) => crate::fsutil::write_atomic(&self.root.join(MANIFEST_FILE), &before),
+                    Some(before) => crate::fsutil::write_atomic(&sb.path().join(MANIFEST_FILE), &before),
                     None => Ok(()),
                 },
                 Step::Delete { path } => match self.trashed.pop() {
-                    Some((_, parked)) => std::fs::rename(parked, paths::absolute(&self.root, path)),
+                    Some((_, parked)) => sb.rename(&parked, path, false),
                     None => Ok(()),
                 },
                 #[cfg(feature = "test-hooks")]
@@ -878,22 +878,13 @@ impl Executed {
     /// After the commit point: empties this apply's trash.
     pub fn commit(self) {
         for (path, parked) in &self.trashed {
-            if let Err(e) = std::fs::remove_file(parked) {
+            if let Err(e) = self.sandbox.remove_file(parked) {
                 tracing::warn!(%path, error = %e, "could not empty the trash after a delete");
             }
             crate::fault::point("a parked file removed from the trash");
         }
+        self.sandbox.remove_empty_dir(&self.trash);
     }
-}
-
-fn sync_parents(a: &Path, b: &Path) -> std::io::Result<()> {
-    let pa = a.parent().unwrap_or(Path::new("."));
-    let pb = b.parent().unwrap_or(Path::new("."));
-    crate::fsutil::sync_dir(pa)?;
-    if pa != pb {
-        crate::fsutil::sync_dir(pb)?;
-    }
-    Ok(())
 }
 
 impl Mutation {
