@@ -43,15 +43,15 @@ fn run_with_fault(
     let answer = s.response_or_exit(id);
     // A fault point may come after the answer (the intent is cleared after
     // the terminal event): a run only completed if the server then shuts
-    // down normally.
+    // down and exits normally.
     let completed = answer.is_some() && {
         let bye = s.send("shutdown", Value::Null);
-        s.response_or_exit(bye).is_some()
+        s.response_or_exit(bye).is_some() && {
+            s.notify("exit", Value::Null);
+            s.wait_exit() == 0
+        }
     };
-    if completed {
-        s.notify("exit", Value::Null);
-        assert_eq!(s.wait_exit(), 0);
-    } else {
+    if !completed {
         s.kill();
     }
     let label = std::fs::read_to_string(&log).unwrap_or_default().lines().last().unwrap_or("").to_string();

@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::project::paths;
+use crate::project::sandbox::{Entry, Sandbox};
 
 pub const COMMIT_FILE: &str = "build-commit.json";
 
@@ -55,8 +56,10 @@ pub struct Finished {
     pub problems: Vec<String>,
 }
 
-/// Finishes the renames of an interrupted build commit, if there is one.
-pub fn finish(root: &Path, state_dir: &Path) -> Option<Finished> {
+/// Finishes the renames of an interrupted build commit, if there is one,
+/// through the project's sandbox (the record is a file under `.packer/`;
+/// whatever it says, nothing outside the root is touched).
+pub fn finish(sandbox: &Sandbox, state_dir: &Path) -> Option<Finished> {
     let path = state_dir.join(COMMIT_FILE);
     let bytes = std::fs::read(&path).ok()?;
     let commit: Commit = match serde_json::from_slice(&bytes) {
@@ -71,7 +74,7 @@ pub fn finish(root: &Path, state_dir: &Path) -> Option<Finished> {
     };
     let mut done = Finished { operation_id: commit.operation_id.clone(), renamed: 0, problems: Vec::new() };
     let output = match paths::normalize(&commit.output) {
-        Ok(o) => paths::absolute(root, &o),
+        Ok(o) => o,
         Err(e) => {
             done.problems.push(format!("output folder: {}", e.message));
             clear(state_dir);
@@ -84,16 +87,16 @@ pub fn finish(root: &Path, state_dir: &Path) -> Option<Finished> {
             done.problems.push(format!("`{tmp}` -> `{pack}` is not a rename inside the output folder"));
             continue;
         }
-        let from = output.join(tmp);
-        if std::fs::symlink_metadata(&from).is_err() {
-            continue; // renamed before the crash
+        let from = format!("{output}/{tmp}");
+        match sandbox.entry(&from) {
+            Ok(Some(Entry::File)) => {}
+            _ => continue, // renamed before the crash
         }
-        match std::fs::rename(&from, output.join(pack)) {
+        match sandbox.rename(&from, &format!("{output}/{pack}"), true) {
             Ok(()) => done.renamed += 1,
             Err(e) => done.problems.push(format!("renaming `{tmp}` to `{pack}`: {e}")),
         }
     }
-    let _ = crate::fsutil::sync_dir(&output);
     clear(state_dir);
     Some(done)
 }

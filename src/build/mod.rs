@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::operations::Operation;
+use crate::project::sandbox::Sandbox;
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Status};
 use crate::project::{paths, Project};
 use cache::{LocalCache, StoredMeta};
@@ -80,9 +81,10 @@ fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Com
     (raw.to_vec(), Compression::None, 0)
 }
 
-fn process_unit(root: &std::path::Path, cache: &LocalCache, unit: &Unit, level: i32) -> Result<StoredMeta, UnitError> {
+fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) -> Result<StoredMeta, UnitError> {
     let a = &unit.asset;
-    let bytes = std::fs::read(paths::absolute(root, a.path()))
+    let bytes = sandbox
+        .read(a.path())
         .map_err(|e| UnitError::Diagnostic(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
     if blake3::hash(&bytes).to_hex().as_str() != a.entry.hash {
         let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
@@ -115,7 +117,7 @@ fn process_unit(root: &std::path::Path, cache: &LocalCache, unit: &Unit, level: 
 
 struct FromCache<'a> {
     cache: &'a LocalCache,
-    root: &'a std::path::Path,
+    sandbox: &'a Sandbox,
     level: i32,
     keys: Vec<(String, StoredMeta, Arc<Asset>)>,
 }
@@ -130,7 +132,7 @@ impl EntrySource for FromCache<'_> {
                 // same inputs give the same bytes the table describes).
                 tracing::warn!(%key, error = %e, "a cache entry is damaged; processing its asset again");
                 let unit = Unit { key: key.clone(), asset: asset.clone(), bytes: 0 };
-                process_unit(self.root, self.cache, &unit, self.level).map_err(|_| e)?;
+                process_unit(self.sandbox, self.cache, &unit, self.level).map_err(|_| e)?;
                 self.cache.read_stored(key, meta)
             }
         }
@@ -215,7 +217,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             let meta = match cached {
                 Some(meta) => meta,
                 None => {
-                    let meta = process_unit(&root, &cache, unit, level)?;
+                    let meta = process_unit(&project.sandbox, &cache, unit, level)?;
                     processed.fetch_add(1, Ordering::Relaxed);
                     meta
                 }
@@ -251,8 +253,11 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     report(true);
 
     // 3. The packs: laid out, then written only where they would change.
+    // Created through the sandbox: an output folder that is (or goes
+    // through) a symlink is refused, so packs are never written elsewhere.
+    let sandbox = &project.sandbox;
     let output = paths::absolute(&root, &manifest.output);
-    if let Err(e) = std::fs::create_dir_all(&output) {
+    if let Err(e) = sandbox.create_dir_all(&manifest.output) {
         let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
         return Outcome::Failed(result(
             "failed",
@@ -268,7 +273,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     // Every changed pack is written to a temporary file first, and all are
     // renamed into place only once all are whole: a game never finds a new
     // pack beside an old one from the same build.
-    let mut staged: Vec<(tempfile::NamedTempFile, std::path::PathBuf)> = Vec::new();
+    let mut staged: Vec<(Staged<'_>, String)> = Vec::new();
     let mut in_a_pack = vec![false; assets.len()];
     for def in &manifest.packs {
         let members: Vec<(usize, &Arc<Asset>)> =
@@ -300,7 +305,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         let laid = pack::layout(entries);
         let rel = format!("{}/{}.pack", manifest.output, def.name);
         let path = paths::absolute(&root, &rel);
-        let existing = pack::PackReader::open(&path).ok();
+        let existing = sandbox.open_file(&rel).ok().and_then(|f| pack::PackReader::from_file(f, &path).ok());
         // A clean build writes every pack anew (which also repairs a pack
         // whose data was damaged behind an intact table of contents).
         let unchanged =
@@ -309,10 +314,11 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             let r = existing.expect("checked above");
             (r.checksum(), r.len())
         } else {
-            match write_pack(&output, &laid, &FromCache { cache: &cache, root: &root, level, keys }, op) {
+            let source = FromCache { cache: &cache, sandbox, level, keys };
+            match write_pack(sandbox, &manifest.output, &laid, &source, op) {
                 Ok((tmp, checksum, len)) => {
                     crate::fault::point("a pack staged");
-                    staged.push((tmp, path.clone()));
+                    staged.push((tmp, rel.clone()));
                     (checksum, len)
                 }
                 // Returning drops the packs staged so far: the previous packs all stay.
@@ -337,7 +343,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
         return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
     }
-    if let Err(d) = put_in_place(project, op, &manifest.output, &output, staged) {
+    if let Err(d) = put_in_place(project, op, &manifest.output, staged) {
         let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
         return Outcome::Failed(result("failed", Vec::new(), stats, vec![*d]));
     }
@@ -350,57 +356,63 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
 }
 
+/// A pack written to a temporary file beside its target; removed when
+/// dropped unless kept (a cancelled or failed build leaves nothing behind).
+struct Staged<'a> {
+    sandbox: &'a Sandbox,
+    /// Relative to the project root.
+    rel: String,
+    kept: bool,
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = self.sandbox.remove_file(&self.rel);
+        }
+    }
+}
+
+fn file_name(rel: &str) -> String {
+    rel.rsplit('/').next().unwrap_or(rel).to_string()
+}
+
 /// Renames the staged packs into place as one commit (see [`commit`]). On an
 /// error before the commit point, every previous pack stays as it was.
 fn put_in_place(
     project: &Project,
     op: &Operation,
     output_rel: &str,
-    output: &std::path::Path,
-    staged: Vec<(tempfile::NamedTempFile, std::path::PathBuf)>,
+    staged: Vec<(Staged<'_>, String)>,
 ) -> Result<(), Box<Diagnostic>> {
     if staged.is_empty() {
         return Ok(());
     }
     let fail = |what: String| Box::new(Diagnostic::project(Severity::Error, "packWrite", what, None));
-    let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let renames: Vec<(String, String)> = staged.iter().map(|(tmp, path)| (name(tmp.path()), name(path))).collect();
-    let state_dir = project.state_dir();
+    let renames: Vec<(String, String)> =
+        staged.iter().map(|(tmp, rel)| (file_name(&tmp.rel), file_name(rel))).collect();
     let record = commit::Commit { operation_id: op.id.clone(), output: output_rel.to_string(), renames };
-    // The temporary files must outlive this process from here on: a crash
-    // after the commit point is finished from them on the next open.
-    let mut kept = Vec::with_capacity(staged.len());
-    for (tmp, path) in staged {
-        match tmp.keep() {
-            Ok((_, tmp_path)) => kept.push((tmp_path, path)),
-            Err(e) => {
-                for (p, _) in &kept {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(fail(format!("keeping a staged pack: {}", e.error)));
-            }
-        }
-    }
-    if let Err(e) = commit::write(&state_dir, &record) {
-        for (p, _) in &kept {
-            let _ = std::fs::remove_file(p);
-        }
+    // Dropping `staged` on an error removes the temporary files: the
+    // previous packs all stay.
+    if let Err(e) = commit::write(&project.state_dir(), &record) {
         return Err(fail(format!("recording the packs to put in place: {e}")));
     }
     crate::fault::point("build committed: renames recorded");
-    for (tmp_path, path) in &kept {
-        if let Err(e) = std::fs::rename(tmp_path, path) {
-            // After the commit point a rename should not fail; if one does,
-            // the next open retries it from the record, which stays.
+    // After the commit point the temporary files must outlive this process:
+    // a crash from here is finished from them on the next open.
+    let mut staged = staged;
+    for (tmp, _) in &mut staged {
+        tmp.kept = true;
+    }
+    for (tmp, rel) in &staged {
+        if let Err(e) = project.sandbox.rename(&tmp.rel, rel, true) {
+            // A rename should not fail here; if one does, the next open
+            // retries it from the record, which stays.
             return Err(fail(format!(
-                "renaming into {}: {e}; the remaining packs are put in place when the project is next opened",
-                path.display()
+                "renaming into {rel}: {e}; the remaining packs are put in place when the project is next opened"
             )));
         }
         crate::fault::point("a pack renamed into place");
-    }
-    if let Err(e) = crate::fsutil::sync_dir(output) {
-        tracing::warn!(error = %e, "cannot sync the output folder");
     }
     // The record stays until the build's terminal event is journaled (the
     // lane clears it then): a crash in between must not look like a build
@@ -408,23 +420,28 @@ fn put_in_place(
     Ok(())
 }
 
-/// Writes a pack to a synced temporary file in `dir` (renamed into place by the caller).
-fn write_pack(
-    dir: &std::path::Path,
+/// Writes a pack to a synced temporary file in the output folder (renamed
+/// into place by the caller).
+fn write_pack<'a>(
+    sandbox: &'a Sandbox,
+    output_rel: &str,
     laid: &pack::Layout,
     source: &FromCache<'_>,
     op: &Operation,
-) -> std::io::Result<(tempfile::NamedTempFile, [u8; 32], u64)> {
-    use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::Builder::new()
-        .prefix(crate::fsutil::TEMP_PREFIX)
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)?;
-    let (checksum, len) = pack::write_file(tmp.as_file(), laid, source, &|| op.is_cancel_requested())?;
+) -> std::io::Result<(Staged<'a>, [u8; 32], u64)> {
+    let (file, staged) = loop {
+        let rel = format!("{output_rel}/{}{}", crate::fsutil::TEMP_PREFIX, crate::ids::new_operation_id());
+        match sandbox.create_new(&rel) {
+            Ok(f) => break (f, Staged { sandbox, rel, kept: false }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    let (checksum, len) = pack::write_file(&file, laid, source, &|| op.is_cancel_requested())?;
     if op.is_cancel_requested() {
-        // Dropping the temporary file removes it; the previous pack stays.
+        // Dropping `staged` removes the temporary file; the previous pack stays.
         return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
     }
-    tmp.as_file().sync_all()?;
-    Ok((tmp, checksum, len))
+    file.sync_all()?;
+    Ok((staged, checksum, len))
 }

@@ -256,10 +256,15 @@ impl PackReader {
     /// Opens a pack: checks the header and footer and reads the table of
     /// contents. Does not read entry data (see [`PackReader::verify`]).
     pub fn open(path: &Path) -> Result<PackReader, PackError> {
+        let file = File::open(path).map_err(|source| PackError::Io { path: path.display().to_string(), source })?;
+        PackReader::from_file(file, path)
+    }
+
+    /// Reads a pack from a file already open (`path` is for messages).
+    pub fn from_file(mut file: File, path: &Path) -> Result<PackReader, PackError> {
         let p = path.display().to_string();
         let io = |source| PackError::Io { path: p.clone(), source };
         let bad = |why: &str| PackError::Format { path: p.clone(), why: why.to_string() };
-        let mut file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len < HEADER_LEN + 4 + FOOTER_LEN {
             return Err(bad("too short"));

@@ -262,7 +262,7 @@ impl Project {
             }
         }
         // So is a build that died while putting its packs in place.
-        let finished_build = crate::build::commit::finish(&root, &state_dir);
+        let finished_build = crate::build::commit::finish(&sandbox, &state_dir);
         let base = baseline::load(&root, &state_dir)?;
         let manifest = Arc::new(base.manifest);
         let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);

@@ -526,7 +526,7 @@ impl Planner<'_> {
             }
         }
         let kind = Kind::of_path(&rel);
-        let observed = match workspace::inspect(&paths::absolute(self.root, &rel), kind) {
+        let observed = match workspace::inspect(self.root, &rel, kind) {
             Ok(o) => o,
             Err(e) => {
                 self.block("unreadable", format!("`{rel}` cannot be read: {e}"), None, Some(&rel));
@@ -607,7 +607,7 @@ impl Planner<'_> {
             );
             moved.entry.kind = new_kind;
             // Metadata depends on the kind: read it again as the new kind.
-            if let Ok(obs) = workspace::inspect(&paths::absolute(self.root, &from), new_kind) {
+            if let Ok(obs) = workspace::inspect(self.root, &from, new_kind) {
                 let mut entry = moved.entry.clone();
                 entry.path = to.clone();
                 moved = Asset::from_observation(entry, Some(obs));

@@ -102,7 +102,7 @@ impl Planner<'_> {
     fn look(&mut self, rel: &str, kind: Kind) -> Option<Observed> {
         match self.verify.as_deref_mut() {
             Some(cache) => cache.observe(self.root, rel, kind),
-            None => workspace::inspect(&super::paths::absolute(self.root, rel), kind).ok(),
+            None => workspace::inspect(self.root, rel, kind).ok(),
         }
     }
 

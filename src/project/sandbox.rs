@@ -188,6 +188,21 @@ impl Sandbox {
         Ok(bytes)
     }
 
+    /// The metadata of what is at `rel`, not following a symlink there (a
+    /// symlink on the way is an error).
+    pub fn metadata(&self, rel: &str) -> io::Result<std::fs::Metadata> {
+        File::from(self.open_beneath(rel, OFlags::PATH)?).metadata()
+    }
+
+    /// Creates a new file for writing (mode 0644); fails if anything is
+    /// already at `rel`.
+    pub fn create_new(&self, rel: &str) -> io::Result<File> {
+        let (dir, name) = self.parent(rel)?;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(self.fd(&dir), name, flags, Mode::from_raw_mode(0o644)).map_err(|e| explain(rel, e))?;
+        Ok(File::from(fd))
+    }
+
     /// What is at `rel` (not following a symlink there), or `None`.
     pub fn entry(&self, rel: &str) -> io::Result<Option<Entry>> {
         let (parent, name) = match self.parent(rel) {

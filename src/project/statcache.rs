@@ -16,7 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::paths;
 use super::workspace::{self, Kind, Observed};
 
 /// An entry recorded less than this after the file's mtime is not trusted.
@@ -139,9 +138,12 @@ impl StatCache {
         let mut stats = ObserveStats::default();
         let mut out: Vec<Option<Observed>> = vec![None; items.len()];
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
+        // Stat beneath the root, as reads are: a path through a symlink is
+        // not a file of the project, cached or not.
+        let sandbox = crate::project::sandbox::Sandbox::open(root).ok();
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let meta = match std::fs::symlink_metadata(paths::absolute(root, rel)) {
-                Ok(m) if m.is_file() => m,
+            let meta = match sandbox.as_ref().map(|s| s.metadata(rel)) {
+                Some(Ok(m)) if m.is_file() => m,
                 _ => {
                     stats.missing += 1;
                     continue;

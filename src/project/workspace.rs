@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::paths;
+use super::sandbox::Sandbox;
 use super::snapshot::{Diagnostic, Severity};
 
 /// What an asset is, decided by its extension.
@@ -83,9 +84,15 @@ pub struct Problem {
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
 /// Content that does not parse is a problem, never an error of this function.
-pub fn inspect(abs: &Path, kind: Kind) -> io::Result<Observed> {
-    let bytes = std::fs::read(abs)?;
-    Ok(inspect_bytes(&bytes, kind, &extension(&abs.to_string_lossy())))
+/// Reads and inspects one file, resolved beneath the project root (see
+/// [`Sandbox`]: never through a symlink, never outside).
+pub fn inspect(root: &Path, rel: &str, kind: Kind) -> io::Result<Observed> {
+    inspect_in(&Sandbox::open(root)?, rel, kind)
+}
+
+fn inspect_in(sandbox: &Sandbox, rel: &str, kind: Kind) -> io::Result<Observed> {
+    let bytes = sandbox.read(rel)?;
+    Ok(inspect_bytes(&bytes, kind, &extension(rel)))
 }
 
 pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
@@ -307,6 +314,11 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
 
 /// Inspects many files on all cores. The result is in the order of `items`.
 pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Observed>> {
+    let sandbox = match Sandbox::open(root) {
+        Ok(s) => s,
+        Err(e) => return items.iter().map(|_| Err(io::Error::new(e.kind(), e.to_string()))).collect(),
+    };
+    let sandbox = &sandbox;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<io::Result<Observed>>> = (0..items.len()).map(|_| None).collect();
@@ -320,7 +332,7 @@ pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Obs
                         let Some((rel, kind)) = items.get(i) else {
                             break;
                         };
-                        done.push((i, inspect(&paths::absolute(root, rel), *kind)));
+                        done.push((i, inspect_in(sandbox, rel, *kind)));
                     }
                     done
                 })
