@@ -415,6 +415,28 @@ impl Planner<'_> {
         }
     }
 
+    /// A registered or untracked path that differs from `rel` only in
+    /// letter case (other than `except`): on a case-insensitive file system
+    /// (macOS, Windows: where the project may also be checked out) the two
+    /// would be one file.
+    fn case_twin(&self, rel: &str, except: Option<&str>) -> Option<String> {
+        let lower = rel.to_lowercase();
+        let twin = |p: &&String| {
+            p.as_str() != rel && Some(p.as_str()) != except && p.len() == rel.len() && p.to_lowercase() == lower
+        };
+        self.by_path.keys().find(twin).or_else(|| self.untracked.keys().find(twin)).cloned()
+    }
+
+    /// Blocks `rel` when it has a case twin; returns whether it did.
+    fn block_case_twin(&mut self, rel: &str, except: Option<&str>, asset_id: Option<&str>) -> bool {
+        let Some(twin) = self.case_twin(rel, except) else { return false };
+        let msg = format!(
+            "`{rel}` differs from `{twin}` only in letter case: on a case-insensitive file system they are one file"
+        );
+        self.block("caseConflict", msg, asset_id, Some(rel));
+        true
+    }
+
     fn known(&mut self, asset_id: &str) -> Option<Arc<Asset>> {
         let found = self.assets.get(asset_id).cloned();
         if found.is_none() {
@@ -510,6 +532,9 @@ impl Planner<'_> {
             self.block("alreadyRegistered", format!("`{rel}` is already registered as `{id}`"), Some(&id), Some(&rel));
             return;
         }
+        if self.block_case_twin(&rel, None, None) {
+            return;
+        }
         match self.disk(&rel) {
             DiskEntry::File => {}
             DiskEntry::Absent => {
@@ -566,6 +591,10 @@ impl Planner<'_> {
         if let Some(other) = self.by_path.get(&to).cloned() {
             let msg = format!("`{to}` is already the path of asset `{other}`");
             self.block("targetExists", msg, Some(asset_id), Some(&to));
+            return;
+        }
+        // Renaming an asset to another case of its own path is fine.
+        if self.block_case_twin(&to, Some(&from), Some(asset_id)) {
             return;
         }
         if self.disk(&to) != DiskEntry::Absent {
