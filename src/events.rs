@@ -61,6 +61,11 @@ fn track_operation(open: &mut Vec<Unfinished>, event: &Value) {
 struct BusInner {
     next_seq: u64,
     journal: Option<File>,
+    /// Length of the journal's whole lines: a failed append is cut back to it.
+    journal_len: u64,
+    /// Events not journaled since appending started failing (disk full,
+    /// read-only): they were sent live, and the journal resumes when it can.
+    unjournaled: u64,
     sinks: Vec<Arc<Outbox>>,
 }
 
@@ -105,10 +110,17 @@ impl EventBus {
             compact(journal_path)?;
             file = OpenOptions::new().read(true).append(true).open(journal_path)?;
         }
+        let journal_len = file.metadata()?.len();
         Ok(EventBus {
             project_id: project_id.to_string(),
             journal_path: journal_path.to_path_buf(),
-            inner: Mutex::new(BusInner { next_seq: last_seq + 1, journal: Some(file), sinks: Vec::new() }),
+            inner: Mutex::new(BusInner {
+                next_seq: last_seq + 1,
+                journal: Some(file),
+                journal_len,
+                unjournaled: 0,
+                sinks: Vec::new(),
+            }),
             unfinished: Mutex::new(open_ops),
         })
     }
@@ -128,15 +140,30 @@ impl EventBus {
         fields.insert("projectId".into(), Value::String(self.project_id.clone()));
         fields.insert("seq".into(), Value::from(seq));
         let json = serde_json::to_vec(&fields).expect("an event serialises");
+        let inner = &mut *inner;
         if let Some(file) = inner.journal.as_mut() {
             // One write per line, on an append-only file: a kill leaves at most
             // one torn last line, which `open` cuts off.
             let mut line = Vec::with_capacity(json.len() + 1);
             line.extend_from_slice(&json);
             line.push(b'\n');
-            if let Err(e) = file.write_all(&line) {
-                tracing::error!(error = %e, "cannot append to the event journal; events are no longer journaled");
-                inner.journal = None;
+            match file.write_all(&line) {
+                Ok(()) => {
+                    inner.journal_len += line.len() as u64;
+                    if inner.unjournaled > 0 {
+                        tracing::warn!(missed = inner.unjournaled, "the event journal is written again");
+                        inner.unjournaled = 0;
+                    }
+                }
+                Err(e) => {
+                    // A partial line (disk full) would tear the journal in
+                    // the middle: cut it back, and try again next time.
+                    let _ = file.set_len(inner.journal_len);
+                    if inner.unjournaled == 0 {
+                        tracing::error!(error = %e, "cannot append to the event journal; events are sent but not journaled until it can be written");
+                    }
+                    inner.unjournaled += 1;
+                }
             }
         }
         if !inner.sinks.is_empty() {
