@@ -43,7 +43,35 @@ pub struct Connection {
     /// them, so every request sent before them gets its answer.
     reads_in_flight: Mutex<usize>,
     reads_done: Condvar,
+    /// Projects this connection is opening: a request about one of them
+    /// waits until the open has been answered, so that a client may send
+    /// `openProject` and its next requests without waiting in between.
+    opening: Mutex<HashMap<String, Arc<Latch>>>,
 }
+
+/// Set once, waited on by many.
+#[derive(Default)]
+struct Latch {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Latch {
+    fn open(&self) {
+        *self.done.lock().expect("latch lock") = true;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let done = self.done.lock().expect("latch lock");
+        let _ = self.cv.wait_timeout_while(done, timeout, |d| !*d).expect("latch lock");
+    }
+}
+
+/// Reads answered concurrently at most; the reader waits for one to finish
+/// before taking another. With the outbox's byte limit this bounds memory
+/// when a client pipelines without reading: answers not yet queued count too.
+const MAX_READS_IN_FLIGHT: usize = 256;
 
 /// How long `shutdown`, `exit` or the end of input wait for answers still due.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,6 +99,7 @@ pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 
         opened: Mutex::new(BTreeSet::new()),
         reads_in_flight: Mutex::new(0),
         reads_done: Condvar::new(),
+        opening: Mutex::new(HashMap::new()),
     });
     let code = conn.read_loop(input);
     conn.wait_for_reads(DRAIN_TIMEOUT);
@@ -97,6 +126,8 @@ impl Connection {
             };
             decoder.extend(&buf[..n]);
             while let Some(frame) = decoder.next_frame() {
+                // Per message, not per read: one read may hold thousands.
+                self.outbox.wait_for_room();
                 match frame {
                     Frame::Body(body) => {
                         if let Some(code) = self.handle_body(&body) {
@@ -236,6 +267,17 @@ impl Connection {
             }
             (Lifecycle::Running, _) => {}
         }
+        // A request about a project being opened by an earlier request waits
+        // for that open (on the reader: it was sent after, so it comes after).
+        if method != "packer/openProject" {
+            let latch = params
+                .as_deref()
+                .and_then(protocol::peek_project_id)
+                .and_then(|pid| self.opening.lock().expect("opening lock").get(&pid).cloned());
+            if let Some(latch) = latch {
+                latch.wait(DRAIN_TIMEOUT);
+            }
+        }
         let params = match self.route_to_owner(&id, method, params) {
             Some(params) => params,
             None => return,
@@ -254,7 +296,12 @@ impl Connection {
             }
             return;
         }
-        *self.reads_in_flight.lock().expect("reads lock") += 1;
+        {
+            let n = self.reads_in_flight.lock().expect("reads lock");
+            let mut n = self.reads_done.wait_while(n, |n| *n >= MAX_READS_IN_FLIGHT).expect("reads lock");
+            *n += 1;
+        }
+        let opening = self.begin_opening(&request);
         let conn = self.clone();
         let method = method.to_string();
         let on_disk = request.touches_disk();
@@ -264,6 +311,10 @@ impl Connection {
                 Err(RpcError::internal(format!("internal error while answering `{method}` (a bug; see the log)")))
             });
             conn.outbox.respond(Some(&id), result);
+            if let Some((pid, latch)) = opening {
+                conn.opening.lock().expect("opening lock").remove(&pid);
+                latch.open();
+            }
             conn.read_done();
         };
         if on_disk {
@@ -271,6 +322,17 @@ impl Connection {
         } else {
             self.server.runtime.spawn(async move { task() });
         }
+    }
+
+    /// For `openProject`: marks the project it will open (its id is derived
+    /// from the canonical root) as opening, until the open is answered.
+    fn begin_opening(&self, request: &Request) -> Option<(String, Arc<Latch>)> {
+        let Request::OpenProject(p) = request else { return None };
+        let root = root_path(&p.root).ok()?.canonicalize().ok()?;
+        let pid = crate::ids::project_id(&root);
+        let latch = Arc::new(Latch::default());
+        self.opening.lock().expect("opening lock").insert(pid.clone(), latch.clone());
+        Some((pid, latch))
     }
 
     /// Forwards a request about a project that another process owns.
@@ -357,7 +419,8 @@ impl Connection {
     fn read_done(&self) {
         let mut n = self.reads_in_flight.lock().expect("reads lock");
         *n -= 1;
-        if *n == 0 {
+        // Wakes `shutdown` (waiting for 0) and the reader (waiting for room).
+        if *n == 0 || *n == MAX_READS_IN_FLIGHT - 1 {
             self.reads_done.notify_all();
         }
     }

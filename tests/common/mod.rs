@@ -30,6 +30,28 @@ impl Server {
     }
 
     pub fn start_with_env(env: &[(&str, &str)]) -> Server {
+        Server::start_gated(env, None)
+    }
+
+    /// Started, but its output is not read until `gate` receives a message
+    /// (or is dropped): a client that stops reading.
+    pub fn start_paused(env: &[(&str, &str)]) -> (Server, mpsc::Sender<()>) {
+        let (tx, rx) = mpsc::channel();
+        (Server::start_gated(env, Some(rx)), tx)
+    }
+
+    /// Stdin, for a test that writes from a thread of its own (the server
+    /// may stop reading it while its output is not read).
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin open")
+    }
+
+    /// Gives back what [`Server::take_stdin`] took.
+    pub fn give_stdin(&mut self, stdin: ChildStdin) {
+        self.stdin = Some(stdin);
+    }
+
+    fn start_gated(env: &[(&str, &str)], gate: Option<Receiver<()>>) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
         for (k, v) in env {
@@ -39,7 +61,12 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let stdin = child.stdin.take();
         let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || read_frames(stdout, tx));
+        std::thread::spawn(move || {
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
+            read_frames(stdout, tx)
+        });
         Server { child, stdin, rx, next_id: 1, log: Vec::new() }
     }
 
@@ -359,6 +386,27 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Every file under `dir` whose name starts with the packer's temporary prefix.
+/// Resident memory of a process now and at its peak, in KiB (Linux).
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A framed request.
+pub fn frame_request(id: i64, method: &str, params: Value) -> Vec<u8> {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+    let mut v = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    v.extend_from_slice(body.as_bytes());
+    v
+}
+
 pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir)
         .into_iter()
