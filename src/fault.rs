@@ -76,7 +76,9 @@ mod imp {
         let cfg = config();
         if let Some(path) = &cfg.log {
             if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                let _ = writeln!(f, "{n} {label}");
+                // One write of the whole line: O_APPEND keeps lines from two
+                // threads whole.
+                let _ = f.write_all(format!("{n} {label}\n").as_bytes());
             }
         }
         if let Some((kind, at)) = cfg.kind {

@@ -54,7 +54,11 @@ fn run_with_fault(
     if !completed {
         s.kill();
     }
-    let label = std::fs::read_to_string(&log).unwrap_or_default().lines().last().unwrap_or("").to_string();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if std::env::var_os("DEBUG_FAULTS").is_some() {
+        eprintln!("{kind}:{n} log: {text:?}");
+    }
+    let label = text.lines().last().unwrap_or("").to_string();
     let _ = std::fs::remove_file(&log);
     (dir, completed.then(|| answer.unwrap()), label)
 }
@@ -66,6 +70,22 @@ fn reopen(root: &Path) -> (Server, String, Vec<Value>) {
     let pid = s.open(root);
     let events = s.call("packer/replayEvents", json!({"projectId": pid}))["events"].as_array().unwrap().clone();
     (s, pid, events)
+}
+
+/// When the interrupted operation was ended by the reopen (its terminal
+/// event says `recovered`), the reopen also said so in a project diagnostic.
+fn assert_recovery_reported(s: &mut Server, pid: &str, terminal: &Value, what: &str) {
+    if terminal["recovered"] != true {
+        return;
+    }
+    let d = s.call("packer/diagnostics", json!({"projectId": pid}));
+    let op = terminal["operationId"].as_str().unwrap();
+    let reported = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["code"] == "recovered" && i["message"].as_str().is_some_and(|m| m.contains(op)));
+    assert!(reported, "{what}: no `recovered` diagnostic for {op}: {d}");
 }
 
 /// The one terminal event of the last operation of `kind` in the journal.
@@ -189,6 +209,7 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
         let terminal = terminal_of_last(&events, "applyMutation");
         let expected = if state == "new" { "succeeded" } else { "failed" };
         assert_eq!(terminal["kind"], expected, "point {n} ({label}): {terminal}");
+        assert_recovery_reported(&mut s, &pid, &terminal, &format!("point {n} ({label})"));
         // Registry and disk agree again; the one difference is the file that
         // is not registered in that state (e.txt before, d.txt after the
         // batch unregistered it), shown as untracked.
@@ -225,9 +246,9 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
         assert_eq!(std::fs::read(root.join("build/main.pack")).unwrap(), pack_before, "point {n} ({label})");
         // And the project keeps working: the same batch can be planned again.
         assert_eq!(s.shutdown(), 0);
-        summary.push(format!("{n}:{state}"));
+        summary.push(format!("{label} => {state}"));
     }
-    eprintln!("apply: {} fault points, each crashed and recovered: {}", crashes.len(), summary.join(" "));
+    eprintln!("apply: {} fault points, each crashed and recovered:\n  {}", crashes.len(), summary.join("\n  "));
 }
 
 /// A project with two packs, built once, then two more assets registered so
@@ -303,6 +324,7 @@ fn a_crash_at_every_step_of_a_build_leaves_one_builds_packs() {
         let terminal = terminal_of_last(&events, "build");
         let expected = if state == "new" { "succeeded" } else { "failed" };
         assert_eq!(terminal["kind"], expected, "build point {n} ({label}): {terminal}");
+        assert_recovery_reported(&mut s, &pid, &terminal, &format!("build point {n} ({label})"));
         assert_eq!(temp_files(root), Vec::<PathBuf>::new(), "build point {n} ({label})");
         assert!(!root.join(".packer/build-commit.json").exists());
         // The cache a crash left behind is sound: the next build gives
@@ -311,7 +333,7 @@ fn a_crash_at_every_step_of_a_build_leaves_one_builds_packs() {
         assert_eq!(r["outcome"], "succeeded", "build point {n} ({label}): {r}");
         assert!(packs(root) == new_packs, "build point {n} ({label}): the rebuild differs");
         assert_eq!(s.shutdown(), 0);
-        summary.push(format!("{n}:{state}"));
+        summary.push(format!("{label} => {state}"));
     }
-    eprintln!("build: {} fault points, each crashed and recovered: {}", crashes.len(), summary.join(" "));
+    eprintln!("build: {} fault points, each crashed and recovered:\n  {}", crashes.len(), summary.join("\n  "));
 }
