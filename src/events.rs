@@ -23,6 +23,9 @@ pub fn object(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Events kept in memory while the journal cannot be written, at most.
+const MAX_BACKLOG_BYTES: usize = 16 * 1024 * 1024;
+
 /// Journals larger than this are compacted on open to their newest half.
 pub const JOURNAL_COMPACT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -63,9 +66,13 @@ struct BusInner {
     journal: Option<File>,
     /// Length of the journal's whole lines: a failed append is cut back to it.
     journal_len: u64,
-    /// Events not journaled since appending started failing (disk full,
-    /// read-only): they were sent live, and the journal resumes when it can.
-    unjournaled: u64,
+    /// Lines not yet journaled because appending failed (disk full,
+    /// read-only): written first, in order, once appending works again, so
+    /// the journal keeps every event in `seq` order. Bounded: past
+    /// [`MAX_BACKLOG_BYTES`] the oldest are dropped (and counted).
+    backlog: std::collections::VecDeque<Vec<u8>>,
+    backlog_bytes: usize,
+    dropped: u64,
     sinks: Vec<Arc<Outbox>>,
 }
 
@@ -118,7 +125,9 @@ impl EventBus {
                 next_seq: last_seq + 1,
                 journal: Some(file),
                 journal_len,
-                unjournaled: 0,
+                backlog: Default::default(),
+                backlog_bytes: 0,
+                dropped: 0,
                 sinks: Vec::new(),
             }),
             unfinished: Mutex::new(open_ops),
@@ -147,23 +156,35 @@ impl EventBus {
             let mut line = Vec::with_capacity(json.len() + 1);
             line.extend_from_slice(&json);
             line.push(b'\n');
-            match file.write_all(&line) {
-                Ok(()) => {
-                    inner.journal_len += line.len() as u64;
-                    if inner.unjournaled > 0 {
-                        tracing::warn!(missed = inner.unjournaled, "the event journal is written again");
-                        inner.unjournaled = 0;
-                    }
-                }
-                Err(e) => {
+            inner.backlog_bytes += line.len();
+            inner.backlog.push_back(line);
+            let was_failing = inner.backlog.len() > 1;
+            while let Some(front) = inner.backlog.front() {
+                if let Err(e) = file.write_all(front) {
                     // A partial line (disk full) would tear the journal in
                     // the middle: cut it back, and try again next time.
                     let _ = file.set_len(inner.journal_len);
-                    if inner.unjournaled == 0 {
-                        tracing::error!(error = %e, "cannot append to the event journal; events are sent but not journaled until it can be written");
+                    if !was_failing {
+                        tracing::error!(error = %e, "cannot append to the event journal; events are kept in memory until it can be written");
                     }
-                    inner.unjournaled += 1;
+                    break;
                 }
+                inner.journal_len += front.len() as u64;
+                inner.backlog_bytes -= front.len();
+                inner.backlog.pop_front();
+            }
+            if was_failing && inner.backlog.is_empty() {
+                tracing::warn!(lost = inner.dropped, "the event journal is written again");
+            }
+            while inner.backlog_bytes > MAX_BACKLOG_BYTES {
+                let old = inner.backlog.pop_front().expect("bytes imply lines");
+                inner.backlog_bytes -= old.len();
+                if inner.dropped == 0 {
+                    tracing::error!(
+                        "the event journal has been unwritable for too long; its oldest unwritten events are lost"
+                    );
+                }
+                inner.dropped += 1;
             }
         }
         if !inner.sinks.is_empty() {

@@ -167,7 +167,7 @@ fn a_duplicate_request_id_in_flight_is_refused_and_the_first_is_answered() {
     let mut s = Server::ready();
     let pid = s.open(&f.root());
     let slow = json!({"jsonrpc": "2.0", "id": "dup", "method": "packer/applyMutation",
-        "params": {"projectId": pid, "mutation": {"kind": "testSleep", "ms": 800}}});
+        "params": {"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1500}}});
     s.send_body(&slow.to_string());
     s.wait_for("the slow apply to start", |m| m["params"]["kind"] == "started");
     let again = json!({"jsonrpc": "2.0", "id": "dup", "method": "packer/summary", "params": {"projectId": pid}});
@@ -175,6 +175,16 @@ fn a_duplicate_request_id_in_flight_is_refused_and_the_first_is_answered() {
     let refused = s.wait_for("the refusal", |m| m["id"] == "dup" && m.get("error").is_some());
     assert_eq!(refused["error"]["code"], -32600);
     assert_eq!(refused["error"]["data"]["duplicateId"], "dup");
+    // A message with that id that is not a valid request at all is refused
+    // without freeing the id: the next request with it is still a duplicate.
+    s.log.clear();
+    s.send_body(r#"{"id":"dup","method":"packer/listProjects"}"#);
+    let bad = s.wait_for("the bad message's refusal", |m| m["id"] == "dup" && m.get("error").is_some());
+    assert!(bad["error"]["message"].as_str().unwrap().contains("jsonrpc"), "{bad}");
+    s.log.clear();
+    s.send_body(&again.to_string());
+    let refused = s.wait_for("the second refusal", |m| m["id"] == "dup" && m.get("error").is_some());
+    assert_eq!(refused["error"]["data"]["duplicateId"], "dup", "{refused}");
     let first = s.wait_for("the first answer", |m| m["id"] == "dup" && m.get("result").is_some());
     assert_eq!(first["result"]["outcome"], "applied", "{first}");
     // Once answered, the id is free again.

@@ -94,7 +94,7 @@ pub fn finish(sandbox: &Sandbox, state_dir: &Path) -> Option<Finished> {
         }
         match sandbox.rename(&from, &format!("{output}/{pack}"), true) {
             Ok(()) => done.renamed += 1,
-            Err(e) => done.problems.push(format!("renaming `{tmp}` to `{pack}`: {e}")),
+            Err(e) => done.problems.push(format!("renaming `{tmp}` to `{pack}`: {}", std::io::Error::from(e))),
         }
     }
     clear(state_dir);

@@ -405,7 +405,7 @@ fn put_in_place(
         tmp.kept = true;
     }
     for (tmp, rel) in &staged {
-        if let Err(e) = project.sandbox.rename(&tmp.rel, rel, true) {
+        if let Err(e) = project.sandbox.rename(&tmp.rel, rel, true).map_err(std::io::Error::from) {
             // A rename should not fail here; if one does, the next open
             // retries it from the record, which stays.
             return Err(fail(format!(

@@ -97,7 +97,24 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         return None;
     };
     let registry_now = registry::content_hash(&std::fs::read(root.join(registry::REGISTRY_FILE)).unwrap_or_default());
-    let committed = intent.registry_after != intent.registry_before && registry_now == intent.registry_after;
+    // The commit point is the registry write; an apply that changes no
+    // registry (it only rewrites the manifest) has its manifest write as
+    // its last step and commit point.
+    let manifest_now =
+        || registry::content_hash(&std::fs::read(root.join(super::manifest::MANIFEST_FILE)).unwrap_or_default());
+    let committed = if intent.registry_after != intent.registry_before {
+        registry_now == intent.registry_after
+    } else {
+        let mut writes = intent
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                IntentStep::WriteManifest { after_hash, .. } => Some(after_hash),
+                _ => None,
+            })
+            .peekable();
+        writes.peek().is_some() && writes.all(|h| *h == manifest_now())
+    };
     let trash = state_dir.join("trash").join(&intent.operation_id);
     let trash_rel = format!("{}/trash/{}", super::STATE_DIR, intent.operation_id);
     let mut problems = Vec::new();
@@ -111,7 +128,7 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         if let Some((parent, _)) = dst.rsplit_once('/') {
             sandbox.create_dir_all(parent)?;
         }
-        sandbox.rename(src, dst, false).map(|()| true)
+        sandbox.rename(src, dst, false).map(|()| true).map_err(Into::into)
     };
     if committed {
         // Moves are done; deletes only need their parked files gone.
@@ -202,6 +219,19 @@ mod tests {
         assert!(s.committed);
         assert!(!dir.path().join("assets/b.txt").exists());
         assert!(!state.join("trash/op-1").exists());
+    }
+
+    #[test]
+    fn a_manifest_only_apply_whose_manifest_was_written_is_committed() {
+        let (dir, state) = setup();
+        std::fs::write(dir.path().join("packer.toml"), "after").unwrap();
+        let steps =
+            vec![IntentStep::WriteManifest { before: "before".into(), after_hash: registry::content_hash(b"after") }];
+        let same = Intent { registry_after: registry::content_hash(b"before"), ..intent(steps) };
+        write(&state, &same).unwrap();
+        let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
+        assert!(s.committed, "{s:?}");
+        assert_eq!(std::fs::read(dir.path().join("packer.toml")).unwrap(), b"after");
     }
 
     #[test]

@@ -269,9 +269,9 @@ impl Project {
         // What a killed build left half written: packs staged but never
         // committed, cache entries never renamed into place.
         crate::build::cache::LocalCache::new(&state_dir).remove_stale_temps();
-        let output = paths::absolute(&root, &manifest.output);
-        if output.is_dir() {
-            let _ = crate::fsutil::remove_stale_temps(&output);
+        // Only a real folder of the project: never through a symlink.
+        if sandbox.entry(&manifest.output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
+            let _ = crate::fsutil::remove_stale_temps(&paths::absolute(&root, &manifest.output));
         }
         for dir in [&root, &state_dir] {
             let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io(dir, e))?;

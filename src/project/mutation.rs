@@ -18,7 +18,7 @@ use super::divergence::Untracked;
 use super::manifest::{Manifest, MANIFEST_FILE};
 use super::paths;
 use super::registry::{Entry, REGISTRY_FILE};
-use super::sandbox::{self, Sandbox};
+use super::sandbox::{self, RenameError, Sandbox};
 use super::snapshot::{Asset, Contents, Snapshot, Status};
 use super::statcache::StatCache;
 use super::workspace::{self, Kind};
@@ -841,27 +841,48 @@ impl Executed<'_> {
                 }
                 // RENAME_NOREPLACE: a file created at the target since
                 // planning is someone's work and is never overwritten.
-                sb.rename(from, to, false).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        io(std::io::Error::new(e.kind(), "the target appeared since the plan"))
-                    } else {
-                        io(e)
+                match sb.rename(from, to, false) {
+                    Ok(()) => {}
+                    Err(RenameError::NotRenamed(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return Err(io(std::io::Error::new(e.kind(), "the target appeared since the plan")));
                     }
-                })?;
+                    Err(RenameError::NotRenamed(e)) => return Err(io(e)),
+                    // Moved but not durable: counted as done, so that the
+                    // rollback that follows this error moves it back.
+                    Err(e @ RenameError::NotSynced(_)) => {
+                        self.done.push(step.clone());
+                        return Err(io(e.into()));
+                    }
+                }
                 crate::fault::point("file moved");
             }
             Step::WriteManifest { text } => {
                 let path = sb.path().join(MANIFEST_FILE);
                 let io = |source| ExecError::Io { step: format!("writing {MANIFEST_FILE}"), source };
                 let before = sb.read(MANIFEST_FILE).map_err(io)?;
-                crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)?;
+                // Recorded before the write: if it fails after replacing the
+                // file (the folder sync), the rollback writes the old bytes
+                // back; if it failed before, that rewrite changes nothing.
                 self.manifest_before = Some(before);
+                self.done.push(step.clone());
+                crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)?;
+                return Ok(());
             }
             Step::Delete { path } => {
                 let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
                 sb.create_dir_all(&self.trash).map_err(io)?;
                 let parked = format!("{}/{}", self.trash, self.trashed.len());
-                sb.rename(path, &parked, false).map_err(io)?;
+                match sb.rename(path, &parked, false) {
+                    Ok(()) => {}
+                    Err(RenameError::NotRenamed(e)) => return Err(io(e)),
+                    // Parked but not durable: recorded, so that the rollback
+                    // puts it back (never left in a trash that open empties).
+                    Err(e @ RenameError::NotSynced(_)) => {
+                        self.trashed.push((path.clone(), parked));
+                        self.done.push(step.clone());
+                        return Err(io(e.into()));
+                    }
+                }
                 crate::fault::point("deleted file parked in the trash");
                 self.trashed.push((path.clone(), parked));
             }
@@ -886,13 +907,13 @@ impl Executed<'_> {
         let sb = self.sandbox;
         while let Some(step) = self.done.pop() {
             let result = match &step {
-                Step::Move { from, to } => sb.rename(to, from, false),
+                Step::Move { from, to } => sb.rename(to, from, false).map_err(Into::into),
                 Step::WriteManifest { .. } => match self.manifest_before.take() {
                     Some(before) => crate::fsutil::write_atomic(&sb.path().join(MANIFEST_FILE), &before),
                     None => Ok(()),
                 },
                 Step::Delete { path } => match self.trashed.pop() {
-                    Some((_, parked)) => sb.rename(&parked, path, false),
+                    Some((_, parked)) => sb.rename(&parked, path, false).map_err(Into::into),
                     None => Ok(()),
                 },
                 #[cfg(feature = "test-hooks")]

@@ -37,6 +37,32 @@ pub enum Entry {
     Other,
 }
 
+/// Why [`Sandbox::rename`] failed.
+#[derive(Debug)]
+pub enum RenameError {
+    /// Nothing was renamed.
+    NotRenamed(io::Error),
+    /// Renamed, but the folders could not be synced.
+    NotSynced(io::Error),
+}
+
+impl RenameError {
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            RenameError::NotRenamed(e) | RenameError::NotSynced(e) => e.kind(),
+        }
+    }
+}
+
+impl From<RenameError> for io::Error {
+    fn from(e: RenameError) -> io::Error {
+        match e {
+            RenameError::NotRenamed(e) => e,
+            RenameError::NotSynced(e) => io::Error::new(e.kind(), format!("renamed, but not made durable: {e}")),
+        }
+    }
+}
+
 /// An open project root.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -101,6 +127,15 @@ impl Sandbox {
     /// Opens the project root (an absolute, canonical path).
     pub fn open(root: &Path) -> io::Result<Sandbox> {
         let fd = rfs::open(root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        if !NO_OPENAT2.load(Ordering::Relaxed) {
+            // Some seccomp filters (older container runtimes) answer EPERM
+            // rather than ENOSYS for a system call they do not know.
+            let probe = rfs::openat2(&fd, ".", OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), ResolveFlags::BENEATH);
+            if matches!(probe, Err(Errno::NOSYS) | Err(Errno::PERM)) {
+                tracing::info!("openat2 is not available here; resolving paths one segment at a time");
+                NO_OPENAT2.store(true, Ordering::Relaxed);
+            }
+        }
         Ok(Sandbox { root: fd, path: root.to_path_buf() })
     }
 
@@ -137,7 +172,8 @@ impl Sandbox {
         let mut dir: Option<OwnedFd> = None;
         for seg in dirs {
             let base = dir.as_ref().map_or(self.root.as_fd(), |d| d.as_fd());
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            // O_PATH: search permission is enough to pass through, as with openat2.
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
             dir = Some(rfs::openat(base, *seg, flags, Mode::empty()).map_err(|e| symlink_is_loop(base, seg, e))?);
         }
         let base = dir.as_ref().map_or(self.root.as_fd(), |d| d.as_fd());
@@ -244,11 +280,16 @@ impl Sandbox {
     /// Renames `from` to `to`, both beneath the root, and makes it durable
     /// (both folders synced). Unless `replace`, an existing `to` is never
     /// overwritten: the rename fails with `AlreadyExists`, atomically.
-    pub fn rename(&self, from: &str, to: &str, replace: bool) -> io::Result<()> {
-        let (from_dir, from_name) = self.parent(from)?;
-        let (to_dir, to_name) = self.parent(to)?;
+    ///
+    /// [`RenameError::NotSynced`] means the rename happened but could not be
+    /// made durable: a caller that undoes its steps must count it as done.
+    pub fn rename(&self, from: &str, to: &str, replace: bool) -> Result<(), RenameError> {
+        let not_renamed = RenameError::NotRenamed;
+        let (from_dir, from_name) = self.parent(from).map_err(not_renamed)?;
+        let (to_dir, to_name) = self.parent(to).map_err(not_renamed)?;
         let (a, b) = (self.fd(&from_dir), self.fd(&to_dir));
         let flags = if replace { RenameFlags::empty() } else { RenameFlags::NOREPLACE };
+        let exists = || not_renamed(io::Error::new(io::ErrorKind::AlreadyExists, format!("`{to}` already exists")));
         match rfs::renameat_with(a, from_name, b, to_name, flags) {
             Ok(()) => {}
             // A file system without RENAME_NOREPLACE: check, then rename
@@ -256,20 +297,16 @@ impl Sandbox {
             // could race this, and that is divergence, not loss).
             Err(Errno::INVAL) if !replace => {
                 if rfs::statat(b, to_name, AtFlags::SYMLINK_NOFOLLOW).is_ok() {
-                    return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("`{to}` already exists")));
+                    return Err(exists());
                 }
-                rfs::renameat(a, from_name, b, to_name).map_err(|e| explain(from, e))?;
+                rfs::renameat(a, from_name, b, to_name).map_err(|e| not_renamed(explain(from, e)))?;
             }
-            Err(Errno::EXIST) => {
-                return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("`{to}` already exists")))
-            }
-            Err(e) => return Err(explain(from, e)),
+            Err(Errno::EXIST) => return Err(exists()),
+            Err(e) => return Err(not_renamed(explain(from, e))),
         }
-        rfs::fsync(a)?;
-        if from_dir.is_some() || to_dir.is_some() {
-            rfs::fsync(b)?;
-        }
-        Ok(())
+        let synced =
+            rfs::fsync(a).and_then(|()| if from_dir.is_some() || to_dir.is_some() { rfs::fsync(b) } else { Ok(()) });
+        synced.map_err(|e| RenameError::NotSynced(io::Error::from(e)))
     }
 
     /// Removes a file (never a folder, never through a symlink) durably.

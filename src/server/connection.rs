@@ -179,7 +179,7 @@ impl Connection {
         };
         if msg.jsonrpc.as_deref() != Some("2.0") {
             let err = RpcError::new(code::INVALID_REQUEST, "invalid request: `jsonrpc` must be \"2.0\"");
-            self.outbox.respond(id.as_ref(), Err(err));
+            self.outbox.refuse(id.as_ref(), err);
             return None;
         }
         match (id, msg.method) {
@@ -191,7 +191,7 @@ impl Connection {
             (_, None) if msg.result.is_some() || msg.error.is_some() => None, // a response: we send no requests
             (id, None) => {
                 let err = RpcError::new(code::INVALID_REQUEST, "invalid request: no `method`");
-                self.outbox.respond(id.as_ref(), Err(err));
+                self.outbox.refuse(id.as_ref(), err);
                 None
             }
         }
@@ -312,7 +312,12 @@ impl Connection {
             });
             conn.outbox.respond(Some(&id), result);
             if let Some((pid, latch)) = opening {
-                conn.opening.lock().expect("opening lock").remove(&pid);
+                let mut opening = conn.opening.lock().expect("opening lock");
+                // Only this open's latch: a second open of the same root may have replaced it.
+                if opening.get(&pid).is_some_and(|l| Arc::ptr_eq(l, &latch)) {
+                    opening.remove(&pid);
+                }
+                drop(opening);
                 latch.open();
             }
             conn.read_done();

@@ -95,6 +95,13 @@ impl Outbox {
         self.push_answering(message::response_body(id, result.as_ref()), None, id);
     }
 
+    /// Answers a message that was never taken as a request (it is not a
+    /// valid request at all): an id it carries stays as it was, so a
+    /// request in flight with that id is not forgotten.
+    pub fn refuse(&self, id: Option<&Id>, err: RpcError) {
+        self.push(message::response_body(id, Err(&err)), None);
+    }
+
     /// Marks a request id as taken until [`Outbox::respond`] answers it.
     /// `false` when a request with this id is still unanswered; the caller
     /// then refuses the new one with [`Outbox::refuse_duplicate`].
