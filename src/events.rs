@@ -190,7 +190,7 @@ impl EventBus {
         if !inner.sinks.is_empty() {
             let body = message::notification_body("packer/event", &json);
             for sink in &inner.sinks {
-                sink.push(body.clone(), coalesce_key.map(|k| format!("e:{k}")));
+                sink.push_event(&self.project_id, seq, body.clone(), coalesce_key.map(|k| format!("e:{k}")));
             }
         }
         seq

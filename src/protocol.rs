@@ -36,7 +36,7 @@ pub const METHODS: &[&str] = &[
 ];
 
 /// Notifications the server sends.
-pub const NOTIFICATIONS: &[&str] = &["packer/event", "$/progress"];
+pub const NOTIFICATIONS: &[&str] = &["packer/event", "packer/eventsDropped", "$/progress"];
 
 /// Decodes params, naming the offending field on error.
 pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {

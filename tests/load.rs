@@ -214,3 +214,71 @@ fn a_client_that_stops_reading_during_a_long_build_gets_every_terminal_and_state
     );
     assert_eq!(s.shutdown(), 0);
 }
+
+#[test]
+fn a_subscriber_that_stops_reading_loses_events_not_memory_and_is_told_which() {
+    let f = Fixture::with_text_files(5);
+    let registered = {
+        let mut s = Server::ready();
+        let pid = s.open(&f.root());
+        let ids = common::register_all(&mut s, &pid, &f);
+        assert_eq!(s.shutdown(), 0);
+        ids
+    };
+    // Client A owns the project and then reads nothing; its event cap is
+    // lowered to 64 KiB so that the test need not queue 64 MiB.
+    let (mut a, gate) = Server::start_paused(&[("STUDIO_PACKER_TEST_EVENT_CAP_BYTES", "65536")]);
+    let root = f.root();
+    let mut opening = frame_request(1_000_001, "initialize", json!({"capabilities": {}}));
+    opening.extend(frame_request(1_000_002, "packer/openProject", json!({"root": root})));
+    a.send_raw(&opening);
+    // Client B, another process, attaches to A's process once A owns it.
+    let mut b = Server::ready();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        let open = b.call("packer/openProject", json!({"root": f.root()}));
+        if open["ownership"]["mode"] == "attached" {
+            break open["projectId"].as_str().unwrap().to_string();
+        }
+        b.call("packer/closeProject", json!({"projectId": open["projectId"]}));
+        assert!(Instant::now() < deadline, "A never became the owner");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // B's writes run in A's process; their events pile up for A.
+    let ids: Vec<String> = registered.into_values().collect();
+    for i in 0..300 {
+        let m = json!({"kind": "setMetadata", "assetId": ids[i % ids.len()], "tags": [format!("t{i}")]});
+        assert_eq!(b.apply(&pid, m)["outcome"], "applied");
+    }
+    let (rss, _) = memory_kib(a.child.id());
+    // A reads again: it gets what was queued, then the notice, and after it
+    // events as usual.
+    gate.send(()).unwrap();
+    let notice = a.wait_for("the eventsDropped notice", |m| m["method"] == "packer/eventsDropped")["params"].clone();
+    assert_eq!(notice["projectId"], pid.as_str());
+    let (from, to) = (notice["fromSeq"].as_u64().unwrap(), notice["toSeq"].as_u64().unwrap());
+    assert!(from <= to);
+    let m = json!({"kind": "setMetadata", "assetId": ids[0], "tags": ["after"]});
+    let last = b.apply(&pid, m)["operationId"].clone();
+    a.wait_for("an event after the notice", |m| m["method"] == "packer/event" && m["params"]["operationId"] == last);
+    // What A received, plus the dropped range read back from the journal, is
+    // every event, each once, in order.
+    let received: Vec<u64> = a.events().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(received.windows(2).all(|w| w[0] < w[1]));
+    assert!(received.iter().all(|&s| s < from || s > to), "an event inside the dropped range was sent");
+    let replay = a.call("packer/replayEvents", json!({"projectId": pid, "after": from - 1, "limit": (to - from + 1)}));
+    let replayed: Vec<u64> = replay["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(replayed, (from..=to).collect::<Vec<u64>>(), "the journal holds the whole dropped range");
+    let first = received[0];
+    let mut all: Vec<u64> = received.iter().copied().chain(replayed).collect();
+    all.sort();
+    assert_eq!(all, (first..=*received.last().unwrap()).collect::<Vec<u64>>(), "no event is missing");
+    eprintln!(
+        "stalled subscriber: {} events received, {} dropped and announced ({from}..={to}), RSS while stalled {} MiB",
+        received.len(),
+        to - from + 1,
+        rss / 1024
+    );
+    assert_eq!(b.shutdown(), 0);
+    assert_eq!(a.shutdown(), 0);
+}

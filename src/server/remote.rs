@@ -419,8 +419,9 @@ fn relay_event(inner: &mut Inner, event: &Value) {
     let params = serde_json::to_vec(event).expect("an event serialises");
     let body = message::notification_body("packer/event", &params);
     let key = (event["kind"] == "progress").then(|| format!("e:{}", event["operationId"].as_str().unwrap_or("")));
+    let project_id = event.get("projectId").and_then(Value::as_str).unwrap_or("");
     for s in &inner.subscribers {
-        s.push(body.clone(), key.clone());
+        s.push_event(project_id, seq, body.clone(), key.clone());
     }
 }
 

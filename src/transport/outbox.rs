@@ -22,6 +22,11 @@ pub const COALESCE_AFTER: usize = 256;
 /// Queued bytes beyond which the reader stops taking new requests until the
 /// client catches up (back-pressure instead of unbounded growth).
 pub const HIGH_WATER_BYTES: usize = 32 * 1024 * 1024;
+/// Queued bytes beyond which `packer/event`s are no longer queued for this
+/// client: other clients' work cannot be held back by one that stopped
+/// reading, so its events are dropped instead and it is told which
+/// (`packer/eventsDropped`), to fetch them from the journal.
+pub const EVENT_CAP_BYTES: usize = 2 * HIGH_WATER_BYTES;
 
 struct Slot {
     /// `None` once a newer progress message of the same operation replaced it.
@@ -41,13 +46,30 @@ struct Inner {
     /// Ids of requests taken and not yet answered: a second request with one
     /// of these ids is refused rather than answered twice under one id.
     in_flight: HashSet<Id>,
+    /// Per project, the first and last `seq` of events dropped because the
+    /// client was not reading; announced once the queue has drained.
+    dropped: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
-#[derive(Default)]
 pub struct Outbox {
     inner: Mutex<Inner>,
     ready: Condvar,
     drained: Condvar,
+    event_cap: usize,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        // Test builds may lower the cap, so that a test need not queue 64 MiB.
+        #[cfg(feature = "test-hooks")]
+        let event_cap = std::env::var("STUDIO_PACKER_TEST_EVENT_CAP_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(EVENT_CAP_BYTES);
+        #[cfg(not(feature = "test-hooks"))]
+        let event_cap = EVENT_CAP_BYTES;
+        Outbox { inner: Mutex::default(), ready: Condvar::new(), drained: Condvar::new(), event_cap }
+    }
 }
 
 impl Outbox {
@@ -88,6 +110,26 @@ impl Outbox {
         inner.queue.push_back(Slot { frame: Some(frame) });
         drop(inner);
         self.ready.notify_one();
+    }
+
+    /// Queues a `packer/event` of `project_id` numbered `seq`, unless this
+    /// client has let more than the event cap pile up: then the event is
+    /// dropped and remembered as a range, announced by
+    /// `packer/eventsDropped` once the client has read what was queued.
+    /// Progress events are only ever coalesced, as in [`Outbox::push`].
+    pub fn push_event(&self, project_id: &str, seq: u64, body: Vec<u8>, coalesce_key: Option<String>) {
+        {
+            let mut inner = self.inner.lock().expect("outbox lock");
+            if inner.bytes > self.event_cap || inner.dropped.contains_key(project_id) {
+                // Once one event of a project is dropped, all later ones are
+                // too until the notice is sent: the client then replays one
+                // contiguous range.
+                let range = inner.dropped.entry(project_id.to_string()).or_insert((seq, seq));
+                range.1 = seq;
+                return;
+            }
+        }
+        self.push(body, coalesce_key);
     }
 
     /// Answers a request; its id may be used again afterwards.
@@ -138,9 +180,18 @@ impl Outbox {
         let n = inner.queue.len() as u64;
         inner.head += n;
         inner.bytes = 0;
-        let frames = inner.queue.drain(..).filter_map(|s| s.frame).collect();
+        let mut frames: Vec<Vec<u8>> = inner.queue.drain(..).filter_map(|s| s.frame).collect();
         let head = inner.head;
         inner.waiting_progress.retain(|_, slot| *slot >= head);
+        // The queue is empty now: say which events were dropped, after
+        // everything queued before them.
+        for (project_id, (from, to)) in std::mem::take(&mut inner.dropped) {
+            let params = serde_json::json!({ "projectId": project_id, "fromSeq": from, "toSeq": to });
+            let params = serde_json::to_vec(&params).expect("a notice serialises");
+            let mut frame = Vec::new();
+            codec::encode(&message::notification_body("packer/eventsDropped", &params), &mut frame);
+            frames.push(frame);
+        }
         drop(inner);
         self.drained.notify_all();
         Some(frames)
@@ -208,6 +259,21 @@ mod tests {
         o.push(b"2".to_vec(), Some("k".into()));
         o.push(b"3".to_vec(), None);
         assert_eq!(bodies(&o), vec!["1", "2", "3"]);
+    }
+
+    #[test]
+    fn events_past_the_cap_are_dropped_as_one_range_and_announced_after_the_queue() {
+        let o = Outbox { event_cap: 100, ..Outbox::default() };
+        o.push_event("p-1", 1, vec![b'a'; 120], None);
+        o.push_event("p-1", 2, b"two".to_vec(), None);
+        o.push_event("p-2", 7, b"other".to_vec(), None);
+        o.respond(None, Ok(serde_json::json!(1)));
+        o.push_event("p-1", 3, b"three".to_vec(), None);
+        let got = bodies(&o);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(got[1].contains("\"result\":1"), "responses are never dropped");
+        assert!(got[2].contains(r#""fromSeq":2,"projectId":"p-1","toSeq":3"#), "{}", got[2]);
+        assert!(got[3].contains(r#""fromSeq":7,"projectId":"p-2","toSeq":7"#), "{}", got[3]);
     }
 
     #[test]

@@ -84,6 +84,12 @@ export async function activate(context: vscode.ExtensionContext) {
     // The status bar follows the packer's snapshots, never a timer.
     if (event.kind === "snapshotPublished") void refreshSoon();
   });
+  // This window stopped reading for a while and the packer skipped events
+  // for it: the events are in the journal; what is shown is simply fetched again.
+  client.onNotification("packer/eventsDropped", (n: any) => {
+    channel.appendLine(`(events ${n.fromSeq}..${n.toSeq} were not received; see packer/replayEvents)`);
+    void refreshSoon();
+  });
   await refresh();
 
   const pickAsset = async (): Promise<any | undefined> => {
