@@ -182,3 +182,37 @@ fn closing_the_project_cancels_its_operations_and_the_client_sees_their_terminal
     let e = s.request("packer/summary", json!({"projectId": pid})).unwrap_err();
     assert_eq!(e["code"], -32602);
 }
+
+#[test]
+fn a_preview_never_sees_an_apply_between_its_file_steps() {
+    let f = Fixture::with_text_files(3);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = common::register_all(&mut s, &pid, &f);
+    let (a, b) = (ids["assets/f000.txt"].clone(), ids["assets/f001.txt"].clone());
+    let batch = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": a, "to": "assets/new/f000.txt"},
+        {"kind": "testSleep", "ms": 600},
+        {"kind": "move", "assetId": b, "to": "assets/new/f001.txt"},
+    ]});
+    let apply = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": batch}));
+    // Wait until the first file has moved: the apply is between its steps.
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    while !f.path("assets/new/f000.txt").exists() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let preview = s.send(
+        "packer/previewMutation",
+        json!({"projectId": pid, "mutation": {"kind": "move", "assetId": a, "to": "assets/x.txt"}}),
+    );
+    let p = s.response(preview)["result"].clone();
+    // Answered after the apply, from its result: the asset is at its new
+    // path, nothing is missing, no blocker (the half-done disk would have
+    // shown the asset's file missing at the old path).
+    assert!(s.position_of_response(apply).unwrap() < s.position_of_response(preview).unwrap());
+    let applied = s.response(apply)["result"].clone();
+    assert_eq!(p["baseGeneration"], applied["generation"], "{p}");
+    assert_eq!(p["blockers"], json!([]), "{p}");
+    assert_eq!(p["filesystemMutations"][0]["path"], "assets/new/f000.txt", "{p}");
+}

@@ -176,6 +176,9 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let registry_text = plan.write_registry.then(|| registry::render(plan.contents.assets.values().map(|a| &a.entry)));
     // The intent goes to disk before the first step: a crash from here to the
     // commit point is settled on the next open (see `intent`).
+    // From the first change on disk until the new snapshot is published,
+    // previews wait (they would otherwise see files moved and a registry not).
+    let _gate = project.disk_gate.write().unwrap_or_else(|e| e.into_inner());
     let intent = intent_of(project, op, &plan, registry_text.as_deref());
     if let Some(intent) = &intent {
         if let Err(e) = super::intent::write(&state_dir, intent) {

@@ -81,6 +81,10 @@ pub struct Project {
     pub ops: Arc<OpTable>,
     lane: lane::Lane,
     submit_lock: Mutex<()>,
+    /// Held for writing by an apply from its first file step until its new
+    /// snapshot is published, and for reading by a preview while it looks
+    /// at the disk: a preview never sees an apply between its steps.
+    pub disk_gate: std::sync::RwLock<()>,
     /// What the packer knows of the disk; used by the lane (and by open).
     disk: Mutex<DiskKnowledge>,
     /// How opening went: files read and files taken from the stat cache.
@@ -336,6 +340,7 @@ impl Project {
             ops,
             lane: lane::Lane::start(weak.clone()),
             submit_lock: Mutex::new(()),
+            disk_gate: std::sync::RwLock::new(()),
             disk: Mutex::new(DiskKnowledge { cache, registry_hash, manifest_hash }),
             open_stats: stats,
             watcher: Mutex::new(None),

@@ -72,6 +72,8 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
         }
         Request::PreviewMutation(p) => {
             let project = server.project(&p.project_id)?;
+            // The snapshot is taken inside the gate: it and the disk agree.
+            let _gate = project.disk_gate.read().unwrap_or_else(|e| e.into_inner());
             let snap = project.snapshot();
             Ok(mutation::plan(&project.root, &snap, &p.mutation, None).preview_json())
         }
