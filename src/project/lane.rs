@@ -89,6 +89,17 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
             }
             continue;
         };
+        let started = Instant::now();
+        let what = match (&op, &job) {
+            (_, Job::Observe { paths: Some(p) }) => {
+                format!("observe {} path(s): {:?}", p.len(), p.iter().take(3).collect::<Vec<_>>())
+            }
+            (_, Job::Observe { paths: None }) => "observe everything".to_string(),
+            (_, Job::Rescan) => "rescan".to_string(),
+            (Some(op), _) => op.id.clone(),
+            (None, _) => String::new(),
+        };
+        let _timing = Timing { what, started, project: project.id.clone() };
         let Some(op) = op else {
             let run = std::panic::AssertUnwindSafe(|| match &job {
                 Job::Observe { paths } => super::observe::observe(&project, paths.as_ref()),
@@ -118,6 +129,19 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
         if std::panic::catch_unwind(run).is_err() {
             fail(&op, "internal error (a bug in the packer; see its log); nothing after the failure was done");
         }
+    }
+}
+
+/// Logs (at debug level) how long each lane job took, when it ends.
+struct Timing {
+    what: String,
+    started: Instant,
+    project: String,
+}
+
+impl Drop for Timing {
+    fn drop(&mut self) {
+        tracing::debug!(project = %self.project, job = %self.what, ms = self.started.elapsed().as_millis() as u64, "lane job done");
     }
 }
 

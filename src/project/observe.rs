@@ -79,11 +79,15 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         .collect();
     let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
     let (observed, _) = disk.cache.observe_many(root, &items);
+    // Whether anything differs: most looks (the packer's own writes coming
+    // back from the watcher) find nothing, and must then cost nothing more.
+    let mut changed = false;
     for ((_, _, id), obs) in registered.iter().zip(observed) {
         let current = &contents.assets[id];
         let fresh = Asset::from_observation(current.entry.clone(), obs);
         if &fresh != current.as_ref() {
             contents.assets.insert(id.clone(), Arc::new(fresh));
+            changed = true;
         }
     }
     // Everything else under the asset roots: untracked, or nothing.
@@ -97,11 +101,12 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                 let u = Untracked { hash: o.hash, size: o.size };
                 if contents.untracked.get(&path) != Some(&u) {
                     contents.untracked.insert(path, u);
+                    changed = true;
                 }
             }
             _ => {
                 disk.cache.forget(&path);
-                contents.untracked.remove(&path);
+                changed |= contents.untracked.remove(&path).is_some();
             }
         }
     }
@@ -121,10 +126,17 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         external.manifest_changed = registry::content_hash(&bytes) != disk.manifest_hash;
     }
     drop(disk);
+    // A registry changed by someone else is rare: then the whole divergence
+    // is computed and compared.
+    let external_changed = external.registry.is_some()
+        || contents.external.registry.is_some()
+        || external.manifest_changed != contents.external.manifest_changed;
+    if !changed && !external_changed {
+        return;
+    }
     contents.external = Arc::new(external);
-
     let next = Snapshot::new(snap.generation + 1, manifest, contents, snap.project_diagnostics.clone());
-    if next.divergence == snap.divergence && next.contents.assets == snap.contents.assets {
+    if next.divergence == snap.divergence && !changed {
         return;
     }
     project.publish(&snap, next, None);

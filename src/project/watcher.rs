@@ -41,6 +41,12 @@ impl Watcher {
                     let mut changed = BTreeSet::new();
                     for ev in events {
                         rescan |= ev.need_rescan();
+                        // Opening or reading a file changes nothing; and the
+                        // packer's own reads (a build reads every asset)
+                        // would otherwise come back as a storm of looks.
+                        if matches!(ev.kind, notify::EventKind::Access(_)) {
+                            continue;
+                        }
                         for p in &ev.paths {
                             let Some(rel) = paths::relative_of(&handler_root, p) else { continue };
                             let ours = rel.split('/').any(|seg| seg == ".packer" || seg == ".git");

@@ -1,0 +1,155 @@
+//! Criterion micro-benchmarks of the packer's hot paths: decoding frames,
+//! publishing a snapshot, serialising the registry, looking an entry up in
+//! a pack. `cargo bench --bench hot_paths`. (The whole-program comparison
+//! with other tools is `benches/run.sh`.)
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use imbl::OrdMap;
+use serde_json::Map;
+
+use studio_packer::build::pack::{self, Compression, EntrySource, Format, PackEntry, PackReader};
+use studio_packer::project::manifest::Manifest;
+use studio_packer::project::registry::{self, Entry};
+use studio_packer::project::snapshot::{Asset, Contents, Snapshot};
+use studio_packer::project::workspace::{inspect_bytes, Kind};
+use studio_packer::transport::codec::{encode, Decoder, Frame};
+
+fn entry(i: usize) -> Entry {
+    Entry {
+        id: format!("{:026}", i),
+        path: format!("assets/{}/{}/f{i}.json", ["hero", "cave", "door"][i % 3], i / 100),
+        kind: Kind::Data,
+        hash: blake3::hash(&i.to_le_bytes()).to_hex().to_string(),
+        size: 100 + i as u64,
+        tags: if i.is_multiple_of(7) { vec!["ui".into()] } else { Vec::new() },
+        settings: Map::new(),
+    }
+}
+
+fn contents(n: usize) -> Contents {
+    let mut assets = OrdMap::new();
+    let mut by_path = OrdMap::new();
+    for i in 0..n {
+        let e = entry(i);
+        let observed = inspect_bytes(b"{\"a\":1}", Kind::Data, "json");
+        by_path.insert(e.path.clone(), e.id.clone());
+        assets.insert(e.id.clone(), Arc::new(Asset::from_observation(e, Some(observed))));
+    }
+    Contents { assets, by_path, untracked: OrdMap::new(), external: Arc::default() }
+}
+
+fn frames(c: &mut Criterion) {
+    let mut g = c.benchmark_group("frame decoding");
+    for n in [1usize, 1000] {
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{i},"method":"packer/getAsset","params":{{"projectId":"p-0123456789abcdef","assetId":"a{i}"}}}}"#
+            );
+            encode(body.as_bytes(), &mut bytes);
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &bytes, |b, bytes| {
+            b.iter(|| {
+                let mut d = Decoder::new();
+                d.extend(bytes);
+                let mut count = 0;
+                while let Some(Frame::Body(body)) = d.next_frame() {
+                    count += black_box(body).len();
+                }
+                count
+            })
+        });
+    }
+    g.finish();
+}
+
+fn publication(c: &mut Criterion) {
+    let manifest = Arc::new(Manifest::parse(&Manifest::template("bench"), "packer.toml").unwrap());
+    let mut g = c.benchmark_group("snapshot publication (one asset changed)");
+    for n in [1_000usize, 10_000, 100_000] {
+        let base = contents(n);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &base, |b, base| {
+            b.iter_batched(
+                || base.clone(),
+                |mut next| {
+                    // What an apply of one setMetadata does to the maps, then
+                    // the snapshot that publishes it.
+                    let id = format!("{:026}", n / 2);
+                    let mut a = next.assets[&id].as_ref().clone();
+                    a.entry.tags = vec!["changed".into()];
+                    next.assets.insert(id, Arc::new(a));
+                    Snapshot::new(2, manifest.clone(), next, Arc::new(Vec::new()))
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn registry_render(c: &mut Criterion) {
+    let mut g = c.benchmark_group("registry serialisation");
+    for n in [1_000usize, 10_000, 100_000] {
+        let entries: Vec<Entry> = (0..n).map(entry).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &entries, |b, entries| {
+            b.iter(|| registry::render(black_box(entries.iter())).len())
+        });
+    }
+    g.finish();
+}
+
+struct Zeros;
+
+impl EntrySource for Zeros {
+    fn stored_bytes(&self, _index: usize) -> std::io::Result<Vec<u8>> {
+        Ok(vec![0u8; 16])
+    }
+}
+
+fn pack_lookup(c: &mut Criterion) {
+    let n = 10_000;
+    let entries: Vec<PackEntry> = (0..n)
+        .map(|i| {
+            let e = entry(i);
+            PackEntry {
+                asset_id: e.id,
+                path: e.path,
+                kind: Kind::Data,
+                format: Format::Bytes,
+                compression: Compression::None,
+                level: 0,
+                width: 0,
+                height: 0,
+                offset: 0,
+                length: 16,
+                raw_length: 16,
+                hash: *blake3::hash(&(i as u64).to_le_bytes()).as_bytes(),
+            }
+        })
+        .collect();
+    let laid = pack::layout(entries);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.pack");
+    let file = std::fs::File::create(&path).unwrap();
+    pack::write_file(&file, &laid, &Zeros, &|| false).unwrap();
+    let reader = PackReader::open(&path).unwrap();
+    let ids: Vec<String> = (0..n).step_by(97).map(|i| format!("{:026}", i)).collect();
+    c.bench_function("pack lookup by asset id (10,000 entries)", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % ids.len();
+            reader.by_id(black_box(&ids[i])).map(|e| e.length)
+        })
+    });
+    c.bench_function("pack open, table of contents (10,000 entries)", |b| {
+        b.iter(|| PackReader::open(black_box(&path)).unwrap().entries().len())
+    });
+}
+
+criterion_group!(benches, frames, publication, registry_render, pack_lookup);
+criterion_main!(benches);

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The benchmark: the packer against the tools people would use instead, on
+# the same generated files, in the same run. Prints one table per workspace
+# size with each ratio beside its target (issue "Performance").
+#
+#   bash benches/run.sh               # N = 1000 and 10000
+#   BENCH_N="1000 10000 100000" bash benches/run.sh
+#
+# Needs hyperfine, b3sum, zstd and GNU time (`apt-get install hyperfine
+# b3sum zstd time`; installed here when missing and running as root).
+# Timings are wall clock on a shared machine: read the ratios. Criterion
+# micro-benchmarks of the hot paths are separate: `cargo bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=${BENCH_N:-"1000 10000"}
+runs=${BENCH_RUNS:-5}
+
+need=()
+for tool in hyperfine b3sum zstd; do command -v "$tool" > /dev/null || need+=("$tool"); done
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq "${need[@]}" > /dev/null
+  else
+    echo "missing: ${need[*]} (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc
+bin=$PWD/target/release/studio-packer
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Mean seconds of a hyperfine result file.
+mean() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$1"; }
+# `hyperfine` on one command; prints the mean in seconds.
+bench() {
+  local name=$1 prepare=$2 cmd=$3
+  hyperfine --style none --runs "$runs" --warmup 1 --prepare "$prepare" --export-json "$work/$name.json" "$cmd" > /dev/null 2>&1
+  mean "$work/$name.json"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+verdict() { python3 -c "print('ok' if $1 <= $2 else 'MISSED')"; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "tools: $(hyperfine --version), $(b3sum --version), $(zstd --version | head -1 | cut -c1-40)"
+for n in $sizes; do
+  ws="$work/ws$n"
+  target/release/examples/gen_workspace "$ws" "$n" 42 > /dev/null
+  "$bin" call packer/applyMutation '{"mutation":{"kind":"reconcile"}}' --root "$ws" > /dev/null
+  bytes=$(du -sb "$ws/assets" | cut -f1)
+  files="find '$ws/assets' -type f"
+  stat_walk="find '$ws/assets' -type f -printf '%s %T@\n' > /dev/null"
+
+  cold_open=$(bench cold_open "rm -rf '$ws/.packer'" "'$bin' status '$ws'")
+  b3=$(bench b3sum ":" "$files -print0 | xargs -0 b3sum > /dev/null")
+  warm_open=$(bench warm_open ":" "'$bin' status '$ws'")
+  walk=$(bench walk ":" "$stat_walk")
+  cold_build=$(bench cold_build "rm -rf '$ws/.packer/cache' '$ws/build'" "'$bin' build '$ws' --json")
+  tarz=$(bench tarz ":" "tar -cf - -C '$ws' assets | zstd -3 -T0 -q -c > /dev/null")
+  warm_build=$(bench warm_build "rm -rf '$ws/build'" "'$bin' build '$ws' --json")
+  noop_build=$(bench noop_build ":" "'$bin' build '$ws' --json")
+  rss_kib=$(/usr/bin/time -f '%M' "$bin" status "$ws" 2>&1 > /dev/null | tail -1)
+  declare -A rpc=()
+  while read -r key value; do rpc[$key]=$value; done < <(target/release/examples/bench_rpc "$bin" "$ws")
+
+  echo
+  echo "== N = $n assets, $((bytes / 1000000)) MB"
+  printf "%-52s %10s %10s %7s %8s %s\n" "measure" "packer" "reference" "ratio" "target" ""
+  row() { printf "%-52s %9.3fs %9.3fs %7s %8s %s\n" "$1" "$2" "$3" "$(ratio "$2" "$3")" "<= $4" "$(verdict "$(ratio "$2" "$3")" "$4")"; }
+  row "cold open vs b3sum" "$cold_open" "$b3" 1.3
+  row "warm re-open vs stat walk (find -printf)" "$warm_open" "$walk" 2
+  row "build, cold cache vs tar | zstd -3 -T0" "$cold_build" "$tarz" 1.5
+  row "rebuild, warm cache, no output vs tar | zstd" "$warm_build" "$tarz" 0.5
+  row "no-op build vs stat walk" "$noop_build" "$walk" 2
+  printf "%-52s %9.1fms\n" "one asset changed, reconcile + build" "${rpc[one_change_build_ms]}"
+  printf "%-52s %7.3f / %.3f ms\n" "read p50 / p99, idle" "${rpc[idle_p50_ms]}" "${rpc[idle_p99_ms]}"
+  if [ -n "${rpc[busy_p99_ms]:-}" ]; then
+    busy_ratio=$(ratio "${rpc[busy_p99_ms]}" "${rpc[idle_p99_ms]}")
+    printf "%-52s %7.3f / %.3f ms  p99 x%s idle (target < 5 ms, <= 3x: %s)\n" \
+      "read p50 / p99, build + 500 queued writes (${rpc[busy_samples]} reads)" \
+      "${rpc[busy_p50_ms]}" "${rpc[busy_p99_ms]}" "$busy_ratio" \
+      "$(python3 -c "print('ok' if ${rpc[busy_p99_ms]} < 5 and $busy_ratio <= 3 else 'MISSED')")"
+  fi
+  printf "%-52s %10s/s  (target >= 50000: %s)\n" "pipelined small reads" "${rpc[pipelined_reads_per_s]}" \
+    "$(python3 -c "print('ok' if ${rpc[pipelined_reads_per_s]} >= 50000 else 'MISSED')")"
+  per_asset=$(python3 -c "print(f'{$rss_kib * 1024 / $n:.0f}')")
+  # The target is per asset at 100,000 assets; below that the process's
+  # fixed cost dominates the quotient.
+  judged=$(python3 -c "print(('ok' if $per_asset <= 1024 else 'MISSED') if $n >= 100000 else 'judged at 100000')")
+  printf "%-52s %8s KiB  %s B/asset (target <= 1024 B: %s)\n" "peak memory with all assets open" "$rss_kib" "$per_asset" "$judged"
+done
