@@ -29,12 +29,14 @@ fn entry(i: usize) -> Entry {
     }
 }
 
+/// A project of `n` registered assets whose files are all as registered.
 fn contents(n: usize) -> Contents {
     let mut assets = OrdMap::new();
     let mut by_path = OrdMap::new();
     for i in 0..n {
-        let e = entry(i);
-        let observed = inspect_bytes(b"{\"a\":1}", Kind::Data, "json");
+        let bytes = format!("{{\"a\":{i}}}");
+        let observed = inspect_bytes(bytes.as_bytes(), Kind::Data, "json");
+        let e = Entry { hash: observed.hash.clone(), size: observed.size, ..entry(i) };
         by_path.insert(e.path.clone(), e.id.clone());
         assets.insert(e.id.clone(), Arc::new(Asset::from_observation(e, Some(observed))));
     }

@@ -145,8 +145,16 @@ pub fn compute(
         by_hash.entry(u.hash.as_str()).or_default().push(path.as_str());
     }
     let mut paired: HashSet<&str> = HashSet::new();
-    for id in by_path.values() {
-        let Some(a) = assets.get(id) else { continue };
+    // Only modified and missing assets diverge: one walk of the map finds
+    // them (few, usually), then they go in path order.
+    let mut diverging: Vec<&Arc<Asset>> =
+        assets.values().filter(|a| matches!(a.status, Status::Modified | Status::Missing)).collect();
+    diverging.sort_by(|a, b| a.path().cmp(b.path()));
+    for a in diverging {
+        let id = a.id();
+        if by_path.get(a.path()).map(String::as_str) != Some(id) {
+            continue;
+        }
         match a.status {
             Status::Modified => items.push(item(
                 ItemKind::Modified,

@@ -180,24 +180,27 @@ impl Snapshot {
         project_diagnostics: Arc<Vec<Diagnostic>>,
     ) -> Snapshot {
         let assets = &contents.assets;
-        let mut asset_counts = AssetCounts {
-            total: assets.len(),
-            by_kind: Kind::ALL.iter().map(|k| (k.as_str(), 0)).collect(),
-            by_status: Status::ALL.iter().map(|s| (s.as_str(), 0)).collect(),
-        };
+        // One pass over the assets for every count (this runs on every
+        // publication, so it is kept to a sequential walk of the map).
+        let mut kinds = [0usize; Kind::ALL.len()];
+        let mut statuses = [0usize; Status::ALL.len()];
         let mut diagnostic_counts = DiagnosticCounts::default();
-        let all_diags = assets.values().flat_map(|a| a.diagnostics.iter()).chain(project_diagnostics.iter());
-        for d in all_diags {
-            match d.severity {
-                Severity::Error => diagnostic_counts.errors += 1,
-                Severity::Warning => diagnostic_counts.warnings += 1,
-                Severity::Info => {}
-            }
-        }
+        let mut count = |d: &Diagnostic| match d.severity {
+            Severity::Error => diagnostic_counts.errors += 1,
+            Severity::Warning => diagnostic_counts.warnings += 1,
+            Severity::Info => {}
+        };
         for a in assets.values() {
-            *asset_counts.by_kind.entry(a.entry.kind.as_str()).or_default() += 1;
-            *asset_counts.by_status.entry(a.status.as_str()).or_default() += 1;
+            kinds[Kind::ALL.iter().position(|k| *k == a.entry.kind).unwrap_or(0)] += 1;
+            statuses[Status::ALL.iter().position(|s| *s == a.status).unwrap_or(0)] += 1;
+            a.diagnostics.iter().for_each(&mut count);
         }
+        project_diagnostics.iter().for_each(&mut count);
+        let asset_counts = AssetCounts {
+            total: assets.len(),
+            by_kind: Kind::ALL.iter().zip(kinds).map(|(k, n)| (k.as_str(), n)).collect(),
+            by_status: Status::ALL.iter().zip(statuses).map(|(s, n)| (s.as_str(), n)).collect(),
+        };
         let divergence =
             Arc::new(divergence::compute(assets, &contents.by_path, &contents.untracked, &contents.external));
         Snapshot { generation, manifest, contents, divergence, project_diagnostics, asset_counts, diagnostic_counts }
