@@ -224,6 +224,19 @@ fn names_that_differ_only_in_case_are_refused() {
     assert_eq!(r["blockers"][0]["code"], "caseConflict", "{r}");
     let r = s.apply(&pid, json!({"kind": "move", "assetId": ids["assets/other.txt"], "to": "assets/Hero.png.txt"}));
     assert_eq!(r["blockers"][0]["code"], "caseConflict", "{r}");
+    // Within one batch too (whether or not the watcher has reported the two
+    // files yet): case twins are refused.
+    f.write("assets/twin.txt", b"1\n");
+    f.write("assets/TWIN.txt", b"2\n");
+    let r = s.apply(
+        &pid,
+        json!({"kind": "batch", "mutations": [
+            {"kind": "register", "paths": ["assets/twin.txt"]},
+            {"kind": "register", "paths": ["assets/TWIN.txt"]},
+        ]}),
+    );
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["blockers"][0]["code"], "caseConflict", "{r}");
     // An asset may take another case of its own path.
     let r = s.apply(&pid, json!({"kind": "move", "assetId": ids["assets/other.txt"], "to": "assets/OTHER.txt"}));
     assert_eq!(r["outcome"], "applied", "{r}");

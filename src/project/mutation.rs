@@ -285,6 +285,10 @@ pub(super) struct Planner<'a> {
     pub(super) verify: Option<&'a mut StatCache>,
     /// Reconcile state.
     pub(super) reconcile: ReconcileState,
+    /// Registered and untracked paths by their lowercase form, built on
+    /// first use (for `caseConflict`); paths added by this plan join it.
+    /// Entries may be stale: candidates are checked against the maps.
+    case_index: Option<HashMap<String, Vec<String>>>,
 }
 
 /// What a reconcile decided beyond asset entries.
@@ -317,6 +321,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         touched: BTreeSet::new(),
         verify,
         reconcile: ReconcileState::default(),
+        case_index: None,
     };
     p.mutation(mutation);
     let mut registry_mutations = Vec::new();
@@ -419,12 +424,24 @@ impl Planner<'_> {
     /// letter case (other than `except`): on a case-insensitive file system
     /// (macOS, Windows: where the project may also be checked out) the two
     /// would be one file.
-    fn case_twin(&self, rel: &str, except: Option<&str>) -> Option<String> {
-        let lower = rel.to_lowercase();
-        let twin = |p: &&String| {
-            p.as_str() != rel && Some(p.as_str()) != except && p.len() == rel.len() && p.to_lowercase() == lower
-        };
-        self.by_path.keys().find(twin).or_else(|| self.untracked.keys().find(twin)).cloned()
+    fn case_twin(&mut self, rel: &str, except: Option<&str>) -> Option<String> {
+        let (by_path, untracked) = (&self.by_path, &self.untracked);
+        let index = self.case_index.get_or_insert_with(|| {
+            let mut index: HashMap<String, Vec<String>> = HashMap::new();
+            for p in by_path.keys().chain(untracked.keys()) {
+                index.entry(p.to_lowercase()).or_default().push(p.clone());
+            }
+            index
+        });
+        let candidates = index.get(&rel.to_lowercase())?;
+        candidates
+            .iter()
+            .find(|p| {
+                p.as_str() != rel
+                    && Some(p.as_str()) != except
+                    && (by_path.contains_key(*p) || untracked.contains_key(*p))
+            })
+            .cloned()
     }
 
     /// Blocks `rel` when it has a case twin; returns whether it did.
@@ -473,6 +490,9 @@ impl Planner<'_> {
     /// Like `put`, for a `reload` (which does not itself need a registry write).
     pub(super) fn put_entry(&mut self, asset: Asset) {
         let id = asset.entry.id.clone();
+        if let Some(index) = self.case_index.as_mut() {
+            index.entry(asset.entry.path.to_lowercase()).or_default().push(asset.entry.path.clone());
+        }
         self.by_path.insert(asset.entry.path.clone(), id.clone());
         self.touched.insert(id.clone());
         self.assets.insert(id, Arc::new(asset));
