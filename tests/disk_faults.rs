@@ -123,17 +123,24 @@ fn assert_failed_for(r: &Result<Value, Value>, why: &str) {
     assert!(message.contains("nothing was changed"), "{message}");
 }
 
-#[test]
-fn a_full_disk_fails_operations_cleanly_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some((_mount, root)) = tmpfs_project(dir.path()) else { return };
+/// A server with a.txt and b.txt registered and built (c.txt left
+/// untracked), the ids by path, and the project's files as they are.
+fn registered_and_built(root: &Path) -> (Server, String, BTreeMap<String, String>, BTreeMap<String, Vec<u8>>) {
     let mut s = Server::ready();
-    let pid = s.open(&root);
+    let pid = s.open(root);
     let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/a.txt", "assets/b.txt"]}));
     assert_eq!(r["outcome"], "applied");
     assert_eq!(s.call("packer/build", json!({"projectId": pid}))["outcome"], "succeeded");
     let ids = ids_by_path(&mut s, &pid);
-    let before = project_files(&root);
+    let before = project_files(root);
+    (s, pid, ids, before)
+}
+
+#[test]
+fn a_full_disk_fails_operations_cleanly_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_mount, root)) = tmpfs_project(dir.path()) else { return };
+    let (mut s, pid, ids, before) = registered_and_built(&root);
 
     let filled = fill(&root.join("filler"));
     assert!(filled > 0);
@@ -182,13 +189,7 @@ fn a_full_disk_fails_operations_cleanly_and_loses_nothing() {
 fn read_only_folders_fail_operations_cleanly_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let Some((_mount, root)) = tmpfs_project(dir.path()) else { return };
-    let mut s = Server::ready();
-    let pid = s.open(&root);
-    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/a.txt", "assets/b.txt"]}));
-    assert_eq!(r["outcome"], "applied");
-    assert_eq!(s.call("packer/build", json!({"projectId": pid}))["outcome"], "succeeded");
-    let ids = ids_by_path(&mut s, &pid);
-    let before = project_files(&root);
+    let (mut s, pid, ids, before) = registered_and_built(&root);
 
     // The assets and the build output become read-only.
     let assets = root.join("assets");
