@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{Fixture, Server};
 use serde_json::{json, Value};
 
-/// The documented maximum message body (protocol/README.md, "Framing").
+/// The documented maximum message body (protocol/README.md, "Transport").
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 
 fn frame(body: &[u8]) -> Vec<u8> {
