@@ -47,4 +47,4 @@ if [ "$status" != 0 ] || ! grep -q "^ok last build: succeeded" "$log"; then
   echo "editors/nvim: FAILED (exit $status)" >&2
   exit 1
 fi
-echo "editors/nvim: 5 passed, 0 failed"
+echo "editors/nvim: $(grep -c '^ok ' "$log") passed, 0 failed"

@@ -63,6 +63,31 @@ fn run_with_fault(
     (dir, completed.then(|| answer.unwrap()), label)
 }
 
+/// A copy of the template left by a run: its root, the folder that owns it,
+/// and the label of the last fault point reached (or the answer).
+type Run<T> = (PathBuf, tempfile::TempDir, T);
+
+/// Runs `request` on copies of `template` with a crash at fault point 1, 2,
+/// … of `kind`, until a run ends without reaching its point. Returns the
+/// crashed copies in order, and the completed copy with its answer.
+fn crash_at_every_point(
+    template: &Path,
+    kind: &str,
+    request: &dyn Fn(&str) -> (String, Value),
+) -> (Vec<Run<String>>, Run<Value>) {
+    let mut crashes = Vec::new();
+    for n in 1.. {
+        assert!(n < 200, "the {kind} never ends without reaching a fault point");
+        let (dir, answer, label) = run_with_fault(template, kind, n, request);
+        let root = dir.path().canonicalize().unwrap();
+        match answer {
+            Some(a) => return (crashes, (root, dir, a)),
+            None => crashes.push((root, dir, label)),
+        }
+    }
+    unreachable!("the loop returns or fails")
+}
+
 /// Reopens a crashed project and returns its server, project id and the
 /// journal's events.
 fn reopen(root: &Path) -> (Server, String, Vec<Value>) {
@@ -174,20 +199,9 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
     let request = |pid: &str| ("packer/applyMutation".to_string(), json!({"projectId": pid, "mutation": batch}));
     let old_registry = registry_of(template.path());
     let pack_before = std::fs::read(template.path().join("build/main.pack")).unwrap();
-    let mut new_registry = None;
-    let mut crashes = Vec::new();
-    for n in 1.. {
-        assert!(n < 200, "the apply never ends without reaching a fault point");
-        let (dir, answer, label) = run_with_fault(template.path(), "apply", n, &request);
-        let root = dir.path().canonicalize().unwrap();
-        if let Some(a) = answer {
-            assert_eq!(a["result"]["outcome"], "applied", "{a}");
-            new_registry = Some(registry_of(&root));
-            break;
-        }
-        crashes.push((root, dir, label));
-    }
-    let new_registry = new_registry.unwrap();
+    let (crashes, (done, _done_dir, answer)) = crash_at_every_point(template.path(), "apply", &request);
+    assert_eq!(answer["result"]["outcome"], "applied", "{answer}");
+    let new_registry = registry_of(&done);
     assert!(crashes.len() >= 10, "only {} fault points on the path of an apply", crashes.len());
     let contents = [("alpha", "a"), ("bravo", "b"), ("charlie", "c"), ("delta", "d"), ("echo", "e")];
     let mut summary = Vec::new();
@@ -290,20 +304,9 @@ fn a_crash_at_every_step_of_a_build_leaves_one_builds_packs() {
     let template = build_template();
     let old_packs = packs(template.path());
     let request = |pid: &str| ("packer/build".to_string(), json!({"projectId": pid}));
-    let mut new_packs = None;
-    let mut crashes = Vec::new();
-    for n in 1.. {
-        assert!(n < 200, "the build never ends without reaching a fault point");
-        let (dir, answer, label) = run_with_fault(template.path(), "build", n, &request);
-        let root = dir.path().canonicalize().unwrap();
-        if let Some(a) = answer {
-            assert_eq!(a["result"]["outcome"], "succeeded", "{a}");
-            new_packs = Some(packs(&root));
-            break;
-        }
-        crashes.push((root, dir, label));
-    }
-    let new_packs = new_packs.unwrap();
+    let (crashes, (done, _done_dir, answer)) = crash_at_every_point(template.path(), "build", &request);
+    assert_eq!(answer["result"]["outcome"], "succeeded", "{answer}");
+    let new_packs = packs(&done);
     assert_ne!(new_packs.0, old_packs.0);
     assert_ne!(new_packs.1, old_packs.1);
     assert!(crashes.len() >= 8, "only {} fault points on the path of a build", crashes.len());

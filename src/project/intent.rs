@@ -56,6 +56,12 @@ pub fn clear(state_dir: &Path) {
     }
 }
 
+/// The trash folder of an apply, relative to the project root: its k-th
+/// delete parks the file at `<trash>/<k>`.
+pub fn trash_rel(operation_id: &str) -> String {
+    format!("{}/trash/{operation_id}", super::STATE_DIR)
+}
+
 /// Moves parked files out of the trash (which open empties) into
 /// `.packer/recovered/`. Returns where they went.
 fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
@@ -116,7 +122,7 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         writes.peek().is_some() && writes.all(|h| *h == manifest_now())
     };
     let trash = state_dir.join("trash").join(&intent.operation_id);
-    let trash_rel = format!("{}/trash/{}", super::STATE_DIR, intent.operation_id);
+    let trash_rel = trash_rel(&intent.operation_id);
     let mut problems = Vec::new();
     let mut steps = 0;
     // Undo a rename when its source is still a file and its target free;
@@ -125,9 +131,7 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         if sandbox.entry(src)? != Some(Entry::File) || sandbox.entry(dst)?.is_some() {
             return Ok(false);
         }
-        if let Some((parent, _)) = dst.rsplit_once('/') {
-            sandbox.create_dir_all(parent)?;
-        }
+        sandbox.create_parent_dirs(dst)?;
         sandbox.rename(src, dst, false).map(|()| true).map_err(Into::into)
     };
     if committed {

@@ -196,7 +196,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         return;
     }
     let state_dir = project.state_dir();
-    let trash = format!("{}/trash/{}", super::STATE_DIR, op.id);
+    let trash = super::intent::trash_rel(&op.id);
     let registry_text = plan.write_registry.then(|| registry::render(plan.contents.assets.values().map(|a| &a.entry)));
     // The intent goes to disk before the first step: a crash from here to the
     // commit point is settled on the next open (see `intent`).

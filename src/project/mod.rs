@@ -106,8 +106,6 @@ pub struct DiskKnowledge {
     pub manifest_hash: String,
 }
 
-/// Ends, with one terminal event each, the operations the journal shows
-/// unfinished (their process died), and says so in project diagnostics.
 /// What opening a project did about operations a dead process left unfinished.
 #[derive(Clone, Copy)]
 struct Settled<'a> {
@@ -115,6 +113,8 @@ struct Settled<'a> {
     build: Option<&'a crate::build::commit::Finished>,
 }
 
+/// Ends, with one terminal event each, the operations the journal shows
+/// unfinished (their process died), and says so in project diagnostics.
 /// An apply whose intent was settled ends as its registry says, and a build
 /// whose packs were put in place succeeded; any other never reached its
 /// commit point, so it failed.

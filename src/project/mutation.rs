@@ -454,6 +454,14 @@ impl Planner<'_> {
         true
     }
 
+    /// What a file is on disk now: at apply through the stat cache (a file
+    /// the packer has read and that has not changed is not read again),
+    /// otherwise read; a file the cache cannot give is read, for the error.
+    pub(super) fn observe_file(&mut self, rel: &str, kind: Kind) -> std::io::Result<workspace::Observed> {
+        let cached = self.verify.as_deref_mut().and_then(|cache| cache.observe(self.root, rel, kind));
+        cached.map_or_else(|| workspace::inspect(self.root, rel, kind), Ok)
+    }
+
     fn known(&mut self, asset_id: &str) -> Option<Arc<Asset>> {
         let found = self.assets.get(asset_id).cloned();
         if found.is_none() {
@@ -571,7 +579,7 @@ impl Planner<'_> {
             }
         }
         let kind = Kind::of_path(&rel);
-        let observed = match workspace::inspect(self.root, &rel, kind) {
+        let observed = match self.observe_file(&rel, kind) {
             Ok(o) => o,
             Err(e) => {
                 self.block("unreadable", format!("`{rel}` cannot be read: {e}"), None, Some(&rel));
@@ -839,10 +847,6 @@ pub fn execute<'a>(
     Ok(ex)
 }
 
-fn parent_of(rel: &str) -> Option<&str> {
-    rel.rsplit_once('/').map(|(dir, _)| dir)
-}
-
 impl Executed<'_> {
     // `cancelled` is only asked by steps that wait (test builds' `testSleep`).
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
@@ -856,9 +860,7 @@ impl Executed<'_> {
                 if sb.entry(from).map_err(io)? != Some(sandbox::Entry::File) {
                     return Err(io(std::io::Error::other("the source is no longer a regular file")));
                 }
-                if let Some(parent) = parent_of(to) {
-                    sb.create_dir_all(parent).map_err(io)?;
-                }
+                sb.create_parent_dirs(to).map_err(io)?;
                 // RENAME_NOREPLACE: a file created at the target since
                 // planning is someone's work and is never overwritten.
                 match sb.rename(from, to, false) {

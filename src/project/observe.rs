@@ -51,11 +51,15 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                     _ => {}
                 }
                 files.insert(p.clone());
-                // A folder renamed, removed or copied in: everything under it.
+                // A folder renamed, removed or copied in: everything under it
+                // (a range of the sorted maps, not a scan of them).
                 let prefix = format!("{p}/");
-                let under = |k: &String| k.starts_with(&prefix);
-                files.extend(contents.by_path.keys().filter(|k| under(k)).cloned());
-                files.extend(contents.untracked.keys().filter(|k| under(k)).cloned());
+                let under = |k: &&String| k.starts_with(&prefix);
+                let from = std::ops::Bound::Included(prefix.clone());
+                let range = (from.clone(), std::ops::Bound::Unbounded);
+                files.extend(contents.by_path.range(range).map(|(k, _)| k).take_while(under).cloned());
+                let range = (from, std::ops::Bound::Unbounded);
+                files.extend(contents.untracked.range(range).map(|(k, _)| k).take_while(under).cloned());
                 let abs = paths::absolute(root, p);
                 if abs.is_dir() {
                     let walk = walkdir::WalkDir::new(&abs).follow_links(false).follow_root_links(false);

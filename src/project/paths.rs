@@ -1,8 +1,10 @@
 //! Project-relative paths: validation and confinement to the project root.
 //!
 //! Paths on the wire and in the registry are relative to the project root and
-//! use `/` separators. Everything that names a file goes through [`check`]
-//! before it touches the disk, so no mutation can reach outside the root.
+//! use `/` separators. Every path from a client goes through [`normalize`]
+//! and [`confine`] when a mutation is planned (their problems are blockers);
+//! the file operations themselves go through `sandbox`, which refuses the
+//! same escapes again at the system call.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -87,9 +89,9 @@ pub fn absolute(root: &Path, rel: &str) -> PathBuf {
     p
 }
 
-/// Checks that no existing ancestor of `rel` (nor `rel` itself when
-/// `follow_last` is false) is a symlink leading out of `root`. `root` must be
-/// canonical.
+/// Checks that no existing ancestor of `rel`, nor `rel` itself, is a
+/// symlink (one leading out of `root` is `outsideProject`, any other
+/// `invalidName`). `root` must be canonical.
 pub fn confine(root: &Path, rel: &str) -> Result<(), PathProblem> {
     let mut current = root.to_path_buf();
     for seg in rel.split('/') {

@@ -98,12 +98,9 @@ impl Planner<'_> {
         }
     }
 
-    /// What a file is on disk now (through the stat cache at apply).
+    /// What a file is on disk now, if it can be read.
     fn look(&mut self, rel: &str, kind: Kind) -> Option<Observed> {
-        match self.verify.as_deref_mut() {
-            Some(cache) => cache.observe(self.root, rel, kind),
-            None => workspace::inspect(self.root, rel, kind).ok(),
-        }
+        self.observe_file(rel, kind).ok()
     }
 
     fn asset_of(&mut self, item: &Item) -> Option<Arc<Asset>> {

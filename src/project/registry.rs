@@ -41,8 +41,6 @@ struct Header {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{file}: cannot be read: {source}")]
-    Io { file: String, source: std::io::Error },
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: usize, message: String },
 }

@@ -277,6 +277,15 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Creates the folders above `rel` that are missing (none for a file at
+    /// the root).
+    pub fn create_parent_dirs(&self, rel: &str) -> io::Result<()> {
+        match split_last(rel) {
+            (Some(dir), _) => self.create_dir_all(dir),
+            (None, _) => Ok(()),
+        }
+    }
+
     /// Renames `from` to `to`, both beneath the root, and makes it durable
     /// (both folders synced). Unless `replace`, an existing `to` is never
     /// overwritten: the rename fails with `AlreadyExists`, atomically.

@@ -140,10 +140,13 @@ impl StatCache {
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
         // Stat beneath the root, as reads are: a path through a symlink is
         // not a file of the project, cached or not.
-        let sandbox = crate::project::sandbox::Sandbox::open(root).ok();
+        let Ok(sandbox) = crate::project::sandbox::Sandbox::open(root) else {
+            stats.missing = items.len();
+            return (out, stats);
+        };
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let meta = match sandbox.as_ref().map(|s| s.metadata(rel)) {
-                Some(Ok(m)) if m.is_file() => m,
+            let meta = match sandbox.metadata(rel) {
+                Ok(m) if m.is_file() => m,
                 _ => {
                     stats.missing += 1;
                     continue;
@@ -159,7 +162,7 @@ impl StatCache {
             }
         }
         let wanted: Vec<(String, Kind)> = to_read.iter().map(|(i, _)| items[*i].clone()).collect();
-        let read = workspace::inspect_many(root, &wanted);
+        let read = workspace::inspect_many_in(&sandbox, &wanted);
         for ((i, stat), result) in to_read.into_iter().zip(read) {
             match result {
                 Ok(obs) => {

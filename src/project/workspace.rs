@@ -314,11 +314,17 @@ pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
 
 /// Inspects many files on all cores. The result is in the order of `items`.
 pub fn inspect_many(root: &Path, items: &[(String, Kind)]) -> Vec<io::Result<Observed>> {
-    let sandbox = match Sandbox::open(root) {
-        Ok(s) => s,
-        Err(e) => return items.iter().map(|_| Err(io::Error::new(e.kind(), e.to_string()))).collect(),
-    };
-    let sandbox = &sandbox;
+    match Sandbox::open(root) {
+        Ok(sandbox) => inspect_many_in(&sandbox, items),
+        Err(e) => items.iter().map(|_| Err(io::Error::new(e.kind(), e.to_string()))).collect(),
+    }
+}
+
+/// [`inspect_many`] through a sandbox already open.
+pub fn inspect_many_in(sandbox: &Sandbox, items: &[(String, Kind)]) -> Vec<io::Result<Observed>> {
+    if items.is_empty() {
+        return Vec::new();
+    }
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<io::Result<Observed>>> = (0..items.len()).map(|_| None).collect();
