@@ -165,10 +165,8 @@ mod tests {
             r#"{"format":"studio-packer.registry","version":1}"#,
             serde_json::to_string(&entry("a", "x/a")).unwrap()
         );
-        match parse(&text, "r").unwrap_err() {
-            RegistryError::Invalid { line, .. } => assert_eq!(line, 3),
-            e => panic!("{e}"),
-        }
+        let RegistryError::Invalid { line, .. } = parse(&text, "r").unwrap_err();
+        assert_eq!(line, 3);
         let dup = render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("a", "x/b")).unwrap();
         assert!(parse(&dup, "r").unwrap_err().to_string().contains("duplicate asset id"));
         let dup = render(&[entry("a", "x/a")]) + &serde_json::to_string(&entry("b", "x/a")).unwrap();
