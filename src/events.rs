@@ -189,8 +189,9 @@ impl EventBus {
         }
         if !inner.sinks.is_empty() {
             let body = message::notification_body("packer/event", &json);
+            let key = coalesce_key.map(crate::transport::outbox::event_progress_key);
             for sink in &inner.sinks {
-                sink.push_event(&self.project_id, seq, body.clone(), coalesce_key.map(|k| format!("e:{k}")));
+                sink.push_event(&self.project_id, seq, body.clone(), key.clone());
             }
         }
         seq

@@ -154,7 +154,7 @@ impl Operation {
             value["operationId"] = json!(self.id);
             value["sequence"] = json!(rec.sequence);
             let params = serde_json::to_vec(&json!({ "token": token, "value": value })).expect("progress serialises");
-            let key = (kind == "progress").then(|| format!("t:{}", self.id));
+            let key = (kind == "progress").then(|| crate::transport::outbox::work_done_progress_key(&self.id));
             outbox.push(crate::transport::message::notification_body("$/progress", &params), key);
         }
     }

@@ -140,6 +140,12 @@ impl Request {
     }
 }
 
+/// [`Request::is_commit_bearing`] by method name, for a request forwarded
+/// to another process before its params are decoded.
+pub fn is_commit_bearing_method(method: &str) -> bool {
+    matches!(method, "packer/applyMutation" | "packer/build")
+}
+
 /// `packer/testBreakWatch` (test builds only).
 #[cfg(feature = "test-hooks")]
 #[derive(Debug, Deserialize)]

@@ -267,18 +267,19 @@ impl Connection {
             }
             (Lifecycle::Running, _) => {}
         }
+        // The project a `packer/` request names, read once for both checks below.
+        let project_id = (method.starts_with("packer/") && method != "packer/openProject")
+            .then(|| params.as_deref().and_then(protocol::peek_project_id))
+            .flatten();
         // A request about a project being opened by an earlier request waits
         // for that open (on the reader: it was sent after, so it comes after).
-        if method != "packer/openProject" {
-            let latch = params
-                .as_deref()
-                .and_then(protocol::peek_project_id)
-                .and_then(|pid| self.opening.lock().expect("opening lock").get(&pid).cloned());
+        if let Some(pid) = &project_id {
+            let latch = self.opening.lock().expect("opening lock").get(pid).cloned();
             if let Some(latch) = latch {
                 latch.wait(DRAIN_TIMEOUT);
             }
         }
-        let params = match self.route_to_owner(&id, method, params) {
+        let params = match self.route_to_owner(&id, method, project_id.as_deref(), params) {
             Some(params) => params,
             None => return,
         };
@@ -346,22 +347,20 @@ impl Connection {
         self: &Arc<Self>,
         id: &Id,
         method: &str,
+        project_id: Option<&str>,
         params: Option<Box<RawValue>>,
     ) -> Option<Option<Box<RawValue>>> {
-        if !method.starts_with("packer/") || method == "packer/openProject" {
-            return Some(params);
-        }
-        let Some(project_id) = params.as_deref().and_then(protocol::peek_project_id) else { return Some(params) };
-        let Some(ProjectHandle::Remote(remote)) = self.server.handle(&project_id) else { return Some(params) };
+        let Some(project_id) = project_id else { return Some(params) };
+        let Some(ProjectHandle::Remote(remote)) = self.server.handle(project_id) else { return Some(params) };
         if method == "packer/closeProject" {
-            self.unsubscribe(&project_id);
+            self.unsubscribe(project_id);
             self.outbox.respond(Some(id), Ok(Value::Null));
             return None;
         }
         let value: Value = params.as_deref().and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or(Value::Null);
         let reply = Reply { outbox: self.outbox.clone(), id: id.clone() };
         // A forwarded read counts like a local one: `shutdown` waits for its answer.
-        let is_read = !matches!(method, "packer/applyMutation" | "packer/build");
+        let is_read = !protocol::is_commit_bearing_method(method);
         let done: Option<Box<dyn FnOnce() + Send>> = is_read.then(|| {
             *self.reads_in_flight.lock().expect("reads lock") += 1;
             let conn = self.clone();

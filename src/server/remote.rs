@@ -190,7 +190,7 @@ impl Remote {
             let id = inner.next_id;
             inner.next_id += 1;
             let mut operation_id = None;
-            if matches!(method, "packer/applyMutation" | "packer/build") && params.is_object() {
+            if crate::protocol::is_commit_bearing_method(method) && params.is_object() {
                 // Name the operation here, so that if the owner dies before
                 // answering, the client is still told which operation to look up.
                 let op = params.get("operationId").and_then(Value::as_str).map(str::to_string);
@@ -312,7 +312,8 @@ impl Remote {
                 let token = msg["params"]["token"].to_string();
                 if let Some(outbox) = inner.tokens.get(&token) {
                     let params = serde_json::to_vec(&msg["params"]).expect("progress serialises");
-                    let key = (msg["params"]["value"]["kind"] == "report").then(|| format!("t:{token}"));
+                    let key = (msg["params"]["value"]["kind"] == "report")
+                        .then(|| crate::transport::outbox::work_done_progress_key(&token));
                     outbox.push(message::notification_body("$/progress", &params), key);
                 }
                 let end = msg["params"]["value"]["kind"] == "end";
@@ -418,7 +419,8 @@ fn relay_event(inner: &mut Inner, event: &Value) {
     inner.last_seq = seq;
     let params = serde_json::to_vec(event).expect("an event serialises");
     let body = message::notification_body("packer/event", &params);
-    let key = (event["kind"] == "progress").then(|| format!("e:{}", event["operationId"].as_str().unwrap_or("")));
+    let key = (event["kind"] == "progress")
+        .then(|| crate::transport::outbox::event_progress_key(event["operationId"].as_str().unwrap_or("")));
     let project_id = event.get("projectId").and_then(Value::as_str).unwrap_or("");
     for s in &inner.subscribers {
         s.push_event(project_id, seq, body.clone(), key.clone());
@@ -497,7 +499,7 @@ fn handshake(root: &Path, project_id: &str, after: Option<u64>) -> std::io::Resu
         }
         events.extend(page);
         if !full || after.is_none() {
-            break if after.is_none() { last } else { after.unwrap_or(0) };
+            break after.unwrap_or(last);
         }
     };
     events.extend(live.into_iter().filter(|m| m["method"] == "packer/event").map(|m| m["params"].clone()));

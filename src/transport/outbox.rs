@@ -17,6 +17,17 @@ use serde_json::Value;
 use super::codec;
 use super::message::{self, Id, RpcError};
 
+/// The coalescing key of a `packer/event` progress event of an operation.
+pub fn event_progress_key(operation_id: &str) -> String {
+    format!("e:{operation_id}")
+}
+
+/// The coalescing key of one stream of `$/progress` reports (an operation's,
+/// or those relayed under one work-done token).
+pub fn work_done_progress_key(token: &str) -> String {
+    format!("t:{token}")
+}
+
 /// Queued messages beyond which progress starts being coalesced.
 pub const COALESCE_AFTER: usize = 256;
 /// Queued bytes beyond which the reader stops taking new requests until the
@@ -160,11 +171,6 @@ impl Outbox {
         )
         .with_data(serde_json::json!({"duplicateId": id}));
         self.push(message::response_body(Some(id), Err(&err)), None);
-    }
-
-    pub fn notify(&self, method: &str, params: &Value) {
-        let params = serde_json::to_vec(params).expect("notification params serialise");
-        self.push(message::notification_body(method, &params), None);
     }
 
     /// Takes every queued frame, blocking until there is one. `None` once the
