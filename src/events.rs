@@ -26,6 +26,9 @@ pub fn object(v: Value) -> Map<String, Value> {
 /// Events kept in memory while the journal cannot be written, at most.
 const MAX_BACKLOG_BYTES: usize = 16 * 1024 * 1024;
 
+/// Opening stores a checkpoint when it had to read more than this.
+const CHECKPOINT_AFTER_BYTES: u64 = 64 * 1024;
+
 /// Journals larger than this are compacted on open to their newest half.
 pub const JOURNAL_COMPACT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -47,17 +50,92 @@ pub struct Unfinished {
 
 const TERMINAL_KINDS: [&str; 4] = ["succeeded", "failed", "cancelled", "rejected"];
 
-fn track_operation(open: &mut Vec<Unfinished>, event: &Value) {
-    let Some(op) = event.get("operationId").and_then(Value::as_str) else { return };
-    let kind = event.get("kind").and_then(Value::as_str).unwrap_or("");
-    let sequence = event.get("sequence").and_then(Value::as_u64).unwrap_or(0);
+/// The fields of a journal line that opening needs; the rest is skipped
+/// without being built (a reconcile's terminal event can be megabytes).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalLine<'a> {
+    seq: u64,
+    #[serde(borrow, default)]
+    operation_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    sequence: Option<u64>,
+    #[serde(borrow, default)]
+    operation: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn track_operation(open: &mut Vec<Unfinished>, event: &JournalLine<'_>) {
+    let Some(op) = event.operation_id.as_deref() else { return };
+    let kind = event.kind.as_deref().unwrap_or("");
+    let sequence = event.sequence.unwrap_or(0);
     if TERMINAL_KINDS.contains(&kind) {
         open.retain(|u| u.operation_id != op);
     } else if let Some(u) = open.iter_mut().find(|u| u.operation_id == op) {
         u.last_sequence = sequence;
     } else {
-        let method = event.get("operation").and_then(Value::as_str).unwrap_or("unknown").to_string();
+        let method = event.operation.as_deref().unwrap_or("unknown").to_string();
         open.push(Unfinished { operation_id: op.to_string(), kind: method, last_sequence: sequence });
+    }
+}
+
+/// A checkpoint of the journal: "its first `len` bytes end with event
+/// `last_seq` and leave no operation unfinished". The journal is only ever
+/// appended to (compaction writes a new file), so a checkpoint stays true
+/// until the file is replaced; it is checked against the file's inode and
+/// the bytes just before `len`, and anything that does not match means a
+/// full read, never a wrong answer. Kept in `events.checkpoint` beside it.
+mod checkpoint {
+    use std::fs::File;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+
+    /// How many bytes before the checkpoint's end are compared.
+    const TAIL: u64 = 4096;
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct Checkpoint {
+        len: u64,
+        last_seq: u64,
+        ino: u64,
+        tail_hash: String,
+    }
+
+    fn path(journal: &Path) -> PathBuf {
+        journal.with_extension("checkpoint")
+    }
+
+    fn tail_hash(file: &File, len: u64) -> Option<String> {
+        let from = len.saturating_sub(TAIL);
+        let mut bytes = vec![0u8; (len - from) as usize];
+        let mut f = file;
+        f.seek(SeekFrom::Start(from)).ok()?;
+        f.read_exact(&mut bytes).ok()?;
+        (bytes.last() == Some(&b'\n')).then(|| blake3::hash(&bytes).to_hex().to_string())
+    }
+
+    /// Where reading may start, and the last `seq` before it, when the
+    /// checkpoint still describes `file`.
+    pub(super) fn load(journal: &Path, file: &File) -> Option<(u64, u64)> {
+        let c: Checkpoint = serde_json::from_slice(&std::fs::read(path(journal)).ok()?).ok()?;
+        let meta = file.metadata().ok()?;
+        let valid = c.len > 0 && meta.ino() == c.ino && meta.len() >= c.len && tail_hash(file, c.len)? == c.tail_hash;
+        valid.then_some((c.len, c.last_seq))
+    }
+
+    /// Records a checkpoint at `len` (a line boundary, `last_seq` the event
+    /// ending there). Best effort: without one, opening reads the whole journal.
+    pub(super) fn store(journal: &Path, file: &File, len: u64, last_seq: u64) {
+        let Ok(meta) = file.metadata() else { return };
+        let Some(tail_hash) = (len > 0).then(|| tail_hash(file, len)).flatten() else { return };
+        let c = Checkpoint { len, last_seq, ino: meta.ino(), tail_hash };
+        let bytes = serde_json::to_vec(&c).expect("a checkpoint serialises");
+        if let Err(e) = crate::fsutil::replace_unsynced(&path(journal), &bytes) {
+            tracing::debug!(error = %e, "cannot store the journal checkpoint; the next open reads the whole journal");
+        }
     }
 }
 
@@ -84,14 +162,16 @@ impl EventBus {
             std::fs::create_dir_all(dir)?;
         }
         let mut file = OpenOptions::new().read(true).create(true).append(true).open(journal_path)?;
-        let mut last_seq = 0;
-        let mut good_len = 0u64;
+        // Only what follows the last checkpoint is read: a large journal
+        // would otherwise be parsed whole on every open.
+        let (start, mut last_seq) = checkpoint::load(journal_path, &file).unwrap_or((0, 0));
+        let mut good_len = start;
         let mut open_ops: Vec<Unfinished> = Vec::new();
         {
             let mut reader = BufReader::new(&mut file);
-            reader.seek(SeekFrom::Start(0))?;
+            reader.seek(SeekFrom::Start(start))?;
             let mut line = String::new();
-            let mut offset = 0u64;
+            let mut offset = start;
             loop {
                 line.clear();
                 let n = reader.read_line(&mut line)?;
@@ -102,11 +182,10 @@ impl EventBus {
                 if !line.ends_with('\n') {
                     break;
                 }
-                let Ok(v) = serde_json::from_str::<Value>(&line) else { break };
-                let Some(seq) = v.get("seq").and_then(Value::as_u64) else { break };
-                last_seq = seq;
+                let Ok(event) = serde_json::from_str::<JournalLine<'_>>(&line) else { break };
+                last_seq = event.seq;
                 good_len = offset;
-                track_operation(&mut open_ops, &v);
+                track_operation(&mut open_ops, &event);
             }
         }
         if file.metadata()?.len() != good_len {
@@ -118,6 +197,11 @@ impl EventBus {
             file = OpenOptions::new().read(true).append(true).open(journal_path)?;
         }
         let journal_len = file.metadata()?.len();
+        // Checkpointed here when the read was long and left nothing
+        // unfinished; otherwise when the project closes cleanly.
+        if open_ops.is_empty() && journal_len == good_len && good_len - start > CHECKPOINT_AFTER_BYTES {
+            checkpoint::store(journal_path, &file, good_len, last_seq);
+        }
         Ok(EventBus {
             project_id: project_id.to_string(),
             journal_path: journal_path.to_path_buf(),
@@ -132,6 +216,17 @@ impl EventBus {
             }),
             unfinished: Mutex::new(open_ops),
         })
+    }
+
+    /// Records that every event journaled so far belongs to a finished
+    /// operation, so that the next open reads only what follows. The caller
+    /// knows no operation is unfinished (after recovery on open, or when the
+    /// project closes with none active).
+    pub fn checkpoint(&self) {
+        let inner = self.inner.lock().expect("event bus lock");
+        if let (Some(file), true) = (inner.journal.as_ref(), inner.backlog.is_empty()) {
+            checkpoint::store(&self.journal_path, file, inner.journal_len, inner.next_seq - 1);
+        }
     }
 
     /// Operations the journal shows started and never ended: the process
@@ -304,5 +399,57 @@ mod tests {
         assert_eq!(events.iter().map(|e| e["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["b", "c"]);
         let (events, _) = bus.replay(0, 1).unwrap();
         assert_eq!(events.len(), 1);
+    }
+
+    fn op_event(op: &str, k: &str) -> Map<String, Value> {
+        let mut m = kind(k);
+        m.insert("operationId".into(), json!(op));
+        m.insert("operation".into(), json!("build"));
+        m
+    }
+
+    #[test]
+    fn opening_after_a_checkpoint_reads_on_from_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let bus = EventBus::open("p", &path).unwrap();
+        // More than the tail the checkpoint compares, so that the damage
+        // below is outside it.
+        for _ in 0..100 {
+            bus.emit(kind("padding-padding-padding"), None);
+        }
+        bus.emit(op_event("op-1", "started"), None);
+        bus.emit(op_event("op-1", "succeeded"), None);
+        bus.checkpoint();
+        // After the checkpoint: an operation that never ends.
+        bus.emit(op_event("op-2", "started"), None);
+        drop(bus);
+        // Damage a line before the checkpoint (keeping the length): were it
+        // read, it would end the read there and lose `op-2`.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("\"seq\":1}", "\"seq\":x}", 1)).unwrap();
+        let bus = EventBus::open("p", &path).unwrap();
+        assert_eq!(bus.last_seq(), 103);
+        let unfinished: Vec<String> = bus.take_unfinished().into_iter().map(|u| u.operation_id).collect();
+        assert_eq!(unfinished, ["op-2"]);
+    }
+
+    #[test]
+    fn a_checkpoint_that_does_not_match_the_journal_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let bus = EventBus::open("p", &path).unwrap();
+        bus.emit(op_event("op-1", "started"), None);
+        bus.emit(kind("a"), None);
+        bus.checkpoint();
+        drop(bus);
+        // The journal replaced by another (a new inode, other bytes): the
+        // checkpoint no longer describes it.
+        let other = "{\"seq\":1,\"kind\":\"x\"}\n{\"seq\":2,\"kind\":\"y\",\"operationId\":\"op-9\"}\n";
+        crate::fsutil::write_atomic(&path, other.as_bytes()).unwrap();
+        let bus = EventBus::open("p", &path).unwrap();
+        assert_eq!(bus.last_seq(), 2);
+        let unfinished: Vec<String> = bus.take_unfinished().into_iter().map(|u| u.operation_id).collect();
+        assert_eq!(unfinished, ["op-9"]);
     }
 }

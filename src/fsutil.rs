@@ -29,6 +29,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// Replaces `path` with `bytes` atomically but without syncing: for the
+/// packer's own caches and reference copies under `.packer/`, whose loss
+/// costs time or a detection, never data. A reader sees the old bytes or
+/// the new ones.
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(parent_dir(path))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Makes a rename or a removal inside `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -2,24 +2,37 @@
 //! compressed) entries keyed by everything that decides their bytes, so an
 //! unchanged asset is never processed twice.
 //!
-//! An entry is one file: a JSON line describing it, then the stored bytes.
-//! It is written to a temporary file and renamed into place, so a reader
-//! never sees half an entry; its stored bytes are hashed and checked on
-//! every read, so a damaged entry is a miss, never a wrong pack.
+//! Entries are not one file each: creating, writing and renaming ten
+//! thousand small files cost more than processing them. A build appends the
+//! stored bytes of everything it processes to one new *segment*
+//! (`segments/<n>.seg`, never changed once its build ends), and the *index*
+//! (`index.bin`, fixed-size binary records with a trailing checksum) says
+//! where each key's bytes are and what they are. A build loads the index
+//! once, so deciding what is reused opens no entry at all.
+//!
+//! Nothing here is synced: the cache only ever saves time. Every stored
+//! range is checked against its hash when it is read (except bytes this
+//! build just wrote and hashed), a damaged or torn index is an empty cache,
+//! and segments the index does not name are removed when the next build
+//! starts. Whatever a crash or a power cut leaves, the worst case is a miss.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::pack::{self, Compression, Format};
 use crate::project::workspace::Kind;
 
+/// An entry's key: the blake3 hash of every input that decides its bytes.
+pub type Key = [u8; 32];
+
 /// What a cache entry holds, besides its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMeta {
     pub format: u8,
     pub compression: u8,
@@ -30,9 +43,9 @@ pub struct StoredMeta {
     pub length: u64,
     pub raw_length: u64,
     /// blake3 of the raw (decompressed) bytes.
-    pub hash: String,
+    pub hash: [u8; 32],
     /// blake3 of the stored bytes, checked on read.
-    pub stored_hash: String,
+    pub stored_hash: [u8; 32],
 }
 
 impl StoredMeta {
@@ -51,18 +64,10 @@ impl StoredMeta {
             Compression::None
         }
     }
-
-    pub fn hash_bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, chunk) in self.hash.as_bytes().chunks(2).enumerate().take(32) {
-            out[i] = u8::from_str_radix(std::str::from_utf8(chunk).unwrap_or("00"), 16).unwrap_or(0);
-        }
-        out
-    }
 }
 
 /// The key of a processed entry: every input that decides its bytes.
-pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> String {
+pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
     let (name, version) = super::process::processor(kind);
     // serde_json's map is sorted, so equal settings give equal text.
     let canonical = serde_json::to_string(settings).expect("settings serialise");
@@ -72,69 +77,303 @@ pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Valu
         kind.as_str(),
         pack::VERSION
     );
-    blake3::hash(input.as_bytes()).to_hex().to_string()
+    blake3::hash(input.as_bytes()).into()
 }
 
-/// Entries are written here first, then renamed into their folder.
-const TMP_DIR: &str = "tmp";
+const INDEX_FILE: &str = "index.bin";
+const SEGMENTS_DIR: &str = "segments";
+const INDEX_MAGIC: &[u8; 8] = b"SPCACHE\0";
+const INDEX_VERSION: u32 = 1;
+const INDEX_HEADER: usize = 16;
+const RECORD: usize = 136;
+
+/// Where an entry's stored bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Location {
+    segment: u32,
+    offset: u64,
+}
+
+type Index = HashMap<Key, (Location, StoredMeta)>;
+
+fn encode_index(index: &Index) -> Vec<u8> {
+    let mut keys: Vec<&Key> = index.keys().collect();
+    // Sorted, so that the same entries always give the same file.
+    keys.sort();
+    let mut out = Vec::with_capacity(INDEX_HEADER + keys.len() * RECORD + 32);
+    out.extend_from_slice(INDEX_MAGIC);
+    out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
+    out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+    for k in keys {
+        let (at, m) = &index[k];
+        out.extend_from_slice(k);
+        out.extend_from_slice(&at.segment.to_le_bytes());
+        out.extend_from_slice(&at.offset.to_le_bytes());
+        out.extend_from_slice(&m.length.to_le_bytes());
+        out.extend_from_slice(&m.raw_length.to_le_bytes());
+        out.extend_from_slice(&[m.format, m.compression, m.level, 0]);
+        out.extend_from_slice(&m.width.to_le_bytes());
+        out.extend_from_slice(&m.height.to_le_bytes());
+        out.extend_from_slice(&m.hash);
+        out.extend_from_slice(&m.stored_hash);
+    }
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+/// The index's entries; `None` when the bytes are not a whole index of
+/// this version (then the cache is taken to be empty).
+fn decode_index(bytes: &[u8]) -> Option<Index> {
+    let body = bytes.get(..bytes.len().checked_sub(32)?)?;
+    if blake3::hash(body).as_bytes() != &bytes[body.len()..] || body.get(..8)? != INDEX_MAGIC {
+        return None;
+    }
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let arr = |b: &[u8], at: usize| -> [u8; 32] { b[at..at + 32].try_into().expect("32 bytes") };
+    let (version, count) = (u32_at(body, 8), u32_at(body, 12) as usize);
+    if version != INDEX_VERSION || body.len() != INDEX_HEADER + count * RECORD {
+        return None;
+    }
+    let mut index = HashMap::with_capacity(count);
+    for r in body[INDEX_HEADER..].chunks_exact(RECORD) {
+        let at = Location { segment: u32_at(r, 32), offset: u64_at(r, 36) };
+        let meta = StoredMeta {
+            length: u64_at(r, 44),
+            raw_length: u64_at(r, 52),
+            format: r[60],
+            compression: r[61],
+            level: r[62],
+            width: u32_at(r, 64),
+            height: u32_at(r, 68),
+            hash: arr(r, 72),
+            stored_hash: arr(r, 104),
+        };
+        index.insert(arr(r, 0), (at, meta));
+    }
+    Some(index)
+}
+
+fn segment_name(n: u32) -> String {
+    format!("{n:08}.seg")
+}
+
+/// The segment this build appends to, opened at its first entry.
+struct Writer {
+    segment: u32,
+    file: Option<Arc<File>>,
+    len: u64,
+    /// Entries written by this build: their bytes were hashed as they were
+    /// written, so reading them back needs no check.
+    added: Index,
+}
 
 pub struct LocalCache {
     dir: PathBuf,
+    index: Index,
+    writer: Mutex<Writer>,
+    /// Segments opened for reading.
+    open: Mutex<HashMap<u32, Arc<File>>>,
 }
 
 impl LocalCache {
-    pub fn new(state_dir: &Path) -> LocalCache {
-        LocalCache { dir: state_dir.join("cache") }
+    /// Loads the cache's index (empty when absent or damaged).
+    pub fn open(state_dir: &Path) -> LocalCache {
+        let dir = state_dir.join("cache");
+        let index = std::fs::read(dir.join(INDEX_FILE)).ok().and_then(|b| decode_index(&b)).unwrap_or_default();
+        let next = index.values().map(|(at, _)| at.segment + 1).max().unwrap_or(1);
+        let writer = Writer { segment: next, file: None, len: 0, added: HashMap::new() };
+        LocalCache { dir, index, writer: Mutex::new(writer), open: Mutex::new(HashMap::new()) }
     }
 
-    /// Removes what a killed build left half written (one folder, so that
-    /// this never has to walk the whole cache). Only while no build runs.
-    pub fn remove_stale_temps(&self) {
-        let _ = std::fs::remove_dir_all(self.dir.join(TMP_DIR));
+    fn segments(&self) -> PathBuf {
+        self.dir.join(SEGMENTS_DIR)
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(&key[..2]).join(key)
+    /// Removes what the index does not name: segments of a build that died
+    /// before its index was written, and anything an older cache layout
+    /// left. Only while no build runs (builds run in the lane, one at a time).
+    pub fn remove_unreferenced(&self) {
+        let named: HashSet<String> = self.index.values().map(|(at, _)| segment_name(at.segment)).collect();
+        if let Ok(entries) = std::fs::read_dir(self.segments()) {
+            for e in entries.flatten() {
+                if !named.contains(e.file_name().to_string_lossy().as_ref()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if name != INDEX_FILE && name != SEGMENTS_DIR {
+                    let path = e.path();
+                    let _ = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(path)
+                    } else {
+                        std::fs::remove_file(path)
+                    };
+                }
+            }
+        }
     }
 
-    /// The entry's description, when it is there and whole.
-    pub fn get(&self, key: &str) -> Option<StoredMeta> {
-        let path = self.path(key);
-        let file = File::open(&path).ok()?;
-        let len = file.metadata().ok()?.len();
-        let mut reader = BufReader::new(file);
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let meta: StoredMeta = serde_json::from_str(line.trim_end()).ok()?;
-        (line.len() as u64 + meta.length == len).then_some(meta)
+    /// The entry's description, when the cache has it.
+    pub fn get(&self, key: &Key) -> Option<StoredMeta> {
+        if let Some((_, meta)) = self.index.get(key) {
+            return Some(meta.clone());
+        }
+        self.writer.lock().expect("cache writer lock").added.get(key).map(|(_, m)| m.clone())
     }
 
-    /// The stored bytes of an entry, checked against its description.
-    pub fn read_stored(&self, key: &str, meta: &StoredMeta) -> io::Result<Vec<u8>> {
-        let mut reader = BufReader::new(File::open(self.path(key))?);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let mut bytes = Vec::with_capacity(meta.length as usize);
-        reader.read_to_end(&mut bytes)?;
-        if blake3::hash(&bytes).to_hex().as_str() != meta.stored_hash {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {key} is damaged")));
+    fn segment_file(&self, segment: u32) -> io::Result<Arc<File>> {
+        let mut open = self.open.lock().expect("cache files lock");
+        if let Some(f) = open.get(&segment) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(File::open(self.segments().join(segment_name(segment)))?);
+        open.insert(segment, f.clone());
+        Ok(f)
+    }
+
+    /// The stored bytes of an entry, checked against its description
+    /// (unless this build wrote them). This build's entries come first: one
+    /// written again because its older copy was damaged replaces it.
+    pub fn read_stored(&self, key: &Key, meta: &StoredMeta) -> io::Result<Vec<u8>> {
+        let damaged =
+            |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {}: {why}", hex(key)));
+        let added = self.writer.lock().expect("cache writer lock").added.get(key).map(|(at, m)| (*at, m.clone()));
+        let (at, fresh) = match (added, self.index.get(key)) {
+            (Some((at, m)), _) if &m == meta => (at, true),
+            (_, Some((at, m))) if m == meta => (*at, false),
+            _ => return Err(damaged("not in the cache")),
+        };
+        let mut bytes = vec![0u8; meta.length as usize];
+        self.segment_file(at.segment)?.read_exact_at(&mut bytes, at.offset)?;
+        if !fresh && blake3::hash(&bytes).as_bytes() != &meta.stored_hash {
+            return Err(damaged("its stored bytes do not match their hash"));
         }
         Ok(bytes)
     }
 
-    /// Stores an entry (atomically: a reader sees all of it or nothing).
-    pub fn put(&self, key: &str, meta: &StoredMeta, stored: &[u8]) -> io::Result<()> {
-        let path = self.path(key);
-        let dir = path.parent().expect("an entry path has a folder");
-        std::fs::create_dir_all(dir)?;
-        let tmp_dir = self.dir.join(TMP_DIR);
-        std::fs::create_dir_all(&tmp_dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(tmp_dir)?;
-        let mut line = serde_json::to_vec(meta)?;
-        line.push(b'\n');
-        tmp.write_all(&line)?;
-        tmp.write_all(stored)?;
-        tmp.persist(&path).map_err(|e| e.error)?;
+    /// Appends an entry to this build's segment. `meta.stored_hash` must
+    /// be the hash of `stored`.
+    pub fn put(&self, key: &Key, meta: &StoredMeta, stored: &[u8]) -> io::Result<()> {
+        let mut w = self.writer.lock().expect("cache writer lock");
+        let file = match &w.file {
+            Some(f) => f.clone(),
+            None => {
+                std::fs::create_dir_all(self.segments())?;
+                let f = Arc::new(
+                    File::options()
+                        .create_new(true)
+                        .write(true)
+                        .read(true)
+                        .open(self.segments().join(segment_name(w.segment)))?,
+                );
+                w.file = Some(f.clone());
+                f
+            }
+        };
+        let offset = w.len;
+        // On a failed write the segment's length is uncertain: stop using it.
+        if let Err(e) = (&*file).write_all(stored) {
+            w.file = None;
+            w.segment += 1;
+            w.len = 0;
+            return Err(e);
+        }
+        w.len += stored.len() as u64;
+        let segment = w.segment;
+        w.added.insert(*key, (Location { segment, offset }, meta.clone()));
         Ok(())
+    }
+
+    /// Writes the index with this build's entries (atomically, unsynced: a
+    /// torn or lost index is an empty cache). Nothing to do when the build
+    /// processed nothing.
+    pub fn finish(self) -> io::Result<()> {
+        let w = self.writer.into_inner().unwrap_or_else(|p| p.into_inner());
+        if w.added.is_empty() {
+            return Ok(());
+        }
+        let mut index = self.index;
+        index.extend(w.added);
+        crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&index))
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(stored: &[u8]) -> StoredMeta {
+        StoredMeta {
+            format: 0,
+            compression: 0,
+            level: 0,
+            width: 1,
+            height: 2,
+            length: stored.len() as u64,
+            raw_length: stored.len() as u64,
+            hash: blake3::hash(stored).into(),
+            stored_hash: blake3::hash(stored).into(),
+        }
+    }
+
+    #[test]
+    fn entries_survive_a_reopen_and_a_damaged_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::open(dir.path());
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        cache.put(&a, &meta(b"first"), b"first").unwrap();
+        cache.put(&b, &meta(b"second"), b"second").unwrap();
+        assert_eq!(cache.read_stored(&b, &meta(b"second")).unwrap(), b"second");
+        cache.finish().unwrap();
+
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.get(&a), Some(meta(b"first")));
+        assert_eq!(cache.read_stored(&a, &meta(b"first")).unwrap(), b"first");
+        // Damage one byte of `second` inside its segment.
+        let seg = dir.path().join("cache/segments").join(segment_name(1));
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[6] ^= 0xff;
+        std::fs::write(&seg, bytes).unwrap();
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.read_stored(&b, &meta(b"second")).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_torn_index_is_an_empty_cache_and_unnamed_segments_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::open(dir.path());
+        cache.put(&[1u8; 32], &meta(b"x"), b"x").unwrap();
+        cache.finish().unwrap();
+        let index = dir.path().join("cache").join(INDEX_FILE);
+        let bytes = std::fs::read(&index).unwrap();
+        std::fs::write(&index, &bytes[..bytes.len() - 1]).unwrap();
+        // An old layout's folder and a segment of a build that died.
+        std::fs::create_dir_all(dir.path().join("cache/ab")).unwrap();
+        std::fs::write(dir.path().join("cache/segments").join(segment_name(9)), b"junk").unwrap();
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.get(&[1u8; 32]), None);
+        cache.remove_unreferenced();
+        assert!(!dir.path().join("cache/ab").exists());
+        assert_eq!(std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_index_is_deterministic() {
+        let mut index = Index::new();
+        for i in 0..50u8 {
+            index.insert([i; 32], (Location { segment: 1, offset: u64::from(i) }, meta(&[i])));
+        }
+        let bytes = encode_index(&index);
+        assert_eq!(decode_index(&bytes).unwrap(), index);
+        assert_eq!(encode_index(&decode_index(&bytes).unwrap()), bytes);
     }
 }

@@ -27,7 +27,7 @@ use crate::operations::Operation;
 use crate::project::sandbox::Sandbox;
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Status};
 use crate::project::{paths, Project};
-use cache::{LocalCache, StoredMeta};
+use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
 
 /// How often progress is reported at most (a rate a UI can draw).
@@ -42,7 +42,7 @@ pub enum Outcome {
 
 /// One unit of processing: every asset with the same cache key is processed once.
 struct Unit {
-    key: String,
+    key: Key,
     asset: Arc<Asset>,
     /// Source bytes of every asset this unit stands for (for progress).
     bytes: u64,
@@ -105,8 +105,8 @@ fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) 
         height: processed.height,
         length: stored.len() as u64,
         raw_length: processed.bytes.len() as u64,
-        hash: blake3::hash(&processed.bytes).to_hex().to_string(),
-        stored_hash: blake3::hash(&stored).to_hex().to_string(),
+        hash: blake3::hash(&processed.bytes).into(),
+        stored_hash: blake3::hash(&stored).into(),
     };
     cache
         .put(&unit.key, &meta, &stored)
@@ -119,7 +119,7 @@ struct FromCache<'a> {
     cache: &'a LocalCache,
     sandbox: &'a Sandbox,
     level: i32,
-    keys: Vec<(String, StoredMeta, Arc<Asset>)>,
+    keys: Vec<(Key, StoredMeta, Arc<Asset>)>,
 }
 
 impl EntrySource for FromCache<'_> {
@@ -130,8 +130,8 @@ impl EntrySource for FromCache<'_> {
             Err(e) => {
                 // A damaged entry is a miss: process the asset again (the
                 // same inputs give the same bytes the table describes).
-                tracing::warn!(%key, error = %e, "a cache entry is damaged; processing its asset again");
-                let unit = Unit { key: key.clone(), asset: asset.clone(), bytes: 0 };
+                tracing::warn!(path = asset.path(), error = %e, "a cache entry is damaged; processing its asset again");
+                let unit = Unit { key: *key, asset: asset.clone(), bytes: 0 };
                 process_unit(self.sandbox, self.cache, &unit, self.level).map_err(|_| e)?;
                 self.cache.read_stored(key, meta)
             }
@@ -141,13 +141,23 @@ impl EntrySource for FromCache<'_> {
 
 /// Runs a build of the project's current snapshot. Called by the lane.
 pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
+    let cache = LocalCache::open(&project.state_dir());
+    cache.remove_unreferenced();
+    let outcome = build_with(project, op, clean, &cache);
+    // What was processed is kept whatever the outcome: a build that failed
+    // on one asset does not lose the work done on the others.
+    if let Err(e) = cache.finish() {
+        tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again");
+    }
+    outcome
+}
+
+fn build_with(project: &Project, op: &Operation, clean: bool, cache: &LocalCache) -> Outcome {
     let started = Instant::now();
     let snap = project.snapshot();
     let manifest = snap.manifest.clone();
     let level = manifest.zstd_level;
     let root = project.root.clone();
-    let cache = LocalCache::new(&project.state_dir());
-    cache.remove_stale_temps();
     let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| json!({ "operationId": op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics });
     let stats_json = |assets: usize, processed: u64, reused: u64, bytes_in: u64, bytes_out: u64| {
         json!({
@@ -179,13 +189,12 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     }
 
     // 2. Units of work by cache key; what the cache already has is reused.
-    let mut units: BTreeMap<String, Unit> = BTreeMap::new();
-    let mut key_of: Vec<String> = Vec::with_capacity(assets.len());
+    let mut units: BTreeMap<Key, Unit> = BTreeMap::new();
+    let mut key_of: Vec<Key> = Vec::with_capacity(assets.len());
     for a in &assets {
         let ext = a.path().rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
         let key = cache::key(&a.entry.hash, a.entry.kind, &ext, &a.entry.settings, level);
-        units.entry(key.clone()).or_insert_with(|| Unit { key: key.clone(), asset: a.clone(), bytes: 0 }).bytes +=
-            a.entry.size;
+        units.entry(key).or_insert_with(|| Unit { key, asset: a.clone(), bytes: 0 }).bytes += a.entry.size;
         key_of.push(key);
     }
     let units: Vec<Unit> = units.into_values().collect();
@@ -217,7 +226,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             let meta = match cached {
                 Some(meta) => meta,
                 None => {
-                    let meta = process_unit(&project.sandbox, &cache, unit, level)?;
+                    let meta = process_unit(&project.sandbox, cache, unit, level)?;
                     processed.fetch_add(1, Ordering::Relaxed);
                     meta
                 }
@@ -228,12 +237,12 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             Ok(meta)
         })
         .collect();
-    let mut metas: BTreeMap<String, StoredMeta> = BTreeMap::new();
+    let mut metas: BTreeMap<Key, StoredMeta> = BTreeMap::new();
     let mut cancelled = false;
     for (unit, outcome) in units.iter().zip(outcomes) {
         match outcome {
             Ok(meta) => {
-                metas.insert(unit.key.clone(), meta);
+                metas.insert(unit.key, meta);
             }
             Err(UnitError::Cancelled) => cancelled = true,
             Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
@@ -298,9 +307,9 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 offset: 0,
                 length: meta.length,
                 raw_length: meta.raw_length,
-                hash: meta.hash_bytes(),
+                hash: meta.hash,
             });
-            keys.push((key.clone(), meta.clone(), (*a).clone()));
+            keys.push((*key, meta.clone(), (*a).clone()));
         }
         let laid = pack::layout(entries);
         let rel = format!("{}/{}.pack", manifest.output, def.name);
@@ -314,7 +323,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             let r = existing.expect("checked above");
             (r.checksum(), r.len())
         } else {
-            let source = FromCache { cache: &cache, sandbox, level, keys };
+            let source = FromCache { cache, sandbox, level, keys };
             match write_pack(sandbox, &manifest.output, &laid, &source, op) {
                 Ok((tmp, checksum, len)) => {
                     crate::fault::point("a pack staged");

@@ -21,13 +21,7 @@ const LAST_MANIFEST: &str = "manifest.last.toml";
 /// is only a reference: it is replaced atomically but not synced (losing it
 /// loses only the detection of an offline change, never data).
 fn remember(state_dir: &Path, name: &str, bytes: &[u8]) {
-    let result = (|| -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new().prefix(crate::fsutil::TEMP_PREFIX).tempfile_in(state_dir)?;
-        std::io::Write::write_all(&mut tmp, bytes)?;
-        tmp.persist(state_dir.join(name)).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
+    if let Err(e) = crate::fsutil::replace_unsynced(&state_dir.join(name), bytes) {
         tracing::warn!(file = name, error = %e, "cannot keep a reference copy; offline changes to it will not be detected");
     }
 }
@@ -97,10 +91,12 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
     let registry_hash_now = registry::content_hash(&registry_bytes);
     let parse_registry =
         |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> { registry::parse_bytes(bytes, &registry_file) };
-    let last_registry = read_optional(&state_dir.join(LAST_REGISTRY)).ok().flatten();
+    let last_registry =
+        read_optional(&state_dir.join(LAST_REGISTRY)).ok().flatten().map(|last| (registry::content_hash(&last), last));
+    let copy_is_current = last_registry.as_ref().is_some_and(|(hash, _)| *hash == registry_hash_now);
     let known = last_registry
-        .filter(|last| registry::content_hash(last) != registry_hash_now)
-        .and_then(|last| parse_registry(&last).ok().map(|entries| (entries, registry::content_hash(&last))));
+        .filter(|(hash, _)| *hash != registry_hash_now)
+        .and_then(|(hash, last)| parse_registry(&last).ok().map(|entries| (entries, hash)));
     match known {
         Some((entries, hash)) => {
             let on_disk = parse_registry(&registry_bytes).map(Arc::new).map_err(|e| e.to_string());
@@ -115,7 +111,9 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
         }
         None => {
             let entries = parse_registry(&registry_bytes)?;
-            remember_registry(state_dir, &registry_bytes);
+            if !copy_is_current {
+                remember_registry(state_dir, &registry_bytes);
+            }
             Ok(Baseline {
                 manifest,
                 manifest_hash,

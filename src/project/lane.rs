@@ -7,6 +7,7 @@
 //! (rename, fsync) that must not occupy the async runtime's threads.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -47,16 +48,21 @@ type Queued = (Option<Arc<Operation>>, Job);
 pub struct Lane {
     tx: Mutex<Option<mpsc::Sender<Queued>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set by `stop`: looks at the disk still queued are skipped (nobody
+    /// will read what they find), operations are still finished.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Lane {
     pub fn start(project: Weak<Project>) -> Lane {
         let (tx, rx) = mpsc::channel::<Queued>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let seen = stopping.clone();
         let thread = std::thread::Builder::new()
             .name("packer-lane".into())
-            .spawn(move || run(project, rx))
+            .spawn(move || run(project, rx, &seen))
             .expect("the lane thread starts");
-        Lane { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
+        Lane { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)), stopping }
     }
 
     pub fn submit(&self, op: Option<Arc<Operation>>, job: Job) {
@@ -70,8 +76,14 @@ impl Lane {
         }
     }
 
+    /// Whether `stop` was called: a look at the disk in progress gives up.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
     /// Lets the lane finish what it has and waits for its thread.
     pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         drop(self.tx.lock().expect("lane lock").take());
         if let Some(handle) = self.thread.lock().expect("lane lock").take() {
             if handle.thread().id() != std::thread::current().id() {
@@ -81,8 +93,11 @@ impl Lane {
     }
 }
 
-fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>) {
+fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool) {
     while let Ok((op, job)) = rx.recv() {
+        if op.is_none() && stopping.load(Ordering::SeqCst) {
+            continue;
+        }
         let Some(project) = project.upgrade() else {
             if let Some(op) = op {
                 op.finish_cancelled();

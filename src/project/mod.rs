@@ -79,7 +79,7 @@ pub struct Project {
     snapshot: ArcSwap<Snapshot>,
     pub bus: Arc<EventBus>,
     pub ops: Arc<OpTable>,
-    lane: lane::Lane,
+    pub(crate) lane: lane::Lane,
     submit_lock: Mutex<()>,
     /// Held for writing by an apply from its first file step until its new
     /// snapshot is published, and for reading by a preview while it looks
@@ -92,6 +92,10 @@ pub struct Project {
     watcher: Mutex<Option<Arc<watcher::Watcher>>>,
     /// Why watching is degraded, when it is.
     watch_problem: Mutex<Option<String>>,
+    /// The first watches are in place (or failed to be): see `start_watching`.
+    watch_started: std::sync::atomic::AtomicBool,
+    /// `close` ran: a watcher placed late is dropped, not kept.
+    closed: std::sync::atomic::AtomicBool,
     /// The outcome of the last build, for the summary.
     last_build: Mutex<Value>,
     retry_scheduled: std::sync::atomic::AtomicBool,
@@ -271,9 +275,9 @@ impl Project {
         let manifest = Arc::new(base.manifest);
         let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);
         // What a killed build left half written: packs staged but never
-        // committed, cache entries never renamed into place.
-        crate::build::cache::LocalCache::new(&state_dir).remove_stale_temps();
-        // Only a real folder of the project: never through a symlink.
+        // committed (a processing-cache segment that its index never named
+        // is removed by the next build). Only a real folder of the project:
+        // never through a symlink.
         if sandbox.entry(&manifest.output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
             let _ = crate::fsutil::remove_stale_temps(&paths::absolute(&root, &manifest.output));
         }
@@ -292,9 +296,9 @@ impl Project {
 
         let id = crate::ids::project_id(&root);
         let mut cache = StatCache::load(&state_dir);
-        let scan = workspace::scan(&root, &manifest);
+        let scan = workspace::scan_in(&sandbox, &manifest);
         let items: Vec<(String, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
-        let (observed, mut stats) = cache.observe_many(&root, &items);
+        let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&scan));
         let mut assets = OrdMap::new();
         let mut by_path = OrdMap::new();
         for (entry, obs) in entries.into_iter().zip(observed) {
@@ -303,11 +307,11 @@ impl Project {
         }
         let untracked_items: Vec<(String, Kind)> = scan
             .files
-            .into_iter()
-            .filter(|p| !by_path.contains_key(p))
-            .map(|p| (p.clone(), Kind::of_path(&p)))
+            .iter()
+            .filter(|(p, _)| !by_path.contains_key(p))
+            .map(|(p, _)| (p.clone(), Kind::of_path(p)))
             .collect();
-        let (untracked_obs, untracked_stats) = cache.observe_many(&root, &untracked_items);
+        let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&scan));
         stats.hashed += untracked_stats.hashed;
         stats.cached += untracked_stats.cached;
         let untracked: OrdMap<String, Untracked> = untracked_items
@@ -345,6 +349,8 @@ impl Project {
             open_stats: stats,
             watcher: Mutex::new(None),
             watch_problem: Mutex::new(None),
+            watch_started: std::sync::atomic::AtomicBool::new(false),
+            closed: std::sync::atomic::AtomicBool::new(false),
             last_build: Mutex::new(Value::Null),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
         });
@@ -418,10 +424,38 @@ impl Project {
         Some(op)
     }
 
+    /// Places the watches on a thread of their own: on a large workspace
+    /// that takes as long as the rest of opening (a watch per folder), and
+    /// nobody's first answer should wait for it. Whatever changes before the
+    /// watches are in place is found by one look at the whole workspace,
+    /// queued as soon as they are; until then `summary.watch` says `starting`.
     fn start_watching(self: &Arc<Self>) {
-        match watcher::Watcher::start(self) {
-            Ok(w) => *self.watcher.lock().expect("watcher lock") = Some(w),
-            Err(e) => self.watch_degraded(&format!("the workspace cannot be watched: {e}")),
+        let project = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("packer-watch-start".into()).spawn(move || {
+            let Some(project) = project.upgrade() else { return };
+            let started = watcher::Watcher::start(&project);
+            let mut slot = project.watcher.lock().expect("watcher lock");
+            if project.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            match started {
+                Ok(w) => {
+                    // A rescan may have placed watches meanwhile: keep those.
+                    slot.get_or_insert(w);
+                    drop(slot);
+                    project.watch_started.store(true, std::sync::atomic::Ordering::SeqCst);
+                    project.observe(None);
+                }
+                Err(e) => {
+                    drop(slot);
+                    project.watch_started.store(true, std::sync::atomic::Ordering::SeqCst);
+                    project.watch_degraded(&format!("the workspace cannot be watched: {e}"));
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            self.watch_started.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.watch_degraded(&format!("the workspace cannot be watched: {e}"));
         }
     }
 
@@ -544,8 +578,15 @@ impl Project {
             op.request_cancel(false);
         }
         self.lane.stop();
-        // Dropping the watcher stops its threads.
-        self.watcher.lock().expect("watcher lock").take();
+        if self.ops.active().is_empty() {
+            self.bus.checkpoint();
+        }
+        // Dropping the watcher stops its threads; one still being placed is
+        // dropped when it is ready.
+        let mut watcher = self.watcher.lock().expect("watcher lock");
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        watcher.take();
+        drop(watcher);
         self.disk().cache.save();
     }
 
@@ -560,8 +601,9 @@ impl Project {
             "divergence": { "state": snap.divergence_state(), "count": count },
             "lane": { "queued": queued, "running": running },
             "watch": match self.watch_problem.lock().expect("watch lock").as_ref() {
-                None => json!({ "state": "ok" }),
                 Some(reason) => json!({ "state": "degraded", "reason": reason }),
+                None if !self.watch_started.load(std::sync::atomic::Ordering::SeqCst) => json!({ "state": "starting" }),
+                None => json!({ "state": "ok" }),
             },
             "lastBuild": self.last_build.lock().expect("last build lock").clone(),
         })

@@ -30,11 +30,15 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     // Which files to look at.
     let mut files: BTreeSet<String> = BTreeSet::new();
     let mut own_files: BTreeSet<&str> = BTreeSet::new();
+    // A full look stats files in its walk; they are not stat'ed again.
+    let mut walked = None;
     match paths {
         None => {
             files.extend(contents.by_path.keys().cloned());
             files.extend(contents.untracked.keys().cloned());
-            files.extend(workspace::scan(root, &manifest).files);
+            let scan = workspace::scan_in(&project.sandbox, &manifest);
+            files.extend(scan.files.iter().map(|(p, _)| p.clone()));
+            walked = Some(scan);
             own_files.extend([REGISTRY_FILE, MANIFEST_FILE]);
         }
         Some(paths) => {
@@ -75,6 +79,10 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         }
     }
 
+    // The project is closing: nobody will read what this look would find.
+    if project.lane.is_stopping() {
+        return;
+    }
     let mut disk = project.disk();
     // Registered files: what they are now.
     let registered: Vec<(String, Kind, String)> = files
@@ -82,7 +90,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         .filter_map(|p| contents.by_path.get(p).map(|id| (p.clone(), contents.assets[id].entry.kind, id.clone())))
         .collect();
     let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
-    let (observed, _) = disk.cache.observe_many(root, &items);
+    let (observed, _) = disk.cache.observe_many_in(&project.sandbox, &items, walked.as_ref());
     // Whether anything differs: most looks (the packer's own writes coming
     // back from the watcher) find nothing, and must then cost nothing more.
     let mut changed = false;
@@ -95,13 +103,21 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         }
     }
     // Everything else under the asset roots: untracked, or nothing.
-    let others: Vec<(String, Kind)> =
-        files.iter().filter(|p| !contents.by_path.contains_key(*p)).map(|p| (p.clone(), Kind::of_path(p))).collect();
-    let (observed, _) = disk.cache.observe_many(root, &others);
+    // Only files the workspace tracks are read: the build's own output
+    // folder reported by the watcher must not mean hashing every pack.
+    let (others, elsewhere): (Vec<&String>, Vec<&String>) = files
+        .iter()
+        .filter(|p| !contents.by_path.contains_key(*p))
+        .partition(|p| manifest.under_roots(p) && !manifest.is_excluded(p));
+    for path in elsewhere {
+        disk.cache.forget(path);
+        changed |= contents.untracked.remove(path).is_some();
+    }
+    let others: Vec<(String, Kind)> = others.into_iter().map(|p| (p.clone(), Kind::of_path(p))).collect();
+    let (observed, _) = disk.cache.observe_many_in(&project.sandbox, &others, walked.as_ref());
     for ((path, _), obs) in others.into_iter().zip(observed) {
-        let tracked = manifest.under_roots(&path) && !manifest.is_excluded(&path);
         match obs {
-            Some(o) if tracked => {
+            Some(o) => {
                 let u = Untracked { hash: o.hash, size: o.size };
                 if contents.untracked.get(&path) != Some(&u) {
                     contents.untracked.insert(path, u);

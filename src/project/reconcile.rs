@@ -284,7 +284,7 @@ impl Planner<'_> {
                 return;
             }
         };
-        let files = workspace::scan(self.root, &manifest).files;
+        let files = workspace::scan(self.root, &manifest).into_paths();
         let mut untracked = imbl::OrdMap::new();
         for p in files {
             if self.by_path.contains_key(&p) {

@@ -37,6 +37,49 @@ pub enum Entry {
     Other,
 }
 
+/// What `stat` says of a file, as far as the packer compares it: a file
+/// whose size, modification time and inode are unchanged is taken to be
+/// unchanged (see `statcache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ino: u64,
+}
+
+impl FileStat {
+    pub fn of(meta: &std::fs::Metadata) -> FileStat {
+        use std::os::unix::fs::MetadataExt;
+        FileStat {
+            size: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+
+    #[allow(clippy::unnecessary_cast)] // the field types differ between architectures
+    fn of_raw(st: &rfs::Stat) -> FileStat {
+        FileStat {
+            size: st.st_size as u64,
+            mtime_ns: (st.st_mtime as i128) * 1_000_000_000 + (st.st_mtime_nsec as i128),
+            ino: st.st_ino as u64,
+        }
+    }
+}
+
+/// One thing [`Sandbox::walk`] found.
+#[derive(Debug)]
+pub enum Found {
+    /// A regular file and its stat.
+    File { rel: String, stat: FileStat },
+    /// A symlink (never followed).
+    Symlink { rel: String },
+    /// A folder or an entry that could not be read.
+    Unreadable { rel: String, error: io::Error },
+    /// A name that is not UTF-8, in the folder `dir`.
+    NotUtf8 { dir: String, name: Vec<u8> },
+}
+
 /// Why [`Sandbox::rename`] failed.
 #[derive(Debug)]
 pub enum RenameError {
@@ -228,6 +271,81 @@ impl Sandbox {
     /// symlink on the way is an error).
     pub fn metadata(&self, rel: &str) -> io::Result<std::fs::Metadata> {
         File::from(self.open_beneath(rel, OFlags::PATH)?).metadata()
+    }
+
+    /// Walks the folder `rel` and everything beneath it, one open folder
+    /// handle at a time: each entry is looked at relative to its folder's
+    /// handle, so the walk never follows a symlink and never leaves the root
+    /// whatever is renamed meanwhile, and costs one `getdents` per folder and
+    /// one `stat` per file (as `find` does). Folders whose path `skip_dir`
+    /// accepts are not entered; FIFOs, sockets and devices are passed over.
+    /// Order is unspecified.
+    pub fn walk(&self, rel: &str, skip_dir: &dyn Fn(&str) -> bool, found: &mut dyn FnMut(Found)) -> io::Result<()> {
+        let mut stack: Vec<(String, OwnedFd)> = vec![(rel.to_string(), self.open_dir(rel)?)];
+        while let Some((dir_rel, fd)) = stack.pop() {
+            let mut dir = match rfs::Dir::new(fd) {
+                Ok(d) => d,
+                Err(e) => {
+                    found(Found::Unreadable { rel: dir_rel, error: e.into() });
+                    continue;
+                }
+            };
+            while let Some(entry) = dir.read() {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        found(Found::Unreadable { rel: dir_rel.clone(), error: e.into() });
+                        break;
+                    }
+                };
+                let raw = entry.file_name().to_bytes();
+                if raw == b"." || raw == b".." {
+                    continue;
+                }
+                let Ok(name) = std::str::from_utf8(raw) else {
+                    found(Found::NotUtf8 { dir: dir_rel.clone(), name: raw.to_vec() });
+                    continue;
+                };
+                let child = format!("{dir_rel}/{name}");
+                let fd = dir.fd()?;
+                let mut kind = entry.file_type();
+                let mut stat = None;
+                // Files need their stat anyway; `Unknown` is what some file
+                // systems report for everything.
+                if kind == FileType::RegularFile || kind == FileType::Unknown {
+                    match rfs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) => {
+                            kind = FileType::from_raw_mode(st.st_mode);
+                            stat = Some(FileStat::of_raw(&st));
+                        }
+                        // Removed since the folder was read.
+                        Err(Errno::NOENT) => continue,
+                        Err(e) => {
+                            found(Found::Unreadable { rel: child, error: e.into() });
+                            continue;
+                        }
+                    }
+                }
+                match kind {
+                    FileType::RegularFile => {
+                        found(Found::File { rel: child, stat: stat.expect("a file was stat'ed above") })
+                    }
+                    FileType::Symlink => found(Found::Symlink { rel: child }),
+                    FileType::Directory if !skip_dir(&child) => {
+                        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                        match rfs::openat(fd, name, flags, Mode::empty()) {
+                            Ok(sub) => stack.push((child, sub)),
+                            Err(Errno::NOENT) => {}
+                            // Swapped for a symlink since the folder was read.
+                            Err(Errno::NOTDIR) | Err(Errno::LOOP) => found(Found::Symlink { rel: child }),
+                            Err(e) => found(Found::Unreadable { rel: child, error: e.into() }),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Creates a new file for writing (mode 0644); fails if anything is

@@ -10,33 +10,19 @@
 //! only slower, never wrong.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::workspace::{self, Kind, Observed};
+use super::sandbox::{FileStat, Sandbox};
+use super::workspace::{self, Kind, Observed, Scan};
 
 /// An entry recorded less than this after the file's mtime is not trusted.
 const RACY_NS: i128 = 50_000_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Stat {
-    size: u64,
-    mtime_ns: i128,
-    ino: u64,
-}
-
-impl Stat {
-    fn of(meta: &std::fs::Metadata) -> Stat {
-        Stat {
-            size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            ino: meta.ino(),
-        }
-    }
-}
+/// What `stat` says of a file (its size, modification time and inode).
+type Stat = FileStat;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
@@ -135,24 +121,38 @@ impl StatCache {
     /// on all cores. `None` for a file that does not exist (or is not a
     /// regular file).
     pub fn observe_many(&mut self, root: &Path, items: &[(String, Kind)]) -> (Vec<Option<Observed>>, ObserveStats) {
+        // Stat beneath the root, as reads are: a path through a symlink is
+        // not a file of the project, cached or not.
+        let Ok(sandbox) = Sandbox::open(root) else {
+            let stats = ObserveStats { missing: items.len(), ..ObserveStats::default() };
+            return (vec![None; items.len()], stats);
+        };
+        self.observe_many_in(&sandbox, items, None)
+    }
+
+    /// [`StatCache::observe_many`] through an open sandbox. A file that
+    /// `walked` found is not stat'ed again: the walk's own `stat` (beneath
+    /// the root, moments ago) is used.
+    pub fn observe_many_in(
+        &mut self,
+        sandbox: &Sandbox,
+        items: &[(String, Kind)],
+        walked: Option<&Scan>,
+    ) -> (Vec<Option<Observed>>, ObserveStats) {
         let mut stats = ObserveStats::default();
         let mut out: Vec<Option<Observed>> = vec![None; items.len()];
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
-        // Stat beneath the root, as reads are: a path through a symlink is
-        // not a file of the project, cached or not.
-        let Ok(sandbox) = crate::project::sandbox::Sandbox::open(root) else {
-            stats.missing = items.len();
-            return (out, stats);
-        };
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let meta = match sandbox.metadata(rel) {
-                Ok(m) if m.is_file() => m,
-                _ => {
-                    stats.missing += 1;
-                    continue;
-                }
+            let stat = match walked.and_then(|w| w.stat(rel)) {
+                Some(stat) => stat,
+                None => match sandbox.metadata(rel) {
+                    Ok(m) if m.is_file() => Stat::of(&m),
+                    _ => {
+                        stats.missing += 1;
+                        continue;
+                    }
+                },
             };
-            let stat = Stat::of(&meta);
             match self.cached(rel, *kind, &stat) {
                 Some(obs) => {
                     out[i] = Some(obs.clone());
@@ -162,7 +162,7 @@ impl StatCache {
             }
         }
         let wanted: Vec<(String, Kind)> = to_read.iter().map(|(i, _)| items[*i].clone()).collect();
-        let read = workspace::inspect_many_in(&sandbox, &wanted);
+        let read = workspace::inspect_many_in(sandbox, &wanted);
         for ((i, stat), result) in to_read.into_iter().zip(read) {
             match result {
                 Ok(obs) => {

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
-use super::paths;
-use super::sandbox::Sandbox;
+use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use super::snapshot::{Diagnostic, Severity};
 
 /// What an asset is, decided by its extension.
@@ -242,73 +241,98 @@ fn font_metadata(
 /// The result of walking the asset roots.
 #[derive(Debug, Default)]
 pub struct Scan {
-    /// Regular files under the roots, not excluded, sorted.
-    pub files: Vec<String>,
+    /// Regular files under the roots, not excluded, sorted by path, each
+    /// with what `stat` said of it during the walk.
+    pub files: Vec<(String, FileStat)>,
     /// Things the walk saw and refused, each a project warning.
     pub skipped: Vec<Diagnostic>,
+}
+
+impl Scan {
+    /// What the walk's `stat` said of `rel`, when the walk found it.
+    pub fn stat(&self, rel: &str) -> Option<FileStat> {
+        self.files.binary_search_by(|(p, _)| p.as_str().cmp(rel)).ok().map(|i| self.files[i].1)
+    }
+
+    /// The paths found, sorted.
+    pub fn into_paths(self) -> impl Iterator<Item = String> {
+        self.files.into_iter().map(|(p, _)| p)
+    }
 }
 
 /// Walks the asset roots. Symlinks are never followed: a symlink could lead
 /// out of the project, and two names for one file would split its identity.
 pub fn scan(root: &Path, manifest: &Manifest) -> Scan {
-    let mut out = Scan::default();
-    for asset_root in &manifest.roots {
-        let dir = paths::absolute(root, asset_root);
-        if !dir.exists() {
-            continue;
-        }
-        // A symlinked asset root is not followed either: it could lead anywhere.
-        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
-            out.skipped.push(Diagnostic::project(
+    match Sandbox::open(root) {
+        Ok(sandbox) => scan_in(&sandbox, manifest),
+        Err(e) => Scan {
+            files: Vec::new(),
+            skipped: vec![Diagnostic::project(
                 Severity::Warning,
-                "symlinkIgnored",
-                format!("asset root `{asset_root}` is a symlink and is not scanned"),
-                Some(asset_root.clone()),
-            ));
-            continue;
+                "unreadable",
+                format!("cannot read the project folder: {e}"),
+                None,
+            )],
+        },
+    }
+}
+
+/// [`scan`] through a sandbox already open: the walk goes folder handle by
+/// folder handle beneath the root ([`Sandbox::walk`]).
+pub fn scan_in(sandbox: &Sandbox, manifest: &Manifest) -> Scan {
+    let mut out = Scan::default();
+    let warn =
+        |code: &str, message: String, path: Option<String>| Diagnostic::project(Severity::Warning, code, message, path);
+    for asset_root in &manifest.roots {
+        match sandbox.entry(asset_root) {
+            Ok(Some(Entry::Dir)) => {}
+            // A symlinked asset root is not followed either: it could lead anywhere.
+            Ok(Some(Entry::Symlink)) => {
+                let message = format!("asset root `{asset_root}` is a symlink and is not scanned");
+                out.skipped.push(warn("symlinkIgnored", message, Some(asset_root.clone())));
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                let message = format!("asset root `{asset_root}` is not scanned: {e}");
+                out.skipped.push(warn("unreadable", message, Some(asset_root.clone())));
+                continue;
+            }
         }
-        let walker = walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name().into_iter();
-        let walker = walker.filter_entry(|e| e.depth() == 0 || (e.file_name() != ".packer" && e.file_name() != ".git"));
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let path = e.path().and_then(|p| paths::relative_of(root, p));
-                    out.skipped.push(Diagnostic::project(
-                        Severity::Warning,
-                        "unreadable",
-                        format!("cannot read {}: {e}", path.as_deref().unwrap_or(asset_root)),
-                        path,
-                    ));
-                    continue;
+        let skip_dir = |rel: &str| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            name == ".packer" || name == ".git"
+        };
+        let mut found = |f: Found| match f {
+            Found::File { rel, stat } => {
+                if !manifest.is_excluded(&rel) {
+                    out.files.push((rel, stat));
                 }
-            };
-            let Some(rel) = paths::relative_of(root, entry.path()) else {
-                out.skipped.push(Diagnostic::project(
-                    Severity::Warning,
-                    "unrepresentableName",
-                    format!("`{}` has a name that is not valid UTF-8 and is ignored", entry.path().display()),
-                    None,
-                ));
-                continue;
-            };
-            let ft = entry.file_type();
-            if ft.is_symlink() {
-                out.skipped.push(Diagnostic::project(
-                    Severity::Warning,
-                    "symlinkIgnored",
-                    format!("`{rel}` is a symlink; symlinks under the asset roots are ignored"),
-                    Some(rel),
-                ));
-                continue;
             }
-            if ft.is_file() && !manifest.is_excluded(&rel) {
-                out.files.push(rel);
+            Found::Symlink { rel } => {
+                let message = format!("`{rel}` is a symlink; symlinks under the asset roots are ignored");
+                out.skipped.push(warn("symlinkIgnored", message, Some(rel)));
             }
+            Found::Unreadable { rel, error } => {
+                out.skipped.push(warn("unreadable", format!("cannot read {rel}: {error}"), Some(rel)));
+            }
+            Found::NotUtf8 { dir, name } => {
+                let message = format!(
+                    "`{dir}/{}` has a name that is not valid UTF-8 and is ignored",
+                    String::from_utf8_lossy(&name)
+                );
+                out.skipped.push(warn("unrepresentableName", message, None));
+            }
+        };
+        if let Err(e) = sandbox.walk(asset_root, &skip_dir, &mut found) {
+            let message = format!("asset root `{asset_root}` is not scanned: {e}");
+            out.skipped.push(warn("unreadable", message, Some(asset_root.clone())));
         }
     }
-    out.files.sort();
-    out.files.dedup();
+    out.files.sort_by(|a, b| a.0.cmp(&b.0));
+    out.files.dedup_by(|a, b| a.0 == b.0);
+    out.skipped.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     out
 }
 
