@@ -34,11 +34,15 @@ pub fn remember_manifest(state_dir: &Path, bytes: &[u8]) {
     remember(state_dir, LAST_MANIFEST, bytes);
 }
 
-/// The project files as opening takes them.
-pub struct Baseline {
+/// `packer.toml` as opening takes it.
+pub struct ManifestBaseline {
     pub manifest: Manifest,
     pub manifest_hash: String,
     pub manifest_changed: bool,
+}
+
+/// `packer.registry.jsonl` as opening takes it.
+pub struct RegistryBaseline {
     pub entries: Vec<Entry>,
     pub registry_hash: String,
     /// The registry file differs from the packer's copy: what it holds now.
@@ -60,7 +64,9 @@ fn read_optional(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     }
 }
 
-pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
+/// The manifest: the file, or the packer's copy when the file changed
+/// while no packer ran (then `manifest_changed`).
+pub fn load_manifest(root: &Path, state_dir: &Path) -> Result<ManifestBaseline, OpenError> {
     let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
     let manifest_path = root.join(MANIFEST_FILE);
     let manifest_file = manifest_path.display().to_string();
@@ -85,6 +91,13 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
         }
     };
 
+    Ok(ManifestBaseline { manifest, manifest_hash, manifest_changed })
+}
+
+/// The registry: the file, or the packer's copy when the file changed while
+/// no packer ran (then `registry_on_disk` holds what the file says).
+pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, OpenError> {
+    let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
     let registry_path = root.join(REGISTRY_FILE);
     let registry_file = registry_path.display().to_string();
     let registry_bytes = read_optional(&registry_path).map_err(|e| io(&registry_path, e))?.unwrap_or_default();
@@ -100,10 +113,7 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
     match known {
         Some((entries, hash)) => {
             let on_disk = parse_registry(&registry_bytes).map(Arc::new).map_err(|e| e.to_string());
-            Ok(Baseline {
-                manifest,
-                manifest_hash,
-                manifest_changed,
+            Ok(RegistryBaseline {
                 entries,
                 registry_hash: hash,
                 registry_on_disk: Some(RegistryOnDisk { entries: on_disk, hash: registry_hash_now }),
@@ -114,14 +124,7 @@ pub fn load(root: &Path, state_dir: &Path) -> Result<Baseline, OpenError> {
             if !copy_is_current {
                 remember_registry(state_dir, &registry_bytes);
             }
-            Ok(Baseline {
-                manifest,
-                manifest_hash,
-                manifest_changed,
-                entries,
-                registry_hash: registry_hash_now,
-                registry_on_disk: None,
-            })
+            Ok(RegistryBaseline { entries, registry_hash: registry_hash_now, registry_on_disk: None })
         }
     }
 }

@@ -271,9 +271,9 @@ impl Project {
         }
         // So is a build that died while putting its packs in place.
         let finished_build = crate::build::commit::finish(&sandbox, &state_dir);
-        let base = baseline::load(&root, &state_dir)?;
+        let base = baseline::load_manifest(&root, &state_dir)?;
         let manifest = Arc::new(base.manifest);
-        let (manifest_hash, registry_hash, entries) = (base.manifest_hash, base.registry_hash, base.entries);
+        let (manifest_hash, manifest_changed) = (base.manifest_hash, base.manifest_changed);
         // What a killed build left half written: packs staged but never
         // committed (a processing-cache segment that its index never named
         // is removed by the next build). Only a real folder of the project:
@@ -295,10 +295,19 @@ impl Project {
         }
 
         let id = crate::ids::project_id(&root);
-        let mut cache = StatCache::load(&state_dir);
-        let scan = workspace::scan_in(&sandbox, &manifest);
+        // The walk is mostly system calls, reading the registry and the stat
+        // cache mostly parsing: side by side, they take the time of the longer.
+        let (scan, loaded) = std::thread::scope(|s| {
+            let loading = s.spawn(|| (baseline::load_registry(&root, &state_dir), StatCache::load(&state_dir)));
+            let scan = workspace::scan_in(&sandbox, &manifest);
+            (scan, loading.join())
+        });
+        let (registry, mut cache) = loaded.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let registry = registry?;
+        let (registry_hash, entries) = (registry.registry_hash, registry.entries);
+        let walked = scan.stats();
         let items: Vec<(String, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
-        let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&scan));
+        let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&walked));
         let mut assets = OrdMap::new();
         let mut by_path = OrdMap::new();
         for (entry, obs) in entries.into_iter().zip(observed) {
@@ -311,7 +320,8 @@ impl Project {
             .filter(|(p, _)| !by_path.contains_key(p))
             .map(|(p, _)| (p.clone(), Kind::of_path(p)))
             .collect();
-        let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&scan));
+        let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&walked));
+        drop(walked);
         stats.hashed += untracked_stats.hashed;
         stats.cached += untracked_stats.cached;
         let untracked: OrdMap<String, Untracked> = untracked_items
@@ -325,10 +335,8 @@ impl Project {
         // journal's last seq), so a generation from an earlier run never
         // matches by accident.
         let generation = bus.last_seq() + 1;
-        let external = External {
-            registry: baseline::registry_change(base.registry_on_disk, &assets),
-            manifest_changed: base.manifest_changed,
-        };
+        let external =
+            External { registry: baseline::registry_change(registry.registry_on_disk, &assets), manifest_changed };
         let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
         let mut project_diagnostics = scan.skipped;
         let ops = Arc::new(OpTable::default());

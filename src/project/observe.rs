@@ -90,6 +90,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         .filter_map(|p| contents.by_path.get(p).map(|id| (p.clone(), contents.assets[id].entry.kind, id.clone())))
         .collect();
     let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
+    let walked = walked.as_ref().map(workspace::Scan::stats);
     let (observed, _) = disk.cache.observe_many_in(&project.sandbox, &items, walked.as_ref());
     // Whether anything differs: most looks (the packer's own writes coming
     // back from the watcher) find nothing, and must then cost nothing more.

@@ -4,7 +4,6 @@
 //! order. That shape is chosen for git: an unchanged asset is an unchanged
 //! line, and two people touching different assets touch different lines.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -79,9 +78,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
             format!("version {} is not supported (this packer reads version {VERSION})", header.version),
         ));
     }
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut ids = HashSet::new();
-    let mut paths = HashSet::new();
+    let mut entries: Vec<(usize, Entry)> = Vec::new();
     for (n, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -94,14 +91,30 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
             .ok()
             .filter(|p| *p == entry.path)
             .ok_or_else(|| invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)))?;
-        if !ids.insert(entry.id.clone()) {
-            return Err(invalid(n, format!("duplicate asset id `{}`", entry.id)));
-        }
-        if !paths.insert(entry.path.clone()) {
-            return Err(invalid(n, format!("duplicate path `{}`", entry.path)));
-        }
-        entries.push(entry);
+        entries.push((n, entry));
     }
+    // Duplicates are found by sorting rather than hashing a copy of every
+    // id and path; the error names the later of the two lines, as a reader
+    // going down the file would meet it.
+    let first_duplicate = |key: &dyn Fn(&Entry) -> &str| -> Option<(usize, String)> {
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by(|&a, &b| key(&entries[a].1).cmp(key(&entries[b].1)).then(entries[a].0.cmp(&entries[b].0)));
+        order
+            .windows(2)
+            .filter(|w| key(&entries[w[0]].1) == key(&entries[w[1]].1))
+            .map(|w| (entries[w[1]].0, key(&entries[w[1]].1).to_string()))
+            .min()
+    };
+    let dup_id = first_duplicate(&|e: &Entry| e.id.as_str());
+    let dup_path = first_duplicate(&|e: &Entry| e.path.as_str());
+    match (dup_id, dup_path) {
+        (Some((n, id)), p) if p.as_ref().is_none_or(|(m, _)| n <= *m) => {
+            return Err(invalid(n, format!("duplicate asset id `{id}`")));
+        }
+        (_, Some((n, path))) => return Err(invalid(n, format!("duplicate path `{path}`"))),
+        _ => {}
+    }
+    let mut entries: Vec<Entry> = entries.into_iter().map(|(_, e)| e).collect();
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(entries)
 }

@@ -11,12 +11,11 @@ use std::sync::Arc;
 
 use imbl::OrdMap;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::divergence::{self, External, Item, Untracked};
 use super::manifest::Manifest;
 use super::registry::Entry;
-use super::workspace::{Kind, Observed};
+use super::workspace::{Kind, Metadata, Observed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,7 +73,7 @@ impl Status {
 pub struct Asset {
     #[serde(flatten)]
     pub entry: Entry,
-    pub metadata: Map<String, Value>,
+    pub metadata: Arc<Metadata>,
     pub status: Status,
     pub diagnostics: Vec<Diagnostic>,
     /// Hash of the file as last read from disk, when it differs from the registry.
@@ -89,7 +88,7 @@ impl Asset {
         let Some(obs) = observed else {
             return Asset {
                 entry,
-                metadata: Map::new(),
+                metadata: Arc::default(),
                 status: Status::Missing,
                 diagnostics: Vec::new(),
                 disk_hash: None,

@@ -6,17 +6,21 @@
 //! used and the file is not read. Entries recorded within a moment of the
 //! file's modification are not trusted ("racy" entries, as git calls them):
 //! the file could change again within the clock's granularity.
-//! The cache lives in `.packer/statcache.jsonl`; a missing or damaged cache is
-//! only slower, never wrong.
+//! The cache lives in `.packer/statcache.bin`, in a compact binary form of
+//! its own (it is read on every open, and parsing a JSON line per file cost
+//! more than walking the workspace); a missing or damaged cache is only
+//! slower, never wrong.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::sandbox::{FileStat, Sandbox};
-use super::workspace::{self, Kind, Observed, Scan};
+use super::workspace::{self, Kind, Observed, Walked};
+
+const FILE: &str = "statcache.bin";
 
 /// An entry recorded less than this after the file's mtime is not trusted.
 const RACY_NS: i128 = 50_000_000;
@@ -24,9 +28,8 @@ const RACY_NS: i128 = 50_000_000;
 /// What `stat` says of a file (its size, modification time and inode).
 type Stat = FileStat;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct Entry {
-    path: String,
     kind: Kind,
     stat: Stat,
     recorded_ns: i128,
@@ -56,34 +59,23 @@ fn now_ns() -> i128 {
 }
 
 impl StatCache {
-    /// Loads the cache of a project (empty when absent or unreadable).
+    /// Loads the cache of a project (empty when absent or damaged).
     pub fn load(state_dir: &Path) -> StatCache {
-        let file = state_dir.join("statcache.jsonl");
-        let mut entries = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            for line in text.lines() {
-                // A damaged line is only a miss.
-                if let Ok(e) = serde_json::from_str::<Entry>(line) {
-                    entries.insert(e.path.clone(), e);
-                }
-            }
-        }
+        let file = state_dir.join(FILE);
+        let entries = std::fs::read(&file).ok().and_then(|b| codec::decode(&b)).unwrap_or_default();
+        // The JSON-lines cache of earlier versions is not read: one open reads
+        // every file again, then the binary cache takes over.
+        let _ = std::fs::remove_file(state_dir.join("statcache.jsonl"));
         StatCache { file, entries, dirty: false }
     }
 
-    /// Writes the cache back if it changed (atomically, like every file we write).
+    /// Writes the cache back if it changed (atomically and unsynced: a torn
+    /// or lost cache is only an empty one).
     pub fn save(&mut self) {
         if !self.dirty {
             return;
         }
-        let mut text = String::with_capacity(self.entries.len() * 256);
-        let mut paths: Vec<&String> = self.entries.keys().collect();
-        paths.sort();
-        for p in paths {
-            text.push_str(&serde_json::to_string(&self.entries[p]).expect("a cache entry serialises"));
-            text.push('\n');
-        }
-        match crate::fsutil::write_atomic(&self.file, text.as_bytes()) {
+        match crate::fsutil::replace_unsynced(&self.file, &codec::encode(&self.entries)) {
             Ok(()) => self.dirty = false,
             Err(e) => tracing::warn!(error = %e, "cannot save the stat cache; the next open will be slower"),
         }
@@ -96,15 +88,14 @@ impl StatCache {
     }
 
     fn record(&mut self, rel: &str, kind: Kind, stat: Stat, observed: &Observed) {
-        let entry = Entry { path: rel.to_string(), kind, stat, recorded_ns: now_ns(), observed: observed.clone() };
+        let entry = Entry { kind, stat, recorded_ns: now_ns(), observed: observed.clone() };
         self.entries.insert(rel.to_string(), entry);
         self.dirty = true;
     }
 
     /// Follows a file the packer itself renamed (a rename keeps its stat).
     pub fn rename(&mut self, from: &str, to: &str) {
-        if let Some(mut e) = self.entries.remove(from) {
-            e.path = to.to_string();
+        if let Some(e) = self.entries.remove(from) {
             self.entries.insert(to.to_string(), e);
             self.dirty = true;
         }
@@ -137,14 +128,14 @@ impl StatCache {
         &mut self,
         sandbox: &Sandbox,
         items: &[(String, Kind)],
-        walked: Option<&Scan>,
+        walked: Option<&Walked<'_>>,
     ) -> (Vec<Option<Observed>>, ObserveStats) {
         let mut stats = ObserveStats::default();
         let mut out: Vec<Option<Observed>> = vec![None; items.len()];
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let stat = match walked.and_then(|w| w.stat(rel)) {
-                Some(stat) => stat,
+            let stat = match walked.and_then(|w| w.get(rel.as_str())) {
+                Some(stat) => *stat,
                 None => match sandbox.metadata(rel) {
                     Ok(m) if m.is_file() => Stat::of(&m),
                     _ => {
@@ -184,9 +175,242 @@ impl StatCache {
     }
 }
 
+/// The cache's file: a header, one record per path (sorted), and a blake3
+/// checksum of everything before it. Little-endian throughout.
+mod codec {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::{Entry, Stat};
+    use crate::project::snapshot::Severity;
+    use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
+
+    const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
+    const VERSION: u32 = 1;
+
+    struct Out(Vec<u8>);
+
+    impl Out {
+        fn u16(&mut self, v: u16) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn u32(&mut self, v: u32) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn u64(&mut self, v: u64) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn i128(&mut self, v: i128) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn str(&mut self, s: &str) {
+            self.u32(s.len() as u32);
+            self.0.extend_from_slice(s.as_bytes());
+        }
+    }
+
+    struct In<'a>(&'a [u8]);
+
+    impl<'a> In<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            let (head, tail) = (self.0.get(..n)?, self.0.get(n..)?);
+            self.0 = tail;
+            Some(head)
+        }
+        fn u8(&mut self) -> Option<u8> {
+            Some(self.take(1)?[0])
+        }
+        fn u16(&mut self) -> Option<u16> {
+            Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+        }
+        fn u32(&mut self) -> Option<u32> {
+            Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+        }
+        fn u64(&mut self) -> Option<u64> {
+            Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        }
+        fn i128(&mut self) -> Option<i128> {
+            Some(i128::from_le_bytes(self.take(16)?.try_into().ok()?))
+        }
+        fn str(&mut self) -> Option<&'a str> {
+            let n = self.u32()? as usize;
+            std::str::from_utf8(self.take(n)?).ok()
+        }
+    }
+
+    fn kind_code(k: Kind) -> u8 {
+        Kind::ALL.iter().position(|x| *x == k).expect("every kind is in ALL") as u8
+    }
+
+    fn severity_code(s: Severity) -> u8 {
+        match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        }
+    }
+
+    /// The metadata fields, in a fixed order, each present or not.
+    fn put_metadata(out: &mut Out, m: &Metadata) {
+        let present = [
+            m.bits_per_sample.is_some(),
+            m.channels.is_some(),
+            m.duration_ms.is_some(),
+            m.encoding.is_some(),
+            m.format.is_some(),
+            m.height.is_some(),
+            m.lines.is_some(),
+            m.sample_rate.is_some(),
+            m.valid.is_some(),
+            m.width.is_some(),
+        ];
+        out.u16(present.iter().enumerate().fold(0, |bits, (i, p)| bits | (u16::from(*p) << i)));
+        if let Some(v) = m.bits_per_sample {
+            out.u16(v);
+        }
+        if let Some(v) = m.channels {
+            out.u16(v);
+        }
+        if let Some(v) = m.duration_ms {
+            out.u64(v);
+        }
+        if let Some(v) = &m.encoding {
+            out.str(v.as_str());
+        }
+        if let Some(v) = &m.format {
+            out.str(v.as_str());
+        }
+        if let Some(v) = m.height {
+            out.u32(v);
+        }
+        if let Some(v) = m.lines {
+            out.u64(v);
+        }
+        if let Some(v) = m.sample_rate {
+            out.u32(v);
+        }
+        if let Some(v) = m.valid {
+            out.0.push(u8::from(v));
+        }
+        if let Some(v) = m.width {
+            out.u32(v);
+        }
+    }
+
+    fn get_metadata(r: &mut In<'_>) -> Option<Metadata> {
+        let bits = r.u16()?;
+        let has = |i: u16| bits & (1 << i) != 0;
+        let mut m = Metadata::default();
+        if has(0) {
+            m.bits_per_sample = Some(r.u16()?);
+        }
+        if has(1) {
+            m.channels = Some(r.u16()?);
+        }
+        if has(2) {
+            m.duration_ms = Some(r.u64()?);
+        }
+        if has(3) {
+            m.encoding = Some(Name::new(r.str()?));
+        }
+        if has(4) {
+            m.format = Some(Name::new(r.str()?));
+        }
+        if has(5) {
+            m.height = Some(r.u32()?);
+        }
+        if has(6) {
+            m.lines = Some(r.u64()?);
+        }
+        if has(7) {
+            m.sample_rate = Some(r.u32()?);
+        }
+        if has(8) {
+            m.valid = Some(r.u8()? != 0);
+        }
+        if has(9) {
+            m.width = Some(r.u32()?);
+        }
+        Some(m)
+    }
+
+    pub(super) fn encode(entries: &HashMap<String, Entry>) -> Vec<u8> {
+        let mut paths: Vec<&String> = entries.keys().collect();
+        paths.sort();
+        let mut out = Out(Vec::with_capacity(16 + entries.len() * 160 + 32));
+        out.0.extend_from_slice(MAGIC);
+        out.u32(VERSION);
+        let count_at = out.0.len();
+        out.u32(0);
+        let mut count = 0u32;
+        for p in paths {
+            let e = &entries[p];
+            // Hashes are written as their 32 bytes; one that is not a hash
+            // (never, in practice) is left out, which is only a miss.
+            let Ok(hash) = blake3::Hash::from_hex(&e.observed.hash) else { continue };
+            count += 1;
+            out.str(p);
+            out.0.push(kind_code(e.kind));
+            out.u64(e.stat.size);
+            out.i128(e.stat.mtime_ns);
+            out.u64(e.stat.ino);
+            out.i128(e.recorded_ns);
+            out.0.extend_from_slice(hash.as_bytes());
+            out.u64(e.observed.size);
+            put_metadata(&mut out, &e.observed.metadata);
+            out.u16(e.observed.problems.len() as u16);
+            for problem in &e.observed.problems {
+                out.0.push(severity_code(problem.severity));
+                out.str(&problem.code);
+                out.str(&problem.message);
+            }
+        }
+        out.0[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+        let checksum = blake3::hash(&out.0);
+        out.0.extend_from_slice(checksum.as_bytes());
+        out.0
+    }
+
+    pub(super) fn decode(bytes: &[u8]) -> Option<HashMap<String, Entry>> {
+        let body = bytes.get(..bytes.len().checked_sub(32)?)?;
+        if blake3::hash(body).as_bytes() != &bytes[body.len()..] {
+            return None;
+        }
+        let mut r = In(body);
+        if r.take(8)? != MAGIC || r.u32()? != VERSION {
+            return None;
+        }
+        let count = r.u32()? as usize;
+        let mut entries = HashMap::with_capacity(count);
+        for _ in 0..count {
+            let path = r.str()?.to_string();
+            let kind = *Kind::ALL.get(r.u8()? as usize)?;
+            let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
+            let recorded_ns = r.i128()?;
+            let hash = blake3::Hash::from_bytes(r.take(32)?.try_into().ok()?).to_hex().to_string();
+            let size = r.u64()?;
+            let metadata = Arc::new(get_metadata(&mut r)?);
+            let mut problems = Vec::new();
+            for _ in 0..r.u16()? {
+                let severity = match r.u8()? {
+                    0 => Severity::Error,
+                    1 => Severity::Warning,
+                    _ => Severity::Info,
+                };
+                problems.push(Problem { severity, code: r.str()?.to_string(), message: r.str()?.to_string() });
+            }
+            let observed = Observed { hash, size, metadata, problems };
+            entries.insert(path, Entry { kind, stat, recorded_ns, observed });
+        }
+        r.0.is_empty().then_some(entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::snapshot::Severity;
+    use crate::project::workspace::{Metadata, Name, Problem};
 
     #[test]
     fn unchanged_files_are_not_read_again_and_changed_ones_are() {
@@ -219,5 +443,38 @@ mod tests {
         cache.observe_many(dir.path(), &items);
         let (_, stats) = cache.observe_many(dir.path(), &items);
         assert_eq!(stats.hashed, 1, "a file modified just before it was recorded is read again");
+    }
+
+    #[test]
+    fn the_file_keeps_every_field_and_a_damaged_one_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = StatCache::load(dir.path());
+        let metadata = Metadata {
+            format: Some(Name::new("wav")),
+            channels: Some(2),
+            sample_rate: Some(48_000),
+            duration_ms: Some(1234),
+            encoding: Some(Name::new("something-else")),
+            valid: Some(false),
+            ..Metadata::default()
+        };
+        let problem = Problem { severity: Severity::Warning, code: "c".into(), message: "m é".into() };
+        let observed = Observed {
+            hash: blake3::hash(b"x").to_hex().to_string(),
+            size: 1,
+            metadata: std::sync::Arc::new(metadata),
+            problems: vec![problem],
+        };
+        let stat = Stat { size: 1, mtime_ns: -5, ino: 9 };
+        cache.record("assets/a.wav", Kind::Audio, stat, &observed);
+        cache.record("assets/b.txt", Kind::Text, stat, &Observed { problems: Vec::new(), ..observed.clone() });
+        cache.save();
+        let again = StatCache::load(dir.path());
+        assert_eq!(again.entries, cache.entries);
+        let file = dir.path().join(FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[20] ^= 1;
+        std::fs::write(&file, bytes).unwrap();
+        assert!(StatCache::load(dir.path()).entries.is_empty());
     }
 }

@@ -6,9 +6,9 @@
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
@@ -63,12 +63,76 @@ fn extension(path: &str) -> String {
     }
 }
 
+/// The cheap metadata read from a file, as `getAsset` and `listAssets`
+/// show it. A struct rather than a JSON map: at 100,000 assets a map per
+/// asset costs more memory than everything else the packer keeps of it.
+/// Fields are in alphabetical order, so the JSON is what a sorted map gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits_per_sample: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+}
+
+/// A short name in metadata (`png`, `utf-8`): the packer's own spellings
+/// are static, anything else is owned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Name(std::borrow::Cow<'static, str>);
+
+/// Every name the packer writes itself, so that reading the stat cache
+/// shares them instead of allocating one per asset.
+const NAMES: &[&str] = &[
+    "utf-8", "png", "jpeg", "gif", "bmp", "webp", "tga", "tiff", "ico", "dds", "psd", "exr", "hdr", "qoi", "ktx2",
+    "wav", "ogg", "flac", "mp3", "aiff", "unknown", "json", "toml", "yaml", "yml", "csv", "xml", "ron", "ini",
+    "truetype", "opentype", "woff", "woff2", "bitmap",
+];
+
+impl Name {
+    pub fn new(s: &str) -> Name {
+        match NAMES.iter().find(|n| **n == s) {
+            Some(n) => Name(std::borrow::Cow::Borrowed(n)),
+            None => Name(std::borrow::Cow::Owned(s.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(Name::new(&s))
+    }
+}
+
 /// What the packer observed of one file on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
     pub hash: String,
     pub size: u64,
-    pub metadata: Map<String, Value>,
+    /// Shared, not copied, between the stat cache and the snapshots.
+    pub metadata: Arc<Metadata>,
     /// Problems with the content; the caller adds the asset id and path.
     pub problems: Vec<Problem>,
 }
@@ -96,7 +160,7 @@ fn inspect_in(sandbox: &Sandbox, rel: &str, kind: Kind) -> io::Result<Observed> 
 
 pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
     let hash = blake3::hash(bytes).to_hex().to_string();
-    let mut metadata = Map::new();
+    let mut metadata = Metadata::default();
     let mut problems = Vec::new();
     match kind {
         Kind::Image => image_metadata(bytes, &mut metadata, &mut problems),
@@ -104,8 +168,8 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
         Kind::Data => data_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Text => match std::str::from_utf8(bytes) {
             Ok(s) => {
-                metadata.insert("encoding".into(), json!("utf-8"));
-                metadata.insert("lines".into(), json!(s.lines().count()));
+                metadata.encoding = Some(Name::new("utf-8"));
+                metadata.lines = Some(s.lines().count() as u64);
             }
             Err(e) => problems.push((
                 Severity::Error,
@@ -120,15 +184,15 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
         .into_iter()
         .map(|(severity, code, message)| Problem { severity, code: code.to_string(), message })
         .collect();
-    Observed { hash, size: bytes.len() as u64, metadata, problems }
+    Observed { hash, size: bytes.len() as u64, metadata: Arc::new(metadata), problems }
 }
 
-fn image_metadata(bytes: &[u8], meta: &mut Map<String, Value>, problems: &mut Vec<(Severity, &'static str, String)>) {
+fn image_metadata(bytes: &[u8], meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
     match (imagesize::image_type(bytes), imagesize::blob_size(bytes)) {
         (Ok(t), Ok(size)) => {
-            meta.insert("format".into(), json!(format!("{t:?}").to_ascii_lowercase()));
-            meta.insert("width".into(), json!(size.width));
-            meta.insert("height".into(), json!(size.height));
+            meta.format = Some(Name::new(&format!("{t:?}").to_ascii_lowercase()));
+            meta.width = Some(size.width as u32);
+            meta.height = Some(size.height as u32);
         }
         (_, Err(e)) | (Err(e), _) => {
             problems.push((Severity::Error, "imageUnreadable", format!("the image header cannot be read: {e}")))
@@ -136,22 +200,16 @@ fn image_metadata(bytes: &[u8], meta: &mut Map<String, Value>, problems: &mut Ve
     }
 }
 
-fn audio_metadata(
-    bytes: &[u8],
-    ext: &str,
-    meta: &mut Map<String, Value>,
-    problems: &mut Vec<(Severity, &'static str, String)>,
-) {
+fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
     match ext {
         "wav" => match hound::WavReader::new(io::Cursor::new(bytes)) {
             Ok(reader) => {
                 let spec = reader.spec();
-                meta.insert("format".into(), json!("wav"));
-                meta.insert("channels".into(), json!(spec.channels));
-                meta.insert("sampleRate".into(), json!(spec.sample_rate));
-                meta.insert("bitsPerSample".into(), json!(spec.bits_per_sample));
-                let ms = u64::from(reader.duration()) * 1000 / u64::from(spec.sample_rate.max(1));
-                meta.insert("durationMs".into(), json!(ms));
+                meta.format = Some(Name::new("wav"));
+                meta.channels = Some(spec.channels);
+                meta.sample_rate = Some(spec.sample_rate);
+                meta.bits_per_sample = Some(spec.bits_per_sample);
+                meta.duration_ms = Some(u64::from(reader.duration()) * 1000 / u64::from(spec.sample_rate.max(1)));
             }
             Err(e) => {
                 problems.push((Severity::Error, "audioUnreadable", format!("the WAV header cannot be read: {e}")))
@@ -168,7 +226,7 @@ fn audio_metadata(
                 "aif" | "aiff" => ("aiff", bytes.starts_with(b"FORM")),
                 _ => ("unknown", true),
             };
-            meta.insert("format".into(), json!(format));
+            meta.format = Some(Name::new(format));
             if !ok {
                 problems.push((
                     Severity::Error,
@@ -180,20 +238,13 @@ fn audio_metadata(
     }
 }
 
-fn data_metadata(
-    bytes: &[u8],
-    ext: &str,
-    meta: &mut Map<String, Value>,
-    problems: &mut Vec<(Severity, &'static str, String)>,
-) {
-    meta.insert("format".into(), json!(ext));
+fn data_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
+    meta.format = Some(Name::new(ext));
     match ext {
         "json" => match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Ok(_) => {
-                meta.insert("valid".into(), json!(true));
-            }
+            Ok(_) => meta.valid = Some(true),
             Err(e) => {
-                meta.insert("valid".into(), json!(false));
+                meta.valid = Some(false);
                 problems.push((
                     Severity::Error,
                     "invalidJson",
@@ -205,7 +256,7 @@ fn data_metadata(
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
                 .and_then(|s| toml::from_str::<toml::Table>(s).map_err(|e| e.to_string().trim().replace('\n', " ")));
-            meta.insert("valid".into(), json!(parsed.is_ok()));
+            meta.valid = Some(parsed.is_ok());
             if let Err(e) = parsed {
                 problems.push((Severity::Error, "invalidToml", format!("invalid TOML: {e}")));
             }
@@ -214,12 +265,7 @@ fn data_metadata(
     }
 }
 
-fn font_metadata(
-    bytes: &[u8],
-    ext: &str,
-    meta: &mut Map<String, Value>,
-    problems: &mut Vec<(Severity, &'static str, String)>,
-) {
+fn font_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
     let format = match bytes.get(..4) {
         Some([0, 1, 0, 0]) | Some(b"true") => "truetype",
         Some(b"OTTO") => "opentype",
@@ -235,8 +281,11 @@ fn font_metadata(
             return;
         }
     };
-    meta.insert("format".into(), json!(format));
+    meta.format = Some(Name::new(format));
 }
+
+/// What a walk's `stat` said of each file it found, by path.
+pub type Walked<'a> = std::collections::HashMap<&'a str, FileStat>;
 
 /// The result of walking the asset roots.
 #[derive(Debug, Default)]
@@ -249,9 +298,9 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// What the walk's `stat` said of `rel`, when the walk found it.
-    pub fn stat(&self, rel: &str) -> Option<FileStat> {
-        self.files.binary_search_by(|(p, _)| p.as_str().cmp(rel)).ok().map(|i| self.files[i].1)
+    /// What the walk's `stat` said of each file, by path.
+    pub fn stats(&self) -> Walked<'_> {
+        self.files.iter().map(|(p, s)| (p.as_str(), *s)).collect()
     }
 
     /// The paths found, sorted.
@@ -397,7 +446,7 @@ mod tests {
         assert_eq!(o.problems.len(), 1);
         assert_eq!(o.problems[0].code, "invalidJson");
         assert!(o.problems[0].message.contains("line 2"), "{}", o.problems[0].message);
-        assert_eq!(o.metadata["valid"], json!(false));
+        assert_eq!(o.metadata.valid, Some(false));
     }
 
     #[test]
