@@ -34,10 +34,25 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     let mut walked = None;
     match paths {
         None => {
-            files.extend(contents.by_path.keys().cloned());
-            files.extend(contents.untracked.keys().cloned());
+            // A file the snapshot knows whose `stat` still matches what the
+            // stat cache recorded when the snapshot took it in is as the
+            // snapshot has it: only the others are looked at, so a look at
+            // an unchanged workspace costs its walk and little more.
             let scan = workspace::scan_in(&project.sandbox, &manifest);
-            files.extend(scan.files.iter().map(|(p, _)| p.clone()));
+            let stats = scan.stats();
+            {
+                let disk = project.disk();
+                for (p, stat) in &scan.files {
+                    let known = contents.by_path.contains_key(p) || contents.untracked.contains_key(p);
+                    if !known || !disk.cache.unchanged(p, stat) {
+                        files.insert(p.clone());
+                    }
+                }
+            }
+            let gone = |p: &&String| !stats.contains_key(p.as_str());
+            files.extend(contents.by_path.keys().filter(gone).cloned());
+            files.extend(contents.untracked.keys().filter(gone).cloned());
+            drop(stats);
             walked = Some(scan);
             own_files.extend([REGISTRY_FILE, MANIFEST_FILE]);
         }

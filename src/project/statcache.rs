@@ -81,6 +81,12 @@ impl StatCache {
         }
     }
 
+    /// Whether `rel` has a trusted entry recorded with exactly this stat:
+    /// what the packer last read of it is still what it holds.
+    pub fn unchanged(&self, rel: &str, stat: &Stat) -> bool {
+        self.entries.get(rel).is_some_and(|e| &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS)
+    }
+
     fn cached(&self, rel: &str, kind: Kind, stat: &Stat) -> Option<&Observed> {
         let e = self.entries.get(rel)?;
         let trusted = e.kind == kind && &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS;
@@ -139,6 +145,10 @@ impl StatCache {
                 None => match sandbox.metadata(rel) {
                     Ok(m) if m.is_file() => Stat::of(&m),
                     _ => {
+                        // What the file was no longer says anything: were
+                        // it put back as it was (a rename keeps every stat
+                        // field), it must be looked at again, not skipped.
+                        self.forget(rel);
                         stats.missing += 1;
                         continue;
                     }
