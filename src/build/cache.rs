@@ -70,14 +70,19 @@ impl StoredMeta {
 pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
     let (name, version) = super::process::processor(kind);
     // serde_json's map is sorted, so equal settings give equal text.
-    let canonical = serde_json::to_string(settings).expect("settings serialise");
+    let canonical =
+        if settings.is_empty() { "{}".into() } else { serde_json::to_string(settings).expect("settings serialise") };
     // The extension matters too: the same bytes as `.json` are minified, as `.yml` copied.
-    let input = format!(
-        "studio-packer/cache/v1\0{source_hash}\0{}\0{ext}\0{canonical}\0{name}@{version}\0pack@{}\0zstd@{level}",
-        kind.as_str(),
-        pack::VERSION
-    );
-    blake3::hash(input.as_bytes()).into()
+    let mut h = blake3::Hasher::new();
+    for part in [b"studio-packer/cache/v1".as_slice(), source_hash.as_bytes(), kind.as_str().as_bytes(), ext.as_bytes()]
+    {
+        h.update(part);
+        h.update(b"\0");
+    }
+    h.update(canonical.as_bytes());
+    let tail = format!("\0{name}@{version}\0pack@{}\0zstd@{level}", pack::VERSION);
+    h.update(tail.as_bytes());
+    h.finalize().into()
 }
 
 const INDEX_FILE: &str = "index.bin";
@@ -310,6 +315,16 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_those_of_the_documented_input() {
+        let input = "studio-packer/cache/v1\0abc\0image\0png\0{}\0image@1\0pack@1\0zstd@3";
+        let expected: Key = blake3::hash(input.as_bytes()).into();
+        assert_eq!(key("abc", Kind::Image, "png", &Map::new(), 3), expected);
+        let mut settings = Map::new();
+        settings.insert("format".into(), Value::from("rgba8"));
+        assert_ne!(key("abc", Kind::Image, "png", &settings, 3), expected);
+    }
 
     fn meta(stored: &[u8]) -> StoredMeta {
         StoredMeta {
