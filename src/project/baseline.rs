@@ -104,12 +104,19 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let registry_hash_now = registry::content_hash(&registry_bytes);
     let parse_registry =
         |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> { registry::parse_bytes(bytes, &registry_file) };
-    let last_registry =
-        read_optional(&state_dir.join(LAST_REGISTRY)).ok().flatten().map(|last| (registry::content_hash(&last), last));
-    let copy_is_current = last_registry.as_ref().is_some_and(|(hash, _)| *hash == registry_hash_now);
-    let known = last_registry
-        .filter(|(hash, _)| *hash != registry_hash_now)
-        .and_then(|(hash, last)| parse_registry(&last).ok().map(|entries| (entries, hash)));
+    // The copy is hashed as it streams by, and read whole only when it
+    // differs: at 100,000 assets a second copy in memory is 20 MB.
+    let last_path = state_dir.join(LAST_REGISTRY);
+    let last_hash = std::fs::File::open(&last_path).ok().and_then(|f| {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(f).ok()?;
+        Some(hasher.finalize().to_hex().to_string())
+    });
+    let copy_is_current = last_hash.as_deref() == Some(registry_hash_now.as_str());
+    let known = last_hash
+        .filter(|_| !copy_is_current)
+        .and_then(|hash| Some((read_optional(&last_path).ok().flatten()?, hash)))
+        .and_then(|(last, hash)| parse_registry(&last).ok().map(|entries| (entries, hash)));
     match known {
         Some((entries, hash)) => {
             let on_disk = parse_registry(&registry_bytes).map(Arc::new).map_err(|e| e.to_string());
