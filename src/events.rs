@@ -52,30 +52,39 @@ const TERMINAL_KINDS: [&str; 4] = ["succeeded", "failed", "cancelled", "rejected
 
 /// The fields of a journal line that opening needs; the rest is skipped
 /// without being built (a reconcile's terminal event can be megabytes).
+/// Fields other than `seq` are taken as they come: one of an unexpected
+/// type is as if absent (as it was when lines were read as `Value`s), not a
+/// reason to stop reading and cut the journal there.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JournalLine<'a> {
     seq: u64,
     #[serde(borrow, default)]
-    operation_id: Option<std::borrow::Cow<'a, str>>,
+    operation_id: Option<&'a serde_json::value::RawValue>,
     #[serde(borrow, default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    sequence: Option<u64>,
+    kind: Option<&'a serde_json::value::RawValue>,
     #[serde(borrow, default)]
-    operation: Option<std::borrow::Cow<'a, str>>,
+    sequence: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    operation: Option<&'a serde_json::value::RawValue>,
+}
+
+fn text<'a>(raw: Option<&'a serde_json::value::RawValue>) -> Option<std::borrow::Cow<'a, str>> {
+    serde_json::from_str(raw?.get()).ok()
 }
 
 fn track_operation(open: &mut Vec<Unfinished>, event: &JournalLine<'_>) {
-    let Some(op) = event.operation_id.as_deref() else { return };
-    let kind = event.kind.as_deref().unwrap_or("");
-    let sequence = event.sequence.unwrap_or(0);
+    let Some(op) = text(event.operation_id) else { return };
+    let op = op.as_ref();
+    let kind = text(event.kind).unwrap_or_default();
+    let kind = kind.as_ref();
+    let sequence = event.sequence.and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok()).unwrap_or(0);
     if TERMINAL_KINDS.contains(&kind) {
         open.retain(|u| u.operation_id != op);
     } else if let Some(u) = open.iter_mut().find(|u| u.operation_id == op) {
         u.last_sequence = sequence;
     } else {
-        let method = event.operation.as_deref().unwrap_or("unknown").to_string();
+        let method = text(event.operation).map_or_else(|| "unknown".to_string(), |m| m.into_owned());
         open.push(Unfinished { operation_id: op.to_string(), kind: method, last_sequence: sequence });
     }
 }

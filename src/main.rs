@@ -71,6 +71,9 @@ enum Command {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve) {
+        studio_packer::project::watch_on_demand();
+    }
     let result = match cli.command {
         Command::Serve => {
             let code = serve();

@@ -363,3 +363,50 @@ fn an_attached_process_answers_every_request_sent_before_shutdown() {
     assert_eq!(answered, 500, "forwarded reads are answered before shutdown is");
     assert_eq!(b.position_of_response(99999), Some(b.log.len() - 1));
 }
+
+#[test]
+fn a_one_shot_command_does_not_watch() {
+    let f = Fixture::with_text_files(2);
+    let out = Command::new(BIN).args(["call", "packer/summary", "{}", "--root"]).arg(f.root()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["watch"], json!({"state": "off"}));
+}
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn a_one_shot_owner_watches_once_another_process_attaches() {
+    let f = Fixture::with_text_files(2);
+    // A terminal command owns the project and holds its lane for a while.
+    let mut cli = Command::new(BIN)
+        .args(["call", "packer/applyMutation", r#"{"mutation":{"kind":"testSleep","ms":4000}}"#, "--root"])
+        .arg(f.root())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let socket = f.root().join(".packer/owner/owner.sock");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "the command never came to own the project");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut b = Server::ready();
+    let (pid, _) = open(&mut b, &f);
+    assert_eq!(b.call("packer/listProjects", json!({}))["projects"][0]["ownership"]["mode"], "attached");
+    // The owner watches now that someone else relies on it.
+    let state = b.call("packer/summary", json!({"projectId": pid}))["watch"]["state"].clone();
+    assert!(state == "starting" || state == "ok", "{state}");
+    // A file added while the command's lane is busy is not lost when the
+    // command exits: the process that takes over finds it on the disk.
+    f.write("assets/added.txt", b"new\n");
+    assert!(cli.wait().unwrap().success());
+    b.wait_for("the takeover", |m| m["params"]["kind"] == "ownerChanged");
+    let divergence = b.call("packer/divergence", json!({"projectId": pid}));
+    assert!(divergence["items"].to_string().contains("assets/added.txt"), "{divergence}");
+    // And watches it: its own client needs that.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.call("packer/summary", json!({"projectId": pid}))["watch"]["state"] != "ok" {
+        assert!(Instant::now() < deadline, "the process that took over never watched the project");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

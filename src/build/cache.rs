@@ -92,6 +92,13 @@ const INDEX_VERSION: u32 = 1;
 const INDEX_HEADER: usize = 16;
 const RECORD: usize = 136;
 
+/// Segments kept open for reading at once, at most.
+const MAX_OPEN_SEGMENTS: usize = 32;
+
+/// More segments than this are merged at the end of a build (see
+/// [`LocalCache::finish`]).
+const MAX_SEGMENTS: usize = 16;
+
 /// Where an entry's stored bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Location {
@@ -131,7 +138,7 @@ fn encode_index(index: &Index) -> Vec<u8> {
 /// this version (then the cache is taken to be empty).
 fn decode_index(bytes: &[u8]) -> Option<Index> {
     let body = bytes.get(..bytes.len().checked_sub(32)?)?;
-    if blake3::hash(body).as_bytes() != &bytes[body.len()..] || body.get(..8)? != INDEX_MAGIC {
+    if body.len() < INDEX_HEADER || blake3::hash(body).as_bytes() != &bytes[body.len()..] || &body[..8] != INDEX_MAGIC {
         return None;
     }
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
@@ -236,6 +243,11 @@ impl LocalCache {
         if let Some(f) = open.get(&segment) {
             return Ok(f.clone());
         }
+        // A bounded number stay open: a pack whose entries are spread over
+        // many segments must not run the process out of file handles.
+        if open.len() >= MAX_OPEN_SEGMENTS {
+            open.clear();
+        }
         let f = Arc::new(File::open(self.segments().join(segment_name(segment)))?);
         open.insert(segment, f.clone());
         Ok(f)
@@ -253,8 +265,15 @@ impl LocalCache {
             (_, Some((at, m))) if m == meta => (*at, false),
             _ => return Err(damaged("not in the cache")),
         };
+        let file = self.segment_file(at.segment)?;
+        // Checked before allocating: an index naming more bytes than the
+        // segment holds is damaged, not a reason to allocate them.
+        let size = file.metadata()?.len();
+        if at.offset.checked_add(meta.length).is_none_or(|end| end > size) {
+            return Err(damaged("it names bytes past the end of its segment"));
+        }
         let mut bytes = vec![0u8; meta.length as usize];
-        self.segment_file(at.segment)?.read_exact_at(&mut bytes, at.offset)?;
+        file.read_exact_at(&mut bytes, at.offset)?;
         if !fresh && blake3::hash(&bytes).as_bytes() != &meta.stored_hash {
             return Err(damaged("its stored bytes do not match their hash"));
         }
@@ -297,14 +316,72 @@ impl LocalCache {
     /// Writes the index with this build's entries (atomically, unsynced: a
     /// torn or lost index is an empty cache). Nothing to do when the build
     /// processed nothing.
-    pub fn finish(self) -> io::Result<()> {
-        let w = self.writer.into_inner().unwrap_or_else(|p| p.into_inner());
-        if w.added.is_empty() {
+    /// When there are more than [`MAX_SEGMENTS`] segments (every build that
+    /// processes anything adds one), the smaller ones are merged into one
+    /// new segment first, so that their number stays bounded.
+    pub fn finish(mut self) -> io::Result<()> {
+        let added: Vec<_> = self.writer.lock().expect("cache writer lock").added.drain().collect();
+        if added.is_empty() {
             return Ok(());
         }
-        let mut index = self.index;
-        index.extend(w.added);
-        crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&index))
+        self.index.extend(added);
+        let (moved, merged) = self.merge_small_segments()?;
+        for (key, place) in moved {
+            match place {
+                Some(place) => self.index.insert(key, place),
+                None => self.index.remove(&key),
+            };
+        }
+        crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&self.index))?;
+        for segment in merged {
+            let _ = std::fs::remove_file(self.segments().join(segment_name(segment)));
+        }
+        Ok(())
+    }
+
+    /// Copies the live entries of all but the largest segments into a new
+    /// one, each checked against its hash (a damaged one is dropped: a miss
+    /// later). Returns where each moved entry now is (or `None`, dropped)
+    /// and the segments merged, to be removed once the index is written.
+    #[allow(clippy::type_complexity)]
+    fn merge_small_segments(&self) -> io::Result<(Vec<(Key, Option<(Location, StoredMeta)>)>, Vec<u32>)> {
+        let mut live: HashMap<u32, u64> = HashMap::new();
+        for (at, meta) in self.index.values() {
+            *live.entry(at.segment).or_default() += meta.length;
+        }
+        if live.len() <= MAX_SEGMENTS {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut by_size: Vec<(u64, u32)> = live.iter().map(|(s, n)| (*n, *s)).collect();
+        by_size.sort();
+        let merged: HashSet<u32> = by_size[..by_size.len() - MAX_SEGMENTS / 2].iter().map(|(_, s)| *s).collect();
+        let target = live.keys().max().copied().unwrap_or(0).max(self.writer_segment()) + 1;
+        let path = self.segments().join(segment_name(target));
+        let mut out = File::options().create_new(true).write(true).open(path)?;
+        let mut moving: Vec<(Key, Location, StoredMeta)> = self
+            .index
+            .iter()
+            .filter(|(_, (at, _))| merged.contains(&at.segment))
+            .map(|(k, (at, m))| (*k, *at, m.clone()))
+            .collect();
+        moving.sort_by_key(|(_, at, _)| (at.segment, at.offset));
+        let mut moved = Vec::with_capacity(moving.len());
+        let mut offset = 0u64;
+        for (key, _, meta) in moving {
+            match self.read_stored(&key, &meta) {
+                Ok(bytes) => {
+                    out.write_all(&bytes)?;
+                    moved.push((key, Some((Location { segment: target, offset }, meta))));
+                    offset += bytes.len() as u64;
+                }
+                Err(_) => moved.push((key, None)),
+            }
+        }
+        Ok((moved, merged.into_iter().collect()))
+    }
+
+    fn writer_segment(&self) -> u32 {
+        self.writer.lock().expect("cache writer lock").segment
     }
 }
 
@@ -379,6 +456,47 @@ mod tests {
         cache.remove_unreferenced();
         assert!(!dir.path().join("cache/ab").exists());
         assert_eq!(std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn segments_are_merged_when_there_are_too_many_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let builds = MAX_SEGMENTS + 4;
+        for i in 0..builds {
+            let cache = LocalCache::open(dir.path());
+            cache.remove_unreferenced();
+            let bytes = format!("entry {i}");
+            cache.put(&[i as u8; 32], &meta(bytes.as_bytes()), bytes.as_bytes()).unwrap();
+            cache.finish().unwrap();
+        }
+        let segments = std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count();
+        assert!(segments <= MAX_SEGMENTS, "{segments} segments");
+        let cache = LocalCache::open(dir.path());
+        for i in 0..builds {
+            let bytes = format!("entry {i}");
+            assert_eq!(cache.read_stored(&[i as u8; 32], &meta(bytes.as_bytes())).unwrap(), bytes.as_bytes());
+        }
+    }
+
+    #[test]
+    fn an_index_naming_bytes_past_its_segment_is_a_miss_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::open(dir.path());
+        cache.put(&[1u8; 32], &meta(b"x"), b"x").unwrap();
+        cache.finish().unwrap();
+        let cache = LocalCache::open(dir.path());
+        let huge = StoredMeta { length: u64::MAX / 2, ..meta(b"x") };
+        let mut index = cache.index.clone();
+        index.insert([1u8; 32], (Location { segment: 1, offset: 0 }, huge.clone()));
+        std::fs::write(dir.path().join("cache").join(INDEX_FILE), encode_index(&index)).unwrap();
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.read_stored(&[1u8; 32], &huge).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        // And an index too short for its header is no index.
+        let mut short = INDEX_MAGIC.to_vec();
+        short.extend_from_slice(&[1, 0]);
+        let checksum = blake3::hash(&short);
+        short.extend_from_slice(checksum.as_bytes());
+        assert!(decode_index(&short).is_none());
     }
 
     #[test]

@@ -38,6 +38,21 @@ use snapshot::{Asset, Contents, Snapshot};
 use statcache::{ObserveStats, StatCache};
 use workspace::Kind;
 
+/// Set by one-shot commands (`status`, `build`, `call`): projects this
+/// process opens are watched only once another process attaches to it.
+static WATCH_ON_DEMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes this process a one-shot command's: it owns a project for moments,
+/// so placing a watch on every folder (and the look at the whole workspace
+/// that follows) would cost more than the command itself, and there is
+/// nobody to tell about a change. Opening still looks at the whole disk.
+/// Should another process attach meanwhile, watching starts then
+/// ([`Project::ensure_watching`]); and when this process exits, the one
+/// that takes over opens the project from the disk again.
+pub fn watch_on_demand() {
+    WATCH_ON_DEMAND.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// The packer's local folder inside a project.
 pub const STATE_DIR: &str = ".packer";
 
@@ -92,7 +107,9 @@ pub struct Project {
     watcher: Mutex<Option<Arc<watcher::Watcher>>>,
     /// Why watching is degraded, when it is.
     watch_problem: Mutex<Option<String>>,
-    /// The first watches are in place (or failed to be): see `start_watching`.
+    /// Watching was asked for (at open, or when a process attached).
+    watch_requested: std::sync::atomic::AtomicBool,
+    /// The first watches are in place (or failed to be): see `ensure_watching`.
     watch_started: std::sync::atomic::AtomicBool,
     /// `close` ran: a watcher placed late is dropped, not kept.
     closed: std::sync::atomic::AtomicBool,
@@ -357,12 +374,15 @@ impl Project {
             open_stats: stats,
             watcher: Mutex::new(None),
             watch_problem: Mutex::new(None),
+            watch_requested: std::sync::atomic::AtomicBool::new(false),
             watch_started: std::sync::atomic::AtomicBool::new(false),
             closed: std::sync::atomic::AtomicBool::new(false),
             last_build: Mutex::new(Value::Null),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
         });
-        project.start_watching();
+        if !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {
+            project.ensure_watching();
+        }
         Ok(project)
     }
 
@@ -437,7 +457,11 @@ impl Project {
     /// nobody's first answer should wait for it. Whatever changes before the
     /// watches are in place is found by one look at the whole workspace,
     /// queued as soon as they are; until then `summary.watch` says `starting`.
-    fn start_watching(self: &Arc<Self>) {
+    /// Once per project; later calls do nothing.
+    pub fn ensure_watching(self: &Arc<Self>) {
+        if self.watch_requested.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let project = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("packer-watch-start".into()).spawn(move || {
             let Some(project) = project.upgrade() else { return };
@@ -449,8 +473,16 @@ impl Project {
             match started {
                 Ok(w) => {
                     // A rescan may have placed watches meanwhile: keep those.
-                    slot.get_or_insert(w);
+                    let w = slot.get_or_insert(w).clone();
                     drop(slot);
+                    // An apply that changed the asset roots while the watches
+                    // were being placed found no watcher to tell.
+                    let roots = project.snapshot().manifest.roots.clone();
+                    if let Err(e) = w.set_roots(roots) {
+                        project.watch_started.store(true, std::sync::atomic::Ordering::SeqCst);
+                        project.watch_degraded(&format!("an asset root cannot be watched: {e}"));
+                        return;
+                    }
                     project.watch_started.store(true, std::sync::atomic::Ordering::SeqCst);
                     project.observe(None);
                 }
@@ -610,6 +642,7 @@ impl Project {
             "lane": { "queued": queued, "running": running },
             "watch": match self.watch_problem.lock().expect("watch lock").as_ref() {
                 Some(reason) => json!({ "state": "degraded", "reason": reason }),
+                None if !self.watch_requested.load(std::sync::atomic::Ordering::SeqCst) => json!({ "state": "off" }),
                 None if !self.watch_started.load(std::sync::atomic::Ordering::SeqCst) => json!({ "state": "starting" }),
                 None => json!({ "state": "ok" }),
             },

@@ -14,7 +14,7 @@ use super::baseline::RegistryOnDisk;
 use super::divergence::{Item, Untracked};
 use super::manifest::MANIFEST_FILE;
 use super::registry::{self, REGISTRY_FILE};
-use super::snapshot::{Asset, Snapshot};
+use super::snapshot::{Asset, Snapshot, Status};
 use super::workspace::{self, Kind};
 use super::{paths, Project};
 
@@ -34,17 +34,27 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     let mut walked = None;
     match paths {
         None => {
-            // A file the snapshot knows whose `stat` still matches what the
-            // stat cache recorded when the snapshot took it in is as the
-            // snapshot has it: only the others are looked at, so a look at
-            // an unchanged workspace costs its walk and little more.
+            // A file whose `stat` still matches the stat cache's entry, and
+            // whose entry says what the snapshot says, is as the snapshot has
+            // it: only the others are looked at, so a look at an unchanged
+            // workspace costs its walk and little more.
             let scan = workspace::scan_in(&project.sandbox, &manifest);
             let stats = scan.stats();
             {
                 let disk = project.disk();
                 for (p, stat) in &scan.files {
-                    let known = contents.by_path.contains_key(p) || contents.untracked.contains_key(p);
-                    if !known || !disk.cache.unchanged(p, stat) {
+                    // The hash the snapshot holds for this file: the cache
+                    // may know newer (an apply re-checks files through it
+                    // and, blocked, publishes nothing), and then it is looked at.
+                    let held = match contents.by_path.get(p) {
+                        Some(id) => contents
+                            .assets
+                            .get(id)
+                            .filter(|a| a.status != Status::Missing)
+                            .map(|a| a.disk_hash.as_deref().unwrap_or(a.entry.hash.as_str())),
+                        None => contents.untracked.get(p).map(|u| u.hash.as_str()),
+                    };
+                    if !held.is_some_and(|hash| disk.cache.unchanged(p, stat, hash)) {
                         files.insert(p.clone());
                     }
                 }

@@ -20,6 +20,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags};
 use rustix::io::Errno;
@@ -281,16 +282,39 @@ impl Sandbox {
     /// accepts are not entered; FIFOs, sockets and devices are passed over.
     /// Order is unspecified.
     pub fn walk(&self, rel: &str, skip_dir: &dyn Fn(&str) -> bool, found: &mut dyn FnMut(Found)) -> io::Result<()> {
-        let mut stack: Vec<(String, OwnedFd)> = vec![(rel.to_string(), self.open_dir(rel)?)];
-        while let Some((dir_rel, fd)) = stack.pop() {
-            let mut dir = match rfs::Dir::new(fd) {
+        // Folders waiting to be read are names under their parent's handle,
+        // opened only when their turn comes: a folder with thousands of
+        // subfolders holds one handle, not thousands (the open-file limit).
+        let top = Arc::new(rfs::Dir::new(self.open_dir(rel)?)?);
+        let mut stack: Vec<(String, Arc<rfs::Dir>, Option<String>)> = vec![(rel.to_string(), top, None)];
+        while let Some((dir_rel, parent, name)) = stack.pop() {
+            let dir = match name {
+                None => parent,
+                Some(name) => {
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                    match rfs::openat(parent.fd()?, name.as_str(), flags, Mode::empty()).and_then(rfs::Dir::new) {
+                        Ok(d) => Arc::new(d),
+                        Err(Errno::NOENT) => continue,
+                        // Swapped for a symlink since its parent was read.
+                        Err(Errno::NOTDIR) | Err(Errno::LOOP) => {
+                            found(Found::Symlink { rel: dir_rel });
+                            continue;
+                        }
+                        Err(e) => {
+                            found(Found::Unreadable { rel: dir_rel, error: e.into() });
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut reader = match rfs::Dir::read_from(dir.fd()?) {
                 Ok(d) => d,
                 Err(e) => {
                     found(Found::Unreadable { rel: dir_rel, error: e.into() });
                     continue;
                 }
             };
-            while let Some(entry) = dir.read() {
+            while let Some(entry) = reader.read() {
                 let entry = match entry {
                     Ok(e) => e,
                     Err(e) => {
@@ -307,13 +331,12 @@ impl Sandbox {
                     continue;
                 };
                 let child = format!("{dir_rel}/{name}");
-                let fd = dir.fd()?;
                 let mut kind = entry.file_type();
                 let mut stat = None;
                 // Files need their stat anyway; `Unknown` is what some file
                 // systems report for everything.
                 if kind == FileType::RegularFile || kind == FileType::Unknown {
-                    match rfs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    match rfs::statat(dir.fd()?, name, AtFlags::SYMLINK_NOFOLLOW) {
                         Ok(st) => {
                             kind = FileType::from_raw_mode(st.st_mode);
                             stat = Some(FileStat::of_raw(&st));
@@ -332,14 +355,7 @@ impl Sandbox {
                     }
                     FileType::Symlink => found(Found::Symlink { rel: child }),
                     FileType::Directory if !skip_dir(&child) => {
-                        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                        match rfs::openat(fd, name, flags, Mode::empty()) {
-                            Ok(sub) => stack.push((child, sub)),
-                            Err(Errno::NOENT) => {}
-                            // Swapped for a symlink since the folder was read.
-                            Err(Errno::NOTDIR) | Err(Errno::LOOP) => found(Found::Symlink { rel: child }),
-                            Err(e) => found(Found::Unreadable { rel: child, error: e.into() }),
-                        }
+                        stack.push((child, dir.clone(), Some(name.to_string())))
                     }
                     _ => {}
                 }

@@ -81,10 +81,12 @@ impl StatCache {
         }
     }
 
-    /// Whether `rel` has a trusted entry recorded with exactly this stat:
-    /// what the packer last read of it is still what it holds.
-    pub fn unchanged(&self, rel: &str, stat: &Stat) -> bool {
-        self.entries.get(rel).is_some_and(|e| &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS)
+    /// Whether `rel` has a trusted entry recorded with exactly this stat,
+    /// and read as `hash`: the file still holds what gave that hash.
+    pub fn unchanged(&self, rel: &str, stat: &Stat, hash: &str) -> bool {
+        self.entries
+            .get(rel)
+            .is_some_and(|e| &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS && e.observed.hash == hash)
     }
 
     fn cached(&self, rel: &str, kind: Kind, stat: &Stat) -> Option<&Observed> {

@@ -41,10 +41,10 @@ impl Owned {
             let server = Arc::downgrade(server);
             let stopping = stopping.clone();
             let peers = peers.clone();
-            let project_id = project.id.clone();
+            let project = Arc::downgrade(&project);
             std::thread::Builder::new()
                 .name("packer-owner".into())
-                .spawn(move || accept_loop(listener, server, stopping, peers, project_id))?
+                .spawn(move || accept_loop(listener, server, stopping, peers, project))?
         };
         tracing::info!(project = %project.id, socket = %path.display(), "owning the project");
         Ok(Arc::new(Owned {
@@ -90,7 +90,7 @@ fn accept_loop(
     server: Weak<Server>,
     stopping: Arc<AtomicBool>,
     peers: Peers,
-    project_id: String,
+    project: Weak<Project>,
 ) {
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
@@ -104,11 +104,15 @@ fn accept_loop(
                 continue;
             }
         };
+        let Some(project) = project.upgrade() else { return };
         if !socket::same_user(&stream) {
-            tracing::warn!(project = %project_id, peer_uid = ?socket::peer_uid(&stream), "refused a connection from another user");
+            tracing::warn!(project = %project.id, peer_uid = ?socket::peer_uid(&stream), "refused a connection from another user");
             continue;
         }
         let Some(server) = server.upgrade() else { return };
+        // Someone else relies on this process's view of the disk now.
+        project.ensure_watching();
+        drop(project);
         let (Ok(read), Ok(keep)) = (stream.try_clone(), stream.try_clone()) else { continue };
         let thread = std::thread::Builder::new().name("packer-peer".into()).spawn(move || {
             super::serve(server, read, stream);
