@@ -93,17 +93,11 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
             .ok_or_else(|| invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)))?;
         entries.push((n, entry));
     }
-    // Duplicates are found by sorting rather than hashing a copy of every
-    // id and path; the error names the later of the two lines, as a reader
-    // going down the file would meet it.
+    // The first line (in file order) that repeats an id or a path, found
+    // through sets of borrowed strings: no copy of any id or path is made.
     let first_duplicate = |key: &dyn Fn(&Entry) -> &str| -> Option<(usize, String)> {
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_by(|&a, &b| key(&entries[a].1).cmp(key(&entries[b].1)).then(entries[a].0.cmp(&entries[b].0)));
-        order
-            .windows(2)
-            .filter(|w| key(&entries[w[0]].1) == key(&entries[w[1]].1))
-            .map(|w| (entries[w[1]].0, key(&entries[w[1]].1).to_string()))
-            .min()
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        entries.iter().find(|(_, e)| !seen.insert(key(e))).map(|(n, e)| (*n, key(e).to_string()))
     };
     let dup_id = first_duplicate(&|e: &Entry| e.id.as_str());
     let dup_path = first_duplicate(&|e: &Entry| e.path.as_str());
