@@ -339,14 +339,14 @@ fn build_with(project: &Project, op: &Operation, clean: bool, cache: &LocalCache
         let laid = pack::layout(entries);
         let rel = format!("{}/{}.pack", manifest.output, def.name);
         let path = paths::absolute(&root, &rel);
-        let existing = sandbox.open_file(&rel).ok().and_then(|f| pack::PackReader::from_file(f, &path).ok());
+        let existing = sandbox.open_file(&rel).ok().and_then(|mut f| pack::Frame::read(&mut f, &path).ok());
         // A clean build writes every pack anew (which also repairs a pack
         // whose data was damaged behind an intact table of contents).
         let unchanged =
-            !clean && existing.as_ref().is_some_and(|r| r.toc_bytes() == laid.toc && r.toc_offset() == laid.toc_offset);
+            !clean && existing.as_ref().is_some_and(|r| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
         let (checksum, len) = if unchanged {
             let r = existing.expect("checked above");
-            (r.checksum(), r.len())
+            (r.checksum, r.len)
         } else {
             let source = FromCache { cache, sandbox, level, keys };
             match write_pack(sandbox, &manifest.output, &laid, &source, op) {

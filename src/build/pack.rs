@@ -252,16 +252,21 @@ impl Cursor<'_> {
     }
 }
 
-impl PackReader {
-    /// Opens a pack: checks the header and footer and reads the table of
-    /// contents. Does not read entry data (see [`PackReader::verify`]).
-    pub fn open(path: &Path) -> Result<PackReader, PackError> {
-        let file = File::open(path).map_err(|source| PackError::Io { path: path.display().to_string(), source })?;
-        PackReader::from_file(file, path)
-    }
+/// What a pack's header and footer say, and its table of contents as
+/// stored, unparsed: all a build needs to tell whether a pack would change
+/// (parsing ten thousand entries into a [`PackReader`] is not needed for that).
+pub struct Frame {
+    pub toc: Vec<u8>,
+    pub toc_offset: u64,
+    pub count: u32,
+    pub checksum: [u8; 32],
+    pub len: u64,
+}
 
-    /// Reads a pack from a file already open (`path` is for messages).
-    pub fn from_file(mut file: File, path: &Path) -> Result<PackReader, PackError> {
+impl Frame {
+    /// Checks the header and footer of the pack in `file` and reads its
+    /// table of contents (`path` is for messages).
+    pub fn read(file: &mut File, path: &Path) -> Result<Frame, PackError> {
         let p = path.display().to_string();
         let io = |source| PackError::Io { path: p.clone(), source };
         let bad = |why: &str| PackError::Format { path: p.clone(), why: why.to_string() };
@@ -270,6 +275,7 @@ impl PackReader {
             return Err(bad("too short"));
         }
         let mut header = [0u8; HEADER_LEN as usize];
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.read_exact(&mut header).map_err(io)?;
         if &header[..8] != MAGIC {
             return Err(bad("wrong magic"));
@@ -294,6 +300,23 @@ impl PackReader {
         let mut toc = vec![0u8; toc_len as usize];
         file.seek(SeekFrom::Start(toc_offset)).map_err(io)?;
         file.read_exact(&mut toc).map_err(io)?;
+        Ok(Frame { toc, toc_offset, count, checksum, len })
+    }
+}
+
+impl PackReader {
+    /// Opens a pack: checks the header and footer and reads the table of
+    /// contents. Does not read entry data (see [`PackReader::verify`]).
+    pub fn open(path: &Path) -> Result<PackReader, PackError> {
+        let file = File::open(path).map_err(|source| PackError::Io { path: path.display().to_string(), source })?;
+        PackReader::from_file(file, path)
+    }
+
+    /// Reads a pack from a file already open (`path` is for messages).
+    pub fn from_file(mut file: File, path: &Path) -> Result<PackReader, PackError> {
+        let p = path.display().to_string();
+        let bad = |why: &str| PackError::Format { path: p.clone(), why: why.to_string() };
+        let Frame { toc, toc_offset, count, checksum, len } = Frame::read(&mut file, path)?;
         let mut c = Cursor { buf: &toc, at: 0 };
         if c.u32() != Some(count) {
             return Err(bad("entry counts disagree"));
