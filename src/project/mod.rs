@@ -327,9 +327,16 @@ impl Project {
         let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&walked));
         let mut assets = OrdMap::new();
         let mut by_path = OrdMap::new();
+        let mut paths: Vec<(String, String)> = Vec::with_capacity(entries.len());
         for (entry, obs) in entries.into_iter().zip(observed) {
-            by_path.insert(entry.path.clone(), entry.id.clone());
+            paths.push((entry.path.clone(), entry.id.clone()));
             assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
+        }
+        // Inserted in key order, as the entries (sorted by id) are into
+        // `assets`: a B-tree filled along its right edge stays in cache.
+        paths.sort_unstable();
+        for (path, id) in paths {
+            by_path.insert(path, id);
         }
         let untracked_items: Vec<(String, Kind)> = scan
             .files
