@@ -48,6 +48,7 @@ pub struct ObserveStats {
     pub missing: usize,
 }
 
+#[derive(Default)]
 pub struct StatCache {
     file: PathBuf,
     entries: HashMap<String, Entry>,
