@@ -1,6 +1,7 @@
 //! studio-packer: the owner of a game project's asset semantics, served over
 //! JSON-RPC on stdio. See ARCHITECTURE.md for the map of this crate.
 
+pub mod binary;
 pub mod build;
 pub mod client;
 pub mod events;

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use super::pack::{self, Compression, Format};
+use crate::binary::Reader;
 use crate::project::workspace::Kind;
 
 /// An entry's key: the blake3 hash of every input that decides its bytes.
@@ -141,28 +142,21 @@ fn decode_index(bytes: &[u8]) -> Option<Index> {
     if body.len() < INDEX_HEADER || blake3::hash(body).as_bytes() != &bytes[body.len()..] || &body[..8] != INDEX_MAGIC {
         return None;
     }
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
-    let arr = |b: &[u8], at: usize| -> [u8; 32] { b[at..at + 32].try_into().expect("32 bytes") };
-    let (version, count) = (u32_at(body, 8), u32_at(body, 12) as usize);
+    let mut r = Reader::new(&body[8..]);
+    let (version, count) = (r.u32()?, r.u32()? as usize);
     if version != INDEX_VERSION || body.len() != INDEX_HEADER + count * RECORD {
         return None;
     }
     let mut index = HashMap::with_capacity(count);
-    for r in body[INDEX_HEADER..].chunks_exact(RECORD) {
-        let at = Location { segment: u32_at(r, 32), offset: u64_at(r, 36) };
-        let meta = StoredMeta {
-            length: u64_at(r, 44),
-            raw_length: u64_at(r, 52),
-            format: r[60],
-            compression: r[61],
-            level: r[62],
-            width: u32_at(r, 64),
-            height: u32_at(r, 68),
-            hash: arr(r, 72),
-            stored_hash: arr(r, 104),
-        };
-        index.insert(arr(r, 0), (at, meta));
+    for _ in 0..count {
+        let key = r.array()?;
+        let at = Location { segment: r.u32()?, offset: r.u64()? };
+        let (length, raw_length) = (r.u64()?, r.u64()?);
+        let [format, compression, level, _] = r.array()?;
+        let (width, height) = (r.u32()?, r.u32()?);
+        let (hash, stored_hash) = (r.array()?, r.array()?);
+        let meta = StoredMeta { format, compression, level, width, height, length, raw_length, hash, stored_hash };
+        index.insert(key, (at, meta));
     }
     Some(index)
 }
@@ -258,7 +252,7 @@ impl LocalCache {
     /// written again because its older copy was damaged replaces it.
     pub fn read_stored(&self, key: &Key, meta: &StoredMeta) -> io::Result<Vec<u8>> {
         let damaged =
-            |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {}: {why}", hex(key)));
+            |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {}: {why}", pack::hex(key)));
         let added = self.writer.lock().expect("cache writer lock").added.get(key).map(|(at, m)| (*at, m.clone()));
         let (at, fresh) = match (added, self.index.get(key)) {
             (Some((at, m)), _) if &m == meta => (at, true),
@@ -383,10 +377,6 @@ impl LocalCache {
     fn writer_segment(&self) -> u32 {
         self.writer.lock().expect("cache writer lock").segment
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

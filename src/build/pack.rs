@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use crate::binary::Reader;
 use crate::project::workspace::Kind;
 
 pub const MAGIC: &[u8; 8] = b"SPAK\r\n\x1a\n";
@@ -52,10 +53,6 @@ impl Format {
     fn from_u8(v: u8) -> Option<Format> {
         [Format::Bytes, Format::Png, Format::Rgba8].into_iter().find(|f| *f as u8 == v)
     }
-}
-
-fn kind_code(k: Kind) -> u8 {
-    Kind::ALL.iter().position(|x| *x == k).expect("every kind is in ALL") as u8
 }
 
 /// One entry of the table of contents.
@@ -139,7 +136,7 @@ pub fn layout(mut entries: Vec<PackEntry>) -> Layout {
         toc.extend_from_slice(e.asset_id.as_bytes());
         toc.extend_from_slice(&(e.path.len() as u16).to_le_bytes());
         toc.extend_from_slice(e.path.as_bytes());
-        toc.extend_from_slice(&[kind_code(e.kind), e.format as u8, e.compression as u8, e.level]);
+        toc.extend_from_slice(&[e.kind.code(), e.format as u8, e.compression as u8, e.level]);
         toc.extend_from_slice(&e.width.to_le_bytes());
         toc.extend_from_slice(&e.height.to_le_bytes());
         toc.extend_from_slice(&e.offset.to_le_bytes());
@@ -217,39 +214,13 @@ pub struct PackReader {
     entries: Vec<PackEntry>,
     by_id: HashMap<String, usize>,
     by_path: HashMap<String, usize>,
-    toc_offset: u64,
-    toc: Vec<u8>,
     checksum: [u8; 32],
     len: u64,
 }
 
-struct Cursor<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.buf.get(self.at..self.at + n)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    }
-    fn string(&mut self) -> Option<String> {
-        let n = self.u16()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
+/// A string of the table of contents: its length as a `u16`, then UTF-8.
+fn toc_string(r: &mut Reader<'_>) -> Option<String> {
+    r.text(|r| r.u16().map(usize::from)).map(str::to_string)
 }
 
 /// What a pack's header and footer say, and its table of contents as
@@ -317,16 +288,16 @@ impl PackReader {
         let p = path.display().to_string();
         let bad = |why: &str| PackError::Format { path: p.clone(), why: why.to_string() };
         let Frame { toc, toc_offset, count, checksum, len } = Frame::read(&mut file, path)?;
-        let mut c = Cursor { buf: &toc, at: 0 };
+        let mut c = Reader::new(&toc);
         if c.u32() != Some(count) {
             return Err(bad("entry counts disagree"));
         }
         let mut entries = Vec::with_capacity(count.min(1 << 20) as usize);
         for _ in 0..count {
             let e = (|| {
-                let asset_id = c.string()?;
-                let path = c.string()?;
-                let kind = *Kind::ALL.get(c.u8()? as usize)?;
+                let asset_id = toc_string(&mut c)?;
+                let path = toc_string(&mut c)?;
+                let kind = Kind::from_code(c.u8()?)?;
                 let format = Format::from_u8(c.u8()?)?;
                 let compression = match c.u8()? {
                     0 => Compression::None,
@@ -339,7 +310,7 @@ impl PackReader {
                 let offset = c.u64()?;
                 let length = c.u64()?;
                 let raw_length = c.u64()?;
-                let hash: [u8; 32] = c.take(32)?.try_into().ok()?;
+                let hash: [u8; 32] = c.array()?;
                 Some(PackEntry {
                     asset_id,
                     path,
@@ -361,12 +332,12 @@ impl PackReader {
             }
             entries.push(e);
         }
-        if c.at != toc.len() {
+        if !c.is_empty() {
             return Err(bad("trailing bytes in the table of contents"));
         }
         let by_id = entries.iter().enumerate().map(|(i, e)| (e.asset_id.clone(), i)).collect();
         let by_path = entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
-        Ok(PackReader { path: p, file, entries, by_id, by_path, toc_offset, toc, checksum, len })
+        Ok(PackReader { path: p, file, entries, by_id, by_path, checksum, len })
     }
 
     pub fn entries(&self) -> &[PackEntry] {
@@ -379,15 +350,6 @@ impl PackReader {
 
     pub fn by_path(&self, path: &str) -> Option<&PackEntry> {
         self.by_path.get(path).map(|&i| &self.entries[i])
-    }
-
-    /// The table of contents as stored (to compare two packs cheaply).
-    pub fn toc_bytes(&self) -> &[u8] {
-        &self.toc
-    }
-
-    pub fn toc_offset(&self) -> u64 {
-        self.toc_offset
     }
 
     pub fn checksum(&self) -> [u8; 32] {

@@ -111,8 +111,6 @@ pub struct Project {
     watch_requested: std::sync::atomic::AtomicBool,
     /// The first watches are in place (or failed to be): see `ensure_watching`.
     watch_started: std::sync::atomic::AtomicBool,
-    /// `close` ran: a watcher placed late is dropped, not kept.
-    closed: std::sync::atomic::AtomicBool,
     /// The outcome of the last build, for the summary.
     last_build: Mutex<Value>,
     retry_scheduled: std::sync::atomic::AtomicBool,
@@ -383,7 +381,6 @@ impl Project {
             watch_problem: Mutex::new(None),
             watch_requested: std::sync::atomic::AtomicBool::new(false),
             watch_started: std::sync::atomic::AtomicBool::new(false),
-            closed: std::sync::atomic::AtomicBool::new(false),
             last_build: Mutex::new(Value::Null),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
         });
@@ -474,7 +471,8 @@ impl Project {
             let Some(project) = project.upgrade() else { return };
             let started = watcher::Watcher::start(&project);
             let mut slot = project.watcher.lock().expect("watcher lock");
-            if project.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            // `close` ran (it stops the lane first): a watcher placed late is dropped.
+            if project.lane.is_stopping() {
                 return;
             }
             match started {
@@ -630,10 +628,7 @@ impl Project {
         }
         // Dropping the watcher stops its threads; one still being placed is
         // dropped when it is ready.
-        let mut watcher = self.watcher.lock().expect("watcher lock");
-        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        watcher.take();
-        drop(watcher);
+        self.watcher.lock().expect("watcher lock").take();
         let mut disk = self.disk();
         disk.cache.save();
         if WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {

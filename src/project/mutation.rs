@@ -745,7 +745,7 @@ impl Planner<'_> {
         self.remove(&asset);
         let manifest = &self.snap.manifest;
         if self.disk(&path) == DiskEntry::File && manifest.under_roots(&path) && !manifest.is_excluded(&path) {
-            let hash = asset.disk_hash.clone().unwrap_or_else(|| asset.entry.hash.clone());
+            let hash = asset.hash_on_disk().to_string();
             self.untracked.insert(path, Untracked { hash, size: asset.entry.size });
         }
     }

@@ -31,15 +31,14 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     let mut files: BTreeSet<String> = BTreeSet::new();
     let mut own_files: BTreeSet<&str> = BTreeSet::new();
     // A full look stats files in its walk; they are not stat'ed again.
-    let mut walked = None;
-    match paths {
-        None => {
+    let scan = paths.is_none().then(|| workspace::scan_in(&project.sandbox, &manifest));
+    let walked = scan.as_ref().map(workspace::Scan::stats);
+    match (paths, &scan, &walked) {
+        (None, Some(scan), Some(stats)) => {
             // A file whose `stat` still matches the stat cache's entry, and
             // whose entry says what the snapshot says, is as the snapshot has
             // it: only the others are looked at, so a look at an unchanged
             // workspace costs its walk and little more.
-            let scan = workspace::scan_in(&project.sandbox, &manifest);
-            let stats = scan.stats();
             {
                 let disk = project.disk();
                 for (p, stat) in &scan.files {
@@ -47,11 +46,9 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                     // may know newer (an apply re-checks files through it
                     // and, blocked, publishes nothing), and then it is looked at.
                     let held = match contents.by_path.get(p) {
-                        Some(id) => contents
-                            .assets
-                            .get(id)
-                            .filter(|a| a.status != Status::Missing)
-                            .map(|a| a.disk_hash.as_deref().unwrap_or(a.entry.hash.as_str())),
+                        Some(id) => {
+                            contents.assets.get(id).filter(|a| a.status != Status::Missing).map(|a| a.hash_on_disk())
+                        }
                         None => contents.untracked.get(p).map(|u| u.hash.as_str()),
                     };
                     if !held.is_some_and(|hash| disk.cache.unchanged(p, stat, hash)) {
@@ -62,11 +59,9 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
             let gone = |p: &&String| !stats.contains_key(p.as_str());
             files.extend(contents.by_path.keys().filter(gone).cloned());
             files.extend(contents.untracked.keys().filter(gone).cloned());
-            drop(stats);
-            walked = Some(scan);
             own_files.extend([REGISTRY_FILE, MANIFEST_FILE]);
         }
-        Some(paths) => {
+        (Some(paths), _, _) => {
             for p in paths {
                 match p.as_str() {
                     REGISTRY_FILE => {
@@ -102,6 +97,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                 }
             }
         }
+        (None, _, _) => unreachable!("a full look has walked the workspace"),
     }
 
     // The project is closing: nobody will read what this look would find.
@@ -115,7 +111,6 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         .filter_map(|p| contents.by_path.get(p).map(|id| (p.clone(), contents.assets[id].entry.kind, id.clone())))
         .collect();
     let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
-    let walked = walked.as_ref().map(workspace::Scan::stats);
     let (observed, _) = disk.cache.observe_many_in(&project.sandbox, &items, walked.as_ref());
     // Whether anything differs: most looks (the packer's own writes coming
     // back from the watcher) find nothing, and must then cost nothing more.

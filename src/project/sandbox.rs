@@ -285,15 +285,15 @@ impl Sandbox {
         // Folders waiting to be read are names under their parent's handle,
         // opened only when their turn comes: a folder with thousands of
         // subfolders holds one handle, not thousands (the open-file limit).
-        let top = Arc::new(rfs::Dir::new(self.open_dir(rel)?)?);
-        let mut stack: Vec<(String, Arc<rfs::Dir>, Option<String>)> = vec![(rel.to_string(), top, None)];
+        let top = Arc::new(self.open_dir(rel)?);
+        let mut stack: Vec<(String, Arc<OwnedFd>, Option<String>)> = vec![(rel.to_string(), top, None)];
         while let Some((dir_rel, parent, name)) = stack.pop() {
             let dir = match name {
                 None => parent,
                 Some(name) => {
                     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                    match rfs::openat(parent.fd()?, name.as_str(), flags, Mode::empty()).and_then(rfs::Dir::new) {
-                        Ok(d) => Arc::new(d),
+                    match rfs::openat(&*parent, name.as_str(), flags, Mode::empty()) {
+                        Ok(fd) => Arc::new(fd),
                         Err(Errno::NOENT) => continue,
                         // Swapped for a symlink since its parent was read.
                         Err(Errno::NOTDIR) | Err(Errno::LOOP) => {
@@ -307,10 +307,12 @@ impl Sandbox {
                     }
                 }
             };
-            let mut reader = match rfs::Dir::read_from(dir.fd()?) {
+            // The listing reads through a duplicate; `dir` itself stays for
+            // the `stat`s below and for opening the subfolders.
+            let mut reader = match dir.try_clone().and_then(|fd| rfs::Dir::new(fd).map_err(io::Error::from)) {
                 Ok(d) => d,
                 Err(e) => {
-                    found(Found::Unreadable { rel: dir_rel, error: e.into() });
+                    found(Found::Unreadable { rel: dir_rel, error: e });
                     continue;
                 }
             };
@@ -336,7 +338,7 @@ impl Sandbox {
                 // Files need their stat anyway; `Unknown` is what some file
                 // systems report for everything.
                 if kind == FileType::RegularFile || kind == FileType::Unknown {
-                    match rfs::statat(dir.fd()?, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    match rfs::statat(&*dir, name, AtFlags::SYMLINK_NOFOLLOW) {
                         Ok(st) => {
                             kind = FileType::from_raw_mode(st.st_mode);
                             stat = Some(FileStat::of_raw(&st));

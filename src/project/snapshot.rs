@@ -117,6 +117,12 @@ impl Asset {
         Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash }
     }
 
+    /// The hash of the file as last read: the registry's, unless the file
+    /// was found to differ.
+    pub fn hash_on_disk(&self) -> &str {
+        self.disk_hash.as_deref().unwrap_or(&self.entry.hash)
+    }
+
     pub fn id(&self) -> &str {
         &self.entry.id
     }

@@ -195,6 +195,7 @@ mod codec {
     use std::sync::Arc;
 
     use super::{Entry, Stat};
+    use crate::binary::Reader;
     use crate::project::snapshot::Severity;
     use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
 
@@ -222,37 +223,9 @@ mod codec {
         }
     }
 
-    struct In<'a>(&'a [u8]);
-
-    impl<'a> In<'a> {
-        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-            let (head, tail) = (self.0.get(..n)?, self.0.get(n..)?);
-            self.0 = tail;
-            Some(head)
-        }
-        fn u8(&mut self) -> Option<u8> {
-            Some(self.take(1)?[0])
-        }
-        fn u16(&mut self) -> Option<u16> {
-            Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-        }
-        fn u32(&mut self) -> Option<u32> {
-            Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-        }
-        fn u64(&mut self) -> Option<u64> {
-            Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-        }
-        fn i128(&mut self) -> Option<i128> {
-            Some(i128::from_le_bytes(self.take(16)?.try_into().ok()?))
-        }
-        fn str(&mut self) -> Option<&'a str> {
-            let n = self.u32()? as usize;
-            std::str::from_utf8(self.take(n)?).ok()
-        }
-    }
-
-    fn kind_code(k: Kind) -> u8 {
-        Kind::ALL.iter().position(|x| *x == k).expect("every kind is in ALL") as u8
+    /// Text as the stat cache stores it: its length as a `u32`, then UTF-8.
+    fn text<'a>(r: &mut Reader<'a>) -> Option<&'a str> {
+        r.text(|r| r.u32().map(|n| n as usize))
     }
 
     fn severity_code(s: Severity) -> u8 {
@@ -310,7 +283,7 @@ mod codec {
         }
     }
 
-    fn get_metadata(r: &mut In<'_>) -> Option<Metadata> {
+    fn get_metadata(r: &mut Reader<'_>) -> Option<Metadata> {
         let bits = r.u16()?;
         let has = |i: u16| bits & (1 << i) != 0;
         let mut m = Metadata::default();
@@ -324,10 +297,10 @@ mod codec {
             m.duration_ms = Some(r.u64()?);
         }
         if has(3) {
-            m.encoding = Some(Name::new(r.str()?));
+            m.encoding = Some(Name::new(text(r)?));
         }
         if has(4) {
-            m.format = Some(Name::new(r.str()?));
+            m.format = Some(Name::new(text(r)?));
         }
         if has(5) {
             m.height = Some(r.u32()?);
@@ -363,7 +336,7 @@ mod codec {
             let Ok(hash) = blake3::Hash::from_hex(&e.observed.hash) else { continue };
             count += 1;
             out.str(p);
-            out.0.push(kind_code(e.kind));
+            out.0.push(e.kind.code());
             out.u64(e.stat.size);
             out.i128(e.stat.mtime_ns);
             out.u64(e.stat.ino);
@@ -389,18 +362,18 @@ mod codec {
         if blake3::hash(body).as_bytes() != &bytes[body.len()..] {
             return None;
         }
-        let mut r = In(body);
+        let mut r = Reader::new(body);
         if r.take(8)? != MAGIC || r.u32()? != VERSION {
             return None;
         }
         let count = r.u32()? as usize;
         let mut entries = HashMap::with_capacity(count);
         for _ in 0..count {
-            let path = r.str()?.to_string();
-            let kind = *Kind::ALL.get(r.u8()? as usize)?;
+            let path = text(&mut r)?.to_string();
+            let kind = Kind::from_code(r.u8()?)?;
             let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
             let recorded_ns = r.i128()?;
-            let hash = blake3::Hash::from_bytes(r.take(32)?.try_into().ok()?).to_hex().to_string();
+            let hash = blake3::Hash::from_bytes(r.array()?).to_hex().to_string();
             let size = r.u64()?;
             let metadata = Arc::new(get_metadata(&mut r)?);
             let mut problems = Vec::new();
@@ -410,12 +383,16 @@ mod codec {
                     1 => Severity::Warning,
                     _ => Severity::Info,
                 };
-                problems.push(Problem { severity, code: r.str()?.to_string(), message: r.str()?.to_string() });
+                problems.push(Problem {
+                    severity,
+                    code: text(&mut r)?.to_string(),
+                    message: text(&mut r)?.to_string(),
+                });
             }
             let observed = Observed { hash, size, metadata, problems };
             entries.insert(path, Entry { kind, stat, recorded_ns, observed });
         }
-        r.0.is_empty().then_some(entries)
+        r.is_empty().then_some(entries)
     }
 }
 

@@ -29,6 +29,15 @@ pub enum Kind {
 impl Kind {
     pub const ALL: [Kind; 6] = [Kind::Image, Kind::Audio, Kind::Data, Kind::Text, Kind::Font, Kind::Binary];
 
+    /// The kind's number in the packer's binary files (its place in `ALL`).
+    pub fn code(self) -> u8 {
+        Kind::ALL.iter().position(|x| *x == self).expect("every kind is in ALL") as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(code)).copied()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Image => "image",
