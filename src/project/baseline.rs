@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::divergence::RegistryChange;
 use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
-use super::registry::{self, Entry, RegistryError, REGISTRY_FILE};
+use super::registry::{self, Entry, REGISTRY_FILE};
 use super::OpenError;
 
 const LAST_REGISTRY: &str = "registry.last.jsonl";
@@ -100,10 +100,8 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
     let registry_path = root.join(REGISTRY_FILE);
     let registry_file = registry_path.display().to_string();
-    let registry_bytes = read_optional(&registry_path).map_err(|e| io(&registry_path, e))?.unwrap_or_default();
-    let registry_hash_now = registry::content_hash(&registry_bytes);
-    let parse_registry =
-        |bytes: &[u8]| -> Result<Vec<Entry>, RegistryError> { registry::parse_bytes(bytes, &registry_file) };
+    let (parsed, registry_hash_now) =
+        registry::read(&registry_path, &registry_file).map_err(|e| io(&registry_path, e))?;
     // The copy is hashed as it streams by, and read whole only when it
     // differs: at 100,000 assets a second copy in memory is 20 MB.
     let last_path = state_dir.join(LAST_REGISTRY);
@@ -116,10 +114,10 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let known = last_hash
         .filter(|_| !copy_is_current)
         .and_then(|hash| Some((read_optional(&last_path).ok().flatten()?, hash)))
-        .and_then(|(last, hash)| parse_registry(&last).ok().map(|entries| (entries, hash)));
+        .and_then(|(last, hash)| registry::parse_bytes(&last, &registry_file).ok().map(|entries| (entries, hash)));
     match known {
         Some((entries, hash)) => {
-            let on_disk = parse_registry(&registry_bytes).map(Arc::new).map_err(|e| e.to_string());
+            let on_disk = parsed.map(Arc::new).map_err(|e| e.to_string());
             Ok(RegistryBaseline {
                 entries,
                 registry_hash: hash,
@@ -127,9 +125,14 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
             })
         }
         None => {
-            let entries = parse_registry(&registry_bytes)?;
+            let entries = parsed?;
             if !copy_is_current {
-                remember_registry(state_dir, &registry_bytes);
+                // The copy is of the bytes just parsed: if the file changed
+                // since, no copy is made, and the next open compares again.
+                let bytes = read_optional(&registry_path).ok().flatten().unwrap_or_default();
+                if registry::content_hash(&bytes) == registry_hash_now {
+                    remember_registry(state_dir, &bytes);
+                }
             }
             Ok(RegistryBaseline { entries, registry_hash: registry_hash_now, registry_on_disk: None })
         }

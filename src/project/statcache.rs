@@ -63,7 +63,7 @@ impl StatCache {
     /// Loads the cache of a project (empty when absent or damaged).
     pub fn load(state_dir: &Path) -> StatCache {
         let file = state_dir.join(FILE);
-        let entries = std::fs::read(&file).ok().and_then(|b| codec::decode(&b)).unwrap_or_default();
+        let entries = std::fs::File::open(&file).ok().and_then(codec::decode).unwrap_or_default();
         // The JSON-lines cache of earlier versions is not read: one open reads
         // every file again, then the binary cache takes over.
         let _ = std::fs::remove_file(state_dir.join("statcache.jsonl"));
@@ -200,7 +200,7 @@ mod codec {
     use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
 
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     struct Out(Vec<u8>);
 
@@ -320,6 +320,9 @@ mod codec {
         Some(m)
     }
 
+    /// The file: a header (magic, version, entry count), each entry as its
+    /// length and its bytes, then a BLAKE3 checksum of all that. The lengths
+    /// let a reader take one entry at a time, without the whole file in memory.
     pub(super) fn encode(entries: &HashMap<String, Entry>) -> Vec<u8> {
         let mut paths: Vec<&String> = entries.keys().collect();
         paths.sort();
@@ -335,6 +338,8 @@ mod codec {
             // (never, in practice) is left out, which is only a miss.
             let Ok(hash) = blake3::Hash::from_hex(&e.observed.hash) else { continue };
             count += 1;
+            let len_at = out.0.len();
+            out.u32(0);
             out.str(p);
             out.0.push(e.kind.code());
             out.u64(e.stat.size);
@@ -350,6 +355,8 @@ mod codec {
                 out.str(&problem.code);
                 out.str(&problem.message);
             }
+            let len = (out.0.len() - len_at - 4) as u32;
+            out.0[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
         }
         out.0[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
         let checksum = blake3::hash(&out.0);
@@ -357,42 +364,65 @@ mod codec {
         out.0
     }
 
-    pub(super) fn decode(bytes: &[u8]) -> Option<HashMap<String, Entry>> {
-        let body = bytes.get(..bytes.len().checked_sub(32)?)?;
-        if blake3::hash(body).as_bytes() != &bytes[body.len()..] {
-            return None;
-        }
-        let mut r = Reader::new(body);
+    /// Reads what [`encode`] wrote, one entry at a time as it streams by;
+    /// `None` unless every byte, the checksum included, is as written.
+    pub(super) fn decode(input: impl std::io::Read) -> Option<HashMap<String, Entry>> {
+        use std::io::Read;
+        let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
+        let mut hasher = blake3::Hasher::new();
+        let mut take = |buf: &mut [u8]| -> Option<()> {
+            input.read_exact(buf).ok()?;
+            hasher.update(buf);
+            Some(())
+        };
+        let mut head = [0u8; 16];
+        take(&mut head)?;
+        let mut r = Reader::new(&head);
         if r.take(8)? != MAGIC || r.u32()? != VERSION {
             return None;
         }
         let count = r.u32()? as usize;
-        let mut entries = HashMap::with_capacity(count);
+        // A damaged count must not reserve gigabytes before the checksum says so.
+        let mut entries = HashMap::with_capacity(count.min(1 << 20));
+        let mut record = Vec::new();
         for _ in 0..count {
-            let path = text(&mut r)?.to_string();
-            let kind = Kind::from_code(r.u8()?)?;
-            let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
-            let recorded_ns = r.i128()?;
-            let hash = blake3::Hash::from_bytes(r.array()?).to_hex().to_string();
-            let size = r.u64()?;
-            let metadata = Arc::new(get_metadata(&mut r)?);
-            let mut problems = Vec::new();
-            for _ in 0..r.u16()? {
-                let severity = match r.u8()? {
-                    0 => Severity::Error,
-                    1 => Severity::Warning,
-                    _ => Severity::Info,
-                };
-                problems.push(Problem {
-                    severity,
-                    code: text(&mut r)?.to_string(),
-                    message: text(&mut r)?.to_string(),
-                });
+            let mut len = [0u8; 4];
+            take(&mut len)?;
+            let len = u32::from_le_bytes(len) as usize;
+            if len > 1 << 20 {
+                return None;
             }
-            let observed = Observed { hash, size, metadata, problems };
-            entries.insert(path, Entry { kind, stat, recorded_ns, observed });
+            record.resize(len, 0);
+            take(&mut record)?;
+            let (path, entry) = decode_entry(&mut Reader::new(&record))?;
+            entries.insert(path, entry);
         }
-        r.is_empty().then_some(entries)
+        drop(take);
+        let mut checksum = [0u8; 32];
+        input.read_exact(&mut checksum).ok()?;
+        let at_end = input.read(&mut [0u8; 1]).ok()? == 0;
+        (at_end && hasher.finalize().as_bytes() == &checksum).then_some(entries)
+    }
+
+    fn decode_entry(r: &mut Reader<'_>) -> Option<(String, Entry)> {
+        let path = text(r)?.to_string();
+        let kind = Kind::from_code(r.u8()?)?;
+        let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
+        let recorded_ns = r.i128()?;
+        let hash = blake3::Hash::from_bytes(r.array()?).to_hex().to_string();
+        let size = r.u64()?;
+        let metadata = Arc::new(get_metadata(r)?);
+        let mut problems = Vec::new();
+        for _ in 0..r.u16()? {
+            let severity = match r.u8()? {
+                0 => Severity::Error,
+                1 => Severity::Warning,
+                _ => Severity::Info,
+            };
+            problems.push(Problem { severity, code: text(r)?.to_string(), message: text(r)?.to_string() });
+        }
+        let observed = Observed { hash, size, metadata, problems };
+        r.is_empty().then_some((path, Entry { kind, stat, recorded_ns, observed }))
     }
 }
 
