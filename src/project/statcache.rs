@@ -397,7 +397,6 @@ mod codec {
             let (path, entry) = decode_entry(&mut Reader::new(&record))?;
             entries.insert(path, entry);
         }
-        drop(take);
         let mut checksum = [0u8; 32];
         input.read_exact(&mut checksum).ok()?;
         let at_end = input.read(&mut [0u8; 1]).ok()? == 0;
