@@ -22,7 +22,7 @@ fn entry(i: usize) -> Entry {
         id: format!("{:026}", i),
         path: format!("assets/{}/{}/f{i}.json", ["hero", "cave", "door"][i % 3], i / 100),
         kind: Kind::Data,
-        hash: blake3::hash(&i.to_le_bytes()).to_hex().to_string(),
+        hash: studio_packer::hash::ContentHash::of(&i.to_le_bytes()),
         size: 100 + i as u64,
         tags: if i.is_multiple_of(7) { vec!["ui".into()] } else { Vec::new() },
         settings: Map::new(),

@@ -308,12 +308,7 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
 
 fn inspect(pack: &Path) -> Result<()> {
     let r = studio_packer::build::pack::PackReader::open(pack)?;
-    println!(
-        "{} entries, {} bytes, checksum {}",
-        r.entries().len(),
-        r.len(),
-        studio_packer::build::pack::hex(&r.checksum())
-    );
+    println!("{} entries, {} bytes, checksum {}", r.entries().len(), r.len(), studio_packer::hash::hex(&r.checksum()));
     for e in r.entries() {
         println!(
             "{:<40} {:<26} {:<6} {:<5} {:>9} -> {:>9} {}",
@@ -332,7 +327,7 @@ fn inspect(pack: &Path) -> Result<()> {
 fn verify(pack: &Path) -> Result<()> {
     let r = studio_packer::build::pack::PackReader::open(pack)?;
     r.verify()?;
-    println!("ok: {} entries, checksum {}", r.entries().len(), studio_packer::build::pack::hex(&r.checksum()));
+    println!("ok: {} entries, checksum {}", r.entries().len(), studio_packer::hash::hex(&r.checksum()));
     Ok(())
 }
 

@@ -16,6 +16,7 @@
 //! and segments the index does not name are removed when the next build
 //! starts. Whatever a crash or a power cut leaves, the worst case is a miss.
 
+use crate::hash::ContentHash;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Write};
@@ -68,15 +69,19 @@ impl StoredMeta {
 }
 
 /// The key of a processed entry: every input that decides its bytes.
-pub fn key(source_hash: &str, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
+pub fn key(source_hash: &ContentHash, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
     let (name, version) = super::process::processor(kind);
     // serde_json's map is sorted, so equal settings give equal text.
     let canonical =
         if settings.is_empty() { "{}".into() } else { serde_json::to_string(settings).expect("settings serialise") };
     // The extension matters too: the same bytes as `.json` are minified, as `.yml` copied.
     let mut h = blake3::Hasher::new();
-    for part in [b"studio-packer/cache/v1".as_slice(), source_hash.as_bytes(), kind.as_str().as_bytes(), ext.as_bytes()]
-    {
+    for part in [
+        b"studio-packer/cache/v1".as_slice(),
+        source_hash.to_hex().as_bytes(),
+        kind.as_str().as_bytes(),
+        ext.as_bytes(),
+    ] {
         h.update(part);
         h.update(b"\0");
     }
@@ -251,8 +256,9 @@ impl LocalCache {
     /// (unless this build wrote them). This build's entries come first: one
     /// written again because its older copy was damaged replaces it.
     pub fn read_stored(&self, key: &Key, meta: &StoredMeta) -> io::Result<Vec<u8>> {
-        let damaged =
-            |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {}: {why}", pack::hex(key)));
+        let damaged = |why: &str| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("cache entry {}: {why}", crate::hash::hex(key)))
+        };
         let added = self.writer.lock().expect("cache writer lock").added.get(key).map(|(at, m)| (*at, m.clone()));
         let (at, fresh) = match (added, self.index.get(key)) {
             (Some((at, m)), _) if &m == meta => (at, true),
@@ -385,12 +391,13 @@ mod tests {
 
     #[test]
     fn keys_are_those_of_the_documented_input() {
-        let input = "studio-packer/cache/v1\0abc\0image\0png\0{}\0image@1\0pack@1\0zstd@3";
+        let source = ContentHash::of(b"abc");
+        let input = format!("studio-packer/cache/v1\0{source}\0image\0png\0{{}}\0image@1\0pack@1\0zstd@3");
         let expected: Key = blake3::hash(input.as_bytes()).into();
-        assert_eq!(key("abc", Kind::Image, "png", &Map::new(), 3), expected);
+        assert_eq!(key(&source, Kind::Image, "png", &Map::new(), 3), expected);
         let mut settings = Map::new();
         settings.insert("format".into(), Value::from("rgba8"));
-        assert_ne!(key("abc", Kind::Image, "png", &settings, 3), expected);
+        assert_ne!(key(&source, Kind::Image, "png", &settings, 3), expected);
     }
 
     fn meta(stored: &[u8]) -> StoredMeta {

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
 
+use crate::hash::ContentHash;
 use crate::operations::Operation;
 use crate::project::sandbox::Sandbox;
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Status};
@@ -86,7 +87,7 @@ fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) 
     let bytes = sandbox
         .read(a.path())
         .map_err(|e| UnitError::Diagnostic(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
-    if blake3::hash(&bytes).to_hex().as_str() != a.entry.hash {
+    if ContentHash::of(&bytes) != a.entry.hash {
         let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
         return Err(UnitError::Diagnostic(diag(a, "diverged", msg)));
     }
@@ -370,7 +371,7 @@ fn build_with(project: &Project, op: &Operation, clean: bool, cache: &LocalCache
         bytes_out += len;
         packs.push(json!({
             "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
-            "hash": pack::hex(&checksum), "written": !unchanged,
+            "hash": crate::hash::hex(&checksum), "written": !unchanged,
         }));
     }
     if op.is_cancel_requested() {

@@ -402,11 +402,6 @@ impl PackReader {
     }
 }
 
-/// Hex of a hash, for people.
-pub fn hex(h: &[u8; 32]) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::registry::Entry;
 use super::snapshot::{Asset, Status};
+use crate::hash::ContentHash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +64,7 @@ fn item(kind: ItemKind, path: &str, asset_id: Option<&str>, detail: Value) -> It
 /// A file under the asset roots that is not registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untracked {
-    pub hash: String,
+    pub hash: ContentHash,
     pub size: u64,
 }
 
@@ -140,9 +141,9 @@ pub fn compute(
     if external.manifest_changed {
         items.push(item(ItemKind::ManifestChanged, super::manifest::MANIFEST_FILE, None, json!({})));
     }
-    let mut by_hash: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut by_hash: HashMap<ContentHash, Vec<&str>> = HashMap::new();
     for (path, u) in untracked {
-        by_hash.entry(u.hash.as_str()).or_default().push(path.as_str());
+        by_hash.entry(u.hash).or_default().push(path.as_str());
     }
     let mut paired: HashSet<&str> = HashSet::new();
     // Only modified and missing assets diverge: one walk of the map finds
@@ -163,9 +164,8 @@ pub fn compute(
                 json!({ "registryHash": a.entry.hash, "diskHash": a.disk_hash }),
             )),
             Status::Missing => {
-                let candidate = by_hash
-                    .get(a.entry.hash.as_str())
-                    .and_then(|paths| paths.iter().find(|p| !paired.contains(**p)).copied());
+                let candidate =
+                    by_hash.get(&a.entry.hash).and_then(|paths| paths.iter().find(|p| !paired.contains(**p)).copied());
                 match candidate {
                     Some(to) => {
                         paired.insert(to);

@@ -591,7 +591,7 @@ impl Planner<'_> {
             id: crate::ids::new_asset_id(),
             path: rel.clone(),
             kind,
-            hash: observed.hash.clone(),
+            hash: observed.hash,
             size: observed.size,
             tags: Vec::new(),
             settings: Map::new(),
@@ -745,7 +745,7 @@ impl Planner<'_> {
         self.remove(&asset);
         let manifest = &self.snap.manifest;
         if self.disk(&path) == DiskEntry::File && manifest.under_roots(&path) && !manifest.is_excluded(&path) {
-            let hash = asset.hash_on_disk().to_string();
+            let hash = asset.hash_on_disk();
             self.untracked.insert(path, Untracked { hash, size: asset.entry.size });
         }
     }

@@ -49,7 +49,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                         Some(id) => {
                             contents.assets.get(id).filter(|a| a.status != Status::Missing).map(|a| a.hash_on_disk())
                         }
-                        None => contents.untracked.get(p).map(|u| u.hash.as_str()),
+                        None => contents.untracked.get(p).map(|u| u.hash),
                     };
                     if !held.is_some_and(|hash| disk.cache.unchanged(p, stat, hash)) {
                         files.insert(p.clone());

@@ -119,7 +119,7 @@ impl Planner<'_> {
                 match self.look(asset.path(), asset.entry.kind) {
                     Some(obs) => {
                         let mut entry = asset.entry.clone();
-                        entry.hash = obs.hash.clone();
+                        entry.hash = obs.hash;
                         entry.size = obs.size;
                         self.put(Asset::from_observation(entry, Some(obs)));
                     }
@@ -183,7 +183,7 @@ impl Planner<'_> {
         let mut entry = asset.entry.clone();
         entry.path = to.to_string();
         entry.kind = kind;
-        entry.hash = obs.hash.clone();
+        entry.hash = obs.hash;
         entry.size = obs.size;
         self.untracked.remove(to);
         self.remove(asset);

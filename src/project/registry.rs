@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::workspace::Kind;
 use crate::fsutil;
+use crate::hash::ContentHash;
 
 pub const REGISTRY_FILE: &str = "packer.registry.jsonl";
 pub const FORMAT: &str = "studio-packer.registry";
@@ -23,7 +24,7 @@ pub struct Entry {
     pub id: String,
     pub path: String,
     pub kind: Kind,
-    pub hash: String,
+    pub hash: ContentHash,
     pub size: u64,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -222,7 +223,7 @@ mod tests {
             id: id.into(),
             path: path.into(),
             kind: Kind::Text,
-            hash: "00".into(),
+            hash: ContentHash::from_bytes([0; 32]),
             size: 1,
             tags: vec![],
             settings: Map::new(),
@@ -236,7 +237,7 @@ mod tests {
         assert_eq!(lines[0], r#"{"format":"studio-packer.registry","version":1}"#);
         assert_eq!(
             lines[1],
-            r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"00","size":1,"tags":[],"settings":{}}"#
+            r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"0000000000000000000000000000000000000000000000000000000000000000","size":1,"tags":[],"settings":{}}"#
         );
         let back = parse(&text, "r").unwrap();
         assert_eq!(back[0].id, "a");

@@ -16,6 +16,7 @@ use super::divergence::{self, External, Item, Untracked};
 use super::manifest::Manifest;
 use super::registry::Entry;
 use super::workspace::{Kind, Metadata, Observed};
+use crate::hash::ContentHash;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,7 +79,7 @@ pub struct Asset {
     pub diagnostics: Vec<Diagnostic>,
     /// Hash of the file as last read from disk, when it differs from the registry.
     #[serde(skip)]
-    pub disk_hash: Option<String>,
+    pub disk_hash: Option<ContentHash>,
 }
 
 impl Asset {
@@ -119,8 +120,8 @@ impl Asset {
 
     /// The hash of the file as last read: the registry's, unless the file
     /// was found to differ.
-    pub fn hash_on_disk(&self) -> &str {
-        self.disk_hash.as_deref().unwrap_or(&self.entry.hash)
+    pub fn hash_on_disk(&self) -> ContentHash {
+        self.disk_hash.unwrap_or(self.entry.hash)
     }
 
     pub fn id(&self) -> &str {

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::sandbox::{FileStat, Sandbox};
 use super::workspace::{self, Kind, Observed, Walked};
+use crate::hash::ContentHash;
 
 const FILE: &str = "statcache.bin";
 
@@ -84,7 +85,7 @@ impl StatCache {
 
     /// Whether `rel` has a trusted entry recorded with exactly this stat,
     /// and read as `hash`: the file still holds what gave that hash.
-    pub fn unchanged(&self, rel: &str, stat: &Stat, hash: &str) -> bool {
+    pub fn unchanged(&self, rel: &str, stat: &Stat, hash: ContentHash) -> bool {
         self.entries
             .get(rel)
             .is_some_and(|e| &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS && e.observed.hash == hash)
@@ -196,6 +197,7 @@ mod codec {
 
     use super::{Entry, Stat};
     use crate::binary::Reader;
+    use crate::hash::ContentHash;
     use crate::project::snapshot::Severity;
     use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
 
@@ -334,9 +336,7 @@ mod codec {
         let mut count = 0u32;
         for p in paths {
             let e = &entries[p];
-            // Hashes are written as their 32 bytes; one that is not a hash
-            // (never, in practice) is left out, which is only a miss.
-            let Ok(hash) = blake3::Hash::from_hex(&e.observed.hash) else { continue };
+            let hash = e.observed.hash;
             count += 1;
             let len_at = out.0.len();
             out.u32(0);
@@ -408,7 +408,7 @@ mod codec {
         let kind = Kind::from_code(r.u8()?)?;
         let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
         let recorded_ns = r.i128()?;
-        let hash = blake3::Hash::from_bytes(r.array()?).to_hex().to_string();
+        let hash = ContentHash::from_bytes(r.array()?);
         let size = r.u64()?;
         let metadata = Arc::new(get_metadata(r)?);
         let mut problems = Vec::new();
@@ -479,7 +479,7 @@ mod tests {
         };
         let problem = Problem { severity: Severity::Warning, code: "c".into(), message: "m é".into() };
         let observed = Observed {
-            hash: blake3::hash(b"x").to_hex().to_string(),
+            hash: ContentHash::of(b"x"),
             size: 1,
             metadata: std::sync::Arc::new(metadata),
             problems: vec![problem],

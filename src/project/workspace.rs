@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::manifest::Manifest;
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use super::snapshot::{Diagnostic, Severity};
+use crate::hash::ContentHash;
 
 /// What an asset is, decided by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,7 +139,7 @@ impl<'de> Deserialize<'de> for Name {
 /// What the packer observed of one file on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
-    pub hash: String,
+    pub hash: ContentHash,
     pub size: u64,
     /// Shared, not copied, between the stat cache and the snapshots.
     pub metadata: Arc<Metadata>,
@@ -168,7 +169,7 @@ fn inspect_in(sandbox: &Sandbox, rel: &str, kind: Kind) -> io::Result<Observed> 
 }
 
 pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
-    let hash = blake3::hash(bytes).to_hex().to_string();
+    let hash = ContentHash::of(bytes);
     let mut metadata = Metadata::default();
     let mut problems = Vec::new();
     match kind {
@@ -473,7 +474,7 @@ mod tests {
     #[test]
     fn hash_is_blake3() {
         let o = inspect_bytes(b"abc", Kind::Binary, "bin");
-        assert_eq!(o.hash, blake3::hash(b"abc").to_hex().to_string());
+        assert_eq!(o.hash, ContentHash::of(b"abc"));
         assert_eq!(o.size, 3);
     }
 }
