@@ -36,7 +36,7 @@ fn contents(n: usize) -> Contents {
     for i in 0..n {
         let bytes = format!("{{\"a\":{i}}}");
         let observed = inspect_bytes(bytes.as_bytes(), Kind::Data, "json");
-        let e = Entry { hash: observed.hash.clone(), size: observed.size, ..entry(i) };
+        let e = Entry { hash: observed.hash, size: observed.size, ..entry(i) };
         by_path.insert(e.path.clone(), e.id.clone());
         assets.insert(e.id.clone(), Arc::new(Asset::from_observation(e, Some(observed))));
     }
