@@ -19,8 +19,8 @@ use studio_packer::transport::codec::{encode, Decoder, Frame};
 
 fn entry(i: usize) -> Entry {
     Entry {
-        id: format!("{:026}", i),
-        path: format!("assets/{}/{}/f{i}.json", ["hero", "cave", "door"][i % 3], i / 100),
+        id: format!("{:026}", i).into(),
+        path: format!("assets/{}/{}/f{i}.json", ["hero", "cave", "door"][i % 3], i / 100).into(),
         kind: Kind::Data,
         hash: studio_packer::hash::ContentHash::of(&i.to_le_bytes()),
         size: 100 + i as u64,
@@ -80,7 +80,7 @@ fn publication(c: &mut Criterion) {
                 |mut next| {
                     // What an apply of one setMetadata does to the maps, then
                     // the snapshot that publishes it.
-                    let id = format!("{:026}", n / 2);
+                    let id: Arc<str> = format!("{:026}", n / 2).into();
                     let mut a = next.assets[&id].as_ref().clone();
                     a.entry.tags = vec!["changed".into()];
                     next.assets.insert(id, Arc::new(a));
@@ -119,8 +119,8 @@ fn pack_lookup(c: &mut Criterion) {
         .map(|i| {
             let e = entry(i);
             PackEntry {
-                asset_id: e.id,
-                path: e.path,
+                asset_id: e.id.to_string(),
+                path: e.path.to_string(),
                 kind: Kind::Data,
                 format: Format::Bytes,
                 compression: Compression::None,

@@ -39,8 +39,8 @@ impl<'a> Reader<'a> {
         self.array().map(u64::from_le_bytes)
     }
 
-    pub fn i128(&mut self) -> Option<i128> {
-        self.array().map(i128::from_le_bytes)
+    pub fn i64(&mut self) -> Option<i64> {
+        self.array().map(i64::from_le_bytes)
     }
 
     /// UTF-8 text preceded by its length, read by `len` (a `u16` in packs,

@@ -102,7 +102,7 @@ fn every_answer_and_notification_matches_its_schema() {
     }
 
     let events = s.events();
-    assert_eq!(events.len(), 12, "register 5 (its divergenceCleared too), batch 4, rejected 3");
+    assert_eq!(events.len(), 12, "register 5 (its divergenceCleared too), batch 4, rejected 3: {events:#?}");
     for e in &events {
         v.check("event.json", e);
     }

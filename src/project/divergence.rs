@@ -87,8 +87,8 @@ pub struct External {
 }
 
 /// What differs between the registry in the snapshot and `disk`, by asset id.
-pub fn registry_diff(current: &OrdMap<String, Arc<Asset>>, disk: &[Entry]) -> Value {
-    let disk_by_id: BTreeMap<&str, &Entry> = disk.iter().map(|e| (e.id.as_str(), e)).collect();
+pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &[Entry]) -> Value {
+    let disk_by_id: BTreeMap<&str, &Entry> = disk.iter().map(|e| (&*e.id, e)).collect();
     let mut added = Vec::new();
     let mut changed = Vec::new();
     for (id, e) in &disk_by_id {
@@ -119,7 +119,7 @@ pub fn registry_diff(current: &OrdMap<String, Arc<Asset>>, disk: &[Entry]) -> Va
     }
     let removed: Vec<Value> = current
         .iter()
-        .filter(|(id, _)| !disk_by_id.contains_key(id.as_str()))
+        .filter(|(id, _)| !disk_by_id.contains_key(&***id))
         .map(|(id, a)| json!({ "assetId": id, "path": a.entry.path }))
         .collect();
     json!({ "added": added, "removed": removed, "changed": changed })
@@ -129,8 +129,8 @@ pub fn registry_diff(current: &OrdMap<String, Arc<Asset>>, disk: &[Entry]) -> Va
 /// A missing asset whose content sits, untracked, at another path is one
 /// `moved` item instead of a `missing` and an `untracked`.
 pub fn compute(
-    assets: &OrdMap<String, Arc<Asset>>,
-    by_path: &OrdMap<String, String>,
+    assets: &OrdMap<Arc<str>, Arc<Asset>>,
+    by_path: &OrdMap<Arc<str>, Arc<str>>,
     untracked: &OrdMap<String, Untracked>,
     external: &External,
 ) -> Vec<Item> {
@@ -153,7 +153,7 @@ pub fn compute(
     diverging.sort_by(|a, b| a.path().cmp(b.path()));
     for a in diverging {
         let id = a.id();
-        if by_path.get(a.path()).map(String::as_str) != Some(id) {
+        if by_path.get(a.path()).map(|i| &**i) != Some(id) {
             continue;
         }
         match a.status {

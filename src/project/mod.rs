@@ -319,38 +319,55 @@ impl Project {
         });
         let (registry, mut cache) = loaded.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let registry = registry?;
-        let (registry_hash, entries) = (registry.registry_hash, registry.entries);
-        let walked = scan.stats();
-        let items: Vec<(String, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
-        let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&walked));
+        let (registry_hash, mut entries) = (registry.registry_hash, registry.entries);
+        // One copy of each path, shared by the registry entry, both maps and
+        // the stat cache: at 100,000 assets each copy is about 5 MB.
+        for e in &mut entries {
+            cache.share_path(&mut e.path);
+        }
+        // Registered paths in order (the order `by_path` is filled in: a
+        // B-tree filled along its right edge stays in cache).
+        let mut paths: Vec<(Arc<str>, Arc<str>)> = entries.iter().map(|e| (e.path.clone(), e.id.clone())).collect();
+        paths.sort_unstable();
+        // Everything that needs the walk is done before any asset is made,
+        // so that its memory is given back first: at 100,000 assets the walk
+        // and the assets together were the peak of an open.
+        let (observed, untracked, stats) = {
+            let walked = scan.stats();
+            let items: Vec<(Arc<str>, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
+            let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&walked));
+            drop(items);
+            // Files found that are not registered: both lists are sorted.
+            let mut registered = paths.iter().map(|(p, _)| &**p).peekable();
+            let untracked_items: Vec<(String, Kind)> = scan
+                .files
+                .iter()
+                .filter(|(p, _)| {
+                    while registered.next_if(|r| *r < p.as_str()).is_some() {}
+                    registered.peek() != Some(&p.as_str())
+                })
+                .map(|(p, _)| (p.clone(), Kind::of_path(p)))
+                .collect();
+            let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&walked));
+            stats.hashed += untracked_stats.hashed;
+            stats.cached += untracked_stats.cached;
+            let untracked: OrdMap<String, Untracked> = untracked_items
+                .into_iter()
+                .zip(untracked_obs)
+                .filter_map(|((path, _), obs)| obs.map(|o| (path, Untracked { hash: o.hash, size: o.size })))
+                .collect();
+            (observed, untracked, stats)
+        };
+        let workspace::Scan { files: walked_files, skipped: project_diagnostics_from_scan } = scan;
+        drop(walked_files);
         let mut assets = OrdMap::new();
-        let mut by_path = OrdMap::new();
-        let mut paths: Vec<(String, String)> = Vec::with_capacity(entries.len());
         for (entry, obs) in entries.into_iter().zip(observed) {
-            paths.push((entry.path.clone(), entry.id.clone()));
             assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
         }
-        // Inserted in key order, as the entries (sorted by id) are into
-        // `assets`: a B-tree filled along its right edge stays in cache.
-        paths.sort_unstable();
+        let mut by_path = OrdMap::new();
         for (path, id) in paths {
             by_path.insert(path, id);
         }
-        let untracked_items: Vec<(String, Kind)> = scan
-            .files
-            .iter()
-            .filter(|(p, _)| !by_path.contains_key(p))
-            .map(|(p, _)| (p.clone(), Kind::of_path(p)))
-            .collect();
-        let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&walked));
-        drop(walked);
-        stats.hashed += untracked_stats.hashed;
-        stats.cached += untracked_stats.cached;
-        let untracked: OrdMap<String, Untracked> = untracked_items
-            .into_iter()
-            .zip(untracked_obs)
-            .filter_map(|((path, _), obs)| obs.map(|o| (path, Untracked { hash: o.hash, size: o.size })))
-            .collect();
         cache.save();
         let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?);
         // Generations keep rising across restarts (they start past the
@@ -360,7 +377,7 @@ impl Project {
         let external =
             External { registry: baseline::registry_change(registry.registry_on_disk, &assets), manifest_changed };
         let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
-        let mut project_diagnostics = scan.skipped;
+        let mut project_diagnostics = project_diagnostics_from_scan;
         let ops = Arc::new(OpTable::default());
         let settled = Settled { apply: settled.as_ref(), build: finished_build.as_ref() };
         recover_operations(&id, &bus, &ops, settled, &mut project_diagnostics);

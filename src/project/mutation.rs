@@ -271,15 +271,15 @@ pub(super) enum DiskEntry {
 pub(super) struct Planner<'a> {
     pub(super) root: &'a Path,
     pub(super) snap: &'a Snapshot,
-    pub(super) assets: OrdMap<String, Arc<Asset>>,
-    pub(super) by_path: OrdMap<String, String>,
+    pub(super) assets: OrdMap<Arc<str>, Arc<Asset>>,
+    pub(super) by_path: OrdMap<Arc<str>, Arc<str>>,
     pub(super) untracked: OrdMap<String, Untracked>,
     pub(super) external: External,
     overlay: HashMap<String, DiskEntry>,
     pub(super) steps: Vec<Step>,
     blockers: Vec<Issue>,
     warnings: Vec<Issue>,
-    touched: BTreeSet<String>,
+    touched: BTreeSet<Arc<str>>,
     /// At apply, the lane's stat cache: files about to be touched are
     /// checked against the registry (cheaply, by stat) before anything moves.
     pub(super) verify: Option<&'a mut StatCache>,
@@ -326,15 +326,15 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
     p.mutation(mutation);
     let mut registry_mutations = Vec::new();
     for id in &p.touched {
-        let before = snap.contents.assets.get(id).map(|a| a.entry.clone());
-        let after = p.assets.get(id).map(|a| a.entry.clone());
+        let before = snap.contents.assets.get(&**id).map(|a| a.entry.clone());
+        let after = p.assets.get(&**id).map(|a| a.entry.clone());
         let op = match (&before, &after) {
             (None, Some(_)) => RegistryOp::Add,
             (Some(_), None) => RegistryOp::Remove,
             (Some(b), Some(a)) if a != b => RegistryOp::Update,
             _ => continue,
         };
-        registry_mutations.push(RegistryMutation { op, asset_id: id.clone(), before, after });
+        registry_mutations.push(RegistryMutation { op, asset_id: id.to_string(), before, after });
     }
     // Test builds have a step kind that touches no file (`testSleep`), hence filter_map.
     #[allow(clippy::unnecessary_filter_map)]
@@ -428,8 +428,8 @@ impl Planner<'_> {
         let (by_path, untracked) = (&self.by_path, &self.untracked);
         let index = self.case_index.get_or_insert_with(|| {
             let mut index: HashMap<String, Vec<String>> = HashMap::new();
-            for p in by_path.keys().chain(untracked.keys()) {
-                index.entry(p.to_lowercase()).or_default().push(p.clone());
+            for p in by_path.keys().map(|p| &**p).chain(untracked.keys().map(String::as_str)) {
+                index.entry(p.to_lowercase()).or_default().push(p.to_string());
             }
             index
         });
@@ -439,7 +439,7 @@ impl Planner<'_> {
             .find(|p| {
                 p.as_str() != rel
                     && Some(p.as_str()) != except
-                    && (by_path.contains_key(*p) || untracked.contains_key(*p))
+                    && (by_path.contains_key(p.as_str()) || untracked.contains_key(*p))
             })
             .cloned()
     }
@@ -499,7 +499,7 @@ impl Planner<'_> {
     pub(super) fn put_entry(&mut self, asset: Asset) {
         let id = asset.entry.id.clone();
         if let Some(index) = self.case_index.as_mut() {
-            index.entry(asset.entry.path.to_lowercase()).or_default().push(asset.entry.path.clone());
+            index.entry(asset.entry.path.to_lowercase()).or_default().push(asset.entry.path.to_string());
         }
         self.by_path.insert(asset.entry.path.clone(), id.clone());
         self.touched.insert(id.clone());
@@ -514,7 +514,7 @@ impl Planner<'_> {
     pub(super) fn remove_entry(&mut self, asset: &Asset) {
         self.by_path.remove(asset.path());
         self.assets.remove(asset.id());
-        self.touched.insert(asset.id().to_string());
+        self.touched.insert(asset.entry.id.clone());
     }
 
     fn mutation(&mut self, m: &Mutation) {
@@ -556,7 +556,7 @@ impl Planner<'_> {
         let Some(rel) = self.client_path(raw, None) else {
             return;
         };
-        if let Some(id) = self.by_path.get(&rel).cloned() {
+        if let Some(id) = self.by_path.get(rel.as_str()).cloned() {
             self.block("alreadyRegistered", format!("`{rel}` is already registered as `{id}`"), Some(&id), Some(&rel));
             return;
         }
@@ -588,8 +588,8 @@ impl Planner<'_> {
         };
         self.placement_warnings(&rel, None);
         let entry = Entry {
-            id: crate::ids::new_asset_id(),
-            path: rel.clone(),
+            id: crate::ids::new_asset_id().into(),
+            path: rel.as_str().into(),
             kind,
             hash: observed.hash,
             size: observed.size,
@@ -616,7 +616,7 @@ impl Planner<'_> {
             self.warn("noChange", format!("`{from}` is already at that path"), Some(asset_id), Some(&from));
             return;
         }
-        if let Some(other) = self.by_path.get(&to).cloned() {
+        if let Some(other) = self.by_path.get(to.as_str()).cloned() {
             let msg = format!("`{to}` is already the path of asset `{other}`");
             self.block("targetExists", msg, Some(asset_id), Some(&to));
             return;
@@ -666,11 +666,11 @@ impl Planner<'_> {
             // Metadata depends on the kind: read it again as the new kind.
             if let Ok(obs) = workspace::inspect(self.root, &from, new_kind) {
                 let mut entry = moved.entry.clone();
-                entry.path = to.clone();
+                entry.path = to.as_str().into();
                 moved = Asset::from_observation(entry, Some(obs));
             }
         }
-        moved.entry.path = to.clone();
+        moved.entry.path = to.as_str().into();
         for d in &mut moved.diagnostics {
             d.path = Some(to.clone());
         }

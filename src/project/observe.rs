@@ -45,7 +45,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                     // The hash the snapshot holds for this file: the cache
                     // may know newer (an apply re-checks files through it
                     // and, blocked, publishes nothing), and then it is looked at.
-                    let held = match contents.by_path.get(p) {
+                    let held = match contents.by_path.get(p.as_str()) {
                         Some(id) => {
                             contents.assets.get(id).filter(|a| a.status != Status::Missing).map(|a| a.hash_on_disk())
                         }
@@ -56,9 +56,9 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                     }
                 }
             }
-            let gone = |p: &&String| !stats.contains_key(p.as_str());
-            files.extend(contents.by_path.keys().filter(gone).cloned());
-            files.extend(contents.untracked.keys().filter(gone).cloned());
+            let gone = |p: &&str| !stats.contains_key(*p);
+            files.extend(contents.by_path.keys().map(|p| &**p).filter(gone).map(str::to_string));
+            files.extend(contents.untracked.keys().map(String::as_str).filter(gone).map(str::to_string));
             own_files.extend([REGISTRY_FILE, MANIFEST_FILE]);
         }
         (Some(paths), _, _) => {
@@ -78,12 +78,13 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
                 // A folder renamed, removed or copied in: everything under it
                 // (a range of the sorted maps, not a scan of them).
                 let prefix = format!("{p}/");
-                let under = |k: &&String| k.starts_with(&prefix);
-                let from = std::ops::Bound::Included(prefix.clone());
-                let range = (from.clone(), std::ops::Bound::Unbounded);
-                files.extend(contents.by_path.range(range).map(|(k, _)| k).take_while(under).cloned());
-                let range = (from, std::ops::Bound::Unbounded);
-                files.extend(contents.untracked.range(range).map(|(k, _)| k).take_while(under).cloned());
+                let under = |k: &&str| k.starts_with(&prefix);
+                let range = (std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded);
+                let registered = contents.by_path.range::<_, str>(range).map(|(k, _)| &**k);
+                files.extend(registered.take_while(under).map(str::to_string));
+                let range = (std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded);
+                let untracked = contents.untracked.range::<_, str>(range).map(|(k, _)| k.as_str());
+                files.extend(untracked.take_while(under).map(str::to_string));
                 let abs = paths::absolute(root, p);
                 if abs.is_dir() {
                     let walk = walkdir::WalkDir::new(&abs).follow_links(false).follow_root_links(false);
@@ -106,9 +107,12 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     }
     let mut disk = project.disk();
     // Registered files: what they are now.
-    let registered: Vec<(String, Kind, String)> = files
+    let registered: Vec<(String, Kind, Arc<str>)> = files
         .iter()
-        .filter_map(|p| contents.by_path.get(p).map(|id| (p.clone(), contents.assets[id].entry.kind, id.clone())))
+        .filter_map(|p| {
+            let id = contents.by_path.get(p.as_str())?;
+            Some((p.clone(), contents.assets[id].entry.kind, id.clone()))
+        })
         .collect();
     let items: Vec<(String, Kind)> = registered.iter().map(|(p, k, _)| (p.clone(), *k)).collect();
     let (observed, _) = disk.cache.observe_many_in(&project.sandbox, &items, walked.as_ref());
@@ -128,7 +132,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     // folder reported by the watcher must not mean hashing every pack.
     let (others, elsewhere): (Vec<&String>, Vec<&String>) = files
         .iter()
-        .filter(|p| !contents.by_path.contains_key(*p))
+        .filter(|p| !contents.by_path.contains_key(p.as_str()))
         .partition(|p| manifest.under_roots(p) && !manifest.is_excluded(p));
     for path in elsewhere {
         disk.cache.forget(path);

@@ -104,7 +104,7 @@ impl Planner<'_> {
     }
 
     fn asset_of(&mut self, item: &Item) -> Option<Arc<Asset>> {
-        let found = item.asset_id.as_ref().and_then(|id| self.assets.get(id).cloned());
+        let found = item.asset_id.as_ref().and_then(|id| self.assets.get(id.as_str()).cloned());
         if found.is_none() {
             let msg = format!("the asset of `{}` is no longer registered; this item is skipped", item.path);
             self.warn("skipped", msg, item.asset_id.as_deref(), Some(&item.path));
@@ -181,7 +181,7 @@ impl Planner<'_> {
             self.warn("contentDiffers", msg, Some(asset.id()), Some(to));
         }
         let mut entry = asset.entry.clone();
-        entry.path = to.to_string();
+        entry.path = to.into();
         entry.kind = kind;
         entry.hash = obs.hash;
         entry.size = obs.size;
@@ -252,7 +252,7 @@ impl Planner<'_> {
         }
         for e in entries.iter() {
             let obs = self.look(&e.path, e.kind);
-            self.untracked.remove(&e.path);
+            self.untracked.remove(&*e.path);
             self.put_entry(Asset::from_observation(e.clone(), obs));
         }
         // Files the old registry named and the new one does not are untracked now.
@@ -287,7 +287,7 @@ impl Planner<'_> {
         let files = workspace::scan(self.root, &manifest).into_paths();
         let mut untracked = imbl::OrdMap::new();
         for p in files {
-            if self.by_path.contains_key(&p) {
+            if self.by_path.contains_key(p.as_str()) {
                 continue;
             }
             if let Some(obs) = self.look(&p, Kind::of_path(&p)) {

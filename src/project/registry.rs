@@ -5,6 +5,7 @@
 //! line, and two people touching different assets touch different lines.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,8 +22,9 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    pub id: String,
-    pub path: String,
+    /// Shared, not copied, by the snapshot's maps and the stat cache.
+    pub id: Arc<str>,
+    pub path: Arc<str>,
     pub kind: Kind,
     pub hash: ContentHash,
     pub size: u64,
@@ -240,7 +242,7 @@ mod tests {
             r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"0000000000000000000000000000000000000000000000000000000000000000","size":1,"tags":[],"settings":{}}"#
         );
         let back = parse(&text, "r").unwrap();
-        assert_eq!(back[0].id, "a");
+        assert_eq!(&*back[0].id, "a");
         assert_eq!(render(&back), text);
     }
 

@@ -44,7 +44,9 @@ pub enum Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileStat {
     pub size: u64,
-    pub mtime_ns: i128,
+    /// Nanoseconds since the epoch (an `i64` lasts until 2262; a time
+    /// beyond saturates, which only makes the file look changed).
+    pub mtime_ns: i64,
     pub ino: u64,
 }
 
@@ -53,7 +55,7 @@ impl FileStat {
         use std::os::unix::fs::MetadataExt;
         FileStat {
             size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            mtime_ns: meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec()),
             ino: meta.ino(),
         }
     }
@@ -62,7 +64,7 @@ impl FileStat {
     fn of_raw(st: &rfs::Stat) -> FileStat {
         FileStat {
             size: st.st_size as u64,
-            mtime_ns: (st.st_mtime as i128) * 1_000_000_000 + (st.st_mtime_nsec as i128),
+            mtime_ns: (st.st_mtime as i64).saturating_mul(1_000_000_000).saturating_add(st.st_mtime_nsec as i64),
             ino: st.st_ino as u64,
         }
     }

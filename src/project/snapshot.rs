@@ -102,8 +102,8 @@ impl Asset {
                 severity: p.severity,
                 code: p.code,
                 message: p.message,
-                asset_id: Some(entry.id.clone()),
-                path: Some(entry.path.clone()),
+                asset_id: Some(entry.id.to_string()),
+                path: Some(entry.path.to_string()),
             })
             .collect();
         let modified = obs.hash != entry.hash;
@@ -153,9 +153,9 @@ pub struct DiagnosticCounts {
 #[derive(Debug, Clone, Default)]
 pub struct Contents {
     /// Assets by id.
-    pub assets: OrdMap<String, Arc<Asset>>,
+    pub assets: OrdMap<Arc<str>, Arc<Asset>>,
     /// Asset id by path.
-    pub by_path: OrdMap<String, String>,
+    pub by_path: OrdMap<Arc<str>, Arc<str>>,
     /// Files under the asset roots that are not registered, as last seen.
     pub untracked: OrdMap<String, Untracked>,
     /// Differences in the project's own files (registry, manifest).

@@ -13,18 +13,19 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::sandbox::{FileStat, Sandbox};
-use super::workspace::{self, Kind, Observed, Walked};
+use super::workspace::{self, Kind, Metadata, Observed, Walked};
 use crate::hash::ContentHash;
 
 const FILE: &str = "statcache.bin";
 
 /// An entry recorded less than this after the file's mtime is not trusted.
-const RACY_NS: i128 = 50_000_000;
+const RACY_NS: i64 = 50_000_000;
 
 /// What `stat` says of a file (its size, modification time and inode).
 type Stat = FileStat;
@@ -33,7 +34,7 @@ type Stat = FileStat;
 struct Entry {
     kind: Kind,
     stat: Stat,
-    recorded_ns: i128,
+    recorded_ns: i64,
     observed: Observed,
 }
 
@@ -52,28 +53,62 @@ pub struct ObserveStats {
 #[derive(Default)]
 pub struct StatCache {
     file: PathBuf,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, Entry>,
     dirty: bool,
+    metadata: SharedMetadata,
 }
 
-fn now_ns() -> i128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+/// One `Arc` per distinct metadata value: most assets of a project have the
+/// same as many others (every valid JSON file, every 256x256 PNG), and one
+/// copy each cost 136 bytes an asset at 100,000 assets.
+#[derive(Default)]
+pub(crate) struct SharedMetadata(std::collections::HashSet<Arc<Metadata>>);
+
+impl SharedMetadata {
+    fn share(&mut self, metadata: Metadata) -> Arc<Metadata> {
+        if let Some(known) = self.0.get(&metadata) {
+            return known.clone();
+        }
+        let metadata = Arc::new(metadata);
+        self.0.insert(metadata.clone());
+        metadata
+    }
+
+    fn share_arc(&mut self, metadata: &mut Arc<Metadata>) {
+        match self.0.get(&**metadata) {
+            Some(known) => *metadata = known.clone(),
+            None => {
+                self.0.insert(metadata.clone());
+            }
+        }
+    }
+
+    /// Forgets values nothing else holds any more.
+    fn prune(&mut self) {
+        self.0.retain(|m| Arc::strong_count(m) > 1);
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 impl StatCache {
     /// Loads the cache of a project (empty when absent or damaged).
     pub fn load(state_dir: &Path) -> StatCache {
         let file = state_dir.join(FILE);
-        let entries = std::fs::File::open(&file).ok().and_then(codec::decode).unwrap_or_default();
+        let mut metadata = SharedMetadata::default();
+        let entries = std::fs::File::open(&file).ok().and_then(|f| codec::decode(f, &mut metadata)).unwrap_or_default();
         // The JSON-lines cache of earlier versions is not read: one open reads
         // every file again, then the binary cache takes over.
         let _ = std::fs::remove_file(state_dir.join("statcache.jsonl"));
-        StatCache { file, entries, dirty: false }
+        StatCache { file, entries, dirty: false, metadata }
     }
 
     /// Writes the cache back if it changed (atomically and unsynced: a torn
     /// or lost cache is only an empty one).
     pub fn save(&mut self) {
+        self.metadata.prune();
         if !self.dirty {
             return;
         }
@@ -97,16 +132,24 @@ impl StatCache {
         trusted.then_some(&e.observed)
     }
 
-    fn record(&mut self, rel: &str, kind: Kind, stat: Stat, observed: &Observed) {
+    fn record(&mut self, rel: Arc<str>, kind: Kind, stat: Stat, observed: &Observed) {
         let entry = Entry { kind, stat, recorded_ns: now_ns(), observed: observed.clone() };
-        self.entries.insert(rel.to_string(), entry);
+        self.entries.insert(rel, entry);
         self.dirty = true;
+    }
+
+    /// Makes `path` the very string this cache keys it by, when it has it:
+    /// at open, the registry's copy of each path is dropped for the cache's.
+    pub fn share_path(&self, path: &mut Arc<str>) {
+        if let Some((key, _)) = self.entries.get_key_value(&**path) {
+            *path = key.clone();
+        }
     }
 
     /// Follows a file the packer itself renamed (a rename keeps its stat).
     pub fn rename(&mut self, from: &str, to: &str) {
         if let Some(e) = self.entries.remove(from) {
-            self.entries.insert(to.to_string(), e);
+            self.entries.insert(to.into(), e);
             self.dirty = true;
         }
     }
@@ -121,7 +164,11 @@ impl StatCache {
     /// Observes many files: from the cache when `stat` allows, otherwise read
     /// on all cores. `None` for a file that does not exist (or is not a
     /// regular file).
-    pub fn observe_many(&mut self, root: &Path, items: &[(String, Kind)]) -> (Vec<Option<Observed>>, ObserveStats) {
+    pub fn observe_many<P: CachePath>(
+        &mut self,
+        root: &Path,
+        items: &[(P, Kind)],
+    ) -> (Vec<Option<Observed>>, ObserveStats) {
         // Stat beneath the root, as reads are: a path through a symlink is
         // not a file of the project, cached or not.
         let Ok(sandbox) = Sandbox::open(root) else {
@@ -134,17 +181,18 @@ impl StatCache {
     /// [`StatCache::observe_many`] through an open sandbox. A file that
     /// `walked` found is not stat'ed again: the walk's own `stat` (beneath
     /// the root, moments ago) is used.
-    pub fn observe_many_in(
+    pub fn observe_many_in<P: CachePath>(
         &mut self,
         sandbox: &Sandbox,
-        items: &[(String, Kind)],
+        items: &[(P, Kind)],
         walked: Option<&Walked<'_>>,
     ) -> (Vec<Option<Observed>>, ObserveStats) {
         let mut stats = ObserveStats::default();
         let mut out: Vec<Option<Observed>> = vec![None; items.len()];
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let stat = match walked.and_then(|w| w.get(rel.as_str())) {
+            let rel = rel.as_ref();
+            let stat = match walked.and_then(|w| w.get(rel)) {
                 Some(stat) => *stat,
                 None => match sandbox.metadata(rel) {
                     Ok(m) if m.is_file() => Stat::of(&m),
@@ -166,15 +214,17 @@ impl StatCache {
                 None => to_read.push((i, stat)),
             }
         }
-        let wanted: Vec<(String, Kind)> = to_read.iter().map(|(i, _)| items[*i].clone()).collect();
+        let wanted: Vec<(String, Kind)> =
+            to_read.iter().map(|(i, _)| (items[*i].0.as_ref().to_string(), items[*i].1)).collect();
         let read = workspace::inspect_many_in(sandbox, &wanted);
         for ((i, stat), result) in to_read.into_iter().zip(read) {
             match result {
-                Ok(obs) => {
+                Ok(mut obs) => {
                     stats.hashed += 1;
+                    self.metadata.share_arc(&mut obs.metadata);
                     // Record with the stat taken before reading: if the file
                     // changed while it was read, the next stat will differ.
-                    self.record(&items[i].0, items[i].1, stat, &obs);
+                    self.record(items[i].0.shared(), items[i].1, stat, &obs);
                     out[i] = Some(obs);
                 }
                 Err(_) => stats.missing += 1,
@@ -186,6 +236,23 @@ impl StatCache {
     /// Observes one file.
     pub fn observe(&mut self, root: &Path, rel: &str, kind: Kind) -> Option<Observed> {
         self.observe_many(root, &[(rel.to_string(), kind)]).0.pop().flatten()
+    }
+}
+
+/// A path as the cache keys it: an `Arc<str>` is shared, a `String` copied.
+pub trait CachePath: AsRef<str> {
+    fn shared(&self) -> Arc<str>;
+}
+
+impl CachePath for String {
+    fn shared(&self) -> Arc<str> {
+        self.as_str().into()
+    }
+}
+
+impl CachePath for Arc<str> {
+    fn shared(&self) -> Arc<str> {
+        self.clone()
     }
 }
 
@@ -216,7 +283,7 @@ mod codec {
         fn u64(&mut self, v: u64) {
             self.0.extend_from_slice(&v.to_le_bytes());
         }
-        fn i128(&mut self, v: i128) {
+        fn i64(&mut self, v: i64) {
             self.0.extend_from_slice(&v.to_le_bytes());
         }
         fn str(&mut self, s: &str) {
@@ -325,8 +392,8 @@ mod codec {
     /// The file: a header (magic, version, entry count), each entry as its
     /// length and its bytes, then a BLAKE3 checksum of all that. The lengths
     /// let a reader take one entry at a time, without the whole file in memory.
-    pub(super) fn encode(entries: &HashMap<String, Entry>) -> Vec<u8> {
-        let mut paths: Vec<&String> = entries.keys().collect();
+    pub(super) fn encode(entries: &HashMap<Arc<str>, Entry>) -> Vec<u8> {
+        let mut paths: Vec<&Arc<str>> = entries.keys().collect();
         paths.sort();
         let mut out = Out(Vec::with_capacity(16 + entries.len() * 160 + 32));
         out.0.extend_from_slice(MAGIC);
@@ -343,9 +410,9 @@ mod codec {
             out.str(p);
             out.0.push(e.kind.code());
             out.u64(e.stat.size);
-            out.i128(e.stat.mtime_ns);
+            out.i64(e.stat.mtime_ns);
             out.u64(e.stat.ino);
-            out.i128(e.recorded_ns);
+            out.i64(e.recorded_ns);
             out.0.extend_from_slice(hash.as_bytes());
             out.u64(e.observed.size);
             put_metadata(&mut out, &e.observed.metadata);
@@ -366,7 +433,10 @@ mod codec {
 
     /// Reads what [`encode`] wrote, one entry at a time as it streams by;
     /// `None` unless every byte, the checksum included, is as written.
-    pub(super) fn decode(input: impl std::io::Read) -> Option<HashMap<String, Entry>> {
+    pub(super) fn decode(
+        input: impl std::io::Read,
+        metadata: &mut super::SharedMetadata,
+    ) -> Option<HashMap<Arc<str>, Entry>> {
         use std::io::Read;
         let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
         let mut hasher = blake3::Hasher::new();
@@ -394,7 +464,7 @@ mod codec {
             }
             record.resize(len, 0);
             take(&mut record)?;
-            let (path, entry) = decode_entry(&mut Reader::new(&record))?;
+            let (path, entry) = decode_entry(&mut Reader::new(&record), metadata)?;
             entries.insert(path, entry);
         }
         let mut checksum = [0u8; 32];
@@ -403,14 +473,14 @@ mod codec {
         (at_end && hasher.finalize().as_bytes() == &checksum).then_some(entries)
     }
 
-    fn decode_entry(r: &mut Reader<'_>) -> Option<(String, Entry)> {
-        let path = text(r)?.to_string();
+    fn decode_entry(r: &mut Reader<'_>, shared: &mut super::SharedMetadata) -> Option<(Arc<str>, Entry)> {
+        let path = Arc::from(text(r)?);
         let kind = Kind::from_code(r.u8()?)?;
-        let stat = Stat { size: r.u64()?, mtime_ns: r.i128()?, ino: r.u64()? };
-        let recorded_ns = r.i128()?;
+        let stat = Stat { size: r.u64()?, mtime_ns: r.i64()?, ino: r.u64()? };
+        let recorded_ns = r.i64()?;
         let hash = ContentHash::from_bytes(r.array()?);
         let size = r.u64()?;
-        let metadata = Arc::new(get_metadata(r)?);
+        let metadata = shared.share(get_metadata(r)?);
         let mut problems = Vec::new();
         for _ in 0..r.u16()? {
             let severity = match r.u8()? {
@@ -485,8 +555,8 @@ mod tests {
             problems: vec![problem],
         };
         let stat = Stat { size: 1, mtime_ns: -5, ino: 9 };
-        cache.record("assets/a.wav", Kind::Audio, stat, &observed);
-        cache.record("assets/b.txt", Kind::Text, stat, &Observed { problems: Vec::new(), ..observed.clone() });
+        cache.record("assets/a.wav".into(), Kind::Audio, stat, &observed);
+        cache.record("assets/b.txt".into(), Kind::Text, stat, &Observed { problems: Vec::new(), ..observed.clone() });
         cache.save();
         let again = StatCache::load(dir.path());
         assert_eq!(again.entries, cache.entries);

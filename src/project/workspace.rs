@@ -77,7 +77,7 @@ fn extension(path: &str) -> String {
 /// show it. A struct rather than a JSON map: at 100,000 assets a map per
 /// asset costs more memory than everything else the packer keeps of it.
 /// Fields are in alphabetical order, so the JSON is what a sorted map gave.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,7 @@ pub struct Metadata {
 
 /// A short name in metadata (`png`, `utf-8`): the packer's own spellings
 /// are static, anything else is owned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Name(std::borrow::Cow<'static, str>);
 

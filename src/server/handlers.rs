@@ -191,7 +191,7 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
                 )
                 .with_data(json!({ "generation": snap.generation })));
             }
-            Bound::Excluded(last.to_string())
+            Bound::Excluded(last)
         }
     };
     let f = &p.filter;
@@ -205,7 +205,7 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
-    for (_, id) in snap.contents.by_path.range((start, Bound::Unbounded)) {
+    for (_, id) in snap.contents.by_path.range::<_, str>((start, Bound::Unbounded)) {
         let Some(asset) = snap.contents.assets.get(id) else {
             continue;
         };
