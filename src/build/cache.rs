@@ -68,26 +68,37 @@ impl StoredMeta {
     }
 }
 
-/// The key of a processed entry: every input that decides its bytes.
+/// The key of a processed entry: every input that decides its bytes. The
+/// extension matters too (the same bytes as `.json` are minified, as `.yml`
+/// copied), in lower case. Computed for every asset on every build, so it
+/// is written into the hasher directly, with no allocation.
 pub fn key(source_hash: &ContentHash, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
+    use std::io::Write;
     let (name, version) = super::process::processor(kind);
-    // serde_json's map is sorted, so equal settings give equal text.
-    let canonical =
-        if settings.is_empty() { "{}".into() } else { serde_json::to_string(settings).expect("settings serialise") };
-    // The extension matters too: the same bytes as `.json` are minified, as `.yml` copied.
     let mut h = blake3::Hasher::new();
-    for part in [
-        b"studio-packer/cache/v1".as_slice(),
-        source_hash.to_hex().as_bytes(),
-        kind.as_str().as_bytes(),
-        ext.as_bytes(),
-    ] {
+    for part in [b"studio-packer/cache/v1".as_slice(), source_hash.to_hex().as_bytes(), kind.as_str().as_bytes()] {
         h.update(part);
         h.update(b"\0");
     }
-    h.update(canonical.as_bytes());
-    let tail = format!("\0{name}@{version}\0pack@{}\0zstd@{level}", pack::VERSION);
-    h.update(tail.as_bytes());
+    let mut lower = [0u8; 16];
+    match lower.get_mut(..ext.len()) {
+        Some(buf) => {
+            buf.copy_from_slice(ext.as_bytes());
+            buf.make_ascii_lowercase();
+            h.update(buf);
+        }
+        None => {
+            h.update(ext.to_ascii_lowercase().as_bytes());
+        }
+    }
+    h.update(b"\0");
+    // serde_json's map is sorted, so equal settings give equal text.
+    if settings.is_empty() {
+        h.update(b"{}");
+    } else {
+        serde_json::to_writer(&mut h, settings).expect("settings serialise");
+    }
+    write!(h, "\0{name}@{version}\0pack@{}\0zstd@{level}", pack::VERSION).expect("a hasher takes every write");
     h.finalize().into()
 }
 
@@ -398,6 +409,13 @@ mod tests {
         let mut settings = Map::new();
         settings.insert("format".into(), Value::from("rgba8"));
         assert_ne!(key(&source, Kind::Image, "png", &settings, 3), expected);
+        assert_eq!(key(&source, Kind::Image, "PNG", &Map::new(), 3), expected, "the extension in any case");
+        let long = "x".repeat(40);
+        let input = format!("studio-packer/cache/v1\0{source}\0image\0{long}\0{{}}\0image@1\0pack@1\0zstd@3");
+        assert_eq!(
+            key(&source, Kind::Image, &long.to_uppercase(), &Map::new(), 3),
+            Key::from(blake3::hash(input.as_bytes()))
+        );
     }
 
     fn meta(stored: &[u8]) -> StoredMeta {

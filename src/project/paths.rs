@@ -36,6 +36,22 @@ const RESERVED_TOP: &[&str] = &[".packer", ".git", "packer.toml", "packer.regist
 /// Validates the text of a relative path and returns it normalised (no `./`,
 /// no trailing `/`). Does not touch the disk.
 pub fn normalize(path: &str) -> Result<String, PathProblem> {
+    let mut segments = Vec::new();
+    check(path, |seg| segments.push(seg))?;
+    Ok(segments.join("/"))
+}
+
+/// Whether `path` is already what [`normalize`] makes of it: the check made
+/// of every path the registry holds, so it allocates nothing.
+pub fn is_normalized(path: &str) -> bool {
+    // `normalize` drops empty and `.` segments: a path with any is not normal.
+    let mut kept = 0;
+    check(path, |_| kept += 1).is_ok() && kept == path.split('/').count()
+}
+
+/// The rules of a project path: `kept` is given each segment that stays
+/// (empty and `.` segments do not).
+fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathProblem> {
     if path.is_empty() {
         return Err(PathProblem::invalid(path, "the path is empty"));
     }
@@ -55,7 +71,7 @@ pub fn normalize(path: &str) -> Result<String, PathProblem> {
     if path.contains('\\') {
         return Err(PathProblem::invalid(path, "use `/` as the separator, not `\\`"));
     }
-    let mut segments = Vec::new();
+    let mut first = None;
     for seg in path.split('/') {
         match seg {
             "" | "." => continue,
@@ -71,15 +87,16 @@ pub fn normalize(path: &str) -> Result<String, PathProblem> {
         if seg.ends_with(' ') || seg.ends_with('.') {
             return Err(PathProblem::invalid(path, "a segment ends with a space or a dot"));
         }
-        segments.push(seg);
+        first.get_or_insert(seg);
+        kept(seg);
     }
-    if segments.is_empty() {
+    let Some(first) = first else {
         return Err(PathProblem::invalid(path, "the path names the project root"));
+    };
+    if RESERVED_TOP.contains(&first) {
+        return Err(PathProblem::invalid(path, &format!("`{first}` belongs to the packer or to git")));
     }
-    if RESERVED_TOP.contains(&segments[0]) {
-        return Err(PathProblem::invalid(path, &format!("`{}` belongs to the packer or to git", segments[0])));
-    }
-    Ok(segments.join("/"))
+    Ok(())
 }
 
 /// The absolute path of a normalised relative path.
@@ -140,6 +157,17 @@ mod tests {
     fn normalizes_dot_segments_and_slashes() {
         assert_eq!(normalize("./assets//a.png").unwrap(), "assets/a.png");
         assert_eq!(normalize("assets/a.png/").unwrap(), "assets/a.png");
+    }
+
+    #[test]
+    fn a_path_is_normalized_only_when_normalize_leaves_it_as_it_is() {
+        for p in ["assets/a.png", "a", "assets/sub/b c.txt"] {
+            assert!(is_normalized(p), "{p}");
+        }
+        for p in ["./assets/a.png", "assets//a.png", "assets/a.png/", "assets/./a", "../x", "", ".git/x", "a\\b"] {
+            assert!(!is_normalized(p), "{p:?}");
+            assert!(normalize(p).map_or(true, |n| n != p), "{p:?}");
+        }
     }
 
     #[test]

@@ -23,7 +23,9 @@ pub const VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// Shared, not copied, by the snapshot's maps and the stat cache.
+    #[serde(deserialize_with = "shared_str")]
     pub id: Arc<str>,
+    #[serde(deserialize_with = "shared_str")]
     pub path: Arc<str>,
     pub kind: Kind,
     pub hash: ContentHash,
@@ -32,6 +34,22 @@ pub struct Entry {
     pub tags: Vec<String>,
     #[serde(default)]
     pub settings: Map<String, Value>,
+}
+
+/// An `Arc<str>` made straight from the text (serde's own goes through a
+/// `String` and a second copy: two allocations per field of every entry).
+fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    struct Shared;
+    impl serde::de::Visitor<'_> for Shared {
+        type Value = Arc<str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(s))
+        }
+    }
+    d.deserialize_str(Shared)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -55,7 +73,7 @@ pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Vec<Entry>, RegistryError
     }
     let mut parser = Parser::new(file);
     for line in bytes.split(|b| *b == b'\n') {
-        parser.line(&String::from_utf8_lossy(line))?;
+        parser.line(line)?;
     }
     parser.finish()
 }
@@ -84,7 +102,7 @@ pub fn read(path: &Path, file: &str) -> std::io::Result<(Result<Vec<Entry>, Regi
         hasher.update(&line);
         if failed.is_none() {
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            if let Err(e) = parser.line(&String::from_utf8_lossy(text)) {
+            if let Err(e) = parser.line(text) {
                 failed = Some(e);
             }
         }
@@ -103,7 +121,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
 pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
     let mut parser = Parser::new(file);
     for line in text.lines() {
-        parser.line(line)?;
+        parser.line(line.as_bytes())?;
     }
     if parser.line_no == 0 {
         return Err(parser.invalid(1, "the file is empty: the first line must be the registry header".into()));
@@ -131,12 +149,14 @@ impl<'f> Parser<'f> {
     }
 
     /// One line, without its line break (a trailing `\r` is allowed).
-    fn line(&mut self, line: &str) -> Result<(), RegistryError> {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    /// One line, as bytes: serde_json checks the UTF-8 of what it reads, so
+    /// the line is not checked (or copied) first.
+    fn line(&mut self, line: &[u8]) -> Result<(), RegistryError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.line_no += 1;
         let n = self.line_no;
         if n == 1 {
-            let header: Header = serde_json::from_str(line).map_err(|e| {
+            let header: Header = serde_json::from_slice(line).map_err(|e| {
                 self.invalid(
                     1,
                     format!("the first line must be the header {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}: {e}"),
@@ -153,14 +173,14 @@ impl<'f> Parser<'f> {
             }
             return Ok(());
         }
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let entry: Entry = serde_json::from_str(line).map_err(|e| self.invalid(n, e.to_string()))?;
+        let entry: Entry = serde_json::from_slice(line).map_err(|e| self.invalid(n, e.to_string()))?;
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }
-        if super::paths::normalize(&entry.path).ok().is_none_or(|p| p != *entry.path) {
+        if !super::paths::is_normalized(&entry.path) {
             return Err(self.invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)));
         }
         self.entries.push(entry);
