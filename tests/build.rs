@@ -149,6 +149,53 @@ fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change
     assert_eq!(r["packs"][0]["written"], true);
 }
 
+/// A build's answer without what differs between any two builds.
+fn answer(mut r: Value) -> Value {
+    r.as_object_mut().unwrap().remove("operationId");
+    r["stats"].as_object_mut().unwrap().remove("durationMs");
+    r
+}
+
+#[test]
+fn a_build_with_nothing_to_do_answers_as_a_full_one_and_its_inputs_and_packs_are_checked() {
+    let dir = sample_copy();
+    let root = dir.path().canonicalize().unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+    assert_eq!(build(&mut s, &pid)["packs"][0]["written"], true);
+    // Past the moment in which a file just written is not trusted by its stat.
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let full = answer(build(&mut s, &pid));
+    let quick = answer(build(&mut s, &pid));
+    assert_eq!(quick, full);
+    assert_eq!(quick["packs"][0]["written"], false);
+    assert_eq!(quick["stats"]["processed"], 0);
+
+    // Tags are not in a pack: still nothing to do.
+    let ids = s.call("packer/listAssets", json!({"projectId": pid}))["items"].clone();
+    let (id, path) = (ids[0]["id"].as_str().unwrap(), ids[0]["path"].as_str().unwrap());
+    assert_eq!(s.apply(&pid, json!({"kind": "setMetadata", "assetId": id, "tags": ["x"]}))["outcome"], "applied");
+    assert_eq!(answer(build(&mut s, &pid)), full);
+    // Settings are: that asset is looked at again.
+    let settings = json!({"kind": "setMetadata", "assetId": id, "settings": {"scale": 2}});
+    assert_eq!(s.apply(&pid, settings)["outcome"], "applied");
+    let r = build(&mut s, &pid);
+    // (Processed again; whether its bytes differ is the processor's to say.)
+    assert_eq!(r["stats"]["processed"], 1, "{path}: {r}");
+
+    // A pack changed behind the packer's back is noticed and written again.
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    build(&mut s, &pid);
+    let pack = root.join("build/main.pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes.truncate(bytes.len() - 1);
+    std::fs::write(&pack, &bytes).unwrap();
+    let r = build(&mut s, &pid);
+    assert_eq!(r["packs"][0]["written"], true, "{r}");
+    let (code, out, err) = cli(&["verify", pack.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 #[test]
 fn a_corrupt_png_fails_the_build_naming_the_asset_and_writes_no_pack() {
     let f = Fixture::new(&[

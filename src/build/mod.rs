@@ -14,6 +14,7 @@ pub mod cache;
 pub mod commit;
 pub mod pack;
 pub mod process;
+pub mod uptodate;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,12 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
 use crate::project::sandbox::Sandbox;
-use crate::project::snapshot::{Asset, Diagnostic, Severity, Status};
+use crate::project::snapshot::{Asset, Diagnostic, Severity, Snapshot, Status};
 use crate::project::{paths, Project};
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
@@ -163,238 +165,283 @@ fn workers() -> &'static rayon::ThreadPool {
 
 /// Runs a build of the project's current snapshot. Called by the lane.
 pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
-    let cache = LocalCache::open(&project.state_dir());
-    cache.remove_unreferenced();
     // All of it on the build's low-priority threads, the assembly of the
     // packs (hashing every byte) included: reads keep their answers quick.
-    let outcome = workers().install(|| build_with(project, op, clean, &cache));
-    // What was processed is kept whatever the outcome: a build that failed
-    // on one asset does not lose the work done on the others.
-    if let Err(e) = cache.finish() {
-        tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again");
-    }
-    outcome
+    workers().install(|| {
+        let started = Instant::now();
+        let snap = project.snapshot();
+        // What is built: every registered asset, in path order. (Walking the
+        // id map and sorting costs a third of looking up each path's id.)
+        let mut assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
+        assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
+        let build = Build { project, op, clean, snap: &snap, assets, started };
+        if let Some(failed) = build.diverged() {
+            return failed;
+        }
+        let state_dir = project.state_dir();
+        let inputs = uptodate::inputs(&snap.manifest, &build.assets);
+        if !clean {
+            if let Some(done) = uptodate::check(&state_dir, &project.sandbox, &inputs) {
+                return build.up_to_date(done);
+            }
+        }
+        let cache = LocalCache::open(&state_dir);
+        cache.remove_unreferenced();
+        let outcome = build.run(&cache);
+        // What was processed is kept whatever the outcome: a build that failed
+        // on one asset does not lose the work done on the others.
+        if let Err(e) = cache.finish() {
+            tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again");
+        }
+        if let Outcome::Succeeded(result) = &outcome {
+            uptodate::record(&state_dir, &project.sandbox, &inputs, result);
+        }
+        outcome
+    })
 }
 
-fn build_with(project: &Project, op: &Operation, clean: bool, cache: &LocalCache) -> Outcome {
-    let started = Instant::now();
-    let snap = project.snapshot();
-    let manifest = snap.manifest.clone();
-    let level = manifest.zstd_level;
-    let root = project.root.clone();
-    let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| json!({ "operationId": op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics });
-    let stats_json = |assets: usize, processed: u64, reused: u64, bytes_in: u64, bytes_out: u64| {
+/// One build of one snapshot.
+struct Build<'a> {
+    project: &'a Project,
+    op: &'a Operation,
+    clean: bool,
+    snap: &'a Snapshot,
+    /// Every registered asset, in path order.
+    assets: Vec<Arc<Asset>>,
+    started: Instant,
+}
+
+impl Build<'_> {
+    fn result(&self, outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: impl Serialize) -> Value {
+        json!({ "operationId": self.op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics })
+    }
+
+    fn stats(&self, processed: u64, reused: u64, bytes_out: u64) -> Value {
+        let bytes_in: u64 = self.assets.iter().map(|a| a.entry.size).sum();
         json!({
-            "assets": assets, "processed": processed, "reused": reused,
-            "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": started.elapsed().as_millis() as u64,
+            "assets": self.assets.len(), "processed": processed, "reused": reused,
+            "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": self.started.elapsed().as_millis() as u64,
         })
-    };
+    }
 
-    // 1. What is built: every registered asset, in path order; a diverged one stops the build.
-    // (Walking the id map and sorting costs a third of looking up each path's id.)
-    let mut assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-    assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
-    let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    for a in &assets {
-        match a.status {
-            Status::Missing => {
-                diagnostics.push(diag(a, "diverged", format!("`{}` is missing: reconcile it first", a.path())))
+    /// A failed outcome naming every asset that differs from its registry
+    /// entry: a build never packs what the registry does not say.
+    fn diverged(&self) -> Option<Outcome> {
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
+        for a in &self.assets {
+            match a.status {
+                Status::Missing => {
+                    diagnostics.push(diag(a, "diverged", format!("`{}` is missing: reconcile it first", a.path())))
+                }
+                Status::Modified => diagnostics.push(diag(
+                    a,
+                    "diverged",
+                    format!("`{}` changed on disk since it was registered: reconcile it first", a.path()),
+                )),
+                Status::Ok | Status::Invalid => {}
             }
-            Status::Modified => diagnostics.push(diag(
-                a,
-                "diverged",
-                format!("`{}` changed on disk since it was registered: reconcile it first", a.path()),
-            )),
-            Status::Ok | Status::Invalid => {}
         }
-    }
-    let bytes_in: u64 = assets.iter().map(|a| a.entry.size).sum();
-    if !diagnostics.is_empty() {
-        return Outcome::Failed(result("failed", Vec::new(), stats_json(assets.len(), 0, 0, bytes_in, 0), diagnostics));
+        (!diagnostics.is_empty())
+            .then(|| Outcome::Failed(self.result("failed", Vec::new(), self.stats(0, 0, 0), diagnostics)))
     }
 
-    // 2. Units of work by cache key; what the cache already has is reused.
-    // Assets with the same key (the same bytes, kind and settings) are one unit.
-    let mut units: Vec<Unit> = Vec::new();
-    let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
-    let mut unit_of: Vec<usize> = Vec::with_capacity(assets.len());
-    let keys: Vec<Key> = assets
-        .par_iter()
-        .map(|a| {
-            let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
-            cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
-        })
-        .collect();
-    for (a, key) in assets.iter().zip(keys) {
-        let u = *unit_by_key.entry(key).or_insert_with(|| {
-            units.push(Unit { key, asset: a.clone(), bytes: 0 });
-            units.len() - 1
-        });
-        units[u].bytes += a.entry.size;
-        unit_of.push(u);
+    /// The outcome of a build with nothing to do: the packs as they are.
+    fn up_to_date(&self, done: uptodate::UpToDate) -> Outcome {
+        let stats = self.stats(0, done.units, done.bytes_out);
+        Outcome::Succeeded(self.result("succeeded", done.packs, stats, done.diagnostics))
     }
-    drop(unit_by_key);
-    let total = units.len() as u64;
-    let done = AtomicU64::new(0);
-    let bytes_done = AtomicU64::new(0);
-    let processed = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
-    let report = |force: bool| {
-        let mut last = last_report.lock().expect("progress lock");
-        if force || last.elapsed() >= PROGRESS_EVERY {
-            *last = Instant::now();
-            let mut extra = Map::new();
-            extra.insert("bytes".into(), json!(bytes_done.load(Ordering::Relaxed)));
-            extra.insert("bytesTotal".into(), json!(bytes_in));
-            op.progress_with(done.load(Ordering::Relaxed), total, "processing assets", extra);
-        }
-    };
-    report(true);
-    let outcomes: Vec<Result<StoredMeta, UnitError>> = workers().install(|| {
-        units
+
+    fn run(&self, cache: &LocalCache) -> Outcome {
+        let (project, op, clean, assets) = (self.project, self.op, self.clean, &self.assets);
+        let manifest = self.snap.manifest.clone();
+        let level = manifest.zstd_level;
+        let root = project.root.clone();
+        let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| {
+            self.result(outcome, packs, stats, diagnostics)
+        };
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
+        let bytes_in: u64 = assets.iter().map(|a| a.entry.size).sum();
+
+        // 2. Units of work by cache key; what the cache already has is reused.
+        // Assets with the same key (the same bytes, kind and settings) are one unit.
+        let mut units: Vec<Unit> = Vec::new();
+        let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
+        let mut unit_of: Vec<usize> = Vec::with_capacity(assets.len());
+        let keys: Vec<Key> = assets
             .par_iter()
-            .map(|unit| {
-                if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(UnitError::Cancelled);
-                }
-                let cached = if clean { None } else { cache.get(&unit.key) };
-                let meta = match cached {
-                    Some(meta) => meta,
-                    None => {
-                        let meta = process_unit(&project.sandbox, cache, unit, level)?;
-                        processed.fetch_add(1, Ordering::Relaxed);
-                        meta
-                    }
-                };
-                done.fetch_add(1, Ordering::Relaxed);
-                bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
-                report(false);
-                Ok(meta)
+            .map(|a| {
+                let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
+                cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
             })
-            .collect()
-    });
-    // What each unit gave, by unit: complete unless a unit failed or the build was cancelled.
-    let mut metas: Vec<StoredMeta> = Vec::with_capacity(units.len());
-    let mut cancelled = false;
-    for outcome in outcomes {
-        match outcome {
-            Ok(meta) => metas.push(meta),
-            Err(UnitError::Cancelled) => cancelled = true,
-            Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
-        }
-    }
-    let processed = processed.load(Ordering::Relaxed);
-    let reused = (metas.len() as u64).saturating_sub(processed);
-    if cancelled || op.is_cancel_requested() {
-        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, diagnostics));
-    }
-    if !diagnostics.is_empty() {
-        diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
-        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-        return Outcome::Failed(result("failed", Vec::new(), stats, diagnostics));
-    }
-    report(true);
-
-    // 3. The packs: laid out, then written only where they would change.
-    // Created through the sandbox: an output folder that is (or goes
-    // through) a symlink is refused, so packs are never written elsewhere.
-    let sandbox = &project.sandbox;
-    let output = paths::absolute(&root, &manifest.output);
-    if let Err(e) = sandbox.create_dir_all(&manifest.output) {
-        let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
-        return Outcome::Failed(result(
-            "failed",
-            Vec::new(),
-            stats_json(assets.len(), processed, reused, bytes_in, 0),
-            vec![d],
-        ));
-    }
-    // Temporary packs a killed build left behind.
-    let _ = crate::fsutil::remove_stale_temps(&output);
-    let mut packs = Vec::new();
-    let mut bytes_out = 0u64;
-    // Every changed pack is written to a temporary file first, and all are
-    // renamed into place only once all are whole: a game never finds a new
-    // pack beside an old one from the same build.
-    let mut staged: Vec<(Staged<'_>, String)> = Vec::new();
-    let mut in_a_pack = vec![false; assets.len()];
-    for def in &manifest.packs {
-        let members: Vec<usize> = (0..assets.len()).filter(|i| def.includes(assets[*i].path())).collect();
-        let mut entries = Vec::with_capacity(members.len());
-        for &i in &members {
-            in_a_pack[i] = true;
-            let (a, meta) = (&assets[i], &metas[unit_of[i]]);
-            entries.push(PackEntry {
-                asset_id: a.id().to_string(),
-                path: a.path().to_string(),
-                kind: a.entry.kind,
-                format: meta.format(),
-                compression: meta.compression(),
-                level: meta.level,
-                width: meta.width,
-                height: meta.height,
-                offset: 0,
-                length: meta.length,
-                raw_length: meta.raw_length,
-                hash: meta.hash,
+            .collect();
+        for (a, key) in assets.iter().zip(keys) {
+            let u = *unit_by_key.entry(key).or_insert_with(|| {
+                units.push(Unit { key, asset: a.clone(), bytes: 0 });
+                units.len() - 1
             });
+            units[u].bytes += a.entry.size;
+            unit_of.push(u);
         }
-        let laid = pack::layout(entries);
-        let rel = format!("{}/{}.pack", manifest.output, def.name);
-        let path = paths::absolute(&root, &rel);
-        let existing = sandbox.open_file(&rel).ok().and_then(|mut f| pack::Frame::read(&mut f, &path).ok());
-        // A clean build writes every pack anew (which also repairs a pack
-        // whose data was damaged behind an intact table of contents).
-        let unchanged =
-            !clean && existing.as_ref().is_some_and(|r| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
-        let (checksum, len) = if unchanged {
-            let r = existing.expect("checked above");
-            (r.checksum, r.len)
-        } else {
-            let keys = members.iter().map(|&i| (units[unit_of[i]].key, metas[unit_of[i]].clone(), assets[i].clone()));
-            let source = FromCache { cache, sandbox, level, keys: keys.collect() };
-            match write_pack(sandbox, &manifest.output, &laid, &source, op) {
-                Ok((tmp, checksum, len)) => {
-                    crate::fault::point("a pack staged");
-                    staged.push((tmp, rel.clone()));
-                    (checksum, len)
-                }
-                // Returning drops the packs staged so far: the previous packs all stay.
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-                    return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
-                }
-                Err(e) => {
-                    let d = Diagnostic::project(Severity::Error, "packWrite", format!("writing {rel}: {e}"), Some(rel));
-                    let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-                    return Outcome::Failed(result("failed", Vec::new(), stats, vec![d]));
-                }
+        drop(unit_by_key);
+        let total = units.len() as u64;
+        let done = AtomicU64::new(0);
+        let bytes_done = AtomicU64::new(0);
+        let processed = AtomicU64::new(0);
+        let stop = AtomicBool::new(false);
+        let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
+        let report = |force: bool| {
+            let mut last = last_report.lock().expect("progress lock");
+            if force || last.elapsed() >= PROGRESS_EVERY {
+                *last = Instant::now();
+                let mut extra = Map::new();
+                extra.insert("bytes".into(), json!(bytes_done.load(Ordering::Relaxed)));
+                extra.insert("bytesTotal".into(), json!(bytes_in));
+                op.progress_with(done.load(Ordering::Relaxed), total, "processing assets", extra);
             }
         };
-        bytes_out += len;
-        packs.push(json!({
-            "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
-            "hash": crate::hash::hex(&checksum), "written": !unchanged,
-        }));
+        report(true);
+        let outcomes: Vec<Result<StoredMeta, UnitError>> = workers().install(|| {
+            units
+                .par_iter()
+                .map(|unit| {
+                    if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(UnitError::Cancelled);
+                    }
+                    let cached = if clean { None } else { cache.get(&unit.key) };
+                    let meta = match cached {
+                        Some(meta) => meta,
+                        None => {
+                            let meta = process_unit(&project.sandbox, cache, unit, level)?;
+                            processed.fetch_add(1, Ordering::Relaxed);
+                            meta
+                        }
+                    };
+                    done.fetch_add(1, Ordering::Relaxed);
+                    bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
+                    report(false);
+                    Ok(meta)
+                })
+                .collect()
+        });
+        // What each unit gave, by unit: complete unless a unit failed or the build was cancelled.
+        let mut metas: Vec<StoredMeta> = Vec::with_capacity(units.len());
+        let mut cancelled = false;
+        for outcome in outcomes {
+            match outcome {
+                Ok(meta) => metas.push(meta),
+                Err(UnitError::Cancelled) => cancelled = true,
+                Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
+            }
+        }
+        let processed = processed.load(Ordering::Relaxed);
+        let reused = (metas.len() as u64).saturating_sub(processed);
+        if cancelled || op.is_cancel_requested() {
+            let stats = self.stats(processed, reused, 0);
+            return Outcome::Cancelled(result("cancelled", Vec::new(), stats, diagnostics));
+        }
+        if !diagnostics.is_empty() {
+            diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+            let stats = self.stats(processed, reused, 0);
+            return Outcome::Failed(result("failed", Vec::new(), stats, diagnostics));
+        }
+        report(true);
+
+        // 3. The packs: laid out, then written only where they would change.
+        // Created through the sandbox: an output folder that is (or goes
+        // through) a symlink is refused, so packs are never written elsewhere.
+        let sandbox = &project.sandbox;
+        let output = paths::absolute(&root, &manifest.output);
+        if let Err(e) = sandbox.create_dir_all(&manifest.output) {
+            let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
+            return Outcome::Failed(result("failed", Vec::new(), self.stats(processed, reused, 0), vec![d]));
+        }
+        // Temporary packs a killed build left behind.
+        let _ = crate::fsutil::remove_stale_temps(&output);
+        let mut packs = Vec::new();
+        let mut bytes_out = 0u64;
+        // Every changed pack is written to a temporary file first, and all are
+        // renamed into place only once all are whole: a game never finds a new
+        // pack beside an old one from the same build.
+        let mut staged: Vec<(Staged<'_>, String)> = Vec::new();
+        let mut in_a_pack = vec![false; assets.len()];
+        for def in &manifest.packs {
+            let members: Vec<usize> = (0..assets.len()).filter(|i| def.includes(assets[*i].path())).collect();
+            let mut entries = Vec::with_capacity(members.len());
+            for &i in &members {
+                in_a_pack[i] = true;
+                let (a, meta) = (&assets[i], &metas[unit_of[i]]);
+                entries.push(PackEntry {
+                    asset_id: a.id().to_string(),
+                    path: a.path().to_string(),
+                    kind: a.entry.kind,
+                    format: meta.format(),
+                    compression: meta.compression(),
+                    level: meta.level,
+                    width: meta.width,
+                    height: meta.height,
+                    offset: 0,
+                    length: meta.length,
+                    raw_length: meta.raw_length,
+                    hash: meta.hash,
+                });
+            }
+            let laid = pack::layout(entries);
+            let rel = format!("{}/{}.pack", manifest.output, def.name);
+            let path = paths::absolute(&root, &rel);
+            let existing = sandbox.open_file(&rel).ok().and_then(|mut f| pack::Frame::read(&mut f, &path).ok());
+            // A clean build writes every pack anew (which also repairs a pack
+            // whose data was damaged behind an intact table of contents).
+            let unchanged =
+                !clean && existing.as_ref().is_some_and(|r| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
+            let (checksum, len) = if unchanged {
+                let r = existing.expect("checked above");
+                (r.checksum, r.len)
+            } else {
+                let keys =
+                    members.iter().map(|&i| (units[unit_of[i]].key, metas[unit_of[i]].clone(), assets[i].clone()));
+                let source = FromCache { cache, sandbox, level, keys: keys.collect() };
+                match write_pack(sandbox, &manifest.output, &laid, &source, op) {
+                    Ok((tmp, checksum, len)) => {
+                        crate::fault::point("a pack staged");
+                        staged.push((tmp, rel.clone()));
+                        (checksum, len)
+                    }
+                    // Returning drops the packs staged so far: the previous packs all stay.
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        let stats = self.stats(processed, reused, 0);
+                        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
+                    }
+                    Err(e) => {
+                        let d =
+                            Diagnostic::project(Severity::Error, "packWrite", format!("writing {rel}: {e}"), Some(rel));
+                        let stats = self.stats(processed, reused, 0);
+                        return Outcome::Failed(result("failed", Vec::new(), stats, vec![d]));
+                    }
+                }
+            };
+            bytes_out += len;
+            packs.push(json!({
+                "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
+                "hash": crate::hash::hex(&checksum), "written": !unchanged,
+            }));
+        }
+        if op.is_cancel_requested() {
+            let stats = self.stats(processed, reused, 0);
+            return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
+        }
+        if let Err(d) = put_in_place(project, op, &manifest.output, staged) {
+            let stats = self.stats(processed, reused, 0);
+            return Outcome::Failed(result("failed", Vec::new(), stats, vec![*d]));
+        }
+        let unpacked = in_a_pack.iter().filter(|x| !**x).count();
+        if unpacked > 0 {
+            let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
+            diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
+        }
+        let stats = self.stats(processed, reused, bytes_out);
+        Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
     }
-    if op.is_cancel_requested() {
-        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
-    }
-    if let Err(d) = put_in_place(project, op, &manifest.output, staged) {
-        let stats = stats_json(assets.len(), processed, reused, bytes_in, 0);
-        return Outcome::Failed(result("failed", Vec::new(), stats, vec![*d]));
-    }
-    let unpacked = in_a_pack.iter().filter(|x| !**x).count();
-    if unpacked > 0 {
-        let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
-        diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
-    }
-    let stats = stats_json(assets.len(), processed, reused, bytes_in, bytes_out);
-    Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
 }
 
 /// A pack written to a temporary file beside its target; removed when

@@ -102,6 +102,11 @@ impl PackDef {
     pub fn includes(&self, path: &str) -> bool {
         self.everything || self.set.is_match(path)
     }
+
+    /// Whether this is the pack nobody declared, which holds every asset.
+    pub fn holds_everything(&self) -> bool {
+        self.everything
+    }
 }
 
 fn default_output() -> String {

@@ -89,7 +89,15 @@ impl SharedMetadata {
     }
 }
 
-fn now_ns() -> i64 {
+/// Whether a record made at `recorded_ns` of a file that `stat` describes
+/// can be trusted later: a file modified within a moment of being recorded
+/// could change again without its stat changing.
+pub fn settled(stat: &Stat, recorded_ns: i64) -> bool {
+    recorded_ns - stat.mtime_ns >= RACY_NS
+}
+
+/// Now, in nanoseconds since the epoch, as records are stamped.
+pub fn now_ns() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
@@ -123,12 +131,12 @@ impl StatCache {
     pub fn unchanged(&self, rel: &str, stat: &Stat, hash: ContentHash) -> bool {
         self.entries
             .get(rel)
-            .is_some_and(|e| &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS && e.observed.hash == hash)
+            .is_some_and(|e| &e.stat == stat && settled(stat, e.recorded_ns) && e.observed.hash == hash)
     }
 
     fn cached(&self, rel: &str, kind: Kind, stat: &Stat) -> Option<&Observed> {
         let e = self.entries.get(rel)?;
-        let trusted = e.kind == kind && &e.stat == stat && e.recorded_ns - stat.mtime_ns >= RACY_NS;
+        let trusted = e.kind == kind && &e.stat == stat && settled(stat, e.recorded_ns);
         trusted.then_some(&e.observed)
     }
 

@@ -1,0 +1,248 @@
+//! Knowing, without building, that a build has nothing to do.
+//!
+//! After every successful build the packer records a digest of everything
+//! that decides the packs' bytes (the build's inputs) beside what `stat`
+//! says of each pack it left in place (`.packer/build.last`). A later build
+//! whose inputs hash the same, and whose packs `stat` exactly as recorded,
+//! would lay out the same tables of contents and write nothing: it ends
+//! there, with the packs as they are, at the cost of one hash over the
+//! registry instead of a cache key per asset and a read of every table of
+//! contents. It is the early cutoff of build systems (ninja's log, Bazel's
+//! action cache) applied to the whole build.
+//!
+//! The record is only ever a shortcut to the answer the full build gives:
+//! missing, damaged, racy (a pack modified within a moment of being
+//! recorded) or stale, it is ignored and the build runs in full. A clean
+//! build never uses it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::pack;
+use super::process::processor;
+use crate::project::manifest::Manifest;
+use crate::project::sandbox::{FileStat, Sandbox};
+use crate::project::snapshot::Asset;
+use crate::project::statcache;
+use crate::project::workspace::Kind;
+
+const FILE: &str = "build.last";
+
+/// The digest of a build's inputs.
+pub type Inputs = [u8; 32];
+
+/// Hashes everything that decides the packs' bytes: the formats and
+/// processors of this packer, the manifest's build settings and packs, and
+/// each asset in build order (its id, path, kind, content and settings).
+/// Tags and metadata are not in a pack, so they are not inputs.
+pub fn inputs(manifest: &Manifest, assets: &[Arc<Asset>]) -> Inputs {
+    let mut h = blake3::Hasher::new();
+    let mut put = |text: std::fmt::Arguments<'_>| h.write_fmt(text).expect("a hasher takes every write");
+    put(format_args!("studio-packer/build-inputs/v1\0pack@{}\0zstd@{}\0", pack::VERSION, manifest.zstd_level));
+    put(format_args!("output {}\0", manifest.output));
+    for kind in Kind::ALL {
+        let (name, version) = processor(kind);
+        put(format_args!("{name}@{version}\0"));
+    }
+    for def in &manifest.packs {
+        put(format_args!("pack {} {}\0", def.name, def.holds_everything()));
+        for include in &def.include {
+            put(format_args!("{include}\0"));
+        }
+    }
+    for a in assets {
+        let e = &a.entry;
+        // Ids and paths never hold a NUL: it ends each field.
+        h.update(e.id.as_bytes());
+        h.update(b"\0");
+        h.update(e.path.as_bytes());
+        h.update(b"\0");
+        h.update(&[e.kind.code()]);
+        h.update(e.hash.as_bytes());
+        h.update(&e.size.to_le_bytes());
+        if e.settings.is_empty() {
+            h.update(b"{}");
+        } else {
+            serde_json::to_writer(&mut h, &e.settings).expect("settings serialise");
+        }
+        h.update(b"\n");
+    }
+    h.finalize().into()
+}
+
+/// One pack as the last build left it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PackRecord {
+    /// The pack as the build result described it (name, path, assets, bytes, hash).
+    result: Value,
+    /// Relative to the project root.
+    path: String,
+    stat: FileStat,
+    recorded_ns: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    inputs: String,
+    packs: Vec<PackRecord>,
+    /// Units of processing the build had (what a build with nothing to do reuses).
+    units: u64,
+    /// The build's own warnings (an asset in no pack), which depend only on its inputs.
+    diagnostics: Value,
+}
+
+/// What a build with nothing to do answers, built from the record.
+pub struct UpToDate {
+    /// The packs, each as the last build described it, now `written: false`.
+    pub packs: Vec<Value>,
+    pub units: u64,
+    pub bytes_out: u64,
+    pub diagnostics: Value,
+}
+
+/// The record, if it says that a build of `inputs` would change nothing.
+pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpToDate> {
+    let record: Record = serde_json::from_slice(&std::fs::read(state_dir.join(FILE)).ok()?).ok()?;
+    if record.inputs != crate::hash::hex(inputs) {
+        return None;
+    }
+    let mut packs = Vec::with_capacity(record.packs.len());
+    let mut bytes_out = 0;
+    for p in record.packs {
+        let meta = sandbox.metadata(&p.path).ok().filter(|m| m.is_file())?;
+        let stat = FileStat::of(&meta);
+        if stat != p.stat || !statcache::settled(&stat, p.recorded_ns) {
+            return None;
+        }
+        bytes_out += stat.size;
+        let mut result = p.result;
+        result["written"] = json!(false);
+        packs.push(result);
+    }
+    Some(UpToDate { packs, units: record.units, bytes_out, diagnostics: record.diagnostics })
+}
+
+/// Records what a successful build of `inputs` left in place (its result's
+/// `packs`, `stats` and `diagnostics`). Unsynced, like every cache: lost,
+/// the next build only runs in full.
+pub fn record(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs, result: &Value) {
+    let file = state_dir.join(FILE);
+    // Whatever happens below, an old record must not outlive this build.
+    let _ = std::fs::remove_file(&file);
+    let stats = &result["stats"];
+    let units = stats["processed"].as_u64().unwrap_or(0) + stats["reused"].as_u64().unwrap_or(0);
+    let mut packs = Vec::new();
+    for p in result["packs"].as_array().into_iter().flatten() {
+        let Some(path) = p["path"].as_str() else { return };
+        let Ok(meta) = sandbox.metadata(path) else { return };
+        let mut described = p.clone();
+        if let Some(fields) = described.as_object_mut() {
+            fields.remove("written");
+        }
+        let stat = FileStat::of(&meta);
+        packs.push(PackRecord { result: described, path: path.to_string(), stat, recorded_ns: statcache::now_ns() });
+    }
+    let record = Record { inputs: crate::hash::hex(inputs), packs, units, diagnostics: result["diagnostics"].clone() };
+    let bytes = serde_json::to_vec(&record).expect("a record serialises");
+    if let Err(e) = crate::fsutil::replace_unsynced(&file, &bytes) {
+        tracing::warn!(error = %e, "cannot record the build; the next one runs in full");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack_result(bytes: u64) -> Value {
+        json!({
+            "diagnostics": [],
+            "packs": [{"name": "main", "path": "build/main.pack", "assets": 1, "bytes": bytes, "hash": "h", "written": true}],
+            "stats": {"processed": 1, "reused": 2},
+        })
+    }
+
+    /// A project folder with one pack, modified long enough ago to be trusted.
+    fn project() -> (tempfile::TempDir, Sandbox, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("build/main.pack");
+        std::fs::create_dir_all(pack.parent().unwrap()).unwrap();
+        std::fs::write(&pack, b"pack").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        std::fs::File::options().write(true).open(&pack).unwrap().set_modified(old).unwrap();
+        let state = dir.path().join(".packer");
+        std::fs::create_dir_all(&state).unwrap();
+        let sandbox = Sandbox::open(dir.path()).unwrap();
+        (dir, sandbox, state)
+    }
+
+    #[test]
+    fn a_recorded_build_is_up_to_date_until_its_inputs_or_a_pack_change() {
+        let (dir, sandbox, state) = project();
+        let inputs = [7u8; 32];
+        assert!(check(&state, &sandbox, &inputs).is_none(), "nothing recorded yet");
+        record(&state, &sandbox, &inputs, &pack_result(4));
+        let done = check(&state, &sandbox, &inputs).expect("up to date");
+        assert_eq!(done.units, 3);
+        assert_eq!(done.bytes_out, 4);
+        assert_eq!(
+            done.packs,
+            vec![
+                json!({"name": "main", "path": "build/main.pack", "assets": 1, "bytes": 4, "hash": "h", "written": false})
+            ]
+        );
+        assert!(check(&state, &sandbox, &[8u8; 32]).is_none(), "other inputs");
+        std::fs::write(dir.path().join("build/main.pack"), b"pack!").unwrap();
+        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack changed behind the packer's back");
+        record(&state, &sandbox, &inputs, &pack_result(5));
+        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack modified a moment before it was recorded");
+        std::fs::remove_file(dir.path().join("build/main.pack")).unwrap();
+        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack gone");
+        std::fs::write(state.join(FILE), b"{").unwrap();
+        assert!(check(&state, &sandbox, &inputs).is_none(), "a damaged record");
+    }
+
+    #[test]
+    fn inputs_are_what_decides_the_packs_bytes_and_nothing_else() {
+        use crate::project::registry::Entry;
+        use crate::project::snapshot::Status;
+        let manifest = Manifest::parse(&Manifest::template("t"), "packer.toml").unwrap();
+        let asset = |f: &dyn Fn(&mut Entry)| {
+            let mut entry = Entry {
+                id: "01J0000000000000000000000A".into(),
+                path: "assets/a.txt".into(),
+                kind: Kind::Text,
+                hash: crate::hash::ContentHash::of(b"a"),
+                size: 1,
+                tags: Vec::new(),
+                settings: serde_json::Map::new(),
+            };
+            f(&mut entry);
+            let mut a = Asset::from_observation(entry, None);
+            a.status = Status::Ok;
+            vec![Arc::new(a)]
+        };
+        let base = inputs(&manifest, &asset(&|_| {}));
+        assert_eq!(inputs(&manifest, &asset(&|e| e.tags = vec!["ui".into()])), base, "tags are not in a pack");
+        let changes: [&dyn Fn(&mut Entry); 5] = [
+            &|e| e.id = "01J0000000000000000000000B".into(),
+            &|e| e.path = "assets/b.txt".into(),
+            &|e| e.kind = Kind::Binary,
+            &|e| e.hash = crate::hash::ContentHash::of(b"b"),
+            &|e| {
+                e.settings.insert("scale".into(), json!(2));
+            },
+        ];
+        for change in changes {
+            assert_ne!(inputs(&manifest, &asset(change)), base);
+        }
+        let level = Manifest::parse(&format!("{}zstd_level = 9\n", Manifest::template("t")), "packer.toml").unwrap();
+        assert_ne!(inputs(&level, &asset(&|_| {})), base);
+        assert_ne!(inputs(&manifest, &[]), base);
+    }
+}
