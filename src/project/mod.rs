@@ -312,12 +312,17 @@ impl Project {
         let id = crate::ids::project_id(&root);
         // The walk is mostly system calls, reading the registry and the stat
         // cache mostly parsing: side by side, they take the time of the longer.
-        let (scan, loaded) = std::thread::scope(|s| {
-            let loading = s.spawn(|| (baseline::load_registry(&root, &state_dir), StatCache::load(&state_dir)));
+        // (The registry and the stat cache each on a thread of its own: one
+        // after the other they took longer than the walk.)
+        let (scan, registry, cache) = std::thread::scope(|s| {
+            let registry = s.spawn(|| baseline::load_registry(&root, &state_dir));
+            let cache = s.spawn(|| StatCache::load(&state_dir));
             let scan = workspace::scan_in(&sandbox, &manifest);
-            (scan, loading.join())
+            let (registry, cache) = (registry.join(), cache.join());
+            let join = |panic| std::panic::resume_unwind(panic);
+            (scan, registry.unwrap_or_else(join), cache.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
-        let (registry, mut cache) = loaded.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut cache = cache;
         let registry = registry?;
         let (registry_hash, mut entries) = (registry.registry_hash, registry.entries);
         // One copy of each path, shared by the registry entry, both maps and

@@ -81,7 +81,10 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
         if seg.len() > MAX_SEGMENT_BYTES {
             return Err(PathProblem::invalid(path, "a segment is longer than 255 bytes"));
         }
-        if let Some(c) = seg.chars().find(|c| c.is_control() || "<>:\"|?*".contains(*c)) {
+        // Most segments are plain printable ASCII: only others are looked at char by char.
+        let plain = |b: &u8| (0x20..0x7f).contains(b) && !b"<>:\"|?*".contains(b);
+        let odd = !seg.as_bytes().iter().all(plain);
+        if let Some(c) = seg.chars().find(|c| odd && (c.is_control() || "<>:\"|?*".contains(*c))) {
             return Err(PathProblem::invalid(path, &format!("it contains {c:?}, which some file systems refuse")));
         }
         if seg.ends_with(' ') || seg.ends_with('.') {
