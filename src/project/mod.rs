@@ -34,8 +34,9 @@ use crate::operations::{NewOperation, OpTable, Operation};
 use divergence::{External, Untracked};
 use manifest::{Manifest, ManifestError};
 use registry::RegistryError;
+use sandbox::FileStat;
 use snapshot::{Asset, Contents, Snapshot};
-use statcache::{ObserveStats, StatCache};
+use statcache::{ObserveStats, Seen, StatCache};
 use workspace::Kind;
 
 /// Set by one-shot commands (`status`, `build`, `call`): projects this
@@ -325,43 +326,54 @@ impl Project {
         let mut cache = cache;
         let registry = registry?;
         let (registry_hash, mut entries) = (registry.registry_hash, registry.entries);
-        // One copy of each path, shared by the registry entry, both maps and
-        // the stat cache: at 100,000 assets each copy is about 5 MB.
-        for e in &mut entries {
-            cache.share_path(&mut e.path);
-        }
-        // Registered paths in order (the order `by_path` is filled in: a
-        // B-tree filled along its right edge stays in cache).
-        let mut paths: Vec<(Arc<str>, Arc<str>)> = entries.iter().map(|e| (e.path.clone(), e.id.clone())).collect();
-        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut paths[..]);
+        // The registered paths in order, each with its entry (in id order).
+        let mut order: Vec<(Arc<str>, usize)> = entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut order[..]);
         // Everything that needs the walk is done before any asset is made,
         // so that its memory is given back first: at 100,000 assets the walk
-        // and the assets together were the peak of an open.
-        let (observed, untracked, stats) = {
-            let walked = scan.stats();
-            let items: Vec<(Arc<str>, Kind)> = entries.iter().map(|e| (e.path.clone(), e.kind)).collect();
-            let (observed, mut stats) = cache.observe_many_in(&sandbox, &items, Some(&walked));
-            drop(items);
-            // Files found that are not registered: both lists are sorted.
-            let mut registered = paths.iter().map(|(p, _)| &**p).peekable();
-            let untracked_items: Vec<(String, Kind)> = scan
-                .files
-                .iter()
-                .filter(|(p, _)| {
-                    while registered.next_if(|r| *r < p.as_str()).is_some() {}
-                    registered.peek() != Some(&p.as_str())
-                })
-                .map(|(p, _)| (p.clone(), Kind::of_path(p)))
-                .collect();
-            let (untracked_obs, untracked_stats) = cache.observe_many_in(&sandbox, &untracked_items, Some(&walked));
+        // and the assets together were the peak of an open. The registered
+        // paths, the walk and the stat cache are all in path order: one merge
+        // of the three says what each file is, with no lookups.
+        let (observed, untracked, stats, paths) = {
+            let mut registered: Vec<Seen> = Vec::with_capacity(order.len());
+            let mut unregistered: Vec<Seen> = Vec::new();
+            let mut found = scan.files.iter().peekable();
+            let mut other = |(p, stat): &(String, FileStat)| {
+                let slot = unregistered.len();
+                unregistered.push(Seen { path: p.as_str().into(), kind: Kind::of_path(p), stat: Some(*stat), slot });
+            };
+            for (path, i) in &order {
+                while let Some(f) = found.next_if(|(p, _)| p.as_str() < &**path) {
+                    other(f);
+                }
+                let stat = found.next_if(|(p, _)| p.as_str() == &**path).map(|(_, stat)| *stat);
+                registered.push(Seen { path: path.clone(), kind: entries[*i].kind, stat, slot: *i });
+            }
+            found.for_each(&mut other);
+            drop(order);
+            let mut observed = vec![None; entries.len()];
+            let mut stats = cache.observe_sorted(&sandbox, &mut registered, &mut observed);
+            // One copy of each path, shared by the entry, both maps and the
+            // stat cache: at 100,000 assets each copy is about 5 MB.
+            for seen in &registered {
+                entries[seen.slot].path = seen.path.clone();
+            }
+            // Registered paths in order (the order `by_path` is filled in:
+            // a B-tree filled along its right edge stays in cache).
+            let paths: Vec<(Arc<str>, Arc<str>)> =
+                registered.into_iter().map(|seen| (seen.path, entries[seen.slot].id.clone())).collect();
+            let mut untracked_obs = vec![None; unregistered.len()];
+            let untracked_stats = cache.observe_sorted(&sandbox, &mut unregistered, &mut untracked_obs);
             stats.hashed += untracked_stats.hashed;
             stats.cached += untracked_stats.cached;
-            let untracked: OrdMap<String, Untracked> = untracked_items
+            let untracked: OrdMap<String, Untracked> = unregistered
                 .into_iter()
                 .zip(untracked_obs)
-                .filter_map(|((path, _), obs)| obs.map(|o| (path, Untracked { hash: o.hash, size: o.size })))
+                .filter_map(|(seen, obs)| {
+                    obs.map(|o| (seen.path.to_string(), Untracked { hash: o.hash, size: o.size }))
+                })
                 .collect();
-            (observed, untracked, stats)
+            (observed, untracked, stats, paths)
         };
         let workspace::Scan { files: walked_files, skipped: project_diagnostics_from_scan } = scan;
         drop(walked_files);

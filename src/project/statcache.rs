@@ -11,7 +11,7 @@
 //! more than walking the workspace); a missing or damaged cache is only
 //! slower, never wrong.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -53,7 +53,8 @@ pub struct ObserveStats {
 #[derive(Default)]
 pub struct StatCache {
     file: PathBuf,
-    entries: HashMap<Arc<str>, Entry>,
+    /// In path order: an open walks it alongside the sorted walk.
+    entries: BTreeMap<Arc<str>, Entry>,
     dirty: bool,
     metadata: SharedMetadata,
 }
@@ -146,14 +147,6 @@ impl StatCache {
         self.dirty = true;
     }
 
-    /// Makes `path` the very string this cache keys it by, when it has it:
-    /// at open, the registry's copy of each path is dropped for the cache's.
-    pub fn share_path(&self, path: &mut Arc<str>) {
-        if let Some((key, _)) = self.entries.get_key_value(&**path) {
-            *path = key.clone();
-        }
-    }
-
     /// Follows a file the packer itself renamed (a rename keeps its stat).
     pub fn rename(&mut self, from: &str, to: &str) {
         if let Some(e) = self.entries.remove(from) {
@@ -222,29 +215,99 @@ impl StatCache {
                 None => to_read.push((i, stat)),
             }
         }
-        let wanted: Vec<(String, Kind)> =
-            to_read.iter().map(|(i, _)| (items[*i].0.as_ref().to_string(), items[*i].1)).collect();
+        let to_read = to_read.into_iter().map(|(i, stat)| (i, items[i].0.shared(), items[i].1, stat)).collect();
+        self.read_files(sandbox, to_read, &mut out, &mut stats);
+        (out, stats)
+    }
+
+    /// [`StatCache::observe_many_in`] for files whose stat the caller has
+    /// from a walk (`None`: the walk did not find it), given in path order;
+    /// what each gives goes to `out[slot]`. The cache, itself in path order,
+    /// is walked alongside them instead of looked up file by file: at
+    /// 100,000 files that halves the cost of an open. Each item's path
+    /// becomes the cache's own copy where it has one, so that one copy of it
+    /// is kept. Items out of order are only slower: a file the merge misses
+    /// is read again.
+    pub fn observe_sorted(
+        &mut self,
+        sandbox: &Sandbox,
+        items: &mut [Seen],
+        out: &mut [Option<Observed>],
+    ) -> ObserveStats {
+        let mut stats = ObserveStats::default();
+        let mut to_read = Vec::new();
+        let mut gone = Vec::new();
+        let mut known = self.entries.iter().peekable();
+        for item in items.iter_mut() {
+            while known.next_if(|(k, _)| ***k < *item.path).is_some() {}
+            let entry = known.next_if(|(k, _)| ***k == *item.path).map(|(k, e)| {
+                item.path = k.clone();
+                e
+            });
+            let Some(stat) = item.stat else {
+                // As in `observe_many_in`: what a missing file was says nothing any more.
+                if entry.is_some() {
+                    gone.push(item.path.clone());
+                }
+                stats.missing += 1;
+                continue;
+            };
+            let trusted = |e: &&Entry| e.kind == item.kind && e.stat == stat && settled(&stat, e.recorded_ns);
+            match entry.filter(trusted) {
+                Some(e) => {
+                    out[item.slot] = Some(e.observed.clone());
+                    stats.cached += 1;
+                }
+                None => to_read.push((item.slot, item.path.clone(), item.kind, stat)),
+            }
+        }
+        for path in gone {
+            self.forget(&path);
+        }
+        self.read_files(sandbox, to_read, out, &mut stats);
+        stats
+    }
+
+    /// Reads the files that could not be taken from the cache (on all
+    /// cores), records what each gave, and puts it at its index in `out`.
+    fn read_files(
+        &mut self,
+        sandbox: &Sandbox,
+        to_read: Vec<(usize, Arc<str>, Kind, Stat)>,
+        out: &mut [Option<Observed>],
+        stats: &mut ObserveStats,
+    ) {
+        let wanted: Vec<(String, Kind)> = to_read.iter().map(|(_, rel, kind, _)| (rel.to_string(), *kind)).collect();
         let read = workspace::inspect_many_in(sandbox, &wanted);
-        for ((i, stat), result) in to_read.into_iter().zip(read) {
+        for ((i, rel, kind, stat), result) in to_read.into_iter().zip(read) {
             match result {
                 Ok(mut obs) => {
                     stats.hashed += 1;
                     self.metadata.share_arc(&mut obs.metadata);
                     // Record with the stat taken before reading: if the file
                     // changed while it was read, the next stat will differ.
-                    self.record(items[i].0.shared(), items[i].1, stat, &obs);
+                    self.record(rel, kind, stat, &obs);
                     out[i] = Some(obs);
                 }
                 Err(_) => stats.missing += 1,
             }
         }
-        (out, stats)
     }
 
     /// Observes one file.
     pub fn observe(&mut self, root: &Path, rel: &str, kind: Kind) -> Option<Observed> {
         self.observe_many(root, &[(rel.to_string(), kind)]).0.pop().flatten()
     }
+}
+
+/// A file as a walk found it, for [`StatCache::observe_sorted`].
+pub struct Seen {
+    pub path: Arc<str>,
+    pub kind: Kind,
+    /// What the walk's `stat` said; `None` when it did not find the file.
+    pub stat: Option<Stat>,
+    /// Where its observation goes.
+    pub slot: usize,
 }
 
 /// A path as the cache keys it: an `Arc<str>` is shared, a `String` copied.
@@ -267,7 +330,7 @@ impl CachePath for Arc<str> {
 /// The cache's file: a header, one record per path (sorted), and a blake3
 /// checksum of everything before it. Little-endian throughout.
 mod codec {
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use super::{Entry, Stat};
@@ -400,17 +463,14 @@ mod codec {
     /// The file: a header (magic, version, entry count), each entry as its
     /// length and its bytes, then a BLAKE3 checksum of all that. The lengths
     /// let a reader take one entry at a time, without the whole file in memory.
-    pub(super) fn encode(entries: &HashMap<Arc<str>, Entry>) -> Vec<u8> {
-        let mut paths: Vec<&Arc<str>> = entries.keys().collect();
-        paths.sort();
+    pub(super) fn encode(entries: &BTreeMap<Arc<str>, Entry>) -> Vec<u8> {
         let mut out = Out(Vec::with_capacity(16 + entries.len() * 160 + 32));
         out.0.extend_from_slice(MAGIC);
         out.u32(VERSION);
         let count_at = out.0.len();
         out.u32(0);
         let mut count = 0u32;
-        for p in paths {
-            let e = &entries[p];
+        for (p, e) in entries {
             let hash = e.observed.hash;
             count += 1;
             let len_at = out.0.len();
@@ -444,7 +504,7 @@ mod codec {
     pub(super) fn decode(
         input: impl std::io::Read,
         metadata: &mut super::SharedMetadata,
-    ) -> Option<HashMap<Arc<str>, Entry>> {
+    ) -> Option<BTreeMap<Arc<str>, Entry>> {
         use std::io::Read;
         let mut input = std::io::BufReader::with_capacity(256 * 1024, input);
         let mut hasher = blake3::Hasher::new();
@@ -461,7 +521,9 @@ mod codec {
         }
         let count = r.u32()? as usize;
         // A damaged count must not reserve gigabytes before the checksum says so.
-        let mut entries = HashMap::with_capacity(count.min(1 << 20));
+        // Collected first, then made a map in one go: a B-tree built from
+        // sorted entries has full nodes, one filled by inserts half-full ones.
+        let mut entries = Vec::with_capacity(count.min(1 << 20));
         let mut record = Vec::new();
         for _ in 0..count {
             let mut len = [0u8; 4];
@@ -473,12 +535,12 @@ mod codec {
             record.resize(len, 0);
             take(&mut record)?;
             let (path, entry) = decode_entry(&mut Reader::new(&record), metadata)?;
-            entries.insert(path, entry);
+            entries.push((path, entry));
         }
         let mut checksum = [0u8; 32];
         input.read_exact(&mut checksum).ok()?;
         let at_end = input.read(&mut [0u8; 1]).ok()? == 0;
-        (at_end && hasher.finalize().as_bytes() == &checksum).then_some(entries)
+        (at_end && hasher.finalize().as_bytes() == &checksum).then(|| entries.into_iter().collect())
     }
 
     fn decode_entry(r: &mut Reader<'_>, shared: &mut super::SharedMetadata) -> Option<(Arc<str>, Entry)> {
@@ -529,6 +591,43 @@ mod tests {
         std::fs::write(root.join("a.txt"), "two!").unwrap();
         let (_, stats) = cache.observe_many(root, &items);
         assert_eq!(stats.hashed, 1);
+    }
+
+    #[test]
+    fn observing_in_path_order_takes_what_the_cache_knows_and_shares_its_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        for name in ["a.txt", "b.txt", "c.txt"] {
+            std::fs::write(root.join(name), name).unwrap();
+            std::fs::File::options().write(true).open(root.join(name)).unwrap().set_modified(old).unwrap();
+        }
+        let items: Vec<(String, Kind)> =
+            ["a.txt", "b.txt", "c.txt"].iter().map(|n| (n.to_string(), Kind::Text)).collect();
+        let mut cache = StatCache::load(root);
+        cache.observe_many(root, &items);
+        let sandbox = Sandbox::open(root).unwrap();
+        let stat = |n: &str| std::fs::metadata(root.join(n)).ok().map(|m| Stat::of(&m));
+        std::fs::write(root.join("b.txt"), "changed").unwrap();
+        let mut seen: Vec<Seen> = ["a.txt", "b.txt", "c.txt", "gone.txt"]
+            .iter()
+            .enumerate()
+            .map(|(slot, n)| Seen {
+                path: Arc::from(*n),
+                kind: Kind::Text,
+                stat: stat(n).filter(|_| *n != "c.txt"),
+                slot,
+            })
+            .collect();
+        let mut out = vec![None; 4];
+        let stats = cache.observe_sorted(&sandbox, &mut seen, &mut out);
+        assert_eq!(stats, ObserveStats { hashed: 1, cached: 1, missing: 2 });
+        assert_eq!(out[0].as_ref().unwrap().hash, ContentHash::of(b"a.txt"));
+        assert_eq!(out[1].as_ref().unwrap().hash, ContentHash::of(b"changed"));
+        assert!(out[2].is_none() && out[3].is_none());
+        let (key, _) = cache.entries.get_key_value("a.txt").unwrap();
+        assert!(Arc::ptr_eq(key, &seen[0].path), "the item now holds the cache's copy of its path");
+        assert!(!cache.entries.contains_key("c.txt"), "a file the walk did not find is forgotten");
     }
 
     #[test]
