@@ -101,7 +101,7 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let registry_path = root.join(REGISTRY_FILE);
     let registry_file = registry_path.display().to_string();
     let (parsed, registry_hash_now) =
-        registry::read(&registry_path, &registry_file).map_err(|e| io(&registry_path, e))?;
+        super::registry_bin::read(state_dir, &registry_path, &registry_file).map_err(|e| io(&registry_path, e))?;
     // The copy is hashed as it streams by, and read whole only when it
     // differs: at 100,000 assets a second copy in memory is 20 MB.
     let last_path = state_dir.join(LAST_REGISTRY);

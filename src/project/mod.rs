@@ -16,6 +16,7 @@ pub mod observe;
 pub mod paths;
 pub mod reconcile;
 pub mod registry;
+pub mod registry_bin;
 pub mod sandbox;
 pub mod snapshot;
 pub mod statcache;
