@@ -170,11 +170,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     workers().install(|| {
         let started = Instant::now();
         let snap = project.snapshot();
-        // What is built: every registered asset, in path order. (Walking the
-        // id map and sorting costs a third of looking up each path's id.)
-        let mut assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-        assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
-        let build = Build { project, op, clean, snap: &snap, assets, started };
+        // What is built: every registered asset (in id order until it is
+        // known that there is something to build).
+        let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
+        let mut build = Build { project, op, clean, snap: &snap, assets, started };
         if let Some(failed) = build.diverged() {
             return failed;
         }
@@ -185,6 +184,9 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
                 return build.up_to_date(done);
             }
         }
+        // Built in path order. (Walking the id map and sorting costs a third
+        // of looking up each path's id.)
+        build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
         let cache = LocalCache::open(&state_dir);
         cache.remove_unreferenced();
         let outcome = build.run(&cache);
@@ -206,7 +208,7 @@ struct Build<'a> {
     op: &'a Operation,
     clean: bool,
     snap: &'a Snapshot,
-    /// Every registered asset, in path order.
+    /// Every registered asset; in path order once it is to be built.
     assets: Vec<Arc<Asset>>,
     started: Instant,
 }
@@ -241,6 +243,7 @@ impl Build<'_> {
                 Status::Ok | Status::Invalid => {}
             }
         }
+        diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
         (!diagnostics.is_empty())
             .then(|| Outcome::Failed(self.result("failed", Vec::new(), self.stats(0, 0, 0), diagnostics)))
     }
