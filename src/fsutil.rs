@@ -40,6 +40,46 @@ pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// A file being written that is to be synced at the end: every
+/// `WRITE_BEHIND` bytes, the kernel is asked to start writing what came
+/// before (`sync_file_range`, which does not wait), so that the disk works
+/// while the rest is produced and the final `fsync` has little left to do.
+/// Without it a large file sits dirty in memory until that `fsync`, which
+/// then writes all of it at once (a 1.2 GB pack: seconds spent only waiting).
+pub struct WriteBehind<'a> {
+    file: &'a File,
+    written: u64,
+    started: u64,
+}
+
+const WRITE_BEHIND: u64 = 8 << 20;
+
+impl<'a> WriteBehind<'a> {
+    pub fn new(file: &'a File) -> Self {
+        WriteBehind { file, written: 0, started: 0 }
+    }
+}
+
+impl Write for WriteBehind<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&mut &*self.file).write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITE_BEHIND {
+            use std::os::fd::AsRawFd;
+            let (offset, len) = (self.started as i64, (self.written - self.started) as i64);
+            // SAFETY: a plain system call on an open descriptor; it changes no memory.
+            // Best effort: where it fails, the final fsync writes everything, as without it.
+            let _ = unsafe { libc::sync_file_range(self.file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Makes a rename or a removal inside `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -201,7 +201,7 @@ pub fn write_file(
     source: &dyn EntrySource,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<([u8; 32], u64)> {
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = BufWriter::with_capacity(1 << 20, crate::fsutil::WriteBehind::new(file));
     let r = write(&mut out, layout, source, cancelled)?;
     out.flush()?;
     Ok(r)
