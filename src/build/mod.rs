@@ -75,13 +75,31 @@ fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Com
         || (format == Format::Bytes
             && matches!(ext.as_str(), "ogg" | "oga" | "opus" | "mp3" | "flac" | "woff" | "woff2"));
     if !precompressed {
-        if let Ok(z) = zstd::bulk::compress(raw, level) {
+        if let Ok(z) = zstd_compress(raw, level) {
             if z.len() < raw.len() {
                 return (z, Compression::Zstd, level as u8);
             }
         }
     }
     (raw.to_vec(), Compression::None, 0)
+}
+
+/// `zstd::bulk::compress`, through one compression context per thread:
+/// making a context for every asset was 5 % of a cold build. The bytes are
+/// the same (a context is reset before each use).
+fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        let (_, compressor) = slot.as_mut().expect("made above");
+        compressor.compress(raw)
+    })
 }
 
 fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) -> Result<StoredMeta, UnitError> {
@@ -535,4 +553,19 @@ fn write_pack<'a>(
     }
     file.sync_all()?;
     Ok((staged, checksum, len))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reused_compression_context_gives_the_bytes_a_fresh_one_gives() {
+        let texts: Vec<Vec<u8>> = (0..4)
+            .map(|i| format!("{{\"n\": {i}, \"text\": \"{}\"}}", "abc".repeat(100 * (i + 1))).into_bytes())
+            .collect();
+        for level in [3, 9, 3] {
+            for t in &texts {
+                assert_eq!(super::zstd_compress(t, level).unwrap(), zstd::bulk::compress(t, level).unwrap());
+            }
+        }
+    }
 }
