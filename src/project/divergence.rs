@@ -128,8 +128,10 @@ pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &[Entry]) -> 
 /// Every divergence item of a snapshot's contents, in a stable order.
 /// A missing asset whose content sits, untracked, at another path is one
 /// `moved` item instead of a `missing` and an `untracked`.
+/// `diverging` is every modified or missing asset, in any order (the one
+/// walk of the map that counts a snapshot finds them).
 pub fn compute(
-    assets: &OrdMap<Arc<str>, Arc<Asset>>,
+    mut diverging: Vec<&Arc<Asset>>,
     by_path: &OrdMap<Arc<str>, Arc<str>>,
     untracked: &OrdMap<String, Untracked>,
     external: &External,
@@ -146,10 +148,7 @@ pub fn compute(
         by_hash.entry(u.hash).or_default().push(path.as_str());
     }
     let mut paired: HashSet<&str> = HashSet::new();
-    // Only modified and missing assets diverge: one walk of the map finds
-    // them (few, usually), then they go in path order.
-    let mut diverging: Vec<&Arc<Asset>> =
-        assets.values().filter(|a| matches!(a.status, Status::Modified | Status::Missing)).collect();
+    // Only modified and missing assets diverge (few, usually): in path order.
     diverging.sort_by(|a, b| a.path().cmp(b.path()));
     for a in diverging {
         let id = a.id();

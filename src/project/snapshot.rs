@@ -196,10 +196,14 @@ impl Snapshot {
             Severity::Warning => diagnostic_counts.warnings += 1,
             Severity::Info => {}
         };
+        let mut diverging = Vec::new();
         for a in assets.values() {
             kinds[Kind::ALL.iter().position(|k| *k == a.entry.kind).unwrap_or(0)] += 1;
             statuses[Status::ALL.iter().position(|s| *s == a.status).unwrap_or(0)] += 1;
             a.diagnostics.iter().for_each(&mut count);
+            if matches!(a.status, Status::Modified | Status::Missing) {
+                diverging.push(a);
+            }
         }
         project_diagnostics.iter().for_each(&mut count);
         let asset_counts = AssetCounts {
@@ -208,7 +212,7 @@ impl Snapshot {
             by_status: Status::ALL.iter().zip(statuses).map(|(s, n)| (s.as_str(), n)).collect(),
         };
         let divergence =
-            Arc::new(divergence::compute(assets, &contents.by_path, &contents.untracked, &contents.external));
+            Arc::new(divergence::compute(diverging, &contents.by_path, &contents.untracked, &contents.external));
         Snapshot { generation, manifest, contents, divergence, project_diagnostics, asset_counts, diagnostic_counts }
     }
 
