@@ -102,7 +102,10 @@ fn every_answer_and_notification_matches_its_schema() {
     }
 
     let events = s.events();
-    assert_eq!(events.len(), 12, "register 5 (its divergenceCleared too), batch 4, rejected 3: {events:#?}");
+    // Progress comes at most every 50 ms of an apply: how many there are
+    // depends on the machine's speed, so they are checked but not counted.
+    let lifecycle = events.iter().filter(|e| e["kind"] != "progress").count();
+    assert_eq!(lifecycle, 12, "register 5 (its divergenceCleared too), batch 4, rejected 3: {events:#?}");
     for e in &events {
         v.check("event.json", e);
     }
