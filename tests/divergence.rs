@@ -366,3 +366,21 @@ fn changes_made_while_no_packer_ran_are_reported_like_live_ones() {
     let pid = s.open(&f.root());
     assert_eq!(divergence(&mut s, &pid)["state"], "clean");
 }
+
+#[test]
+fn a_file_registered_outside_the_asset_roots_is_what_it_is_when_the_project_is_opened_again() {
+    // The walk covers the asset roots only: opening must still look at a
+    // registered file elsewhere, not take it for missing (whose `drop`
+    // resolution would lose its entry).
+    let f = Fixture::new(&[("assets/a.txt", b"a"), ("docs/readme.txt", b"read me")]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/a.txt", "docs/readme.txt"]}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    drop(s);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["assets"]["byStatus"], json!({"invalid": 0, "missing": 0, "modified": 0, "ok": 2}), "{summary}");
+    assert_eq!(divergence(&mut s, &pid)["state"], "clean");
+}

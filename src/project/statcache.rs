@@ -221,7 +221,8 @@ impl StatCache {
     }
 
     /// [`StatCache::observe_many_in`] for files whose stat the caller has
-    /// from a walk (`None`: the walk did not find it), given in path order;
+    /// from a walk (`None`: the walk did not find it, and it is stat'ed
+    /// here), given in path order;
     /// what each gives goes to `out[slot]`. The cache, itself in path order,
     /// is walked alongside them instead of looked up file by file: at
     /// 100,000 files that halves the cost of an open. Each item's path
@@ -244,7 +245,13 @@ impl StatCache {
                 item.path = k.clone();
                 e
             });
-            let Some(stat) = item.stat else {
+            // A file the walk did not cover (registered outside the asset
+            // roots, or under a folder the walk skipped) is stat'ed here.
+            let stat = match item.stat {
+                Some(stat) => Some(stat),
+                None => sandbox.metadata(&item.path).ok().filter(|m| m.is_file()).map(|m| Stat::of(&m)),
+            };
+            let Some(stat) = stat else {
                 // As in `observe_many_in`: what a missing file was says nothing any more.
                 if entry.is_some() {
                     gone.push(item.path.clone());
@@ -598,33 +605,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
-        for name in ["a.txt", "b.txt", "c.txt"] {
+        for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
             std::fs::write(root.join(name), name).unwrap();
             std::fs::File::options().write(true).open(root.join(name)).unwrap().set_modified(old).unwrap();
         }
         let items: Vec<(String, Kind)> =
-            ["a.txt", "b.txt", "c.txt"].iter().map(|n| (n.to_string(), Kind::Text)).collect();
+            ["a.txt", "b.txt", "c.txt", "d.txt"].iter().map(|n| (n.to_string(), Kind::Text)).collect();
         let mut cache = StatCache::load(root);
         cache.observe_many(root, &items);
         let sandbox = Sandbox::open(root).unwrap();
         let stat = |n: &str| std::fs::metadata(root.join(n)).ok().map(|m| Stat::of(&m));
         std::fs::write(root.join("b.txt"), "changed").unwrap();
-        let mut seen: Vec<Seen> = ["a.txt", "b.txt", "c.txt", "gone.txt"]
+        std::fs::remove_file(root.join("c.txt")).unwrap();
+        // d.txt is there but the walk did not see it (a file registered
+        // outside the asset roots): it is stat'ed, not taken for missing.
+        let mut seen: Vec<Seen> = ["a.txt", "b.txt", "c.txt", "d.txt", "gone.txt"]
             .iter()
             .enumerate()
             .map(|(slot, n)| Seen {
                 path: Arc::from(*n),
                 kind: Kind::Text,
-                stat: stat(n).filter(|_| *n != "c.txt"),
+                stat: stat(n).filter(|_| *n != "d.txt"),
                 slot,
             })
             .collect();
-        let mut out = vec![None; 4];
+        let mut out = vec![None; 5];
         let stats = cache.observe_sorted(&sandbox, &mut seen, &mut out);
-        assert_eq!(stats, ObserveStats { hashed: 1, cached: 1, missing: 2 });
+        assert_eq!(stats, ObserveStats { hashed: 1, cached: 2, missing: 2 });
         assert_eq!(out[0].as_ref().unwrap().hash, ContentHash::of(b"a.txt"));
         assert_eq!(out[1].as_ref().unwrap().hash, ContentHash::of(b"changed"));
-        assert!(out[2].is_none() && out[3].is_none());
+        assert_eq!(out[3].as_ref().unwrap().hash, ContentHash::of(b"d.txt"));
+        assert!(out[2].is_none() && out[4].is_none());
         let (key, _) = cache.entries.get_key_value("a.txt").unwrap();
         assert!(Arc::ptr_eq(key, &seen[0].path), "the item now holds the cache's copy of its path");
         assert!(!cache.entries.contains_key("c.txt"), "a file the walk did not find is forgotten");
