@@ -15,7 +15,6 @@
 //! recorded) or stale, it is ignored and the build runs in full. A clean
 //! build never uses it.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,17 +41,20 @@ pub type Inputs = [u8; 32];
 /// Tags and metadata are not in a pack, so they are not inputs.
 pub fn inputs(manifest: &Manifest, assets: &[Arc<Asset>]) -> Inputs {
     let mut h = blake3::Hasher::new();
-    let mut put = |text: std::fmt::Arguments<'_>| h.write_fmt(text).expect("a hasher takes every write");
-    put(format_args!("studio-packer/build-inputs/v1\0pack@{}\0zstd@{}\0", pack::VERSION, manifest.zstd_level));
-    put(format_args!("output {}\0", manifest.output));
+    field(&mut h, b"studio-packer/build-inputs/v2");
+    field(&mut h, format!("pack@{} zstd@{}", pack::VERSION, manifest.zstd_level).as_bytes());
+    field(&mut h, manifest.output.as_bytes());
     for kind in Kind::ALL {
         let (name, version) = processor(kind);
-        put(format_args!("{name}@{version}\0"));
+        field(&mut h, format!("{name}@{version}").as_bytes());
     }
+    h.update(&(manifest.packs.len() as u64).to_le_bytes());
     for def in &manifest.packs {
-        put(format_args!("pack {} {}\0", def.name, def.holds_everything()));
+        field(&mut h, def.name.as_bytes());
+        h.update(&[u8::from(def.holds_everything())]);
+        h.update(&(def.include.len() as u64).to_le_bytes());
         for include in &def.include {
-            put(format_args!("{include}\0"));
+            field(&mut h, include.as_bytes());
         }
     }
     // The assets in chunks hashed on all cores, then the chunks' digests in order.
@@ -62,20 +64,16 @@ pub fn inputs(manifest: &Manifest, assets: &[Arc<Asset>]) -> Inputs {
             let mut h = blake3::Hasher::new();
             for a in chunk {
                 let e = &a.entry;
-                // Ids and paths never hold a NUL: it ends each field.
-                h.update(e.id.as_bytes());
-                h.update(b"\0");
-                h.update(e.path.as_bytes());
-                h.update(b"\0");
+                field(&mut h, e.id.as_bytes());
+                field(&mut h, e.path.as_bytes());
                 h.update(&[e.kind.code()]);
                 h.update(e.hash.as_bytes());
                 h.update(&e.size.to_le_bytes());
                 if e.settings.is_empty() {
-                    h.update(b"{}");
+                    field(&mut h, b"{}");
                 } else {
-                    serde_json::to_writer(&mut h, &e.settings).expect("settings serialise");
+                    field(&mut h, &serde_json::to_vec(&e.settings).expect("settings serialise"));
                 }
-                h.update(b"\n");
             }
             h.finalize().into()
         })
@@ -85,6 +83,13 @@ pub fn inputs(manifest: &Manifest, assets: &[Arc<Asset>]) -> Inputs {
         h.update(chunk);
     }
     h.finalize().into()
+}
+
+/// Every variable-length input is hashed with its length before it, so that
+/// no two different sequences of inputs hash as the same bytes.
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
 }
 
 /// One pack as the last build left it.
@@ -257,5 +262,13 @@ mod tests {
         let level = Manifest::parse(&format!("{}zstd_level = 9\n", Manifest::template("t")), "packer.toml").unwrap();
         assert_ne!(inputs(&level, &asset(&|_| {})), base);
         assert_ne!(inputs(&manifest, &[]), base);
+
+        // Packs and their patterns cannot be shifted into one another.
+        let packs = |toml: &str| Manifest::parse(&format!("{}{toml}", Manifest::template("t")), "packer.toml").unwrap();
+        let one = packs("\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\", \"B\"]\n");
+        let two = packs(
+            "\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\n\n[[build.packs]]\nname = \"B\"\ninclude = []\n",
+        );
+        assert_ne!(inputs(&one, &asset(&|_| {})), inputs(&two, &asset(&|_| {})));
     }
 }

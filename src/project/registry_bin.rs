@@ -89,6 +89,10 @@ fn encode(entries: &[Entry], source: &[u8; 32]) -> Vec<u8> {
 }
 
 /// The entries, if `bytes` is a whole copy made from a file hashing `source`.
+/// Settings go through JSON text and back: exact, floats included, because
+/// serde_json is built with `float_roundtrip`. The copy was checked by the
+/// registry's rules when it was made: a change to those rules must change
+/// `VERSION`, so that copies made under the old ones are not used.
 fn decode(bytes: &[u8], source: &[u8; 32]) -> Option<Vec<Entry>> {
     let body = bytes.get(..bytes.len().checked_sub(32)?)?;
     let mut r = Reader::new(body);
@@ -134,6 +138,13 @@ mod tests {
         };
         let mut settings = Map::new();
         settings.insert("scale".into(), Value::from(2));
+        // Floats must come back exactly (serde_json's `float_roundtrip`).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..200 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let f = f64::from_bits((x >> 12) | 0x3ff0_0000_0000_0000) - 1.0;
+            settings.insert(format!("f{i}"), serde_json::json!(f * 1e3));
+        }
         let entries = [
             entry("01J0000000000000000000000A", "assets/a.txt", vec!["ui".into(), "x".into()], Map::new()),
             entry("01J0000000000000000000000B", "assets/b é.txt", Vec::new(), settings),
