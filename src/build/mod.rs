@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
-use crate::project::sandbox::Sandbox;
+use crate::project::sandbox::{FileStat, Sandbox};
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Snapshot, Status};
 use crate::project::{paths, Project};
 use cache::{Key, LocalCache, StoredMeta};
@@ -191,7 +191,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         // What is built: every registered asset (in id order until it is
         // known that there is something to build).
         let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-        let mut build = Build { project, op, clean, snap: &snap, assets, started };
+        let mut build = Build { project, op, clean, snap: &snap, assets, started, left: Default::default() };
         if let Some(failed) = build.diverged() {
             return failed;
         }
@@ -214,7 +214,7 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
             tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again");
         }
         if let Outcome::Succeeded(result) = &outcome {
-            uptodate::record(&state_dir, &project.sandbox, &inputs, result);
+            uptodate::record(&state_dir, &inputs, result, &build.left.borrow());
         }
         outcome
     })
@@ -228,6 +228,10 @@ struct Build<'a> {
     snap: &'a Snapshot,
     /// Every registered asset; in path order once it is to be built.
     assets: Vec<Arc<Asset>>,
+    /// Each pack the build compared or wrote, with what `stat` said of that
+    /// very file: what `uptodate` records (never a later `stat`, which could
+    /// bless a pack changed meanwhile).
+    left: std::cell::RefCell<Vec<(String, FileStat)>>,
     started: Instant,
 }
 
@@ -410,20 +414,26 @@ impl Build<'_> {
             let laid = pack::layout(entries);
             let rel = format!("{}/{}.pack", manifest.output, def.name);
             let path = paths::absolute(&root, &rel);
-            let existing = sandbox.open_file(&rel).ok().and_then(|mut f| pack::Frame::read(&mut f, &path).ok());
+            // The pack as found, with what `stat` said of the very file read.
+            let existing = sandbox.open_file(&rel).ok().and_then(|mut f| {
+                let stat = FileStat::of(&f.metadata().ok()?);
+                pack::Frame::read(&mut f, &path).ok().map(|frame| (frame, stat))
+            });
             // A clean build writes every pack anew (which also repairs a pack
             // whose data was damaged behind an intact table of contents).
             let unchanged =
-                !clean && existing.as_ref().is_some_and(|r| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
+                !clean && existing.as_ref().is_some_and(|(r, _)| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
             let (checksum, len) = if unchanged {
-                let r = existing.expect("checked above");
+                let (r, stat) = existing.expect("checked above");
+                self.left.borrow_mut().push((rel.clone(), stat));
                 (r.checksum, r.len)
             } else {
                 let keys =
                     members.iter().map(|&i| (units[unit_of[i]].key, metas[unit_of[i]].clone(), assets[i].clone()));
                 let source = FromCache { cache, sandbox, level, keys: keys.collect() };
                 match write_pack(sandbox, &manifest.output, &laid, &source, op) {
-                    Ok((tmp, checksum, len)) => {
+                    Ok((tmp, checksum, len, stat)) => {
+                        self.left.borrow_mut().push((rel.clone(), stat));
                         crate::fault::point("a pack staged");
                         staged.push((tmp, rel.clone()));
                         (checksum, len)
@@ -537,7 +547,7 @@ fn write_pack<'a>(
     laid: &pack::Layout,
     source: &FromCache<'_>,
     op: &Operation,
-) -> std::io::Result<(Staged<'a>, [u8; 32], u64)> {
+) -> std::io::Result<(Staged<'a>, [u8; 32], u64, FileStat)> {
     let (file, staged) = loop {
         let rel = format!("{output_rel}/{}{}", crate::fsutil::TEMP_PREFIX, crate::ids::new_operation_id());
         match sandbox.create_new(&rel) {
@@ -552,7 +562,10 @@ fn write_pack<'a>(
         return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
     }
     file.sync_all()?;
-    Ok((staged, checksum, len))
+    // What `stat` will say of the pack once renamed into place (a rename
+    // keeps the inode, size and modification time).
+    let stat = FileStat::of(&file.metadata()?);
+    Ok((staged, checksum, len, stat))
 }
 
 #[cfg(test)]

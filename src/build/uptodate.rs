@@ -147,9 +147,10 @@ pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpT
 }
 
 /// Records what a successful build of `inputs` left in place (its result's
-/// `packs`, `stats` and `diagnostics`). Unsynced, like every cache: lost,
-/// the next build only runs in full.
-pub fn record(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs, result: &Value) {
+/// `packs`, `stats` and `diagnostics`, and `left`: each pack's path with what
+/// `stat` said of the file the build compared or wrote). Unsynced, like
+/// every cache: lost, the next build only runs in full.
+pub fn record(state_dir: &Path, inputs: &Inputs, result: &Value, left: &[(String, FileStat)]) {
     let file = state_dir.join(FILE);
     // Whatever happens below, an old record must not outlive this build.
     let _ = std::fs::remove_file(&file);
@@ -158,12 +159,12 @@ pub fn record(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs, result: &Val
     let mut packs = Vec::new();
     for p in result["packs"].as_array().into_iter().flatten() {
         let Some(path) = p["path"].as_str() else { return };
-        let Ok(meta) = sandbox.metadata(path) else { return };
+        let Some((_, stat)) = left.iter().find(|(rel, _)| rel == path) else { return };
+        let stat = *stat;
         let mut described = p.clone();
         if let Some(fields) = described.as_object_mut() {
             fields.remove("written");
         }
-        let stat = FileStat::of(&meta);
         packs.push(PackRecord { result: described, path: path.to_string(), stat, recorded_ns: statcache::now_ns() });
     }
     let record = Record { inputs: crate::hash::hex(inputs), packs, units, diagnostics: result["diagnostics"].clone() };
@@ -199,12 +200,18 @@ mod tests {
         (dir, sandbox, state)
     }
 
+    /// The pack as the build would have left it: its stat now.
+    fn left(dir: &Path) -> Vec<(String, FileStat)> {
+        let meta = std::fs::metadata(dir.join("build/main.pack")).unwrap();
+        vec![("build/main.pack".to_string(), FileStat::of(&meta))]
+    }
+
     #[test]
     fn a_recorded_build_is_up_to_date_until_its_inputs_or_a_pack_change() {
         let (dir, sandbox, state) = project();
         let inputs = [7u8; 32];
         assert!(check(&state, &sandbox, &inputs).is_none(), "nothing recorded yet");
-        record(&state, &sandbox, &inputs, &pack_result(4));
+        record(&state, &inputs, &pack_result(4), &left(dir.path()));
         let done = check(&state, &sandbox, &inputs).expect("up to date");
         assert_eq!(done.units, 3);
         assert_eq!(done.bytes_out, 4);
@@ -215,9 +222,16 @@ mod tests {
             ]
         );
         assert!(check(&state, &sandbox, &[8u8; 32]).is_none(), "other inputs");
+        // A record is made from what the build saw, not from a later stat:
+        // a pack replaced in between is not blessed.
+        let seen = left(dir.path());
+        std::fs::write(dir.path().join("build/other"), b"pack").unwrap();
+        std::fs::rename(dir.path().join("build/other"), dir.path().join("build/main.pack")).unwrap();
+        record(&state, &inputs, &pack_result(4), &seen);
+        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack replaced after the build looked at it");
         std::fs::write(dir.path().join("build/main.pack"), b"pack!").unwrap();
         assert!(check(&state, &sandbox, &inputs).is_none(), "a pack changed behind the packer's back");
-        record(&state, &sandbox, &inputs, &pack_result(5));
+        record(&state, &inputs, &pack_result(5), &left(dir.path()));
         assert!(check(&state, &sandbox, &inputs).is_none(), "a pack modified a moment before it was recorded");
         std::fs::remove_file(dir.path().join("build/main.pack")).unwrap();
         assert!(check(&state, &sandbox, &inputs).is_none(), "a pack gone");
