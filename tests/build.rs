@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{op_events, register_all, Fixture, Server, BIN};
@@ -31,6 +31,16 @@ fn sample_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A copy of the sample game opened by a server: the folder (kept alive),
+/// its canonical root, the server and the project id.
+fn open_sample() -> (tempfile::TempDir, PathBuf, Server, String) {
+    let dir = sample_copy();
+    let root = dir.path().canonicalize().unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+    (dir, root, s, pid)
+}
+
 fn build(s: &mut Server, pid: &str) -> Value {
     s.call("packer/build", json!({"projectId": pid, "workDoneToken": "b"}))
 }
@@ -46,10 +56,7 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets() {
-    let dir = sample_copy();
-    let root = dir.path().canonicalize().unwrap();
-    let mut s = Server::ready();
-    let pid = s.open(&root);
+    let (_dir, root, mut s, pid) = open_sample();
     let r = build(&mut s, &pid);
     assert_eq!(r["outcome"], "succeeded", "{r}");
     assert_eq!(r["stats"]["assets"], 7);
@@ -114,10 +121,7 @@ fn the_same_workspace_in_two_folders_gives_byte_identical_packs() {
 
 #[test]
 fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change_reprocesses_one() {
-    let dir = sample_copy();
-    let root = dir.path().canonicalize().unwrap();
-    let mut s = Server::ready();
-    let pid = s.open(&root);
+    let (_dir, root, mut s, pid) = open_sample();
     build(&mut s, &pid);
     let pack = root.join("build/main.pack");
     let bytes = std::fs::read(&pack).unwrap();
@@ -158,10 +162,7 @@ fn answer(mut r: Value) -> Value {
 
 #[test]
 fn a_build_with_nothing_to_do_answers_as_a_full_one_and_its_inputs_and_packs_are_checked() {
-    let dir = sample_copy();
-    let root = dir.path().canonicalize().unwrap();
-    let mut s = Server::ready();
-    let pid = s.open(&root);
+    let (_dir, root, mut s, pid) = open_sample();
     assert_eq!(build(&mut s, &pid)["packs"][0]["written"], true);
     // Past the moment in which a file just written is not trusted by its stat.
     std::thread::sleep(std::time::Duration::from_millis(120));

@@ -240,8 +240,13 @@ impl Build<'_> {
         json!({ "operationId": self.op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics })
     }
 
+    /// Source bytes of every asset built.
+    fn bytes_in(&self) -> u64 {
+        self.assets.iter().map(|a| a.entry.size).sum()
+    }
+
     fn stats(&self, processed: u64, reused: u64, bytes_out: u64) -> Value {
-        let bytes_in: u64 = self.assets.iter().map(|a| a.entry.size).sum();
+        let bytes_in = self.bytes_in();
         json!({
             "assets": self.assets.len(), "processed": processed, "reused": reused,
             "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": self.started.elapsed().as_millis() as u64,
@@ -285,7 +290,7 @@ impl Build<'_> {
             self.result(outcome, packs, stats, diagnostics)
         };
         let mut diagnostics: Vec<Diagnostic> = Vec::new();
-        let bytes_in: u64 = assets.iter().map(|a| a.entry.size).sum();
+        let bytes_in = self.bytes_in();
 
         // 2. Units of work by cache key; what the cache already has is reused.
         // Assets with the same key (the same bytes, kind and settings) are one unit.

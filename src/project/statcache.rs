@@ -38,6 +38,19 @@ struct Entry {
     observed: Observed,
 }
 
+impl Entry {
+    /// Whether this entry still says what a file with `stat` holds: the
+    /// stat is exactly the one recorded, and the record is not racy.
+    fn holds(&self, stat: &Stat) -> bool {
+        &self.stat == stat && settled(stat, self.recorded_ns)
+    }
+}
+
+/// What `stat` says of `rel` beneath the root (`None`: not a regular file).
+fn stat_beneath(sandbox: &Sandbox, rel: &str) -> Option<Stat> {
+    sandbox.metadata(rel).ok().filter(|m| m.is_file()).map(|m| Stat::of(&m))
+}
+
 /// How an observation went, for the open result and the benchmarks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,15 +143,11 @@ impl StatCache {
     /// Whether `rel` has a trusted entry recorded with exactly this stat,
     /// and read as `hash`: the file still holds what gave that hash.
     pub fn unchanged(&self, rel: &str, stat: &Stat, hash: ContentHash) -> bool {
-        self.entries
-            .get(rel)
-            .is_some_and(|e| &e.stat == stat && settled(stat, e.recorded_ns) && e.observed.hash == hash)
+        self.entries.get(rel).is_some_and(|e| e.holds(stat) && e.observed.hash == hash)
     }
 
     fn cached(&self, rel: &str, kind: Kind, stat: &Stat) -> Option<&Observed> {
-        let e = self.entries.get(rel)?;
-        let trusted = e.kind == kind && &e.stat == stat && settled(stat, e.recorded_ns);
-        trusted.then_some(&e.observed)
+        self.entries.get(rel).filter(|e| e.kind == kind && e.holds(stat)).map(|e| &e.observed)
     }
 
     fn record(&mut self, rel: Arc<str>, kind: Kind, stat: Stat, observed: &Observed) {
@@ -165,11 +174,7 @@ impl StatCache {
     /// Observes many files: from the cache when `stat` allows, otherwise read
     /// on all cores. `None` for a file that does not exist (or is not a
     /// regular file).
-    pub fn observe_many<P: CachePath>(
-        &mut self,
-        root: &Path,
-        items: &[(P, Kind)],
-    ) -> (Vec<Option<Observed>>, ObserveStats) {
+    pub fn observe_many(&mut self, root: &Path, items: &[(String, Kind)]) -> (Vec<Option<Observed>>, ObserveStats) {
         // Stat beneath the root, as reads are: a path through a symlink is
         // not a file of the project, cached or not.
         let Ok(sandbox) = Sandbox::open(root) else {
@@ -182,30 +187,24 @@ impl StatCache {
     /// [`StatCache::observe_many`] through an open sandbox. A file that
     /// `walked` found is not stat'ed again: the walk's own `stat` (beneath
     /// the root, moments ago) is used.
-    pub fn observe_many_in<P: CachePath>(
+    pub fn observe_many_in(
         &mut self,
         sandbox: &Sandbox,
-        items: &[(P, Kind)],
+        items: &[(String, Kind)],
         walked: Option<&Walked<'_>>,
     ) -> (Vec<Option<Observed>>, ObserveStats) {
         let mut stats = ObserveStats::default();
         let mut out: Vec<Option<Observed>> = vec![None; items.len()];
         let mut to_read: Vec<(usize, Stat)> = Vec::new();
         for (i, (rel, kind)) in items.iter().enumerate() {
-            let rel = rel.as_ref();
-            let stat = match walked.and_then(|w| w.get(rel)) {
-                Some(stat) => *stat,
-                None => match sandbox.metadata(rel) {
-                    Ok(m) if m.is_file() => Stat::of(&m),
-                    _ => {
-                        // What the file was no longer says anything: were
-                        // it put back as it was (a rename keeps every stat
-                        // field), it must be looked at again, not skipped.
-                        self.forget(rel);
-                        stats.missing += 1;
-                        continue;
-                    }
-                },
+            let stat = walked.and_then(|w| w.get(rel.as_str())).copied().or_else(|| stat_beneath(sandbox, rel));
+            let Some(stat) = stat else {
+                // What the file was no longer says anything: were it put
+                // back as it was (a rename keeps every stat field), it must
+                // be looked at again, not skipped.
+                self.forget(rel);
+                stats.missing += 1;
+                continue;
             };
             match self.cached(rel, *kind, &stat) {
                 Some(obs) => {
@@ -215,7 +214,8 @@ impl StatCache {
                 None => to_read.push((i, stat)),
             }
         }
-        let to_read = to_read.into_iter().map(|(i, stat)| (i, items[i].0.shared(), items[i].1, stat)).collect();
+        let to_read =
+            to_read.into_iter().map(|(i, stat)| (i, Arc::from(items[i].0.as_str()), items[i].1, stat)).collect();
         self.read_files(sandbox, to_read, &mut out, &mut stats);
         (out, stats)
     }
@@ -247,11 +247,7 @@ impl StatCache {
             });
             // A file the walk did not cover (registered outside the asset
             // roots, or under a folder the walk skipped) is stat'ed here.
-            let stat = match item.stat {
-                Some(stat) => Some(stat),
-                None => sandbox.metadata(&item.path).ok().filter(|m| m.is_file()).map(|m| Stat::of(&m)),
-            };
-            let Some(stat) = stat else {
+            let Some(stat) = item.stat.or_else(|| stat_beneath(sandbox, &item.path)) else {
                 // As in `observe_many_in`: what a missing file was says nothing any more.
                 if entry.is_some() {
                     gone.push(item.path.clone());
@@ -259,8 +255,7 @@ impl StatCache {
                 stats.missing += 1;
                 continue;
             };
-            let trusted = |e: &&Entry| e.kind == item.kind && e.stat == stat && settled(&stat, e.recorded_ns);
-            match entry.filter(trusted) {
+            match entry.filter(|e| e.kind == item.kind && e.holds(&stat)) {
                 Some(e) => {
                     out[item.slot] = Some(e.observed.clone());
                     stats.cached += 1;
@@ -315,23 +310,6 @@ pub struct Seen {
     pub stat: Option<Stat>,
     /// Where its observation goes.
     pub slot: usize,
-}
-
-/// A path as the cache keys it: an `Arc<str>` is shared, a `String` copied.
-pub trait CachePath: AsRef<str> {
-    fn shared(&self) -> Arc<str>;
-}
-
-impl CachePath for String {
-    fn shared(&self) -> Arc<str> {
-        self.as_str().into()
-    }
-}
-
-impl CachePath for Arc<str> {
-    fn shared(&self) -> Arc<str> {
-        self.clone()
-    }
 }
 
 /// The cache's file: a header, one record per path (sorted), and a blake3
