@@ -296,6 +296,9 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
                 "built {} assets: {} processed, {} reused, {} bytes in, {} bytes out, in {} ms",
                 s["assets"], s["processed"], s["reused"], s["bytesIn"], s["bytesOut"], s["durationMs"]
             );
+            if let Some(line) = remote_line(&s["remote"]) {
+                println!("{line}");
+            }
             Ok(true)
         }
         Some(other) => {
@@ -304,6 +307,15 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
         }
         None => bail!("the packer answered without an outcome"),
     }
+}
+
+/// The remote cache's statistics as one line; none when it was not used.
+fn remote_line(r: &Value) -> Option<String> {
+    let mode = r["mode"].as_str().filter(|m| *m != "off")?;
+    Some(format!(
+        "remote cache ({mode}): {} hits, {} misses, {} corrupt, {} uploaded, {} errors, {} bytes down, {} bytes up",
+        r["hits"], r["misses"], r["corrupt"], r["uploaded"], r["errors"], r["bytesDown"], r["bytesUp"]
+    ))
 }
 
 fn inspect(pack: &Path) -> Result<()> {

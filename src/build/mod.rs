@@ -14,6 +14,7 @@ pub mod cache;
 pub mod commit;
 pub mod pack;
 pub mod process;
+pub mod remote;
 pub mod uptodate;
 
 use std::collections::HashMap;
@@ -29,9 +30,10 @@ use crate::hash::ContentHash;
 use crate::operations::Operation;
 use crate::project::sandbox::{FileStat, Sandbox};
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Snapshot, Status};
-use crate::project::{paths, Project};
+use crate::project::{manifest, paths, Project};
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
+use remote::{Fetched, Remote};
 
 /// How often progress is reported at most (a rate a UI can draw).
 const PROGRESS_EVERY: Duration = Duration::from_millis(66);
@@ -102,7 +104,15 @@ fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
     })
 }
 
-fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) -> Result<StoredMeta, UnitError> {
+/// Processes a unit into the local cache (and queues it for the remote's,
+/// when there is one).
+fn process_unit(
+    sandbox: &Sandbox,
+    cache: &LocalCache,
+    remote: Option<&Remote>,
+    unit: &Unit,
+    level: i32,
+) -> Result<StoredMeta, UnitError> {
     let a = &unit.asset;
     let bytes = sandbox
         .read(a.path())
@@ -133,6 +143,9 @@ fn process_unit(sandbox: &Sandbox, cache: &LocalCache, unit: &Unit, level: i32) 
         .put(&unit.key, &meta, &stored)
         .map_err(|e| UnitError::Diagnostic(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))?;
     crate::fault::point("an asset processed into the cache");
+    if let Some(remote) = remote {
+        remote.upload(&unit.key, &meta, stored);
+    }
     Ok(meta)
 }
 
@@ -153,7 +166,7 @@ impl EntrySource for FromCache<'_> {
                 // same inputs give the same bytes the table describes).
                 tracing::warn!(path = asset.path(), error = %e, "a cache entry is damaged; processing its asset again");
                 let unit = Unit { key: *key, asset: asset.clone(), bytes: 0 };
-                process_unit(self.sandbox, self.cache, &unit, self.level).map_err(|_| e)?;
+                process_unit(self.sandbox, self.cache, None, &unit, self.level).map_err(|_| e)?;
                 self.cache.read_stored(key, meta)
             }
         }
@@ -191,7 +204,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         // What is built: every registered asset (in id order until it is
         // known that there is something to build).
         let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-        let mut build = Build { project, op, clean, snap: &snap, assets, started, left: Default::default() };
+        let remote_mode =
+            remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
+        let mut build =
+            Build { project, op, clean, snap: &snap, assets, started, left: Default::default(), remote_mode };
         if let Some(failed) = build.diverged() {
             return failed;
         }
@@ -207,7 +223,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
         let cache = LocalCache::open(&state_dir);
         cache.remove_unreferenced();
-        let outcome = build.run(&cache);
+        let (remote, config_warnings) = Remote::open(snap.manifest.cache.remote.as_ref());
+        let mut outcome = build.run(&cache, remote.as_ref());
+        let report = remote.map(|r| r.finish(remote::UPLOAD_DRAIN));
+        build.amend(&mut outcome, config_warnings, report);
         // What was processed is kept whatever the outcome: a build that failed
         // on one asset does not lose the work done on the others.
         if let Err(e) = cache.finish() {
@@ -233,6 +252,8 @@ struct Build<'a> {
     /// bless a pack changed meanwhile).
     left: std::cell::RefCell<Vec<(String, FileStat)>>,
     started: Instant,
+    /// The remote cache's mode, for the statistics of a build that does not use it.
+    remote_mode: manifest::RemoteMode,
 }
 
 impl Build<'_> {
@@ -250,7 +271,28 @@ impl Build<'_> {
         json!({
             "assets": self.assets.len(), "processed": processed, "reused": reused,
             "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": self.started.elapsed().as_millis() as u64,
+            "remote": remote::unused_stats(self.remote_mode),
         })
+    }
+
+    /// Adds what the build did with the remote cache to its result: the
+    /// statistics, the warnings, and one `remoteCacheDisabled` event when it
+    /// was switched off. The duration then includes the wait for uploads.
+    fn amend(&self, outcome: &mut Outcome, mut warnings: Vec<Diagnostic>, report: Option<remote::Report>) {
+        let result = match outcome {
+            Outcome::Succeeded(v) | Outcome::Failed(v) | Outcome::Cancelled(v) => v,
+        };
+        if let Some(report) = report {
+            result["stats"]["remote"] = report.stats;
+            warnings.extend(report.diagnostics);
+            if let Some(payload) = report.disabled {
+                self.op.state_event("remoteCacheDisabled", crate::events::object(payload));
+            }
+        }
+        result["stats"]["durationMs"] = json!(self.started.elapsed().as_millis() as u64);
+        if let Some(list) = result["diagnostics"].as_array_mut() {
+            list.extend(warnings.into_iter().map(|d| serde_json::to_value(d).expect("a diagnostic serialises")));
+        }
     }
 
     /// A failed outcome naming every asset that differs from its registry
@@ -281,7 +323,7 @@ impl Build<'_> {
         Outcome::Succeeded(self.result("succeeded", done.packs, stats, done.diagnostics))
     }
 
-    fn run(&self, cache: &LocalCache) -> Outcome {
+    fn run(&self, cache: &LocalCache, remote: Option<&Remote>) -> Outcome {
         let (project, op, clean, assets) = (self.project, self.op, self.clean, &self.assets);
         let manifest = self.snap.manifest.clone();
         let level = manifest.zstd_level;
@@ -330,35 +372,72 @@ impl Build<'_> {
             }
         };
         report(true);
-        let outcomes: Vec<Result<StoredMeta, UnitError>> = workers().install(|| {
+        let finished = |unit: &Unit, meta: StoredMeta| -> Result<StoredMeta, UnitError> {
+            done.fetch_add(1, Ordering::Relaxed);
+            bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
+            report(false);
+            Ok(meta)
+        };
+        // A unit the local cache lacks: from the remote when it has it
+        // (checked), processed otherwise.
+        let work = |i: usize, fetched: Option<Fetched>| -> Result<StoredMeta, UnitError> {
+            if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
+                stop.store(true, Ordering::Relaxed);
+                if let Some(r) = remote {
+                    r.stop();
+                }
+                return Err(UnitError::Cancelled);
+            }
+            let unit = &units[i];
+            if let (Some(r), Some(fetched)) = (remote, fetched) {
+                match fetched {
+                    Fetched::Found { meta, blob } => {
+                        if r.accept(&unit.key, unit.asset.path(), &meta, &blob)
+                            && cache.put(&unit.key, &meta, &blob).is_ok()
+                        {
+                            return finished(unit, meta);
+                        }
+                    }
+                    Fetched::Corrupt(why) => r.corrupt(&unit.key, unit.asset.path(), why),
+                    Fetched::Miss => {}
+                }
+            }
+            let meta = process_unit(&project.sandbox, cache, remote, unit, level)?;
+            processed.fetch_add(1, Ordering::Relaxed);
+            finished(unit, meta)
+        };
+        let mut outcomes: Vec<Option<Result<StoredMeta, UnitError>>> = workers().install(|| {
             units
                 .par_iter()
                 .map(|unit| {
-                    if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(UnitError::Cancelled);
-                    }
                     let cached = if clean { None } else { cache.get(&unit.key) };
-                    let meta = match cached {
-                        Some(meta) => meta,
-                        None => {
-                            let meta = process_unit(&project.sandbox, cache, unit, level)?;
-                            processed.fetch_add(1, Ordering::Relaxed);
-                            meta
-                        }
-                    };
-                    done.fetch_add(1, Ordering::Relaxed);
-                    bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
-                    report(false);
-                    Ok(meta)
+                    cached.map(|meta| finished(unit, meta))
                 })
                 .collect()
         });
+        let missing: Vec<usize> = (0..units.len()).filter(|&i| outcomes[i].is_none()).collect();
+        let answers: Vec<(usize, Result<StoredMeta, UnitError>)> = workers().install(|| match remote {
+            Some(r) if !clean && !missing.is_empty() => {
+                let lookups = r.lookups(missing.iter().map(|&i| (i, units[i].key)).collect());
+                lookups.into_iter().par_bridge().map(|(i, fetched)| (i, work(i, Some(fetched)))).collect()
+            }
+            _ => missing.par_iter().map(|&i| (i, work(i, None))).collect(),
+        });
+        for (i, answer) in answers {
+            outcomes[i] = Some(answer);
+        }
+        // Were the remote's lookups to end early, what they did not answer
+        // is processed here.
+        let unanswered: Vec<usize> = missing.into_iter().filter(|&i| outcomes[i].is_none()).collect();
+        for (i, answer) in workers().install(|| unanswered.par_iter().map(|&i| (i, work(i, None))).collect::<Vec<_>>())
+        {
+            outcomes[i] = Some(answer);
+        }
         // What each unit gave, by unit: complete unless a unit failed or the build was cancelled.
         let mut metas: Vec<StoredMeta> = Vec::with_capacity(units.len());
         let mut cancelled = false;
         for outcome in outcomes {
-            match outcome {
+            match outcome.expect("every unit is answered") {
                 Ok(meta) => metas.push(meta),
                 Err(UnitError::Cancelled) => cancelled = true,
                 Err(UnitError::Diagnostic(d)) => diagnostics.push(d),

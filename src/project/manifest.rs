@@ -33,6 +33,111 @@ struct RawManifest {
     assets: RawAssets,
     #[serde(default)]
     build: RawBuild,
+    #[serde(default)]
+    cache: RawCache,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    max_size: Option<RawSize>,
+    remote: Option<RawRemote>,
+}
+
+/// A size as written: a number of bytes, or text such as `"10 GiB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemote {
+    url: String,
+    #[serde(default)]
+    mode: RemoteMode,
+    endpoint: Option<String>,
+    region: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+/// What a build may do with the shared remote cache.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemoteMode {
+    /// Use entries, never upload (the default: people read what CI wrote).
+    #[default]
+    Read,
+    /// Use entries and upload new ones (for CI).
+    ReadWrite,
+    /// Do not use the remote at all.
+    Off,
+}
+
+impl RemoteMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteMode::Read => "read",
+            RemoteMode::ReadWrite => "read-write",
+            RemoteMode::Off => "off",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RemoteMode> {
+        match text {
+            "read" => Some(RemoteMode::Read),
+            "read-write" => Some(RemoteMode::ReadWrite),
+            "off" => Some(RemoteMode::Off),
+            _ => None,
+        }
+    }
+}
+
+/// `[cache.remote]`: where a studio's shared processing cache is. Never
+/// holds a credential (`packer.toml` is committed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSettings {
+    /// `s3://bucket/prefix` or `http(s)://host/prefix`, without a trailing `/`.
+    pub url: String,
+    pub mode: RemoteMode,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub connect_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+}
+
+/// `[cache]`: the local processing cache's bound and the shared remote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Bytes the local cache may hold; the least recently used entries go beyond it.
+    pub max_size: Option<u64>,
+    pub remote: Option<RemoteSettings>,
+}
+
+/// Parses a size: `1048576`, `"512 MB"`, `"10GiB"` (units up to TiB; KB,
+/// MB... are powers of 1000, KiB, MiB... of 1024).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = (t[..split].trim(), t[split..].trim());
+    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let bytes = value * factor as f64;
+    (bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +233,7 @@ pub struct Manifest {
     pub packs: Vec<PackDef>,
     /// zstd level for pack entries (1 to 19).
     pub zstd_level: i32,
+    pub cache: CacheSettings,
 }
 
 impl Manifest {
@@ -210,7 +316,9 @@ impl Manifest {
                 format!("`build.zstd_level` must be 1 to 19, not {}", raw.build.zstd_level),
             ));
         }
+        let cache = cache_settings(raw.cache, &invalid)?;
         Ok(Manifest {
+            cache,
             name: raw.project.name,
             roots,
             exclude: raw.assets.exclude,
@@ -241,6 +349,66 @@ impl Manifest {
             "[project]\nname = {name:?}\n\n[assets]\nroots = [\"assets\"]\nexclude = [\"**/*.tmp\", \"**/.DS_Store\"]\n\n[build]\noutput = \"build\"\n"
         )
     }
+}
+
+/// Validates `[cache]`.
+fn cache_settings(
+    raw: RawCache,
+    invalid: &dyn Fn(&str, String) -> ManifestError,
+) -> Result<CacheSettings, ManifestError> {
+    let max_size = match raw.max_size {
+        None => None,
+        Some(RawSize::Bytes(n)) => {
+            Some(u64::try_from(n).map_err(|_| invalid("max_size", format!("`cache.max_size` {n} is negative")))?)
+        }
+        Some(RawSize::Text(t)) => Some(parse_size(&t).ok_or_else(|| {
+            invalid("max_size", format!("`cache.max_size` `{t}`: not a size (write bytes, or e.g. \"10 GiB\")"))
+        })?),
+    };
+    let remote = match raw.remote {
+        None => None,
+        Some(r) => {
+            let url = r.url.trim_end_matches('/').to_string();
+            let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+            if !matches!(scheme, "s3" | "http" | "https") || rest.is_empty() || rest.starts_with('/') {
+                return Err(invalid(
+                    "url",
+                    format!("`cache.remote.url` `{}`: write s3://bucket/prefix or https://host/prefix", r.url),
+                ));
+            }
+            if rest.contains('@') {
+                return Err(invalid(
+                    "url",
+                    "`cache.remote.url` must not hold a credential: packer.toml is committed (see the README on credentials)"
+                        .into(),
+                ));
+            }
+            for (key, value) in
+                [("connect_timeout_ms", r.connect_timeout_ms), ("request_timeout_ms", r.request_timeout_ms)]
+            {
+                if value.is_some_and(|ms| !(1..=600_000).contains(&ms)) {
+                    return Err(invalid(key, format!("`cache.remote.{key}` must be 1 to 600000")));
+                }
+            }
+            if let Some(e) = &r.endpoint {
+                if !(e.starts_with("http://") || e.starts_with("https://")) {
+                    return Err(invalid(
+                        "endpoint",
+                        format!("`cache.remote.endpoint` `{e}`: write http(s)://host:port"),
+                    ));
+                }
+            }
+            Some(RemoteSettings {
+                url,
+                mode: r.mode,
+                endpoint: r.endpoint,
+                region: r.region,
+                connect_timeout_ms: r.connect_timeout_ms,
+                request_timeout_ms: r.request_timeout_ms,
+            })
+        }
+    };
+    Ok(CacheSettings { max_size, remote })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -300,6 +468,49 @@ mod tests {
         assert_eq!((line, key.as_deref()), (4, Some("exclude")));
         let (line, key, _) = err("[project]\nname = \"x\"\n[assets]\nroots = [\"../up\"]\n");
         assert_eq!((line, key.as_deref()), (4, Some("roots")));
+    }
+
+    #[test]
+    fn cache_settings() {
+        let base = "[project]\nname = \"x\"\n";
+        let m = Manifest::parse(base, "packer.toml").unwrap();
+        assert_eq!(m.cache, CacheSettings::default());
+        let text = format!(
+            "{base}[cache]\nmax_size = \"2 GiB\"\n[cache.remote]\nurl = \"s3://bucket/team/\"\nendpoint = \"http://127.0.0.1:9000\"\nrequest_timeout_ms = 500\n"
+        );
+        let m = Manifest::parse(&text, "packer.toml").unwrap();
+        assert_eq!(m.cache.max_size, Some(2 << 30));
+        let remote = m.cache.remote.unwrap();
+        assert_eq!((remote.url.as_str(), remote.mode), ("s3://bucket/team", RemoteMode::Read));
+        assert_eq!(remote.request_timeout_ms, Some(500));
+        let m = Manifest::parse(&format!("{base}[cache.remote]\nurl = \"https://c/p\"\nmode = \"read-write\"\n"), "p")
+            .unwrap();
+        assert_eq!(m.cache.remote.unwrap().mode, RemoteMode::ReadWrite);
+
+        let (line, key, _) = err(&format!("{base}[cache.remote]\nurl = \"ftp://x\"\n"));
+        assert_eq!((line, key.as_deref()), (4, Some("url")));
+        let (line, key, _) = err(&format!("{base}[cache.remote]\nurl = \"https://u:secret@host/p\"\n"));
+        assert_eq!((line, key.as_deref()), (4, Some("url")));
+        let (line, _, message) = err(&format!("{base}[cache.remote]\nurl = \"s3://b\"\nmode = \"write\"\n"));
+        assert_eq!(line, 5);
+        assert!(message.contains("read-write"), "{message}");
+        let (line, key, _) = err(&format!("{base}[cache.remote]\nurl = \"s3://b\"\nconnect_timeout_ms = 0\n"));
+        assert_eq!((line, key.as_deref()), (5, Some("connect_timeout_ms")));
+        let (line, key, _) = err(&format!("{base}[cache]\nmax_size = \"lots\"\n"));
+        assert_eq!((line, key.as_deref()), (4, Some("max_size")));
+        let (line, key, _) = err(&format!("{base}[cache.remote]\nurl = \"s3://b\"\npassword = \"x\"\n"));
+        assert_eq!((line, key.as_deref()), (5, Some("password")));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("512 MB"), Some(512_000_000));
+        assert_eq!(parse_size("1.5GiB"), Some(3 << 29));
+        assert_eq!(parse_size("10 gib"), Some(10 << 30));
+        assert_eq!(parse_size("ten"), None);
+        assert_eq!(parse_size("-1 MB"), None);
+        assert_eq!(parse_size("5 PB"), None);
     }
 
     #[test]

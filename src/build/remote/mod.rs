@@ -1,0 +1,448 @@
+//! The shared processing cache: a studio's machines share what each has
+//! processed through storage they already run (S3-compatible or a plain
+//! HTTP/WebDAV cache), so an asset is processed once across all of them.
+//!
+//! Laid out as Bazel's remote cache: `ac/<key>` is a small action record
+//! (see [`record`]) naming the stored bytes under `cas/<hash>`. The key is
+//! the local cache's ([`super::cache::key`]), so the same content in two
+//! projects is one entry.
+//!
+//! The remote is best effort, always: a build never fails because of it.
+//! Every download is checked against its hash before it is used; a failed
+//! request is a miss; after [`MAX_CONSECUTIVE_FAILURES`] failures in a row,
+//! or at once on a 401/403, the remote is off for the rest of the build,
+//! and the build says so once. Requests run on a small runtime of their own
+//! (the build's processing threads are rayon's), many in flight: one
+//! request costs tens of milliseconds, and a build asks thousands.
+
+pub mod config;
+pub mod record;
+pub mod store;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use super::cache::{Key, StoredMeta};
+use crate::project::manifest::{RemoteMode, RemoteSettings};
+use crate::project::snapshot::{Diagnostic, Severity};
+use config::{Env, Resolved};
+use store::{Store, StoreError};
+
+/// Failed requests in a row after which the remote is off for the build.
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// Lookups in flight at once.
+const LOOKUPS_IN_FLIGHT: usize = 32;
+/// Uploads in flight at once.
+const UPLOADS_IN_FLIGHT: usize = 16;
+/// Bytes queued for upload at most; processing waits beyond it.
+const UPLOAD_QUEUE_BYTES: usize = 256 << 20;
+/// How long a build's end waits for its uploads, at most.
+pub const UPLOAD_DRAIN: Duration = Duration::from_secs(60);
+/// Corrupt entries named one by one in a build's diagnostics, at most.
+const CORRUPT_NAMED: usize = 10;
+
+/// The runtime every remote request runs on: two threads are plenty to
+/// keep many requests in flight, and it outlives builds, as do the
+/// connections of the last store used.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("packer-remote")
+            .enable_all()
+            .build()
+            .expect("the remote cache's runtime starts")
+    })
+}
+
+/// The store of the last configuration used, kept so that its connections
+/// are reused by the next build.
+fn store_for(resolved: &Resolved) -> Result<Arc<dyn Store>, String> {
+    static LAST: Mutex<Option<(Resolved, Arc<dyn Store>)>> = Mutex::new(None);
+    let mut last = LAST.lock().expect("remote store lock");
+    if let Some((r, store)) = last.as_ref() {
+        if r == resolved {
+            return Ok(store.clone());
+        }
+    }
+    // Building the HTTP client registers with the runtime.
+    let _guard = runtime().enter();
+    let store: Arc<dyn Store> = Arc::new(store::ObjectStoreBackend::open(resolved)?);
+    *last = Some((resolved.clone(), store.clone()));
+    Ok(store)
+}
+
+/// What a lookup found.
+pub enum Fetched {
+    /// An action record and its blob, still to be checked ([`Remote::accept`]).
+    Found { meta: StoredMeta, blob: Bytes },
+    /// Nothing usable: process the asset.
+    Miss,
+    /// An action record that does not decode: process the asset.
+    Corrupt(String),
+}
+
+/// Counters and state shared with the requests in flight.
+#[derive(Default)]
+struct Shared {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    corrupt: AtomicU64,
+    uploaded: AtomicU64,
+    errors: AtomicU64,
+    bytes_down: AtomicU64,
+    bytes_up: AtomicU64,
+    consecutive: AtomicU32,
+    /// Why the remote was switched off, once it is; and whether the cause
+    /// was a refusal (401/403).
+    disabled: OnceLock<(bool, String)>,
+    /// Set when the build ends or is cancelled: no new request starts.
+    stop: AtomicBool,
+    /// Corrupt entries: (key, path, why).
+    corrupt_entries: Mutex<Vec<(String, String, String)>>,
+}
+
+impl Shared {
+    fn off(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.disabled.get().is_some()
+    }
+}
+
+/// One build's use of the remote cache.
+pub struct Remote {
+    store: Arc<dyn Store>,
+    url: String,
+    mode: RemoteMode,
+    credential_source: String,
+    shared: Arc<Shared>,
+    /// Uploads waiting for a slot; closed by [`Remote::finish`].
+    uploads: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Upload>>>,
+    uploader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    queue_bytes: Arc<tokio::sync::Semaphore>,
+}
+
+struct Upload {
+    key: Key,
+    meta: StoredMeta,
+    stored: Bytes,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// What a build reports about the remote.
+pub struct Report {
+    pub stats: Value,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The `remoteCacheDisabled` event's payload, when it was switched off.
+    pub disabled: Option<Value>,
+}
+
+/// The statistics of a build that did not use a remote.
+pub fn unused_stats(mode: RemoteMode) -> Value {
+    json!({
+        "mode": mode.as_str(), "hits": 0, "misses": 0, "corrupt": 0,
+        "uploaded": 0, "errors": 0, "bytesDown": 0, "bytesUp": 0,
+    })
+}
+
+impl Remote {
+    /// The remote `[cache.remote]` names, resolved against the process's
+    /// environment; `None` when there is none, its mode is `off`, or it
+    /// cannot be set up (then a warning says why). Configuration warnings
+    /// come back either way.
+    pub fn open(settings: Option<&RemoteSettings>) -> (Option<Remote>, Vec<Diagnostic>) {
+        Remote::open_in(settings, &config::ProcessEnv)
+    }
+
+    pub fn open_in(settings: Option<&RemoteSettings>, env: &dyn Env) -> (Option<Remote>, Vec<Diagnostic>) {
+        let (resolved, warnings) = config::resolve(settings, env);
+        let mut diagnostics: Vec<Diagnostic> = warnings.into_iter().map(|w| warning("remoteCacheConfig", w)).collect();
+        let Some(resolved) = resolved else { return (None, diagnostics) };
+        match store_for(&resolved) {
+            Ok(store) => (Some(Remote::new(store, &resolved)), diagnostics),
+            Err(e) => {
+                diagnostics.push(warning(
+                    "remoteCacheConfig",
+                    format!("the remote cache {} cannot be used: {e}; building locally", resolved.url),
+                ));
+                (None, diagnostics)
+            }
+        }
+    }
+
+    pub fn new(store: Arc<dyn Store>, resolved: &Resolved) -> Remote {
+        Remote {
+            store,
+            url: resolved.url.clone(),
+            mode: resolved.mode,
+            credential_source: resolved.credential_source.clone(),
+            shared: Arc::new(Shared::default()),
+            uploads: Mutex::new(None),
+            uploader: Mutex::new(None),
+            queue_bytes: Arc::new(tokio::sync::Semaphore::new(UPLOAD_QUEUE_BYTES)),
+        }
+    }
+
+    pub fn mode(&self) -> RemoteMode {
+        self.mode
+    }
+
+    pub fn writes(&self) -> bool {
+        self.mode == RemoteMode::ReadWrite
+    }
+
+    /// Looks up every key, many at once; each answer is sent as it comes
+    /// (in no particular order) with the index it was given. Every key
+    /// gets exactly one answer; once the remote is off, the rest are misses
+    /// without a request.
+    pub fn lookups(&self, keys: Vec<(usize, Key)>) -> std::sync::mpsc::Receiver<(usize, Fetched)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = self.context();
+        runtime().spawn(async move {
+            let ctx = &ctx;
+            futures::stream::iter(keys)
+                .map(|(i, key)| async move { (i, ctx.lookup(&key).await) })
+                .buffer_unordered(LOOKUPS_IN_FLIGHT)
+                .for_each(|answer| {
+                    let _ = tx.send(answer);
+                    async {}
+                })
+                .await;
+        });
+        rx
+    }
+
+    /// Checks a found entry's bytes; `Some` (a hit) when they are whole
+    /// and what the record says. A mismatch is counted as corrupt, named
+    /// in a warning with `path`, and never used.
+    pub fn accept(&self, key: &Key, path: &str, meta: &StoredMeta, blob: &[u8]) -> bool {
+        match record::verify(meta, blob) {
+            Ok(()) => {
+                self.shared.hits.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(why) => {
+                self.corrupt(key, path, why);
+                false
+            }
+        }
+    }
+
+    /// Counts an action record that did not decode.
+    pub fn corrupt(&self, key: &Key, path: &str, why: String) {
+        self.shared.corrupt.fetch_add(1, Ordering::Relaxed);
+        let mut list = self.shared.corrupt_entries.lock().expect("corrupt list lock");
+        list.push((crate::hash::hex(key), path.to_string(), why));
+    }
+
+    /// Queues a processed entry for upload (in read-write mode; nothing
+    /// otherwise). Waits while the queue holds too many bytes.
+    pub fn upload(&self, key: &Key, meta: &StoredMeta, stored: Vec<u8>) {
+        if !self.writes() || self.shared.off() {
+            return;
+        }
+        let want = stored.len().clamp(1, UPLOAD_QUEUE_BYTES) as u32;
+        let Ok(permit) = runtime().block_on(self.queue_bytes.clone().acquire_many_owned(want)) else { return };
+        let mut uploads = self.uploads.lock().expect("upload queue lock");
+        let tx = uploads.get_or_insert_with(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Upload>();
+            let ctx = self.context();
+            let task = runtime().spawn(async move {
+                let ctx = &ctx;
+                tokio_stream_of(rx)
+                    .for_each_concurrent(UPLOADS_IN_FLIGHT, |u| async move { ctx.upload(u).await })
+                    .await;
+            });
+            *self.uploader.lock().expect("uploader lock") = Some(task);
+            tx
+        });
+        let _ = tx.send(Upload { key: *key, meta: meta.clone(), stored: Bytes::from(stored), _permit: permit });
+    }
+
+    /// Stops new lookups (a cancelled build).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for the queued uploads (at most `drain`), then reports.
+    pub fn finish(self, drain: Duration) -> Report {
+        drop(self.uploads.lock().expect("upload queue lock").take());
+        let mut diagnostics = Vec::new();
+        if let Some(task) = self.uploader.lock().expect("uploader lock").take() {
+            if runtime().block_on(async { tokio::time::timeout(drain, task).await }).is_err() {
+                self.shared.stop.store(true, Ordering::Relaxed);
+                diagnostics.push(warning(
+                    "remoteCacheUploads",
+                    format!(
+                        "uploads to the remote cache {} took longer than {} s; the rest were abandoned",
+                        self.url,
+                        drain.as_secs()
+                    ),
+                ));
+            }
+        }
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let s = &self.shared;
+        let mut corrupt = std::mem::take(&mut *s.corrupt_entries.lock().expect("corrupt list lock"));
+        corrupt.sort();
+        for (key, path, why) in corrupt.iter().take(CORRUPT_NAMED) {
+            diagnostics.push(warning(
+                "remoteCacheCorrupt",
+                format!("remote cache entry ac/{key} (for `{path}`) is corrupt: {why}; not used, processed locally"),
+            ));
+        }
+        if corrupt.len() > CORRUPT_NAMED {
+            diagnostics.push(warning(
+                "remoteCacheCorrupt",
+                format!("{} more remote cache entries are corrupt; not used", corrupt.len() - CORRUPT_NAMED),
+            ));
+        }
+        let disabled = s.disabled.get().map(|(refused, why)| {
+            let code = if *refused { "remoteCacheRefused" } else { "remoteCacheDisabled" };
+            diagnostics.push(warning(code, why.clone()));
+            json!({ "url": self.url, "reason": if *refused { "refused" } else { "failures" }, "message": why })
+        });
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let stats = json!({
+            "mode": self.mode.as_str(), "hits": get(&s.hits), "misses": get(&s.misses), "corrupt": get(&s.corrupt),
+            "uploaded": get(&s.uploaded), "errors": get(&s.errors),
+            "bytesDown": get(&s.bytes_down), "bytesUp": get(&s.bytes_up),
+        });
+        Report { stats, diagnostics, disabled }
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            store: self.store.clone(),
+            shared: self.shared.clone(),
+            url: self.url.clone(),
+            credential_source: self.credential_source.clone(),
+        }
+    }
+}
+
+/// A tokio receiver as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+fn warning(code: &str, message: String) -> Diagnostic {
+    Diagnostic::project(Severity::Warning, code, message, None)
+}
+
+/// What the requests in flight need: owned, so that they outlive the call
+/// that started them.
+struct Context {
+    store: Arc<dyn Store>,
+    shared: Arc<Shared>,
+    url: String,
+    credential_source: String,
+}
+
+impl Context {
+    async fn lookup(&self, key: &Key) -> Fetched {
+        let record = match self.get(&record::ac_name(key)).await {
+            Some(Some(bytes)) => bytes,
+            Some(None) => {
+                self.shared.misses.fetch_add(1, Ordering::Relaxed);
+                return Fetched::Miss;
+            }
+            None => return Fetched::Miss,
+        };
+        let meta = match record::decode(key, &record) {
+            Ok(meta) => meta,
+            Err(why) => return Fetched::Corrupt(why),
+        };
+        match self.get(&record::cas_name(&meta.stored_hash)).await {
+            Some(Some(blob)) => Fetched::Found { meta, blob },
+            // An action record whose blob is gone is a miss.
+            Some(None) => {
+                self.shared.misses.fetch_add(1, Ordering::Relaxed);
+                Fetched::Miss
+            }
+            None => Fetched::Miss,
+        }
+    }
+
+    /// `None` when the remote is off or the request failed.
+    async fn get(&self, name: &str) -> Option<Option<Bytes>> {
+        if self.shared.off() {
+            return None;
+        }
+        match self.store.get(name).await {
+            Ok(found) => {
+                self.succeeded();
+                if let Some(b) = &found {
+                    self.shared.bytes_down.fetch_add(b.len() as u64, Ordering::Relaxed);
+                }
+                Some(found)
+            }
+            Err(e) => {
+                self.failed(e);
+                None
+            }
+        }
+    }
+
+    /// The blob first, then the record naming it: a record is never
+    /// visible before its bytes are.
+    async fn upload(&self, u: Upload) {
+        let record = record::encode(&u.key, &u.meta);
+        for (name, bytes) in
+            [(record::cas_name(&u.meta.stored_hash), u.stored), (record::ac_name(&u.key), Bytes::from(record))]
+        {
+            if self.shared.off() {
+                return;
+            }
+            let len = bytes.len() as u64;
+            match self.store.put(&name, bytes).await {
+                Ok(()) => {
+                    self.succeeded();
+                    self.shared.bytes_up.fetch_add(len, Ordering::Relaxed);
+                }
+                Err(e) => return self.failed(e),
+            }
+        }
+        self.shared.uploaded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn succeeded(&self) {
+        self.shared.consecutive.store(0, Ordering::Relaxed);
+    }
+
+    fn failed(&self, e: StoreError) {
+        if self.shared.off() {
+            // A request that was in flight when the remote went off.
+            return;
+        }
+        self.shared.errors.fetch_add(1, Ordering::Relaxed);
+        match e {
+            StoreError::Refused(why) => {
+                let message = format!(
+                    "configuration error: the remote cache {} refused the credentials from {} ({why}); \
+                     it is off for this build, which goes on locally",
+                    self.url, self.credential_source
+                );
+                let _ = self.shared.disabled.set((true, message));
+            }
+            StoreError::Failed(why) => {
+                let n = self.shared.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
+                if n >= MAX_CONSECUTIVE_FAILURES {
+                    let message = format!(
+                        "the remote cache {} is off for this build after {n} failed requests in a row \
+                         (the last: {why}); the build goes on locally",
+                        self.url
+                    );
+                    let _ = self.shared.disabled.set((false, message));
+                }
+            }
+        }
+    }
+}
