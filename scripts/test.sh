@@ -5,6 +5,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+# Debian packages, installed when missing (CI runs as root; elsewhere sudo).
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@") > /dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" > /dev/null
+  fi
+}
+
+echo "== storage servers for the remote cache tests (tests/remote_cache.rs)"
+if ! command -v s3s-fs > /dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  echo "installing s3s-fs (an S3 server over a folder)"
+  cargo install s3s-fs@0.14.1 --features binary --locked --quiet
+fi
+if ! command -v nginx > /dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx (a WebDAV cache)"
+  apt_install nginx
+fi
+
 cargo test --all-features
 
 echo "== fuzzing, bounded (cargo-fuzz on nightly; see scripts/fuzz.sh)"
@@ -25,11 +44,7 @@ fi
 echo "== editors/nvim (headless Neovim)"
 if ! command -v nvim > /dev/null; then
   echo "installing Neovim from the distribution's packages"
-  if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) > /dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim > /dev/null
-  fi
+  apt_install neovim
 fi
 project=$(mktemp -d)
 trap 'rm -rf "$project"' EXIT

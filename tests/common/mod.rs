@@ -72,7 +72,12 @@ impl Server {
 
     /// Started and initialized.
     pub fn ready() -> Server {
-        let mut s = Server::start();
+        Server::ready_with_env(&[])
+    }
+
+    /// Started with more environment variables, and initialized.
+    pub fn ready_with_env(env: &[(&str, &str)]) -> Server {
+        let mut s = Server::start_with_env(env);
         s.call("initialize", json!({"processId": null, "capabilities": {}}));
         s.notify("initialized", json!({}));
         s

@@ -102,6 +102,9 @@ struct Shared {
     /// Why the remote was switched off, once it is; and whether the cause
     /// was a refusal (401/403).
     disabled: OnceLock<(bool, String)>,
+    /// Why uploads were switched off (a refused write: these credentials
+    /// may read but not write); lookups go on.
+    uploads_refused: OnceLock<String>,
     /// Set when the build ends or is cancelled: no new request starts.
     stop: AtomicBool,
     /// Corrupt entries: (key, path, why).
@@ -111,6 +114,10 @@ struct Shared {
 impl Shared {
     fn off(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.disabled.get().is_some()
+    }
+
+    fn uploads_off(&self) -> bool {
+        self.off() || self.uploads_refused.get().is_some()
     }
 }
 
@@ -138,7 +145,7 @@ struct Upload {
 pub struct Report {
     pub stats: Value,
     pub diagnostics: Vec<Diagnostic>,
-    /// The `remoteCacheDisabled` event's payload, when it was switched off.
+    /// The `remoteCacheDisabled` event's payload, when it (or its uploads) was switched off.
     pub disabled: Option<Value>,
 }
 
@@ -243,7 +250,7 @@ impl Remote {
     /// Queues a processed entry for upload (in read-write mode; nothing
     /// otherwise). Waits while the queue holds too many bytes.
     pub fn upload(&self, key: &Key, meta: &StoredMeta, stored: Vec<u8>) {
-        if !self.writes() || self.shared.off() {
+        if !self.writes() || self.shared.uploads_off() {
             return;
         }
         let want = stored.len().clamp(1, UPLOAD_QUEUE_BYTES) as u32;
@@ -302,11 +309,17 @@ impl Remote {
                 format!("{} more remote cache entries are corrupt; not used", corrupt.len() - CORRUPT_NAMED),
             ));
         }
-        let disabled = s.disabled.get().map(|(refused, why)| {
+        let mut disabled = None;
+        if let Some(why) = s.uploads_refused.get() {
+            diagnostics.push(warning("remoteCacheRefused", why.clone()));
+            disabled = Some(json!({ "url": self.url, "reason": "refused", "scope": "uploads", "message": why }));
+        }
+        if let Some((refused, why)) = s.disabled.get() {
             let code = if *refused { "remoteCacheRefused" } else { "remoteCacheDisabled" };
             diagnostics.push(warning(code, why.clone()));
-            json!({ "url": self.url, "reason": if *refused { "refused" } else { "failures" }, "message": why })
-        });
+            let reason = if *refused { "refused" } else { "failures" };
+            disabled = Some(json!({ "url": self.url, "reason": reason, "scope": "all", "message": why }));
+        }
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let stats = json!({
             "mode": self.mode.as_str(), "hits": get(&s.hits), "misses": get(&s.misses), "corrupt": get(&s.corrupt),
@@ -385,7 +398,7 @@ impl Context {
                 Some(found)
             }
             Err(e) => {
-                self.failed(e);
+                self.failed(e, false);
                 None
             }
         }
@@ -398,7 +411,7 @@ impl Context {
         for (name, bytes) in
             [(record::cas_name(&u.meta.stored_hash), u.stored), (record::ac_name(&u.key), Bytes::from(record))]
         {
-            if self.shared.off() {
+            if self.shared.uploads_off() {
                 return;
             }
             let len = bytes.len() as u64;
@@ -407,7 +420,7 @@ impl Context {
                     self.succeeded();
                     self.shared.bytes_up.fetch_add(len, Ordering::Relaxed);
                 }
-                Err(e) => return self.failed(e),
+                Err(e) => return self.failed(e, true),
             }
         }
         self.shared.uploaded.fetch_add(1, Ordering::Relaxed);
@@ -417,13 +430,24 @@ impl Context {
         self.shared.consecutive.store(0, Ordering::Relaxed);
     }
 
-    fn failed(&self, e: StoreError) {
-        if self.shared.off() {
+    /// Counts a failed request; switches the remote off after a refusal
+    /// or too many failures in a row (a refused write only switches off
+    /// uploads: the credentials may be a reader's).
+    fn failed(&self, e: StoreError, writing: bool) {
+        if self.shared.off() || (writing && self.shared.uploads_off()) {
             // A request that was in flight when the remote went off.
             return;
         }
         self.shared.errors.fetch_add(1, Ordering::Relaxed);
         match e {
+            StoreError::Refused(why) if writing => {
+                let message = format!(
+                    "configuration error: the remote cache {} refused an upload with the credentials from {} \
+                     ({why}); uploads are off for this build, which goes on using what the remote has",
+                    self.url, self.credential_source
+                );
+                let _ = self.shared.uploads_refused.set(message);
+            }
             StoreError::Refused(why) => {
                 let message = format!(
                     "configuration error: the remote cache {} refused the credentials from {} ({why}); \
