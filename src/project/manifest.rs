@@ -62,6 +62,7 @@ struct RawRemote {
     region: Option<String>,
     connect_timeout_ms: Option<u64>,
     request_timeout_ms: Option<u64>,
+    requests_in_flight: Option<usize>,
 }
 
 /// What a build may do with the shared remote cache.
@@ -107,6 +108,8 @@ pub struct RemoteSettings {
     pub region: Option<String>,
     pub connect_timeout_ms: Option<u64>,
     pub request_timeout_ms: Option<u64>,
+    /// Requests at once, at most (lookups; uploads too).
+    pub requests_in_flight: Option<usize>,
 }
 
 /// `[cache]`: the local processing cache's bound and the shared remote.
@@ -390,6 +393,12 @@ fn cache_settings(
                     return Err(invalid(key, format!("`cache.remote.{key}` must be 1 to 600000")));
                 }
             }
+            if r.requests_in_flight.is_some_and(|n| !(1..=1024).contains(&n)) {
+                return Err(invalid(
+                    "requests_in_flight",
+                    "`cache.remote.requests_in_flight` must be 1 to 1024".into(),
+                ));
+            }
             if let Some(e) = &r.endpoint {
                 if !(e.starts_with("http://") || e.starts_with("https://")) {
                     return Err(invalid(
@@ -405,6 +414,7 @@ fn cache_settings(
                 region: r.region,
                 connect_timeout_ms: r.connect_timeout_ms,
                 request_timeout_ms: r.request_timeout_ms,
+                requests_in_flight: r.requests_in_flight,
             })
         }
     };

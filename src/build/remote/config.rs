@@ -14,6 +14,11 @@ use crate::project::manifest::{RemoteMode, RemoteSettings};
 /// (object_store's own defaults wait minutes).
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2_000;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Requests in flight by default. Many: a request to a storage service
+/// costs tens of milliseconds of waiting (measured on s3s-fs: 10,000
+/// entries took 16 s at 32 in flight, 4.5 s at 128; against nginx, which
+/// answers at once, 128 cost no more than 32).
+pub const DEFAULT_REQUESTS_IN_FLIGHT: usize = 128;
 
 /// The environment variable that overrides `mode` (CI sets `read-write`).
 pub const MODE_VAR: &str = "STUDIO_PACKER_CACHE_MODE";
@@ -79,6 +84,7 @@ pub struct Resolved {
     pub allow_http: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    pub requests_in_flight: usize,
     pub credentials: Credentials,
     /// Where the credentials came from, e.g. `environment (AWS_ACCESS_KEY_ID)`.
     pub credential_source: String,
@@ -131,6 +137,7 @@ pub fn resolve(settings: Option<&RemoteSettings>, env: &dyn Env) -> (Option<Reso
         allow_http,
         connect_timeout,
         request_timeout,
+        requests_in_flight: s.requests_in_flight.unwrap_or(DEFAULT_REQUESTS_IN_FLIGHT),
         credentials,
         credential_source,
     };
@@ -335,6 +342,7 @@ mod tests {
             region: None,
             connect_timeout_ms: None,
             request_timeout_ms: Some(750),
+            requests_in_flight: None,
         }
     }
 

@@ -35,10 +35,6 @@ use store::{Store, StoreError};
 
 /// Failed requests in a row after which the remote is off for the build.
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
-/// Lookups in flight at once.
-const LOOKUPS_IN_FLIGHT: usize = 32;
-/// Uploads in flight at once.
-const UPLOADS_IN_FLIGHT: usize = 16;
 /// Bytes queued for upload at most; processing waits beyond it.
 const UPLOAD_QUEUE_BYTES: usize = 256 << 20;
 /// How long a build's end waits for its uploads, at most.
@@ -127,6 +123,7 @@ pub struct Remote {
     url: String,
     mode: RemoteMode,
     credential_source: String,
+    in_flight: usize,
     shared: Arc<Shared>,
     /// Uploads waiting for a slot; closed by [`Remote::finish`].
     uploads: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Upload>>>,
@@ -188,6 +185,7 @@ impl Remote {
             url: resolved.url.clone(),
             mode: resolved.mode,
             credential_source: resolved.credential_source.clone(),
+            in_flight: resolved.requests_in_flight.max(1),
             shared: Arc::new(Shared::default()),
             uploads: Mutex::new(None),
             uploader: Mutex::new(None),
@@ -210,11 +208,12 @@ impl Remote {
     pub fn lookups(&self, keys: Vec<(usize, Key)>) -> std::sync::mpsc::Receiver<(usize, Fetched)> {
         let (tx, rx) = std::sync::mpsc::channel();
         let ctx = self.context();
+        let in_flight = self.in_flight;
         runtime().spawn(async move {
             let ctx = &ctx;
             futures::stream::iter(keys)
                 .map(|(i, key)| async move { (i, ctx.lookup(&key).await) })
-                .buffer_unordered(LOOKUPS_IN_FLIGHT)
+                .buffer_unordered(in_flight)
                 .for_each(|answer| {
                     let _ = tx.send(answer);
                     async {}
@@ -259,11 +258,10 @@ impl Remote {
         let tx = uploads.get_or_insert_with(|| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Upload>();
             let ctx = self.context();
+            let in_flight = self.in_flight;
             let task = runtime().spawn(async move {
                 let ctx = &ctx;
-                tokio_stream_of(rx)
-                    .for_each_concurrent(UPLOADS_IN_FLIGHT, |u| async move { ctx.upload(u).await })
-                    .await;
+                tokio_stream_of(rx).for_each_concurrent(in_flight, |u| async move { ctx.upload(u).await }).await;
             });
             *self.uploader.lock().expect("uploader lock") = Some(task);
             tx
@@ -438,9 +436,9 @@ impl Context {
             // A request that was in flight when the remote went off.
             return;
         }
-        self.shared.errors.fetch_add(1, Ordering::Relaxed);
         match e {
             StoreError::Refused(why) if writing => {
+                self.shared.errors.fetch_add(1, Ordering::Relaxed);
                 let message = format!(
                     "configuration error: the remote cache {} refused an upload with the credentials from {} \
                      ({why}); uploads are off for this build, which goes on using what the remote has",
@@ -449,6 +447,7 @@ impl Context {
                 let _ = self.shared.uploads_refused.set(message);
             }
             StoreError::Refused(why) => {
+                self.shared.errors.fetch_add(1, Ordering::Relaxed);
                 let message = format!(
                     "configuration error: the remote cache {} refused the credentials from {} ({why}); \
                      it is off for this build, which goes on locally",
@@ -457,8 +456,14 @@ impl Context {
                 let _ = self.shared.disabled.set((true, message));
             }
             StoreError::Failed(why) => {
+                // Counted up to the failure that switches the remote off,
+                // even when several in flight fail at once.
                 let n = self.shared.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
-                if n >= MAX_CONSECUTIVE_FAILURES {
+                if n > MAX_CONSECUTIVE_FAILURES {
+                    return;
+                }
+                self.shared.errors.fetch_add(1, Ordering::Relaxed);
+                if n == MAX_CONSECUTIVE_FAILURES {
                     let message = format!(
                         "the remote cache {} is off for this build after {n} failed requests in a row \
                          (the last: {why}); the build goes on locally",
