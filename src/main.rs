@@ -46,6 +46,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The processing cache: what it holds, and keeping it in bounds.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// List a pack's entries.
     Inspect { pack: PathBuf },
     /// Check a pack's checksum and every entry's content.
@@ -68,6 +73,27 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// What the local processing cache holds, and which remote cache is used.
+    Stats {
+        dir: PathBuf,
+        /// Print the statistics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evict the least recently used entries until the cache fits.
+    Prune {
+        dir: PathBuf,
+        /// The size to fit in, e.g. `2GiB` or `500MB` (default: `[cache] max_size`).
+        #[arg(long)]
+        max_size: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
@@ -87,6 +113,14 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),
         },
+        Command::Cache { command: CacheCommand::Stats { dir, json } } => cache_stats(&dir, json),
+        Command::Cache { command: CacheCommand::Prune { dir, max_size, json } } => {
+            match cache_prune(&dir, max_size.as_deref(), json) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         Command::Inspect { pack } => inspect(&pack),
         Command::Verify { pack } => verify(&pack),
         Command::Unpack { pack, dir } => unpack(&pack, &dir),
@@ -316,6 +350,64 @@ fn remote_line(r: &Value) -> Option<String> {
         "remote cache ({mode}): {} hits, {} misses, {} corrupt, {} uploaded, {} errors, {} bytes down, {} bytes up",
         r["hits"], r["misses"], r["corrupt"], r["uploaded"], r["errors"], r["bytesDown"], r["bytesUp"]
     ))
+}
+
+fn cache_stats(dir: &Path, as_json: bool) -> Result<()> {
+    let (mut client, id) = open(dir, false)?;
+    let result = client.request("packer/cacheStats", json!({ "projectId": id }));
+    client.close();
+    let s = result.map_err(rpc)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    let local = &s["local"];
+    let bound = match local["maxSize"].as_u64() {
+        Some(max) => format!("max_size {max} bytes"),
+        None => "no max_size".to_string(),
+    };
+    println!(
+        "local cache: {} entries, {} bytes ({} on disk in {} segments; {bound})",
+        local["entries"], local["bytes"], local["diskBytes"], local["segments"]
+    );
+    match s["remote"]["url"].as_str() {
+        Some(url) => println!("remote cache: {url} ({})", s["remote"]["mode"].as_str().unwrap_or("?")),
+        None => println!("remote cache: none"),
+    }
+    Ok(())
+}
+
+/// Prunes through the server (in the project's lane, never beside a
+/// build). Returns whether it succeeded.
+fn cache_prune(dir: &Path, max_size: Option<&str>, as_json: bool) -> Result<bool> {
+    let max = match max_size {
+        Some(text) => Some(
+            studio_packer::project::manifest::parse_size(text)
+                .with_context(|| format!("--max-size {text:?}: not a size (e.g. 2GiB, 500MB, 1048576)"))?,
+        ),
+        None => None,
+    };
+    let (mut client, id) = open(dir, false)?;
+    let mut params = json!({ "projectId": id });
+    if let Some(max) = max {
+        params["maxSize"] = json!(max);
+    }
+    let result = client.request("packer/pruneCache", params);
+    client.close();
+    let r = result.map_err(rpc)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else if r["outcome"] == "succeeded" {
+        println!(
+            "evicted {} entries ({} bytes); the cache holds {} entries in {} bytes (max {})",
+            r["evicted"]["entries"], r["evicted"]["bytes"], r["after"]["entries"], r["after"]["bytes"], r["maxSize"]
+        );
+    } else {
+        for d in r["diagnostics"].as_array().into_iter().flatten() {
+            eprintln!("error[{}]: {}", d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(r["outcome"] == "succeeded")
 }
 
 fn inspect(pack: &Path) -> Result<()> {

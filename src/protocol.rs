@@ -30,6 +30,8 @@ pub const METHODS: &[&str] = &[
     "packer/previewMutation",
     "packer/applyMutation",
     "packer/build",
+    "packer/cacheStats",
+    "packer/pruneCache",
     "packer/operations",
     "packer/cancel",
     "packer/replayEvents",
@@ -79,6 +81,8 @@ pub enum Request {
     PreviewMutation(PreviewParams),
     ApplyMutation(ApplyParams),
     Build(BuildParams),
+    CacheStats(ProjectParams),
+    PruneCache(PruneCacheParams),
     Operations(ProjectParams),
     Cancel(CancelParams),
     ReplayEvents(ReplayParams),
@@ -105,6 +109,8 @@ impl Request {
             "packer/previewMutation" => Request::PreviewMutation(decode(params)?),
             "packer/applyMutation" => Request::ApplyMutation(decode(params)?),
             "packer/build" => Request::Build(decode(params)?),
+            "packer/cacheStats" => Request::CacheStats(decode(params)?),
+            "packer/pruneCache" => Request::PruneCache(decode(params)?),
             "packer/operations" => Request::Operations(decode(params)?),
             "packer/cancel" => Request::Cancel(decode(params)?),
             "packer/replayEvents" => Request::ReplayEvents(decode(params)?),
@@ -122,7 +128,7 @@ impl Request {
     /// Commit-bearing requests go through the project's lane; all others
     /// are reads answered from a snapshot.
     pub fn is_commit_bearing(&self) -> bool {
-        matches!(self, Request::ApplyMutation(_) | Request::Build(_))
+        matches!(self, Request::ApplyMutation(_) | Request::Build(_) | Request::PruneCache(_))
     }
 
     /// Reads that do file I/O (or may ask another process) run on the
@@ -136,6 +142,7 @@ impl Request {
                 | Request::PreviewMutation(_)
                 | Request::ReplayEvents(_)
                 | Request::Cancel(_)
+                | Request::CacheStats(_)
         )
     }
 }
@@ -143,7 +150,7 @@ impl Request {
 /// [`Request::is_commit_bearing`] by method name, for a request forwarded
 /// to another process before its params are decoded.
 pub fn is_commit_bearing_method(method: &str) -> bool {
-    matches!(method, "packer/applyMutation" | "packer/build")
+    matches!(method, "packer/applyMutation" | "packer/build" | "packer/pruneCache")
 }
 
 /// `packer/testBreakWatch` (test builds only).
@@ -234,6 +241,18 @@ pub struct BuildParams {
     /// Ignore the processing cache: process every asset again.
     #[serde(default)]
     pub clean: bool,
+    pub operation_id: Option<String>,
+}
+
+/// `packer/pruneCache`: evict the least recently used entries of the
+/// project's processing cache until it takes at most `maxSize` bytes
+/// (default: `[cache] max_size`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PruneCacheParams {
+    pub project_id: String,
+    pub max_size: Option<u64>,
+    pub work_done_token: Option<ProgressToken>,
     pub operation_id: Option<String>,
 }
 

@@ -121,6 +121,16 @@ fn every_answer_and_notification_matches_its_schema() {
     let built = s.call("packer/build", json!({"projectId": pid, "workDoneToken": 9}));
     assert_eq!(built["outcome"], "succeeded", "{built}");
     v.check("build.result.json", &built);
+    v.check("cacheStats.result.json", &s.call("packer/cacheStats", json!({"projectId": pid})));
+    let prune_params = json!({"projectId": pid, "maxSize": 0, "workDoneToken": "p"});
+    v.check("pruneCache.params.json", &prune_params);
+    let pruned = s.call("packer/pruneCache", prune_params);
+    assert_eq!(pruned["outcome"], "succeeded", "{pruned}");
+    v.check("pruneCache.result.json", &pruned);
+    let unbounded = s.call("packer/pruneCache", json!({"projectId": pid}));
+    assert_eq!(unbounded["outcome"], "failed", "{unbounded}");
+    v.check("pruneCache.result.json", &unbounded);
+    v.check("operations.result.json", &s.call("packer/operations", json!({"projectId": pid})));
     v.check("summary.result.json", &s.call("packer/summary", json!({"projectId": pid})));
     v.check("divergence.result.json", &s.call("packer/divergence", json!({"projectId": pid})));
     for e in s.events() {

@@ -105,9 +105,12 @@ pub fn key(source_hash: &ContentHash, kind: Kind, ext: &str, settings: &Map<Stri
 const INDEX_FILE: &str = "index.bin";
 const SEGMENTS_DIR: &str = "segments";
 const INDEX_MAGIC: &[u8; 8] = b"SPCACHE\0";
-const INDEX_VERSION: u32 = 1;
+/// Version 2 added when each entry was last used; a version 1 index is
+/// read as if every entry had never been used.
+const INDEX_VERSION: u32 = 2;
 const INDEX_HEADER: usize = 16;
-const RECORD: usize = 136;
+const RECORD_V1: usize = 136;
+const RECORD: usize = RECORD_V1 + 8;
 
 /// Segments kept open for reading at once, at most.
 const MAX_OPEN_SEGMENTS: usize = 32;
@@ -116,11 +119,13 @@ const MAX_OPEN_SEGMENTS: usize = 32;
 /// [`LocalCache::finish`]).
 const MAX_SEGMENTS: usize = 16;
 
-/// Where an entry's stored bytes are.
+/// Where an entry's stored bytes are, and when a build last used it
+/// (milliseconds since the Unix epoch; 0 for never recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Location {
     segment: u32,
     offset: u64,
+    last_used: u64,
 }
 
 type Index = HashMap<Key, (Location, StoredMeta)>;
@@ -145,6 +150,7 @@ fn encode_index(index: &Index) -> Vec<u8> {
         out.extend_from_slice(&m.height.to_le_bytes());
         out.extend_from_slice(&m.hash);
         out.extend_from_slice(&m.stored_hash);
+        out.extend_from_slice(&at.last_used.to_le_bytes());
     }
     let checksum = blake3::hash(&out);
     out.extend_from_slice(checksum.as_bytes());
@@ -160,17 +166,25 @@ fn decode_index(bytes: &[u8]) -> Option<Index> {
     }
     let mut r = Reader::new(&body[8..]);
     let (version, count) = (r.u32()?, r.u32()? as usize);
-    if version != INDEX_VERSION || body.len() != INDEX_HEADER + count * RECORD {
+    let record = match version {
+        1 => RECORD_V1,
+        INDEX_VERSION => RECORD,
+        _ => return None,
+    };
+    if body.len() != INDEX_HEADER + count * record {
         return None;
     }
     let mut index = HashMap::with_capacity(count);
     for _ in 0..count {
         let key = r.array()?;
-        let at = Location { segment: r.u32()?, offset: r.u64()? };
+        let mut at = Location { segment: r.u32()?, offset: r.u64()?, last_used: 0 };
         let (length, raw_length) = (r.u64()?, r.u64()?);
         let [format, compression, level, _] = r.array()?;
         let (width, height) = (r.u32()?, r.u32()?);
         let (hash, stored_hash) = (r.array()?, r.array()?);
+        if version == INDEX_VERSION {
+            at.last_used = r.u64()?;
+        }
         let meta = StoredMeta { format, compression, level, width, height, length, raw_length, hash, stored_hash };
         index.insert(key, (at, meta));
     }
@@ -194,6 +208,8 @@ struct Writer {
 pub struct LocalCache {
     dir: PathBuf,
     index: Index,
+    /// Keys this build uses (see [`LocalCache::mark_used`]).
+    used: Mutex<HashSet<Key>>,
     writer: Mutex<Writer>,
     /// Segments opened for reading.
     open: Mutex<HashMap<u32, Arc<File>>>,
@@ -206,7 +222,7 @@ impl LocalCache {
         let index = std::fs::read(dir.join(INDEX_FILE)).ok().and_then(|b| decode_index(&b)).unwrap_or_default();
         let next = index.values().map(|(at, _)| at.segment + 1).max().unwrap_or(1);
         let writer = Writer { segment: next, file: None, len: 0, added: HashMap::new() };
-        LocalCache { dir, index, writer: Mutex::new(writer), open: Mutex::new(HashMap::new()) }
+        LocalCache { dir, index, used: Mutex::default(), writer: Mutex::new(writer), open: Mutex::new(HashMap::new()) }
     }
 
     fn segments(&self) -> PathBuf {
@@ -217,14 +233,7 @@ impl LocalCache {
     /// before its index was written, and anything an older cache layout
     /// left. Only while no build runs (builds run in the lane, one at a time).
     pub fn remove_unreferenced(&self) {
-        let named: HashSet<String> = self.index.values().map(|(at, _)| segment_name(at.segment)).collect();
-        if let Ok(entries) = std::fs::read_dir(self.segments()) {
-            for e in entries.flatten() {
-                if !named.contains(e.file_name().to_string_lossy().as_ref()) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+        self.remove_unreferenced_segments();
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
                 let name = e.file_name();
@@ -320,80 +329,217 @@ impl LocalCache {
         }
         w.len += stored.len() as u64;
         let segment = w.segment;
-        w.added.insert(*key, (Location { segment, offset }, meta.clone()));
+        w.added.insert(*key, (Location { segment, offset, last_used: 0 }, meta.clone()));
         Ok(())
     }
 
-    /// Writes the index with this build's entries (atomically, unsynced: a
-    /// torn or lost index is an empty cache). Nothing to do when the build
-    /// processed nothing.
+    /// Records the keys a build uses: their entries count as used now, and
+    /// pruning at the end of that build keeps them.
+    pub fn mark_used(&self, keys: impl IntoIterator<Item = Key>) {
+        self.used.lock().expect("cache uses lock").extend(keys);
+    }
+
+    /// Writes the index with this build's entries and the time of each use
+    /// (atomically, unsynced: a torn or lost index is an empty cache), then
+    /// keeps the cache within `max_size`. Nothing is written when the build
+    /// used nothing.
     /// When there are more than [`MAX_SEGMENTS`] segments (every build that
     /// processes anything adds one), the smaller ones are merged into one
     /// new segment first, so that their number stays bounded.
-    pub fn finish(mut self) -> io::Result<()> {
-        let added: Vec<_> = self.writer.lock().expect("cache writer lock").added.drain().collect();
-        if added.is_empty() {
-            return Ok(());
-        }
-        self.index.extend(added);
-        let (moved, merged) = self.merge_small_segments()?;
-        for (key, place) in moved {
-            match place {
-                Some(place) => self.index.insert(key, place),
-                None => self.index.remove(&key),
-            };
-        }
-        crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&self.index))?;
-        for segment in merged {
-            let _ = std::fs::remove_file(self.segments().join(segment_name(segment)));
-        }
-        Ok(())
+    pub fn finish(self, max_size: Option<u64>) -> io::Result<Option<Pruned>> {
+        self.finish_at(max_size, now_ms())
     }
 
-    /// Copies the live entries of all but the largest segments into a new
-    /// one, each checked against its hash (a damaged one is dropped: a miss
-    /// later). Returns where each moved entry now is (or `None`, dropped)
-    /// and the segments merged, to be removed once the index is written.
-    #[allow(clippy::type_complexity)]
-    fn merge_small_segments(&self) -> io::Result<(Vec<(Key, Option<(Location, StoredMeta)>)>, Vec<u32>)> {
+    fn finish_at(mut self, max_size: Option<u64>, now: u64) -> io::Result<Option<Pruned>> {
+        let added: Vec<_> = self.writer.lock().expect("cache writer lock").added.drain().collect();
+        let mut dirty = !added.is_empty();
+        self.index.extend(added);
+        let used = std::mem::take(&mut *self.used.lock().expect("cache uses lock"));
+        // Later than every use recorded, even with the clock set back or
+        // two builds in one millisecond: the order of uses is what counts.
+        let latest = self.index.values().map(|(at, _)| at.last_used).max().unwrap_or(0);
+        let now = now.max(latest + 1);
+        for key in &used {
+            if let Some((at, _)) = self.index.get_mut(key) {
+                at.last_used = now;
+                dirty = true;
+            }
+        }
+        let over = max_size.is_some_and(|max| self.disk_bytes() > max);
+        if !dirty && !over {
+            return Ok(None);
+        }
         let mut live: HashMap<u32, u64> = HashMap::new();
         for (at, meta) in self.index.values() {
             *live.entry(at.segment).or_default() += meta.length;
         }
-        if live.len() <= MAX_SEGMENTS {
-            return Ok((Vec::new(), Vec::new()));
+        let mut rewrite: HashSet<u32> = HashSet::new();
+        if live.len() > MAX_SEGMENTS {
+            let mut by_size: Vec<(u64, u32)> = live.iter().map(|(s, n)| (*n, *s)).collect();
+            by_size.sort();
+            rewrite.extend(by_size[..by_size.len() - MAX_SEGMENTS / 2].iter().map(|(_, s)| *s));
         }
-        let mut by_size: Vec<(u64, u32)> = live.iter().map(|(s, n)| (*n, *s)).collect();
-        by_size.sort();
-        let merged: HashSet<u32> = by_size[..by_size.len() - MAX_SEGMENTS / 2].iter().map(|(_, s)| *s).collect();
-        let target = live.keys().max().copied().unwrap_or(0).max(self.writer_segment()) + 1;
+        let mut pruned = None;
+        if let Some(max) = max_size.filter(|_| over) {
+            let (evicted, p) = self.choose_evictions(max, &used);
+            for key in &evicted {
+                if let Some((at, _)) = self.index.remove(key) {
+                    rewrite.insert(at.segment);
+                }
+            }
+            pruned = Some(p);
+        }
+        self.rewrite_segments(&rewrite)?;
+        crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&self.index))?;
+        self.remove_unreferenced_segments();
+        if let Some(p) = &mut pruned {
+            p.after_bytes = self.disk_bytes();
+            p.after_entries = self.index.len() as u64;
+        }
+        Ok(pruned)
+    }
+
+    /// The least recently used entries to evict (never one this build
+    /// uses) until what stays fits in `max` bytes.
+    fn choose_evictions(&self, max: u64, used: &HashSet<Key>) -> (Vec<Key>, Pruned) {
+        let mut live: u64 = self.index.values().map(|(_, m)| m.length).sum();
+        let mut candidates: Vec<(&Key, &Location, u64)> =
+            self.index.iter().filter(|(k, _)| !used.contains(*k)).map(|(k, (at, m))| (k, at, m.length)).collect();
+        // Oldest use first; among equals, the oldest bytes.
+        candidates.sort_by_key(|(k, at, _)| (at.last_used, at.segment, at.offset, **k));
+        let mut pruned =
+            Pruned { before_entries: self.index.len() as u64, before_bytes: self.disk_bytes(), ..Pruned::default() };
+        let mut evicted = Vec::new();
+        for (key, _, length) in candidates {
+            if live <= max {
+                break;
+            }
+            live -= length;
+            evicted.push(*key);
+            pruned.evicted_entries += 1;
+            pruned.evicted_bytes += length;
+        }
+        (evicted, pruned)
+    }
+
+    /// Bytes the cache's segments take on disk.
+    fn disk_bytes(&self) -> u64 {
+        std::fs::read_dir(self.segments())
+            .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// What the cache holds.
+    pub fn stats(&self) -> CacheStats {
+        let used: Vec<u64> = self.index.values().map(|(at, _)| at.last_used).filter(|t| *t > 0).collect();
+        CacheStats {
+            entries: self.index.len() as u64,
+            bytes: self.index.values().map(|(_, m)| m.length).sum(),
+            disk_bytes: self.disk_bytes(),
+            segments: self.index.values().map(|(at, _)| at.segment).collect::<HashSet<_>>().len() as u64,
+            oldest_use: used.iter().min().copied(),
+            newest_use: used.iter().max().copied(),
+        }
+    }
+
+    /// Evicts the least recently used entries until the cache takes at
+    /// most `max_size` bytes on disk (outside a build: nothing is kept for
+    /// being in use).
+    pub fn prune(self, max_size: u64) -> io::Result<Pruned> {
+        let before = (self.index.len() as u64, self.disk_bytes());
+        let pruned = self.finish_at(Some(max_size), now_ms())?;
+        Ok(pruned.unwrap_or(Pruned {
+            before_entries: before.0,
+            before_bytes: before.1,
+            after_entries: before.0,
+            after_bytes: before.1,
+            ..Pruned::default()
+        }))
+    }
+
+    /// Copies the live entries of `segments` into one new segment, each
+    /// checked against its hash (a damaged one is dropped: a miss later),
+    /// and points the index at the copies. The old segments are removed
+    /// once the index no longer names them.
+    fn rewrite_segments(&mut self, segments: &HashSet<u32>) -> io::Result<()> {
+        if segments.is_empty() {
+            return Ok(());
+        }
+        let target = self.index.values().map(|(at, _)| at.segment).max().unwrap_or(0).max(self.writer_segment()) + 1;
         let path = self.segments().join(segment_name(target));
+        std::fs::create_dir_all(self.segments())?;
         let mut out = File::options().create_new(true).write(true).open(path)?;
         let mut moving: Vec<(Key, Location, StoredMeta)> = self
             .index
             .iter()
-            .filter(|(_, (at, _))| merged.contains(&at.segment))
+            .filter(|(_, (at, _))| segments.contains(&at.segment))
             .map(|(k, (at, m))| (*k, *at, m.clone()))
             .collect();
         moving.sort_by_key(|(_, at, _)| (at.segment, at.offset));
-        let mut moved = Vec::with_capacity(moving.len());
         let mut offset = 0u64;
-        for (key, _, meta) in moving {
+        for (key, at, meta) in moving {
             match self.read_stored(&key, &meta) {
                 Ok(bytes) => {
                     out.write_all(&bytes)?;
-                    moved.push((key, Some((Location { segment: target, offset }, meta))));
+                    let place = Location { segment: target, offset, last_used: at.last_used };
+                    self.index.insert(key, (place, meta));
                     offset += bytes.len() as u64;
                 }
-                Err(_) => moved.push((key, None)),
+                Err(_) => {
+                    self.index.remove(&key);
+                }
             }
         }
-        Ok((moved, merged.into_iter().collect()))
+        Ok(())
+    }
+
+    /// Removes the segments the index no longer names.
+    fn remove_unreferenced_segments(&self) {
+        let named: HashSet<String> = self.index.values().map(|(at, _)| segment_name(at.segment)).collect();
+        if let Ok(entries) = std::fs::read_dir(self.segments()) {
+            for e in entries.flatten() {
+                if !named.contains(e.file_name().to_string_lossy().as_ref()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
     }
 
     fn writer_segment(&self) -> u32 {
         self.writer.lock().expect("cache writer lock").segment
     }
+}
+
+/// What [`LocalCache::stats`] reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheStats {
+    pub entries: u64,
+    /// Bytes of the entries.
+    pub bytes: u64,
+    /// Bytes the segments take on disk (what `max_size` bounds).
+    pub disk_bytes: u64,
+    pub segments: u64,
+    /// When the least and the most recently used entries were last used
+    /// (milliseconds since the Unix epoch), when known.
+    pub oldest_use: Option<u64>,
+    pub newest_use: Option<u64>,
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pruned {
+    pub before_entries: u64,
+    pub before_bytes: u64,
+    pub evicted_entries: u64,
+    pub evicted_bytes: u64,
+    pub after_entries: u64,
+    pub after_bytes: u64,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]
@@ -440,7 +586,7 @@ mod tests {
         cache.put(&a, &meta(b"first"), b"first").unwrap();
         cache.put(&b, &meta(b"second"), b"second").unwrap();
         assert_eq!(cache.read_stored(&b, &meta(b"second")).unwrap(), b"second");
-        cache.finish().unwrap();
+        cache.finish(None).unwrap();
 
         let cache = LocalCache::open(dir.path());
         assert_eq!(cache.get(&a), Some(meta(b"first")));
@@ -459,7 +605,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LocalCache::open(dir.path());
         cache.put(&[1u8; 32], &meta(b"x"), b"x").unwrap();
-        cache.finish().unwrap();
+        cache.finish(None).unwrap();
         let index = dir.path().join("cache").join(INDEX_FILE);
         let bytes = std::fs::read(&index).unwrap();
         std::fs::write(&index, &bytes[..bytes.len() - 1]).unwrap();
@@ -482,7 +628,7 @@ mod tests {
             cache.remove_unreferenced();
             let bytes = format!("entry {i}");
             cache.put(&[i as u8; 32], &meta(bytes.as_bytes()), bytes.as_bytes()).unwrap();
-            cache.finish().unwrap();
+            cache.finish(None).unwrap();
         }
         let segments = std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count();
         assert!(segments <= MAX_SEGMENTS, "{segments} segments");
@@ -498,11 +644,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = LocalCache::open(dir.path());
         cache.put(&[1u8; 32], &meta(b"x"), b"x").unwrap();
-        cache.finish().unwrap();
+        cache.finish(None).unwrap();
         let cache = LocalCache::open(dir.path());
         let huge = StoredMeta { length: u64::MAX / 2, ..meta(b"x") };
         let mut index = cache.index.clone();
-        index.insert([1u8; 32], (Location { segment: 1, offset: 0 }, huge.clone()));
+        index.insert([1u8; 32], (Location { segment: 1, offset: 0, last_used: 0 }, huge.clone()));
         std::fs::write(dir.path().join("cache").join(INDEX_FILE), encode_index(&index)).unwrap();
         let cache = LocalCache::open(dir.path());
         assert_eq!(cache.read_stored(&[1u8; 32], &huge).unwrap_err().kind(), io::ErrorKind::InvalidData);
@@ -518,10 +664,93 @@ mod tests {
     fn the_index_is_deterministic() {
         let mut index = Index::new();
         for i in 0..50u8 {
-            index.insert([i; 32], (Location { segment: 1, offset: u64::from(i) }, meta(&[i])));
+            index.insert(
+                [i; 32],
+                (Location { segment: 1, offset: u64::from(i), last_used: u64::from(i) * 7 }, meta(&[i])),
+            );
         }
         let bytes = encode_index(&index);
         assert_eq!(decode_index(&bytes).unwrap(), index);
         assert_eq!(encode_index(&decode_index(&bytes).unwrap()), bytes);
+    }
+
+    /// Puts one entry per build, each `len` bytes, used at time `t`.
+    fn builds(dir: &Path, entries: &[(u8, usize, u64)]) {
+        for (k, len, t) in entries {
+            let cache = LocalCache::open(dir);
+            let bytes = vec![*k; *len];
+            cache.put(&[*k; 32], &meta(&bytes), &bytes).unwrap();
+            cache.mark_used([[*k; 32]]);
+            cache.finish_at(None, *t).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_entries_go_first_and_the_cache_fits_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        builds(dir.path(), &[(1, 1000, 1_000), (2, 1000, 2_000), (3, 1000, 3_000), (4, 1000, 4_000)]);
+        // Entry 1 is used again later than 2 and 3.
+        let cache = LocalCache::open(dir.path());
+        cache.mark_used([[1u8; 32]]);
+        cache.finish_at(None, 5_000).unwrap();
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.stats().disk_bytes, 4000);
+        assert_eq!((cache.stats().oldest_use, cache.stats().newest_use), (Some(2_000), Some(5_000)));
+
+        // A build that uses entry 2 while the cache is over 2,500 bytes:
+        // 3 goes (the oldest not in use), then 4; 2 (in use) and 1 stay.
+        let cache = LocalCache::open(dir.path());
+        cache.mark_used([[2u8; 32]]);
+        let pruned = cache.finish_at(Some(2_500), 6_000).unwrap().unwrap();
+        assert_eq!((pruned.evicted_entries, pruned.evicted_bytes), (2, 2000));
+        assert_eq!((pruned.before_bytes, pruned.after_bytes, pruned.after_entries), (4000, 2000, 2));
+        let cache = LocalCache::open(dir.path());
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.bytes, stats.disk_bytes), (2, 2000, 2000));
+        for k in [1u8, 2] {
+            let bytes = vec![k; 1000];
+            assert_eq!(cache.read_stored(&[k; 32], &meta(&bytes)).unwrap(), bytes, "entry {k} kept whole");
+        }
+        assert_eq!(cache.get(&[3u8; 32]), None);
+        assert_eq!(cache.get(&[4u8; 32]), None);
+
+        // A prune outside a build keeps nothing for being in use.
+        let pruned = LocalCache::open(dir.path()).prune(1_000).unwrap();
+        assert_eq!((pruned.evicted_entries, pruned.after_bytes), (1, 1000));
+        let cache = LocalCache::open(dir.path());
+        assert!(cache.get(&[1u8; 32]).is_none() && cache.get(&[2u8; 32]).is_some(), "2 was used last");
+        let pruned = LocalCache::open(dir.path()).prune(0).unwrap();
+        assert_eq!((pruned.after_entries, pruned.after_bytes), (0, 0));
+        assert_eq!(std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn uses_are_ordered_even_in_one_millisecond_and_a_version_1_index_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        builds(dir.path(), &[(1, 10, 1_000), (2, 10, 1_000)]);
+        let cache = LocalCache::open(dir.path());
+        assert_eq!((cache.stats().oldest_use, cache.stats().newest_use), (Some(1_000), Some(1_001)));
+        assert!(
+            LocalCache::open(dir.path()).finish_at(None, 5_000).unwrap().is_none(),
+            "nothing used, nothing written"
+        );
+        let pruned = LocalCache::open(dir.path()).prune(10).unwrap();
+        assert_eq!(pruned.evicted_entries, 1);
+        assert!(LocalCache::open(dir.path()).get(&[2u8; 32]).is_some(), "the later use stays");
+        let index = dir.path().join("cache").join(INDEX_FILE);
+        let before = std::fs::read(&index).unwrap();
+
+        // The same entry in a version 1 index (no times).
+        let mut v1 = INDEX_MAGIC.to_vec();
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        let record = &before[INDEX_HEADER..INDEX_HEADER + RECORD_V1];
+        v1.extend_from_slice(record);
+        let checksum = blake3::hash(&v1);
+        v1.extend_from_slice(checksum.as_bytes());
+        std::fs::write(&index, v1).unwrap();
+        let cache = LocalCache::open(dir.path());
+        assert_eq!(cache.read_stored(&[2u8; 32], &meta(&[2u8; 10])).unwrap(), vec![2u8; 10]);
+        assert_eq!(cache.stats().oldest_use, None);
     }
 }

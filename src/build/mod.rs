@@ -229,14 +229,76 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         build.amend(&mut outcome, config_warnings, report);
         // What was processed is kept whatever the outcome: a build that failed
         // on one asset does not lose the work done on the others.
-        if let Err(e) = cache.finish() {
-            tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again");
+        match cache.finish(snap.manifest.cache.max_size) {
+            Ok(Some(p)) => tracing::info!(
+                evicted = p.evicted_entries,
+                bytes = p.evicted_bytes,
+                left = p.after_bytes,
+                "the processing cache was over its max_size: least recently used entries evicted"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again")
+            }
         }
         if let Outcome::Succeeded(result) = &outcome {
             uptodate::record(&state_dir, &inputs, result, &build.left.borrow());
         }
         outcome
     })
+}
+
+/// What the project's processing caches hold: the local one, and the
+/// remote one as configured (its mode as this process would use it).
+pub fn cache_stats(project: &Project) -> Value {
+    let snap = project.snapshot();
+    let stats = LocalCache::open(&project.state_dir()).stats();
+    let remote = snap.manifest.cache.remote.as_ref().map(|r| {
+        let mode = remote::config::mode(Some(r), &remote::config::ProcessEnv, &mut Vec::new());
+        json!({ "url": r.url, "mode": mode.as_str() })
+    });
+    json!({
+        "local": {
+            "entries": stats.entries, "bytes": stats.bytes, "diskBytes": stats.disk_bytes,
+            "segments": stats.segments, "maxSize": snap.manifest.cache.max_size,
+            "oldestUseMs": stats.oldest_use, "newestUseMs": stats.newest_use,
+        },
+        "remote": remote,
+    })
+}
+
+/// Evicts the least recently used entries of the local processing cache
+/// until it takes at most `max_size` bytes (default: `[cache] max_size`).
+/// Runs in the lane: never beside a build.
+pub fn prune_cache(project: &Project, op: &Operation, max_size: Option<u64>) -> (crate::operations::OpState, Value) {
+    use crate::operations::OpState;
+    let Some(max) = max_size.or(project.snapshot().manifest.cache.max_size) else {
+        let d = Diagnostic::project(
+            Severity::Error,
+            "noMaxSize",
+            "no size to prune to: pass `maxSize`, or set `max_size` under [cache] in packer.toml".into(),
+            None,
+        );
+        let result = json!({ "operationId": op.id, "outcome": "failed", "maxSize": null, "diagnostics": [d] });
+        return (OpState::Failed, result);
+    };
+    match LocalCache::open(&project.state_dir()).prune(max) {
+        Ok(p) => (
+            OpState::Succeeded,
+            json!({
+                "operationId": op.id, "outcome": "succeeded", "maxSize": max,
+                "before": { "entries": p.before_entries, "bytes": p.before_bytes },
+                "evicted": { "entries": p.evicted_entries, "bytes": p.evicted_bytes },
+                "after": { "entries": p.after_entries, "bytes": p.after_bytes },
+                "diagnostics": [],
+            }),
+        ),
+        Err(e) => {
+            let d =
+                Diagnostic::project(Severity::Error, "cacheWrite", format!("pruning the processing cache: {e}"), None);
+            (OpState::Failed, json!({ "operationId": op.id, "outcome": "failed", "maxSize": max, "diagnostics": [d] }))
+        }
+    }
 }
 
 /// One build of one snapshot.
@@ -346,6 +408,7 @@ impl Build<'_> {
                 cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
             })
             .collect();
+        cache.mark_used(keys.iter().copied());
         for (a, key) in assets.iter().zip(keys) {
             let u = *unit_by_key.entry(key).or_insert_with(|| {
                 units.push(Unit { key, asset: a.clone(), bytes: 0 });

@@ -41,6 +41,11 @@ pub enum Job {
     Build {
         clean: bool,
     },
+    /// Evicts least recently used processing cache entries (it must not
+    /// run beside a build, which reads and writes the cache).
+    PruneCache {
+        max_size: Option<u64>,
+    },
 }
 
 type Queued = (Option<Arc<Operation>>, Job);
@@ -124,7 +129,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
                     super::observe::observe(&project, None);
                     project.watch_outcome(watching);
                 }
-                Job::Apply { .. } | Job::Build { .. } => {}
+                Job::Apply { .. } | Job::Build { .. } | Job::PruneCache { .. } => {}
             });
             if std::panic::catch_unwind(run).is_err() {
                 tracing::error!(project = %project.id, "looking at the disk failed (a bug); the snapshot is unchanged");
@@ -138,6 +143,10 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
         let run = std::panic::AssertUnwindSafe(|| match &job {
             Job::Apply { mutation, expected_generation } => apply(&project, &op, mutation, *expected_generation),
             Job::Build { clean } => build(&project, &op, *clean),
+            Job::PruneCache { max_size } => {
+                let (state, result) = crate::build::prune_cache(&project, &op, *max_size);
+                op.finish(state, terminal_payload(&result), Ok(result));
+            }
             Job::Observe { .. } | Job::Rescan => {}
         });
         // A bug in one job must not take the lane (and every later write) down.

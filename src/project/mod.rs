@@ -152,6 +152,7 @@ fn recover_operations(
         let kind: &'static str = match u.kind.as_str() {
             "applyMutation" => "applyMutation",
             "build" => "build",
+            "pruneCache" => "pruneCache",
             _ => "unknown",
         };
         let new = NewOperation {
@@ -178,6 +179,16 @@ fn recover_operations(
             }
             let payload = json!({ "outcome": "succeeded", "recovered": true });
             Operation::recover(new, u.last_sequence, OpState::Succeeded, crate::events::object(payload));
+            continue;
+        }
+        if kind == "pruneCache" {
+            // Its only write is the cache's index, replaced atomically.
+            let message =
+                format!("cache prune {} was interrupted; the processing cache is whole, pruned or not", u.operation_id);
+            tracing::warn!(operation = %u.operation_id, "{message}");
+            let error = json!({ "reason": "interrupted", "operationId": u.operation_id, "message": message });
+            let payload = json!({ "outcome": "failed", "recovered": true, "error": error });
+            Operation::recover(new, u.last_sequence, OpState::Failed, crate::events::object(payload));
             continue;
         }
         let mine = settled.apply.filter(|s| s.operation_id == u.operation_id);

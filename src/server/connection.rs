@@ -389,6 +389,17 @@ impl Connection {
                 let title = if p.clean { "Build (clean)" } else { "Build" }.to_string();
                 (p.project_id, "build", title, Job::Build { clean: p.clean }, p.work_done_token, p.operation_id)
             }
+            Request::PruneCache(p) => {
+                let job = Job::PruneCache { max_size: p.max_size };
+                (
+                    p.project_id,
+                    "pruneCache",
+                    "Prune the processing cache".to_string(),
+                    job,
+                    p.work_done_token,
+                    p.operation_id,
+                )
+            }
             Request::ApplyMutation(p) => {
                 let title = format!("Apply {}", p.mutation.kind_name());
                 let job = Job::Apply { mutation: p.mutation, expected_generation: p.expected_generation };

@@ -83,6 +83,10 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             Ok(json!({ "generation": snap.generation, "state": state, "items": snap.divergence }))
         }
         Request::Operations(p) => Ok(json!({ "items": server.project(&p.project_id)?.ops.list() })),
+        Request::CacheStats(p) => {
+            let project = server.project(&p.project_id)?;
+            Ok(crate::build::cache_stats(&project))
+        }
         Request::ReplayEvents(p) => {
             let project = server.project(&p.project_id)?;
             let limit = page_size(p.limit, DEFAULT_REPLAY, MAX_REPLAY)?;
@@ -98,7 +102,7 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             server.project(&p.project_id)?.break_watch_for_test(std::time::Duration::from_millis(p.hold_ms));
             Ok(Value::Null)
         }
-        Request::ApplyMutation(_) | Request::Build(_) => {
+        Request::ApplyMutation(_) | Request::Build(_) | Request::PruneCache(_) => {
             Err(RpcError::internal("a commit-bearing request reached the read path (a bug)"))
         }
     }
