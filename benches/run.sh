@@ -7,7 +7,9 @@
 #   BENCH_N="1000 10000 100000" bash benches/run.sh
 #
 # Needs hyperfine, b3sum, zstd and GNU time (`apt-get install hyperfine
-# b3sum zstd time`; installed here when missing and running as root).
+# b3sum zstd time`; installed here when missing and running as root). The
+# shared remote cache rows need s3s-fs and nginx (scripts/test.sh installs
+# both); without them those rows are skipped.
 # Timings are wall clock on a shared machine: read the ratios. Criterion
 # micro-benchmarks of the hot paths are separate: `cargo bench`.
 set -euo pipefail
@@ -30,7 +32,6 @@ fi
 cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc
 bin=$PWD/target/release/studio-packer
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # Mean seconds of a hyperfine result file.
 mean() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$1"; }
@@ -41,6 +42,69 @@ bench() {
   mean "$work/$name.json"
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.05; done; return 1; }
+
+# The storage servers for the remote cache rows, when installed.
+s3s_fs=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+  [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+s3_endpoint=""
+if [ -x "$s3s_fs" ]; then
+  mkdir -p "$work/s3/cache"
+  port=$(free_port)
+  "$s3s_fs" --host 127.0.0.1 --port "$port" --access-key bench --secret-key bench-secret "$work/s3" > /dev/null 2>&1 &
+  pids+=($!)
+  wait_port "$port" && s3_endpoint="http://127.0.0.1:$port"
+fi
+dav_url=""
+if [ -x "$nginx" ]; then
+  d="$work/nginx"
+  mkdir -p "$d/data/cache" "$d/tmp" "$d/logs"
+  # Started as root, its workers run as nobody.
+  chmod -R 777 "$d"
+  port=$(free_port)
+  cat > "$d/nginx.conf" << EOF
+daemon on;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $d/tmp;
+  server {
+    listen 127.0.0.1:$port;
+    location /cache/ { root $d/data; dav_methods PUT; create_full_put_path on; client_max_body_size 0; }
+  }
+}
+EOF
+  "$nginx" -e "$d/logs/error.log" -p "$d" -c "$d/nginx.conf" && wait_port "$port" && dav_url="http://127.0.0.1:$port/cache"
+fi
+
+# Machine B's build from a warm remote against processing locally, on
+# copies of workspace $1 (A uploads first, in read-write mode). Prints the
+# two means in seconds.
+remote_pair() {
+  local ws=$1 name=$2 toml=$3
+  for m in a b; do
+    rm -rf "$ws.$name.$m"
+    mkdir "$ws.$name.$m"
+    cp -r "$ws/assets" "$ws/packer.toml" "$ws/packer.registry.jsonl" "$ws.$name.$m/"
+    printf '\n%s\n' "$toml" >> "$ws.$name.$m/packer.toml"
+  done
+  STUDIO_PACKER_CACHE_MODE=read-write "$bin" build "$ws.$name.a" --json > /dev/null
+  local b=$ws.$name.b
+  "$bin" build "$b" --json > /dev/null
+  local clear="rm -rf '$b/.packer/cache' '$b/.packer/build.last' '$b/build'"
+  echo "$(bench "remote_$name" "$clear" "'$bin' build '$b' --json") $(bench "local_$name" "$clear" "env STUDIO_PACKER_CACHE_MODE=off '$bin' build '$b' --json")"
+}
 verdict() { python3 -c "print('ok' if $1 <= $2 else 'MISSED')"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
@@ -87,6 +151,24 @@ for n in $sizes; do
   fi
   printf "%-52s %10s/s  (target >= 50000: %s)\n" "pipelined small reads" "${rpc[pipelined_reads_per_s]}" \
     "$(python3 -c "print('ok' if ${rpc[pipelined_reads_per_s]} >= 50000 else 'MISSED')")"
+  if [ "$n" -le 10000 ]; then
+    export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret
+    if [ -n "$s3_endpoint" ]; then
+      read -r remote local_ < <(remote_pair "$ws" s3 "[cache.remote]
+url = \"s3://cache/bench$n\"
+endpoint = \"$s3_endpoint\"")
+      printf "%-52s %9.3fs %9.3fs %7s\n" "machine B, warm remote (s3s-fs) vs processing" "$remote" "$local_" "$(ratio "$remote" "$local_")"
+    else
+      echo "machine B, warm remote (s3s-fs): skipped, s3s-fs is not installed"
+    fi
+    if [ -n "$dav_url" ]; then
+      read -r remote local_ < <(remote_pair "$ws" dav "[cache.remote]
+url = \"$dav_url/bench$n\"")
+      printf "%-52s %9.3fs %9.3fs %7s\n" "machine B, warm remote (nginx WebDAV) vs processing" "$remote" "$local_" "$(ratio "$remote" "$local_")"
+    else
+      echo "machine B, warm remote (nginx): skipped, nginx is not installed"
+    fi
+  fi
   per_asset=$(python3 -c "print(f'{$rss_kib * 1024 / $n:.0f}')")
   # The target is per asset at 100,000 assets; below that the process's
   # fixed cost dominates the quotient.

@@ -225,6 +225,10 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         cache.remove_unreferenced();
         let (remote, config_warnings) = Remote::open(snap.manifest.cache.remote.as_ref());
         let mut outcome = build.run(&cache, remote.as_ref());
+        if let (Outcome::Cancelled(_), Some(r)) = (&outcome, &remote) {
+            // A cancel is answered now, not after the uploads.
+            r.stop();
+        }
         let report = remote.map(|r| r.finish(remote::UPLOAD_DRAIN));
         build.amend(&mut outcome, config_warnings, report);
         // What was processed is kept whatever the outcome: a build that failed

@@ -22,6 +22,19 @@ export function statusBar(summary: any): StatusBarModel {
   };
 }
 
+/** The message after a build: the packer's counts, and the shared cache's when one was used. */
+export function buildMessage(result: any): string {
+  const s = result.stats;
+  let message = `Build ${result.outcome}: ${s.processed} processed, ${s.reused} reused`;
+  const r = s.remote;
+  if (r && r.mode !== "off") {
+    message += `; remote cache (${r.mode}): ${r.hits} hits, ${r.misses} misses, ${r.uploaded} uploaded`;
+    if (r.corrupt > 0) message += `, ${r.corrupt} corrupt`;
+    if (r.errors > 0) message += `, ${r.errors} errors`;
+  }
+  return message;
+}
+
 export interface TreeNode {
   label: string;
   path: string;
@@ -130,6 +143,7 @@ export class ActivityLog {
     }
     if (event.kind === "progress") line += ` ${event.done}/${event.total}`;
     if (event.kind === "divergenceDetected" || event.kind === "divergenceCleared") line += ` (${event.state})`;
+    if (event.kind === "remoteCacheDisabled") line += `: ${event.message}`;
     this.lines.push(line);
     return line;
   }

@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import { LanguageClient, ServerOptions, LanguageClientOptions, WorkDoneProgress } from "vscode-languageclient/node";
 import { PackerProject } from "./client";
-import { ActivityLog, assetTree, previewDialog, statusBar, TreeNode } from "./adapter";
+import { ActivityLog, assetTree, buildMessage, previewDialog, statusBar, TreeNode } from "./adapter";
 
 let client: LanguageClient | undefined;
 
@@ -144,7 +144,7 @@ export async function activate(context: vscode.ExtensionContext) {
           });
           try {
             const result = await project.build(token, cancel);
-            const message = `Build ${result.outcome}: ${result.stats.processed} processed, ${result.stats.reused} reused`;
+            const message = buildMessage(result);
             if (result.outcome === "succeeded") void vscode.window.showInformationMessage(message);
             else void vscode.window.showErrorMessage(message);
           } finally {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as rpc from "vscode-jsonrpc/node";
 import { PackerClient, PackerProject } from "../src/client";
-import { ActivityLog, assetTree, previewDialog, statusBar } from "../src/adapter";
+import { ActivityLog, assetTree, buildMessage, previewDialog, statusBar } from "../src/adapter";
 
 const BIN = process.env.STUDIO_PACKER_BIN ?? path.resolve(__dirname, "../../../../target/debug/studio-packer");
 const SAMPLE = path.resolve(__dirname, "../../../../examples/sample-game");
@@ -121,6 +121,22 @@ test("open, list, preview blocked and allowed moves, apply, reconcile, build wit
     await client.dispose();
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("a build's message shows the packer's counts, the remote cache's only when one was used", () => {
+  const stats = { processed: 2, reused: 5 };
+  const off = { mode: "off", hits: 0, misses: 0, corrupt: 0, uploaded: 0, errors: 0 };
+  assert.equal(buildMessage({ outcome: "succeeded", stats: { ...stats, remote: off } }), "Build succeeded: 2 processed, 5 reused");
+  const read = { mode: "read", hits: 5, misses: 2, corrupt: 1, uploaded: 0, errors: 0 };
+  assert.equal(
+    buildMessage({ outcome: "succeeded", stats: { ...stats, remote: read } }),
+    "Build succeeded: 2 processed, 5 reused; remote cache (read): 5 hits, 2 misses, 0 uploaded, 1 corrupt",
+  );
+  const log = new ActivityLog();
+  assert.equal(
+    log.push({ seq: 9, kind: "remoteCacheDisabled", operationId: "op-2", sequence: 3, message: "the remote cache x is off" }),
+    "#9 op-2 [3] remoteCacheDisabled: the remote cache x is off",
+  );
 });
 
 test("the activity log marks an operation finished only on its terminal event", () => {

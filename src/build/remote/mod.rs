@@ -269,7 +269,7 @@ impl Remote {
         let _ = tx.send(Upload { key: *key, meta: meta.clone(), stored: Bytes::from(stored), _permit: permit });
     }
 
-    /// Stops new lookups (a cancelled build).
+    /// Stops new lookups and the uploads not yet started (a cancelled build).
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
     }

@@ -102,6 +102,11 @@ function M.build(path)
     result.stats.processed,
     result.stats.reused
   )
+  local r = result.stats.remote
+  if r and r.mode ~= "off" then
+    msg = msg
+      .. string.format("\nremote cache (%s): %d hits, %d misses, %d uploaded, %d corrupt, %d errors", r.mode, r.hits, r.misses, r.uploaded, r.corrupt, r.errors)
+  end
   for _, d in ipairs(result.diagnostics) do
     msg = msg .. string.format("\n%s[%s]: %s", d.severity, d.code, d.message)
   end
