@@ -115,9 +115,16 @@ const RECORD: usize = RECORD_V1 + 8;
 /// Segments kept open for reading at once, at most.
 const MAX_OPEN_SEGMENTS: usize = 32;
 
-/// More segments than this are merged at the end of a build (see
-/// [`LocalCache::finish`]).
-const MAX_SEGMENTS: usize = 16;
+/// More small segments than this are merged into one at the end of a build
+/// (see [`LocalCache::finish`]).
+const MAX_SMALL_SEGMENTS: usize = 16;
+
+/// A segment is closed once it holds this many bytes: evicting an entry
+/// then rewrites at most this much of what the cache keeps.
+const SEGMENT_CAP: u64 = 256 << 20;
+
+/// A segment holding less than this is small: merging it costs little.
+const SMALL_SEGMENT: u64 = SEGMENT_CAP / 8;
 
 /// Where an entry's stored bytes are, and when a build last used it
 /// (milliseconds since the Unix epoch; 0 for never recorded).
@@ -304,6 +311,11 @@ impl LocalCache {
     /// be the hash of `stored`.
     pub fn put(&self, key: &Key, meta: &StoredMeta, stored: &[u8]) -> io::Result<()> {
         let mut w = self.writer.lock().expect("cache writer lock");
+        if w.file.is_some() && w.len >= SEGMENT_CAP {
+            w.file = None;
+            w.segment += 1;
+            w.len = 0;
+        }
         let file = match &w.file {
             Some(f) => f.clone(),
             None => {
@@ -343,9 +355,9 @@ impl LocalCache {
     /// (atomically, unsynced: a torn or lost index is an empty cache), then
     /// keeps the cache within `max_size`. Nothing is written when the build
     /// used nothing.
-    /// When there are more than [`MAX_SEGMENTS`] segments (every build that
-    /// processes anything adds one), the smaller ones are merged into one
-    /// new segment first, so that their number stays bounded.
+    /// When there are more than [`MAX_SMALL_SEGMENTS`] small segments (every
+    /// build that processes anything adds one), they are merged into one,
+    /// so that their number stays bounded.
     pub fn finish(self, max_size: Option<u64>) -> io::Result<Option<Pruned>> {
         self.finish_at(max_size, now_ms())
     }
@@ -365,7 +377,8 @@ impl LocalCache {
                 dirty = true;
             }
         }
-        let over = max_size.is_some_and(|max| self.disk_bytes() > max);
+        let files = self.segment_sizes();
+        let over = max_size.is_some_and(|max| files.values().sum::<u64>() > max);
         if !dirty && !over {
             return Ok(None);
         }
@@ -373,23 +386,57 @@ impl LocalCache {
         for (at, meta) in self.index.values() {
             *live.entry(at.segment).or_default() += meta.length;
         }
+        // Small segments, merged into one when there are many.
         let mut rewrite: HashSet<u32> = HashSet::new();
-        if live.len() > MAX_SEGMENTS {
-            let mut by_size: Vec<(u64, u32)> = live.iter().map(|(s, n)| (*n, *s)).collect();
-            by_size.sort();
-            rewrite.extend(by_size[..by_size.len() - MAX_SEGMENTS / 2].iter().map(|(_, s)| *s));
+        let small: Vec<u32> = live.iter().filter(|(_, n)| **n < SMALL_SEGMENT).map(|(s, _)| *s).collect();
+        if small.len() > MAX_SMALL_SEGMENTS {
+            rewrite.extend(small);
         }
         let mut pruned = None;
+        let mut evicted = Vec::new();
         if let Some(max) = max_size.filter(|_| over) {
-            let (evicted, p) = self.choose_evictions(max, &used);
-            for key in &evicted {
-                if let Some((at, _)) = self.index.remove(key) {
+            let (keys, p) = self.choose_evictions(max, &used, files.values().sum());
+            for key in &keys {
+                if let Some((at, meta)) = self.index.get(key) {
                     rewrite.insert(at.segment);
+                    *live.get_mut(&at.segment).expect("a live segment") -= meta.length;
                 }
             }
+            // And segments a quarter dead (entries replaced or evicted before).
+            for (segment, size) in &files {
+                if live.get(segment).is_some_and(|n| (size - n.min(size)) * 4 >= *size) {
+                    rewrite.insert(*segment);
+                }
+            }
+            evicted = keys;
             pruned = Some(p);
         }
-        self.rewrite_segments(&rewrite)?;
+        let evicted_set: HashSet<Key> = evicted.iter().copied().collect();
+        match self.copy_live(&rewrite, &evicted_set) {
+            Ok(moves) => {
+                for key in &evicted {
+                    self.index.remove(key);
+                }
+                for (key, place) in moves {
+                    match place {
+                        Some(at) => {
+                            if let Some(entry) = self.index.get_mut(&key) {
+                                entry.0 = at;
+                            }
+                        }
+                        None => {
+                            self.index.remove(&key);
+                        }
+                    }
+                }
+            }
+            // A full disk, say: this build's entries and uses are still
+            // recorded, and nothing is evicted (the next build tries again).
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot rewrite the processing cache's segments; nothing evicted");
+                pruned = None;
+            }
+        }
         crate::fsutil::replace_unsynced(&self.dir.join(INDEX_FILE), &encode_index(&self.index))?;
         self.remove_unreferenced_segments();
         if let Some(p) = &mut pruned {
@@ -401,14 +448,13 @@ impl LocalCache {
 
     /// The least recently used entries to evict (never one this build
     /// uses) until what stays fits in `max` bytes.
-    fn choose_evictions(&self, max: u64, used: &HashSet<Key>) -> (Vec<Key>, Pruned) {
+    fn choose_evictions(&self, max: u64, used: &HashSet<Key>, disk: u64) -> (Vec<Key>, Pruned) {
         let mut live: u64 = self.index.values().map(|(_, m)| m.length).sum();
         let mut candidates: Vec<(&Key, &Location, u64)> =
             self.index.iter().filter(|(k, _)| !used.contains(*k)).map(|(k, (at, m))| (k, at, m.length)).collect();
         // Oldest use first; among equals, the oldest bytes.
         candidates.sort_by_key(|(k, at, _)| (at.last_used, at.segment, at.offset, **k));
-        let mut pruned =
-            Pruned { before_entries: self.index.len() as u64, before_bytes: self.disk_bytes(), ..Pruned::default() };
+        let mut pruned = Pruned { before_entries: self.index.len() as u64, before_bytes: disk, ..Pruned::default() };
         let mut evicted = Vec::new();
         for (key, _, length) in candidates {
             if live <= max {
@@ -420,6 +466,21 @@ impl LocalCache {
             pruned.evicted_bytes += length;
         }
         (evicted, pruned)
+    }
+
+    /// Every segment file by number, with its size.
+    fn segment_sizes(&self) -> HashMap<u32, u64> {
+        let mut sizes = HashMap::new();
+        if let Ok(entries) = std::fs::read_dir(self.segments()) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let number = name.to_str().and_then(|n| n.strip_suffix(".seg")).and_then(|n| n.parse().ok());
+                if let (Some(n), Ok(meta)) = (number, e.metadata()) {
+                    sizes.insert(n, meta.len());
+                }
+            }
+        }
+        sizes
     }
 
     /// Bytes the cache's segments take on disk.
@@ -446,6 +507,7 @@ impl LocalCache {
     /// most `max_size` bytes on disk (outside a build: nothing is kept for
     /// being in use).
     pub fn prune(self, max_size: u64) -> io::Result<Pruned> {
+        self.remove_unreferenced_segments();
         let before = (self.index.len() as u64, self.disk_bytes());
         let pruned = self.finish_at(Some(max_size), now_ms())?;
         Ok(pruned.unwrap_or(Pruned {
@@ -457,40 +519,59 @@ impl LocalCache {
         }))
     }
 
-    /// Copies the live entries of `segments` into one new segment, each
-    /// checked against its hash (a damaged one is dropped: a miss later),
-    /// and points the index at the copies. The old segments are removed
-    /// once the index no longer names them.
-    fn rewrite_segments(&mut self, segments: &HashSet<u32>) -> io::Result<()> {
-        if segments.is_empty() {
-            return Ok(());
-        }
-        let target = self.index.values().map(|(at, _)| at.segment).max().unwrap_or(0).max(self.writer_segment()) + 1;
-        let path = self.segments().join(segment_name(target));
-        std::fs::create_dir_all(self.segments())?;
-        let mut out = File::options().create_new(true).write(true).open(path)?;
+    /// Copies the entries of `segments` that are kept (not in `evicted`)
+    /// into new segments of at most [`SEGMENT_CAP`] bytes, each checked
+    /// against its hash (a damaged one is dropped: a miss later). Returns
+    /// where each now is (`None`: dropped); the index is not touched, so
+    /// that a failure changes nothing. The old segments are removed once
+    /// the index no longer names them.
+    #[allow(clippy::type_complexity)]
+    fn copy_live(&self, segments: &HashSet<u32>, evicted: &HashSet<Key>) -> io::Result<Vec<(Key, Option<Location>)>> {
         let mut moving: Vec<(Key, Location, StoredMeta)> = self
             .index
             .iter()
-            .filter(|(_, (at, _))| segments.contains(&at.segment))
+            .filter(|(k, (at, _))| segments.contains(&at.segment) && !evicted.contains(*k))
             .map(|(k, (at, m))| (*k, *at, m.clone()))
             .collect();
+        if moving.is_empty() {
+            return Ok(Vec::new());
+        }
         moving.sort_by_key(|(_, at, _)| (at.segment, at.offset));
-        let mut offset = 0u64;
-        for (key, at, meta) in moving {
-            match self.read_stored(&key, &meta) {
-                Ok(bytes) => {
-                    out.write_all(&bytes)?;
-                    let place = Location { segment: target, offset, last_used: at.last_used };
-                    self.index.insert(key, (place, meta));
-                    offset += bytes.len() as u64;
+        let first = self.index.values().map(|(at, _)| at.segment).max().unwrap_or(0).max(self.writer_segment()) + 1;
+        std::fs::create_dir_all(self.segments())?;
+        let mut written: Vec<u32> = Vec::new();
+        let result = (|| {
+            let mut target = first;
+            // Truncated if a killed build left a file of that number: the
+            // index names no segment past `first - 1`.
+            let open = |n: u32| File::create(self.segments().join(segment_name(n)));
+            let mut out = open(target)?;
+            written.push(target);
+            let mut offset = 0u64;
+            let mut moves = Vec::with_capacity(moving.len());
+            for (key, at, meta) in moving {
+                let Ok(bytes) = self.read_stored(&key, &meta) else {
+                    moves.push((key, None));
+                    continue;
+                };
+                if offset >= SEGMENT_CAP {
+                    target += 1;
+                    out = open(target)?;
+                    written.push(target);
+                    offset = 0;
                 }
-                Err(_) => {
-                    self.index.remove(&key);
-                }
+                out.write_all(&bytes)?;
+                moves.push((key, Some(Location { segment: target, offset, last_used: at.last_used })));
+                offset += bytes.len() as u64;
+            }
+            Ok(moves)
+        })();
+        if result.is_err() {
+            for n in written {
+                let _ = std::fs::remove_file(self.segments().join(segment_name(n)));
             }
         }
-        Ok(())
+        result
     }
 
     /// Removes the segments the index no longer names.
@@ -622,7 +703,7 @@ mod tests {
     #[test]
     fn segments_are_merged_when_there_are_too_many_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
-        let builds = MAX_SEGMENTS + 4;
+        let builds = MAX_SMALL_SEGMENTS + 4;
         for i in 0..builds {
             let cache = LocalCache::open(dir.path());
             cache.remove_unreferenced();
@@ -631,7 +712,7 @@ mod tests {
             cache.finish(None).unwrap();
         }
         let segments = std::fs::read_dir(dir.path().join("cache/segments")).unwrap().count();
-        assert!(segments <= MAX_SEGMENTS, "{segments} segments");
+        assert!(segments <= MAX_SMALL_SEGMENTS, "{segments} segments");
         let cache = LocalCache::open(dir.path());
         for i in 0..builds {
             let bytes = format!("entry {i}");

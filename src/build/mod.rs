@@ -198,58 +198,121 @@ fn workers() -> &'static rayon::ThreadPool {
 pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     // All of it on the build's low-priority threads, the assembly of the
     // packs (hashing every byte) included: reads keep their answers quick.
-    workers().install(|| {
-        let started = Instant::now();
-        let snap = project.snapshot();
-        // What is built: every registered asset (in id order until it is
-        // known that there is something to build).
-        let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-        let remote_mode =
-            remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
-        let mut build =
-            Build { project, op, clean, snap: &snap, assets, started, left: Default::default(), remote_mode };
-        if let Some(failed) = build.diverged() {
-            return failed;
+    // What only waits (the remote's uploads) waits on the lane's thread,
+    // not on a worker other projects' builds share.
+    let built = match workers().install(|| build_in_pool(project, op, clean)) {
+        Ran::Answered(outcome) => return outcome,
+        Ran::Built(built) => built,
+    };
+    let Built { mut outcome, cache, remote, warnings, inputs, left, started, max_size } = *built;
+    if let (Outcome::Cancelled(_), Some(r)) = (&outcome, &remote) {
+        // A cancel is answered now, not after the uploads.
+        r.stop();
+    }
+    let report = remote.map(|r| r.finish(remote::UPLOAD_DRAIN));
+    amend(&mut outcome, op, started, warnings, report);
+    // What was processed is kept whatever the outcome: a build that failed
+    // on one asset does not lose the work done on the others.
+    match cache.finish(max_size) {
+        Ok(Some(p)) => tracing::info!(
+            evicted = p.evicted_entries,
+            bytes = p.evicted_bytes,
+            left = p.after_bytes,
+            "the processing cache was over its max_size: least recently used entries evicted"
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again")
         }
-        let state_dir = project.state_dir();
-        let inputs = uptodate::inputs(&snap.manifest, &build.assets);
-        if !clean {
-            if let Some(done) = uptodate::check(&state_dir, &project.sandbox, &inputs) {
-                return build.up_to_date(done);
-            }
+    }
+    if let Outcome::Succeeded(result) = &outcome {
+        uptodate::record(&project.state_dir(), &inputs, result, &left);
+    }
+    outcome
+}
+
+/// How the part of a build on the workers ended.
+enum Ran {
+    /// Nothing was processed (a diverged asset, or nothing to do).
+    Answered(Outcome),
+    Built(Box<Built>),
+}
+
+/// A build that ran, with what remains to be done after it.
+struct Built {
+    outcome: Outcome,
+    cache: LocalCache,
+    remote: Option<Remote>,
+    /// The remote's configuration warnings.
+    warnings: Vec<Diagnostic>,
+    inputs: uptodate::Inputs,
+    left: Vec<(String, FileStat)>,
+    started: Instant,
+    max_size: Option<u64>,
+}
+
+fn build_in_pool(project: &Project, op: &Operation, clean: bool) -> Ran {
+    let started = Instant::now();
+    let snap = project.snapshot();
+    // What is built: every registered asset (in id order until it is
+    // known that there is something to build).
+    let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
+    let remote_mode =
+        remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
+    let mut build = Build { project, op, clean, snap: &snap, assets, started, left: Default::default(), remote_mode };
+    if let Some(failed) = build.diverged() {
+        return Ran::Answered(failed);
+    }
+    let state_dir = project.state_dir();
+    let inputs = uptodate::inputs(&snap.manifest, &build.assets);
+    if !clean {
+        if let Some(done) = uptodate::check(&state_dir, &project.sandbox, &inputs) {
+            return Ran::Answered(build.up_to_date(done));
         }
-        // Built in path order. (Walking the id map and sorting costs a third
-        // of looking up each path's id.)
-        build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
-        let cache = LocalCache::open(&state_dir);
-        cache.remove_unreferenced();
-        let (remote, config_warnings) = Remote::open(snap.manifest.cache.remote.as_ref());
-        let mut outcome = build.run(&cache, remote.as_ref());
-        if let (Outcome::Cancelled(_), Some(r)) = (&outcome, &remote) {
-            // A cancel is answered now, not after the uploads.
-            r.stop();
+    }
+    // Built in path order. (Walking the id map and sorting costs a third
+    // of looking up each path's id.)
+    build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
+    let cache = LocalCache::open(&state_dir);
+    cache.remove_unreferenced();
+    let (remote, warnings) = Remote::open(snap.manifest.cache.remote.as_ref());
+    let outcome = build.run(&cache, remote.as_ref());
+    Ran::Built(Box::new(Built {
+        outcome,
+        cache,
+        remote,
+        warnings,
+        inputs,
+        left: build.left.into_inner(),
+        started,
+        max_size: snap.manifest.cache.max_size,
+    }))
+}
+
+/// Adds what the build did with the remote cache to its result: the
+/// statistics, the warnings, and one `remoteCacheDisabled` event when it
+/// was switched off. The duration then includes the wait for uploads.
+fn amend(
+    outcome: &mut Outcome,
+    op: &Operation,
+    started: Instant,
+    mut warnings: Vec<Diagnostic>,
+    report: Option<remote::Report>,
+) {
+    let result = match outcome {
+        Outcome::Succeeded(v) | Outcome::Failed(v) | Outcome::Cancelled(v) => v,
+    };
+    if let Some(report) = report {
+        result["stats"]["remote"] = report.stats;
+        warnings.extend(report.diagnostics);
+        if let Some(payload) = report.disabled {
+            op.state_event("remoteCacheDisabled", crate::events::object(payload));
         }
-        let report = remote.map(|r| r.finish(remote::UPLOAD_DRAIN));
-        build.amend(&mut outcome, config_warnings, report);
-        // What was processed is kept whatever the outcome: a build that failed
-        // on one asset does not lose the work done on the others.
-        match cache.finish(snap.manifest.cache.max_size) {
-            Ok(Some(p)) => tracing::info!(
-                evicted = p.evicted_entries,
-                bytes = p.evicted_bytes,
-                left = p.after_bytes,
-                "the processing cache was over its max_size: least recently used entries evicted"
-            ),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again")
-            }
-        }
-        if let Outcome::Succeeded(result) = &outcome {
-            uptodate::record(&state_dir, &inputs, result, &build.left.borrow());
-        }
-        outcome
-    })
+    }
+    result["stats"]["durationMs"] = json!(started.elapsed().as_millis() as u64);
+    if let Some(list) = result["diagnostics"].as_array_mut() {
+        list.extend(warnings.into_iter().map(|d| serde_json::to_value(d).expect("a diagnostic serialises")));
+    }
 }
 
 /// What the project's processing caches hold: the local one, and the
@@ -339,26 +402,6 @@ impl Build<'_> {
             "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": self.started.elapsed().as_millis() as u64,
             "remote": remote::unused_stats(self.remote_mode),
         })
-    }
-
-    /// Adds what the build did with the remote cache to its result: the
-    /// statistics, the warnings, and one `remoteCacheDisabled` event when it
-    /// was switched off. The duration then includes the wait for uploads.
-    fn amend(&self, outcome: &mut Outcome, mut warnings: Vec<Diagnostic>, report: Option<remote::Report>) {
-        let result = match outcome {
-            Outcome::Succeeded(v) | Outcome::Failed(v) | Outcome::Cancelled(v) => v,
-        };
-        if let Some(report) = report {
-            result["stats"]["remote"] = report.stats;
-            warnings.extend(report.diagnostics);
-            if let Some(payload) = report.disabled {
-                self.op.state_event("remoteCacheDisabled", crate::events::object(payload));
-            }
-        }
-        result["stats"]["durationMs"] = json!(self.started.elapsed().as_millis() as u64);
-        if let Some(list) = result["diagnostics"].as_array_mut() {
-            list.extend(warnings.into_iter().map(|d| serde_json::to_value(d).expect("a diagnostic serialises")));
-        }
     }
 
     /// A failed outcome naming every asset that differs from its registry
@@ -462,6 +505,7 @@ impl Build<'_> {
                         if r.accept(&unit.key, unit.asset.path(), &meta, &blob)
                             && cache.put(&unit.key, &meta, &blob).is_ok()
                         {
+                            r.hit();
                             return finished(unit, meta);
                         }
                     }
@@ -486,7 +530,7 @@ impl Build<'_> {
         let answers: Vec<(usize, Result<StoredMeta, UnitError>)> = workers().install(|| match remote {
             Some(r) if !clean && !missing.is_empty() => {
                 let lookups = r.lookups(missing.iter().map(|&i| (i, units[i].key)).collect());
-                lookups.into_iter().par_bridge().map(|(i, fetched)| (i, work(i, Some(fetched)))).collect()
+                lookups.par_bridge().map(|(i, fetched)| (i, work(i, Some(fetched)))).collect()
             }
             _ => missing.par_iter().map(|&i| (i, work(i, None))).collect(),
         });

@@ -47,7 +47,9 @@ pub enum Credentials {
     None,
     /// S3 access keys.
     Keys { access_key_id: String, secret_access_key: String, session_token: Option<String> },
-    /// S3 through AWS's own providers (web identity, container, instance).
+    /// S3 through AWS's own providers for web identity and containers
+    /// (EC2 instance metadata is not asked: on any other machine that costs
+    /// a timeout on every build).
     AwsProviders,
     /// HTTP basic authentication.
     Basic { username: String, password: String },
@@ -289,8 +291,13 @@ fn http_credentials(env: &dyn Env, url: &str, warnings: &mut Vec<String>) -> (Cr
                     None => none(),
                 }
             }
+            // Not the parser's message: it may quote a password.
             Err(e) => {
-                warnings.push(format!("{}: {}", file.display(), e.message()));
+                let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                warnings.push(format!(
+                    "{}:{line}: not a credentials file ([[remote]] tables of url, username and password); not used",
+                    file.display()
+                ));
                 none()
             }
         },
@@ -424,6 +431,12 @@ mod tests {
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(r.credentials, Credentials::Basic { username: "narrow".into(), password: "p2".into() });
         assert!(r.credential_source.contains("user `narrow`") && !r.credential_source.contains("p2"));
+
+        std::fs::write(&file, "[[remote]]\nurl = \"https://cache.example\"\nusername = \"x\"\npassword = 12345678\n")
+            .unwrap();
+        let (_, w) = resolve(Some(&s), &Vars(vars.clone()));
+        assert!(w[0].ends_with("credentials.toml:4: not a credentials file ([[remote]] tables of url, username and password); not used"), "{w:?}");
+        assert!(!w[0].contains("12345678"));
 
         vars.insert(USERNAME_VAR, "ci".into());
         vars.insert(PASSWORD_VAR, "s3cret".into());

@@ -19,6 +19,7 @@ pub mod config;
 pub mod record;
 pub mod store;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -105,6 +106,11 @@ struct Shared {
     stop: AtomicBool,
     /// Corrupt entries: (key, path, why).
     corrupt_entries: Mutex<Vec<(String, String, String)>>,
+    /// Keys found corrupt: uploading one again replaces what the remote
+    /// holds, even where writes are conditional.
+    corrupt_keys: Mutex<HashSet<Key>>,
+    /// Lookups answered 403 `AccessDenied` (counted as misses too).
+    denied: AtomicU64,
 }
 
 impl Shared {
@@ -128,13 +134,31 @@ pub struct Remote {
     /// Uploads waiting for a slot; closed by [`Remote::finish`].
     uploads: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Upload>>>,
     uploader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    lookup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     queue_bytes: Arc<tokio::sync::Semaphore>,
+}
+
+/// The answers to [`Remote::lookups`], as they come. Bounded: the requests
+/// in flight wait while the build has not taken what came back, so that
+/// downloads never pile up in memory.
+pub struct Lookups {
+    rx: tokio::sync::mpsc::Receiver<(usize, Fetched)>,
+}
+
+impl Iterator for Lookups {
+    type Item = (usize, Fetched);
+
+    fn next(&mut self) -> Option<(usize, Fetched)> {
+        self.rx.blocking_recv()
+    }
 }
 
 struct Upload {
     key: Key,
     meta: StoredMeta,
     stored: Bytes,
+    /// Replace what the remote holds (it was found corrupt).
+    overwrite: bool,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -189,6 +213,7 @@ impl Remote {
             shared: Arc::new(Shared::default()),
             uploads: Mutex::new(None),
             uploader: Mutex::new(None),
+            lookup_task: Mutex::new(None),
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(UPLOAD_QUEUE_BYTES)),
         }
     }
@@ -205,33 +230,32 @@ impl Remote {
     /// (in no particular order) with the index it was given. Every key
     /// gets exactly one answer; once the remote is off, the rest are misses
     /// without a request.
-    pub fn lookups(&self, keys: Vec<(usize, Key)>) -> std::sync::mpsc::Receiver<(usize, Fetched)> {
-        let (tx, rx) = std::sync::mpsc::channel();
+    pub fn lookups(&self, keys: Vec<(usize, Key)>) -> Lookups {
+        let (tx, rx) = tokio::sync::mpsc::channel(self.in_flight);
         let ctx = self.context();
         let in_flight = self.in_flight;
-        runtime().spawn(async move {
+        let task = runtime().spawn(async move {
             let ctx = &ctx;
-            futures::stream::iter(keys)
+            let mut answers = futures::stream::iter(keys)
                 .map(|(i, key)| async move { (i, ctx.lookup(&key).await) })
-                .buffer_unordered(in_flight)
-                .for_each(|answer| {
-                    let _ = tx.send(answer);
-                    async {}
-                })
-                .await;
+                .buffer_unordered(in_flight);
+            while let Some(answer) = answers.next().await {
+                if tx.send(answer).await.is_err() {
+                    return;
+                }
+            }
         });
-        rx
+        *self.lookup_task.lock().expect("lookup task lock") = Some(task);
+        Lookups { rx }
     }
 
-    /// Checks a found entry's bytes; `Some` (a hit) when they are whole
-    /// and what the record says. A mismatch is counted as corrupt, named
-    /// in a warning with `path`, and never used.
+    /// Checks a found entry's bytes: true when they are whole and what the
+    /// record says. A mismatch is counted as corrupt, named in a warning
+    /// with `path`, and never used. (A hit is counted by [`Remote::hit`],
+    /// once the entry is in the local cache.)
     pub fn accept(&self, key: &Key, path: &str, meta: &StoredMeta, blob: &[u8]) -> bool {
         match record::verify(meta, blob) {
-            Ok(()) => {
-                self.shared.hits.fetch_add(1, Ordering::Relaxed);
-                true
-            }
+            Ok(()) => true,
             Err(why) => {
                 self.corrupt(key, path, why);
                 false
@@ -239,9 +263,16 @@ impl Remote {
         }
     }
 
-    /// Counts an action record that did not decode.
+    /// Counts a unit taken from the remote.
+    pub fn hit(&self) {
+        self.shared.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a corrupt entry (a record that did not decode, or bytes that
+    /// do not match it).
     pub fn corrupt(&self, key: &Key, path: &str, why: String) {
         self.shared.corrupt.fetch_add(1, Ordering::Relaxed);
+        self.shared.corrupt_keys.lock().expect("corrupt keys lock").insert(*key);
         let mut list = self.shared.corrupt_entries.lock().expect("corrupt list lock");
         list.push((crate::hash::hex(key), path.to_string(), why));
     }
@@ -266,12 +297,21 @@ impl Remote {
             *self.uploader.lock().expect("uploader lock") = Some(task);
             tx
         });
-        let _ = tx.send(Upload { key: *key, meta: meta.clone(), stored: Bytes::from(stored), _permit: permit });
+        let overwrite = self.shared.corrupt_keys.lock().expect("corrupt keys lock").contains(key);
+        let _ =
+            tx.send(Upload { key: *key, meta: meta.clone(), stored: Bytes::from(stored), overwrite, _permit: permit });
     }
 
-    /// Stops new lookups and the uploads not yet started (a cancelled build).
+    /// Stops everything at once, requests in flight included (a cancelled
+    /// build): what was not looked up yet is a miss, what was not uploaded
+    /// yet is not.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
+        for task in [&self.lookup_task, &self.uploader] {
+            if let Some(t) = task.lock().expect("remote task lock").as_ref() {
+                t.abort();
+            }
+        }
     }
 
     /// Waits for the queued uploads (at most `drain`), then reports.
@@ -279,7 +319,9 @@ impl Remote {
         drop(self.uploads.lock().expect("upload queue lock").take());
         let mut diagnostics = Vec::new();
         if let Some(task) = self.uploader.lock().expect("uploader lock").take() {
+            let abort = task.abort_handle();
             if runtime().block_on(async { tokio::time::timeout(drain, task).await }).is_err() {
+                abort.abort();
                 self.shared.stop.store(true, Ordering::Relaxed);
                 diagnostics.push(warning(
                     "remoteCacheUploads",
@@ -311,6 +353,18 @@ impl Remote {
         if let Some(why) = s.uploads_refused.get() {
             diagnostics.push(warning("remoteCacheRefused", why.clone()));
             disabled = Some(json!({ "url": self.url, "reason": "refused", "scope": "uploads", "message": why }));
+        }
+        let denied = s.denied.load(Ordering::Relaxed);
+        if denied > 0 && s.hits.load(Ordering::Relaxed) == 0 && s.disabled.get().is_none() {
+            diagnostics.push(warning(
+                "remoteCacheConfig",
+                format!(
+                    "{denied} lookups in the remote cache {} were answered 403 AccessDenied and none found an entry: \
+                     the credentials from {} may not read it (a reader needs s3:GetObject, and s3:ListBucket \
+                     for a missing entry to be a 404)",
+                    self.url, self.credential_source
+                ),
+            ));
         }
         if let Some((refused, why)) = s.disabled.get() {
             let code = if *refused { "remoteCacheRefused" } else { "remoteCacheDisabled" };
@@ -395,6 +449,13 @@ impl Context {
                 }
                 Some(found)
             }
+            // A reader who may not list the bucket gets 403 for a missing
+            // object: a miss (the build's end says so when nothing was found).
+            Err(StoreError::Denied(_)) => {
+                self.succeeded();
+                self.shared.denied.fetch_add(1, Ordering::Relaxed);
+                Some(None)
+            }
             Err(e) => {
                 self.failed(e, false);
                 None
@@ -413,7 +474,7 @@ impl Context {
                 return;
             }
             let len = bytes.len() as u64;
-            match self.store.put(&name, bytes).await {
+            match self.store.put(&name, bytes, u.overwrite).await {
                 Ok(()) => {
                     self.succeeded();
                     self.shared.bytes_up.fetch_add(len, Ordering::Relaxed);
@@ -436,24 +497,28 @@ impl Context {
             // A request that was in flight when the remote went off.
             return;
         }
+        // A refusal is counted once: the first switches the remote (or its
+        // uploads) off, and the others were in flight with it.
         match e {
-            StoreError::Refused(why) if writing => {
-                self.shared.errors.fetch_add(1, Ordering::Relaxed);
+            StoreError::Refused(why) | StoreError::Denied(why) if writing => {
                 let message = format!(
                     "configuration error: the remote cache {} refused an upload with the credentials from {} \
                      ({why}); uploads are off for this build, which goes on using what the remote has",
                     self.url, self.credential_source
                 );
-                let _ = self.shared.uploads_refused.set(message);
+                if self.shared.uploads_refused.set(message).is_ok() {
+                    self.shared.errors.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            StoreError::Refused(why) => {
-                self.shared.errors.fetch_add(1, Ordering::Relaxed);
+            StoreError::Refused(why) | StoreError::Denied(why) => {
                 let message = format!(
                     "configuration error: the remote cache {} refused the credentials from {} ({why}); \
                      it is off for this build, which goes on locally",
                     self.url, self.credential_source
                 );
-                let _ = self.shared.disabled.set((true, message));
+                if self.shared.disabled.set((true, message)).is_ok() {
+                    self.shared.errors.fetch_add(1, Ordering::Relaxed);
+                }
             }
             StoreError::Failed(why) => {
                 // Counted up to the failure that switches the remote off,

@@ -11,12 +11,18 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 
 use super::config::{Backend, Credentials, Resolved};
 
-/// Why a request did not succeed.
+/// Why a request did not succeed. The messages never quote what the
+/// service answered beyond a status and an error code: its text can echo a
+/// token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
-    /// 401 or 403: the credentials are wrong or not allowed. A
-    /// configuration error, not an outage.
+    /// 401, or a 403 (or 400) that says the credentials are wrong or
+    /// expired: a configuration error, not an outage.
     Refused(String),
+    /// A 403 `AccessDenied`: these credentials may not touch this object.
+    /// On S3 it is also what a missing object looks like to a reader who
+    /// may not list the bucket.
+    Denied(String),
     /// Anything else: down, slow, full, a 5xx, a connection cut.
     Failed(String),
 }
@@ -24,7 +30,7 @@ pub enum StoreError {
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::Refused(m) | StoreError::Failed(m) => f.write_str(m),
+            StoreError::Refused(m) | StoreError::Denied(m) | StoreError::Failed(m) => f.write_str(m),
         }
     }
 }
@@ -33,11 +39,12 @@ impl std::fmt::Display for StoreError {
 pub trait Store: Send + Sync + 'static {
     /// The object's bytes, `None` when there is none.
     fn get(&self, name: &str) -> BoxFuture<'_, Result<Option<Bytes>, StoreError>>;
-    /// Stores an object whole (never visible half-written). Where the
-    /// service honours it, an existing object is left as it is; where it
-    /// does not, it is overwritten (callers store only bytes that are the
-    /// same for the same name).
-    fn put(&self, name: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Stores an object whole (never visible half-written). Unless
+    /// `overwrite`, an existing object is left as it is where the service
+    /// honours that; where it does not, it is overwritten (callers store
+    /// only bytes that are the same for the same name, except when they
+    /// replace a damaged object, with `overwrite`).
+    fn put(&self, name: &str, bytes: Bytes, overwrite: bool) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 /// A [`Store`] over `object_store`.
@@ -135,13 +142,43 @@ impl ObjectStoreBackend {
     }
 }
 
-/// A refusal is described by its status alone: the service's own text
-/// could quote what was signed.
+/// S3 error codes that mean the credentials themselves are wrong.
+const CREDENTIAL_CODES: &[&str] = &[
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "InvalidClientTokenId",
+];
+
+/// The `<Code>` of an S3 error body, when the text has one.
+fn s3_code(text: &str) -> Option<&str> {
+    let start = text.find("<Code>")? + "<Code>".len();
+    let len = text[start..].find("</Code>")?;
+    Some(&text[start..start + len]).filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// An error's text without what the service sent back (an XML or JSON
+/// body, which can echo a token), at most 300 characters.
+fn sanitize(text: &str) -> String {
+    let cut = text.find(['<', '{']).unwrap_or(text.len());
+    let kept: String = text[..cut].chars().take(300).collect();
+    kept.trim_end().trim_end_matches(':').to_string()
+}
+
 fn classify(e: object_store::Error) -> StoreError {
-    match e {
-        object_store::Error::Unauthenticated { .. } => StoreError::Refused("401: not authenticated".into()),
-        object_store::Error::PermissionDenied { .. } => StoreError::Refused("403: permission denied".into()),
-        e => StoreError::Failed(e.to_string()),
+    let text = e.to_string();
+    let code = s3_code(&text);
+    let credentials = code.filter(|c| CREDENTIAL_CODES.contains(c));
+    match (e, credentials) {
+        (object_store::Error::Unauthenticated { .. }, _) => StoreError::Refused("401: not authenticated".into()),
+        (_, Some(code)) => StoreError::Refused(format!("the service said {code}")),
+        (object_store::Error::PermissionDenied { .. }, _) if code == Some("AccessDenied") => {
+            StoreError::Denied("403: AccessDenied".into())
+        }
+        (object_store::Error::PermissionDenied { .. }, _) => StoreError::Refused("403: permission denied".into()),
+        _ => StoreError::Failed(sanitize(&text)),
     }
 }
 
@@ -157,18 +194,50 @@ impl Store for ObjectStoreBackend {
         })
     }
 
-    fn put(&self, name: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn put(&self, name: &str, bytes: Bytes, overwrite: bool) -> BoxFuture<'_, Result<(), StoreError>> {
         let path = self.path(name);
-        let mode = if self.create_only { PutMode::Create } else { PutMode::Overwrite };
+        let create = self.create_only && !overwrite;
+        let mode = if create { PutMode::Create } else { PutMode::Overwrite };
         Box::pin(async move {
             let opts = PutOptions { mode, ..Default::default() };
             match self.inner.put_opts(&path, PutPayload::from_bytes(bytes), opts).await {
+                Ok(_) => Ok(()),
                 // Someone stored it first: the same name holds the same bytes.
-                Ok(_) | Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                // (Only for a conditional write: to a WebDAV server a 409
+                // means a missing folder, a failure.)
+                Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) if create => {
                     Ok(())
                 }
                 Err(e) => Err(classify(e)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_service_said_is_reduced_to_a_status_and_a_code() {
+        let body = "Server returned non-2xx status code: 400 Bad Request: <?xml version=\"1.0\"?><Error><Code>ExpiredToken</Code><Token-0>FwoGZXIvYXdzEBYaD</Token-0></Error>";
+        assert_eq!(s3_code(body), Some("ExpiredToken"));
+        assert_eq!(sanitize(body), "Server returned non-2xx status code: 400 Bad Request");
+        assert!(!sanitize("error {\"token\": \"abc\"}").contains("abc"));
+        assert_eq!(s3_code("<Code>Not a code</Code>"), None);
+        let generic = object_store::Error::Generic { store: "S3", source: body.into() };
+        assert_eq!(classify(generic), StoreError::Refused("the service said ExpiredToken".into()));
+        let denied = object_store::Error::PermissionDenied {
+            path: "ac/x".into(),
+            source: "403 Forbidden: <Error><Code>AccessDenied</Code></Error>".into(),
+        };
+        assert_eq!(classify(denied), StoreError::Denied("403: AccessDenied".into()));
+        let signature = object_store::Error::PermissionDenied {
+            path: "ac/x".into(),
+            source: "403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code></Error>".into(),
+        };
+        assert_eq!(classify(signature), StoreError::Refused("the service said SignatureDoesNotMatch".into()));
+        let html = object_store::Error::PermissionDenied { path: "ac/x".into(), source: "403 <html>".into() };
+        assert_eq!(classify(html), StoreError::Refused("403: permission denied".into()));
     }
 }
