@@ -9,6 +9,7 @@ pub mod fault;
 pub mod fsutil;
 #[cfg(feature = "test-hooks")]
 pub mod fuzz_checks;
+pub mod git;
 pub mod hash;
 pub mod ids;
 pub mod operations;

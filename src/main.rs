@@ -46,6 +46,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The merge driver git runs for packer.registry.jsonl (see `git-setup`):
+    /// merges THEIRS into OURS by asset id. Exit 0: merged; 1: conflicts,
+    /// recorded in OURS; 2: nothing merged.
+    MergeRegistry {
+        base: PathBuf,
+        ours: PathBuf,
+        theirs: PathBuf,
+        /// The registry's path in the repository (git's %P), for messages.
+        name: Option<String>,
+    },
+    /// Set up the git repository holding DIR (default: the current folder)
+    /// to merge the registry by asset id.
+    GitSetup { dir: Option<PathBuf> },
     /// The processing cache: what it holds, and keeping it in bounds.
     Cache {
         #[command(subcommand)]
@@ -121,6 +134,11 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::MergeRegistry { base, ours, theirs, name } => {
+            let name = name.unwrap_or_else(|| ours.display().to_string());
+            return merge_registry(&base, &ours, &theirs, &name);
+        }
+        Command::GitSetup { dir } => git_setup(dir.as_deref()),
         Command::Inspect { pack } => inspect(&pack),
         Command::Verify { pack } => verify(&pack),
         Command::Unpack { pack, dir } => unpack(&pack, &dir),
@@ -160,6 +178,12 @@ fn init(dir: &Path, name: Option<&str>) -> Result<()> {
     studio_packer::project::create(dir, name)
         .with_context(|| format!("cannot create a project in {}", dir.display()))?;
     println!("created a packer project in {}", dir.display());
+    if studio_packer::git::in_repository(dir) {
+        println!(
+            "it is in a git repository: `studio-packer git-setup {}` merges its registry by asset id",
+            dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -408,6 +432,42 @@ fn cache_prune(dir: &Path, max_size: Option<&str>, as_json: bool) -> Result<bool
         }
     }
     Ok(r["outcome"] == "succeeded")
+}
+
+fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> ExitCode {
+    use studio_packer::git::{self, MergeOutcome};
+    match git::merge_registry(base, ours, theirs, name) {
+        Ok(MergeOutcome::Clean { entries }) => {
+            eprintln!("{name}: merged by asset id ({entries} assets)");
+            ExitCode::SUCCESS
+        }
+        Ok(MergeOutcome::Conflicts(conflicts)) => {
+            eprintln!(
+                "{name}: {} conflict(s), each recorded as a `conflict` line after the entries (which hold our side):",
+                conflicts.len()
+            );
+            for c in &conflicts {
+                eprintln!("  {}", git::describe(c));
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}; nothing merged");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn git_setup(dir: Option<&Path>) -> Result<()> {
+    let dir = absolute(dir.unwrap_or(Path::new(".")))?;
+    let setup = studio_packer::git::setup(&dir).map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "{}: the registry is merged by asset id ({}the merge driver `{}` is in the repository's config)",
+        setup.repository.display(),
+        if setup.attributes_added { "`.gitattributes` names it; " } else { "" },
+        studio_packer::git::DRIVER
+    );
+    Ok(())
 }
 
 fn inspect(pack: &Path) -> Result<()> {

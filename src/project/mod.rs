@@ -11,6 +11,7 @@ pub mod divergence;
 pub mod intent;
 pub mod lane;
 pub mod manifest;
+pub mod merge;
 pub mod mutation;
 pub mod observe;
 pub mod paths;

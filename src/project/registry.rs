@@ -137,11 +137,13 @@ struct Parser<'f> {
     entries: Vec<Entry>,
     /// The line of each entry, kept beside it only until duplicates are checked.
     lines: Vec<usize>,
+    /// Conflict records a merge left (see `merge.rs`), with their lines.
+    conflicts: Vec<(usize, super::merge::Conflict)>,
 }
 
 impl<'f> Parser<'f> {
     fn new(file: &'f str) -> Self {
-        Parser { file, line_no: 0, entries: Vec::new(), lines: Vec::new() }
+        Parser { file, line_no: 0, entries: Vec::new(), lines: Vec::new(), conflicts: Vec::new() }
     }
 
     fn invalid(&self, line: usize, message: String) -> RegistryError {
@@ -176,6 +178,12 @@ impl<'f> Parser<'f> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
+        if line.starts_with(br#"{"conflict":"#) {
+            let conflict =
+                serde_json::from_slice(line).map_err(|e| self.invalid(n, format!("a conflict record: {e}")))?;
+            self.conflicts.push((n, conflict));
+            return Ok(());
+        }
         let entry: Entry = serde_json::from_slice(line).map_err(|e| self.invalid(n, e.to_string()))?;
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
@@ -189,7 +197,24 @@ impl<'f> Parser<'f> {
     }
 
     fn finish(self) -> Result<Vec<Entry>, RegistryError> {
-        let Parser { entries, lines, .. } = self;
+        // Until the packer shows conflicts as divergence items, a registry
+        // holding one is refused whole, never read with a side picked.
+        if let Some((n, c)) = self.conflicts.first() {
+            return Err(self.invalid(
+                *n,
+                format!(
+                    "an unresolved merge conflict ({} on {}): keep one side's entries and delete this line",
+                    c.conflict.as_str(),
+                    c.ids().join(", ")
+                ),
+            ));
+        }
+        self.finish_merged().map(|(entries, _)| entries)
+    }
+
+    /// The entries and the conflict records.
+    fn finish_merged(self) -> Result<(Vec<Entry>, Vec<super::merge::Conflict>), RegistryError> {
+        let Parser { entries, lines, conflicts, .. } = self;
         // The first line (in file order) that repeats an id or a path, found
         // through sets of borrowed strings: no copy of any id or path is made.
         let first_duplicate = |key: &dyn Fn(&Entry) -> &str| -> Option<(usize, String)> {
@@ -210,8 +235,30 @@ impl<'f> Parser<'f> {
         let mut entries = entries;
         // Already in order when the packer wrote the file: one linear pass.
         entries.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(entries)
+        Ok((entries, conflicts.into_iter().map(|(_, c)| c).collect()))
     }
+}
+
+/// Parses registry text that may hold conflict records (a merge's result).
+pub fn parse_merged(text: &str, file: &str) -> Result<(Vec<Entry>, Vec<super::merge::Conflict>), RegistryError> {
+    let mut parser = Parser::new(file);
+    for line in text.lines() {
+        parser.line(line.as_bytes())?;
+    }
+    if text.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    parser.finish_merged()
+}
+
+/// Renders a merge: the entries, then one line per conflict record.
+pub fn render_merged<'a>(entries: impl IntoIterator<Item = &'a Entry>, conflicts: &[super::merge::Conflict]) -> String {
+    let mut out = render(entries);
+    for c in conflicts {
+        out.push_str(&serde_json::to_string(c).expect("a conflict record serialises"));
+        out.push('\n');
+    }
+    out
 }
 
 /// Renders entries (in any order) as registry text.
@@ -281,6 +328,28 @@ mod tests {
         assert!(parse(&dup, "r").unwrap_err().to_string().contains("duplicate path"));
         assert!(parse("{\"format\":\"x\",\"version\":1}", "r").is_err());
         assert!(parse(&(render(&[]) + r#"{"id":"a","path":"../x","kind":"text","hash":"","size":0}"#), "r").is_err());
+    }
+
+    #[test]
+    fn conflict_records_round_trip_and_the_packer_refuses_them_by_line() {
+        use crate::project::merge::{Conflict, ConflictKind};
+        let conflict = Conflict {
+            conflict: ConflictKind::Field,
+            fields: vec!["path".into()],
+            base: vec![entry("a", "assets/a.txt")],
+            ours: vec![entry("a", "assets/x.txt")],
+            theirs: vec![entry("a", "assets/y.txt")],
+        };
+        let text =
+            render_merged(&[entry("a", "assets/x.txt"), entry("b", "assets/b.txt")], std::slice::from_ref(&conflict));
+        assert!(text.lines().nth(3).unwrap().starts_with(r#"{"conflict":"field","fields":["path"],"base":[{"id":"a""#));
+        let (entries, conflicts) = parse_merged(&text, "r").unwrap();
+        assert_eq!((entries.len(), conflicts), (2, vec![conflict]));
+        let e = parse(&text, "packer.registry.jsonl").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "packer.registry.jsonl:4: an unresolved merge conflict (field on a): keep one side's entries and delete this line"
+        );
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! Working in git: real repositories in temporary folders, the registry
+//! merged by `studio-packer merge-registry` as git's merge driver.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::BIN;
+use serde_json::{json, Value};
+use studio_packer::project::merge::ConflictKind;
+use studio_packer::project::registry;
+
+fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    let out = run(dir, "git", args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn packer(dir: &Path, args: &[&str]) -> Output {
+    run(dir, BIN, args)
+}
+
+/// A repository with a project in `game/`: three text assets registered,
+/// the merge driver set up, committed on `main`.
+fn repository() -> (tempfile::TempDir, PathBuf) {
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let root = repo.path().join("game");
+    let out = packer(repo.path(), &["init", "game"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("studio-packer git-setup"), "init offers it: {out:?}");
+    for name in ["a", "b", "c"] {
+        std::fs::write(root.join(format!("assets/{name}.txt")), format!("{name}\n")).unwrap();
+    }
+    apply(&root, json!({"kind": "register", "paths": ["assets/a.txt", "assets/b.txt", "assets/c.txt"]}));
+    let out = packer(&root, &["git-setup"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.join(".gitattributes")).unwrap(),
+        "packer.registry.jsonl merge=studio-packer-registry\n"
+    );
+    // Twice is once.
+    assert!(packer(&root, &["git-setup", "."]).status.success());
+    assert_eq!(std::fs::read_to_string(root.join(".gitattributes")).unwrap().lines().count(), 1);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "base"]);
+    (repo, root)
+}
+
+fn apply(root: &Path, mutation: Value) -> Value {
+    let params = json!({ "mutation": mutation }).to_string();
+    let out = packer(root, &["call", "packer/applyMutation", &params, "--root", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["outcome"], "applied", "{r}");
+    r
+}
+
+fn call(root: &Path, method: &str) -> Value {
+    let out = packer(root, &["call", method, "{}", "--root", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The registry as path -> (id, tags).
+fn registry_of(root: &Path) -> BTreeMap<String, (String, Vec<String>)> {
+    let text = std::fs::read_to_string(root.join(registry::REGISTRY_FILE)).unwrap();
+    registry::parse(&text, "r")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.path.to_string(), (e.id.to_string(), e.tags.clone())))
+        .collect()
+}
+
+/// After switching branches the packer sees the registry changed under
+/// it: reload it, as a person would.
+fn reload(root: &Path) {
+    apply(root, json!({"kind": "reconcile"}));
+}
+
+#[test]
+fn two_branches_that_move_retag_and_register_merge_without_a_conflict() {
+    let (repo, root) = repository();
+    let ids: BTreeMap<String, String> = registry_of(&root).into_iter().map(|(p, (id, _))| (p, id)).collect();
+
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    apply(&root, json!({"kind": "move", "assetId": ids["assets/a.txt"], "to": "assets/moved/a.txt"}));
+    apply(&root, json!({"kind": "setMetadata", "assetId": ids["assets/b.txt"], "tags": ["ui"]}));
+    std::fs::write(root.join("assets/d.txt"), "d\n").unwrap();
+    apply(&root, json!({"kind": "register", "paths": ["assets/d.txt"]}));
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "feature"]);
+
+    git(repo.path(), &["checkout", "-q", "main"]);
+    reload(&root);
+    apply(&root, json!({"kind": "setMetadata", "assetId": ids["assets/b.txt"], "tags": ["sfx"]}));
+    std::fs::write(root.join("assets/e.txt"), "e\n").unwrap();
+    apply(&root, json!({"kind": "register", "paths": ["assets/e.txt"]}));
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "main"]);
+
+    let merge = run(repo.path(), "git", &["merge", "--no-edit", "feature"]);
+    assert!(
+        merge.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&merge.stdout),
+        String::from_utf8_lossy(&merge.stderr)
+    );
+    let merged = registry_of(&root);
+    let paths: Vec<&str> = merged.keys().map(String::as_str).collect();
+    assert_eq!(paths, ["assets/b.txt", "assets/c.txt", "assets/d.txt", "assets/e.txt", "assets/moved/a.txt"]);
+    assert_eq!(merged["assets/moved/a.txt"].0, ids["assets/a.txt"], "the move kept the id");
+    assert_eq!(merged["assets/b.txt"].1, ["sfx", "ui"], "tags merged as sets");
+    assert_eq!(merged["assets/c.txt"].0, ids["assets/c.txt"]);
+
+    // The packer first reports the registry as changed since it last saw
+    // it (with the files that differ from the registry it still uses);
+    // reloaded, the project is clean.
+    let d = call(&root, "packer/divergence");
+    let items = d["items"].as_array().unwrap();
+    let changed = items.iter().find(|i| i["kind"] == "registryChanged").expect("a registryChanged item");
+    let detail = &changed["detail"];
+    assert_eq!(detail["added"][0]["path"], "assets/d.txt", "{d}");
+    assert_eq!(detail["changed"].as_array().unwrap().len(), 2, "b's tags and a's move: {d}");
+    reload(&root);
+    let d = call(&root, "packer/divergence");
+    assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
+}
+
+#[test]
+fn both_branches_moving_one_asset_is_a_conflict_recorded_in_a_file_that_still_parses() {
+    let (repo, root) = repository();
+    let ids: BTreeMap<String, String> = registry_of(&root).into_iter().map(|(p, (id, _))| (p, id)).collect();
+    let a = ids["assets/a.txt"].clone();
+
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    apply(&root, json!({"kind": "move", "assetId": a, "to": "assets/theirs.txt"}));
+    apply(&root, json!({"kind": "setMetadata", "assetId": ids["assets/b.txt"], "tags": ["ui"]}));
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "feature"]);
+    git(repo.path(), &["checkout", "-q", "main"]);
+    reload(&root);
+    apply(&root, json!({"kind": "move", "assetId": a, "to": "assets/ours.txt"}));
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "main"]);
+
+    let merge = run(repo.path(), "git", &["merge", "--no-edit", "feature"]);
+    assert!(!merge.status.success(), "git reports the conflict");
+    let stderr = String::from_utf8_lossy(&merge.stderr);
+    let text = std::fs::read_to_string(root.join(registry::REGISTRY_FILE)).unwrap();
+    assert!(!text.contains("<<<<<<<"), "never conflict markers: {text}");
+    let (entries, conflicts) = registry::parse_merged(&text, "r").unwrap();
+    assert_eq!(conflicts.len(), 1, "{text}");
+    assert_eq!((conflicts[0].conflict, conflicts[0].fields.clone()), (ConflictKind::Field, vec!["path".to_string()]));
+    assert_eq!(conflicts[0].ids(), [a.as_str()]);
+    assert_eq!(&*conflicts[0].theirs[0].path, "assets/theirs.txt");
+    // The entries hold ours, and the other change merged.
+    let a_entry = entries.iter().find(|e| *e.id == a).unwrap();
+    assert_eq!(&*a_entry.path, "assets/ours.txt");
+    assert_eq!(entries.iter().find(|e| *e.id == ids["assets/b.txt"]).unwrap().tags, ["ui"]);
+    // What the driver said, beside git's own words.
+    let out = String::from_utf8_lossy(&merge.stdout);
+    assert!(out.contains("CONFLICT") || stderr.contains("CONFLICT"), "{out}{stderr}");
+}
+
+#[test]
+fn the_driver_refuses_what_it_cannot_read_and_leaves_ours_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours");
+    let good = registry::render(&[]);
+    std::fs::write(&ours, &good).unwrap();
+    std::fs::write(dir.path().join("theirs"), format!("{good}{{oops\n")).unwrap();
+    let out = packer(dir.path(), &["merge-registry", "missing-base", "ours", "theirs", "game/packer.registry.jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("game/packer.registry.jsonl (theirs):2:"), "names the side and the line: {stderr}");
+    assert_eq!(std::fs::read_to_string(&ours).unwrap(), good);
+}
