@@ -51,6 +51,29 @@ pub struct StoredMeta {
 }
 
 impl StoredMeta {
+    /// The description of `stored`, the stored form of the processed bytes
+    /// `raw` (the same bytes, or compressed with zstd at `level`).
+    pub fn describing(
+        raw: &[u8],
+        stored: &[u8],
+        format: Format,
+        compression: Compression,
+        level: u8,
+        size: (u32, u32),
+    ) -> StoredMeta {
+        StoredMeta {
+            format: format as u8,
+            compression: compression as u8,
+            level,
+            width: size.0,
+            height: size.1,
+            length: stored.len() as u64,
+            raw_length: raw.len() as u64,
+            hash: blake3::hash(raw).into(),
+            stored_hash: blake3::hash(stored).into(),
+        }
+    }
+
     pub fn format(&self) -> Format {
         match self.format {
             1 => Format::Png,
@@ -646,17 +669,7 @@ mod tests {
     }
 
     fn meta(stored: &[u8]) -> StoredMeta {
-        StoredMeta {
-            format: 0,
-            compression: 0,
-            level: 0,
-            width: 1,
-            height: 2,
-            length: stored.len() as u64,
-            raw_length: stored.len() as u64,
-            hash: blake3::hash(stored).into(),
-            stored_hash: blake3::hash(stored).into(),
-        }
+        StoredMeta::describing(stored, stored, Format::Bytes, Compression::None, 0, (1, 2))
     }
 
     #[test]

@@ -128,17 +128,8 @@ fn process_unit(
     let processed = process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
         .map_err(|(code, message)| UnitError::Diagnostic(diag(a, &code, format!("`{}`: {message}", a.path()))))?;
     let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
-    let meta = StoredMeta {
-        format: processed.format as u8,
-        compression: compression as u8,
-        level: used_level,
-        width: processed.width,
-        height: processed.height,
-        length: stored.len() as u64,
-        raw_length: processed.bytes.len() as u64,
-        hash: blake3::hash(&processed.bytes).into(),
-        stored_hash: blake3::hash(&stored).into(),
-    };
+    let size = (processed.width, processed.height);
+    let meta = StoredMeta::describing(&processed.bytes, &stored, processed.format, compression, used_level, size);
     cache
         .put(&unit.key, &meta, &stored)
         .map_err(|e| UnitError::Diagnostic(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))?;

@@ -105,19 +105,11 @@ pub fn verify(meta: &StoredMeta, stored: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::pack::{Compression, Format};
 
     fn meta_of(raw: &[u8], stored: &[u8], compression: u8) -> StoredMeta {
-        StoredMeta {
-            format: 0,
-            compression,
-            level: 3,
-            width: 0,
-            height: 0,
-            length: stored.len() as u64,
-            raw_length: raw.len() as u64,
-            hash: blake3::hash(raw).into(),
-            stored_hash: blake3::hash(stored).into(),
-        }
+        let compression = if compression == 1 { Compression::Zstd } else { Compression::None };
+        StoredMeta::describing(raw, stored, Format::Bytes, compression, 3, (0, 0))
     }
 
     #[test]
