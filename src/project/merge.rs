@@ -47,7 +47,8 @@ impl ConflictKind {
 #[serde(deny_unknown_fields)]
 pub struct Conflict {
     pub conflict: ConflictKind,
-    /// For `field`: the fields in conflict (`path`, `kind`, `content`, `settings.<key>`).
+    /// For `field`: the fields in conflict (`path`, `kind`, `content`,
+    /// `settings.<key>`; `tags` only for an id added on both sides).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
     pub base: Vec<Entry>,
@@ -153,6 +154,28 @@ fn merge_entry(base: &Entry, ours: &Entry, theirs: &Entry) -> Result<Entry, Vec<
     })
 }
 
+/// The fields in which two entries of one id differ, named as in
+/// [`Conflict::fields`].
+fn differing_fields(a: &Entry, b: &Entry) -> Vec<String> {
+    let mut fields = Vec::new();
+    if a.path != b.path {
+        fields.push("path".to_string());
+    }
+    if a.kind != b.kind {
+        fields.push("kind".to_string());
+    }
+    if (a.hash, a.size) != (b.hash, b.size) {
+        fields.push("content".to_string());
+    }
+    if a.tags != b.tags {
+        fields.push("tags".to_string());
+    }
+    let keys: BTreeSet<&String> = a.settings.keys().chain(b.settings.keys()).collect();
+    fields
+        .extend(keys.into_iter().filter(|k| a.settings.get(*k) != b.settings.get(*k)).map(|k| format!("settings.{k}")));
+    fields
+}
+
 /// Merges `ours` and `theirs`, both descended from `base`.
 pub fn merge(base: &[Entry], ours: &[Entry], theirs: &[Entry]) -> Merged {
     let by_id = |entries: &[Entry]| -> HashMap<String, Entry> {
@@ -179,11 +202,13 @@ pub fn merge(base: &[Entry], ours: &[Entry], theirs: &[Entry]) -> Merged {
                 });
                 oe.cloned()
             }
+            // One id added on both sides (a copied line): whatever differs
+            // is in conflict, there being no base to tell who changed it.
             (None, Some(x), Some(y)) => {
                 if x == y {
                     Some(x.clone())
                 } else {
-                    let fields = merge_entry(x, x, y).err().unwrap_or_default();
+                    let fields = differing_fields(x, y);
                     conflicts.push(Conflict {
                         conflict: ConflictKind::Field,
                         fields,
@@ -358,6 +383,16 @@ mod tests {
         );
         assert_eq!(m.conflicts[2].theirs, vec![e("g", "assets/z.txt", 8, &[])]);
         assert_eq!(m.conflicts[3].theirs, vec![e("n2", "assets/new.txt", 7, &[])]);
+    }
+
+    #[test]
+    fn one_id_added_on_both_sides_differently_names_what_differs() {
+        let ours = vec![e("a", "assets/a.txt", 1, &["x"])];
+        let theirs = vec![e("a", "assets/b.txt", 1, &[])];
+        let m = merge(&[], &ours, &theirs);
+        assert_eq!(m.conflicts[0].fields, vec!["path", "tags"]);
+        assert_eq!(m.entries, ours);
+        assert_eq!(merge(&[], &ours, &ours).conflicts, vec![]);
     }
 
     #[test]
