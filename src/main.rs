@@ -46,8 +46,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The merge driver git runs for packer.registry.jsonl (see `git-setup`):
-    /// merges THEIRS into OURS by asset id. Exit 0: merged; 1: conflicts,
+    /// The merge driver git runs for packer.registry.jsonl (see `git-setup`).
+    ///
+    /// Merges THEIRS into OURS by asset id. Exit 0: merged; 1: conflicts,
     /// recorded in OURS; 2: nothing merged.
     MergeRegistry {
         base: PathBuf,
@@ -56,8 +57,11 @@ enum Command {
         /// The registry's path in the repository (git's %P), for messages.
         name: Option<String>,
     },
-    /// Set up the git repository holding DIR (default: the current folder)
-    /// to merge the registry by asset id.
+    /// Make git merge the registry by asset id.
+    ///
+    /// Sets up the repository holding DIR (default: the current folder):
+    /// a `.gitattributes` line in DIR and the merge driver in the
+    /// repository's local config.
     GitSetup { dir: Option<PathBuf> },
     /// The processing cache: what it holds, and keeping it in bounds.
     Cache {
