@@ -580,7 +580,10 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM, not SIGKILL: a killed master leaves its workers running,
+        // still listening on the port a later test may be given.
+        // SAFETY: kill(2) with a pid and a signal number touches no memory.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.child.wait();
     }
 }
