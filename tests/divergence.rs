@@ -85,7 +85,9 @@ fn added_deleted_and_renamed_files_are_untracked_missing_and_moved() {
     assert_eq!(moved["assetId"], json!(ids["assets/f002.txt"]));
     assert_eq!(moved["detail"], json!({"from": "assets/f002.txt", "to": "assets/renamed.txt"}));
     assert_eq!(f.registry_text(), registry);
-    assert!(s.events().iter().any(|e| e["kind"] == "divergenceDetected"));
+    // Published before its events are sent: a read may see the snapshot
+    // before the event arrives, so wait for it rather than look.
+    s.wait_for("divergenceDetected", |m| m["method"] == "packer/event" && m["params"]["kind"] == "divergenceDetected");
 }
 
 #[test]
