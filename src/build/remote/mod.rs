@@ -172,9 +172,16 @@ pub struct Report {
 
 /// The statistics of a build that did not use a remote.
 pub fn unused_stats(mode: RemoteMode) -> Value {
+    stats(mode, &Shared::default())
+}
+
+/// `stats.remote`: the one place its fields are named.
+fn stats(mode: RemoteMode, s: &Shared) -> Value {
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     json!({
-        "mode": mode.as_str(), "hits": 0, "misses": 0, "corrupt": 0,
-        "uploaded": 0, "errors": 0, "bytesDown": 0, "bytesUp": 0,
+        "mode": mode.as_str(), "hits": get(&s.hits), "misses": get(&s.misses), "corrupt": get(&s.corrupt),
+        "uploaded": get(&s.uploaded), "errors": get(&s.errors),
+        "bytesDown": get(&s.bytes_down), "bytesUp": get(&s.bytes_up),
     })
 }
 
@@ -216,10 +223,6 @@ impl Remote {
             lookup_task: Mutex::new(None),
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(UPLOAD_QUEUE_BYTES)),
         }
-    }
-
-    pub fn mode(&self) -> RemoteMode {
-        self.mode
     }
 
     pub fn writes(&self) -> bool {
@@ -372,13 +375,7 @@ impl Remote {
             let reason = if *refused { "refused" } else { "failures" };
             disabled = Some(json!({ "url": self.url, "reason": reason, "scope": "all", "message": why }));
         }
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let stats = json!({
-            "mode": self.mode.as_str(), "hits": get(&s.hits), "misses": get(&s.misses), "corrupt": get(&s.corrupt),
-            "uploaded": get(&s.uploaded), "errors": get(&s.errors),
-            "bytesDown": get(&s.bytes_down), "bytesUp": get(&s.bytes_up),
-        });
-        Report { stats, diagnostics, disabled }
+        Report { stats: stats(self.mode, s), diagnostics, disabled }
     }
 
     fn context(&self) -> Context {
