@@ -40,7 +40,7 @@ fn contents(n: usize) -> Contents {
         by_path.insert(e.path.clone(), e.id.clone());
         assets.insert(e.id.clone(), Arc::new(Asset::from_observation(e, Some(observed))));
     }
-    Contents { assets, by_path, untracked: OrdMap::new(), external: Arc::default() }
+    Contents { assets, by_path, untracked: OrdMap::new(), external: Arc::default(), conflicts: Arc::default() }
 }
 
 fn frames(c: &mut Criterion) {

@@ -23,12 +23,12 @@ pub enum MergeOutcome {
 /// Reads one of git's three versions: a missing or empty file is an empty
 /// registry (no common ancestor, or a side that deleted the file).
 fn read_side(path: &Path, shown_as: &str) -> Result<Vec<Entry>, String> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| format!("{shown_as}: not UTF-8"))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(format!("{shown_as}: {e}")),
     };
-    let (entries, conflicts) = registry::parse_merged(&text, shown_as).map_err(|e| e.to_string())?;
+    let registry::Parsed { entries, conflicts } = registry::parse_bytes(&bytes, shown_as).map_err(|e| e.to_string())?;
     if !conflicts.is_empty() {
         return Err(format!(
             "{shown_as} holds {} unresolved conflict(s) from an earlier merge: resolve them first",

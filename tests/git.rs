@@ -76,6 +76,13 @@ fn apply(root: &Path, mutation: Value) -> Value {
     r
 }
 
+fn plan(root: &Path, mutation: Value) -> Value {
+    let params = json!({ "mutation": mutation }).to_string();
+    let out = packer(root, &["call", "packer/previewMutation", &params, "--root", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn call(root: &Path, method: &str) -> Value {
     let out = packer(root, &["call", method, "{}", "--root", root.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
@@ -87,6 +94,7 @@ fn registry_of(root: &Path) -> BTreeMap<String, (String, Vec<String>)> {
     let text = std::fs::read_to_string(root.join(registry::REGISTRY_FILE)).unwrap();
     registry::parse(&text, "r")
         .unwrap()
+        .entries
         .into_iter()
         .map(|e| (e.path.to_string(), (e.id.to_string(), e.tags.clone())))
         .collect()
@@ -147,8 +155,10 @@ fn two_branches_that_move_retag_and_register_merge_without_a_conflict() {
     assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
 }
 
-#[test]
-fn both_branches_moving_one_asset_is_a_conflict_recorded_in_a_file_that_still_parses() {
+/// `main` moves asset a to `assets/ours.txt`, `feature` to
+/// `assets/theirs.txt` (and tags b); `feature` is merged into `main`.
+/// Returns the repository, the project root, a's id and git's merge.
+fn moved_both_ways() -> (tempfile::TempDir, PathBuf, String, Output) {
     let (repo, root) = repository();
     let ids: BTreeMap<String, String> = registry_of(&root).into_iter().map(|(p, (id, _))| (p, id)).collect();
     let a = ids["assets/a.txt"].clone();
@@ -165,11 +175,27 @@ fn both_branches_moving_one_asset_is_a_conflict_recorded_in_a_file_that_still_pa
     git(repo.path(), &["commit", "-q", "-m", "main"]);
 
     let merge = run(repo.path(), "git", &["merge", "--no-edit", "feature"]);
+    (repo, root, a, merge)
+}
+
+/// After `moved_both_ways`, the registry reloaded: the one conflict item.
+fn conflict_item(root: &Path) -> Value {
+    reload(root);
+    let d = call(root, "packer/divergence");
+    let items = d["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{d}");
+    items[0].clone()
+}
+
+#[test]
+fn both_branches_moving_one_asset_is_a_conflict_recorded_in_a_file_that_still_parses() {
+    let (_repo, root, a, merge) = moved_both_ways();
+    let ids: BTreeMap<String, String> = registry_of(&root).into_iter().map(|(p, (id, _))| (p, id)).collect();
     assert!(!merge.status.success(), "git reports the conflict");
     let stderr = String::from_utf8_lossy(&merge.stderr);
     let text = std::fs::read_to_string(root.join(registry::REGISTRY_FILE)).unwrap();
     assert!(!text.contains("<<<<<<<"), "never conflict markers: {text}");
-    let (entries, conflicts) = registry::parse_merged(&text, "r").unwrap();
+    let registry::Parsed { entries, conflicts } = registry::parse(&text, "r").unwrap();
     assert_eq!(conflicts.len(), 1, "{text}");
     assert_eq!((conflicts[0].conflict, conflicts[0].fields.clone()), (ConflictKind::Field, vec!["path".to_string()]));
     assert_eq!(conflicts[0].ids(), [a.as_str()]);
@@ -181,6 +207,48 @@ fn both_branches_moving_one_asset_is_a_conflict_recorded_in_a_file_that_still_pa
     // What the driver said, beside git's own words.
     let out = String::from_utf8_lossy(&merge.stdout);
     assert!(out.contains("CONFLICT") || stderr.contains("CONFLICT"), "{out}{stderr}");
+
+    // The packer first sees a registry changed since it last saw it (b's
+    // tags, one conflict record); reloaded, the conflict is one item. Git
+    // left the file at both paths: the item stands for both.
+    let d = call(&root, "packer/divergence");
+    let changed = d["items"].as_array().unwrap().iter().find(|i| i["kind"] == "registryChanged").cloned();
+    assert_eq!(changed.expect("registryChanged")["detail"]["conflicts"], 1, "{d}");
+    let item = &conflict_item(&root);
+    assert!(root.join("assets/ours.txt").is_file() && root.join("assets/theirs.txt").is_file());
+    assert_eq!(
+        (&item["kind"], &item["path"], &item["assetId"]),
+        (&json!("registryConflict"), &json!("assets/ours.txt"), &json!(a))
+    );
+    assert_eq!(item["detail"]["conflict"], "field");
+    assert_eq!(item["detail"]["theirs"][0]["path"], "assets/theirs.txt");
+    assert_eq!(item["detail"]["resolutions"], json!(["ours", "theirs", "both"]));
+
+    // A reconcile without items never picks a side.
+    let preview = plan(&root, json!({"kind": "reconcile"}));
+    assert_eq!(preview["warnings"][0]["code"], "choiceNeeded", "{preview}");
+    assert_eq!(preview["filesystemMutations"], json!([]), "{preview}");
+    // Other mutations of the asset wait for the conflict.
+    let preview = plan(&root, json!({"kind": "setMetadata", "assetId": a, "tags": ["x"]}));
+    assert_eq!(preview["blockers"][0]["code"], "inConflict", "{preview}");
+
+    // theirs: the entry moves to their path, and the copy git left at ours goes.
+    let choice = json!({"kind": "reconcile", "items": [{"divergenceId": item["id"], "resolution": "theirs"}]});
+    let preview = plan(&root, choice.clone());
+    assert_eq!(preview["blockers"], json!([]), "{preview}");
+    assert_eq!(
+        preview["filesystemMutations"],
+        json!([{"op": "delete", "path": "assets/ours.txt"}, {"op": "write", "path": "packer.registry.jsonl"}])
+    );
+    assert_eq!(preview["registryMutations"][0]["after"]["path"], "assets/theirs.txt", "{preview}");
+    apply(&root, choice);
+    assert!(!root.join("assets/ours.txt").exists());
+    let d = call(&root, "packer/divergence");
+    assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
+    let text = std::fs::read_to_string(root.join(registry::REGISTRY_FILE)).unwrap();
+    let parsed = registry::parse(&text, "r").unwrap();
+    assert_eq!(parsed.conflicts, vec![], "{text}");
+    assert_eq!(&*parsed.entries.iter().find(|e| *e.id == a).unwrap().path, "assets/theirs.txt");
 }
 
 #[test]
@@ -195,4 +263,44 @@ fn the_driver_refuses_what_it_cannot_read_and_leaves_ours_alone() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("game/packer.registry.jsonl (theirs):2:"), "names the side and the line: {stderr}");
     assert_eq!(std::fs::read_to_string(&ours).unwrap(), good);
+}
+
+#[test]
+fn a_conflicting_move_resolved_as_ours_removes_the_copy_at_theirs() {
+    let (_repo, root, a, _) = moved_both_ways();
+    let item = conflict_item(&root);
+    let choice = json!({"kind": "reconcile", "items": [{"divergenceId": item["id"], "resolution": "ours"}]});
+    let preview = plan(&root, choice.clone());
+    assert_eq!(preview["registryMutations"], json!([]), "the entries hold ours already: {preview}");
+    assert_eq!(
+        preview["filesystemMutations"],
+        json!([{"op": "delete", "path": "assets/theirs.txt"}, {"op": "write", "path": "packer.registry.jsonl"}])
+    );
+    apply(&root, choice);
+    let d = call(&root, "packer/divergence");
+    assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
+    assert_eq!(registry_of(&root)["assets/ours.txt"].0, a);
+    assert!(!root.join("assets/theirs.txt").exists());
+}
+
+#[test]
+fn a_conflicting_move_resolved_as_both_keeps_ours_and_registers_theirs_anew() {
+    let (_repo, root, a, _) = moved_both_ways();
+    // A copy that differs is never removed: here `theirs` differs, so
+    // resolving as `ours` would keep it (as untracked).
+    std::fs::write(root.join("assets/theirs.txt"), "a, edited\n").unwrap();
+    let item = conflict_item(&root);
+    let ours = json!({"kind": "reconcile", "items": [{"divergenceId": item["id"], "resolution": "ours"}]});
+    let preview = plan(&root, ours);
+    assert_eq!(preview["warnings"][0]["code"], "copyKept", "{preview}");
+    assert_eq!(preview["filesystemMutations"], json!([{"op": "write", "path": "packer.registry.jsonl"}]));
+
+    let both = json!({"kind": "reconcile", "items": [{"divergenceId": item["id"], "resolution": "both"}]});
+    let r = apply(&root, both);
+    assert_eq!(r["registryMutations"][0]["op"], "add", "{r}");
+    let reg = registry_of(&root);
+    assert_eq!(reg["assets/ours.txt"].0, a);
+    assert_ne!(reg["assets/theirs.txt"].0, a, "theirs is a new asset");
+    let d = call(&root, "packer/divergence");
+    assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
 }

@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
+use crate::project::divergence::ItemKind;
 use crate::project::sandbox::{FileStat, Sandbox};
 use crate::project::snapshot::{Asset, Diagnostic, Severity, Snapshot, Status};
 use crate::project::{manifest, paths, Project};
@@ -411,6 +412,18 @@ impl Build<'_> {
                 )),
                 Status::Ok | Status::Invalid => {}
             }
+        }
+        // Nor while the registry holds a conflict: either side may become the truth.
+        let conflicts = self.snap.divergence.iter().filter(|i| i.kind == ItemKind::RegistryConflict);
+        for item in conflicts {
+            let msg = format!("`{}` is in an unresolved registry conflict: reconcile it first", item.path);
+            diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                code: "diverged".into(),
+                message: msg,
+                asset_id: item.asset_id.clone(),
+                path: Some(item.path.clone()),
+            });
         }
         diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
         (!diagnostics.is_empty())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::divergence::RegistryChange;
 use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
-use super::registry::{self, Entry, REGISTRY_FILE};
+use super::registry::{self, Parsed, REGISTRY_FILE};
 use super::OpenError;
 
 const LAST_REGISTRY: &str = "registry.last.jsonl";
@@ -43,7 +43,7 @@ pub struct ManifestBaseline {
 
 /// `packer.registry.jsonl` as opening takes it.
 pub struct RegistryBaseline {
-    pub entries: Vec<Entry>,
+    pub registry: Parsed,
     pub registry_hash: String,
     /// The registry file differs from the packer's copy: what it holds now.
     pub registry_on_disk: Option<RegistryOnDisk>,
@@ -51,8 +51,8 @@ pub struct RegistryBaseline {
 
 /// The registry file as found, when it differs from the packer's copy.
 pub struct RegistryOnDisk {
-    /// Its entries, or why it cannot be read.
-    pub entries: Result<Arc<Vec<Entry>>, String>,
+    /// What it holds, or why it cannot be read.
+    pub parsed: Result<Arc<Parsed>, String>,
     pub hash: String,
 }
 
@@ -114,18 +114,18 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let known = last_hash
         .filter(|_| !copy_is_current)
         .and_then(|hash| Some((read_optional(&last_path).ok().flatten()?, hash)))
-        .and_then(|(last, hash)| registry::parse_bytes(&last, &registry_file).ok().map(|entries| (entries, hash)));
+        .and_then(|(last, hash)| registry::parse_bytes(&last, &registry_file).ok().map(|parsed| (parsed, hash)));
     match known {
-        Some((entries, hash)) => {
+        Some((known, hash)) => {
             let on_disk = parsed.map(Arc::new).map_err(|e| e.to_string());
             Ok(RegistryBaseline {
-                entries,
+                registry: known,
                 registry_hash: hash,
-                registry_on_disk: Some(RegistryOnDisk { entries: on_disk, hash: registry_hash_now }),
+                registry_on_disk: Some(RegistryOnDisk { parsed: on_disk, hash: registry_hash_now }),
             })
         }
         None => {
-            let entries = parsed?;
+            let registry = parsed?;
             if !copy_is_current {
                 // The copy is of the bytes just parsed: if the file changed
                 // since, no copy is made, and the next open compares again.
@@ -134,7 +134,7 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
                     remember_registry(state_dir, &bytes);
                 }
             }
-            Ok(RegistryBaseline { entries, registry_hash: registry_hash_now, registry_on_disk: None })
+            Ok(RegistryBaseline { registry, registry_hash: registry_hash_now, registry_on_disk: None })
         }
     }
 }
@@ -144,10 +144,10 @@ pub fn registry_change(
     on_disk: Option<RegistryOnDisk>,
     assets: &imbl::OrdMap<Arc<str>, Arc<super::snapshot::Asset>>,
 ) -> Option<RegistryChange> {
-    let RegistryOnDisk { entries, hash } = on_disk?;
-    let detail = match &entries {
-        Ok(e) => super::divergence::registry_diff(assets, e),
+    let RegistryOnDisk { parsed, hash } = on_disk?;
+    let detail = match &parsed {
+        Ok(p) => super::divergence::registry_diff(assets, p),
         Err(message) => serde_json::json!({ "error": message }),
     };
-    Some(RegistryChange { entries, detail, hash })
+    Some(RegistryChange { parsed, detail, hash })
 }

@@ -9,7 +9,8 @@ use imbl::OrdMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::registry::Entry;
+use super::merge::Conflict;
+use super::registry::{Entry, Parsed};
 use super::snapshot::{Asset, Status};
 use crate::hash::ContentHash;
 
@@ -22,6 +23,7 @@ pub enum ItemKind {
     Moved,
     RegistryChanged,
     ManifestChanged,
+    RegistryConflict,
 }
 
 impl ItemKind {
@@ -33,6 +35,7 @@ impl ItemKind {
             ItemKind::Moved => "moved",
             ItemKind::RegistryChanged => "registryChanged",
             ItemKind::ManifestChanged => "manifestChanged",
+            ItemKind::RegistryConflict => "registryConflict",
         }
     }
 }
@@ -51,7 +54,12 @@ pub struct Item {
 }
 
 fn item(kind: ItemKind, path: &str, asset_id: Option<&str>, detail: Value) -> Item {
-    let hash = blake3::hash(format!("{}\0{path}", kind.as_str()).as_bytes());
+    item_keyed(kind, path, path, asset_id, detail)
+}
+
+/// An item whose id is derived from `key` rather than its path.
+fn item_keyed(kind: ItemKind, key: &str, path: &str, asset_id: Option<&str>, detail: Value) -> Item {
+    let hash = blake3::hash(format!("{}\0{key}", kind.as_str()).as_bytes());
     Item {
         id: format!("d-{}", &hash.to_hex()[..16]),
         kind,
@@ -72,7 +80,7 @@ pub struct Untracked {
 #[derive(Debug, Clone)]
 pub struct RegistryChange {
     /// What the file holds now, or why it cannot be read.
-    pub entries: Result<Arc<Vec<Entry>>, String>,
+    pub parsed: Result<Arc<Parsed>, String>,
     /// The hash of the file's bytes when this was seen.
     pub hash: String,
     pub detail: Value,
@@ -86,9 +94,28 @@ pub struct External {
     pub manifest_changed: bool,
 }
 
+/// The item of one conflict record: keyed by the record itself (two
+/// records may name one path), at the path our side has (else theirs',
+/// else the ancestor's); `detail` is the record and the resolutions it
+/// accepts.
+fn conflict_item(c: &Conflict) -> Item {
+    let record = serde_json::to_value(c).expect("a conflict record serialises");
+    let first = c.ours.first().or(c.theirs.first()).or(c.base.first());
+    let path = first.map_or(super::registry::REGISTRY_FILE, |e| &*e.path);
+    let mut detail = record.clone();
+    detail["resolutions"] = json!(super::reconcile::conflict_resolutions(c));
+    item_keyed(ItemKind::RegistryConflict, &record.to_string(), path, first.map(|e| &*e.id), detail)
+}
+
+/// The id of a conflict record's item.
+pub fn conflict_item_id(c: &Conflict) -> String {
+    conflict_item(c).id
+}
+
 /// What differs between the registry in the snapshot and `disk`, by asset id.
-pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &[Entry]) -> Value {
-    let disk_by_id: BTreeMap<&str, &Entry> = disk.iter().map(|e| (&*e.id, e)).collect();
+/// `conflicts` counts the conflict records the file holds.
+pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &Parsed) -> Value {
+    let disk_by_id: BTreeMap<&str, &Entry> = disk.entries.iter().map(|e| (&*e.id, e)).collect();
     let mut added = Vec::new();
     let mut changed = Vec::new();
     for (id, e) in &disk_by_id {
@@ -122,7 +149,7 @@ pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &[Entry]) -> 
         .filter(|(id, _)| !disk_by_id.contains_key(&***id))
         .map(|(id, a)| json!({ "assetId": id, "path": a.entry.path }))
         .collect();
-    json!({ "added": added, "removed": removed, "changed": changed })
+    json!({ "added": added, "removed": removed, "changed": changed, "conflicts": disk.conflicts.len() })
 }
 
 /// Every divergence item of a snapshot's contents, in a stable order.
@@ -130,11 +157,16 @@ pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &[Entry]) -> 
 /// `moved` item instead of a `missing` and an `untracked`.
 /// `diverging` is every modified or missing asset, in any order (the one
 /// walk of the map that counts a snapshot finds them).
+/// Each conflict record of the registry is one `registryConflict` item,
+/// which stands for every asset and path the record names: they get no
+/// item of their own until it is resolved (git leaves a file at both paths
+/// of a conflicting move; the conflict, not an `untracked` item, says why).
 pub fn compute(
     mut diverging: Vec<&Arc<Asset>>,
     by_path: &OrdMap<Arc<str>, Arc<str>>,
     untracked: &OrdMap<String, Untracked>,
     external: &External,
+    conflicts: &[Conflict],
 ) -> Vec<Item> {
     let mut items = Vec::new();
     if let Some(change) = &external.registry {
@@ -143,16 +175,30 @@ pub fn compute(
     if external.manifest_changed {
         items.push(item(ItemKind::ManifestChanged, super::manifest::MANIFEST_FILE, None, json!({})));
     }
+    let mut covered_ids: HashSet<&str> = HashSet::new();
+    let mut covered_paths: HashSet<&str> = HashSet::new();
+    for c in conflicts {
+        items.push(conflict_item(c));
+        for e in c.base.iter().chain(&c.ours).chain(&c.theirs) {
+            covered_ids.insert(&e.id);
+            covered_paths.insert(&e.path);
+        }
+    }
     let mut by_hash: HashMap<ContentHash, Vec<&str>> = HashMap::new();
     for (path, u) in untracked {
-        by_hash.entry(u.hash).or_default().push(path.as_str());
+        if !covered_paths.contains(path.as_str()) {
+            by_hash.entry(u.hash).or_default().push(path.as_str());
+        }
     }
     let mut paired: HashSet<&str> = HashSet::new();
     // Only modified and missing assets diverge (few, usually): in path order.
     diverging.sort_by(|a, b| a.path().cmp(b.path()));
     for a in diverging {
         let id = a.id();
-        if by_path.get(a.path()).map(|i| &**i) != Some(id) {
+        if by_path.get(a.path()).map(|i| &**i) != Some(id)
+            || covered_ids.contains(id)
+            || covered_paths.contains(a.path())
+        {
             continue;
         }
         match a.status {
@@ -177,7 +223,7 @@ pub fn compute(
         }
     }
     for (path, u) in untracked {
-        if !paired.contains(&path.as_str()) {
+        if !paired.contains(&path.as_str()) && !covered_paths.contains(path.as_str()) {
             let kind = super::workspace::Kind::of_path(path);
             items.push(item(ItemKind::Untracked, path, None, json!({ "hash": u.hash, "size": u.size, "kind": kind })));
         }

@@ -221,7 +221,9 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     }
     let state_dir = project.state_dir();
     let trash = super::intent::trash_rel(&op.id);
-    let registry_text = plan.write_registry.then(|| registry::render(plan.contents.assets.values().map(|a| &a.entry)));
+    let registry_text = plan
+        .write_registry
+        .then(|| registry::render_merged(plan.contents.assets.values().map(|a| &a.entry), &plan.contents.conflicts));
     // The intent goes to disk before the first step: a crash from here to the
     // commit point is settled on the next open (see `intent`).
     // From the first change on disk until the new snapshot is published,

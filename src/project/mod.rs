@@ -338,7 +338,8 @@ impl Project {
         });
         let mut cache = cache;
         let registry = registry?;
-        let (registry_hash, mut entries) = (registry.registry_hash, registry.entries);
+        let (registry_hash, mut entries) = (registry.registry_hash, registry.registry.entries);
+        let conflicts = Arc::new(registry.registry.conflicts);
         // The registered paths in order, each with its entry (in id order).
         let mut order: Vec<(Arc<str>, usize)> = entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
         rayon::slice::ParallelSliceMut::par_sort_unstable(&mut order[..]);
@@ -413,7 +414,7 @@ impl Project {
         let generation = bus.last_seq() + 1;
         let external =
             External { registry: baseline::registry_change(registry.registry_on_disk, &assets), manifest_changed };
-        let contents = Contents { assets, by_path, untracked, external: Arc::new(external) };
+        let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts };
         let mut project_diagnostics = project_diagnostics_from_scan;
         let ops = Arc::new(OpTable::default());
         let settled = Settled { apply: settled.as_ref(), build: finished_build.as_ref() };

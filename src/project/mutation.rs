@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::divergence::External;
 use super::divergence::Untracked;
 use super::manifest::{Manifest, MANIFEST_FILE};
+use super::merge::Conflict;
 use super::paths;
 use super::registry::{Entry, REGISTRY_FILE};
 use super::sandbox::{self, RenameError, Sandbox};
@@ -275,6 +276,8 @@ pub(super) struct Planner<'a> {
     pub(super) by_path: OrdMap<Arc<str>, Arc<str>>,
     pub(super) untracked: OrdMap<String, Untracked>,
     pub(super) external: External,
+    /// The registry's conflict records, as this plan leaves them.
+    pub(super) conflicts: Vec<Conflict>,
     overlay: HashMap<String, DiskEntry>,
     pub(super) steps: Vec<Step>,
     blockers: Vec<Issue>,
@@ -296,6 +299,8 @@ pub(super) struct Planner<'a> {
 pub(super) struct ReconcileState {
     pub(super) reloaded_registry: Option<String>,
     pub(super) keep_registry: bool,
+    /// A conflict record was resolved: the registry is written without it.
+    pub(super) conflicts_resolved: bool,
     /// Registry entries touched other than by a `reload`.
     pub(super) touched_other: bool,
     pub(super) manifest: Option<Arc<Manifest>>,
@@ -314,6 +319,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         by_path: snap.contents.by_path.clone(),
         untracked: snap.contents.untracked.clone(),
         external: snap.contents.external.as_ref().clone(),
+        conflicts: snap.contents.conflicts.as_ref().clone(),
         overlay: HashMap::new(),
         steps: Vec::new(),
         blockers: Vec::new(),
@@ -351,6 +357,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         .collect();
     let rec = &p.reconcile;
     let write_registry = rec.keep_registry
+        || rec.conflicts_resolved
         || if rec.reloaded_registry.is_some() { rec.touched_other } else { !registry_mutations.is_empty() };
     if write_registry {
         filesystem_mutations.push(FsMutation { op: "write", path: REGISTRY_FILE.into(), to: None });
@@ -377,6 +384,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
             by_path: p.by_path,
             untracked: p.untracked,
             external: Arc::new(p.external),
+            conflicts: Arc::new(p.conflicts),
         },
         write_registry,
         adopt_registry_hash: p.reconcile.reloaded_registry,
@@ -462,7 +470,22 @@ impl Planner<'_> {
         cached.map_or_else(|| workspace::inspect(self.root, rel, kind), Ok)
     }
 
+    /// Removes the file at `path` (parked in the apply's trash until the
+    /// commit, like every delete).
+    pub(super) fn plan_delete(&mut self, path: &str) {
+        self.overlay.insert(path.to_string(), DiskEntry::Absent);
+        self.steps.push(Step::Delete { path: path.to_string() });
+    }
+
+    /// The asset a mutation names. An asset a registry conflict names is
+    /// changed only by resolving the conflict: either side's entry may
+    /// become the truth, and a change made meanwhile would be lost or mixed in.
     fn known(&mut self, asset_id: &str) -> Option<Arc<Asset>> {
+        if self.conflicts.iter().any(|c| c.ids().contains(&asset_id)) {
+            let msg = format!("asset `{asset_id}` is in an unresolved registry conflict: reconcile it first");
+            self.block("inConflict", msg, Some(asset_id), None);
+            return None;
+        }
         let found = self.assets.get(asset_id).cloned();
         if found.is_none() {
             let message = if self.snap.contents.assets.contains_key(asset_id) {

@@ -161,8 +161,8 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         let hash = registry::content_hash(&bytes);
         external.registry = (hash != disk.registry_hash)
             .then(|| {
-                let entries = registry::parse_bytes(&bytes, REGISTRY_FILE).map(Arc::new).map_err(|e| e.to_string());
-                super::baseline::registry_change(Some(RegistryOnDisk { entries, hash }), &contents.assets)
+                let parsed = registry::parse_bytes(&bytes, REGISTRY_FILE).map(Arc::new).map_err(|e| e.to_string());
+                super::baseline::registry_change(Some(RegistryOnDisk { parsed, hash }), &contents.assets)
             })
             .flatten();
     }

@@ -8,8 +8,9 @@ use serde_json::json;
 
 use super::divergence::{Item, ItemKind, Untracked};
 use super::manifest::{Manifest, MANIFEST_FILE};
+use super::merge::{Conflict, ConflictKind};
 use super::mutation::{DiskEntry, Planner, ReconcileChoice, Step};
-use super::registry;
+use super::registry::{self, Entry};
 use super::snapshot::Asset;
 use super::workspace::{self, Kind, Observed};
 
@@ -22,6 +23,28 @@ pub fn resolutions_for(kind: ItemKind) -> &'static [&'static str] {
         ItemKind::Moved => &["move"],
         ItemKind::RegistryChanged => &["reload", "keep"],
         ItemKind::ManifestChanged => &["reload"],
+        // Accepted per record: see `conflict_resolutions`.
+        ItemKind::RegistryConflict => &["ours", "theirs", "both"],
+    }
+}
+
+/// The resolutions a conflict record accepts. A side is always chosen by a
+/// person: a reconcile without `items` leaves conflicts as they are. `both`
+/// only where both sides can stand: an asset moved to two paths stays at
+/// ours, and the file at theirs becomes a new asset.
+pub fn conflict_resolutions(c: &Conflict) -> &'static [&'static str] {
+    if split_move(c).is_some() {
+        &["ours", "theirs", "both"]
+    } else {
+        &["ours", "theirs"]
+    }
+}
+
+/// Our and their entry of an asset the two sides moved to different paths.
+fn split_move(c: &Conflict) -> Option<(&Entry, &Entry)> {
+    match (c.conflict, c.ours.as_slice(), c.theirs.as_slice()) {
+        (ConflictKind::Field, [o], [t]) if o.path != t.path && o.id == t.id => Some((o, t)),
+        _ => None,
     }
 }
 
@@ -36,6 +59,14 @@ impl Planner<'_> {
         match choices {
             None => {
                 for item in items {
+                    if item.kind == ItemKind::RegistryConflict {
+                        let msg = format!(
+                            "a registry conflict at `{}` is left: choose a side for it (ours, theirs)",
+                            item.path
+                        );
+                        self.warn("choiceNeeded", msg, item.asset_id.as_deref(), Some(&item.path));
+                        continue;
+                    }
                     let default = resolutions_for(item.kind)[0].to_string();
                     chosen.push((item, default, None));
                 }
@@ -155,6 +186,88 @@ impl Planner<'_> {
                 self.external.registry = None;
             }
             (ItemKind::ManifestChanged, _) => self.reload_manifest(),
+            (ItemKind::RegistryConflict, _) => self.resolve_conflict(item, resolution),
+        }
+    }
+
+    /// Takes one side of a conflict record and removes the record. The
+    /// entries hold our side already (the merge put it there); `theirs`
+    /// replaces the entries of every asset the record names with theirs'.
+    fn resolve_conflict(&mut self, item: &Item, resolution: &str) {
+        let Some(index) = self.conflicts.iter().position(|c| super::divergence::conflict_item_id(c) == item.id) else {
+            let msg = format!("the conflict at `{}` is resolved earlier in this mutation; skipped", item.path);
+            self.warn("skipped", msg, item.asset_id.as_deref(), Some(&item.path));
+            return;
+        };
+        let allowed = conflict_resolutions(&self.conflicts[index]);
+        if !allowed.contains(&resolution) {
+            let msg = format!("`{resolution}` does not resolve this conflict (use {})", allowed.join(" or "));
+            self.block("invalidResolution", msg, item.asset_id.as_deref(), Some(&item.path));
+            return;
+        }
+        let c = self.conflicts.remove(index);
+        self.reconcile.conflicts_resolved = true;
+        match resolution {
+            "ours" => {
+                // Git leaves a file at both paths of a conflicting move: the
+                // one at theirs goes when it is a copy of ours.
+                for t in &c.theirs {
+                    if let Some(ours) = self.assets.get(&*t.id).map(|a| a.entry.path.clone()) {
+                        self.remove_copy(&t.path, &ours);
+                    }
+                }
+            }
+            "theirs" => {
+                let current: Vec<Arc<Asset>> = c.ids().iter().filter_map(|id| self.assets.get(*id).cloned()).collect();
+                for a in &current {
+                    self.remove(a);
+                }
+                for e in &c.theirs {
+                    if let Some(other) = self.by_path.get(&*e.path).cloned() {
+                        let msg = format!("`{}` is asset `{other}`'s path (outside this conflict)", e.path);
+                        self.block("targetExists", msg, Some(&e.id), Some(&e.path));
+                        return;
+                    }
+                    let obs = self.look(&e.path, e.kind);
+                    self.untracked.remove(&*e.path);
+                    self.put(Asset::from_observation(e.clone(), obs));
+                }
+                for a in &current {
+                    if let Some(theirs) = c.theirs.iter().find(|t| t.id == a.entry.id) {
+                        self.remove_copy(a.path(), &theirs.path.clone());
+                    }
+                }
+            }
+            _ => {
+                // `both`: the asset stays at ours; theirs becomes a new asset
+                // with their tags and settings.
+                let Some((_, theirs)) = split_move(&c) else { return };
+                let theirs = theirs.clone();
+                self.register(&theirs.path);
+                let Some(id) = self.by_path.get(&*theirs.path).cloned() else { return };
+                let mut added = self.assets[&id].as_ref().clone();
+                added.entry.tags = theirs.tags;
+                added.entry.settings = theirs.settings;
+                self.put(added);
+            }
+        }
+    }
+
+    /// Removes the file at `copy`, a path that lost a conflict, when it
+    /// holds exactly what the winner's file at `kept` holds; otherwise it
+    /// stays (and shows as untracked once the conflict is gone).
+    fn remove_copy(&mut self, copy: &str, kept: &str) {
+        if copy == kept || self.by_path.contains_key(copy) || self.disk(copy) != DiskEntry::File {
+            return;
+        }
+        let a = self.look(copy, Kind::of_path(copy)).map(|o| o.hash);
+        let b = self.look(kept, Kind::of_path(kept)).map(|o| o.hash);
+        if a.is_some() && a == b {
+            self.untracked.remove(copy);
+            self.plan_delete(copy);
+        } else {
+            let msg = format!("`{copy}` does not hold what `{kept}` holds, so it stays (as an untracked file)");
+            self.warn("copyKept", msg, None, Some(copy));
         }
     }
 
@@ -238,8 +351,8 @@ impl Planner<'_> {
     /// The registry file on disk wins: the snapshot is rebuilt from it.
     fn reload_registry(&mut self) {
         let Some(change) = self.external.registry.clone() else { return };
-        let entries = match &change.entries {
-            Ok(e) => e.clone(),
+        let parsed = match &change.parsed {
+            Ok(p) => p.clone(),
             Err(e) => {
                 let msg = format!("the registry file cannot be reloaded: {e}");
                 self.block("registryInvalid", msg, None, Some(registry::REGISTRY_FILE));
@@ -250,7 +363,7 @@ impl Planner<'_> {
         for a in &old {
             self.remove_entry(a);
         }
-        for e in entries.iter() {
+        for e in parsed.entries.iter() {
             let obs = self.look(&e.path, e.kind);
             self.untracked.remove(&*e.path);
             self.put_entry(Asset::from_observation(e.clone(), obs));
@@ -265,6 +378,7 @@ impl Planner<'_> {
                 }
             }
         }
+        self.conflicts = parsed.conflicts.clone();
         self.external.registry = None;
         self.reconcile.reloaded_registry = Some(change.hash);
     }

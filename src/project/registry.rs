@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::merge::Conflict;
 use super::workspace::Kind;
 use crate::fsutil;
 use crate::hash::ContentHash;
@@ -65,11 +66,20 @@ pub enum RegistryError {
     Invalid { file: String, line: usize, message: String },
 }
 
+/// What a registry file holds: its entries (unique ids and paths, in id
+/// order) and the conflict records a merge left in it (see `merge.rs`),
+/// which stand until they are reconciled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    pub entries: Vec<Entry>,
+    pub conflicts: Vec<Conflict>,
+}
+
 /// Parses registry bytes as found on disk: a missing or empty file is an
 /// empty registry. The one place that decides it, at open and live alike.
-pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Vec<Entry>, RegistryError> {
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Parsed, RegistryError> {
     if bytes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Parsed::default());
     }
     let mut parser = Parser::new(file);
     for line in bytes.split(|b| *b == b'\n') {
@@ -82,14 +92,14 @@ pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Vec<Entry>, RegistryError
 /// entries and the hash of exactly the bytes they came from, with no copy
 /// of the file in memory (20 MB at 100,000 assets). A missing file is an
 /// empty registry; `Ok(Err(_))` is a file that does not parse.
-pub fn read(path: &Path, file: &str) -> std::io::Result<(Result<Vec<Entry>, RegistryError>, String)> {
+pub fn read(path: &Path, file: &str) -> std::io::Result<(Result<Parsed, RegistryError>, String)> {
     use std::io::BufRead;
     let mut hasher = blake3::Hasher::new();
     let mut parser = Parser::new(file);
     let mut failed = None;
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Ok(Vec::new()), content_hash(b""))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Ok(Parsed::default()), content_hash(b""))),
         Err(e) => return Err(e),
     };
     let mut reader = std::io::BufReader::with_capacity(256 * 1024, f);
@@ -118,7 +128,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 /// Parses registry text. Every problem names its line; duplicate ids and
 /// duplicate paths are errors because either would split an asset's identity.
-pub fn parse(text: &str, file: &str) -> Result<Vec<Entry>, RegistryError> {
+pub fn parse(text: &str, file: &str) -> Result<Parsed, RegistryError> {
     let mut parser = Parser::new(file);
     for line in text.lines() {
         parser.line(line.as_bytes())?;
@@ -137,8 +147,8 @@ struct Parser<'f> {
     entries: Vec<Entry>,
     /// The line of each entry, kept beside it only until duplicates are checked.
     lines: Vec<usize>,
-    /// Conflict records a merge left (see `merge.rs`), with their lines.
-    conflicts: Vec<(usize, super::merge::Conflict)>,
+    /// Conflict records a merge left (see `merge.rs`).
+    conflicts: Vec<Conflict>,
 }
 
 impl<'f> Parser<'f> {
@@ -181,7 +191,7 @@ impl<'f> Parser<'f> {
         if line.starts_with(br#"{"conflict":"#) {
             let conflict =
                 serde_json::from_slice(line).map_err(|e| self.invalid(n, format!("a conflict record: {e}")))?;
-            self.conflicts.push((n, conflict));
+            self.conflicts.push(conflict);
             return Ok(());
         }
         let entry: Entry = serde_json::from_slice(line).map_err(|e| self.invalid(n, e.to_string()))?;
@@ -196,24 +206,7 @@ impl<'f> Parser<'f> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Vec<Entry>, RegistryError> {
-        // Until the packer shows conflicts as divergence items, a registry
-        // holding one is refused whole, never read with a side picked.
-        if let Some((n, c)) = self.conflicts.first() {
-            return Err(self.invalid(
-                *n,
-                format!(
-                    "an unresolved merge conflict ({} on {}): keep one side's entries and delete this line",
-                    c.conflict.as_str(),
-                    c.ids().join(", ")
-                ),
-            ));
-        }
-        self.finish_merged().map(|(entries, _)| entries)
-    }
-
-    /// The entries and the conflict records.
-    fn finish_merged(self) -> Result<(Vec<Entry>, Vec<super::merge::Conflict>), RegistryError> {
+    fn finish(self) -> Result<Parsed, RegistryError> {
         let Parser { entries, lines, conflicts, .. } = self;
         // The first line (in file order) that repeats an id or a path, found
         // through sets of borrowed strings: no copy of any id or path is made.
@@ -235,24 +228,13 @@ impl<'f> Parser<'f> {
         let mut entries = entries;
         // Already in order when the packer wrote the file: one linear pass.
         entries.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok((entries, conflicts.into_iter().map(|(_, c)| c).collect()))
+        Ok(Parsed { entries, conflicts })
     }
 }
 
-/// Parses registry text that may hold conflict records (a merge's result).
-pub fn parse_merged(text: &str, file: &str) -> Result<(Vec<Entry>, Vec<super::merge::Conflict>), RegistryError> {
-    let mut parser = Parser::new(file);
-    for line in text.lines() {
-        parser.line(line.as_bytes())?;
-    }
-    if text.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    parser.finish_merged()
-}
-
-/// Renders a merge: the entries, then one line per conflict record.
-pub fn render_merged<'a>(entries: impl IntoIterator<Item = &'a Entry>, conflicts: &[super::merge::Conflict]) -> String {
+/// Renders entries and conflict records: the records follow the entries,
+/// one line each, in the order given.
+pub fn render_merged<'a>(entries: impl IntoIterator<Item = &'a Entry>, conflicts: &[Conflict]) -> String {
     let mut out = render(entries);
     for c in conflicts {
         out.push_str(&serde_json::to_string(c).expect("a conflict record serialises"));
@@ -309,8 +291,8 @@ mod tests {
             r#"{"id":"a","path":"assets/a.txt","kind":"text","hash":"0000000000000000000000000000000000000000000000000000000000000000","size":1,"tags":[],"settings":{}}"#
         );
         let back = parse(&text, "r").unwrap();
-        assert_eq!(&*back[0].id, "a");
-        assert_eq!(render(&back), text);
+        assert_eq!(&*back.entries[0].id, "a");
+        assert_eq!(render(&back.entries), text);
     }
 
     #[test]
@@ -331,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn conflict_records_round_trip_and_the_packer_refuses_them_by_line() {
+    fn conflict_records_round_trip_after_the_entries() {
         use crate::project::merge::{Conflict, ConflictKind};
         let conflict = Conflict {
             conflict: ConflictKind::Field,
@@ -343,13 +325,11 @@ mod tests {
         let text =
             render_merged(&[entry("a", "assets/x.txt"), entry("b", "assets/b.txt")], std::slice::from_ref(&conflict));
         assert!(text.lines().nth(3).unwrap().starts_with(r#"{"conflict":"field","fields":["path"],"base":[{"id":"a""#));
-        let (entries, conflicts) = parse_merged(&text, "r").unwrap();
-        assert_eq!((entries.len(), conflicts), (2, vec![conflict]));
-        let e = parse(&text, "packer.registry.jsonl").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "packer.registry.jsonl:4: an unresolved merge conflict (field on a): keep one side's entries and delete this line"
-        );
+        let parsed = parse(&text, "r").unwrap();
+        assert_eq!((parsed.entries.len(), parsed.conflicts), (2, vec![conflict]));
+        let RegistryError::Invalid { line, message, .. } =
+            parse(&text.replace(r#""fields":["path"]"#, r#""fields":"path""#), "r").unwrap_err();
+        assert_eq!(line, 4, "{message}");
     }
 
     #[test]
@@ -365,6 +345,6 @@ mod tests {
         let RegistryError::Invalid { line, .. } = read(&path, "r").unwrap().0.unwrap_err();
         assert_eq!(line, 4);
         let (missing, hash) = read(&dir.path().join("none"), "r").unwrap();
-        assert_eq!((missing.unwrap(), hash), (Vec::new(), content_hash(b"")));
+        assert_eq!((missing.unwrap(), hash), (Parsed::default(), content_hash(b"")));
     }
 }

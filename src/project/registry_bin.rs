@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::registry::{self, Entry, RegistryError};
+use super::registry::{self, Entry, Parsed, RegistryError};
 use super::workspace::Kind;
 use crate::binary::Reader;
 use crate::hash::ContentHash;
@@ -26,7 +26,7 @@ const VERSION: u32 = 1;
 /// The registry file's entries (or why it does not parse) and the hash of
 /// its bytes, from the copy when it is current, otherwise by parsing it
 /// (and then making the copy). A missing file is an empty registry.
-pub fn read(state_dir: &Path, path: &Path, file: &str) -> std::io::Result<(Result<Vec<Entry>, RegistryError>, String)> {
+pub fn read(state_dir: &Path, path: &Path, file: &str) -> std::io::Result<(Result<Parsed, RegistryError>, String)> {
     let copy = state_dir.join(FILE);
     let now = match std::fs::File::open(path) {
         Ok(f) => {
@@ -38,10 +38,15 @@ pub fn read(state_dir: &Path, path: &Path, file: &str) -> std::io::Result<(Resul
         Err(e) => return Err(e),
     };
     if let Some(entries) = std::fs::read(&copy).ok().and_then(|bytes| decode(&bytes, now.as_bytes())) {
-        return Ok((Ok(entries), now.to_hex().to_string()));
+        return Ok((Ok(Parsed { entries, conflicts: Vec::new() }), now.to_hex().to_string()));
     }
     let (parsed, hash) = registry::read(path, file)?;
-    if let Ok(entries) = &parsed {
+    // A file with conflict records is read as text until they are resolved
+    // (the copy holds entries only).
+    if let Ok(Parsed { entries, conflicts }) = &parsed {
+        if !conflicts.is_empty() {
+            return Ok((parsed, hash));
+        }
         if let Some(h) = ContentHash::from_hex(&hash) {
             // Unsynced, as every cache: a lost copy only means parsing again.
             if let Err(e) = crate::fsutil::replace_unsynced(&copy, &encode(entries, h.as_bytes())) {
@@ -169,7 +174,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap().replace("\"ui\"", "\"hud\"");
         std::fs::write(&path, &text).unwrap();
         let (entries, hash) = read(dir.path(), &path, "r").unwrap();
-        assert_eq!(entries.unwrap()[0].tags, vec!["hud".to_string(), "x".to_string()]);
+        assert_eq!(entries.unwrap().entries[0].tags, vec!["hud".to_string(), "x".to_string()]);
         assert_eq!(hash, registry::content_hash(text.as_bytes()));
 
         // A damaged copy is not used.
@@ -179,7 +184,16 @@ mod tests {
         bytes[n - 40] ^= 1;
         assert_eq!(decode(&bytes, blake3::hash(text.as_bytes()).as_bytes()), None);
         std::fs::write(&copy, &bytes).unwrap();
-        assert_eq!(read(dir.path(), &path, "r").unwrap().0.unwrap()[0].tags[0], "hud");
+        assert_eq!(read(dir.path(), &path, "r").unwrap().0.unwrap().entries[0].tags[0], "hud");
+
+        // A file with conflict records is read as text, records and all, and
+        // never copied (the copy holds entries only).
+        std::fs::remove_file(&copy).unwrap();
+        std::fs::write(&path, format!("{text}{}\n", r#"{"conflict":"deleted","base":[],"ours":[],"theirs":[]}"#))
+            .unwrap();
+        let parsed = read(dir.path(), &path, "r").unwrap().0.unwrap();
+        assert_eq!((parsed.entries.len(), parsed.conflicts.len()), (2, 1));
+        assert!(!copy.exists());
 
         // A file that does not parse is reported, and leaves no copy behind for it.
         std::fs::write(&path, "{oops\n").unwrap();

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::divergence::{self, External, Item, Untracked};
 use super::manifest::Manifest;
+use super::merge::Conflict;
 use super::registry::Entry;
 use super::workspace::{Kind, Metadata, Observed};
 use crate::hash::ContentHash;
@@ -160,6 +161,8 @@ pub struct Contents {
     pub untracked: OrdMap<String, Untracked>,
     /// Differences in the project's own files (registry, manifest).
     pub external: Arc<External>,
+    /// Conflict records the registry holds (a merge's), until reconciled.
+    pub conflicts: Arc<Vec<Conflict>>,
 }
 
 /// One project's coherent state at one generation.
@@ -211,8 +214,13 @@ impl Snapshot {
             by_kind: Kind::ALL.iter().zip(kinds).map(|(k, n)| (k.as_str(), n)).collect(),
             by_status: Status::ALL.iter().zip(statuses).map(|(s, n)| (s.as_str(), n)).collect(),
         };
-        let divergence =
-            Arc::new(divergence::compute(diverging, &contents.by_path, &contents.untracked, &contents.external));
+        let divergence = Arc::new(divergence::compute(
+            diverging,
+            &contents.by_path,
+            &contents.untracked,
+            &contents.external,
+            &contents.conflicts,
+        ));
         Snapshot { generation, manifest, contents, divergence, project_diagnostics, asset_counts, diagnostic_counts }
     }
 
