@@ -56,23 +56,6 @@ pub fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> Re
     })
 }
 
-/// One line for a person per conflict.
-pub fn describe(c: &Conflict) -> String {
-    let side = |entries: &[Entry]| -> String {
-        if entries.is_empty() {
-            return "deleted".into();
-        }
-        entries.iter().map(|e| format!("{} at {}", e.id, e.path)).collect::<Vec<_>>().join(", ")
-    };
-    let what = match c.conflict {
-        merge::ConflictKind::Field => format!("both sides changed {}", c.fields.join(", ")),
-        merge::ConflictKind::Deleted => "one side deleted what the other changed".into(),
-        merge::ConflictKind::PathClaimed => "two assets claim one path".into(),
-        merge::ConflictKind::RegisteredTwice => "the same new file was registered twice".into(),
-    };
-    format!("{what}: ours {}; theirs {}", side(&c.ours), side(&c.theirs))
-}
-
 fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {

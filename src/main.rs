@@ -1,6 +1,7 @@
 //! The `studio-packer` command line. Every command that reads or changes a
-//! project is a JSON-RPC client of the same server code; none computes a
-//! semantic of its own.
+//! project is a JSON-RPC client of the same server code, except `check`,
+//! which loads the project read-only through the same engine
+//! (`project::check`); none computes a semantic of its own.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,18 @@ enum Command {
         #[arg(long)]
         clean: bool,
         /// Print the result as JSON (and no progress).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a project for CI and pre-commit, changing nothing.
+    ///
+    /// Reports registry and manifest errors, entries whose file is missing
+    /// or changed, untracked files and unresolved registry conflicts, each
+    /// with its file and line. Exit 0: clean; 1: errors found; 2: no
+    /// project to check.
+    Check {
+        dir: PathBuf,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -143,6 +156,7 @@ fn main() -> ExitCode {
             return merge_registry(&base, &ours, &theirs, &name);
         }
         Command::GitSetup { dir } => git_setup(dir.as_deref()),
+        Command::Check { dir, json } => return check(&dir, json),
         Command::Inspect { pack } => inspect(&pack),
         Command::Verify { pack } => verify(&pack),
         Command::Unpack { pack, dir } => unpack(&pack, &dir),
@@ -451,7 +465,7 @@ fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> ExitCo
                 conflicts.len()
             );
             for c in &conflicts {
-                eprintln!("  {}", git::describe(c));
+                eprintln!("  {}", c.describe());
             }
             ExitCode::from(1)
         }
@@ -459,6 +473,39 @@ fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> ExitCo
             eprintln!("error: {e}; nothing merged");
             ExitCode::from(2)
         }
+    }
+}
+
+fn check(dir: &Path, as_json: bool) -> ExitCode {
+    let report = match studio_packer::project::check::check(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        // Paths as the person would open them from here.
+        let shown =
+            |file: &str| if dir == Path::new(".") { file.to_string() } else { dir.join(file).display().to_string() };
+        for f in &report.findings {
+            let at = match (f.line, f.column) {
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", shown(&f.file)),
+                (Some(l), None) => format!("{}:{l}", shown(&f.file)),
+                _ => shown(&f.file),
+            };
+            let severity = serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string));
+            println!("{at}: {}[{}]: {}", severity.unwrap_or_default(), f.code, f.message);
+        }
+        let clean = if report.clean { "clean" } else { "not clean" };
+        println!("{clean}: {} error(s), {} warning(s), {} asset(s)", report.errors, report.warnings, report.assets);
+    }
+    if report.clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -57,6 +57,23 @@ pub struct Conflict {
 }
 
 impl Conflict {
+    /// One line for a person.
+    pub fn describe(&self) -> String {
+        let side = |entries: &[Entry]| -> String {
+            if entries.is_empty() {
+                return "deleted".into();
+            }
+            entries.iter().map(|e| format!("{} at {}", e.id, e.path)).collect::<Vec<_>>().join(", ")
+        };
+        let what = match self.conflict {
+            ConflictKind::Field => format!("both sides changed {}", self.fields.join(", ")),
+            ConflictKind::Deleted => "one side deleted what the other changed".into(),
+            ConflictKind::PathClaimed => "two assets claim one path".into(),
+            ConflictKind::RegisteredTwice => "the same new file was registered twice".into(),
+        };
+        format!("{what}: ours {}; theirs {}", side(&self.ours), side(&self.theirs))
+    }
+
     /// The ids the conflict is about, sorted.
     pub fn ids(&self) -> Vec<&str> {
         let ids: BTreeSet<&str> = self.base.iter().chain(&self.ours).chain(&self.theirs).map(|e| &*e.id).collect();

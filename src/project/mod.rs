@@ -7,6 +7,7 @@
 //! - commit-bearing work runs in arrival order, one job at a time.
 
 pub mod baseline;
+pub mod check;
 pub mod divergence;
 pub mod intent;
 pub mod lane;
@@ -259,6 +260,93 @@ pub fn create(root: &Path, name: Option<&str>) -> Result<(), OpenError> {
     crate::fsutil::write_atomic(&manifest_path, Manifest::template(&name).as_bytes()).map_err(|e| io(&manifest_path, e))
 }
 
+/// What opening a workspace finds, before any state is attached to it.
+pub(crate) struct Loaded {
+    pub assets: OrdMap<Arc<str>, Arc<Asset>>,
+    pub by_path: OrdMap<Arc<str>, Arc<str>>,
+    pub untracked: OrdMap<String, Untracked>,
+    pub stats: ObserveStats,
+    /// Files the walk could not take (symlinks, unreadable folders).
+    pub skipped: Vec<snapshot::Diagnostic>,
+}
+
+/// The registry's entries merged with a walk of the asset roots, each file
+/// looked at through the stat cache (which learns what it hashes, in
+/// memory: saving it is the caller's choice). The one way a workspace is
+/// loaded, by `Project::open` and by `check` alike.
+pub(crate) fn load(
+    sandbox: &sandbox::Sandbox,
+    scan: workspace::Scan,
+    mut entries: Vec<registry::Entry>,
+    cache: &mut StatCache,
+) -> Loaded {
+    // The registered paths in order, each with its entry (in id order).
+    let mut order: Vec<(Arc<str>, usize)> = entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
+    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut order[..]);
+    // Everything that needs the walk is done before any asset is made,
+    // so that its memory is given back first: at 100,000 assets the walk
+    // and the assets together were the peak of an open. The registered
+    // paths, the walk and the stat cache are all in path order: one merge
+    // of the three says what each file is, with no lookups.
+    let (observed, untracked, stats, paths) = {
+        let mut registered: Vec<Seen> = Vec::with_capacity(order.len());
+        let mut unregistered: Vec<Seen> = Vec::new();
+        let mut found = scan.files.iter().peekable();
+        let mut other = |(p, stat): &(String, FileStat)| {
+            let slot = unregistered.len();
+            unregistered.push(Seen { path: p.as_str().into(), kind: Kind::of_path(p), stat: Some(*stat), slot });
+        };
+        for (path, i) in &order {
+            while let Some(f) = found.next_if(|(p, _)| p.as_str() < &**path) {
+                other(f);
+            }
+            let stat = found.next_if(|(p, _)| p.as_str() == &**path).map(|(_, stat)| *stat);
+            registered.push(Seen { path: path.clone(), kind: entries[*i].kind, stat, slot: *i });
+        }
+        found.for_each(&mut other);
+        drop(order);
+        let mut observed = vec![None; entries.len()];
+        let mut stats = cache.observe_sorted(sandbox, &mut registered, &mut observed);
+        // One copy of each path, shared by the entry, both maps and the
+        // stat cache: at 100,000 assets each copy is about 5 MB.
+        for seen in &registered {
+            entries[seen.slot].path = seen.path.clone();
+        }
+        // Registered paths in order (the order `by_path` is filled in:
+        // a B-tree filled along its right edge stays in cache).
+        let paths: Vec<(Arc<str>, Arc<str>)> =
+            registered.into_iter().map(|seen| (seen.path, entries[seen.slot].id.clone())).collect();
+        let mut untracked_obs = vec![None; unregistered.len()];
+        let untracked_stats = cache.observe_sorted(sandbox, &mut unregistered, &mut untracked_obs);
+        stats.hashed += untracked_stats.hashed;
+        stats.cached += untracked_stats.cached;
+        let untracked: OrdMap<String, Untracked> = unregistered
+            .into_iter()
+            .zip(untracked_obs)
+            .filter_map(|(seen, obs)| obs.map(|o| (seen.path.to_string(), Untracked { hash: o.hash, size: o.size })))
+            .collect();
+        (observed, untracked, stats, paths)
+    };
+    let workspace::Scan { files: walked_files, skipped: project_diagnostics_from_scan } = scan;
+    drop(walked_files);
+    // The two maps are independent: each is filled on a thread of its own.
+    let (assets, by_path) = std::thread::scope(|s| {
+        let by_path = s.spawn(move || {
+            let mut by_path = OrdMap::new();
+            for (path, id) in paths {
+                by_path.insert(path, id);
+            }
+            by_path
+        });
+        let mut assets = OrdMap::new();
+        for (entry, obs) in entries.into_iter().zip(observed) {
+            assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
+        }
+        (assets, by_path.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    Loaded { assets, by_path, untracked, stats, skipped: project_diagnostics_from_scan }
+}
+
 impl Project {
     /// Opens a project from disk: manifest, registry, a scan of the asset
     /// roots and a look at every registered file.
@@ -338,74 +426,9 @@ impl Project {
         });
         let mut cache = cache;
         let registry = registry?;
-        let (registry_hash, mut entries) = (registry.registry_hash, registry.registry.entries);
+        let (registry_hash, entries) = (registry.registry_hash, registry.registry.entries);
         let conflicts = Arc::new(registry.registry.conflicts);
-        // The registered paths in order, each with its entry (in id order).
-        let mut order: Vec<(Arc<str>, usize)> = entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
-        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut order[..]);
-        // Everything that needs the walk is done before any asset is made,
-        // so that its memory is given back first: at 100,000 assets the walk
-        // and the assets together were the peak of an open. The registered
-        // paths, the walk and the stat cache are all in path order: one merge
-        // of the three says what each file is, with no lookups.
-        let (observed, untracked, stats, paths) = {
-            let mut registered: Vec<Seen> = Vec::with_capacity(order.len());
-            let mut unregistered: Vec<Seen> = Vec::new();
-            let mut found = scan.files.iter().peekable();
-            let mut other = |(p, stat): &(String, FileStat)| {
-                let slot = unregistered.len();
-                unregistered.push(Seen { path: p.as_str().into(), kind: Kind::of_path(p), stat: Some(*stat), slot });
-            };
-            for (path, i) in &order {
-                while let Some(f) = found.next_if(|(p, _)| p.as_str() < &**path) {
-                    other(f);
-                }
-                let stat = found.next_if(|(p, _)| p.as_str() == &**path).map(|(_, stat)| *stat);
-                registered.push(Seen { path: path.clone(), kind: entries[*i].kind, stat, slot: *i });
-            }
-            found.for_each(&mut other);
-            drop(order);
-            let mut observed = vec![None; entries.len()];
-            let mut stats = cache.observe_sorted(&sandbox, &mut registered, &mut observed);
-            // One copy of each path, shared by the entry, both maps and the
-            // stat cache: at 100,000 assets each copy is about 5 MB.
-            for seen in &registered {
-                entries[seen.slot].path = seen.path.clone();
-            }
-            // Registered paths in order (the order `by_path` is filled in:
-            // a B-tree filled along its right edge stays in cache).
-            let paths: Vec<(Arc<str>, Arc<str>)> =
-                registered.into_iter().map(|seen| (seen.path, entries[seen.slot].id.clone())).collect();
-            let mut untracked_obs = vec![None; unregistered.len()];
-            let untracked_stats = cache.observe_sorted(&sandbox, &mut unregistered, &mut untracked_obs);
-            stats.hashed += untracked_stats.hashed;
-            stats.cached += untracked_stats.cached;
-            let untracked: OrdMap<String, Untracked> = unregistered
-                .into_iter()
-                .zip(untracked_obs)
-                .filter_map(|(seen, obs)| {
-                    obs.map(|o| (seen.path.to_string(), Untracked { hash: o.hash, size: o.size }))
-                })
-                .collect();
-            (observed, untracked, stats, paths)
-        };
-        let workspace::Scan { files: walked_files, skipped: project_diagnostics_from_scan } = scan;
-        drop(walked_files);
-        // The two maps are independent: each is filled on a thread of its own.
-        let (assets, by_path) = std::thread::scope(|s| {
-            let by_path = s.spawn(move || {
-                let mut by_path = OrdMap::new();
-                for (path, id) in paths {
-                    by_path.insert(path, id);
-                }
-                by_path
-            });
-            let mut assets = OrdMap::new();
-            for (entry, obs) in entries.into_iter().zip(observed) {
-                assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
-            }
-            (assets, by_path.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let Loaded { assets, by_path, untracked, stats, skipped } = load(&sandbox, scan, entries, &mut cache);
         cache.save();
         let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?);
         // Generations keep rising across restarts (they start past the
@@ -415,7 +438,7 @@ impl Project {
         let external =
             External { registry: baseline::registry_change(registry.registry_on_disk, &assets), manifest_changed };
         let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts };
-        let mut project_diagnostics = project_diagnostics_from_scan;
+        let mut project_diagnostics = skipped;
         let ops = Arc::new(OpTable::default());
         let settled = Settled { apply: settled.as_ref(), build: finished_build.as_ref() };
         recover_operations(&id, &bus, &ops, settled, &mut project_diagnostics);

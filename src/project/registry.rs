@@ -126,6 +126,11 @@ pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// Whether a registry line is a conflict record (in any key order).
+pub fn is_conflict_record(line: &[u8]) -> bool {
+    line.starts_with(br#"{"conflict":"#) || serde_json::from_slice::<Conflict>(line).is_ok()
+}
+
 /// Parses registry text. Every problem names its line; duplicate ids and
 /// duplicate paths are errors because either would split an asset's identity.
 pub fn parse(text: &str, file: &str) -> Result<Parsed, RegistryError> {
@@ -194,7 +199,17 @@ impl<'f> Parser<'f> {
             self.conflicts.push(conflict);
             return Ok(());
         }
-        let entry: Entry = serde_json::from_slice(line).map_err(|e| self.invalid(n, e.to_string()))?;
+        let entry: Entry = match serde_json::from_slice(line) {
+            Ok(entry) => entry,
+            // Perhaps a conflict record written with its keys in another order.
+            Err(e) => match serde_json::from_slice::<Conflict>(line) {
+                Ok(conflict) => {
+                    self.conflicts.push(conflict);
+                    return Ok(());
+                }
+                Err(_) => return Err(self.invalid(n, e.to_string())),
+            },
+        };
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }

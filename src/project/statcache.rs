@@ -118,12 +118,23 @@ pub fn now_ns() -> i64 {
 impl StatCache {
     /// Loads the cache of a project (empty when absent or damaged).
     pub fn load(state_dir: &Path) -> StatCache {
-        let file = state_dir.join(FILE);
-        let mut metadata = SharedMetadata::default();
-        let entries = std::fs::File::open(&file).ok().and_then(|f| codec::decode(f, &mut metadata)).unwrap_or_default();
         // The JSON-lines cache of earlier versions is not read: one open reads
         // every file again, then the binary cache takes over.
         let _ = std::fs::remove_file(state_dir.join("statcache.jsonl"));
+        StatCache::read(state_dir)
+    }
+
+    /// A cache that knows nothing (and is never saved).
+    pub fn empty() -> StatCache {
+        StatCache { file: PathBuf::new(), entries: Default::default(), dirty: false, metadata: Default::default() }
+    }
+
+    /// Reads the cache of a project and changes nothing on disk (`check`,
+    /// which never saves it either).
+    pub fn read(state_dir: &Path) -> StatCache {
+        let file = state_dir.join(FILE);
+        let mut metadata = SharedMetadata::default();
+        let entries = std::fs::File::open(&file).ok().and_then(|f| codec::decode(f, &mut metadata)).unwrap_or_default();
         StatCache { file, entries, dirty: false, metadata }
     }
 

@@ -1,0 +1,253 @@
+//! `studio-packer check`: the project as the packer would open it, looked at
+//! read-only and reported like a compiler, for CI and pre-commit hooks.
+//!
+//! It loads through the same code as `Project::open` (`super::load`) and
+//! reports the divergence items that `divergence::compute` finds and the
+//! diagnostics assets carry, so what `check` calls a problem is what the
+//! packer calls one. It takes no ownership, starts no watcher, writes no
+//! journal and no cache: nothing is created or changed, not even under
+//! `.packer/` (whose stat cache it reads, when there is one, to skip
+//! hashing unchanged files). The files are the truth here: a registry
+//! changed since a packer last saw it is simply the registry.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::divergence::{External, ItemKind};
+use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use super::registry::{self, RegistryError, REGISTRY_FILE};
+use super::snapshot::{Contents, Severity, Snapshot};
+use super::statcache::StatCache;
+use super::{sandbox, workspace, STATE_DIR};
+
+/// One problem, where a compiler would put it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub severity: Severity,
+    /// A divergence kind (`missing`, `registryConflict`, …), a diagnostic
+    /// code, or `registryInvalid` / `manifestInvalid`.
+    pub code: String,
+    /// Project-relative: `packer.registry.jsonl`, `packer.toml` or an asset's path.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    pub message: String,
+}
+
+/// What `check` found.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// No error findings.
+    pub clean: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Registered assets (0 when the registry cannot be read).
+    pub assets: usize,
+    /// Errors first, then by file and line.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    fn new(assets: usize, mut findings: Vec<Finding>) -> Report {
+        let rank = |s: Severity| match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        findings.sort_by(|a, b| (rank(a.severity), &a.file, a.line).cmp(&(rank(b.severity), &b.file, b.line)));
+        let count = |s| findings.iter().filter(|f| f.severity == s).count();
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        Report { clean: errors == 0, errors, warnings, assets, findings }
+    }
+}
+
+fn error(code: &str, file: &str, line: Option<usize>, asset_id: Option<&str>, message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        code: code.into(),
+        file: file.into(),
+        line,
+        column: None,
+        asset_id: asset_id.map(str::to_string),
+        message,
+    }
+}
+
+/// Checks the project at `root`. `Err` only when there is no project to
+/// check (no such folder, or it cannot be read at all).
+pub fn check(root: &Path) -> Result<Report, String> {
+    let root = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+    if !root.is_dir() {
+        return Err(format!("{}: not a folder", root.display()));
+    }
+    let mut findings = Vec::new();
+
+    let manifest = match std::fs::read(root.join(MANIFEST_FILE)) {
+        Ok(bytes) => match Manifest::parse(&String::from_utf8_lossy(&bytes), MANIFEST_FILE) {
+            Ok(m) => Some(m),
+            Err(ManifestError::Invalid { line, column, message, .. }) => {
+                let mut f = error("manifestInvalid", MANIFEST_FILE, Some(line), None, message);
+                f.column = Some(column);
+                findings.push(f);
+                None
+            }
+            Err(e) => {
+                findings.push(error("manifestInvalid", MANIFEST_FILE, None, None, e.to_string()));
+                None
+            }
+        },
+        Err(e) => {
+            let message = match e.kind() {
+                std::io::ErrorKind::NotFound => "not found: a packer project needs a `packer.toml` at its root".into(),
+                _ => format!("cannot be read: {e}"),
+            };
+            findings.push(error("manifestInvalid", MANIFEST_FILE, None, None, message));
+            None
+        }
+    };
+
+    let registry_path = root.join(REGISTRY_FILE);
+    let text = match std::fs::read(&registry_path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
+        Err(e) => {
+            findings.push(error("registryInvalid", REGISTRY_FILE, None, None, format!("cannot be read: {e}")));
+            None
+        }
+    };
+    let parsed = text.as_deref().and_then(|bytes| match registry::parse_bytes(bytes, REGISTRY_FILE) {
+        Ok(p) => Some(p),
+        Err(RegistryError::Invalid { line, message, .. }) => {
+            findings.push(error("registryInvalid", REGISTRY_FILE, Some(line), None, message));
+            None
+        }
+    });
+    let (Some(manifest), Some(parsed), Some(text)) = (manifest, parsed, text) else {
+        // Without both files there is nothing to measure the disk against.
+        return Ok(Report::new(0, findings));
+    };
+    let lines = Lines::of(&text);
+
+    let sandbox = sandbox::Sandbox::open(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    // The stat cache only saves hashing; it is read through the project
+    // (never through a symlinked `.packer`) and never written.
+    let state_dir = root.join(STATE_DIR);
+    let real_dir = std::fs::symlink_metadata(&state_dir).is_ok_and(|m| m.is_dir());
+    let mut cache = if real_dir { StatCache::read(&state_dir) } else { StatCache::empty() };
+    let scan = workspace::scan_in(&sandbox, &manifest);
+    let conflicts = Arc::new(parsed.conflicts);
+    let loaded = super::load(&sandbox, scan, parsed.entries, &mut cache);
+    let contents = Contents {
+        assets: loaded.assets,
+        by_path: loaded.by_path,
+        untracked: loaded.untracked,
+        external: Arc::new(External::default()),
+        conflicts: conflicts.clone(),
+    };
+    let snap = Snapshot::new(0, Arc::new(manifest), contents, Arc::new(loaded.skipped));
+
+    for item in snap.divergence.iter() {
+        let asset_id = item.asset_id.as_deref();
+        let line = asset_id.and_then(|id| lines.entry(id));
+        let f = match item.kind {
+            ItemKind::Modified => error(
+                "modified",
+                REGISTRY_FILE,
+                line,
+                asset_id,
+                format!("`{}` changed on disk since it was registered (the registry has another hash)", item.path),
+            ),
+            ItemKind::Missing => {
+                error("missing", REGISTRY_FILE, line, asset_id, format!("`{}` is registered but missing", item.path))
+            }
+            ItemKind::Moved => error(
+                "moved",
+                REGISTRY_FILE,
+                line,
+                asset_id,
+                format!(
+                    "`{}` is registered but missing; its content is at `{}`, not registered",
+                    item.path,
+                    item.detail["to"].as_str().unwrap_or_default()
+                ),
+            ),
+            ItemKind::Untracked => error(
+                "untracked",
+                &item.path,
+                None,
+                None,
+                "not registered: register it, or exclude it in packer.toml".into(),
+            ),
+            ItemKind::RegistryConflict => {
+                // The item of the n-th record is on the n-th record's line.
+                let n = conflicts.iter().position(|c| super::divergence::conflict_item_id(c) == item.id);
+                let describe = n.map(|n| conflicts[n].describe()).unwrap_or_default();
+                error(
+                    "registryConflict",
+                    REGISTRY_FILE,
+                    n.and_then(|n| lines.conflicts.get(n).copied()),
+                    asset_id,
+                    format!("an unresolved merge conflict ({describe}): reconcile it with ours or theirs"),
+                )
+            }
+            // A check has no earlier state to differ from.
+            ItemKind::RegistryChanged | ItemKind::ManifestChanged => continue,
+        };
+        findings.push(f);
+    }
+    let diagnostics =
+        snap.contents.assets.values().flat_map(|a| a.diagnostics.iter()).chain(snap.project_diagnostics.iter());
+    for d in diagnostics {
+        if d.severity == Severity::Info {
+            continue;
+        }
+        let file = d.path.clone().unwrap_or_else(|| MANIFEST_FILE.into());
+        findings.push(Finding {
+            severity: d.severity,
+            code: d.code.clone(),
+            file,
+            line: None,
+            column: None,
+            asset_id: d.asset_id.clone(),
+            message: d.message.clone(),
+        });
+    }
+    Ok(Report::new(snap.contents.assets.len(), findings))
+}
+
+/// Where each entry and each conflict record is in the registry file.
+struct Lines {
+    entries: HashMap<String, usize>,
+    conflicts: Vec<usize>,
+}
+
+impl Lines {
+    /// The packer writes the id first on each entry's line, and ids are
+    /// plain ASCII, so the line of an id is found without parsing JSON.
+    fn of(text: &[u8]) -> Lines {
+        let mut lines = Lines { entries: HashMap::new(), conflicts: Vec::new() };
+        for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+            if let Some(rest) = line.strip_prefix(br#"{"id":""#) {
+                if let Some(end) = rest.iter().position(|b| *b == b'"') {
+                    lines.entries.insert(String::from_utf8_lossy(&rest[..end]).into_owned(), i + 1);
+                }
+            } else if registry::is_conflict_record(line) {
+                lines.conflicts.push(i + 1);
+            }
+        }
+        lines
+    }
+
+    fn entry(&self, id: &str) -> Option<usize> {
+        self.entries.get(id).copied()
+    }
+}
