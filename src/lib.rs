@@ -18,3 +18,4 @@ pub mod project;
 pub mod protocol;
 pub mod server;
 pub mod transport;
+pub mod vcs;

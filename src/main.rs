@@ -59,6 +59,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a source-control command as one change of the project.
+    ///
+    /// The project's running packer (found from DIR, or from the current
+    /// folder upwards) holds divergence back while the command runs and
+    /// then publishes the net difference once. With no packer running the
+    /// command simply runs; with no command, the packer is asked to look at
+    /// the project now. Exits with the command's code.
+    Vcs {
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Say nothing on stderr (the git hooks use it).
+        #[arg(long)]
+        quiet: bool,
+        /// The command, after `--`: `studio-packer vcs -- git checkout feature`.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// The merge driver git runs for packer.registry.jsonl (see `git-setup`).
     ///
     /// Merges THEIRS into OURS by asset id. Exit 0: merged; 1: conflicts,
@@ -157,6 +174,10 @@ fn main() -> ExitCode {
         }
         Command::GitSetup { dir } => git_setup(dir.as_deref()),
         Command::Check { dir, json } => return check(&dir, json),
+        Command::Vcs { root, quiet, command } => {
+            let code = studio_packer::vcs::run(root.as_deref(), &command, quiet);
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
         Command::Inspect { pack } => inspect(&pack),
         Command::Verify { pack } => verify(&pack),
         Command::Unpack { pack, dir } => unpack(&pack, &dir),

@@ -35,6 +35,8 @@ pub const METHODS: &[&str] = &[
     "packer/operations",
     "packer/cancel",
     "packer/replayEvents",
+    "packer/beginExternalChange",
+    "packer/endExternalChange",
 ];
 
 /// Notifications the server sends.
@@ -86,6 +88,8 @@ pub enum Request {
     Operations(ProjectParams),
     Cancel(CancelParams),
     ReplayEvents(ReplayParams),
+    BeginExternalChange(BeginExternalChangeParams),
+    EndExternalChange(EndExternalChangeParams),
     #[cfg(feature = "test-hooks")]
     TestBreakWatch(TestBreakWatchParams),
 }
@@ -114,6 +118,8 @@ impl Request {
             "packer/operations" => Request::Operations(decode(params)?),
             "packer/cancel" => Request::Cancel(decode(params)?),
             "packer/replayEvents" => Request::ReplayEvents(decode(params)?),
+            "packer/beginExternalChange" => Request::BeginExternalChange(decode(params)?),
+            "packer/endExternalChange" => Request::EndExternalChange(decode(params)?),
             #[cfg(feature = "test-hooks")]
             "packer/testBreakWatch" => Request::TestBreakWatch(decode(params)?),
             _ => {
@@ -143,6 +149,8 @@ impl Request {
                 | Request::ReplayEvents(_)
                 | Request::Cancel(_)
                 | Request::CacheStats(_)
+                | Request::BeginExternalChange(_)
+                | Request::EndExternalChange(_)
         )
     }
 }
@@ -151,6 +159,24 @@ impl Request {
 /// to another process before its params are decoded.
 pub fn is_commit_bearing_method(method: &str) -> bool {
     matches!(method, "packer/applyMutation" | "packer/build" | "packer/pruneCache")
+}
+
+/// `packer/beginExternalChange`: a source-control operation begins.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BeginExternalChangeParams {
+    pub project_id: String,
+    /// For people: what is changing the files (`git checkout feature`).
+    pub reason: String,
+    /// How long the change may stay open (default 300,000; at most 3,600,000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// `packer/endExternalChange`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndExternalChangeParams {
+    pub change_id: String,
 }
 
 /// `packer/testBreakWatch` (test builds only).

@@ -133,6 +133,14 @@ fn every_answer_and_notification_matches_its_schema() {
     v.check("operations.result.json", &s.call("packer/operations", json!({"projectId": pid})));
     v.check("summary.result.json", &s.call("packer/summary", json!({"projectId": pid})));
     v.check("divergence.result.json", &s.call("packer/divergence", json!({"projectId": pid})));
+    let begin_params = json!({"projectId": pid, "reason": "git checkout feature", "timeoutMs": 60000});
+    v.check("beginExternalChange.params.json", &begin_params);
+    let began = s.call("packer/beginExternalChange", begin_params);
+    v.check("beginExternalChange.result.json", &began);
+    let end_params = json!({"changeId": began["changeId"]});
+    v.check("endExternalChange.params.json", &end_params);
+    assert_eq!(s.call("packer/endExternalChange", end_params), Value::Null);
+    s.wait_for("externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
     for e in s.events() {
         v.check("event.json", &e);
     }

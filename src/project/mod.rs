@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod check;
 pub mod divergence;
+pub mod external;
 pub mod intent;
 pub mod lane;
 pub mod manifest;
@@ -118,6 +119,8 @@ pub struct Project {
     /// The outcome of the last build, for the summary.
     last_build: Mutex<Value>,
     retry_scheduled: std::sync::atomic::AtomicBool,
+    /// Source-control operations in progress (see `external.rs`).
+    pub external: external::ExternalChanges,
 }
 
 /// What the packer last saw of files on disk.
@@ -461,6 +464,7 @@ impl Project {
             watch_started: std::sync::atomic::AtomicBool::new(false),
             last_build: Mutex::new(Value::Null),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
+            external: external::ExternalChanges::default(),
         });
         if !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {
             project.ensure_watching();

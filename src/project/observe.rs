@@ -21,6 +21,12 @@ use super::{paths, Project};
 /// Looks at `paths` (relative; all of the workspace when `None`) and
 /// publishes a new snapshot, with divergence events, when anything differs.
 pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
+    // A source-control operation is in progress: its end looks at
+    // everything once (see `external.rs`).
+    if project.external.holding() {
+        tracing::debug!(project = %project.id, "a look at the disk is held for an external change");
+        return;
+    }
     let snap = project.snapshot();
     let root = &project.root;
     let manifest = snap.manifest.clone();

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::remote::ForwardError;
 use super::{handlers, ProjectHandle, Server};
 use crate::operations::{Operation, Reply};
+use crate::project::external::EndedBy;
 use crate::project::lane::Job;
 use crate::protocol::{self, CancelRequestParams, Request};
 use crate::transport::codec::{Decoder, Frame};
@@ -47,6 +48,9 @@ pub struct Connection {
     /// waits until the open has been answered, so that a client may send
     /// `openProject` and its next requests without waiting in between.
     opening: Mutex<HashMap<String, Arc<Latch>>>,
+    /// External changes this connection began (project id, change id):
+    /// ended when it closes.
+    changes: Mutex<Vec<(String, String)>>,
 }
 
 /// Set once, waited on by many.
@@ -100,9 +104,11 @@ pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 
         reads_in_flight: Mutex::new(0),
         reads_done: Condvar::new(),
         opening: Mutex::new(HashMap::new()),
+        changes: Mutex::new(Vec::new()),
     });
     let code = conn.read_loop(input);
     conn.wait_for_reads(DRAIN_TIMEOUT);
+    conn.end_changes();
     conn.release_all();
     outbox.close();
     let _ = writer.join();
@@ -351,6 +357,11 @@ impl Connection {
         params: Option<Box<RawValue>>,
     ) -> Option<Option<Box<RawValue>>> {
         let Some(project_id) = project_id else { return Some(params) };
+        // Handled here, so that this connection knows the changes it began
+        // (and ends them when it closes), then passed on (see handlers).
+        if method == "packer/beginExternalChange" {
+            return Some(params);
+        }
         let Some(ProjectHandle::Remote(remote)) = self.server.handle(project_id) else { return Some(params) };
         if method == "packer/closeProject" {
             self.unsubscribe(project_id);
@@ -459,6 +470,28 @@ impl Connection {
             self.server.release(project_id, &self.outbox);
         }
         was_open
+    }
+
+    /// Remembers an external change this connection began.
+    pub(super) fn note_change(&self, project_id: &str, change_id: &str) {
+        self.changes.lock().expect("changes lock").push((project_id.to_string(), change_id.to_string()));
+    }
+
+    /// Forgets a change that ended; returns its project when it was this
+    /// connection's.
+    pub(super) fn forget_change(&self, change_id: &str) -> Option<String> {
+        let mut changes = self.changes.lock().expect("changes lock");
+        let i = changes.iter().position(|(_, c)| c == change_id)?;
+        Some(changes.remove(i).0)
+    }
+
+    /// Ends the changes this connection left open: a client that dies
+    /// never leaves the packer holding divergence back.
+    fn end_changes(&self) {
+        let changes = std::mem::take(&mut *self.changes.lock().expect("changes lock"));
+        for (project_id, change_id) in changes {
+            handlers::end_change_of(&self.server, &project_id, &change_id, EndedBy::ConnectionClosed);
+        }
     }
 
     fn release_all(&self) {

@@ -8,9 +8,13 @@ use serde_json::{json, Value};
 
 use super::connection::Connection;
 use super::{ownership, root_path, ProjectHandle, Server};
+use crate::project::external::EndedBy;
 use crate::project::mutation;
 use crate::project::snapshot::{Asset, Snapshot};
-use crate::protocol::{self, CancelParams, ListAssetsParams, OpenProjectParams, Request};
+use crate::protocol::{
+    self, BeginExternalChangeParams, CancelParams, EndExternalChangeParams, ListAssetsParams, OpenProjectParams,
+    Request,
+};
 use crate::transport::message::code;
 use crate::transport::RpcError;
 
@@ -97,6 +101,8 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             Ok(json!({ "events": events, "lastSeq": last_seq }))
         }
         Request::Cancel(p) => cancel(server, p),
+        Request::BeginExternalChange(p) => begin_change(conn, p),
+        Request::EndExternalChange(p) => end_change(conn, p),
         #[cfg(feature = "test-hooks")]
         Request::TestBreakWatch(p) => {
             server.project(&p.project_id)?.break_watch_for_test(std::time::Duration::from_millis(p.hold_ms));
@@ -227,6 +233,64 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
 
 fn items_last_path(items: &[Arc<Asset>]) -> &str {
     items.last().map_or("", |a| a.path())
+}
+
+fn begin_change(conn: &Arc<Connection>, p: BeginExternalChangeParams) -> Result<Value, RpcError> {
+    use crate::project::external::{DEFAULT_TIMEOUT, MAX_TIMEOUT};
+    let timeout = match p.timeout_ms {
+        None => DEFAULT_TIMEOUT,
+        Some(ms) if ms >= 1 && ms <= MAX_TIMEOUT.as_millis() as u64 => std::time::Duration::from_millis(ms),
+        Some(ms) => {
+            let max = MAX_TIMEOUT.as_millis();
+            return Err(RpcError::invalid_params("timeoutMs", format!("{ms} is not between 1 and {max}")));
+        }
+    };
+    let change_id = match conn.server.handle(&p.project_id) {
+        Some(ProjectHandle::Remote(remote)) => {
+            let params =
+                json!({ "projectId": p.project_id, "reason": p.reason, "timeoutMs": timeout.as_millis() as u64 });
+            let answer = remote.call("packer/beginExternalChange", params)?;
+            answer["changeId"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| RpcError::internal(format!("the owner answered {answer}")))?
+        }
+        _ => conn.server.project(&p.project_id)?.begin_external_change(&p.reason, timeout),
+    };
+    conn.note_change(&p.project_id, &change_id);
+    Ok(json!({ "changeId": change_id }))
+}
+
+fn end_change(conn: &Arc<Connection>, p: EndExternalChangeParams) -> Result<Value, RpcError> {
+    let mine = conn.forget_change(&p.change_id);
+    let ended = match &mine {
+        Some(project_id) => end_change_of(&conn.server, project_id, &p.change_id, EndedBy::Client),
+        // Another connection's change (a script ending what a hook began):
+        // this process's projects first, then the owners it attaches to.
+        None => {
+            conn.server.handles().iter().any(|h| end_change_of(&conn.server, h.id(), &p.change_id, EndedBy::Client))
+        }
+    };
+    if !ended {
+        return Err(RpcError::invalid_params(
+            "changeId",
+            format!("no open change has the id `{}` (it may have ended or timed out)", p.change_id),
+        ));
+    }
+    Ok(Value::Null)
+}
+
+/// Ends a change of one project, here or at its owner; false when it is
+/// not open there.
+pub(super) fn end_change_of(server: &Server, project_id: &str, change_id: &str, by: EndedBy) -> bool {
+    match server.handle(project_id) {
+        Some(ProjectHandle::Local(owned)) => owned.project.end_external_change(change_id, by),
+        // The owner ends it as its client's (this process's link) doing.
+        Some(ProjectHandle::Remote(remote)) => {
+            remote.call("packer/endExternalChange", json!({ "changeId": change_id })).is_ok()
+        }
+        None => false,
+    }
 }
 
 pub fn cancel(server: &Server, p: CancelParams) -> Result<Value, RpcError> {
