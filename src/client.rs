@@ -55,12 +55,32 @@ impl Client {
 
     /// Sends a request and waits for its response.
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value, RpcError> {
+        self.request_within(method, params, None)
+    }
+
+    /// Sends a request and waits for its response, at most `timeout`.
+    pub fn request_within(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Value, RpcError> {
         let id = Id::Num(self.next_id);
         self.next_id += 1;
         let lost = |e: &dyn std::fmt::Display| RpcError::internal(format!("the server connection failed: {e}"));
         self.send(&message::request_body(&id, method, &params)).map_err(|e| lost(&e))?;
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            let msg = self.incoming.recv().map_err(|_| lost(&"it closed"))?;
+            let msg = match deadline {
+                None => self.incoming.recv().map_err(|_| lost(&"it closed"))?,
+                Some(d) => match self.incoming.recv_timeout(d.saturating_duration_since(std::time::Instant::now())) {
+                    Ok(m) => m,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        return Err(RpcError::internal(format!("no answer to `{method}` in time")))
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Err(lost(&"it closed")),
+                },
+            };
             if msg.get("method").is_some() {
                 (self.on_notification)(&msg);
                 continue;

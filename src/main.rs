@@ -87,12 +87,18 @@ enum Command {
         /// The registry's path in the repository (git's %P), for messages.
         name: Option<String>,
     },
-    /// Make git merge the registry by asset id.
+    /// Make git merge the registry by asset id, and tell the packer of checkouts.
     ///
     /// Sets up the repository holding DIR (default: the current folder):
-    /// a `.gitattributes` line in DIR and the merge driver in the
-    /// repository's local config.
-    GitSetup { dir: Option<PathBuf> },
+    /// a `.gitattributes` line in DIR, the merge driver in the repository's
+    /// local config, and post-checkout, post-merge and post-rewrite hooks
+    /// that ask a running packer to look at the project at once.
+    GitSetup {
+        dir: Option<PathBuf>,
+        /// Also install a pre-commit hook that runs `studio-packer check`.
+        #[arg(long)]
+        pre_commit: bool,
+    },
     /// The processing cache: what it holds, and keeping it in bounds.
     Cache {
         #[command(subcommand)]
@@ -172,7 +178,7 @@ fn main() -> ExitCode {
             let name = name.unwrap_or_else(|| ours.display().to_string());
             return merge_registry(&base, &ours, &theirs, &name);
         }
-        Command::GitSetup { dir } => git_setup(dir.as_deref()),
+        Command::GitSetup { dir, pre_commit } => git_setup(dir.as_deref(), pre_commit),
         Command::Check { dir, json } => return check(&dir, json),
         Command::Vcs { root, quiet, command } => {
             let code = studio_packer::vcs::run(root.as_deref(), &command, quiet);
@@ -530,15 +536,28 @@ fn check(dir: &Path, as_json: bool) -> ExitCode {
     }
 }
 
-fn git_setup(dir: Option<&Path>) -> Result<()> {
+fn git_setup(dir: Option<&Path>, pre_commit: bool) -> Result<()> {
+    use studio_packer::git::Hook;
     let dir = absolute(dir.unwrap_or(Path::new(".")))?;
-    let setup = studio_packer::git::setup(&dir).map_err(|e| anyhow::anyhow!(e))?;
+    let setup = studio_packer::git::setup(&dir, pre_commit).map_err(|e| anyhow::anyhow!(e))?;
     println!(
         "{}: the registry is merged by asset id ({}the merge driver `{}` is in the repository's config)",
         setup.repository.display(),
         if setup.attributes_added { "`.gitattributes` names it; " } else { "" },
         studio_packer::git::DRIVER
     );
+    for (name, hook) in &setup.hooks {
+        match hook {
+            Hook::Installed => println!("{name} hook: installed"),
+            Hook::Present => println!("{name} hook: already installed"),
+            Hook::Foreign { path, line } => {
+                println!(
+                    "{name} hook: {} is not ours and was left alone; add this line to it:\n  {line}",
+                    path.display()
+                )
+            }
+        }
+    }
     Ok(())
 }
 

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::client::Client;
+
+/// How long the owner has to answer: beginning and ending a change are
+/// immediate for a running owner, and a git hook must never hang git.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::project::manifest::MANIFEST_FILE;
 
 /// The project holding `start`: the nearest folder, from `start` upwards,
@@ -61,11 +65,19 @@ pub fn begin(root: &Path, reason: &str) -> Result<Change, NoChange> {
     let reader = stream.try_clone().map_err(|e| failed("the owner's socket", &e))?;
     let mut client = Client::over(reader, stream);
     client
-        .request("initialize", json!({ "processId": std::process::id(), "capabilities": {} }))
+        .request_within(
+            "initialize",
+            json!({ "processId": std::process::id(), "capabilities": {} }),
+            Some(ANSWER_TIMEOUT),
+        )
         .map_err(|e| failed("initialize", &e.message))?;
     let project_id = crate::ids::project_id(root);
     let began = client
-        .request("packer/beginExternalChange", json!({ "projectId": project_id, "reason": reason }))
+        .request_within(
+            "packer/beginExternalChange",
+            json!({ "projectId": project_id, "reason": reason }),
+            Some(ANSWER_TIMEOUT),
+        )
         .map_err(|e| failed("packer/beginExternalChange", &e.message))?;
     let change_id = began["changeId"].as_str().ok_or_else(|| failed("the owner answered", &began))?.to_string();
     Ok(Change { client, change_id })
@@ -75,8 +87,13 @@ impl Change {
     /// Ends the change: the owner looks at the project once and publishes
     /// the net difference.
     pub fn end(mut self) -> Result<(), String> {
-        let ended = self.client.request("packer/endExternalChange", json!({ "changeId": self.change_id }));
-        let _ = self.client.close();
+        let ended = self.client.request_within(
+            "packer/endExternalChange",
+            json!({ "changeId": self.change_id }),
+            Some(ANSWER_TIMEOUT),
+        );
+        // Closing the connection is enough: `shutdown` would only add a wait.
+        drop(self.client);
         ended.map(drop).map_err(|e| e.message)
     }
 }

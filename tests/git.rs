@@ -304,3 +304,63 @@ fn a_conflicting_move_resolved_as_both_keeps_ours_and_registers_theirs_anew() {
     let d = call(&root, "packer/divergence");
     assert_eq!((&d["state"], &d["items"]), (&json!("clean"), &json!([])), "{d}");
 }
+
+#[test]
+fn git_setup_installs_hooks_that_never_fail_git_and_leaves_foreign_hooks_alone() {
+    let (repo, root) = repository();
+    let hooks = repo.path().join(".git/hooks");
+    for name in ["post-checkout", "post-merge", "post-rewrite"] {
+        let text = std::fs::read_to_string(hooks.join(name)).unwrap();
+        assert!(text.starts_with("#!/bin/sh\n# Installed by studio-packer git-setup"), "{text}");
+        assert!(text.contains(" vcs --quiet --root ") && text.trim_end().ends_with("|| true"), "{text}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(hooks.join(name)).unwrap().permissions().mode() & 0o111, 0o111);
+    }
+    // Twice is once.
+    let out = packer(&root, &["git-setup"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("post-checkout hook: already installed"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(hooks.join("post-merge")).unwrap().lines().count(), 3);
+
+    // With no packer running, a checkout runs the hook, which does nothing.
+    let out = git(repo.path(), &["checkout", "-b", "other"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("studio-packer"), "{out:?}");
+
+    // A pre-commit hook someone else wrote is not touched.
+    std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\nexit 0\n").unwrap();
+    let out = packer(&root, &["git-setup", "--pre-commit"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("pre-commit hook: ") && stdout.contains("is not ours and was left alone"), "{stdout}");
+    assert!(stdout.contains(" check "), "the line to add: {stdout}");
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), "#!/bin/sh\nexit 0\n");
+}
+
+#[test]
+fn the_pre_commit_hook_stops_a_commit_of_a_project_that_is_not_clean() {
+    let (repo, root) = repository();
+    let out = packer(&root, &["git-setup", "--pre-commit"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pre-commit hook: installed"), "{out:?}");
+    std::fs::write(root.join("assets/stray.txt"), "not registered\n").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    let commit = run(repo.path(), "git", &["commit", "-q", "-m", "stray"]);
+    assert!(!commit.status.success(), "the hook stops it");
+    // git shows a hook's output on its stderr.
+    let said = format!("{}{}", String::from_utf8_lossy(&commit.stdout), String::from_utf8_lossy(&commit.stderr));
+    assert!(said.contains("/assets/stray.txt: error[untracked]"), "{said}");
+    apply(&root, json!({"kind": "register", "paths": ["assets/stray.txt"]}));
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "registered"]);
+}
+
+#[test]
+fn a_checkout_runs_the_hook_which_asks_a_running_owner_to_look_at_once() {
+    let (repo, root) = repository();
+    let mut s = common::Server::ready();
+    let pid = s.open(&root);
+    git(repo.path(), &["checkout", "-q", "-b", "other"]);
+    let began = s.wait_for("externalChangeBegan", |m| m["params"]["kind"] == "externalChangeBegan");
+    assert_eq!(began["params"]["reason"], "a look at the project (studio-packer vcs)");
+    let ended = s.wait_for("externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
+    assert_eq!(ended["params"]["endedBy"], "client");
+    let d = s.call("packer/divergence", json!({"projectId": pid}));
+    assert_eq!(d["state"], "clean", "{d}");
+}
