@@ -178,7 +178,9 @@ pub fn setup(root: &Path, pre_commit: bool) -> Result<Setup, String> {
         hooks.push((name, install_hook(&hooks_dir, name, &look)?));
     }
     if pre_commit {
-        let check = format!("{quoted} check {project} || exit 1");
+        // Checks the work tree (what `git add -A` would commit). A packer
+        // that is gone (moved, uninstalled) does not block every commit.
+        let check = format!("if [ -x {quoted} ]; then {quoted} check {project} || exit 1; fi");
         hooks.push(("pre-commit", install_hook(&hooks_dir, "pre-commit", &check)?));
     }
     Ok(Setup { repository: top, attributes_added, hooks })

@@ -27,8 +27,8 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
     start.ancestors().find(|d| d.join(MANIFEST_FILE).is_file()).map(Path::to_path_buf)
 }
 
-/// An external change open at the project's owner. Dropping it (or this
-/// process dying) closes the connection, which ends the change too.
+/// An external change open at the project's owner. This process ending,
+/// however it ends, closes the connection, which ends the change too.
 pub struct Change {
     client: Client,
     pub change_id: String,
@@ -44,7 +44,8 @@ pub enum NoChange {
 }
 
 /// Opens a change at the owner of the project at `root` (canonical).
-pub fn begin(root: &Path, reason: &str) -> Result<Change, NoChange> {
+/// `timeout`: how long the owner keeps the change open if nobody ends it.
+pub fn begin(root: &Path, reason: &str, timeout: Option<std::time::Duration>) -> Result<Change, NoChange> {
     let socket = crate::owner::socket::socket_path(root);
     let stream = match UnixStream::connect(&socket) {
         Ok(s) => s,
@@ -72,12 +73,12 @@ pub fn begin(root: &Path, reason: &str) -> Result<Change, NoChange> {
         )
         .map_err(|e| failed("initialize", &e.message))?;
     let project_id = crate::ids::project_id(root);
+    let mut params = json!({ "projectId": project_id, "reason": reason });
+    if let Some(t) = timeout {
+        params["timeoutMs"] = json!(t.as_millis() as u64);
+    }
     let began = client
-        .request_within(
-            "packer/beginExternalChange",
-            json!({ "projectId": project_id, "reason": reason }),
-            Some(ANSWER_TIMEOUT),
-        )
+        .request_within("packer/beginExternalChange", params, Some(ANSWER_TIMEOUT))
         .map_err(|e| failed("packer/beginExternalChange", &e.message))?;
     let change_id = began["changeId"].as_str().ok_or_else(|| failed("the owner answered", &began))?.to_string();
     Ok(Change { client, change_id })
@@ -92,7 +93,7 @@ impl Change {
             json!({ "changeId": self.change_id }),
             Some(ANSWER_TIMEOUT),
         );
-        // Closing the connection is enough: `shutdown` would only add a wait.
+        // No `shutdown`: the connection closes when this process exits.
         drop(self.client);
         ended.map(drop).map_err(|e| e.message)
     }
@@ -117,7 +118,10 @@ pub fn run(root: Option<&Path>, command: &[String], quiet: bool) -> i32 {
             say("no packer project here; running the command as it is");
             None
         }
-        Some(root) => match begin(root, &reason(command)) {
+        // A rebase may take a person a while: the change lasts as long as
+        // the command (this process ends it, or its exit does), up to the
+        // longest timeout the packer allows.
+        Some(root) => match begin(root, &reason(command), Some(crate::project::external::MAX_TIMEOUT)) {
             Ok(c) => Some(c),
             Err(NoChange::NoOwner) => None,
             Err(NoChange::Failed(e)) => {

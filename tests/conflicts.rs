@@ -56,10 +56,13 @@ fn registry(f: &Fixture) -> Vec<Value> {
 
 #[test]
 fn two_ids_claiming_one_path_take_one_side_and_never_both() {
-    let f = Fixture::new(&[("assets/p.txt", b"p\n")]);
+    // Ours moved X from old.txt to p.txt; theirs registered Y at p.txt and
+    // still has X at old.txt (git left both files).
+    let f = Fixture::new(&[("assets/p.txt", b"p\n"), ("assets/old.txt", b"p\n")]);
     let ours = entry(&f, X, "assets/p.txt", &[]);
     let theirs = entry(&f, Y, "assets/p.txt", &["ui"]);
-    let record = json!({"conflict": "pathClaimed", "base": [], "ours": [ours], "theirs": [theirs]});
+    let theirs_x = entry(&f, X, "assets/old.txt", &[]);
+    let record = json!({"conflict": "pathClaimed", "base": [theirs_x], "ours": [ours], "theirs": [theirs, theirs_x]});
     write_registry(&f, std::slice::from_ref(&ours), &[record]);
     let (mut s, pid, item) = open(&f);
     let d = s.call("packer/divergence", json!({"projectId": pid}));
@@ -75,13 +78,16 @@ fn two_ids_claiming_one_path_take_one_side_and_never_both() {
     assert_eq!((&r["outcome"], &r["blockers"][0]["code"]), (&json!("rejected"), &json!("inConflict")), "{r}");
     let r = resolve(&mut s, &pid, &item, "both");
     assert_eq!(r["blockers"][0]["code"], "invalidResolution", "{r}");
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/old.txt"]}));
+    assert_eq!(r["blockers"][0]["code"], "inConflict", "a file the record names waits for it too: {r}");
 
     let r = resolve(&mut s, &pid, &item, "theirs");
     assert_eq!(r["outcome"], "applied", "{r}");
     clean(&mut s, &pid);
+    // Theirs whole: Y at the path, X where their side has it.
     let reg = registry(&f);
-    assert_eq!(reg.len(), 1, "{reg:?}");
-    assert_eq!((&reg[0]["id"], &reg[0]["tags"]), (&json!(Y), &json!(["ui"])));
+    let at = |id: &str| reg.iter().find(|e| e["id"] == id).unwrap()["path"].clone();
+    assert_eq!((reg.len(), at(X), at(Y)), (2, json!("assets/old.txt"), json!("assets/p.txt")), "{reg:?}");
     assert!(f.path("assets/p.txt").is_file(), "the file is the winner's");
 }
 
@@ -139,4 +145,28 @@ fn records_stand_through_other_writes_and_a_default_reconcile_never_picks_a_side
     let r = resolve(&mut s, &pid, &item, "ours");
     assert_eq!(r["outcome"], "applied", "{r}");
     clean(&mut s, &pid);
+}
+
+#[test]
+fn taking_the_side_that_deleted_an_asset_leaves_its_file_untracked() {
+    let f = Fixture::new(&[("assets/d.txt", b"d\n")]);
+    let ours = entry(&f, X, "assets/d.txt", &["changed"]);
+    let base = entry(&f, X, "assets/d.txt", &[]);
+    let record = json!({"conflict": "deleted", "base": [base], "ours": [ours], "theirs": []});
+    write_registry(&f, std::slice::from_ref(&ours), &[record]);
+    let (mut s, pid, item) = open(&f);
+    let r = resolve(&mut s, &pid, &item, "theirs");
+    assert_eq!((&r["outcome"], &r["registryMutations"][0]["op"]), (&json!("applied"), &json!("remove")), "{r}");
+    assert_eq!(
+        r["filesystemMutations"],
+        json!([{"op": "write", "path": "packer.registry.jsonl"}]),
+        "no file is deleted"
+    );
+    let d = s.call("packer/divergence", json!({"projectId": pid}));
+    let items = d["items"].as_array().unwrap();
+    assert_eq!(
+        (items.len(), &items[0]["kind"], &items[0]["path"]),
+        (1, &json!("untracked"), &json!("assets/d.txt")),
+        "{d}"
+    );
 }

@@ -158,9 +158,10 @@ pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &Parsed) -> V
 /// `diverging` is every modified or missing asset, in any order (the one
 /// walk of the map that counts a snapshot finds them).
 /// Each conflict record of the registry is one `registryConflict` item,
-/// which stands for every asset and path the record names: they get no
-/// item of their own until it is resolved (git leaves a file at both paths
-/// of a conflicting move; the conflict, not an `untracked` item, says why).
+/// which stands for every asset the record names and every file its sides
+/// have: they get no item of their own until it is resolved (git leaves a
+/// file at both paths of a conflicting move; the conflict, not an
+/// `untracked` item, says why).
 pub fn compute(
     mut diverging: Vec<&Arc<Asset>>,
     by_path: &OrdMap<Arc<str>, Arc<str>>,
@@ -181,6 +182,10 @@ pub fn compute(
         items.push(conflict_item(c));
         for e in c.base.iter().chain(&c.ours).chain(&c.theirs) {
             covered_ids.insert(&e.id);
+        }
+        // The files either side has (not the ancestor's paths, which an
+        // unrelated file may have taken since).
+        for e in c.ours.iter().chain(&c.theirs) {
             covered_paths.insert(&e.path);
         }
     }
@@ -195,10 +200,7 @@ pub fn compute(
     diverging.sort_by(|a, b| a.path().cmp(b.path()));
     for a in diverging {
         let id = a.id();
-        if by_path.get(a.path()).map(|i| &**i) != Some(id)
-            || covered_ids.contains(id)
-            || covered_paths.contains(a.path())
-        {
+        if by_path.get(a.path()).map(|i| &**i) != Some(id) || covered_ids.contains(id) {
             continue;
         }
         match a.status {

@@ -273,11 +273,23 @@ pub fn merge(base: &[Entry], ours: &[Entry], theirs: &[Entry]) -> Merged {
         let pick = |map: &HashMap<String, Entry>, ids: &[&String]| -> Vec<Entry> {
             ids.iter().filter_map(|id| map.get(*id).cloned()).collect()
         };
-        let ours_side: Vec<Entry> = keep.iter().filter_map(|id| merged.get(*id).cloned()).collect();
-        let theirs_side: Vec<Entry> = lose.iter().filter_map(|id| merged.get(*id).cloned()).collect();
+        // Each side: its claimant at the path, then its own version of the
+        // other claimants (ours may have theirs' elsewhere, theirs ours'), so
+        // that taking a side is taking all of it.
+        let ours_side: Vec<Entry> = keep
+            .iter()
+            .filter_map(|id| merged.get(*id).cloned())
+            .chain(lose.iter().filter_map(|id| o.get(*id).filter(|e| *e.path != *path).cloned()))
+            .collect();
+        let theirs_side: Vec<Entry> = lose
+            .iter()
+            .filter_map(|id| merged.get(*id).cloned())
+            .chain(keep.iter().filter_map(|id| t.get(*id).filter(|e| *e.path != *path).cloned()))
+            .collect();
         let all: Vec<&String> = keep.iter().chain(&lose).copied().collect();
         let new_everywhere = all.iter().all(|id| !b.contains_key(*id));
-        let same_content = ours_side.iter().chain(&theirs_side).all(|e| e.hash == ours_side[0].hash);
+        let same_content =
+            ours_side.iter().chain(&theirs_side).filter(|e| *e.path == *path).all(|e| e.hash == ours_side[0].hash);
         let kind =
             if new_everywhere && same_content { ConflictKind::RegisteredTwice } else { ConflictKind::PathClaimed };
         conflicts.push(Conflict {
@@ -398,7 +410,10 @@ mod tests {
             m.entries,
             vec![e("a", "assets/x.txt", 1, &[]), e("c", "assets/z.txt", 3, &[]), e("n1", "assets/new.txt", 7, &[])]
         );
-        assert_eq!(m.conflicts[2].theirs, vec![e("g", "assets/z.txt", 8, &[])]);
+        // Each side of the path claim: its claimant, then its own version of
+        // the other (theirs still has c where it was).
+        assert_eq!(m.conflicts[2].ours, vec![e("c", "assets/z.txt", 3, &[])]);
+        assert_eq!(m.conflicts[2].theirs, vec![e("g", "assets/z.txt", 8, &[]), e("c", "assets/c.txt", 3, &[])]);
         assert_eq!(m.conflicts[3].theirs, vec![e("n2", "assets/new.txt", 7, &[])]);
     }
 

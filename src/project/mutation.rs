@@ -583,6 +583,12 @@ impl Planner<'_> {
             self.block("alreadyRegistered", format!("`{rel}` is already registered as `{id}`"), Some(&id), Some(&rel));
             return;
         }
+        // A file a conflict record's side has is that conflict's to settle.
+        if self.conflicts.iter().any(|c| c.ours.iter().chain(&c.theirs).any(|e| *e.path == *rel)) {
+            let msg = format!("`{rel}` is named by an unresolved registry conflict: reconcile it first");
+            self.block("inConflict", msg, None, Some(&rel));
+            return;
+        }
         if self.block_case_twin(&rel, None, None) {
             return;
         }

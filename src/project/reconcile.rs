@@ -236,6 +236,9 @@ impl Planner<'_> {
                     if let Some(theirs) = c.theirs.iter().find(|t| t.id == a.entry.id) {
                         self.remove_copy(a.path(), &theirs.path.clone());
                     }
+                    // A file no entry names now (their side deleted its asset,
+                    // or a copy that differs) is untracked, as after `unregister`.
+                    self.untrack_leftover(a.path());
                 }
             }
             _ => {
@@ -250,6 +253,21 @@ impl Planner<'_> {
                 added.entry.settings = theirs.settings;
                 self.put(added);
             }
+        }
+    }
+
+    /// A file that lost its entry and stays on disk: an untracked file
+    /// (when under the asset roots and not excluded).
+    fn untrack_leftover(&mut self, path: &str) {
+        let manifest = self.snap.manifest.clone();
+        if self.by_path.contains_key(path) || self.disk(path) != DiskEntry::File || !manifest.under_roots(path) {
+            return;
+        }
+        if manifest.is_excluded(path) {
+            return;
+        }
+        if let Some(obs) = self.look(path, Kind::of_path(path)) {
+            self.untracked.insert(path.to_string(), Untracked { hash: obs.hash, size: obs.size });
         }
     }
 

@@ -196,28 +196,40 @@ impl<'f> Parser<'f> {
         if line.starts_with(br#"{"conflict":"#) {
             let conflict =
                 serde_json::from_slice(line).map_err(|e| self.invalid(n, format!("a conflict record: {e}")))?;
-            self.conflicts.push(conflict);
-            return Ok(());
+            return self.conflict(n, conflict);
         }
         let entry: Entry = match serde_json::from_slice(line) {
             Ok(entry) => entry,
             // Perhaps a conflict record written with its keys in another order.
             Err(e) => match serde_json::from_slice::<Conflict>(line) {
-                Ok(conflict) => {
-                    self.conflicts.push(conflict);
-                    return Ok(());
-                }
+                Ok(conflict) => return self.conflict(n, conflict),
                 Err(_) => return Err(self.invalid(n, e.to_string())),
             },
         };
+        self.check(n, &entry)?;
+        self.entries.push(entry);
+        self.lines.push(n);
+        Ok(())
+    }
+
+    /// An entry's id and path, as every entry of the file (a record's too) must have them.
+    fn check(&self, n: usize, entry: &Entry) -> Result<(), RegistryError> {
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }
         if !super::paths::is_normalized(&entry.path) {
             return Err(self.invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)));
         }
-        self.entries.push(entry);
-        self.lines.push(n);
+        Ok(())
+    }
+
+    /// A conflict record, whose entries are checked like the file's own:
+    /// resolving it puts them in the registry.
+    fn conflict(&mut self, n: usize, conflict: Conflict) -> Result<(), RegistryError> {
+        for e in conflict.base.iter().chain(&conflict.ours).chain(&conflict.theirs) {
+            self.check(n, e)?;
+        }
+        self.conflicts.push(conflict);
         Ok(())
     }
 
@@ -345,6 +357,10 @@ mod tests {
         let RegistryError::Invalid { line, message, .. } =
             parse(&text.replace(r#""fields":["path"]"#, r#""fields":"path""#), "r").unwrap_err();
         assert_eq!(line, 4, "{message}");
+        // A record's entries are checked as the file's own are.
+        let RegistryError::Invalid { line, message, .. } =
+            parse(&text.replace("assets/y.txt", "../y.txt"), "r").unwrap_err();
+        assert_eq!((line, message.as_str()), (4, "`../y.txt` is not a normalised project-relative path"));
     }
 
     #[test]

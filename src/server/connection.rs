@@ -49,8 +49,8 @@ pub struct Connection {
     /// `openProject` and its next requests without waiting in between.
     opening: Mutex<HashMap<String, Arc<Latch>>>,
     /// External changes this connection began (project id, change id):
-    /// ended when it closes.
-    changes: Mutex<Vec<(String, String)>>,
+    /// ended when it closes (`None` once it has).
+    changes: Mutex<Option<Vec<(String, String)>>>,
 }
 
 /// Set once, waited on by many.
@@ -104,7 +104,7 @@ pub fn serve(server: Arc<Server>, input: impl Read, output: impl Write + Send + 
         reads_in_flight: Mutex::new(0),
         reads_done: Condvar::new(),
         opening: Mutex::new(HashMap::new()),
-        changes: Mutex::new(Vec::new()),
+        changes: Mutex::new(Some(Vec::new())),
     });
     let code = conn.read_loop(input);
     conn.wait_for_reads(DRAIN_TIMEOUT);
@@ -472,23 +472,32 @@ impl Connection {
         was_open
     }
 
-    /// Remembers an external change this connection began.
+    /// Remembers an external change this connection began; one begun by a
+    /// request still running when the connection closed is ended at once.
     pub(super) fn note_change(&self, project_id: &str, change_id: &str) {
-        self.changes.lock().expect("changes lock").push((project_id.to_string(), change_id.to_string()));
+        let mut changes = self.changes.lock().expect("changes lock");
+        match changes.as_mut() {
+            Some(list) => list.push((project_id.to_string(), change_id.to_string())),
+            None => {
+                drop(changes);
+                handlers::end_change_of(&self.server, project_id, change_id, EndedBy::ConnectionClosed);
+            }
+        }
     }
 
     /// Forgets a change that ended; returns its project when it was this
     /// connection's.
     pub(super) fn forget_change(&self, change_id: &str) -> Option<String> {
         let mut changes = self.changes.lock().expect("changes lock");
-        let i = changes.iter().position(|(_, c)| c == change_id)?;
-        Some(changes.remove(i).0)
+        let list = changes.as_mut()?;
+        let i = list.iter().position(|(_, c)| c == change_id)?;
+        Some(list.remove(i).0)
     }
 
     /// Ends the changes this connection left open: a client that dies
     /// never leaves the packer holding divergence back.
     fn end_changes(&self) {
-        let changes = std::mem::take(&mut *self.changes.lock().expect("changes lock"));
+        let changes = self.changes.lock().expect("changes lock").take().unwrap_or_default();
         for (project_id, change_id) in changes {
             handlers::end_change_of(&self.server, &project_id, &change_id, EndedBy::ConnectionClosed);
         }

@@ -266,10 +266,13 @@ fn end_change(conn: &Arc<Connection>, p: EndExternalChangeParams) -> Result<Valu
     let ended = match &mine {
         Some(project_id) => end_change_of(&conn.server, project_id, &p.change_id, EndedBy::Client),
         // Another connection's change (a script ending what a hook began):
-        // this process's projects first, then the owners it attaches to.
-        None => {
-            conn.server.handles().iter().any(|h| end_change_of(&conn.server, h.id(), &p.change_id, EndedBy::Client))
-        }
+        // only the projects this process owns. Asking the owners it attaches
+        // to would let two processes, each owning a project the other
+        // attaches to, pass an unknown id back and forth for ever.
+        None => conn.server.handles().iter().any(|h| match h {
+            ProjectHandle::Local(owned) => owned.project.end_external_change(&p.change_id, EndedBy::Client),
+            ProjectHandle::Remote(_) => false,
+        }),
     };
     if !ended {
         return Err(RpcError::invalid_params(
