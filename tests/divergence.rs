@@ -386,3 +386,32 @@ fn a_file_registered_outside_the_asset_roots_is_what_it_is_when_the_project_is_o
     assert_eq!(summary["assets"]["byStatus"], json!({"invalid": 0, "missing": 0, "modified": 0, "ok": 2}), "{summary}");
     assert_eq!(divergence(&mut s, &pid)["state"], "clean");
 }
+
+/// The watcher folds a file created and removed within one debounce window
+/// into no event; a full look (here, the one after the watches are placed)
+/// inside that window saw the file. It must not stay an untracked item.
+#[test]
+fn a_file_created_and_removed_around_a_full_look_does_not_stay_behind() {
+    let f = Fixture::with_text_files(600);
+    let mut s0 = Server::ready();
+    let pid = s0.open(&f.root());
+    register_all(&mut s0, &pid, &f);
+    assert_eq!(s0.shutdown(), 0);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    f.write("assets/probe.txt", b"probe");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while divergence(&mut s, &pid)["items"].as_array().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the probe was never seen");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::remove_file(f.path("assets/probe.txt")).unwrap();
+    loop {
+        let d = divergence(&mut s, &pid);
+        if d["state"] == "clean" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the removed probe stayed: {d}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -20,7 +20,7 @@ use super::{paths, Project};
 
 /// Looks at `paths` (relative; all of the workspace when `None`) and
 /// publishes a new snapshot, with divergence events, when anything differs.
-pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
+pub fn observe(project: &Arc<Project>, paths: Option<&BTreeSet<String>>) {
     // A source-control operation is in progress: its end looks at
     // everything once (see `external.rs`).
     if project.external.holding() {
@@ -125,12 +125,15 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
     // Whether anything differs: most looks (the packer's own writes coming
     // back from the watcher) find nothing, and must then cost nothing more.
     let mut changed = false;
-    for ((_, _, id), obs) in registered.iter().zip(observed) {
+    // What a full look found different (see the end of this function).
+    let mut found: Vec<String> = Vec::new();
+    for ((path, _, id), obs) in registered.iter().zip(observed) {
         let current = &contents.assets[id];
         let fresh = Asset::from_observation(current.entry.clone(), obs);
         if &fresh != current.as_ref() {
             contents.assets.insert(id.clone(), Arc::new(fresh));
             changed = true;
+            found.push(path.clone());
         }
     }
     // Everything else under the asset roots: untracked, or nothing.
@@ -151,6 +154,7 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
             Some(o) => {
                 let u = Untracked { hash: o.hash, size: o.size };
                 if contents.untracked.get(&path) != Some(&u) {
+                    found.push(path.clone());
                     contents.untracked.insert(path, u);
                     changed = true;
                 }
@@ -191,6 +195,26 @@ pub fn observe(project: &Project, paths: Option<&BTreeSet<String>>) {
         return;
     }
     project.publish(&snap, next, None);
+    if paths.is_none() && !found.is_empty() {
+        look_again_later(project, found);
+    }
+}
+
+/// The watcher folds a file created and removed within one debounce
+/// window into no event at all. A full look that ran inside such a window
+/// saw the file, and no event would ever say it is gone: so what a full
+/// look found different is looked at once more after the window.
+fn look_again_later(project: &Arc<Project>, paths: Vec<String>) {
+    let project = Arc::downgrade(project);
+    let spawned = std::thread::Builder::new().name("packer-look-again".into()).spawn(move || {
+        std::thread::sleep(super::watcher::DEBOUNCE * 3);
+        if let Some(p) = project.upgrade() {
+            p.observe(Some(paths.into_iter().collect()));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot schedule a second look");
+    }
 }
 
 /// Items that are new or changed, and ids of items that are gone.

@@ -17,7 +17,7 @@ use notify_debouncer_full::{new_debouncer_opt, DebounceEventResult, Debouncer, N
 use super::{paths, Project};
 
 /// How long events settle before the lane looks at them.
-const DEBOUNCE: Duration = Duration::from_millis(100);
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 pub struct Watcher {
     root: PathBuf,
