@@ -144,6 +144,8 @@ export class ActivityLog {
     if (event.kind === "progress") line += ` ${event.done}/${event.total}`;
     if (event.kind === "divergenceDetected" || event.kind === "divergenceCleared") line += ` (${event.state})`;
     if (event.kind === "remoteCacheDisabled") line += `: ${event.message}`;
+    if (event.kind === "externalChangeBegan") line += `: ${event.reason}`;
+    if (event.kind === "externalChangeEnded") line += `: ${event.reason} (${event.endedBy})`;
     this.lines.push(line);
     return line;
   }

@@ -139,6 +139,19 @@ test("a build's message shows the packer's counts, the remote cache's only when 
   );
 });
 
+test("the activity log says what an external change was and how it ended", () => {
+  const log = new ActivityLog();
+  assert.equal(
+    log.push({ seq: 4, kind: "externalChangeBegan", changeId: "xc-1", reason: "git checkout feature", timeoutMs: 1 }),
+    "#4 externalChangeBegan: git checkout feature",
+  );
+  assert.equal(
+    log.push({ seq: 5, kind: "externalChangeEnded", changeId: "xc-1", reason: "git checkout feature", endedBy: "connectionClosed", durationMs: 3 }),
+    "#5 externalChangeEnded: git checkout feature (connectionClosed)",
+  );
+  assert.equal(log.operations.size, 0, "a state event, not an operation");
+});
+
 test("the activity log marks an operation finished only on its terminal event", () => {
   const log = new ActivityLog();
   const kinds = ["queued", "started", "progress", "snapshotPublished", "succeeded"];
