@@ -193,3 +193,17 @@ fn no_project_is_exit_2() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out).starts_with("packer.toml: error[manifestInvalid]: not found"), "{}", text(&out));
 }
+
+#[test]
+fn every_bad_registry_line_is_reported_not_only_the_first() {
+    let dir = sample();
+    let path = dir.path().join(REGISTRY);
+    let text0 = std::fs::read_to_string(&path).unwrap();
+    let second = text0.lines().nth(1).unwrap().replace("assets/sprites/hero.png", "assets/sprites/hero2.png");
+    std::fs::write(&path, format!("{text0}{{oops\n{second}\n")).unwrap();
+    let n = text0.lines().count();
+    let r = report(dir.path());
+    let lines: Vec<&Value> = r["findings"].as_array().unwrap().iter().map(|f| &f["line"]).collect();
+    assert_eq!(lines, [&json!(n + 1), &json!(n + 2)], "{r}");
+    assert_eq!(r["findings"][1]["message"], "duplicate asset id `13hsh6x879ccd571kndbbbe4rw`");
+}

@@ -126,8 +126,11 @@ pub fn check(root: &Path) -> Result<Report, String> {
     };
     let parsed = text.as_deref().and_then(|bytes| match registry::parse_bytes(bytes, REGISTRY_FILE) {
         Ok(p) => Some(p),
-        Err(RegistryError::Invalid { line, message, .. }) => {
-            findings.push(error("registryInvalid", REGISTRY_FILE, Some(line), None, message));
+        Err(_) => {
+            // Every bad line and every duplicate, not only the first.
+            for RegistryError::Invalid { line, message, .. } in registry::problems(bytes, REGISTRY_FILE) {
+                findings.push(error("registryInvalid", REGISTRY_FILE, Some(line), None, message));
+            }
             None
         }
     });

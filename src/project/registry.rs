@@ -233,30 +233,49 @@ impl<'f> Parser<'f> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Parsed, RegistryError> {
-        let Parser { entries, lines, conflicts, .. } = self;
-        // The first line (in file order) that repeats an id or a path, found
-        // through sets of borrowed strings: no copy of any id or path is made.
-        let first_duplicate = |key: &dyn Fn(&Entry) -> &str| -> Option<(usize, String)> {
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            entries.iter().zip(&lines).find(|(e, _)| !seen.insert(key(e))).map(|(e, n)| (*n, key(e).to_string()))
-        };
-        let dup_id = first_duplicate(&|e: &Entry| &e.id);
-        let dup_path = first_duplicate(&|e: &Entry| &e.path);
-        let invalid = |line, message| RegistryError::Invalid { file: self.file.to_string(), line, message };
-        match (dup_id, dup_path) {
-            (Some((n, id)), p) if p.as_ref().is_none_or(|(m, _)| n <= *m) => {
-                return Err(invalid(n, format!("duplicate asset id `{id}`")));
+    /// Every line that repeats an id or a path, in file order (found
+    /// through sets of borrowed strings: no id or path is copied unless it
+    /// is reported). Stops after the first when `all` is false.
+    fn duplicates(&self, all: bool) -> Vec<RegistryError> {
+        let mut ids = std::collections::HashSet::with_capacity(self.entries.len());
+        let mut paths = std::collections::HashSet::with_capacity(self.entries.len());
+        let mut found = Vec::new();
+        for (e, n) in self.entries.iter().zip(&self.lines) {
+            if !ids.insert(&*e.id) {
+                found.push(self.invalid(*n, format!("duplicate asset id `{}`", e.id)));
+            } else if !paths.insert(&*e.path) {
+                found.push(self.invalid(*n, format!("duplicate path `{}`", e.path)));
             }
-            (_, Some((n, path))) => return Err(invalid(n, format!("duplicate path `{path}`"))),
-            _ => {}
+            if !all && !found.is_empty() {
+                break;
+            }
         }
-        drop(lines);
-        let mut entries = entries;
+        found
+    }
+
+    fn finish(self) -> Result<Parsed, RegistryError> {
+        if let Some(e) = self.duplicates(false).into_iter().next() {
+            return Err(e);
+        }
+        let Parser { mut entries, conflicts, .. } = self;
         // Already in order when the packer wrote the file: one linear pass.
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Parsed { entries, conflicts })
     }
+}
+
+/// Every problem of registry bytes, in file order, rather than the first
+/// (`check` reports them all, as a compiler would).
+pub fn problems(bytes: &[u8], file: &str) -> Vec<RegistryError> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    let mut parser = Parser::new(file);
+    let mut found: Vec<RegistryError> =
+        bytes.split(|b| *b == b'\n').filter_map(|line| parser.line(line).err()).collect();
+    found.extend(parser.duplicates(true));
+    found.sort_by_key(|RegistryError::Invalid { line, .. }| *line);
+    found
 }
 
 /// Renders entries and conflict records: the records follow the entries,
@@ -361,6 +380,27 @@ mod tests {
         let RegistryError::Invalid { line, message, .. } =
             parse(&text.replace("assets/y.txt", "../y.txt"), "r").unwrap_err();
         assert_eq!((line, message.as_str()), (4, "`../y.txt` is not a normalised project-relative path"));
+    }
+
+    #[test]
+    fn problems_lists_every_bad_line_and_every_duplicate() {
+        let good = render(&[entry("a", "x/a"), entry("b", "x/b")]);
+        let text = format!(
+            "{good}{{oops\n{}\n{}\nnot json\n",
+            serde_json::to_string(&entry("a", "x/c")).unwrap(),
+            serde_json::to_string(&entry("c", "x/b")).unwrap()
+        );
+        let lines: Vec<(usize, String)> = problems(text.as_bytes(), "r")
+            .into_iter()
+            .map(|RegistryError::Invalid { line, message, .. }| (line, message))
+            .collect();
+        assert_eq!(lines.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [4, 5, 6, 7], "{lines:?}");
+        assert_eq!(lines[1].1, "duplicate asset id `a`");
+        assert_eq!(lines[2].1, "duplicate path `x/b`");
+        assert!(problems(good.as_bytes(), "r").is_empty());
+        // The first of them is what parsing reports.
+        let RegistryError::Invalid { line, .. } = parse(&text, "r").unwrap_err();
+        assert_eq!(line, 4);
     }
 
     #[test]
