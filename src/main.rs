@@ -293,6 +293,11 @@ fn render_summary(name: &str, s: &Value) -> String {
         Some("clean") => "clean".to_string(),
         _ => format!("diverged ({} differences between disk and registry)", divergence["count"]),
     };
+    // A source-control operation in progress holds divergence back: say so.
+    let held: Vec<&str> =
+        s["externalChanges"].as_array().into_iter().flatten().filter_map(|c| c["reason"].as_str()).collect();
+    let divergence =
+        if held.is_empty() { divergence } else { format!("{divergence}, held while `{}` runs", held.join("`, `")) };
     format!(
         "project {name} (generation {})\n  assets:      {} ({})\n  status:      {}\n  diagnostics: {} errors, {} warnings\n  divergence:  {divergence}\n  lane:        {} queued, {} running\n",
         s["generation"],

@@ -170,11 +170,22 @@ fn a_client_that_begins_a_change_and_dies_releases_it() {
     owner.drain_for(Duration::from_millis(800));
     assert!(detected(&owner).is_empty(), "{:?}", owner.events());
     assert_eq!(divergence(&mut owner, &pid)["state"], "clean");
+    let summary = owner.call("packer/summary", json!({"projectId": pid}));
+    let changes = summary["externalChanges"].as_array().unwrap();
+    assert_eq!(
+        (changes.len(), &changes[0]["changeId"], &changes[0]["reason"]),
+        (1, &began["changeId"], &json!("git rebase"))
+    );
+
+    let status = Command::new(BIN).arg("status").arg(f.root()).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("divergence:  clean, held while `git rebase` runs"), "{status}");
 
     attached.kill();
     let ended = owner.wait_for("externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
     assert_eq!(ended["params"]["changeId"], began["changeId"]);
     assert_eq!(ended["params"]["endedBy"], "connectionClosed");
+    assert_eq!(owner.call("packer/summary", json!({"projectId": pid}))["externalChanges"], json!([]));
     let ev = owner.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
     assert_eq!(ev["params"]["items"][0]["path"], "assets/during.txt");
     // And divergence is published piece by piece again.

@@ -65,8 +65,16 @@ impl ExternalChanges {
         !self.open.lock().expect("external changes lock").is_empty()
     }
 
-    pub fn is_open(&self, change_id: &str) -> bool {
-        self.open.lock().expect("external changes lock").contains_key(change_id)
+    /// The open changes, oldest first, as `packer/summary` shows them.
+    pub fn describe(&self) -> serde_json::Value {
+        let open = self.open.lock().expect("external changes lock");
+        let mut list: Vec<(&String, &Open)> = open.iter().collect();
+        list.sort_by_key(|(_, o)| o.began);
+        let shown: Vec<serde_json::Value> = list
+            .into_iter()
+            .map(|(id, o)| json!({ "changeId": id, "reason": o.reason, "ageMs": o.began.elapsed().as_millis() as u64 }))
+            .collect();
+        serde_json::Value::Array(shown)
     }
 }
 

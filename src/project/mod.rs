@@ -739,6 +739,7 @@ impl Project {
                 None => json!({ "state": "ok" }),
             },
             "lastBuild": self.last_build.lock().expect("last build lock").clone(),
+            "externalChanges": self.external.describe(),
         })
     }
 
