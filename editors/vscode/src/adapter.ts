@@ -14,10 +14,14 @@ export function statusBar(summary: any): StatusBarModel {
   if (summary.diagnostics.warnings > 0) parts.push(`$(warning) ${summary.diagnostics.warnings}`);
   if (summary.divergence.state === "diverged") parts.push(`$(diff) ${summary.divergence.count} diverged`);
   if (summary.lane.running > 0 || summary.lane.queued > 0) parts.push("$(sync~spin)");
+  // A checkout in progress: the packer holds divergence back until it ends.
+  const held = (summary.externalChanges ?? []).map((c: any) => c.reason);
+  if (held.length > 0) parts.push("$(git-branch) held");
   const build = summary.lastBuild ? `last build: ${summary.lastBuild.outcome}` : "not built yet";
+  const holding = held.length > 0 ? `; divergence held while ${held.join(", ")} runs` : "";
   return {
     text: parts.join("  "),
-    tooltip: `generation ${summary.generation}; ${build}; watching: ${summary.watch.state}`,
+    tooltip: `generation ${summary.generation}; ${build}; watching: ${summary.watch.state}${holding}`,
     warning: summary.divergence.state === "diverged" || summary.diagnostics.errors > 0,
   };
 }

@@ -139,6 +139,23 @@ test("a build's message shows the packer's counts, the remote cache's only when 
   );
 });
 
+test("the status bar says when divergence is held for a checkout", () => {
+  const summary = {
+    generation: 3,
+    assets: { total: 2 },
+    diagnostics: { errors: 0, warnings: 0 },
+    divergence: { state: "clean", count: 0 },
+    lane: { queued: 0, running: 0 },
+    watch: { state: "ok" },
+    lastBuild: null,
+    externalChanges: [{ changeId: "xc-1", reason: "git checkout feature", ageMs: 5 }],
+  };
+  const bar = statusBar(summary);
+  assert.equal(bar.text, "$(package) 2 assets  $(git-branch) held");
+  assert.match(bar.tooltip, /divergence held while git checkout feature runs$/);
+  assert.equal(statusBar({ ...summary, externalChanges: [] }).text, "$(package) 2 assets");
+});
+
 test("the activity log says what an external change was and how it ended", () => {
   const log = new ActivityLog();
   assert.equal(
