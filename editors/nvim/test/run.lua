@@ -22,6 +22,16 @@ local ok, err = pcall(function()
   assert(lines[4] == "divergence: clean (0)", lines[4])
   print("ok status: " .. lines[2])
 
+  -- A checkout in progress (begun by another tool): the status says divergence is held.
+  local p = sp.project(root .. "/packer.toml")
+  local c = vim.lsp.get_client_by_id(p.client_id)
+  local began = c.request_sync("packer/beginExternalChange", { projectId = p.project_id, reason = "git checkout x" }, 5000)
+  local held = sp.status_lines(root .. "/packer.toml")
+  assert(held[#held] == "divergence held while `git checkout x` runs", table.concat(held, " | "))
+  c.request_sync("packer/endExternalChange", { changeId = began.result.changeId }, 5000)
+  assert(#sp.status_lines(root .. "/packer.toml") == #held - 1)
+  print("ok status while held: " .. held[#held])
+
   local blocked = sp.move("assets/sprites/hero.png", "assets/sprites/slime.png", function()
     error("a blocked move must not ask")
   end, root)

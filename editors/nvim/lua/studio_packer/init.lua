@@ -83,6 +83,10 @@ function M.status_lines(path)
   if s.lastBuild ~= vim.NIL and s.lastBuild then
     table.insert(lines, "last build: " .. s.lastBuild.outcome)
   end
+  -- A checkout in progress: the packer holds divergence back until it ends.
+  for _, change in ipairs(s.externalChanges or {}) do
+    table.insert(lines, "divergence held while `" .. change.reason .. "` runs")
+  end
   return lines
 end
 
