@@ -26,6 +26,19 @@ export function statusBar(summary: any): StatusBarModel {
   };
 }
 
+/** Whether an event changes what the status bar shows: a new snapshot, a
+ * checkout that begins or ends (summary.externalChanges), watching that
+ * fails or recovers (summary.watch). */
+export function refreshesStatus(event: any): boolean {
+  return [
+    "snapshotPublished",
+    "externalChangeBegan",
+    "externalChangeEnded",
+    "watchDegraded",
+    "watchRestored",
+  ].includes(event.kind);
+}
+
 /** The message after a build: the packer's counts, and the shared cache's when one was used. */
 export function buildMessage(result: any): string {
   const s = result.stats;

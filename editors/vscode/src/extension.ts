@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import { LanguageClient, ServerOptions, LanguageClientOptions, WorkDoneProgress } from "vscode-languageclient/node";
 import { PackerProject } from "./client";
-import { ActivityLog, assetTree, buildMessage, previewDialog, statusBar, TreeNode } from "./adapter";
+import { ActivityLog, assetTree, buildMessage, previewDialog, refreshesStatus, statusBar, TreeNode } from "./adapter";
 
 let client: LanguageClient | undefined;
 
@@ -81,8 +81,8 @@ export async function activate(context: vscode.ExtensionContext) {
   };
   client.onNotification("packer/event", (event: any) => {
     channel.appendLine(activity.push(event));
-    // The status bar follows the packer's snapshots, never a timer.
-    if (event.kind === "snapshotPublished") void refreshSoon();
+    // The status bar follows the packer's snapshots and state events, never a timer.
+    if (refreshesStatus(event)) void refreshSoon();
   });
   // This window stopped reading for a while and the packer skipped events
   // for it: the events are in the journal; what is shown is simply fetched again.

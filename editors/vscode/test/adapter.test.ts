@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as rpc from "vscode-jsonrpc/node";
 import { PackerClient, PackerProject } from "../src/client";
-import { ActivityLog, assetTree, buildMessage, previewDialog, statusBar } from "../src/adapter";
+import { ActivityLog, assetTree, buildMessage, previewDialog, refreshesStatus, statusBar } from "../src/adapter";
 
 const BIN = process.env.STUDIO_PACKER_BIN ?? path.resolve(__dirname, "../../../../target/debug/studio-packer");
 const SAMPLE = path.resolve(__dirname, "../../../../examples/sample-game");
@@ -154,6 +154,9 @@ test("the status bar says when divergence is held for a checkout", () => {
   assert.equal(bar.text, "$(package) 2 assets  $(git-branch) held");
   assert.match(bar.tooltip, /divergence held while git checkout feature runs$/);
   assert.equal(statusBar({ ...summary, externalChanges: [] }).text, "$(package) 2 assets");
+  // No snapshot is published while a change holds divergence: its events refresh the bar.
+  assert.equal(refreshesStatus({ kind: "externalChangeBegan" }), true);
+  assert.equal(refreshesStatus({ kind: "progress" }), false);
 });
 
 test("the activity log says what an external change was and how it ended", () => {
