@@ -89,7 +89,7 @@ const HOOK_MARK: &str = "# Installed by studio-packer git-setup";
 
 /// The hooks after which git has changed the work tree: a running packer
 /// is asked to look at the project at once (`vcs` with no command).
-pub const LOOK_HOOKS: [&str; 3] = ["post-checkout", "post-merge", "post-rewrite"];
+const LOOK_HOOKS: [&str; 3] = ["post-checkout", "post-merge", "post-rewrite"];
 
 /// A path or program as one word of a POSIX shell.
 fn shell_word(s: &str) -> String {

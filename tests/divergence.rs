@@ -400,18 +400,7 @@ fn a_file_created_and_removed_around_a_full_look_does_not_stay_behind() {
     let mut s = Server::ready();
     let pid = s.open(&f.root());
     f.write("assets/probe.txt", b"probe");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while divergence(&mut s, &pid)["items"].as_array().unwrap().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the probe was never seen");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    s.divergence_until(&pid, |d| !d["items"].as_array().unwrap().is_empty());
     std::fs::remove_file(f.path("assets/probe.txt")).unwrap();
-    loop {
-        let d = divergence(&mut s, &pid);
-        if d["state"] == "clean" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the removed probe stayed: {d}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    s.divergence_until(&pid, |d| d["state"] == "clean");
 }

@@ -7,37 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::BIN;
+use common::{git, git_output, BIN};
 use serde_json::{json, Value};
 use studio_packer::project::merge::ConflictKind;
 use studio_packer::project::registry;
 
-fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap()
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = run(dir, "git", args);
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn packer(dir: &Path, args: &[&str]) -> Output {
-    run(dir, BIN, args)
+    Command::new(BIN).current_dir(dir).args(args).output().unwrap()
 }
 
 /// A repository with a project in `game/`: three text assets registered,
@@ -127,7 +103,7 @@ fn two_branches_that_move_retag_and_register_merge_without_a_conflict() {
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-q", "-m", "main"]);
 
-    let merge = run(repo.path(), "git", &["merge", "--no-edit", "feature"]);
+    let merge = git_output(repo.path(), &["merge", "--no-edit", "feature"]);
     assert!(
         merge.status.success(),
         "{}{}",
@@ -174,7 +150,7 @@ fn moved_both_ways() -> (tempfile::TempDir, PathBuf, String, Output) {
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-q", "-m", "main"]);
 
-    let merge = run(repo.path(), "git", &["merge", "--no-edit", "feature"]);
+    let merge = git_output(repo.path(), &["merge", "--no-edit", "feature"]);
     (repo, root, a, merge)
 }
 
@@ -341,7 +317,7 @@ fn the_pre_commit_hook_stops_a_commit_of_a_project_that_is_not_clean() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("pre-commit hook: installed"), "{out:?}");
     std::fs::write(root.join("assets/stray.txt"), "not registered\n").unwrap();
     git(repo.path(), &["add", "-A"]);
-    let commit = run(repo.path(), "git", &["commit", "-q", "-m", "stray"]);
+    let commit = git_output(repo.path(), &["commit", "-q", "-m", "stray"]);
     assert!(!commit.status.success(), "the hook stops it");
     // git shows a hook's output on its stderr.
     let said = format!("{}{}", String::from_utf8_lossy(&commit.stdout), String::from_utf8_lossy(&commit.stderr));

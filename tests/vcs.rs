@@ -4,43 +4,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{register_all, Fixture, Server, BIN};
+use common::{git, register_all, Fixture, Server, BIN};
 use serde_json::{json, Value};
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
 
 fn divergence(s: &mut Server, pid: &str) -> Value {
     s.call("packer/divergence", json!({"projectId": pid}))
-}
-
-/// Polls `packer/divergence` until `done` holds (the watcher is asynchronous).
-fn divergence_until(s: &mut Server, pid: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let d = divergence(s, pid);
-        if done(&d) {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "divergence never got there: {d}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Waits until the owner's watches are in place and a probe file's
@@ -57,9 +28,9 @@ fn until_watching(s: &mut Server, f: &Fixture, pid: &str) {
     s.drain_for(Duration::from_millis(300));
     s.log.clear();
     f.write("assets/probe.txt", b"probe");
-    divergence_until(s, pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["path"] == "assets/probe.txt"));
+    s.divergence_until(pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["path"] == "assets/probe.txt"));
     std::fs::remove_file(f.path("assets/probe.txt")).unwrap();
-    divergence_until(s, pid, |d| d["state"] == "clean");
+    s.divergence_until(pid, |d| d["state"] == "clean");
     // A read can see a snapshot before its events are sent: wait for them.
     s.wait_for("the probe's divergenceCleared", |m| m["params"]["kind"] == "divergenceCleared");
 }
@@ -92,16 +63,16 @@ fn a_checkout_that_renames_500_and_edits_50_through_vcs_is_one_net_difference() 
     for i in 500..550 {
         f.write(&format!("assets/f{i:03}.txt"), format!("file {i}, edited on feature\n").as_bytes());
     }
-    divergence_until(&mut s0, &pid, |d| d["items"].as_array().unwrap().len() == 50);
+    s0.divergence_until(&pid, |d| d["items"].as_array().unwrap().len() == 50);
     let r = s0.apply(&pid, json!({"kind": "reconcile"}));
     assert_eq!(r["outcome"], "applied", "{r}");
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "feature"]);
     git(&root, &["checkout", "-q", "main"]);
-    divergence_until(&mut s0, &pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "registryChanged"));
+    s0.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "registryChanged"));
     let r = s0.apply(&pid, json!({"kind": "reconcile"}));
     assert_eq!(r["outcome"], "applied", "{r}");
-    divergence_until(&mut s0, &pid, |d| d["state"] == "clean");
+    s0.divergence_until(&pid, |d| d["state"] == "clean");
     assert_eq!(s0.shutdown(), 0);
 
     // A client attached to the project's owner; the checkout through `vcs`.

@@ -58,12 +58,7 @@ pub struct Report {
 
 impl Report {
     fn new(assets: usize, mut findings: Vec<Finding>) -> Report {
-        let rank = |s: Severity| match s {
-            Severity::Error => 0,
-            Severity::Warning => 1,
-            Severity::Info => 2,
-        };
-        findings.sort_by(|a, b| (rank(a.severity), &a.file, a.line).cmp(&(rank(b.severity), &b.file, b.line)));
+        findings.sort_by(|a, b| (a.severity, &a.file, a.line).cmp(&(b.severity, &b.file, b.line)));
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
         Report { clean: errors == 0, errors, warnings, assets, findings }

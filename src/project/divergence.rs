@@ -59,14 +59,12 @@ fn item(kind: ItemKind, path: &str, asset_id: Option<&str>, detail: Value) -> It
 
 /// An item whose id is derived from `key` rather than its path.
 fn item_keyed(kind: ItemKind, key: &str, path: &str, asset_id: Option<&str>, detail: Value) -> Item {
+    Item { id: item_id(kind, key), kind, path: path.to_string(), asset_id: asset_id.map(str::to_string), detail }
+}
+
+fn item_id(kind: ItemKind, key: &str) -> String {
     let hash = blake3::hash(format!("{}\0{key}", kind.as_str()).as_bytes());
-    Item {
-        id: format!("d-{}", &hash.to_hex()[..16]),
-        kind,
-        path: path.to_string(),
-        asset_id: asset_id.map(str::to_string),
-        detail,
-    }
+    format!("d-{}", &hash.to_hex()[..16])
 }
 
 /// A file under the asset roots that is not registered.
@@ -99,17 +97,19 @@ pub struct External {
 /// else the ancestor's); `detail` is the record and the resolutions it
 /// accepts.
 fn conflict_item(c: &Conflict) -> Item {
-    let record = serde_json::to_value(c).expect("a conflict record serialises");
+    let mut detail = serde_json::to_value(c).expect("a conflict record serialises");
+    let key = detail.to_string();
     let first = c.ours.first().or(c.theirs.first()).or(c.base.first());
     let path = first.map_or(super::registry::REGISTRY_FILE, |e| &*e.path);
-    let mut detail = record.clone();
     detail["resolutions"] = json!(super::reconcile::conflict_resolutions(c));
-    item_keyed(ItemKind::RegistryConflict, &record.to_string(), path, first.map(|e| &*e.id), detail)
+    item_keyed(ItemKind::RegistryConflict, &key, path, first.map(|e| &*e.id), detail)
 }
 
-/// The id of a conflict record's item.
+/// The id of a conflict record's item (the key `conflict_item` uses, without
+/// building the item).
 pub fn conflict_item_id(c: &Conflict) -> String {
-    conflict_item(c).id
+    let record = serde_json::to_value(c).expect("a conflict record serialises");
+    item_id(ItemKind::RegistryConflict, &record.to_string())
 }
 
 /// What differs between the registry in the snapshot and `disk`, by asset id.

@@ -257,13 +257,12 @@ impl Planner<'_> {
     }
 
     /// A file that lost its entry and stays on disk: an untracked file
-    /// (when under the asset roots and not excluded).
+    /// (when under the asset roots and not excluded, by the manifest this
+    /// reconcile leaves).
     fn untrack_leftover(&mut self, path: &str) {
-        let manifest = self.snap.manifest.clone();
-        if self.by_path.contains_key(path) || self.disk(path) != DiskEntry::File || !manifest.under_roots(path) {
-            return;
-        }
-        if manifest.is_excluded(path) {
+        let manifest = self.reconcile.manifest.clone().unwrap_or_else(|| self.snap.manifest.clone());
+        let tracked = manifest.under_roots(path) && !manifest.is_excluded(path);
+        if !tracked || self.by_path.contains_key(path) || self.disk(path) != DiskEntry::File {
             return;
         }
         if let Some(obs) = self.look(path, Kind::of_path(path)) {
@@ -387,14 +386,8 @@ impl Planner<'_> {
             self.put_entry(Asset::from_observation(e.clone(), obs));
         }
         // Files the old registry named and the new one does not are untracked now.
-        let manifest = self.reconcile.manifest.clone().unwrap_or_else(|| self.snap.manifest.clone());
         for a in old {
-            let p = a.path();
-            if !self.by_path.contains_key(p) && manifest.under_roots(p) && !manifest.is_excluded(p) {
-                if let Some(obs) = self.look(p, Kind::of_path(p)) {
-                    self.untracked.insert(p.to_string(), Untracked { hash: obs.hash, size: obs.size });
-                }
-            }
+            self.untrack_leftover(a.path());
         }
         self.conflicts = parsed.conflicts.clone();
         self.external.registry = None;

@@ -19,7 +19,8 @@ use super::registry::Entry;
 use super::workspace::{Kind, Metadata, Observed};
 use crate::hash::ContentHash;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// Ordered most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     Error,

@@ -169,6 +169,20 @@ impl Server {
         while self.recv(deadline).is_some() {}
     }
 
+    /// Polls `packer/divergence` until `done` holds (the watcher is
+    /// asynchronous) and returns that answer.
+    pub fn divergence_until(&mut self, pid: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let d = self.call("packer/divergence", json!({"projectId": pid}));
+            if done(&d) {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "divergence never got there: {d}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The `packer/event` params received so far.
     pub fn events(&self) -> Vec<Value> {
         self.log.iter().filter(|m| m["method"] == "packer/event").map(|m| m["params"].clone()).collect()
@@ -377,6 +391,32 @@ impl Server {
 }
 
 /// Copies a folder tree (files and folders only).
+/// `git` in `dir` with a fixed identity and no system config, however it ends.
+pub fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap()
+}
+
+/// `git` in `dir`, which must succeed.
+pub fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = git_output(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
