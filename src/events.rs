@@ -6,7 +6,7 @@
 //! journal records the same order. `seq` continues across restarts: on open
 //! the journal's last event tells where to resume.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -168,9 +168,11 @@ impl EventBus {
     /// torn by a crash is cut off, so the journal always ends on a whole event.
     pub fn open(project_id: &str, journal_path: &Path) -> io::Result<EventBus> {
         if let Some(dir) = journal_path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::project::state::create_dir_all(dir)?;
         }
-        let mut file = OpenOptions::new().read(true).create(true).append(true).open(journal_path)?;
+        // Never through a link (the state folder was checked; this keeps a
+        // link planted since then from being truncated and appended to).
+        let mut file = crate::project::state::open_options().read(true).create(true).append(true).open(journal_path)?;
         // Only what follows the last checkpoint is read: a large journal
         // would otherwise be parsed whole on every open.
         let (start, mut last_seq) = checkpoint::load(journal_path, &file).unwrap_or((0, 0));
@@ -203,7 +205,7 @@ impl EventBus {
         }
         if good_len > JOURNAL_COMPACT_BYTES {
             compact(journal_path)?;
-            file = OpenOptions::new().read(true).append(true).open(journal_path)?;
+            file = crate::project::state::open_options().read(true).append(true).open(journal_path)?;
         }
         let journal_len = file.metadata()?.len();
         // Checkpointed here when the read was long and left nothing
@@ -398,7 +400,7 @@ mod tests {
         assert_eq!(bus.emit(kind("a"), None), 1);
         assert_eq!(bus.emit(kind("b"), None), 2);
         drop(bus);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"seq\":3,\"kin").unwrap();
         drop(f);
         let bus = EventBus::open("p", &path).unwrap();

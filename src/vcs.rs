@@ -8,7 +8,6 @@
 //! command simply runs (the next packer to open the project compares the
 //! files with what it last saw, so nothing is missed).
 
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -46,8 +45,7 @@ pub enum NoChange {
 /// Opens a change at the owner of the project at `root` (canonical).
 /// `timeout`: how long the owner keeps the change open if nobody ends it.
 pub fn begin(root: &Path, reason: &str, timeout: Option<std::time::Duration>) -> Result<Change, NoChange> {
-    let socket = crate::owner::socket::socket_path(root);
-    let stream = match UnixStream::connect(&socket) {
+    let stream = match crate::owner::socket::connect(root) {
         Ok(s) => s,
         // No socket, or one that nobody listens on (an owner that died).
         Err(e)
@@ -60,7 +58,7 @@ pub fn begin(root: &Path, reason: &str, timeout: Option<std::time::Duration>) ->
         {
             return Err(NoChange::NoOwner)
         }
-        Err(e) => return Err(NoChange::Failed(format!("{}: {e}", socket.display()))),
+        Err(e) => return Err(NoChange::Failed(e.to_string())),
     };
     let failed = |what: &str, e: &dyn std::fmt::Display| NoChange::Failed(format!("{what}: {e}"));
     let reader = stream.try_clone().map_err(|e| failed("the owner's socket", &e))?;

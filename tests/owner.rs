@@ -289,7 +289,8 @@ except OSError:
     };
     // The private folder keeps other users from even reaching the socket.
     assert!(run_as_nobody().starts_with("connect-refused"), "another user reached the socket");
-    // Even with the folder and socket opened up, the owner checks who connects.
+    // Even with the folders and socket opened up, the owner checks who connects.
+    std::fs::set_permissions(f.path(".packer"), std::fs::Permissions::from_mode(0o711)).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = run_as_nobody();

@@ -342,9 +342,9 @@ impl LocalCache {
         let file = match &w.file {
             Some(f) => f.clone(),
             None => {
-                std::fs::create_dir_all(self.segments())?;
+                crate::project::state::create_dir_all(&self.segments())?;
                 let f = Arc::new(
-                    File::options()
+                    crate::project::state::open_options()
                         .create_new(true)
                         .write(true)
                         .read(true)
@@ -561,13 +561,19 @@ impl LocalCache {
         }
         moving.sort_by_key(|(_, at, _)| (at.segment, at.offset));
         let first = self.index.values().map(|(at, _)| at.segment).max().unwrap_or(0).max(self.writer_segment()) + 1;
-        std::fs::create_dir_all(self.segments())?;
+        crate::project::state::create_dir_all(&self.segments())?;
         let mut written: Vec<u32> = Vec::new();
         let result = (|| {
             let mut target = first;
             // Truncated if a killed build left a file of that number: the
             // index names no segment past `first - 1`.
-            let open = |n: u32| File::create(self.segments().join(segment_name(n)));
+            let open = |n: u32| {
+                crate::project::state::open_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(self.segments().join(segment_name(n)))
+            };
             let mut out = open(target)?;
             written.push(target);
             let mut offset = 0u64;

@@ -33,7 +33,7 @@ pub struct Commit {
 
 /// Records the renames durably: the build's commit point.
 pub fn write(state_dir: &Path, commit: &Commit) -> std::io::Result<()> {
-    std::fs::create_dir_all(state_dir)?;
+    crate::project::state::create_dir_all(state_dir)?;
     let text = serde_json::to_vec_pretty(commit).map_err(std::io::Error::other)?;
     crate::fsutil::write_atomic(&state_dir.join(COMMIT_FILE), &text)
 }

@@ -4,7 +4,7 @@
 //! a crash never leaves a stale owner behind. The file holds the owner's pid
 //! for people looking at it; nothing trusts that text for correctness.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -16,11 +16,11 @@ pub struct OwnerLock {
 
 impl OwnerLock {
     /// Takes the lock if no live process holds it. `Ok(None)`: someone owns it.
+    /// The state folder must have been checked (`project::state::prepare`);
+    /// the file itself is never opened through a link.
     pub fn try_acquire(path: &Path) -> std::io::Result<Option<OwnerLock>> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let mut file =
+            crate::project::state::open_options().read(true).write(true).create(true).truncate(false).open(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Ok(None),
@@ -46,6 +46,7 @@ mod tests {
     fn a_second_acquire_fails_until_the_first_is_released() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".packer/owner.lock");
+        crate::project::state::prepare(dir.path()).unwrap();
         let first = OwnerLock::try_acquire(&path).unwrap().expect("free");
         // flock is per open file description: a second open in this process conflicts too.
         assert!(OwnerLock::try_acquire(&path).unwrap().is_none());

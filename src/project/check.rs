@@ -21,7 +21,7 @@ use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use super::registry::{self, RegistryError, REGISTRY_FILE};
 use super::snapshot::{Contents, Severity, Snapshot};
 use super::statcache::StatCache;
-use super::{sandbox, workspace, STATE_DIR};
+use super::{sandbox, workspace};
 
 /// One problem, where a compiler would put it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +85,17 @@ pub fn check(root: &Path) -> Result<Report, String> {
         return Err(format!("{}: not a folder", root.display()));
     }
     let mut findings = Vec::new();
+    // A state folder the packer would refuse (a link out of the project in
+    // it) fails every open and build: a finding, and nothing in it is read.
+    let state_dir = match super::state::inspect(&root) {
+        Ok(dir) => dir,
+        Err(refused) => {
+            let file =
+                Path::new(&refused.path).strip_prefix(&root).map_or(refused.path.clone(), |p| p.display().to_string());
+            findings.push(error("stateFolderRefused", &file, None, None, refused.to_string()));
+            None
+        }
+    };
 
     let manifest = match std::fs::read(root.join(MANIFEST_FILE)) {
         Ok(bytes) => match Manifest::parse(&String::from_utf8_lossy(&bytes), MANIFEST_FILE) {
@@ -136,11 +147,9 @@ pub fn check(root: &Path) -> Result<Report, String> {
     let lines = Lines::of(&text);
 
     let sandbox = sandbox::Sandbox::open(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    // The stat cache only saves hashing; it is read through the project
-    // (never through a symlinked `.packer`) and never written.
-    let state_dir = root.join(STATE_DIR);
-    let real_dir = std::fs::symlink_metadata(&state_dir).is_ok_and(|m| m.is_dir());
-    let mut cache = if real_dir { StatCache::read(&state_dir) } else { StatCache::empty() };
+    // The stat cache only saves hashing; it is read only from a state folder
+    // that passed the check, and never written.
+    let mut cache = state_dir.as_deref().map_or_else(StatCache::empty, StatCache::read);
     let scan = workspace::scan_in(&sandbox, &manifest);
     let conflicts = Arc::new(parsed.conflicts);
     let loaded = super::load(&sandbox, scan, parsed.entries, &mut cache);

@@ -66,7 +66,7 @@ pub fn trash_rel(operation_id: &str) -> String {
 /// `.packer/recovered/`. Returns where they went.
 fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
     let recovered = state_dir.join("recovered");
-    let _ = std::fs::create_dir_all(&recovered);
+    let _ = super::state::create_dir_all(&recovered);
     let (from, to) = match operation {
         Some(op) => (state_dir.join("trash").join(op), recovered.join(op)),
         None => (state_dir.join("trash"), recovered.join(format!("trash-{}", std::process::id()))),

@@ -23,6 +23,7 @@ pub mod registry_bin;
 pub mod sandbox;
 pub mod snapshot;
 pub mod statcache;
+pub mod state;
 pub mod watcher;
 pub mod workspace;
 
@@ -74,6 +75,9 @@ pub enum OpenError {
     Registry(#[from] RegistryError),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// `.packer/` (or something in it) is not what the packer makes.
+    #[error(transparent)]
+    StateFolder(#[from] state::Refused),
 }
 
 impl OpenError {
@@ -85,6 +89,7 @@ impl OpenError {
             OpenError::Manifest(_) => "manifestInvalid",
             OpenError::Registry(_) => "registryInvalid",
             OpenError::Io { .. } => "io",
+            OpenError::StateFolder(_) => "stateFolderRefused",
         }
     }
 }
@@ -364,15 +369,9 @@ impl Project {
             Manifest::load(&root)?;
         }
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
-        let state_dir = root.join(STATE_DIR);
-        // The packer deletes and renames inside `.packer/`: it must be a real
-        // folder of the project, never a symlink to somewhere else.
-        if std::fs::symlink_metadata(&state_dir).is_ok_and(|m| m.file_type().is_symlink()) {
-            let refused =
-                std::io::Error::new(std::io::ErrorKind::PermissionDenied, "`.packer` is a symlink; refusing to use it");
-            return Err(io(&state_dir, refused));
-        }
-        std::fs::create_dir_all(&state_dir).map_err(|e| io(&state_dir, e))?;
+        // The packer deletes, truncates and renames inside `.packer/`: it and
+        // everything in it must be the project's own, never a link out of it.
+        let state_dir = state::prepare(&root)?;
         let sandbox = sandbox::Sandbox::open(&root).map_err(|e| io(&root, e))?;
         // An apply a dead process left half done is settled before anything
         // reads the registry or the files.

@@ -126,6 +126,9 @@ impl Server {
         }
         // Refuse a folder that is not a project before creating anything in it.
         Manifest::load(&canonical).map_err(|e| open_error(OpenError::Manifest(e)))?;
+        // The lock file is the first thing written in `.packer/`: the folder
+        // is checked before it (a link there would be written through).
+        crate::project::state::prepare(&canonical).map_err(|e| open_error(e.into()))?;
         let lock_path = owner::lock_path(&canonical);
         let deadline = Instant::now() + OPEN_TIMEOUT;
         loop {
@@ -248,6 +251,9 @@ fn open_error(e: OpenError) -> RpcError {
     let mut data = json!({ "reason": e.reason() });
     if let OpenError::Manifest(ManifestError::Invalid { file, line, column, key, .. }) = &e {
         data = json!({ "reason": e.reason(), "file": file, "line": line, "column": column, "key": key });
+    }
+    if let OpenError::StateFolder(refused) = &e {
+        data = json!({ "reason": e.reason(), "path": refused.path });
     }
     RpcError::new(code::REQUEST_FAILED, e.to_string()).with_data(data)
 }

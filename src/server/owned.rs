@@ -1,9 +1,7 @@
 //! A project this process owns: the project itself, the owner lock, and the
 //! socket other processes attach through.
 
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -20,7 +18,7 @@ type Peers = Arc<Mutex<Vec<(UnixStream, JoinHandle<()>)>>>;
 pub struct Owned {
     pub project: Arc<Project>,
     lock: Mutex<Option<OwnerLock>>,
-    socket: PathBuf,
+    socket: socket::Address,
     stopping: Arc<AtomicBool>,
     listener: Mutex<Option<JoinHandle<()>>>,
     peers: Peers,
@@ -29,12 +27,8 @@ pub struct Owned {
 impl Owned {
     /// Starts listening for attached processes. The lock must be held.
     pub fn start(server: &Arc<Server>, project: Arc<Project>, lock: OwnerLock) -> std::io::Result<Arc<Owned>> {
-        let path = socket::socket_path(&project.root);
-        socket::prepare_dir(&path)?;
-        // We hold the lock, so a socket file here is a dead owner's: replace it.
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        // We hold the lock, so a socket file there is a dead owner's: replaced.
+        let (listener, socket) = socket::listen(&project.root)?;
         let stopping = Arc::new(AtomicBool::new(false));
         let peers: Peers = Arc::default();
         let thread = {
@@ -46,11 +40,11 @@ impl Owned {
                 .name("packer-owner".into())
                 .spawn(move || accept_loop(listener, server, stopping, peers, project))?
         };
-        tracing::info!(project = %project.id, socket = %path.display(), "owning the project");
+        tracing::info!(project = %project.id, socket = %socket.shown().display(), "owning the project");
         Ok(Arc::new(Owned {
             project,
             lock: Mutex::new(Some(lock)),
-            socket: path,
+            socket,
             stopping,
             listener: Mutex::new(Some(thread)),
             peers,
@@ -64,11 +58,11 @@ impl Owned {
         self.project.close();
         if !self.stopping.swap(true, Ordering::SeqCst) {
             // Wake the accept loop so it sees `stopping`.
-            let _ = UnixStream::connect(&self.socket);
+            self.socket.poke();
             if let Some(t) = self.listener.lock().expect("listener lock").take() {
                 let _ = t.join();
             }
-            let _ = std::fs::remove_file(&self.socket);
+            self.socket.remove();
         }
         let peers: Vec<(UnixStream, JoinHandle<()>)> = std::mem::take(&mut *self.peers.lock().expect("peers lock"));
         for (stream, thread) in peers {

@@ -367,8 +367,12 @@ impl Remote {
             if matches!(self.inner.lock().expect("remote lock").state, State::Closed) {
                 return None;
             }
-            if let Ok(Some(lock)) = OwnerLock::try_acquire(&lock_path) {
-                return self.become_owner(lock);
+            // The lock is taken only in a state folder that passes the
+            // owner's check (a link planted meanwhile would be written through).
+            if crate::project::state::prepare(&self.root).is_ok() {
+                if let Ok(Some(lock)) = OwnerLock::try_acquire(&lock_path) {
+                    return self.become_owner(lock);
+                }
             }
             let last_seq = self.inner.lock().expect("remote lock").last_seq;
             if let Ok(link) = handshake(&self.root, &self.project_id, Some(last_seq)) {
@@ -463,8 +467,7 @@ fn answer_lost(p: Pending, detail: &str) {
 /// Connects to the owner's socket and opens the project there. With
 /// `after`, also replays the events after that `seq` (to fill a gap).
 fn handshake(root: &Path, project_id: &str, after: Option<u64>) -> std::io::Result<Link> {
-    let socket = owner::socket::socket_path(root);
-    let mut stream = UnixStream::connect(&socket)?;
+    let mut stream = owner::socket::connect(root)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut decoder = Decoder::new();
     let mut live = Vec::new();
