@@ -2,34 +2,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use common::{op_events, register_all, Fixture, Server, BIN};
+use common::{op_events, register_all, sample_copy, Fixture, Server, BIN};
 use serde_json::{json, Value};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if name == ".packer" || name == "build" {
-            continue;
-        }
-        let target = to.join(&name);
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-fn sample_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game"), dir.path());
-    dir
-}
 
 /// A copy of the sample game opened by a server: the folder (kept alive),
 /// its canonical root, the server and the project id.
@@ -223,6 +200,54 @@ fn a_corrupt_png_fails_the_build_naming_the_asset_and_writes_no_pack() {
     let (code, _, err) = cli(&["build", f.root().to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("error[imageUnreadable]: assets/broken.png:"), "{err}");
+}
+
+#[test]
+fn a_build_never_replaces_a_registered_assets_file_with_a_pack() {
+    // The registry names an asset inside the build output (written by hand
+    // or by an older packer, while no packer ran).
+    let f = Fixture::new(&[("assets/main.pack", b"an artist's file, not a pack\n")]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let id = register_all(&mut s, &pid, &f)["assets/main.pack"].clone();
+    assert_eq!(s.shutdown(), 0);
+    std::fs::create_dir(f.path("build")).unwrap();
+    std::fs::rename(f.path("assets/main.pack"), f.path("build/main.pack")).unwrap();
+    let registry = f.registry_text().replace("\"assets/main.pack\"", "\"build/main.pack\"");
+    std::fs::write(f.path("packer.registry.jsonl"), registry).unwrap();
+    std::fs::remove_dir_all(f.path(".packer")).unwrap();
+
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let r = build(&mut s, &pid);
+    assert_eq!(r["outcome"], "failed", "{r}");
+    let d = &r["diagnostics"][0];
+    assert_eq!(d["code"], "inBuildOutput", "{r}");
+    assert_eq!(d["assetId"], json!(id));
+    assert_eq!(d["path"], "build/main.pack");
+    assert_eq!(std::fs::read(f.path("build/main.pack")).unwrap(), b"an artist's file, not a pack\n");
+    // Moving it out is the way on, and then the build succeeds.
+    let moved = s.apply(&pid, json!({"kind": "move", "assetId": id, "to": "assets/main.pack"}));
+    assert_eq!(moved["outcome"], "applied", "{moved}");
+    assert_eq!(build(&mut s, &pid)["outcome"], "succeeded");
+}
+
+#[test]
+fn packs_are_readable_by_the_game_as_the_umask_allows() {
+    use std::os::unix::fs::PermissionsExt;
+    for (umask, mode) in [("022", 0o644), ("077", 0o600), ("000", 0o644)] {
+        let f = Fixture::with_text_files(2);
+        let script = format!("umask {umask}; exec {BIN} build {}", f.root().display());
+        // The CLI builds from the files as they are: register them first.
+        let mut s = Server::ready();
+        let pid = s.open(&f.root());
+        register_all(&mut s, &pid, &f);
+        assert_eq!(s.shutdown(), 0);
+        let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let meta = std::fs::metadata(f.path("build/main.pack")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "umask {umask}");
+    }
 }
 
 #[test]

@@ -8,15 +8,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{copy_tree, BIN};
+use common::BIN;
 use serde_json::{json, Value};
 
 const REGISTRY: &str = "packer.registry.jsonl";
 
 fn sample() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game"), dir.path());
-    dir
+    common::sample_copy()
 }
 
 /// Every file under `root` (`.packer/` included) with its bytes.

@@ -70,9 +70,7 @@ fn call_applies_a_mutation_and_prints_the_result() {
 
 #[test]
 fn status_of_the_shipped_sample_is_clean() {
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game");
-    let copy = tempfile::tempdir().unwrap();
-    copy_dir(&sample, copy.path());
+    let copy = common::sample_copy();
     let (code, out, err) = run(&["status", copy.path().to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let s: Value = serde_json::from_str(&out).unwrap();
@@ -80,20 +78,4 @@ fn status_of_the_shipped_sample_is_clean() {
     assert_eq!(s["assets"]["byStatus"]["ok"], 7);
     assert_eq!(s["divergence"]["state"], "clean");
     assert_eq!(s["diagnostics"]["errors"], 0);
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == ".packer" {
-            continue;
-        }
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }

@@ -218,6 +218,11 @@ fn paths_outside_the_project_are_blocked() {
         ("assets/what?.txt", "invalidName"),
         (".packer/x.txt", "invalidName"),
         ("packer.toml", "invalidName"),
+        // Windows device names, refused like trailing dots and spaces.
+        ("assets/con", "invalidName"),
+        ("assets/AUX.png", "invalidName"),
+        ("assets/com1/x.txt", "invalidName"),
+        ("assets/x.", "invalidName"),
     ] {
         let p = s.call(
             "packer/previewMutation",
@@ -226,6 +231,53 @@ fn paths_outside_the_project_are_blocked() {
         assert_eq!(codes(&p["blockers"]), [code], "{to}");
     }
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_asset_may_not_move_into_or_be_registered_in_the_build_output() {
+    let f = Fixture::with_text_files(1);
+    f.write("build/loose.txt", b"put there by hand\n");
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let id = &ids["assets/f000.txt"];
+    for to in ["build/main.pack", "build/sub/x.txt"] {
+        let p = s.call(
+            "packer/previewMutation",
+            json!({"projectId": pid, "mutation": {"kind": "move", "assetId": id, "to": to}}),
+        );
+        assert_eq!(codes(&p["blockers"]), ["inBuildOutput"], "{to}: {p}");
+        assert_eq!(p["blockers"][0]["path"], to);
+        assert!(p["blockers"][0]["message"].as_str().unwrap().contains("inside the build output (`build`)"));
+    }
+    let p = s.call(
+        "packer/previewMutation",
+        json!({"projectId": pid, "mutation": {"kind": "register", "paths": ["build/loose.txt"]}}),
+    );
+    assert_eq!(codes(&p["blockers"]), ["inBuildOutput"], "{p}");
+    // Applying is refused the same way, and nothing moved.
+    let a = s.call(
+        "packer/applyMutation",
+        json!({"projectId": pid, "mutation": {"kind": "move", "assetId": id, "to": "build/main.pack"}}),
+    );
+    assert_eq!(a["outcome"], "rejected", "{a}");
+    assert_eq!(codes(&a["blockers"]), ["inBuildOutput"]);
+    assert!(f.path("assets/f000.txt").exists());
+    assert!(!f.path("build/main.pack").exists());
+}
+
+#[test]
+fn a_move_outside_the_roots_to_an_excluded_name_warns_of_both() {
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let p = s.call(
+        "packer/previewMutation",
+        json!({"projectId": pid, "mutation": {"kind": "move", "assetId": ids["assets/f000.txt"], "to": "docs/x.tmp"}}),
+    );
+    assert_eq!(codes(&p["blockers"]), Vec::<String>::new(), "{p}");
+    assert_eq!(codes(&p["warnings"]), ["kindChanged", "outsideAssetRoots", "excluded"], "{p}");
 }
 
 #[test]

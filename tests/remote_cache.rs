@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{copy_tree, Server, BIN};
+use common::{copy_tree, sample_copy, Server, BIN};
 use serde_json::{json, Value};
 
 /// A tool the tests need, from PATH or cargo's bin folder.
@@ -144,10 +144,7 @@ fn s3_remote(endpoint: &str, extra: &str) -> String {
 /// them with the same bytes), with `remote` appended to its packer.toml.
 /// Copies of it are the machines.
 fn workspace(remote: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game"), dir.path());
-    let _ = std::fs::remove_dir_all(dir.path().join(".packer"));
-    let _ = std::fs::remove_dir_all(dir.path().join("build"));
+    let dir = sample_copy();
     for i in 0..24 {
         let text = if i == 23 { "text 0\n".repeat(40) } else { format!("text {i}\n").repeat(40) };
         std::fs::write(dir.path().join(format!("assets/t{i:02}.txt")), text).unwrap();

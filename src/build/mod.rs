@@ -412,6 +412,16 @@ impl Build<'_> {
                 )),
                 Status::Ok | Status::Invalid => {}
             }
+            // The registry may say so (edited by hand, or an older packer):
+            // a build never replaces a registered asset's file with a pack.
+            let output = &self.snap.manifest.output;
+            if self.snap.manifest.in_output(a.path()) {
+                let msg = format!(
+                    "`{}` is a registered asset inside the build output (`{output}`): move it out first",
+                    a.path()
+                );
+                diagnostics.push(diag(a, "inBuildOutput", msg));
+            }
         }
         // Nor while the registry holds a conflict: either side may become the truth.
         let conflicts = self.snap.divergence.iter().filter(|i| i.kind == ItemKind::RegistryConflict);

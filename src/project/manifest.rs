@@ -335,10 +335,16 @@ impl Manifest {
     /// Whether a relative path is excluded from the workspace: by a pattern,
     /// or because it lies in the build output.
     pub fn is_excluded(&self, rel: &str) -> bool {
-        if rel == self.output || rel.starts_with(&format!("{}/", self.output)) {
+        if self.in_output(rel) {
             return true;
         }
         self.exclude_set.is_match(rel) || rel.rsplit('/').next().is_some_and(|name| self.exclude_set.is_match(name))
+    }
+
+    /// Whether a relative path is the build output or lies in it: where a
+    /// build writes, so never an asset's place.
+    pub fn in_output(&self, rel: &str) -> bool {
+        rel.strip_prefix(self.output.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
     /// Whether a relative path lies under one of the asset roots.

@@ -500,6 +500,10 @@ impl Planner<'_> {
 
     fn placement_warnings(&mut self, rel: &str, asset_id: Option<&str>) {
         let manifest = &self.snap.manifest;
+        if manifest.in_output(rel) {
+            // Blocked where every asset is placed (`put_entry`).
+            return;
+        }
         if !manifest.under_roots(rel) {
             let roots = manifest.roots.join(", ");
             self.warn(
@@ -508,7 +512,8 @@ impl Planner<'_> {
                 asset_id,
                 Some(rel),
             );
-        } else if manifest.is_excluded(rel) {
+        }
+        if manifest.is_excluded(rel) {
             self.warn("excluded", format!("`{rel}` matches an exclude pattern of packer.toml"), asset_id, Some(rel));
         }
     }
@@ -521,6 +526,17 @@ impl Planner<'_> {
     /// Like `put`, for a `reload` (which does not itself need a registry write).
     pub(super) fn put_entry(&mut self, asset: Asset) {
         let id = asset.entry.id.clone();
+        // Every way an asset gets a path (register, move, relink, a reload or
+        // a conflict's side) passes here: none may put it where a build
+        // writes its packs.
+        let output = &self.snap.manifest.output;
+        if self.snap.manifest.in_output(asset.path()) {
+            let msg = format!(
+                "`{}` is inside the build output (`{output}`), where a build replaces files with packs",
+                asset.path()
+            );
+            self.block("inBuildOutput", msg, Some(&id), Some(asset.path()));
+        }
         if let Some(index) = self.case_index.as_mut() {
             index.entry(asset.entry.path.to_lowercase()).or_default().push(asset.entry.path.to_string());
         }

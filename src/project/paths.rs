@@ -90,6 +90,9 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
         if seg.ends_with(' ') || seg.ends_with('.') {
             return Err(PathProblem::invalid(path, "a segment ends with a space or a dot"));
         }
+        if let Some(device) = windows_device(seg) {
+            return Err(PathProblem::invalid(path, &format!("`{device}` is a device name on Windows")));
+        }
         first.get_or_insert(seg);
         kept(seg);
     }
@@ -100,6 +103,22 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
         return Err(PathProblem::invalid(path, &format!("`{first}` belongs to the packer or to git")));
     }
     Ok(())
+}
+
+/// The Windows device name a segment would open instead of a file (`con`,
+/// `aux.png`, `COM1.txt`: the name before the first dot, in any case,
+/// trailing spaces ignored), refused for the same reason as a trailing dot:
+/// the project may be checked out on Windows.
+fn windows_device(seg: &str) -> Option<&str> {
+    const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    let stem = seg.split('.').next().unwrap_or(seg).trim_end_matches(' ');
+    let numbered = |prefix: &str| {
+        stem.len() == 4
+            && stem.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+            && stem.as_bytes()[3].is_ascii_digit()
+    };
+    let reserved = DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
+    reserved.then_some(stem)
 }
 
 /// The absolute path of a normalised relative path.
@@ -182,10 +201,41 @@ mod tests {
 
     #[test]
     fn refuses_bad_names() {
-        for p in ["", ".", "a\0b", "a\\b", "a/b?", "a/con.", "x/ y ", ".packer/x", "packer.toml", ".git/config"] {
+        for p in [
+            "",
+            ".",
+            "a\0b",
+            "a\\b",
+            "a/b?",
+            "a/con.",
+            "x/ y ",
+            ".packer/x",
+            "packer.toml",
+            ".git/config",
+            "assets/con",
+            "assets/AUX.png",
+            "assets/nul.tar.gz",
+            "assets/Com1/x.txt",
+            "assets/lpt9.wav",
+            "assets/prn /a",
+        ] {
             assert_eq!(normalize(p).unwrap_err().code, "invalidName", "{p:?}");
         }
         assert_eq!(normalize(&"a".repeat(300)).unwrap_err().code, "invalidName");
+    }
+
+    #[test]
+    fn names_that_only_look_like_devices_are_accepted() {
+        for p in [
+            "assets/console.png",
+            "assets/com10.txt",
+            "assets/con_x.png",
+            "assets/nullable.txt",
+            "assets/auxiliary/a",
+            "assets/a€1",
+        ] {
+            assert_eq!(normalize(p).as_deref(), Ok(p), "{p}");
+        }
     }
 
     #[test]

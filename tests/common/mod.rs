@@ -430,6 +430,33 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of `examples/sample-game` as a fresh clone has it: without what
+/// its `.gitignore` names (`.packer/`, `build/`), which the README's own
+/// commands leave in the checkout.
+pub fn sample_copy() -> tempfile::TempDir {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-game");
+    let ignored: Vec<String> = std::fs::read_to_string(sample.join(".gitignore"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().trim_matches('/').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&sample).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if ignored.contains(&name) {
+            continue;
+        }
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dir.path().join(&name));
+        } else {
+            std::fs::copy(e.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    dir
+}
+
 /// Every file under `dir` whose name starts with the packer's temporary prefix.
 /// Resident memory of a process now and at its peak, in KiB (Linux).
 pub fn memory_kib(pid: u32) -> (u64, u64) {
