@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod build;
+pub mod check;
 pub mod client;
 pub mod events;
 pub mod fault;

@@ -509,7 +509,7 @@ fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> ExitCo
 }
 
 fn check(dir: &Path, as_json: bool) -> ExitCode {
-    let report = match studio_packer::project::check::check(dir) {
+    let report = match studio_packer::check::check(dir) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

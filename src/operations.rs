@@ -72,6 +72,7 @@ pub struct Operation {
     bus: Arc<EventBus>,
     table: Arc<OpTable>,
     progress_token: Option<(Value, Arc<Outbox>)>,
+    cancelled_result: Option<CancelledResult>,
     cancel_requested: AtomicBool,
     cancelled_by_request: AtomicBool,
     rec: Mutex<Record>,
@@ -92,7 +93,14 @@ pub struct NewOperation {
     pub table: Arc<OpTable>,
     pub reply: Option<Reply>,
     pub progress_token: Option<(Value, Arc<Outbox>)>,
+    /// The result it answers when cancelled (by `packer/cancel` or by its
+    /// project closing) before it made one of its own: while queued, or
+    /// refused by a lane that stopped. `None`: it answers -32800.
+    pub cancelled_result: Option<CancelledResult>,
 }
+
+/// Makes the result of an operation cancelled before it made its own.
+pub type CancelledResult = Box<dyn Fn(&Operation) -> Value + Send + Sync>;
 
 impl Operation {
     /// Creates the operation, registers it as queued and emits `queued`.
@@ -109,7 +117,7 @@ impl Operation {
     /// lists it among the finished operations. `p.id` is its journaled id.
     pub fn recover(p: NewOperation, last_sequence: u64, state: OpState, payload: Map<String, Value>) {
         let op = Operation::registered(
-            NewOperation { reply: None, progress_token: None, ..p },
+            NewOperation { reply: None, progress_token: None, cancelled_result: None, ..p },
             OpState::Running,
             last_sequence,
         );
@@ -126,6 +134,7 @@ impl Operation {
             bus: p.bus,
             table: p.table,
             progress_token: p.progress_token,
+            cancelled_result: p.cancelled_result,
             cancel_requested: AtomicBool::new(false),
             cancelled_by_request: AtomicBool::new(false),
             rec: Mutex::new(Record {
@@ -237,26 +246,43 @@ impl Operation {
         true
     }
 
-    /// Ends the operation as cancelled, with the matching response.
+    /// Ends the operation as cancelled before it made a result of its own
+    /// (see [`Operation::finish_cancelled_with`]).
     pub fn finish_cancelled(&self) -> bool {
-        self.finish_cancelled_if(None)
+        self.finish_cancelled_if(None, None)
     }
 
-    fn finish_cancelled_if(&self, only_from: Option<OpState>) -> bool {
+    /// Ends the operation as cancelled. The one rule for what the requester
+    /// gets: a cancel it asked for itself (`$/cancelRequest`) answers
+    /// -32800, as in LSP; any other (`packer/cancel` from any client, the
+    /// project closing) answers the operation's result with `outcome:
+    /// "cancelled"`, whether it was queued or running, so that whoever
+    /// started it sees one shape. `result` is what it had made; without
+    /// one, the result it was created with.
+    pub fn finish_cancelled_with(&self, result: Value) -> bool {
+        self.finish_cancelled_if(None, Some(result))
+    }
+
+    fn finish_cancelled_if(&self, only_from: Option<OpState>, result: Option<Value>) -> bool {
         let by_request = self.cancelled_by_request.load(Ordering::Acquire);
-        let message = if by_request {
-            "the request was cancelled by the client ($/cancelRequest)"
-        } else {
-            "the operation was cancelled (packer/cancel)"
+        let result = result.or_else(|| self.cancelled_result.as_ref().map(|make| make(self)));
+        let mut payload = crate::events::object(json!({ "outcome": "cancelled" }));
+        let response = match result {
+            Some(result) if !by_request => {
+                payload.insert("result".into(), result.clone());
+                Ok(result)
+            }
+            _ => {
+                let message = if by_request {
+                    "the request was cancelled by the client ($/cancelRequest)"
+                } else {
+                    "the operation was cancelled (packer/cancel)"
+                };
+                Err(RpcError::new(code::REQUEST_CANCELLED, message)
+                    .with_data(json!({ "operationId": self.id, "outcome": "cancelled" })))
+            }
         };
-        let err = RpcError::new(code::REQUEST_CANCELLED, message)
-            .with_data(json!({ "operationId": self.id, "outcome": "cancelled" }));
-        self.finish_if(
-            only_from,
-            OpState::Cancelled,
-            crate::events::object(json!({ "outcome": "cancelled" })),
-            Err(err),
-        )
+        self.finish_if(only_from, OpState::Cancelled, payload, response)
     }
 
     /// Asks the operation to stop. A queued operation ends `cancelled` at once
@@ -268,7 +294,7 @@ impl Operation {
         }
         self.cancel_requested.store(true, Ordering::Release);
         let state = self.state();
-        if state == OpState::Queued && !self.finish_cancelled_if(Some(OpState::Queued)) {
+        if state == OpState::Queued && !self.finish_cancelled_if(Some(OpState::Queued), None) {
             // The lane started it meanwhile: it stops at its next safe point.
             return OpState::Running;
         }

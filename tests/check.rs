@@ -205,3 +205,104 @@ fn every_bad_registry_line_is_reported_not_only_the_first() {
     assert_eq!(lines, [&json!(n + 1), &json!(n + 2)], "{r}");
     assert_eq!(r["findings"][1]["message"], "duplicate asset id `13hsh6x879ccd571kndbbbe4rw`");
 }
+
+/// A WAV whose header announces more samples than the file holds.
+fn short_wav() -> Vec<u8> {
+    let mut w = b"RIFF".to_vec();
+    w.extend_from_slice(&(36u32 + 1000).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&16000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&1000u32.to_le_bytes());
+    w.extend_from_slice(&[0u8; 10]);
+    w
+}
+
+#[test]
+fn every_problem_a_build_would_report_of_an_assets_content_is_a_finding() {
+    let f = common::Fixture::new(&[
+        // The PNG signature and text: no image at all.
+        ("assets/fake.png", b"\x89PNG\r\n\x1a\nnot an image, text"),
+        // A whole header, then garbage where the pixels belong.
+        (
+            "assets/broken.png",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00garbage",
+        ),
+        ("assets/short.wav", &short_wav()),
+        ("assets/fine.txt", b"fine\n"),
+    ]);
+    let mut s = common::Server::ready();
+    let pid = s.open(&f.root());
+    // Registering says so at once for what the header shows.
+    let preview = s.call(
+        "packer/previewMutation",
+        json!({"projectId": pid, "mutation": {"kind": "register", "paths": ["assets/fake.png"]}}),
+    );
+    assert_eq!(preview["warnings"][0]["code"], "imageUnreadable", "{preview}");
+    let ids = common::register_all(&mut s, &pid, &f);
+    let fake = s.call("packer/getAsset", json!({"projectId": pid, "assetId": ids["assets/fake.png"]}));
+    assert_eq!(fake["asset"]["status"], "invalid", "{fake}");
+    assert_eq!(fake["asset"]["metadata"], json!({}), "no size is made up: {fake}");
+    let build = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(build["outcome"], "failed");
+    let mut built: Vec<(String, String)> = build["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap().to_string(), d["code"].as_str().unwrap().to_string()))
+        .collect();
+    built.sort();
+    assert_eq!(s.shutdown(), 0);
+
+    let out = check(&f.root(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut found: Vec<(String, String)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["file"].as_str().unwrap().to_string(), d["code"].as_str().unwrap().to_string()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("assets/broken.png".to_string(), "imageUnreadable".to_string()),
+            ("assets/fake.png".into(), "imageUnreadable".into()),
+            ("assets/short.wav".into(), "audioUnreadable".into()),
+        ]
+    );
+    // Every problem the build reported is among them.
+    for b in &built {
+        assert!(found.contains(b), "the build reported {b:?}, check did not: {r}");
+    }
+    let text = text(&check(&f.root(), &[]));
+    assert!(
+        text.contains("assets/fake.png: error[imageUnreadable]")
+            || text.contains("error[imageUnreadable]: assets/fake.png"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_asset_in_the_build_output_is_a_finding() {
+    let f = common::Fixture::new(&[("assets/a.txt", b"a\n")]);
+    let mut s = common::Server::ready();
+    let pid = s.open(&f.root());
+    common::register_all(&mut s, &pid, &f);
+    assert_eq!(s.shutdown(), 0);
+    std::fs::create_dir(f.path("build")).unwrap();
+    std::fs::rename(f.path("assets/a.txt"), f.path("build/a.txt")).unwrap();
+    let registry = std::fs::read_to_string(f.path(REGISTRY)).unwrap().replace("assets/a.txt", "build/a.txt");
+    std::fs::write(f.path(REGISTRY), registry).unwrap();
+    std::fs::remove_dir_all(f.path(".packer")).unwrap();
+    let r = report(&f.root());
+    assert_eq!(r["findings"][0]["code"], "inBuildOutput", "{r}");
+    assert_eq!(r["findings"][0]["file"], "build/a.txt");
+}

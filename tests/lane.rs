@@ -111,15 +111,51 @@ fn a_queued_operation_cancelled_ends_cancelled_without_running() {
     let c = s.call("packer/cancel", json!({"operationId": queued_op}));
     assert_eq!(c["previousState"], "queued");
     assert_eq!(c["state"], "cancelled");
+    // Cancelled by `packer/cancel`, not by its requester: the apply's result,
+    // with nothing applied.
     let r = s.response(queued);
-    assert_eq!(r["error"]["code"], -32800);
-    assert_eq!(r["error"]["data"]["operationId"], queued_op);
+    assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
+    assert_eq!(r["result"]["operationId"], queued_op);
+    assert_eq!(r["result"]["registryMutations"], json!([]));
+    assert_eq!(r["result"]["filesystemMutations"], json!([]));
     assert!(s.position_of_response(slow).is_none(), "cancelled at once, not at its turn");
     assert_eq!(s.response(slow)["result"]["outcome"], "applied");
     let evs = op_events(&s.events(), queued_op.as_str().unwrap());
     let kinds: Vec<&str> = evs.iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["queued", "cancelled"]);
     assert!(f.path("assets/f000.txt").exists());
+}
+
+#[test]
+fn a_build_cancelled_by_packer_cancel_answers_one_shape_queued_or_running() {
+    let f = Fixture::with_text_files(3);
+    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "400")]);
+    let pid = s.open(&f.root());
+    register_all(&mut s, &pid, &f);
+    let running = s.send("packer/build", json!({"projectId": pid}));
+    let queued = s.send("packer/build", json!({"projectId": pid, "clean": true}));
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    let items = ops["items"].as_array().unwrap();
+    let id_in = |state: &str| {
+        items.iter().find(|o| o["state"] == state && o["kind"] == "build").unwrap()["operationId"].clone()
+    };
+    let (running_op, queued_op) = (id_in("running"), id_in("queued"));
+    // Another client's cancel, as Studio's would be: the queued one first.
+    assert_eq!(s.call("packer/cancel", json!({"operationId": queued_op}))["previousState"], "queued");
+    assert_eq!(s.call("packer/cancel", json!({"operationId": running_op}))["previousState"], "running");
+    let (q, r) = (s.response(queued), s.response(running));
+    for (answer, op) in [(&q, &queued_op), (&r, &running_op)] {
+        let result = &answer["result"];
+        assert_eq!(result["outcome"], "cancelled", "{answer}");
+        assert_eq!(result["operationId"], *op);
+        assert_eq!(result["packs"], json!([]));
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(result), keys(&r["result"]), "one shape");
+        assert_eq!(keys(&result["stats"]), keys(&r["result"]["stats"]), "one shape");
+        let evs = op_events(&s.events(), op.as_str().unwrap());
+        assert_eq!(evs.last().unwrap()["kind"], "cancelled");
+    }
+    assert!(!f.path("build/main.pack").exists());
 }
 
 #[test]
@@ -168,9 +204,11 @@ fn closing_the_project_cancels_its_operations_and_the_client_sees_their_terminal
     let queued = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1}}));
     s.call("packer/closeProject", json!({"projectId": pid}));
     for req in [slow, queued] {
+        // Running or queued, an operation its project's closing cancelled
+        // answers its result, `cancelled`.
         let r = s.response(req);
-        assert_eq!(r["error"]["code"], -32800, "{r}");
-        let op = r["error"]["data"]["operationId"].as_str().unwrap().to_string();
+        assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
+        let op = r["result"]["operationId"].as_str().unwrap().to_string();
         let terminal = s
             .log
             .iter()

@@ -105,6 +105,68 @@ fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
     })
 }
 
+/// The cache key of an asset's processed form: everything that decides its bytes.
+fn unit_key(a: &Asset, level: i32) -> Key {
+    let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
+    cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
+}
+
+/// An asset's file read and processed, or the diagnostic a build reports
+/// for it: the one place a build judges an asset's own content.
+fn read_and_process(sandbox: &Sandbox, a: &Asset) -> Result<process::Processed, Diagnostic> {
+    let bytes =
+        sandbox.read(a.path()).map_err(|e| diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path())))?;
+    if ContentHash::of(&bytes) != a.entry.hash {
+        let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
+        return Err(diag(a, "diverged", msg));
+    }
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
+        .map_err(|(code, message)| diag(a, &code, format!("`{}`: {message}", a.path())))
+}
+
+/// A registered asset a build refuses for its place: inside the build
+/// output. The registry can say so (edited by hand, or by an older packer);
+/// a build never replaces an asset's file with a pack.
+fn misplaced(manifest: &manifest::Manifest, a: &Asset) -> Option<Diagnostic> {
+    let output = &manifest.output;
+    manifest.in_output(a.path()).then(|| {
+        let msg =
+            format!("`{}` is a registered asset inside the build output (`{output}`): move it out first", a.path());
+        diag(a, "inBuildOutput", msg)
+    })
+}
+
+/// What a build would report of these assets on their own, their place and
+/// their content (for `studio-packer check`, which writes nothing). An
+/// asset whose processed form the local cache holds, under the key a build
+/// would use, processed cleanly before; every other one is read and
+/// processed, on the build's threads, and nothing is stored. Assets with an
+/// error diagnostic already are not processed again.
+pub fn asset_problems(
+    sandbox: &Sandbox,
+    state_dir: Option<&std::path::Path>,
+    manifest: &manifest::Manifest,
+    assets: &[Arc<Asset>],
+) -> Vec<Diagnostic> {
+    let level = manifest.zstd_level;
+    let cache = state_dir.map(LocalCache::open);
+    let known = |a: &Asset| cache.as_ref().is_some_and(|c| c.get(&unit_key(a, level)).is_some());
+    let judged = |a: &Asset| a.diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let mut problems: Vec<Diagnostic> = assets.iter().filter_map(|a| misplaced(manifest, a)).collect();
+    problems.extend(workers().install(|| {
+        assets
+            .par_iter()
+            .filter(|a| !judged(a) && !known(a))
+            .filter_map(|a| read_and_process(sandbox, a).err())
+            .collect::<Vec<_>>()
+    }));
+    problems
+}
+
 /// Processes a unit into the local cache (and queues it for the remote's,
 /// when there is one).
 fn process_unit(
@@ -115,19 +177,7 @@ fn process_unit(
     level: i32,
 ) -> Result<StoredMeta, UnitError> {
     let a = &unit.asset;
-    let bytes = sandbox
-        .read(a.path())
-        .map_err(|e| UnitError::Diagnostic(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
-    if ContentHash::of(&bytes) != a.entry.hash {
-        let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
-        return Err(UnitError::Diagnostic(diag(a, "diverged", msg)));
-    }
-    #[cfg(feature = "test-hooks")]
-    if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
-        std::thread::sleep(Duration::from_millis(ms));
-    }
-    let processed = process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
-        .map_err(|(code, message)| UnitError::Diagnostic(diag(a, &code, format!("`{}`: {message}", a.path()))))?;
+    let processed = read_and_process(sandbox, a).map_err(UnitError::Diagnostic)?;
     let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
     let size = (processed.width, processed.height);
     let meta = StoredMeta::describing(&processed.bytes, &stored, processed.format, compression, used_level, size);
@@ -360,6 +410,37 @@ pub fn prune_cache(project: &Project, op: &Operation, max_size: Option<u64>) -> 
     }
 }
 
+/// What a build counted.
+#[derive(Default)]
+struct Counts {
+    assets: usize,
+    processed: u64,
+    reused: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+/// A build result's `stats`: the one place its fields are named.
+fn stats(c: Counts, took: Duration, remote: Value) -> Value {
+    json!({
+        "assets": c.assets, "processed": c.processed, "reused": c.reused,
+        "bytesIn": c.bytes_in, "bytesOut": c.bytes_out, "durationMs": took.as_millis() as u64,
+        "remote": remote,
+    })
+}
+
+/// The result of a build cancelled before it ran (while queued, or by its
+/// project closing): nothing built, nothing written.
+pub fn cancelled_before_running(op: &Operation) -> Value {
+    let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
+    json!({ "operationId": op.id, "outcome": "cancelled", "packs": [], "stats": stats, "diagnostics": [] })
+}
+
+/// The result of a cache prune cancelled before it ran.
+pub fn prune_cancelled_before_running(op: &Operation) -> Value {
+    json!({ "operationId": op.id, "outcome": "cancelled", "maxSize": null, "diagnostics": [] })
+}
+
 /// One build of one snapshot.
 struct Build<'a> {
     project: &'a Project,
@@ -388,12 +469,8 @@ impl Build<'_> {
     }
 
     fn stats(&self, processed: u64, reused: u64, bytes_out: u64) -> Value {
-        let bytes_in = self.bytes_in();
-        json!({
-            "assets": self.assets.len(), "processed": processed, "reused": reused,
-            "bytesIn": bytes_in, "bytesOut": bytes_out, "durationMs": self.started.elapsed().as_millis() as u64,
-            "remote": remote::unused_stats(self.remote_mode),
-        })
+        let counts = Counts { assets: self.assets.len(), processed, reused, bytes_in: self.bytes_in(), bytes_out };
+        stats(counts, self.started.elapsed(), remote::unused_stats(self.remote_mode))
     }
 
     /// A failed outcome naming every asset that differs from its registry
@@ -462,13 +539,7 @@ impl Build<'_> {
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
         let mut unit_of: Vec<usize> = Vec::with_capacity(assets.len());
-        let keys: Vec<Key> = assets
-            .par_iter()
-            .map(|a| {
-                let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
-                cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
-            })
-            .collect();
+        let keys: Vec<Key> = assets.par_iter().map(|a| unit_key(a, level)).collect();
         cache.mark_used(keys.iter().copied());
         for (a, key) in assets.iter().zip(keys) {
             let u = *unit_by_key.entry(key).or_insert_with(|| {

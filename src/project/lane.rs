@@ -187,6 +187,16 @@ fn apply_result(op: &Operation, outcome: &str, generation: u64, plan: Option<&Pl
     v
 }
 
+/// What an apply cancelled before it ran answers (see
+/// `Operation::finish_cancelled_with`): nothing changed, at the generation
+/// current when it was cancelled.
+pub fn apply_cancelled_before_running(project: Weak<Project>) -> crate::operations::CancelledResult {
+    Box::new(move |op| {
+        let generation = project.upgrade().map_or(0, |p| p.snapshot().generation);
+        apply_result(op, "cancelled", generation, None, Vec::new())
+    })
+}
+
 fn terminal_payload(result: &Value) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("outcome".into(), result["outcome"].clone());
@@ -249,7 +259,8 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Ok(ex) => ex,
         Err(ExecError::Cancelled) => {
             super::intent::clear(&state_dir);
-            op.finish_cancelled();
+            // Every step done was undone: the project is as it was.
+            op.finish_cancelled_with(apply_result(op, "cancelled", snap.generation, Some(&plan), Vec::new()));
             return;
         }
         Err(e) => {

@@ -7,7 +7,6 @@
 //! - commit-bearing work runs in arrival order, one job at a time.
 
 pub mod baseline;
-pub mod check;
 pub mod divergence;
 pub mod external;
 pub mod intent;
@@ -174,6 +173,7 @@ fn recover_operations(
             table: ops.clone(),
             reply: None,
             progress_token: None,
+            cancelled_result: None,
         };
         let build = settled.build.filter(|b| b.operation_id == u.operation_id);
         if let Some(b) = build {
@@ -694,6 +694,7 @@ impl Project {
             table: self.ops.clone(),
             reply: None,
             progress_token: None,
+            cancelled_result: None,
         }
     }
 

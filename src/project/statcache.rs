@@ -336,7 +336,10 @@ mod codec {
     use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
 
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
-    const VERSION: u32 = 2;
+    /// Also the version of what `workspace::inspect` finds: a cache written
+    /// by an older inspector is not trusted (3: image headers are read by
+    /// the decoder a build uses, so a header it refuses is now a problem).
+    const VERSION: u32 = 3;
 
     struct Out(Vec<u8>);
 

@@ -197,17 +197,38 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
     Observed { hash, size: bytes.len() as u64, metadata: Arc::new(metadata), problems }
 }
 
+/// An image's format and size from its header, read by the decoder a
+/// build uses, with the limits it decodes under: a header that does not
+/// parse, a format it cannot decode, or a size it would refuse fails the
+/// build, so it is a problem from the moment the file is looked at.
 fn image_metadata(bytes: &[u8], meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
-    match (imagesize::image_type(bytes), imagesize::blob_size(bytes)) {
-        (Ok(t), Ok(size)) => {
-            meta.format = Some(Name::new(&format!("{t:?}").to_ascii_lowercase()));
-            meta.width = Some(size.width as u32);
-            meta.height = Some(size.height as u32);
-        }
-        (_, Err(e)) | (Err(e), _) => {
-            problems.push((Severity::Error, "imageUnreadable", format!("the image header cannot be read: {e}")))
-        }
+    use image::ImageDecoder;
+    let unreadable = |why: String| (Severity::Error, "imageUnreadable", why);
+    let reader = match image::ImageReader::new(io::Cursor::new(bytes)).with_guessed_format() {
+        Ok(r) => r,
+        Err(e) => return problems.push(unreadable(format!("the image header cannot be read: {e}"))),
+    };
+    let Some(format) = reader.format() else {
+        return problems.push(unreadable("the file is not an image in a format the packer decodes".into()));
+    };
+    let decoder = match reader.into_decoder() {
+        Ok(d) => d,
+        Err(e) => return problems.push(unreadable(format!("the image header cannot be read: {e}"))),
+    };
+    let (width, height) = decoder.dimensions();
+    meta.format = Some(Name::new(&format!("{format:?}").to_ascii_lowercase()));
+    if width == 0 || height == 0 {
+        return problems.push(unreadable(format!("the image is {width}×{height}: it has no pixels")));
     }
+    let limit = image::Limits::default().max_alloc.unwrap_or(u64::MAX);
+    if decoder.total_bytes() > limit {
+        return problems.push(unreadable(format!(
+            "the image is {width}×{height}: decoded it would take {} bytes, over the decoder's limit of {limit}",
+            decoder.total_bytes()
+        )));
+    }
+    meta.width = Some(width);
+    meta.height = Some(height);
 }
 
 fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
@@ -463,6 +484,41 @@ mod tests {
     fn corrupt_image_is_a_problem_not_a_crash() {
         let o = inspect_bytes(b"\x89PNG\r\n\x1a\nshort", Kind::Image, "png");
         assert_eq!(o.problems[0].code, "imageUnreadable");
+        // The signature and text that happen to spell huge dimensions: a
+        // header reader that does not check the chunk took them as a size.
+        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nhello, this is text", Kind::Image, "png");
+        assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
+        assert_eq!(o.problems[0].code, "imageUnreadable");
+        assert_eq!((o.metadata.width, o.metadata.height), (None, None));
+    }
+
+    #[test]
+    fn an_image_no_decoder_would_allocate_is_a_problem() {
+        // A whole PNG header (IHDR with its CRC) announcing 60,000 × 60,000 RGBA.
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d".to_vec();
+        png.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        // An empty IDAT: the header ends where the pixel data begins.
+        png.extend_from_slice(b"\x00\x00\x00\x00IDAT");
+        png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
+        let o = inspect_bytes(&png, Kind::Image, "png");
+        assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
+        assert!(o.problems[0].message.contains("60000×60000"), "{}", o.problems[0].message);
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
     }
 
     #[test]

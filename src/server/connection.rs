@@ -420,6 +420,11 @@ impl Connection {
         };
         let project = self.server.project(&project_id)?;
         let mut new = project.new_operation(kind, title);
+        new.cancelled_result = Some(match kind {
+            "build" => Box::new(crate::build::cancelled_before_running),
+            "pruneCache" => Box::new(crate::build::prune_cancelled_before_running),
+            _ => crate::project::lane::apply_cancelled_before_running(Arc::downgrade(&project)),
+        });
         new.reply = Some(Reply { outbox: self.outbox.clone(), id: id.clone() });
         new.progress_token = token.map(|t| (t.to_value(), self.outbox.clone()));
         let Some(op) = project.enqueue(new, wanted.clone(), job) else {

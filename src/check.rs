@@ -1,7 +1,7 @@
 //! `studio-packer check`: the project as the packer would open it, looked at
 //! read-only and reported like a compiler, for CI and pre-commit hooks.
 //!
-//! It loads through the same code as `Project::open` (`super::load`) and
+//! It loads through the same code as `Project::open` (`project::load`) and
 //! reports the divergence items that `divergence::compute` finds and the
 //! diagnostics assets carry, so what `check` calls a problem is what the
 //! packer calls one. It takes no ownership, starts no watcher, writes no
@@ -16,12 +16,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::divergence::{External, ItemKind};
-use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
-use super::registry::{self, RegistryError, REGISTRY_FILE};
-use super::snapshot::{Contents, Severity, Snapshot};
-use super::statcache::StatCache;
-use super::{sandbox, workspace};
+use crate::project::divergence::{External, ItemKind};
+use crate::project::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::project::registry::{self, RegistryError, REGISTRY_FILE};
+use crate::project::snapshot::{Asset, Status};
+use crate::project::snapshot::{Contents, Severity, Snapshot};
+use crate::project::statcache::StatCache;
+use crate::project::{sandbox, workspace};
 
 /// One problem, where a compiler would put it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,7 +88,7 @@ pub fn check(root: &Path) -> Result<Report, String> {
     let mut findings = Vec::new();
     // A state folder the packer would refuse (a link out of the project in
     // it) fails every open and build: a finding, and nothing in it is read.
-    let state_dir = match super::state::inspect(&root) {
+    let state_dir = match crate::project::state::inspect(&root) {
         Ok(dir) => dir,
         Err(refused) => {
             let file =
@@ -152,7 +153,7 @@ pub fn check(root: &Path) -> Result<Report, String> {
     let mut cache = state_dir.as_deref().map_or_else(StatCache::empty, StatCache::read);
     let scan = workspace::scan_in(&sandbox, &manifest);
     let conflicts = Arc::new(parsed.conflicts);
-    let loaded = super::load(&sandbox, scan, parsed.entries, &mut cache);
+    let loaded = crate::project::load(&sandbox, scan, parsed.entries, &mut cache);
     let contents = Contents {
         assets: loaded.assets,
         by_path: loaded.by_path,
@@ -196,7 +197,7 @@ pub fn check(root: &Path) -> Result<Report, String> {
             ),
             ItemKind::RegistryConflict => {
                 // The item of the n-th record is on the n-th record's line.
-                let n = conflicts.iter().position(|c| super::divergence::conflict_item_id(c) == item.id);
+                let n = conflicts.iter().position(|c| crate::project::divergence::conflict_item_id(c) == item.id);
                 let describe = n.map(|n| conflicts[n].describe()).unwrap_or_default();
                 error(
                     "registryConflict",
@@ -211,8 +212,18 @@ pub fn check(root: &Path) -> Result<Report, String> {
         };
         findings.push(f);
     }
-    let diagnostics =
-        snap.contents.assets.values().flat_map(|a| a.diagnostics.iter()).chain(snap.project_diagnostics.iter());
+    // What the build would say of each asset that is where the registry
+    // says and as it says: its place, and what processing its content gives.
+    let present: Vec<Arc<Asset>> =
+        snap.contents.assets.values().filter(|a| matches!(a.status, Status::Ok | Status::Invalid)).cloned().collect();
+    let build_problems = crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &present);
+    let diagnostics = snap
+        .contents
+        .assets
+        .values()
+        .flat_map(|a| a.diagnostics.iter())
+        .chain(snap.project_diagnostics.iter())
+        .chain(build_problems.iter());
     for d in diagnostics {
         if d.severity == Severity::Info {
             continue;
