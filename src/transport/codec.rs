@@ -1,9 +1,13 @@
 //! LSP base-protocol framing: `Content-Length: N\r\n\r\n` then N bytes.
 //!
-//! The decoder never gives up on a stream. A bad header block is reported and
-//! skipped; a length over [`MAX_BODY`] is reported without allocating it, and
-//! the decoder resynchronises on the next line that starts a header. It knows
-//! nothing of JSON or of methods: that is the dispatcher's business.
+//! The decoder never gives up on a stream. A header block ends at its first
+//! blank line, whatever its line endings, so that a malformed block is still
+//! one block. A bad block is reported once, and the decoder then skips from
+//! its end to the next `Content-Length:`: the body a bad block announced (or
+//! failed to announce) cannot be trusted, and reading it as the next header
+//! block would desynchronise every message after it. A length over
+//! [`MAX_BODY`] is reported without allocating it. It knows nothing of JSON
+//! or of methods: that is the dispatcher's business.
 
 /// Largest message body accepted, in bytes. Larger announced lengths are
 /// refused before anything is allocated for them.
@@ -28,6 +32,12 @@ pub enum FrameError {
     BadLength(String),
     #[error("Content-Length {0} exceeds the maximum message size of {MAX_BODY} bytes")]
     TooLarge(u64),
+    #[error("two Content-Length headers disagree ({0}, then {1})")]
+    ConflictingLengths(u64, u64),
+    #[error("header line ends with a bare LF; header lines must end with CRLF")]
+    BareLineFeed,
+    #[error("header line ends with a bare CR; header lines must end with CRLF")]
+    BareCarriageReturn,
     #[error("header block longer than {MAX_HEADER} bytes")]
     HeaderTooLong,
     #[error("header line is not `Name: value`: `{0}`")]
@@ -42,8 +52,8 @@ pub enum FrameError {
 pub struct Decoder {
     buf: Vec<u8>,
     start: usize,
-    /// When set, a too-large body is being skipped: discard bytes up to the
-    /// next header start.
+    /// Set after a bad header block: discard bytes up to the next
+    /// `Content-Length:`.
     resyncing: bool,
 }
 
@@ -101,23 +111,13 @@ impl Decoder {
                 self.start += skip;
                 continue;
             }
-            let Some(end) = find(avail, b"\r\n\r\n") else {
-                if avail.len() > MAX_HEADER {
-                    self.resyncing = true;
-                    self.start += 1;
-                    return Some(Frame::Invalid(FrameError::HeaderTooLong));
-                }
+            if avail.is_empty() {
                 return None;
-            };
-            if end > MAX_HEADER {
-                self.resyncing = true;
-                self.start += 1;
-                return Some(Frame::Invalid(FrameError::HeaderTooLong));
             }
-            let header = &avail[..end];
-            let body_start = self.start + end + 4;
-            match parse_length(header) {
-                Ok(len) => {
+            match read_header(avail) {
+                Header::Incomplete => return None,
+                Header::Good { end, len } => {
+                    let body_start = self.start + end;
                     if self.buf.len() - body_start < len {
                         return None;
                     }
@@ -125,14 +125,12 @@ impl Decoder {
                     self.start = body_start + len;
                     return Some(Frame::Body(body));
                 }
-                Err(e) => {
-                    // Skip the bad header; for an oversized body, also skip
-                    // whatever follows until something looks like a header.
-                    self.start = body_start;
-                    if matches!(e, FrameError::TooLarge(_) | FrameError::BadLength(_)) {
-                        self.resyncing = true;
-                    }
-                    return Some(Frame::Invalid(e));
+                Header::Bad { end, error } => {
+                    // Whatever follows a bad block (a body of unknown length,
+                    // or nothing) is skipped up to the next header.
+                    self.start += end;
+                    self.resyncing = true;
+                    return Some(Frame::Invalid(error));
                 }
             }
         }
@@ -141,8 +139,85 @@ impl Decoder {
 
 const HEADER_NAME: &[u8] = b"content-length:";
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// A header block at the start of the undecoded bytes.
+#[derive(Debug)]
+enum Header {
+    /// Its end has not arrived yet.
+    Incomplete,
+    /// Valid: `end` bytes of header (blank line included), then a body of `len` bytes.
+    Good { end: usize, len: usize },
+    /// Invalid: decoding resumes `end` bytes on, at the end of the block.
+    Bad { end: usize, error: FrameError },
+}
+
+/// Reads the header block at the start of `avail`, which does not start with
+/// a line ending. The block ends at the first blank line; a line ends at CRLF,
+/// a bare LF or a bare CR, so that a block with the wrong line endings is
+/// recognised as one (bad) block instead of running into the next message.
+/// The first problem in byte order is the one reported.
+///
+/// Every decision depends only on bytes already seen, never on how many have
+/// arrived, so that frames do not depend on the chunking.
+fn read_header(avail: &[u8]) -> Header {
+    // The end of a block is not waited for past MAX_HEADER (that would
+    // buffer without bound): resume after the bytes looked at.
+    let too_long = Header::Bad { end: MAX_HEADER, error: FrameError::HeaderTooLong };
+    let mut line = 0;
+    let mut length = None;
+    let mut error = None;
+    loop {
+        let Some(eol) = avail[line..].iter().position(|&b| b == b'\r' || b == b'\n').map(|i| line + i) else {
+            return if line < avail.len() && avail.len() > MAX_HEADER { too_long } else { Header::Incomplete };
+        };
+        if eol > line && eol > MAX_HEADER {
+            return too_long;
+        }
+        let (eol_len, bare) = match (avail[eol], avail.get(eol + 1)) {
+            (b'\n', _) => (1, Some(FrameError::BareLineFeed)),
+            (_, Some(b'\n')) => (2, None),
+            (_, Some(_)) => (1, Some(FrameError::BareCarriageReturn)),
+            // A CR whose next byte has not arrived: it may start a CRLF.
+            (_, None) => return Header::Incomplete,
+        };
+        if eol > line && error.is_none() {
+            error = parse_line(&avail[line..eol], &mut length).err();
+        }
+        error = error.or(bare);
+        let next = eol + eol_len;
+        if eol == line {
+            return match (error, length) {
+                (Some(error), _) => Header::Bad { end: next, error },
+                // At most MAX_BODY, so it fits.
+                (None, Some(len)) => Header::Good { end: next, len: len as usize },
+                (None, None) => Header::Bad { end: next, error: FrameError::MissingLength },
+            };
+        }
+        line = next;
+    }
+}
+
+/// Checks one header line (without its line ending), recording a
+/// Content-Length in `length`. Other headers (Content-Type) are allowed and
+/// ignored, as in LSP.
+fn parse_line(line: &[u8], length: &mut Option<u64>) -> Result<(), FrameError> {
+    let text = String::from_utf8_lossy(line);
+    let Some((name, value)) = text.split_once(':') else {
+        return Err(FrameError::BadHeaderLine(text.chars().take(80).collect()));
+    };
+    if name.trim().eq_ignore_ascii_case("content-length") {
+        let value = value.trim();
+        let n: u64 = value.parse().map_err(|_| FrameError::BadLength(value.chars().take(40).collect()))?;
+        if n > MAX_BODY as u64 {
+            return Err(FrameError::TooLarge(n));
+        }
+        match *length {
+            // Equal duplicates are harmless; unequal ones leave the body's
+            // length unknowable.
+            Some(first) if first != n => return Err(FrameError::ConflictingLengths(first, n)),
+            _ => *length = Some(n),
+        }
+    }
+    Ok(())
 }
 
 /// Position of the next `Content-Length:` (any case). It need not start a
@@ -150,27 +225,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// directly.
 fn find_header_start(hay: &[u8]) -> Option<usize> {
     hay.windows(HEADER_NAME.len()).position(|w| w.eq_ignore_ascii_case(HEADER_NAME))
-}
-
-fn parse_length(header: &[u8]) -> Result<usize, FrameError> {
-    let mut length = None;
-    for line in header.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = String::from_utf8_lossy(line);
-        let Some((name, value)) = text.split_once(':') else {
-            return Err(FrameError::BadHeaderLine(text.chars().take(80).collect()));
-        };
-        if name.trim().eq_ignore_ascii_case("content-length") {
-            let value = value.trim();
-            let n: u64 = value.parse().map_err(|_| FrameError::BadLength(value.chars().take(40).collect()))?;
-            if n > MAX_BODY as u64 {
-                return Err(FrameError::TooLarge(n));
-            }
-            length = Some(n as usize);
-        }
-        // Other headers (Content-Type) are allowed and ignored, as in LSP.
-    }
-    length.ok_or(FrameError::MissingLength)
 }
 
 /// Frames a body for the wire.
@@ -236,6 +290,109 @@ mod tests {
 
         let f = frames(b"Content-Length: -5\r\n\r\n");
         assert!(matches!(f[0], Frame::Invalid(FrameError::BadLength(_))));
+    }
+
+    /// Every frame of `input` fed `chunk` bytes at a time, then `finish`.
+    fn frames_in_chunks(input: &[u8], chunk: usize) -> Vec<Frame> {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        for piece in input.chunks(chunk) {
+            d.extend(piece);
+            while let Some(f) = d.next_frame() {
+                out.push(f);
+            }
+        }
+        out.extend(d.finish().map(Frame::Invalid));
+        out
+    }
+
+    /// `bad` is reported once as `error`, and the three valid frames behind
+    /// it all decode, whether the bytes arrive at once or one at a time.
+    fn recovers(bad: &[u8], error: FrameError) {
+        let bodies = [r#"{"id":1}"#, r#"{"id":2}"#, r#"{"id":3}"#];
+        let mut input = bad.to_vec();
+        for b in bodies {
+            input.extend(framed(b));
+        }
+        let mut want = vec![Frame::Invalid(error)];
+        want.extend(bodies.map(|b| Frame::Body(b.as_bytes().to_vec())));
+        let shown = String::from_utf8_lossy(bad);
+        assert_eq!(frames_in_chunks(&input, input.len()), want, "at once: {shown:?}");
+        assert_eq!(frames_in_chunks(&input, 1), want, "byte by byte: {shown:?}");
+    }
+
+    const BODY: &str = r#"{"jsonrpc":"2.0","id":9,"method":"x"}"#;
+
+    #[test]
+    fn a_block_without_length_but_with_a_body_is_skipped_whole() {
+        recovers(format!("Content-Type: x\r\n\r\n{BODY}").as_bytes(), FrameError::MissingLength);
+        // A typo of the name: the body it meant to announce is not read as
+        // the next header block.
+        recovers(format!("Content-Lenght: {}\r\n\r\n{BODY}", BODY.len()).as_bytes(), FrameError::MissingLength);
+        recovers(b"Content-Type: x\r\n\r\n", FrameError::MissingLength);
+    }
+
+    #[test]
+    fn a_line_without_a_colon_is_skipped_with_its_body() {
+        let bad = format!("Content-Length {}\r\n\r\n{BODY}", BODY.len());
+        recovers(bad.as_bytes(), FrameError::BadHeaderLine(format!("Content-Length {}", BODY.len())));
+        let bad = format!("Content-Length: {}\r\ngarbage\r\n\r\n{BODY}", BODY.len());
+        recovers(bad.as_bytes(), FrameError::BadHeaderLine("garbage".into()));
+    }
+
+    #[test]
+    fn bad_and_too_large_lengths_are_skipped_with_their_body() {
+        recovers(format!("Content-Length: abc\r\n\r\n{BODY}").as_bytes(), FrameError::BadLength("abc".into()));
+        recovers(format!("Content-Length: 67108865\r\n\r\n{BODY}").as_bytes(), FrameError::TooLarge(67_108_865));
+    }
+
+    #[test]
+    fn lengths_that_disagree_are_an_error_in_either_order() {
+        let bad = format!("Content-Length: {}\r\nContent-Length: 2\r\n\r\n{BODY}", BODY.len());
+        recovers(bad.as_bytes(), FrameError::ConflictingLengths(BODY.len() as u64, 2));
+        let bad = format!("content-length: 2\r\nContent-Length: {}\r\n\r\n{BODY}", BODY.len());
+        recovers(bad.as_bytes(), FrameError::ConflictingLengths(2, BODY.len() as u64));
+        // Equal duplicates say one thing, and are read.
+        let dup = [b"Content-Length: 2\r\ncontent-length: 2\r\n\r\n{}".to_vec(), framed("[]")].concat();
+        assert_eq!(frames(&dup), vec![Frame::Body(b"{}".to_vec()), Frame::Body(b"[]".to_vec())]);
+    }
+
+    #[test]
+    fn line_endings_other_than_crlf_end_their_own_block() {
+        recovers(format!("Content-Length: {}\n\n{BODY}", BODY.len()).as_bytes(), FrameError::BareLineFeed);
+        recovers(format!("Content-Length: {}\r\n\n{BODY}", BODY.len()).as_bytes(), FrameError::BareLineFeed);
+        recovers(format!("Content-Length: {}\n\r\n{BODY}", BODY.len()).as_bytes(), FrameError::BareLineFeed);
+        recovers(format!("Content-Type: x\nContent-Length: 2\r\n\r\n{{}}").as_bytes(), FrameError::BareLineFeed);
+        recovers(format!("Content-Length: {}\r\r{BODY}", BODY.len()).as_bytes(), FrameError::BareCarriageReturn);
+        recovers(format!("Content-Length: {}\r\r\n{BODY}", BODY.len()).as_bytes(), FrameError::BareCarriageReturn);
+        // The first problem in the block is the one reported.
+        recovers(b"Content-Lenght: 2\n\n{}", FrameError::BareLineFeed);
+    }
+
+    #[test]
+    fn an_overlong_block_with_a_body_is_skipped() {
+        let bad =
+            [b"X-Pad: ".to_vec(), vec![b'a'; MAX_HEADER], b"\r\n\r\n".to_vec(), BODY.as_bytes().to_vec()].concat();
+        recovers(&bad, FrameError::HeaderTooLong);
+        // A block of exactly the limit is still read.
+        let pad = MAX_HEADER - "Content-Length: 2\r\nX: ".len();
+        let ok = format!("Content-Length: 2\r\nX: {}\r\n\r\n{{}}", "a".repeat(pad));
+        assert_eq!(frames(ok.as_bytes()), vec![Frame::Body(b"{}".to_vec())]);
+    }
+
+    #[test]
+    fn skipping_a_bad_blocks_body_buffers_nothing() {
+        let mut d = Decoder::new();
+        d.extend(b"Content-Lenght: 1000000\r\n\r\n");
+        assert_eq!(d.next_frame(), Some(Frame::Invalid(FrameError::MissingLength)));
+        for _ in 0..100 {
+            d.extend(&[b'x'; 10_000]);
+            assert_eq!(d.next_frame(), None);
+            assert!(d.pending() <= HEADER_NAME.len(), "holds {}", d.pending());
+        }
+        d.extend(&framed("{}"));
+        assert_eq!(d.next_frame(), Some(Frame::Body(b"{}".to_vec())));
+        assert_eq!(d.finish(), None);
     }
 
     #[test]
