@@ -5,9 +5,11 @@
 //! one block. A bad block is reported once, and the decoder then skips from
 //! its end to the next `Content-Length:`: the body a bad block announced (or
 //! failed to announce) cannot be trusted, and reading it as the next header
-//! block would desynchronise every message after it. A length over
-//! [`MAX_BODY`] is reported without allocating it. It knows nothing of JSON
-//! or of methods: that is the dispatcher's business.
+//! block would desynchronise every message after it. A block over
+//! [`MAX_HEADER`] is reported at once and its end is then looked for without
+//! buffering it. A length over [`MAX_BODY`] is reported without allocating
+//! it. It knows nothing of JSON or of methods: that is the dispatcher's
+//! business.
 
 /// Largest message body accepted, in bytes. Larger announced lengths are
 /// refused before anything is allocated for them.
@@ -52,9 +54,39 @@ pub enum FrameError {
 pub struct Decoder {
     buf: Vec<u8>,
     start: usize,
-    /// Set after a bad header block: discard bytes up to the next
-    /// `Content-Length:`.
-    resyncing: bool,
+    skip: Skip,
+}
+
+/// What the decoder is discarding, after a bad header block. Each state keeps
+/// at most a header name's worth of bytes, so buffering stays bounded.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// Nothing: decoding.
+    #[default]
+    Nothing,
+    /// The rest of a header line that ran past [`MAX_HEADER`], up to its line
+    /// ending. A `Content-Length:` met first ends the skip: a header name
+    /// cannot start mid-line, so it is a message sent after junk that never
+    /// ended its line.
+    OverlongLine,
+    /// The rest of an overlong header block, up to its blank line.
+    RestOfBlock(LinePos),
+    /// Whatever followed a bad header block, up to the next `Content-Length:`.
+    ToHeader,
+}
+
+/// Where [`Skip::RestOfBlock`] is in a line, carried from one chunk to the
+/// next, so that it finds the blank line [`read_header`] would find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinePos {
+    /// In a line's text.
+    Text,
+    /// Just after a CR that ends a line's text (a CRLF if an LF follows).
+    Cr,
+    /// At the start of a line.
+    LineStart,
+    /// Just after a CR that starts a blank line.
+    BlankCr,
 }
 
 impl Decoder {
@@ -80,7 +112,8 @@ impl Decoder {
         let rest = &self.buf[self.start..];
         let n = self.pending();
         self.start = self.buf.len();
-        if self.resyncing || rest.iter().all(|b| b.is_ascii_whitespace()) {
+        // What is being skipped was already reported.
+        if self.skip != Skip::Nothing || rest.iter().all(|b| b.is_ascii_whitespace()) {
             None
         } else {
             Some(FrameError::Truncated(n))
@@ -90,25 +123,58 @@ impl Decoder {
     /// The next frame, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Frame> {
         loop {
-            if self.resyncing {
-                match find_header_start(&self.buf[self.start..]) {
+            let avail = &self.buf[self.start..];
+            match self.skip {
+                Skip::Nothing => {}
+                Skip::OverlongLine => {
+                    let eol = avail.iter().position(|&b| b == b'\r' || b == b'\n');
+                    match (find_header_start(&avail[..eol.unwrap_or(avail.len())]), eol) {
+                        (Some(i), _) => {
+                            self.start += i;
+                            self.skip = Skip::Nothing;
+                        }
+                        (None, Some(i)) => {
+                            self.start += i;
+                            self.skip = Skip::RestOfBlock(LinePos::Text);
+                        }
+                        (None, None) => {
+                            self.keep_tail(HEADER_NAME.len() - 1);
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+                Skip::RestOfBlock(mut pos) => {
+                    match end_of_block(&mut pos, avail) {
+                        Some(i) => {
+                            self.start += i;
+                            self.skip = Skip::ToHeader;
+                        }
+                        None => {
+                            self.start = self.buf.len();
+                            self.skip = Skip::RestOfBlock(pos);
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+                Skip::ToHeader => match find_header_start(avail) {
                     Some(i) => {
                         self.start += i;
-                        self.resyncing = false;
+                        self.skip = Skip::Nothing;
+                        continue;
                     }
                     None => {
                         // Keep a tail that might be the beginning of a header name.
-                        let keep = HEADER_NAME.len().min(self.pending());
-                        self.start = self.buf.len() - keep;
+                        self.keep_tail(HEADER_NAME.len());
                         return None;
                     }
-                }
+                },
             }
-            let avail = &self.buf[self.start..];
             // Tolerate blank lines between messages.
-            let skip = avail.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
-            if skip > 0 {
-                self.start += skip;
+            let blank = avail.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+            if blank > 0 {
+                self.start += blank;
                 continue;
             }
             if avail.is_empty() {
@@ -129,12 +195,39 @@ impl Decoder {
                     // Whatever follows a bad block (a body of unknown length,
                     // or nothing) is skipped up to the next header.
                     self.start += end;
-                    self.resyncing = true;
+                    self.skip = Skip::ToHeader;
                     return Some(Frame::Invalid(error));
+                }
+                Header::TooLong { end } => {
+                    self.start += end;
+                    self.skip = Skip::OverlongLine;
+                    return Some(Frame::Invalid(FrameError::HeaderTooLong));
                 }
             }
         }
     }
+
+    /// Discards what is buffered but the last `n` bytes.
+    fn keep_tail(&mut self, n: usize) {
+        self.start = self.buf.len() - n.min(self.pending());
+    }
+}
+
+/// Where the blank line that ends a header block ends in `bytes`, if it does,
+/// going on from `pos`; the same line endings as [`read_header`].
+fn end_of_block(pos: &mut LinePos, bytes: &[u8]) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate() {
+        *pos = match (*pos, b) {
+            (LinePos::BlankCr, b'\n') | (LinePos::LineStart, b'\n') => return Some(i + 1),
+            // A bare CR was the blank line.
+            (LinePos::BlankCr, _) => return Some(i),
+            (LinePos::LineStart | LinePos::Cr, b'\r') => LinePos::BlankCr,
+            (LinePos::Text, b'\r') => LinePos::Cr,
+            (LinePos::Text | LinePos::Cr, b'\n') => LinePos::LineStart,
+            _ => LinePos::Text,
+        };
+    }
+    None
 }
 
 const HEADER_NAME: &[u8] = b"content-length:";
@@ -148,6 +241,10 @@ enum Header {
     Good { end: usize, len: usize },
     /// Invalid: decoding resumes `end` bytes on, at the end of the block.
     Bad { end: usize, error: FrameError },
+    /// No blank line within [`MAX_HEADER`] bytes: its end is not waited for
+    /// (that would buffer without bound); decoding resumes `end` bytes on,
+    /// inside the line that ran over.
+    TooLong { end: usize },
 }
 
 /// Reads the header block at the start of `avail`, which does not start with
@@ -159,18 +256,17 @@ enum Header {
 /// Every decision depends only on bytes already seen, never on how many have
 /// arrived, so that frames do not depend on the chunking.
 fn read_header(avail: &[u8]) -> Header {
-    // The end of a block is not waited for past MAX_HEADER (that would
-    // buffer without bound): resume after the bytes looked at.
-    let too_long = Header::Bad { end: MAX_HEADER, error: FrameError::HeaderTooLong };
+    // Past what was looked at, and past the start of the line that ran over.
+    let too_long = |line: usize| Header::TooLong { end: MAX_HEADER.max(line + 1) };
     let mut line = 0;
     let mut length = None;
     let mut error = None;
     loop {
         let Some(eol) = avail[line..].iter().position(|&b| b == b'\r' || b == b'\n').map(|i| line + i) else {
-            return if line < avail.len() && avail.len() > MAX_HEADER { too_long } else { Header::Incomplete };
+            return if line < avail.len() && avail.len() > MAX_HEADER { too_long(line) } else { Header::Incomplete };
         };
         if eol > line && eol > MAX_HEADER {
-            return too_long;
+            return too_long(line);
         }
         let (eol_len, bare) = match (avail[eol], avail.get(eol + 1)) {
             (b'\n', _) => (1, Some(FrameError::BareLineFeed)),
@@ -370,10 +466,16 @@ mod tests {
     }
 
     #[test]
-    fn an_overlong_block_with_a_body_is_skipped() {
-        let bad =
-            [b"X-Pad: ".to_vec(), vec![b'a'; MAX_HEADER], b"\r\n\r\n".to_vec(), BODY.as_bytes().to_vec()].concat();
-        recovers(&bad, FrameError::HeaderTooLong);
+    fn an_overlong_block_with_a_body_is_skipped_to_its_end() {
+        let pad = [b"X-Pad: ".to_vec(), vec![b'a'; MAX_HEADER]].concat();
+        for ending in ["\r\n\r\n", "\n\n", "\r\r", "\r\n\n", "\r\r\n"] {
+            recovers(&[&pad, ending.as_bytes(), BODY.as_bytes()].concat(), FrameError::HeaderTooLong);
+        }
+        // Its later lines, a Content-Length among them, are its own.
+        let rest = format!("\r\nContent-Length: {}\r\nX: {}\r\n\r\n{BODY}", BODY.len(), "b".repeat(MAX_HEADER));
+        recovers(&[&pad, rest.as_bytes()].concat(), FrameError::HeaderTooLong);
+        // A line that never ends is junk: a message right behind it is read.
+        recovers(&pad, FrameError::HeaderTooLong);
         // A block of exactly the limit is still read.
         let pad = MAX_HEADER - "Content-Length: 2\r\nX: ".len();
         let ok = format!("Content-Length: 2\r\nX: {}\r\n\r\n{{}}", "a".repeat(pad));
@@ -412,6 +514,18 @@ mod tests {
         assert!(d.pending() <= HEADER_NAME.len());
         d.extend(&framed("{}"));
         assert_eq!(d.next_frame(), Some(Frame::Body(b"{}".to_vec())));
+
+        // An overlong block that goes on line after line.
+        d.extend(&vec![b'x'; MAX_HEADER + 10]);
+        assert_eq!(d.next_frame(), Some(Frame::Invalid(FrameError::HeaderTooLong)));
+        for _ in 0..100 {
+            d.extend(&[b"\r\nX: ".as_slice(), &[b'y'; 10_000]].concat());
+            assert_eq!(d.next_frame(), None);
+            assert!(d.pending() <= HEADER_NAME.len(), "holds {}", d.pending());
+        }
+        d.extend(&[b"\r\n\r\n{}".as_slice(), &framed("[]")].concat());
+        assert_eq!(d.next_frame(), Some(Frame::Body(b"[]".to_vec())));
+        assert_eq!(d.finish(), None);
     }
 
     #[test]
