@@ -1,7 +1,7 @@
 //! The hostile-input catalogue: one row per kind of broken or hostile input
 //! on the wire, each with the exact answer it gets. After every row the
-//! stream is still readable and the next valid request is answered; no row
-//! may panic, hang or grow memory. RELIABILITY.md points here.
+//! stream is still readable and every valid request behind it is answered;
+//! no row may panic, hang or grow memory. RELIABILITY.md points here.
 
 mod common;
 
@@ -34,6 +34,17 @@ fn row(name: &'static str, bytes: impl Into<Vec<u8>>, id: Value, code: i64, says
     Row { name, bytes: bytes.into(), id, code, says }
 }
 
+/// A request to put behind a bad header block as its body. Were it ever read
+/// as a message, it would get an answer of its own (-32601, id 900), which
+/// the catalogue test counts as a second error.
+const SMUGGLED: &str = r#"{"jsonrpc":"2.0","id":900,"method":"packer/smuggled","params":{}}"#;
+
+/// A header block (`{n}` replaced by the length of [`SMUGGLED`]) followed by
+/// [`SMUGGLED`].
+fn with_body(header: &str) -> Vec<u8> {
+    format!("{}{SMUGGLED}", header.replace("{n}", &SMUGGLED.len().to_string())).into_bytes()
+}
+
 fn catalogue() -> Vec<Row> {
     let null = Value::Null;
     vec![
@@ -51,6 +62,28 @@ fn catalogue() -> Vec<Row> {
         ),
         row("length past u64", &b"Content-Length: 184467440737095516160\r\n\r\n"[..], null.clone(), -32700, "is not a non-negative integer"),
         row("header block over 8 KiB", [b"X-Pad: ".to_vec(), vec![b'a'; 9000]].concat(), null.clone(), -32700, "header block longer than"),
+        // A bad header block followed by a body: the body is skipped with
+        // it, never read as the next header block.
+        row("no Content-Length, then a body", with_body("Content-Type: x\r\n\r\n"), null.clone(), -32700, "without a Content-Length"),
+        row("Content-Lenght typo, then its body", with_body("Content-Lenght: {n}\r\n\r\n"), null.clone(), -32700, "without a Content-Length"),
+        row("header line without a colon, then a body", with_body("Content-Length {n}\r\n\r\n"), null.clone(), -32700, "not `Name: value`"),
+        row("a line without a colon among good ones", with_body("Content-Length: {n}\r\njunk\r\n\r\n"), null.clone(), -32700, "not `Name: value`: `junk`"),
+        row("non-numeric length, then a body", with_body("Content-Length: ten\r\n\r\n"), null.clone(), -32700, "`ten` is not a non-negative integer"),
+        row("absurd length, then a body", with_body("Content-Length: 99999999999\r\n\r\n"), null.clone(), -32700, "exceeds the maximum message size"),
+        row("two lengths, the right one first", with_body("Content-Length: {n}\r\nContent-Length: 2\r\n\r\n"), null.clone(), -32700, "two Content-Length headers disagree"),
+        row("two lengths, the right one last", with_body("Content-Length: 2\r\ncontent-length: {n}\r\n\r\n"), null.clone(), -32700, "two Content-Length headers disagree"),
+        row("LF-only line endings", with_body("Content-Length: {n}\n\n"), null.clone(), -32700, "bare LF"),
+        row("CRLF line, then a bare-LF blank line", with_body("Content-Length: {n}\r\n\n"), null.clone(), -32700, "bare LF"),
+        row("bare-LF line, then a CRLF blank line", with_body("Content-Length: {n}\n\r\n"), null.clone(), -32700, "bare LF"),
+        row("bare LF before a good Content-Length line", with_body("Content-Type: x\nContent-Length: {n}\r\n\r\n"), null.clone(), -32700, "bare LF"),
+        row("CR-only line endings", with_body("Content-Length: {n}\r\r"), null.clone(), -32700, "bare CR"),
+        row(
+            "header block over 8 KiB, then a body",
+            [b"X-Pad: ".to_vec(), vec![b'a'; 9000], with_body("\r\nContent-Length: {n}\r\n\r\n")].concat(),
+            null.clone(),
+            -32700,
+            "header block longer than",
+        ),
         row("invalid UTF-8", frame(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}"), null.clone(), -32700, "not valid UTF-8"),
         row("not JSON", frame(b"{not json"), null.clone(), -32700, "parse error"),
         row("truncated JSON", frame(br#"{"jsonrpc":"2.0","id":3,"met"#), null.clone(), -32700, "parse error"),
@@ -89,14 +122,21 @@ fn every_catalogue_row_gets_its_exact_answer_and_the_next_request_is_answered() 
     for r in &rows {
         s.log.clear();
         s.send_raw(&r.bytes);
-        // A valid request right behind the bad bytes: it must be answered.
-        let probe = s.send("packer/listProjects", json!({}));
-        let probe_answer = s.response(probe);
-        assert_eq!(probe_answer["result"], json!({"projects": []}), "{}: the next request after it", r.name);
-        // Reads are answered concurrently, so the error may come second.
+        // Valid requests right behind the bad bytes: each must be answered,
+        // not only the first (a decoder that lost its place eats one header
+        // after another).
+        let probes: Vec<i64> = (0..3).map(|_| s.send("packer/listProjects", json!({}))).collect();
+        for &probe in &probes {
+            let answer = s.response(probe);
+            assert_eq!(answer["result"], json!({"projects": []}), "{}: request {probe} after it: {answer}", r.name);
+        }
+        // Reads are answered concurrently, so the error may come after them.
         s.wait_for(r.name, |m| m.get("error").is_some());
         let errors: Vec<&Value> = s.log.iter().filter(|m| m.get("error").is_some()).collect();
         assert_eq!(errors.len(), 1, "{}: exactly one error answer, got {:?}", r.name, s.log);
+        let others: Vec<&Value> =
+            s.log.iter().filter(|m| m.get("error").is_none() && !probes.iter().any(|&p| m["id"] == p)).collect();
+        assert!(others.is_empty(), "{}: nothing but the error and the answers, got {others:?}", r.name);
         let e = errors[0];
         assert_eq!(e["id"], r.id, "{}: {e}", r.name);
         assert_eq!(e["error"]["code"], r.code, "{}: {e}", r.name);

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use studio_packer::fuzz_checks;
 use studio_packer::protocol::METHODS;
+use studio_packer::transport::codec::Frame;
 
 /// Every file in `fuzz/<kind>/<target>/`.
 fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
@@ -57,17 +58,49 @@ fn stream_piece() -> impl Strategy<Value = Vec<u8>> {
         Just("67108865".to_string()),
         (0u32..200).prop_map(|n| n.to_string()),
     ];
-    let header = (length, any::<bool>()).prop_map(|(n, lower)| {
+    let header = (length, any::<bool>(), line_end(), line_end()).prop_map(|(n, lower, eol, blank)| {
         let name = if lower { "content-length" } else { "Content-Length" };
-        format!("{name}: {n}\r\n\r\n").into_bytes()
+        format!("{name}: {n}{eol}{blank}").into_bytes()
     });
+    let two_lengths = (0u32..200, 0u32..200)
+        .prop_map(|(a, b)| format!("Content-Length: {a}\r\ncontent-length: {b}\r\n\r\n").into_bytes());
     prop_oneof![
         4 => frame,
         2 => header,
+        1 => two_lengths,
         1 => Just(b"Content-Type: x\r\n\r\n".to_vec()),
-        1 => Just(b"\r\n".to_vec()),
+        1 => Just(b"Content-Lenght: 12\r\n\r\n".to_vec()),
+        1 => Just(b"Content-Length 12\r\n\r\n".to_vec()),
+        1 => line_end().prop_map(|e| e.as_bytes().to_vec()),
         1 => proptest::collection::vec(any::<u8>(), 0..32),
     ]
+}
+
+/// A line ending, mostly the right one.
+fn line_end() -> impl Strategy<Value = &'static str> {
+    prop_oneof![6 => Just("\r\n"), 1 => Just("\n"), 1 => Just("\r")]
+}
+
+/// A header block that is wrong in one of the ways a client gets it wrong,
+/// with the body it (perhaps) meant.
+fn bad_block() -> impl Strategy<Value = Vec<u8>> {
+    let body = "[a-z{}\":, \r\n]{0,40}";
+    let form = prop_oneof![
+        Just("Content-Type: x\r\n\r\n"),
+        Just("Content-Lenght: {n}\r\n\r\n"),
+        Just("Content-Length {n}\r\n\r\n"),
+        Just("Content-Length: {n}\r\nX-Junk\r\n\r\n"),
+        Just("Content-Length: x{n}\r\n\r\n"),
+        Just("Content-Length: 99999999999\r\n\r\n"),
+        Just("Content-Length: {n}\r\nContent-Length: 1{n}\r\n\r\n"),
+        Just("Content-Length: 1{n}\r\nContent-Length: {n}\r\n\r\n"),
+        Just("Content-Length: {n}\n\n"),
+        Just("Content-Length: {n}\r\n\n"),
+        Just("Content-Length: {n}\n\r\n"),
+        Just("Content-Type: x\nContent-Length: {n}\r\n\r\n"),
+        Just("Content-Length: {n}\r\r"),
+    ];
+    (form, body).prop_map(|(form, body)| format!("{}{body}", form.replace("{n}", &body.len().to_string())).into_bytes())
 }
 
 #[rustfmt::skip]
@@ -113,6 +146,22 @@ proptest! {
         let mut data = vec![seed];
         data.extend(pieces.concat());
         fuzz_checks::framing(&data);
+    }
+
+    #[test]
+    fn a_bad_header_block_costs_one_error_and_no_later_frame(
+        bad in bad_block(),
+        bodies in proptest::collection::vec("[ -~]{0,40}", 1..4),
+        chunk in 1usize..16,
+    ) {
+        let mut input = bad.clone();
+        for b in &bodies {
+            input.extend(format!("Content-Length: {}\r\n\r\n{b}", b.len()).into_bytes());
+        }
+        let frames = fuzz_checks::decode_all(&input, chunk);
+        prop_assert!(matches!(frames[0], Frame::Invalid(_)), "{:?}: {frames:?}", String::from_utf8_lossy(&bad));
+        let rest: Vec<Frame> = bodies.iter().map(|b| Frame::Body(b.as_bytes().to_vec())).collect();
+        prop_assert_eq!(&frames[1..], &rest[..], "{:?}", String::from_utf8_lossy(&bad));
     }
 
     #[test]
