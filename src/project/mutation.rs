@@ -23,6 +23,7 @@ use super::sandbox::{self, RenameError, Sandbox};
 use super::snapshot::{Asset, Contents, Snapshot, Status};
 use super::statcache::StatCache;
 use super::workspace::{self, Kind};
+use crate::limits;
 
 /// A change a client asks for. `kind` selects the variant on the wire.
 ///
@@ -57,10 +58,13 @@ pub enum Mutation {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileChoice {
+    #[serde(deserialize_with = "limits::name")]
     pub divergence_id: String,
     /// `adopt`, `drop`, `relink`, `register`, `ignore`, `move`, `reload` or `keep`.
+    #[serde(deserialize_with = "limits::name")]
     pub resolution: String,
     /// The file to relink a missing asset to (`relink` only).
+    #[serde(default, deserialize_with = "limits::opt_path")]
     pub path: Option<String>,
 }
 
@@ -78,18 +82,27 @@ enum MutationKind {
     TestSleep,
 }
 
-/// The union of every mutation's fields, as it arrives.
+/// The union of every mutation's fields, as it arrives. Every list and
+/// string is bounded while it is read (see `crate::limits`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawMutation {
     kind: MutationKind,
+    #[serde(default, deserialize_with = "limits::opt_paths")]
     paths: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     asset_id: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_path")]
     to: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_names")]
     asset_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_tags")]
     tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_settings")]
     settings: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "limits::opt_list")]
     mutations: Option<Vec<Mutation>>,
+    #[serde(default, deserialize_with = "limits::opt_list")]
     items: Option<Vec<ReconcileChoice>>,
     #[cfg(feature = "test-hooks")]
     ms: Option<u64>,
