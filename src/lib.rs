@@ -13,6 +13,7 @@ pub mod fuzz_checks;
 pub mod git;
 pub mod hash;
 pub mod ids;
+pub mod limits;
 pub mod operations;
 pub mod owner;
 pub mod project;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::limits;
 use crate::project::mutation::Mutation;
 use crate::project::snapshot::Status;
 use crate::project::workspace::Kind;
@@ -49,6 +50,7 @@ pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcEr
         return Err(RpcError::invalid_params("params", "invalid params: `params` must be an object"));
     }
     let mut de = serde_json::Deserializer::from_str(text);
+    let budget = limits::Budget::start();
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner().to_string();
@@ -63,7 +65,12 @@ pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcEr
             (None, "") => "params".to_string(),
             (None, p) => p.to_string(),
         };
-        RpcError::invalid_params(&field, format!("invalid params: `{field}`: {inner}"))
+        let error = RpcError::invalid_params(&field, format!("invalid params: `{field}`: {inner}"));
+        match budget.exceeded() {
+            // The limit itself, so that a client can split the request.
+            Some(limit) => error.with_data(serde_json::json!({ "field": field, "limit": limit })),
+            None => error,
+        }
     })
 }
 
@@ -165,8 +172,10 @@ pub fn is_commit_bearing_method(method: &str) -> bool {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BeginExternalChangeParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     /// For people: what is changing the files (`git checkout feature`).
+    #[serde(deserialize_with = "limits::text")]
     pub reason: String,
     /// How long the change may stay open (default 300,000; at most 3,600,000).
     pub timeout_ms: Option<u64>,
@@ -176,6 +185,7 @@ pub struct BeginExternalChangeParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndExternalChangeParams {
+    #[serde(deserialize_with = "limits::name")]
     pub change_id: String,
 }
 
@@ -184,6 +194,7 @@ pub struct EndExternalChangeParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestBreakWatchParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     pub hold_ms: u64,
 }
@@ -191,6 +202,7 @@ pub struct TestBreakWatchParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenProjectParams {
+    #[serde(deserialize_with = "limits::path")]
     pub root: String,
     #[serde(default)]
     pub create: bool,
@@ -199,6 +211,7 @@ pub struct OpenProjectParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
 }
 
@@ -210,18 +223,23 @@ pub struct Empty {}
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetFilter {
     pub kind: Option<Kind>,
+    #[serde(default, deserialize_with = "limits::opt_path")]
     pub path_prefix: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     pub tag: Option<String>,
     pub status: Option<Status>,
+    #[serde(default, deserialize_with = "limits::opt_path")]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListAssetsParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     #[serde(default)]
     pub filter: AssetFilter,
+    #[serde(default, deserialize_with = "limits::opt_text")]
     pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
@@ -229,20 +247,25 @@ pub struct ListAssetsParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAssetParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
+    #[serde(deserialize_with = "limits::name")]
     pub asset_id: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiagnosticsParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     pub asset_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreviewParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     pub mutation: Mutation,
 }
@@ -250,23 +273,27 @@ pub struct PreviewParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     pub mutation: Mutation,
     pub expected_generation: Option<u64>,
     pub work_done_token: Option<ProgressToken>,
     /// A fresh id chosen by the client, so that it can follow the operation
     /// before the response arrives (attached processes always set one).
+    #[serde(default, deserialize_with = "limits::opt_name")]
     pub operation_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     pub work_done_token: Option<ProgressToken>,
     /// Ignore the processing cache: process every asset again.
     #[serde(default)]
     pub clean: bool,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     pub operation_id: Option<String>,
 }
 
@@ -276,9 +303,11 @@ pub struct BuildParams {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PruneCacheParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     pub max_size: Option<u64>,
     pub work_done_token: Option<ProgressToken>,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     pub operation_id: Option<String>,
 }
 
@@ -292,12 +321,35 @@ pub fn peek_project_id(params: &RawValue) -> Option<String> {
     serde_json::from_str::<Peek>(params.get()).ok()?.project_id
 }
 
-/// LSP's progress token: an integer or a string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// LSP's progress token: an integer or a string. Every `$/progress`
+/// message repeats it, so a string token is bounded like an id.
+#[derive(Debug, Clone)]
 pub enum ProgressToken {
     Num(i64),
     Str(String),
+}
+
+impl<'de> Deserialize<'de> for ProgressToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ProgressToken;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or a string")
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<ProgressToken, E> {
+                Ok(ProgressToken::Num(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ProgressToken, E> {
+                let n = i64::try_from(n).map_err(|_| E::custom("a progress token must fit in 64 signed bits"))?;
+                Ok(ProgressToken::Num(n))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ProgressToken, E> {
+                limits::name(serde::de::value::StrDeserializer::<E>::new(s)).map(ProgressToken::Str)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl ProgressToken {
@@ -312,12 +364,14 @@ impl ProgressToken {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelParams {
+    #[serde(deserialize_with = "limits::name")]
     pub operation_id: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplayParams {
+    #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     #[serde(default)]
     pub after: u64,
@@ -388,6 +442,35 @@ mod tests {
         assert_eq!(e.data.unwrap()["field"], "mutation.mutations[0].assetIds[0]");
         let e = decode::<PreviewParams>(Some(&raw(r#"{"projectId":"p","mutation":{"kind":"mv"}}"#))).unwrap_err();
         assert_eq!(e.data.unwrap()["field"], "mutation.kind");
+    }
+
+    #[test]
+    fn a_limit_names_the_list_and_the_limit() {
+        // The move is the batch's first entry: the delete's ids get the rest of the budget.
+        let ids = serde_json::to_string(&vec![""; crate::limits::MAX_ITEMS]).unwrap();
+        let text = format!(
+            r#"{{"projectId":"p","mutation":{{"kind":"batch","mutations":[{{"kind":"move","assetId":"a","to":"b"}},{{"kind":"delete","assetIds":{ids}}}]}}}}"#
+        );
+        let e = decode::<PreviewParams>(Some(&raw(&text))).unwrap_err();
+        assert_eq!(e.data.unwrap(), serde_json::json!({"field": "mutation.mutations[1].assetIds", "limit": 100_000}));
+        assert!(
+            e.message.starts_with("invalid params: `mutation.mutations[1].assetIds`: more than 100000"),
+            "{}",
+            e.message
+        );
+        let long = "x".repeat(257);
+        let e = decode::<ProjectParams>(Some(&raw(&format!(r#"{{"projectId":"{long}"}}"#)))).unwrap_err();
+        assert_eq!(e.data.unwrap(), serde_json::json!({"field": "projectId", "limit": 256}));
+        let e = decode::<ApplyParams>(Some(&raw(&format!(
+            r#"{{"projectId":"p","mutation":{{"kind":"reconcile"}},"workDoneToken":"{long}"}}"#
+        ))))
+        .unwrap_err();
+        assert_eq!(e.data.unwrap(), serde_json::json!({"field": "workDoneToken", "limit": 256}));
+        // Errors that are not limits carry no `limit`.
+        let e = decode::<ProjectParams>(Some(&raw(r#"{"projectId":5}"#))).unwrap_err();
+        assert_eq!(e.data.unwrap(), serde_json::json!({"field": "projectId"}));
+        let ok = r#"{"projectId":"p","mutation":{"kind":"reconcile"},"workDoneToken":7}"#;
+        assert!(matches!(decode::<ApplyParams>(Some(&raw(ok))).unwrap().work_done_token, Some(ProgressToken::Num(7))));
     }
 
     #[test]

@@ -170,3 +170,37 @@ fn the_schemas_are_strict_enough_to_fail() {
     bad["extra"] = json!(1);
     assert!(v.rejects("applyMutation.result.json", &bad));
 }
+
+#[test]
+fn summarised_answers_and_limit_errors_match_their_schemas() {
+    let mut v = Validator::new();
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let paths: Vec<String> = (0..1_001).map(|i| format!("assets/missing/{i}.txt")).collect();
+    let mutation = json!({"kind": "register", "paths": paths});
+    v.check("mutation.json", &mutation);
+    let preview = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": mutation}));
+    assert_eq!(preview["truncated"]["blockers"], 1_001, "{}", preview["truncated"]);
+    v.check("previewMutation.result.json", &preview);
+    let rejected = s.apply(&pid, mutation);
+    assert_eq!(rejected["truncated"]["blockers"], 1_001);
+    v.check("applyMutation.result.json", &rejected);
+    s.wait_for("the rejected event", |m| m["params"]["kind"] == "rejected");
+    for e in s.events() {
+        v.check("event.json", &e);
+    }
+    let tags = vec!["t"; 1_001];
+    let e = s
+        .request(
+            "packer/previewMutation",
+            json!({"projectId": pid, "mutation": {"kind": "setMetadata", "assetId": "x", "tags": tags}}),
+        )
+        .unwrap_err();
+    assert_eq!(e["data"]["limit"], 1_000);
+    v.check("error.json", &e);
+    // A list longer than an answer lists is not a valid answer.
+    let mut long = preview;
+    long["blockers"].as_array_mut().unwrap().push(json!({"code": "notFound", "message": "x"}));
+    assert!(v.rejects("previewMutation.result.json", &long));
+}

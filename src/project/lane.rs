@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use super::mutation::{self, ExecError, Issue, Mutation, Plan};
+use super::mutation::{self, Capped, ExecError, Issue, Mutation, Plan};
 use super::registry;
 use super::snapshot::Snapshot;
 use super::Project;
@@ -169,22 +169,14 @@ impl Drop for Timing {
     }
 }
 
-fn apply_result(op: &Operation, outcome: &str, generation: u64, plan: Option<&Plan>, blockers: Vec<Issue>) -> Value {
-    let mut v = json!({
-        "operationId": op.id,
-        "outcome": outcome,
-        "generation": generation,
-        "blockers": blockers,
-        "warnings": [],
-        "registryMutations": [],
-        "filesystemMutations": [],
-    });
-    if let Some(plan) = plan {
-        v["warnings"] = json!(plan.warnings);
-        v["registryMutations"] = json!(plan.registry_mutations);
-        v["filesystemMutations"] = json!(plan.filesystem_mutations);
-    }
-    v
+/// An apply's result; `lists` are the plan's, summarised as a preview's are.
+fn apply_result(op: &Operation, outcome: &str, generation: u64, lists: Map<String, Value>) -> Value {
+    let mut v = Map::new();
+    v.insert("operationId".into(), json!(op.id));
+    v.insert("outcome".into(), json!(outcome));
+    v.insert("generation".into(), json!(generation));
+    v.extend(lists);
+    Value::Object(v)
 }
 
 /// What an apply cancelled before it ran answers (see
@@ -215,7 +207,11 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
                 None,
                 None,
             );
-            let result = apply_result(op, "rejected", snap.generation, None, vec![blocker]);
+            let mut blockers = Capped::default();
+            blockers.push(blocker);
+            let empty = (Capped::default(), Capped::default(), Capped::default());
+            let lists = mutation::answer_lists(&blockers, &empty.0, &empty.1, &empty.2, None);
+            let result = apply_result(op, "rejected", snap.generation, lists);
             op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
             return;
         }
@@ -225,7 +221,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         mutation::plan(&project.root, &snap, mutation, Some(&mut disk.cache))
     };
     if !plan.blockers.is_empty() {
-        let result = apply_result(op, "rejected", snap.generation, Some(&plan), plan.blockers.clone());
+        let result = apply_result(op, "rejected", snap.generation, plan.answer_lists(false));
         op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
         return;
     }
@@ -336,7 +332,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         snap.generation
     };
     crate::fault::point("published");
-    let result = apply_result(op, "applied", generation, Some(&plan), Vec::new());
+    let result = apply_result(op, "applied", generation, plan.answer_lists(false));
     op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
     // Only now: until the terminal event is journaled, the intent is what
     // tells the next open that this apply took effect.

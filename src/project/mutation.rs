@@ -23,6 +23,7 @@ use super::sandbox::{self, RenameError, Sandbox};
 use super::snapshot::{Asset, Contents, Snapshot, Status};
 use super::statcache::StatCache;
 use super::workspace::{self, Kind};
+use crate::limits;
 
 /// A change a client asks for. `kind` selects the variant on the wire.
 ///
@@ -57,10 +58,13 @@ pub enum Mutation {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileChoice {
+    #[serde(deserialize_with = "limits::name")]
     pub divergence_id: String,
     /// `adopt`, `drop`, `relink`, `register`, `ignore`, `move`, `reload` or `keep`.
+    #[serde(deserialize_with = "limits::name")]
     pub resolution: String,
     /// The file to relink a missing asset to (`relink` only).
+    #[serde(default, deserialize_with = "limits::opt_path")]
     pub path: Option<String>,
 }
 
@@ -78,18 +82,27 @@ enum MutationKind {
     TestSleep,
 }
 
-/// The union of every mutation's fields, as it arrives.
+/// The union of every mutation's fields, as it arrives. Every list and
+/// string is bounded while it is read (see `crate::limits`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawMutation {
     kind: MutationKind,
+    #[serde(default, deserialize_with = "limits::opt_paths")]
     paths: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_name")]
     asset_id: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_path")]
     to: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_names")]
     asset_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_tags")]
     tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "limits::opt_settings")]
     settings: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "limits::opt_list")]
     mutations: Option<Vec<Mutation>>,
+    #[serde(default, deserialize_with = "limits::opt_list")]
     items: Option<Vec<ReconcileChoice>>,
     #[cfg(feature = "test-hooks")]
     ms: Option<u64>,
@@ -141,6 +154,109 @@ impl TryFrom<RawMutation> for Mutation {
             #[cfg(feature = "test-hooks")]
             MutationKind::TestSleep => Mutation::TestSleep { ms: need(r.ms, "ms")? },
         })
+    }
+}
+
+/// Entries listed per list of a preview or an apply's result. A mutation
+/// may name 100,000 items (`crate::limits`); its answer lists the first
+/// 1,000 of each list and counts them all (`truncated`): a person reads the
+/// first screenful, the counts say the rest, and the answer (and the
+/// journal line of an apply's terminal event, which carries it) stays small.
+pub const LISTED: usize = 1_000;
+
+/// A list of a plan's answer: its first [`LISTED`] entries, and how many
+/// there are in all. Entries past those are counted, never built.
+#[derive(Debug, Clone)]
+pub struct Capped<T> {
+    listed: Vec<T>,
+    total: usize,
+}
+
+impl<T> Default for Capped<T> {
+    fn default() -> Self {
+        Capped { listed: Vec::new(), total: 0 }
+    }
+}
+
+impl<T> Capped<T> {
+    pub fn push(&mut self, entry: T) {
+        self.push_with(|| entry);
+    }
+
+    /// Counts an entry; `make` runs only when it is listed.
+    pub fn push_with(&mut self, make: impl FnOnce() -> T) {
+        if self.listed.len() < LISTED {
+            self.listed.push(make());
+        }
+        self.total += 1;
+    }
+
+    /// All entries, listed or not.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub fn listed(&self) -> &[T] {
+        &self.listed
+    }
+}
+
+impl<T: Serialize> Serialize for Capped<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.listed.serialize(s)
+    }
+}
+
+/// The lists of a preview or an apply's result, each cut to its first
+/// [`LISTED`] entries. When any list is longer, `truncated` gives every
+/// list's full length; an answer with no long list keeps the plain shape.
+pub fn answer_lists(
+    blockers: &Capped<Issue>,
+    warnings: &Capped<Issue>,
+    registry_mutations: &Capped<RegistryMutation>,
+    filesystem_mutations: &Capped<FsMutation>,
+    resolutions: Option<&Capped<Value>>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut counts = Map::new();
+    let mut cut = false;
+    let lists: [(&str, &dyn erased::Listed); 4] = [
+        ("blockers", blockers),
+        ("warnings", warnings),
+        ("registryMutations", registry_mutations),
+        ("filesystemMutations", filesystem_mutations),
+    ];
+    let resolutions = resolutions.filter(|r| !r.is_empty()).map(|r| ("resolutions", r as &dyn erased::Listed));
+    for (name, list) in lists.into_iter().chain(resolutions) {
+        out.insert(name.into(), list.json());
+        counts.insert(name.into(), list.total().into());
+        cut |= list.total() > LISTED;
+    }
+    if cut {
+        counts.insert("limit".into(), LISTED.into());
+        out.insert("truncated".into(), Value::Object(counts));
+    }
+    out
+}
+
+/// [`Capped`] lists of different entry types, side by side.
+mod erased {
+    pub trait Listed {
+        fn json(&self) -> serde_json::Value;
+        fn total(&self) -> usize;
+    }
+
+    impl<T: serde::Serialize> Listed for super::Capped<T> {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(&self.listed).expect("plan entries serialize")
+        }
+        fn total(&self) -> usize {
+            self.total
+        }
     }
 }
 
@@ -214,10 +330,10 @@ pub enum Step {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub base_generation: u64,
-    pub blockers: Vec<Issue>,
-    pub warnings: Vec<Issue>,
-    pub registry_mutations: Vec<RegistryMutation>,
-    pub filesystem_mutations: Vec<FsMutation>,
+    pub blockers: Capped<Issue>,
+    pub warnings: Capped<Issue>,
+    pub registry_mutations: Capped<RegistryMutation>,
+    pub filesystem_mutations: Capped<FsMutation>,
     pub steps: Vec<Step>,
     /// The state after the mutation, when it has no blockers.
     pub contents: Contents,
@@ -230,7 +346,7 @@ pub struct Plan {
     /// The hash of `packer.toml` after the mutation, when it changes.
     pub manifest_hash: Option<String>,
     /// For a reconcile: each item with the resolution chosen.
-    pub resolutions: Vec<Value>,
+    pub resolutions: Capped<Value>,
 }
 
 impl Plan {
@@ -245,17 +361,16 @@ impl Plan {
 
     /// The preview as clients see it.
     pub fn preview_json(&self) -> Value {
-        let mut v = serde_json::json!({
-            "baseGeneration": self.base_generation,
-            "blockers": self.blockers,
-            "warnings": self.warnings,
-            "registryMutations": self.registry_mutations,
-            "filesystemMutations": self.filesystem_mutations,
-        });
-        if !self.resolutions.is_empty() {
-            v["resolutions"] = Value::Array(self.resolutions.clone());
-        }
-        v
+        let mut v = Map::new();
+        v.insert("baseGeneration".into(), self.base_generation.into());
+        v.extend(self.answer_lists(true));
+        Value::Object(v)
+    }
+
+    /// The plan's lists as an answer carries them (`resolutions` only in a preview).
+    pub fn answer_lists(&self, with_resolutions: bool) -> Map<String, Value> {
+        let resolutions = with_resolutions.then_some(&self.resolutions);
+        answer_lists(&self.blockers, &self.warnings, &self.registry_mutations, &self.filesystem_mutations, resolutions)
     }
 }
 
@@ -280,8 +395,8 @@ pub(super) struct Planner<'a> {
     pub(super) conflicts: Vec<Conflict>,
     overlay: HashMap<String, DiskEntry>,
     pub(super) steps: Vec<Step>,
-    blockers: Vec<Issue>,
-    warnings: Vec<Issue>,
+    blockers: Capped<Issue>,
+    warnings: Capped<Issue>,
     touched: BTreeSet<Arc<str>>,
     /// At apply, the lane's stat cache: files about to be touched are
     /// checked against the registry (cheaply, by stat) before anything moves.
@@ -306,7 +421,7 @@ pub(super) struct ReconcileState {
     pub(super) manifest: Option<Arc<Manifest>>,
     pub(super) manifest_text: Option<String>,
     pub(super) manifest_hash: Option<String>,
-    pub(super) resolutions: Vec<Value>,
+    pub(super) resolutions: Capped<Value>,
 }
 
 /// Plans `mutation` against `snap`. Reads the disk (stat, and hashing for
@@ -322,39 +437,43 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         conflicts: snap.contents.conflicts.as_ref().clone(),
         overlay: HashMap::new(),
         steps: Vec::new(),
-        blockers: Vec::new(),
-        warnings: Vec::new(),
+        blockers: Capped::default(),
+        warnings: Capped::default(),
         touched: BTreeSet::new(),
         verify,
         reconcile: ReconcileState::default(),
         case_index: None,
     };
     p.mutation(mutation);
-    let mut registry_mutations = Vec::new();
+    let mut registry_mutations = Capped::default();
     for id in &p.touched {
-        let before = snap.contents.assets.get(&**id).map(|a| a.entry.clone());
-        let after = p.assets.get(&**id).map(|a| a.entry.clone());
-        let op = match (&before, &after) {
+        let before = snap.contents.assets.get(&**id).map(|a| &a.entry);
+        let after = p.assets.get(&**id).map(|a| &a.entry);
+        let op = match (before, after) {
             (None, Some(_)) => RegistryOp::Add,
             (Some(_), None) => RegistryOp::Remove,
             (Some(b), Some(a)) if a != b => RegistryOp::Update,
             _ => continue,
         };
-        registry_mutations.push(RegistryMutation { op, asset_id: id.to_string(), before, after });
+        registry_mutations.push_with(|| RegistryMutation {
+            op,
+            asset_id: id.to_string(),
+            before: before.cloned(),
+            after: after.cloned(),
+        });
     }
-    // Test builds have a step kind that touches no file (`testSleep`), hence filter_map.
-    #[allow(clippy::unnecessary_filter_map)]
-    let mut filesystem_mutations: Vec<FsMutation> = p
-        .steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Move { from, to } => Some(FsMutation { op: "move", path: from.clone(), to: Some(to.clone()) }),
-            Step::Delete { path } => Some(FsMutation { op: "delete", path: path.clone(), to: None }),
-            Step::WriteManifest { .. } => Some(FsMutation { op: "write", path: MANIFEST_FILE.into(), to: None }),
+    let mut filesystem_mutations = Capped::default();
+    for step in &p.steps {
+        let (op, path, to) = match step {
+            Step::Move { from, to } => ("move", from.as_str(), Some(to)),
+            Step::Delete { path } => ("delete", path.as_str(), None),
+            Step::WriteManifest { .. } => ("write", MANIFEST_FILE, None),
+            // Touches no file (test builds' `testSleep`).
             #[cfg(feature = "test-hooks")]
-            Step::Sleep { .. } => None,
-        })
-        .collect();
+            Step::Sleep { .. } => continue,
+        };
+        filesystem_mutations.push_with(|| FsMutation { op, path: path.to_string(), to: to.cloned() });
+    }
     let rec = &p.reconcile;
     let write_registry = rec.keep_registry
         || rec.conflicts_resolved
@@ -396,11 +515,11 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
 
 impl Planner<'_> {
     pub(super) fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.blockers.push(Issue::new(code, message, asset_id, path));
+        self.blockers.push_with(|| Issue::new(code, message, asset_id, path));
     }
 
     pub(super) fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.warnings.push(Issue::new(code, message, asset_id, path));
+        self.warnings.push_with(|| Issue::new(code, message, asset_id, path));
     }
 
     pub(super) fn disk(&self, rel: &str) -> DiskEntry {

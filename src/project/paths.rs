@@ -59,7 +59,9 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
         return Err(PathProblem::invalid(&path.replace('\0', "\\0"), "it contains a NUL byte"));
     }
     if path.len() > MAX_PATH_BYTES {
-        return Err(PathProblem::invalid(&path[..40.min(path.len())], "it is longer than 1024 bytes"));
+        // Named by its start: at most 40 bytes, cut at a character boundary.
+        let start = (0..=40).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+        return Err(PathProblem::invalid(&path[..start], "it is longer than 1024 bytes"));
     }
     if path.starts_with('/') || path.starts_with('\\') {
         return Err(PathProblem::outside(path, "absolute paths are not accepted"));
@@ -222,6 +224,9 @@ mod tests {
             assert_eq!(normalize(p).unwrap_err().code, "invalidName", "{p:?}");
         }
         assert_eq!(normalize(&"a".repeat(300)).unwrap_err().code, "invalidName");
+        // A long path whose 40th byte is inside a character is named, not a panic.
+        let long = format!("{}é{}", "a".repeat(39), "a/".repeat(600));
+        assert_eq!(normalize(&long).unwrap_err().code, "invalidName");
     }
 
     #[test]

@@ -118,13 +118,15 @@ impl Planner<'_> {
             chosen.retain(|(i, _, _)| !is_asset_item(i.kind));
         }
         for (item, resolution, path) in chosen {
-            let mut shown = json!({
-                "divergenceId": item.id, "kind": item.kind, "path": item.path, "resolution": resolution,
+            self.reconcile.resolutions.push_with(|| {
+                let mut shown = json!({
+                    "divergenceId": item.id, "kind": item.kind, "path": item.path, "resolution": resolution,
+                });
+                if let Some(p) = &path {
+                    shown["to"] = json!(p);
+                }
+                shown
             });
-            if let Some(p) = &path {
-                shown["to"] = json!(p);
-            }
-            self.reconcile.resolutions.push(shown);
             self.resolve(&item, &resolution, path.as_deref());
         }
     }
