@@ -134,8 +134,17 @@ fn a_build_cancelled_by_packer_cancel_answers_one_shape_queued_or_running() {
     register_all(&mut s, &pid, &f);
     let running = s.send("packer/build", json!({"projectId": pid}));
     let queued = s.send("packer/build", json!({"projectId": pid, "clean": true}));
-    let ops = s.call("packer/operations", json!({"projectId": pid}));
-    let items = ops["items"].as_array().unwrap();
+    // Once the first has started (the lane takes it up a moment later).
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let items = loop {
+        let ops = s.call("packer/operations", json!({"projectId": pid}));
+        let items = ops["items"].as_array().unwrap().clone();
+        if items.iter().any(|o| o["state"] == "running") {
+            break items;
+        }
+        assert!(std::time::Instant::now() < deadline, "the build never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     let id_in = |state: &str| {
         items.iter().find(|o| o["state"] == state && o["kind"] == "build").unwrap()["operationId"].clone()
     };

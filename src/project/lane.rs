@@ -179,14 +179,22 @@ fn apply_result(op: &Operation, outcome: &str, generation: u64, lists: Map<Strin
     Value::Object(v)
 }
 
-/// What an apply cancelled before it ran answers (see
-/// `Operation::finish_cancelled_with`): nothing changed, at the generation
-/// current when it was cancelled.
+/// An answer's lists holding only `blockers`.
+fn lists_with_blockers(blockers: &Capped<Issue>) -> Map<String, Value> {
+    let empty = (Capped::default(), Capped::default(), Capped::default());
+    mutation::answer_lists(blockers, &empty.0, &empty.1, &empty.2, None)
+}
+
+/// What a cancelled apply answers (see `Operation::finish_cancelled_with`):
+/// nothing changed (every step done was undone), so its lists are empty.
+fn apply_cancelled(op: &Operation, generation: u64) -> Value {
+    apply_result(op, "cancelled", generation, lists_with_blockers(&Capped::default()))
+}
+
+/// [`apply_cancelled`], for an apply cancelled before it ran, at the
+/// generation current when it was cancelled.
 pub fn apply_cancelled_before_running(project: Weak<Project>) -> crate::operations::CancelledResult {
-    Box::new(move |op| {
-        let generation = project.upgrade().map_or(0, |p| p.snapshot().generation);
-        apply_result(op, "cancelled", generation, None, Vec::new())
-    })
+    Box::new(move |op| apply_cancelled(op, project.upgrade().map_or(0, |p| p.snapshot().generation)))
 }
 
 fn terminal_payload(result: &Value) -> Map<String, Value> {
@@ -209,8 +217,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
             );
             let mut blockers = Capped::default();
             blockers.push(blocker);
-            let empty = (Capped::default(), Capped::default(), Capped::default());
-            let lists = mutation::answer_lists(&blockers, &empty.0, &empty.1, &empty.2, None);
+            let lists = lists_with_blockers(&blockers);
             let result = apply_result(op, "rejected", snap.generation, lists);
             op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
             return;
@@ -256,7 +263,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Err(ExecError::Cancelled) => {
             super::intent::clear(&state_dir);
             // Every step done was undone: the project is as it was.
-            op.finish_cancelled_with(apply_result(op, "cancelled", snap.generation, Some(&plan), Vec::new()));
+            op.finish_cancelled_with(apply_cancelled(op, snap.generation));
             return;
         }
         Err(e) => {
