@@ -204,3 +204,56 @@ fn summarised_answers_and_limit_errors_match_their_schemas() {
     long["blockers"].as_array_mut().unwrap().push(json!({"code": "notFound", "message": "x"}));
     assert!(v.rejects("previewMutation.result.json", &long));
 }
+
+#[test]
+fn the_hardening_answers_match_their_schemas() {
+    let mut v = Validator::new();
+    // A state folder the packer refuses.
+    let f = Fixture::with_text_files(2);
+    std::fs::create_dir_all(f.path(".packer")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), f.path(".packer/cache")).unwrap();
+    let mut s = Server::ready();
+    let refused = s.request("packer/openProject", json!({"root": f.root()})).unwrap_err();
+    assert_eq!(refused["data"]["reason"], "stateFolderRefused");
+    v.check("error.json", &refused);
+    std::fs::remove_file(f.path(".packer/cache")).unwrap();
+
+    // Blockers a build output and a case twin give.
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let id = &ids["assets/f000.txt"];
+    for to in ["build/x.txt", "assets/F001.txt"] {
+        let p = s.call(
+            "packer/previewMutation",
+            json!({"projectId": pid, "mutation": {"kind": "move", "assetId": id, "to": to}}),
+        );
+        assert_eq!(p["blockers"].as_array().unwrap().len(), 1, "{p}");
+        v.check("previewMutation.result.json", &p);
+    }
+
+    // Operations cancelled by packer/cancel while queued: an apply, a build
+    // and a prune each answer their result, and their events carry it.
+    let slow = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 800}}));
+    let queued = [
+        (
+            "applyMutation.result.json",
+            s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1}})),
+        ),
+        ("build.result.json", s.send("packer/build", json!({"projectId": pid}))),
+        ("pruneCache.result.json", s.send("packer/pruneCache", json!({"projectId": pid, "maxSize": 0}))),
+    ];
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    for op in ops["items"].as_array().unwrap().iter().filter(|o| o["state"] == "queued") {
+        s.call("packer/cancel", json!({"operationId": op["operationId"]}));
+    }
+    for (schema, id) in queued {
+        let r = s.response(id);
+        assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
+        v.check(schema, &r["result"]);
+    }
+    s.response(slow);
+    for e in s.events() {
+        v.check("event.json", &e);
+    }
+}

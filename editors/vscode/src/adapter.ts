@@ -109,6 +109,14 @@ export interface PreviewModel {
   lines: string[];
 }
 
+const LISTS: [string, string][] = [
+  ["blockers", "blockers"],
+  ["warnings", "warnings"],
+  ["resolutions", "resolutions"],
+  ["registryMutations", "registry changes"],
+  ["filesystemMutations", "file changes"],
+];
+
 /** A mutation preview as a dialog shows it. */
 export function previewDialog(preview: any): PreviewModel {
   const lines: string[] = [];
@@ -121,6 +129,15 @@ export function previewDialog(preview: any): PreviewModel {
     lines.push(`Registry ${m.op}: ${m.op === "update" && before !== after ? `${before} → ${after}` : after || before}`);
   }
   for (const f of preview.filesystemMutations) lines.push(`File ${f.op}: ${f.path}${f.to ? ` → ${f.to}` : ""}`);
+  // A long list is cut by the packer, which says each list's full length.
+  const cut = preview.truncated;
+  if (cut) {
+    for (const [list, label] of LISTS) {
+      if (cut[list] !== undefined && cut[list] > (preview[list] ?? []).length) {
+        lines.push(`(${label}: the first ${(preview[list] ?? []).length} of ${cut[list]} are shown)`);
+      }
+    }
+  }
   return { blocked: preview.blockers.length > 0, needsConfirmation: preview.warnings.length > 0, lines };
 }
 

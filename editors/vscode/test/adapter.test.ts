@@ -67,6 +67,13 @@ test("open, list, preview blocked and allowed moves, apply, reconcile, build wit
     assert.equal(blocked.blocked, true);
     assert.match(blocked.lines[0], /^Blocked \(targetExists\)/);
 
+    // A preview the packer cuts short says how much it left out.
+    const many = Array.from({ length: 1500 }, (_, i) => `assets/none/${i}.txt`);
+    const long = previewDialog(await project.preview({ kind: "register", paths: many }));
+    assert.equal(long.blocked, true);
+    assert.equal(long.lines.filter((l) => l.startsWith("Blocked (notFound)")).length, 1000);
+    assert.ok(long.lines.includes("(blockers: the first 1000 of 1500 are shown)"), long.lines.slice(-2).join("\n"));
+
     const move = { kind: "move", assetId: hero.id, to: "assets/characters/hero.png" };
     const preview = await project.preview(move);
     const shown = previewDialog(preview);

@@ -130,6 +130,16 @@ function M.preview_lines(preview)
   for _, f in ipairs(preview.filesystemMutations) do
     table.insert(lines, "file " .. f.op .. ": " .. f.path .. (f.to and f.to ~= vim.NIL and (" -> " .. f.to) or ""))
   end
+  -- A long list is cut by the packer, which says each list's full length.
+  local cut = preview.truncated
+  if cut and cut ~= vim.NIL then
+    for _, list in ipairs({ "blockers", "warnings", "filesystemMutations" }) do
+      local shown = #(preview[list] or {})
+      if cut[list] and cut[list] > shown then
+        table.insert(lines, string.format("(%s: the first %d of %d are shown)", list, shown, cut[list]))
+      end
+    end
+  end
   return lines
 end
 
