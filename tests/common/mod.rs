@@ -123,9 +123,32 @@ impl Server {
         }
     }
 
-    /// Waits for the first message (already logged or new) matching `pred`.
+    /// The log's length now: a position to wait from (see
+    /// [`Server::wait_for_after`]), taken just before the action waited on.
+    pub fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Waits for the first message matching `pred` anywhere in the log
+    /// (since the last `log.clear()`), already received or new. Only for a
+    /// message that nothing before the action waited on can have produced:
+    /// the answer to a request id, an event naming an operation id, the one
+    /// event of its kind in a log cleared just before the action. Anywhere
+    /// else an earlier message would satisfy it: use
+    /// [`Server::wait_for_after`].
     pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.log.iter().find(|v| pred(v)) {
+        self.wait_for_after(0, what, pred)
+    }
+
+    /// Waits for the first message matching `pred` at or after log position
+    /// `from` (a [`Server::mark`] taken before the action waited on), so a
+    /// message received before that action cannot satisfy it.
+    pub fn wait_for_after(&mut self, from: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        assert!(
+            from <= self.log.len(),
+            "waiting for {what} from position {from}, past the log's end: was it cleared since?"
+        );
+        if let Some(v) = self.log[from..].iter().find(|v| pred(v)) {
             return v.clone();
         }
         let deadline = Instant::now() + TIMEOUT;
@@ -484,4 +507,36 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".packer-tmp-")))
         .collect()
+}
+
+// ---- Prerequisites ------------------------------------------------------
+//
+// A test never passes without doing its work. A test that needs what a
+// plain `cargo test` may lack (root, to mount or to act as another user) is
+// `#[ignore = "needs root: ..."]`, so the runner counts it as ignored and
+// names it with its reason; `scripts/test.sh` runs it (`--include-ignored`)
+// as root, as CI does. Once running, a missing prerequisite fails it.
+
+/// The effective user id of this process (from /proc: no libc in the tests).
+pub fn euid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+/// Fails the test unless it runs as root. For the body of a test that is
+/// `#[ignore]`d because it needs root: run without root, it must not pass.
+pub fn require_root(why: &str) {
+    assert_eq!(
+        euid(),
+        0,
+        "this test needs root ({why}) and is #[ignore]d for that: run it with --include-ignored only as root \
+         (scripts/test.sh does, as CI does)"
+    );
+}
+
+/// Fails the test unless `python3` runs (scripts/test.sh installs it).
+pub fn require_python3(why: &str) {
+    let ok = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "python3 is needed ({why}) and does not run: install it (scripts/test.sh does)");
 }
