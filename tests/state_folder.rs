@@ -266,10 +266,6 @@ impl Deep {
     }
 }
 
-fn euid() -> u32 {
-    std::fs::metadata("/proc/self").unwrap().uid()
-}
-
 #[test]
 fn a_deep_projects_socket_is_in_its_own_state_folder_not_in_a_folder_another_user_can_prepare() {
     let d = Deep::new();
@@ -301,19 +297,18 @@ fn a_squatted_socket_folder_linking_to_another_folder_is_neither_chmodded_nor_us
     assert!(listener.accept().is_err(), "a packer connected to the squatter's listener");
 }
 
-#[test]
-fn a_squatted_socket_folder_of_another_user_does_not_keep_a_project_from_opening() {
+/// Folders already at the old fallback names (mode 0755, owned by `uid`
+/// when given) neither keep the project from opening nor change.
+fn squatted_folders_do_not_keep_a_project_from_opening(uid: Option<u32>) {
     let d = Deep::new();
     for name in d.squat_names() {
         std::fs::create_dir(&name).unwrap();
         std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    if euid() == 0 {
-        for name in d.squat_names() {
-            std::os::unix::fs::chown(&name, Some(12345), Some(12345)).unwrap();
+        if let Some(uid) = uid {
+            std::os::unix::fs::chown(&name, Some(uid), Some(uid)).unwrap();
         }
-    } else {
-        eprintln!("SKIPPED (in part): the squatted folders belong to this user, not another: chown needs root");
+        let owner = std::fs::metadata(&name).unwrap().uid();
+        assert_eq!(owner, uid.unwrap_or_else(euid), "{} is not squatted as meant", name.display());
     }
     let before: Vec<_> = d.squat_names().iter().map(|n| picture(n)).collect();
     d.owner_and_attached();
@@ -322,14 +317,22 @@ fn a_squatted_socket_folder_of_another_user_does_not_keep_a_project_from_opening
 }
 
 #[test]
+fn a_squatted_socket_folder_does_not_keep_a_project_from_opening() {
+    squatted_folders_do_not_keep_a_project_from_opening(None);
+}
+
+#[test]
+#[ignore = "needs root: chowns the squatted folders to another user (scripts/test.sh runs it as root)"]
+fn a_squatted_socket_folder_of_another_user_does_not_keep_a_project_from_opening() {
+    require_root("to chown the squatted folders to uid 12345");
+    squatted_folders_do_not_keep_a_project_from_opening(Some(12345));
+}
+
+#[test]
+#[ignore = "needs root: runs a listener as `nobody` (scripts/test.sh runs it as root)"]
 fn an_owner_socket_served_by_another_user_is_not_talked_to() {
-    if euid() != 0 {
-        eprintln!("SKIPPED: needs root, to run a listener as another user");
-        return;
-    }
-    if Command::new("python3").arg("--version").output().is_err() {
-        panic!("python3 is needed to run a listener as another user (CI installs it)");
-    }
+    require_root("to run a listener as another user");
+    require_python3("to run a listener as another user");
     let f = Fixture::with_text_files(1);
     let root = f.root();
     // Holds the owner lock, binds the owner's socket as root, then becomes
