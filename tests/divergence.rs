@@ -8,10 +8,10 @@ use std::time::Duration;
 use common::{register_all, Fixture, Server};
 use serde_json::{json, Value};
 
-/// Waits for the next `divergenceDetected` event after the log position `from`.
+/// Waits for the next `divergenceDetected` event at or after the log
+/// position `from` (a [`Server::mark`] taken before the change).
 fn detected_after(s: &mut Server, from: usize) -> Value {
-    let ev = s.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
-    let _ = from;
+    let ev = s.wait_for_after(from, "divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
     ev["params"].clone()
 }
 
@@ -34,8 +34,9 @@ fn divergence(s: &mut Server, pid: &str) -> Value {
 fn an_edit_behind_the_packers_back_is_a_modified_item_and_the_registry_is_untouched() {
     let (f, mut s, pid, ids) = setup(3);
     let registry = f.registry_text();
+    let from = s.mark();
     f.write("assets/f001.txt", b"edited in another program\n");
-    let ev = detected_after(&mut s, 0);
+    let ev = detected_after(&mut s, from);
     assert_eq!(ev["state"], "diverged");
     assert_eq!(ev["items"][0]["kind"], "modified");
     assert_eq!(ev["items"][0]["assetId"], json!(ids["assets/f001.txt"]));
@@ -49,8 +50,9 @@ fn an_edit_behind_the_packers_back_is_a_modified_item_and_the_registry_is_untouc
     assert_eq!(summary["divergence"], json!({"state": "diverged", "count": 1}));
     assert_eq!(f.registry_text(), registry, "nothing repairs itself");
     // Putting the content back clears it.
+    let from = s.mark();
     f.write("assets/f001.txt", b"file 1\n");
-    let cleared = s.wait_for("divergenceCleared", |m| m["params"]["kind"] == "divergenceCleared");
+    let cleared = s.wait_for_after(from, "divergenceCleared", |m| m["params"]["kind"] == "divergenceCleared");
     assert_eq!(cleared["params"]["state"], "clean");
     assert_eq!(cleared["params"]["ids"], json!([ev["items"][0]["id"]]));
 }
@@ -59,6 +61,7 @@ fn an_edit_behind_the_packers_back_is_a_modified_item_and_the_registry_is_untouc
 fn added_deleted_and_renamed_files_are_untracked_missing_and_moved() {
     let (f, mut s, pid, ids) = setup(3);
     let registry = f.registry_text();
+    let from = s.mark();
     f.write("assets/new/added.txt", b"new\n");
     std::fs::remove_file(f.path("assets/f000.txt")).unwrap();
     std::fs::rename(f.path("assets/f002.txt"), f.path("assets/renamed.txt")).unwrap();
@@ -87,15 +90,18 @@ fn added_deleted_and_renamed_files_are_untracked_missing_and_moved() {
     assert_eq!(f.registry_text(), registry);
     // Published before its events are sent: a read may see the snapshot
     // before the event arrives, so wait for it rather than look.
-    s.wait_for("divergenceDetected", |m| m["method"] == "packer/event" && m["params"]["kind"] == "divergenceDetected");
+    s.wait_for_after(from, "divergenceDetected", |m| {
+        m["method"] == "packer/event" && m["params"]["kind"] == "divergenceDetected"
+    });
 }
 
 #[test]
 fn a_hand_edit_of_the_registry_is_registry_changed() {
     let (f, mut s, pid, ids) = setup(2);
     let text = f.registry_text().replace("assets/f000.txt", "assets/elsewhere.txt");
+    let from = s.mark();
     std::fs::write(f.path("packer.registry.jsonl"), &text).unwrap();
-    let ev = detected_after(&mut s, 0);
+    let ev = detected_after(&mut s, from);
     assert_eq!(ev["items"][0]["kind"], "registryChanged");
     let detail = &ev["items"][0]["detail"];
     assert_eq!(detail["changed"][0]["assetId"], json!(ids["assets/f000.txt"]));
@@ -314,14 +320,15 @@ fn a_file_changed_between_preview_and_apply_is_never_overwritten_or_moved() {
 #[test]
 fn a_watcher_failure_is_explicit_then_a_rescan_finds_the_real_divergence() {
     let (f, mut s, pid, ids) = setup(2);
+    let from = s.mark();
     s.call("packer/testBreakWatch", json!({"projectId": pid, "holdMs": 600}));
-    let degraded = s.wait_for("watchDegraded", |m| m["params"]["kind"] == "watchDegraded");
+    let degraded = s.wait_for_after(from, "watchDegraded", |m| m["params"]["kind"] == "watchDegraded");
     assert!(degraded["params"]["reason"].as_str().unwrap().contains("test"));
     assert_eq!(s.call("packer/summary", json!({"projectId": pid}))["watch"]["state"], "degraded");
     // Nobody watches now: this change is found by the rescan, not by an event.
     f.write("assets/f001.txt", b"changed while nobody watched\n");
-    let restored = s.wait_for("watchRestored", |m| m["params"]["kind"] == "watchRestored");
-    let detected = s.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
+    let restored = s.wait_for_after(from, "watchRestored", |m| m["params"]["kind"] == "watchRestored");
+    let detected = s.wait_for_after(from, "divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
     let order = |m: &Value| s.log.iter().position(|x| x == m).unwrap();
     assert!(order(&degraded) < order(&detected) && order(&detected) < order(&restored));
     assert_eq!(detected["params"]["items"][0]["assetId"], json!(ids["assets/f001.txt"]));
