@@ -444,8 +444,11 @@ fn a_server_stopped_in_the_middle_of_a_build_leaves_a_whole_build_and_one_warnin
         &a_root,
         &s3_keys(&[("STUDIO_PACKER_CACHE_MODE", "read-write"), ("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "150")]),
     );
+    let from = a.mark();
     let id = a.send("packer/build", json!({"projectId": a_pid, "workDoneToken": "b"}));
-    a.wait_for("processing started", |m| m["method"] == "packer/event" && m["params"]["kind"] == "progress");
+    a.wait_for_after(from, "processing started", |m| {
+        m["method"] == "packer/event" && m["params"]["kind"] == "progress"
+    });
     server.stop();
     let r = a.response(id)["result"].clone();
     assert_eq!(r["outcome"], "succeeded", "{r}");

@@ -29,10 +29,11 @@ fn until_watching(s: &mut Server, f: &Fixture, pid: &str) {
     s.log.clear();
     f.write("assets/probe.txt", b"probe");
     s.divergence_until(pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["path"] == "assets/probe.txt"));
+    let removed = s.mark();
     std::fs::remove_file(f.path("assets/probe.txt")).unwrap();
     s.divergence_until(pid, |d| d["state"] == "clean");
     // A read can see a snapshot before its events are sent: wait for them.
-    s.wait_for("the probe's divergenceCleared", |m| m["params"]["kind"] == "divergenceCleared");
+    s.wait_for_after(removed, "the probe's divergenceCleared", |m| m["params"]["kind"] == "divergenceCleared");
 }
 
 fn event_kinds(s: &Server) -> Vec<String> {
@@ -81,11 +82,12 @@ fn a_checkout_that_renames_500_and_edits_50_through_vcs_is_one_net_difference() 
     assert_eq!(divergence(&mut s, &pid)["state"], "clean");
     until_watching(&mut s, &f, &pid);
     s.log.clear();
+    let from = s.mark();
     let out =
         Command::new(BIN).current_dir(&root).args(["vcs", "--", "git", "checkout", "-q", "feature"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    s.wait_for("externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
-    s.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
+    s.wait_for_after(from, "externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
+    s.wait_for_after(from, "divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
     // Late watcher events find nothing new.
     s.drain_for(Duration::from_millis(1500));
     // (The probe's last events may come after the log was cleared: what
@@ -133,8 +135,9 @@ fn a_client_that_begins_a_change_and_dies_releases_it() {
     let mut attached = Server::ready();
     let opened = attached.call("packer/openProject", json!({"root": f.root()}));
     assert_eq!(opened["ownership"]["mode"], "attached", "{opened}");
+    let from = owner.mark();
     let began = attached.call("packer/beginExternalChange", json!({"projectId": pid, "reason": "git rebase"}));
-    owner.wait_for("externalChangeBegan", |m| m["params"]["kind"] == "externalChangeBegan");
+    owner.wait_for_after(from, "externalChangeBegan", |m| m["params"]["kind"] == "externalChangeBegan");
     owner.log.clear();
     f.write("assets/during.txt", b"written while the change is open");
     // Held: nothing is published while the change is open.
@@ -152,16 +155,18 @@ fn a_client_that_begins_a_change_and_dies_releases_it() {
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("divergence:  clean, held while `git rebase` runs"), "{status}");
 
+    let from = owner.mark();
     attached.kill();
-    let ended = owner.wait_for("externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
+    let ended = owner.wait_for_after(from, "externalChangeEnded", |m| m["params"]["kind"] == "externalChangeEnded");
     assert_eq!(ended["params"]["changeId"], began["changeId"]);
     assert_eq!(ended["params"]["endedBy"], "connectionClosed");
     assert_eq!(owner.call("packer/summary", json!({"projectId": pid}))["externalChanges"], json!([]));
-    let ev = owner.wait_for("divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
+    let ev = owner.wait_for_after(from, "divergenceDetected", |m| m["params"]["kind"] == "divergenceDetected");
     assert_eq!(ev["params"]["items"][0]["path"], "assets/during.txt");
     // And divergence is published piece by piece again.
+    let from = owner.mark();
     f.write("assets/after.txt", b"after");
-    owner.wait_for("the next divergenceDetected", |m| {
+    owner.wait_for_after(from, "the next divergenceDetected", |m| {
         m["params"]["kind"] == "divergenceDetected" && m["params"]["items"][0]["path"] == "assets/after.txt"
     });
 }
