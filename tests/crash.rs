@@ -35,9 +35,12 @@ fn setup(n: usize) -> (Fixture, Server, String, Paths, Paths, Vec<Value>, u64) {
 /// reopen's, `recovered`), or ended by the killed server itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Landed {
-    BeforeTheBatch,
-    InsideTheBatch,
-    AfterTheBatch,
+    /// Before the batch: it was never journaled.
+    Before,
+    /// Inside the batch: journaled, and ended by the reopen.
+    Inside,
+    /// After the batch: the killed server ended it.
+    After,
 }
 
 /// What a kill left, looked at before and after the reopen.
@@ -96,7 +99,7 @@ fn check_after_kill(f: &Fixture, old: &Paths, new: &Paths, before_batch: u64) ->
     let landed = match queued.first() {
         None => {
             assert_eq!((state, moved, intent), ("old", 0, false), "a batch never journaled did something");
-            Landed::BeforeTheBatch
+            Landed::Before
         }
         Some(q) => {
             let batch_op = &q["operationId"];
@@ -109,10 +112,10 @@ fn check_after_kill(f: &Fixture, old: &Paths, new: &Paths, before_batch: u64) ->
                 .collect();
             assert_eq!(terminals.len(), 1, "exactly one terminal event for the interrupted batch");
             if terminals[0]["recovered"] == true {
-                Landed::InsideTheBatch
+                Landed::Inside
             } else {
                 assert_eq!(state, "new", "the batch ended by itself: {}", terminals[0]);
-                Landed::AfterTheBatch
+                Landed::After
             }
         }
     };
@@ -163,7 +166,7 @@ fn killing_the_server_during_a_large_batch_never_tears_the_registry() {
         .collect();
     eprintln!("kills of a {N}-move batch:\n  {}", summary.join("\n  "));
     let inside = kills.iter().find(|(_, k)| k.between_moves(N)).unwrap();
-    assert_eq!(inside.1.landed, Landed::InsideTheBatch, "{:?}", inside.1);
+    assert_eq!(inside.1.landed, Landed::Inside, "{:?}", inside.1);
     assert!(inside.1.intent, "a kill between moves left no intent record: {:?}", inside.1);
     assert_eq!(inside.1.state, "old", "a kill between moves is before the commit point: {:?}", inside.1);
 }
@@ -187,7 +190,7 @@ fn killing_the_server_between_file_moves_and_registry_write_keeps_the_old_regist
     // The kill landed where it was meant to: inside the batch, with some
     // of its moves done and the rest not, the intent record written, and
     // the registry not yet.
-    assert_eq!(kill.landed, Landed::InsideTheBatch, "{kill:?}");
+    assert_eq!(kill.landed, Landed::Inside, "{kill:?}");
     assert!(kill.between_moves(50), "{kill:?}");
     assert!(kill.intent, "{kill:?}");
     assert_eq!(kill.state, "old");
