@@ -18,9 +18,9 @@ use serde::Serialize;
 
 use crate::project::divergence::{External, ItemKind};
 use crate::project::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::project::model::{Asset, Severity, Status};
 use crate::project::registry::{self, RegistryError, REGISTRY_FILE};
-use crate::project::snapshot::{Asset, Status};
-use crate::project::snapshot::{Contents, Severity, Snapshot};
+use crate::project::snapshot::{Contents, Snapshot};
 use crate::project::statcache::StatCache;
 use crate::project::{sandbox, workspace};
 

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use super::pack::{self, Compression, Format};
 use crate::binary::Reader;
-use crate::project::workspace::Kind;
+use crate::project::model::Kind;
 
 /// An entry's key: the blake3 hash of every input that decides its bytes.
 pub type Key = [u8; 32];

@@ -142,7 +142,7 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
 /// The `registryChanged` state for what `load` found, once assets exist.
 pub fn registry_change(
     on_disk: Option<RegistryOnDisk>,
-    assets: &imbl::OrdMap<Arc<str>, Arc<super::snapshot::Asset>>,
+    assets: &imbl::OrdMap<Arc<str>, Arc<super::model::Asset>>,
 ) -> Option<RegistryChange> {
     let RegistryOnDisk { parsed, hash } = on_disk?;
     let detail = match &parsed {

@@ -13,6 +13,7 @@ pub mod intent;
 pub mod lane;
 pub mod manifest;
 pub mod merge;
+pub mod model;
 pub mod mutation;
 pub mod observe;
 pub mod paths;
@@ -37,11 +38,12 @@ use crate::events::EventBus;
 use crate::operations::{NewOperation, OpTable, Operation};
 use divergence::{External, Untracked};
 use manifest::{Manifest, ManifestError};
+use model::Asset;
+use model::Kind;
 use registry::RegistryError;
 use sandbox::FileStat;
-use snapshot::{Asset, Contents, Snapshot};
+use snapshot::{Contents, Snapshot};
 use statcache::{ObserveStats, Seen, StatCache};
-use workspace::Kind;
 
 /// Set by one-shot commands (`status`, `build`, `call`): projects this
 /// process opens are watched only once another process attaches to it.
@@ -153,10 +155,10 @@ fn recover_operations(
     bus: &Arc<EventBus>,
     ops: &Arc<OpTable>,
     settled: Settled<'_>,
-    diagnostics: &mut Vec<snapshot::Diagnostic>,
+    diagnostics: &mut Vec<model::Diagnostic>,
 ) {
     use crate::operations::OpState;
-    use snapshot::{Diagnostic, Severity};
+    use model::{Diagnostic, Severity};
     for u in bus.take_unfinished() {
         let kind: &'static str = match u.kind.as_str() {
             "applyMutation" => "applyMutation",
@@ -275,7 +277,7 @@ pub(crate) struct Loaded {
     pub untracked: OrdMap<String, Untracked>,
     pub stats: ObserveStats,
     /// Files the walk could not take (symlinks, unreadable folders).
-    pub skipped: Vec<snapshot::Diagnostic>,
+    pub skipped: Vec<model::Diagnostic>,
 }
 
 /// The registry's entries merged with a walk of the asset roots, each file
@@ -285,7 +287,7 @@ pub(crate) struct Loaded {
 pub(crate) fn load(
     sandbox: &sandbox::Sandbox,
     scan: workspace::Scan,
-    mut entries: Vec<registry::Entry>,
+    mut entries: Vec<model::Entry>,
     cache: &mut StatCache,
 ) -> Loaded {
     // The registered paths in order, each with its entry (in id order).

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use super::baseline::RegistryOnDisk;
 use super::divergence::{Item, Untracked};
 use super::manifest::MANIFEST_FILE;
+use super::model::{Asset, Kind, Status};
 use super::registry::{self, REGISTRY_FILE};
-use super::snapshot::{Asset, Snapshot, Status};
-use super::workspace::{self, Kind};
+use super::snapshot::Snapshot;
+use super::workspace;
 use super::{paths, Project};
 
 /// Looks at `paths` (relative; all of the workspace when `None`) and

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::registry::{self, Entry, Parsed, RegistryError};
-use super::workspace::Kind;
+use super::model::{Entry, Kind};
+use super::registry::{self, Parsed, RegistryError};
 use crate::binary::Reader;
 use crate::hash::ContentHash;
 

@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 
 use super::cache::{Key, StoredMeta};
 use crate::project::manifest::{RemoteMode, RemoteSettings};
-use crate::project::snapshot::{Diagnostic, Severity};
+use crate::project::model::{Diagnostic, Severity};
 use config::{Env, Resolved};
 use store::{Store, StoreError};
 
