@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::limits;
 use crate::project::model::{Kind, Status};
-use crate::project::mutation::Mutation;
+use crate::project::write::mutation::Mutation;
 use crate::transport::{Id, RpcError};
 
 /// The protocol version in `initialize`'s `capabilities.experimental.packer`.

@@ -24,11 +24,11 @@ use serde_json::{json, Value};
 
 use super::pack;
 use super::process::processor;
-use crate::project::manifest::Manifest;
+use crate::project::disk::sandbox::{FileStat, Sandbox};
+use crate::project::disk::statcache;
+use crate::project::format::manifest::Manifest;
 use crate::project::model::Asset;
 use crate::project::model::Kind;
-use crate::project::sandbox::{FileStat, Sandbox};
-use crate::project::statcache;
 
 const FILE: &str = "build.last";
 

@@ -3,8 +3,13 @@
 //! says of it (`Observed`, `Metadata`, `Problem`), both together (`Asset`,
 //! `Status`) and what is wrong with it (`Diagnostic`, `Severity`).
 //!
+//! The rules of a path (`paths`: how a path in the registry and from a
+//! client is written, and which paths are valid) are here too.
+//!
 //! The leaf of `project`: nothing here imports another module of it, so any
 //! of them can use these types without a cycle.
+
+pub mod paths;
 
 use std::sync::Arc;
 

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::manifest::Manifest;
-use super::model::{extension, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use crate::hash::ContentHash;
+use crate::project::format::manifest::Manifest;
+use crate::project::model::{extension, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
 /// Content that does not parse is a problem, never an error of this function.

@@ -9,9 +9,9 @@ use imbl::OrdMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::model::{Asset, Entry, Status};
-use super::registry::{Conflict, ConflictKind, Parsed};
 use crate::hash::ContentHash;
+use crate::project::format::registry::{Conflict, ConflictKind, Parsed};
+use crate::project::model::{Asset, Entry, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +133,7 @@ fn conflict_item(c: &Conflict) -> Item {
     let mut detail = serde_json::to_value(c).expect("a conflict record serialises");
     let key = detail.to_string();
     let first = c.ours.first().or(c.theirs.first()).or(c.base.first());
-    let path = first.map_or(super::registry::REGISTRY_FILE, |e| &*e.path);
+    let path = first.map_or(crate::project::format::registry::REGISTRY_FILE, |e| &*e.path);
     detail["resolutions"] = json!(conflict_resolutions(c));
     item_keyed(ItemKind::RegistryConflict, &key, path, first.map(|e| &*e.id), detail)
 }
@@ -204,10 +204,15 @@ pub fn compute(
 ) -> Vec<Item> {
     let mut items = Vec::new();
     if let Some(change) = &external.registry {
-        items.push(item(ItemKind::RegistryChanged, super::registry::REGISTRY_FILE, None, change.detail.clone()));
+        items.push(item(
+            ItemKind::RegistryChanged,
+            crate::project::format::registry::REGISTRY_FILE,
+            None,
+            change.detail.clone(),
+        ));
     }
     if external.manifest_changed {
-        items.push(item(ItemKind::ManifestChanged, super::manifest::MANIFEST_FILE, None, json!({})));
+        items.push(item(ItemKind::ManifestChanged, crate::project::format::manifest::MANIFEST_FILE, None, json!({})));
     }
     let mut covered_ids: HashSet<&str> = HashSet::new();
     let mut covered_paths: HashSet<&str> = HashSet::new();
@@ -259,7 +264,7 @@ pub fn compute(
     }
     for (path, u) in untracked {
         if !paired.contains(&path.as_str()) && !covered_paths.contains(path.as_str()) {
-            let kind = super::model::Kind::of_path(path);
+            let kind = crate::project::model::Kind::of_path(path);
             items.push(item(ItemKind::Untracked, path, None, json!({ "hash": u.hash, "size": u.size, "kind": kind })));
         }
     }

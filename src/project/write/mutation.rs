@@ -13,17 +13,17 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::divergence::External;
-use super::divergence::Untracked;
-use super::manifest::{Manifest, MANIFEST_FILE};
-use super::model::{Asset, Entry, Kind, Observed, Status};
-use super::paths;
-use super::registry::{Conflict, REGISTRY_FILE};
-use super::sandbox::{self, RenameError, Sandbox};
-use super::snapshot::{Contents, Snapshot};
-use super::statcache::StatCache;
-use super::workspace;
 use crate::limits;
+use crate::project::disk::sandbox::{self, RenameError, Sandbox};
+use crate::project::disk::statcache::StatCache;
+use crate::project::disk::workspace;
+use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
+use crate::project::format::registry::{Conflict, REGISTRY_FILE};
+use crate::project::model::paths;
+use crate::project::model::{Asset, Entry, Kind, Observed, Status};
+use crate::project::snapshot::divergence::External;
+use crate::project::snapshot::divergence::Untracked;
+use crate::project::snapshot::{Contents, Snapshot};
 
 /// A change a client asks for. `kind` selects the variant on the wire.
 ///

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::Entry;
 use crate::fsutil;
+use crate::project::model::Entry;
 
 pub const REGISTRY_FILE: &str = "packer.registry.jsonl";
 pub const FORMAT: &str = "studio-packer.registry";
@@ -248,7 +248,7 @@ impl<'f> Parser<'f> {
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }
-        if !super::paths::is_normalized(&entry.path) {
+        if !crate::project::model::paths::is_normalized(&entry.path) {
             return Err(self.invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)));
         }
         Ok(())

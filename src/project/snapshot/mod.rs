@@ -12,10 +12,12 @@ use std::sync::Arc;
 use imbl::OrdMap;
 use serde::Serialize;
 
-use super::divergence::{self, External, Item, Untracked};
-use super::manifest::Manifest;
-use super::model::{Asset, Diagnostic, Kind, Severity, Status};
-use super::registry::Conflict;
+pub mod divergence;
+
+use crate::project::format::manifest::Manifest;
+use crate::project::format::registry::Conflict;
+use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
+use divergence::{External, Item, Untracked};
 
 /// Counts kept with each snapshot, computed once when it is made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

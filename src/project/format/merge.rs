@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::model::Entry;
 use super::registry::{Conflict, ConflictKind};
+use crate::project::model::Entry;
 
 /// A merge: entries with unique ids and paths, and what could not be merged.
 #[derive(Debug, Clone, PartialEq)]

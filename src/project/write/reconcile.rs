@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::divergence::{conflict_resolutions, resolutions_for, split_move, Item, ItemKind, Untracked};
-use super::manifest::{Manifest, MANIFEST_FILE};
-use super::model::{Asset, Kind, Observed};
 use super::mutation::{DiskEntry, Planner, ReconcileChoice, Step};
-use super::registry;
-use super::workspace;
+use crate::project::disk::workspace;
+use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
+use crate::project::format::registry;
+use crate::project::model::{Asset, Kind, Observed};
+use crate::project::snapshot::divergence::{
+    conflict_resolutions, resolutions_for, split_move, Item, ItemKind, Untracked,
+};
 
 fn is_asset_item(kind: ItemKind) -> bool {
     !matches!(kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged)
@@ -161,7 +163,9 @@ impl Planner<'_> {
     /// entries hold our side already (the merge put it there); `theirs`
     /// replaces the entries of every asset the record names with theirs'.
     fn resolve_conflict(&mut self, item: &Item, resolution: &str) {
-        let Some(index) = self.conflicts.iter().position(|c| super::divergence::conflict_item_id(c) == item.id) else {
+        let Some(index) =
+            self.conflicts.iter().position(|c| crate::project::snapshot::divergence::conflict_item_id(c) == item.id)
+        else {
             let msg = format!("the conflict at `{}` is resolved earlier in this mutation; skipped", item.path);
             self.warn("skipped", msg, item.asset_id.as_deref(), Some(&item.path));
             return;

@@ -18,10 +18,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::model::{Kind, Metadata, Observed};
 use super::sandbox::{FileStat, Sandbox};
 use super::workspace::{self, Walked};
 use crate::hash::ContentHash;
+use crate::project::model::{Kind, Metadata, Observed};
 
 const FILE: &str = "statcache.bin";
 
