@@ -11,10 +11,11 @@ use imbl::OrdMap;
 use serde_json::Map;
 
 use studio_packer::build::pack::{self, Compression, EntrySource, Format, PackEntry, PackReader};
-use studio_packer::project::manifest::Manifest;
-use studio_packer::project::registry::{self, Entry};
-use studio_packer::project::snapshot::{Asset, Contents, Snapshot};
-use studio_packer::project::workspace::{inspect_bytes, Kind};
+use studio_packer::project::disk::workspace::inspect_bytes;
+use studio_packer::project::format::manifest::Manifest;
+use studio_packer::project::format::registry;
+use studio_packer::project::model::{Asset, Entry, Kind};
+use studio_packer::project::snapshot::{Contents, Snapshot};
 use studio_packer::transport::codec::{encode, Decoder, Frame};
 
 fn entry(i: usize) -> Entry {

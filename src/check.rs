@@ -16,13 +16,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::project::divergence::{External, ItemKind};
-use crate::project::manifest::{Manifest, ManifestError, MANIFEST_FILE};
-use crate::project::registry::{self, RegistryError, REGISTRY_FILE};
-use crate::project::snapshot::{Asset, Status};
-use crate::project::snapshot::{Contents, Severity, Snapshot};
-use crate::project::statcache::StatCache;
-use crate::project::{sandbox, workspace};
+use crate::project::disk::statcache::StatCache;
+use crate::project::disk::{sandbox, workspace};
+use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::project::format::registry::{self, RegistryError, REGISTRY_FILE};
+use crate::project::model::{Asset, Severity, Status};
+use crate::project::snapshot::divergence::{External, ItemKind};
+use crate::project::snapshot::{Contents, Snapshot};
 
 /// One problem, where a compiler would put it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,7 +88,7 @@ pub fn check(root: &Path) -> Result<Report, String> {
     let mut findings = Vec::new();
     // A state folder the packer would refuse (a link out of the project in
     // it) fails every open and build: a finding, and nothing in it is read.
-    let state_dir = match crate::project::state::inspect(&root) {
+    let state_dir = match crate::project::disk::state::inspect(&root) {
         Ok(dir) => dir,
         Err(refused) => {
             let file =
@@ -197,7 +197,8 @@ pub fn check(root: &Path) -> Result<Report, String> {
             ),
             ItemKind::RegistryConflict => {
                 // The item of the n-th record is on the n-th record's line.
-                let n = conflicts.iter().position(|c| crate::project::divergence::conflict_item_id(c) == item.id);
+                let n =
+                    conflicts.iter().position(|c| crate::project::snapshot::divergence::conflict_item_id(c) == item.id);
                 let describe = n.map(|n| conflicts[n].describe()).unwrap_or_default();
                 error(
                     "registryConflict",

@@ -168,11 +168,12 @@ impl EventBus {
     /// torn by a crash is cut off, so the journal always ends on a whole event.
     pub fn open(project_id: &str, journal_path: &Path) -> io::Result<EventBus> {
         if let Some(dir) = journal_path.parent() {
-            crate::project::state::create_dir_all(dir)?;
+            crate::project::disk::state::create_dir_all(dir)?;
         }
         // Never through a link (the state folder was checked; this keeps a
         // link planted since then from being truncated and appended to).
-        let mut file = crate::project::state::open_options().read(true).create(true).append(true).open(journal_path)?;
+        let mut file =
+            crate::project::disk::state::open_options().read(true).create(true).append(true).open(journal_path)?;
         // Only what follows the last checkpoint is read: a large journal
         // would otherwise be parsed whole on every open.
         let (start, mut last_seq) = checkpoint::load(journal_path, &file).unwrap_or((0, 0));
@@ -205,7 +206,7 @@ impl EventBus {
         }
         if good_len > JOURNAL_COMPACT_BYTES {
             compact(journal_path)?;
-            file = crate::project::state::open_options().read(true).append(true).open(journal_path)?;
+            file = crate::project::disk::state::open_options().read(true).append(true).open(journal_path)?;
         }
         let journal_len = file.metadata()?.len();
         // Checkpointed here when the read was long and left nothing

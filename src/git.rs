@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::project::merge::{self, Conflict};
-use crate::project::registry::{self, Entry};
+use crate::project::format::merge;
+use crate::project::format::registry::{self, Conflict};
+use crate::project::model::Entry;
 
 /// The name of the merge driver in `.gitattributes` and git's config.
 pub const DRIVER: &str = "studio-packer-registry";

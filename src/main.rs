@@ -456,7 +456,7 @@ fn cache_stats(dir: &Path, as_json: bool) -> Result<()> {
 fn cache_prune(dir: &Path, max_size: Option<&str>, as_json: bool) -> Result<bool> {
     let max = match max_size {
         Some(text) => Some(
-            studio_packer::project::manifest::parse_size(text)
+            studio_packer::project::format::manifest::parse_size(text)
                 .with_context(|| format!("--max-size {text:?}: not a size (e.g. 2GiB, 500MB, 1048576)"))?,
         ),
         None => None,
@@ -595,9 +595,9 @@ fn unpack(pack: &Path, dir: &Path) -> Result<()> {
     let r = studio_packer::build::pack::PackReader::open(pack)?;
     for e in r.entries() {
         // A pack is input like any other: its paths must stay inside DIR.
-        let rel = studio_packer::project::paths::normalize(&e.path)
+        let rel = studio_packer::project::model::paths::normalize(&e.path)
             .map_err(|p| anyhow::anyhow!("refusing entry `{}`: {}", e.path, p.message))?;
-        let target = studio_packer::project::paths::absolute(dir, &rel);
+        let target = studio_packer::project::model::paths::absolute(dir, &rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }

@@ -10,9 +10,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::limits;
-use crate::project::mutation::Mutation;
-use crate::project::snapshot::Status;
-use crate::project::workspace::Kind;
+use crate::project::model::{Kind, Status};
+use crate::project::write::mutation::Mutation;
 use crate::transport::{Id, RpcError};
 
 /// The protocol version in `initialize`'s `capabilities.experimental.packer`.

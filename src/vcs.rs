@@ -17,7 +17,7 @@ use crate::client::Client;
 /// How long the owner has to answer: beginning and ending a change are
 /// immediate for a running owner, and a git hook must never hang git.
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-use crate::project::manifest::MANIFEST_FILE;
+use crate::project::format::manifest::MANIFEST_FILE;
 
 /// The project holding `start`: the nearest folder, from `start` upwards,
 /// with a `packer.toml` (as git finds a repository).

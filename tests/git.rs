@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 
 use common::{git, git_output, BIN};
 use serde_json::{json, Value};
-use studio_packer::project::merge::ConflictKind;
-use studio_packer::project::registry;
+use studio_packer::project::format::registry;
+use studio_packer::project::format::registry::ConflictKind;
 
 fn packer(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN).current_dir(dir).args(args).output().unwrap()

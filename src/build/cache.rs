@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use super::pack::{self, Compression, Format};
 use crate::binary::Reader;
-use crate::project::workspace::Kind;
+use crate::project::model::Kind;
 
 /// An entry's key: the blake3 hash of every input that decides its bytes.
 pub type Key = [u8; 32];
@@ -342,9 +342,9 @@ impl LocalCache {
         let file = match &w.file {
             Some(f) => f.clone(),
             None => {
-                crate::project::state::create_dir_all(&self.segments())?;
+                crate::project::disk::state::create_dir_all(&self.segments())?;
                 let f = Arc::new(
-                    crate::project::state::open_options()
+                    crate::project::disk::state::open_options()
                         .create_new(true)
                         .write(true)
                         .read(true)
@@ -561,14 +561,14 @@ impl LocalCache {
         }
         moving.sort_by_key(|(_, at, _)| (at.segment, at.offset));
         let first = self.index.values().map(|(at, _)| at.segment).max().unwrap_or(0).max(self.writer_segment()) + 1;
-        crate::project::state::create_dir_all(&self.segments())?;
+        crate::project::disk::state::create_dir_all(&self.segments())?;
         let mut written: Vec<u32> = Vec::new();
         let result = (|| {
             let mut target = first;
             // Truncated if a killed build left a file of that number: the
             // index names no segment past `first - 1`.
             let open = |n: u32| {
-                crate::project::state::open_options()
+                crate::project::disk::state::open_options()
                     .write(true)
                     .create(true)
                     .truncate(true)

@@ -15,8 +15,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::project::paths;
-use crate::project::sandbox::{Entry, Sandbox};
+use crate::project::disk::sandbox::{Entry, Sandbox};
+use crate::project::model::paths;
 
 pub const COMMIT_FILE: &str = "build-commit.json";
 
@@ -33,7 +33,7 @@ pub struct Commit {
 
 /// Records the renames durably: the build's commit point.
 pub fn write(state_dir: &Path, commit: &Commit) -> std::io::Result<()> {
-    crate::project::state::create_dir_all(state_dir)?;
+    crate::project::disk::state::create_dir_all(state_dir)?;
     let text = serde_json::to_vec_pretty(commit).map_err(std::io::Error::other)?;
     crate::fsutil::write_atomic(&state_dir.join(COMMIT_FILE), &text)
 }

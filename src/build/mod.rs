@@ -28,10 +28,13 @@ use serde_json::{json, Map, Value};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
-use crate::project::divergence::ItemKind;
-use crate::project::sandbox::{FileStat, Sandbox};
-use crate::project::snapshot::{Asset, Diagnostic, Severity, Snapshot, Status};
-use crate::project::{manifest, paths, Project};
+use crate::project::disk::sandbox::{FileStat, Sandbox};
+use crate::project::format::manifest;
+use crate::project::model::paths;
+use crate::project::model::{Asset, Diagnostic, Severity, Status};
+use crate::project::snapshot::divergence::ItemKind;
+use crate::project::snapshot::Snapshot;
+use crate::project::Project;
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
 use remote::{Fetched, Remote};

@@ -14,7 +14,7 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::binary::Reader;
-use crate::project::workspace::Kind;
+use crate::project::model::Kind;
 
 pub const MAGIC: &[u8; 8] = b"SPAK\r\n\x1a\n";
 pub const END_MAGIC: &[u8; 8] = b"SPAKEND\0";

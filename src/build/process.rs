@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::pack::Format;
-use crate::project::workspace::Kind;
+use crate::project::model::Kind;
 
 /// A processor's identity, part of every cache key.
 pub fn processor(kind: Kind) -> (&'static str, u32) {

@@ -24,11 +24,11 @@ use serde_json::{json, Value};
 
 use super::pack;
 use super::process::processor;
-use crate::project::manifest::Manifest;
-use crate::project::sandbox::{FileStat, Sandbox};
-use crate::project::snapshot::Asset;
-use crate::project::statcache;
-use crate::project::workspace::Kind;
+use crate::project::disk::sandbox::{FileStat, Sandbox};
+use crate::project::disk::statcache;
+use crate::project::format::manifest::Manifest;
+use crate::project::model::Asset;
+use crate::project::model::Kind;
 
 const FILE: &str = "build.last";
 
@@ -241,8 +241,7 @@ mod tests {
 
     #[test]
     fn inputs_are_what_decides_the_packs_bytes_and_nothing_else() {
-        use crate::project::registry::Entry;
-        use crate::project::snapshot::Status;
+        use crate::project::model::{Entry, Status};
         let manifest = Manifest::parse(&Manifest::template("t"), "packer.toml").unwrap();
         let asset = |f: &dyn Fn(&mut Entry)| {
             let mut entry = Entry {

@@ -19,8 +19,12 @@ impl OwnerLock {
     /// The state folder must have been checked (`project::state::prepare`);
     /// the file itself is never opened through a link.
     pub fn try_acquire(path: &Path) -> std::io::Result<Option<OwnerLock>> {
-        let mut file =
-            crate::project::state::open_options().read(true).write(true).create(true).truncate(false).open(path)?;
+        let mut file = crate::project::disk::state::open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Ok(None),
@@ -46,7 +50,7 @@ mod tests {
     fn a_second_acquire_fails_until_the_first_is_released() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".packer/owner.lock");
-        crate::project::state::prepare(dir.path()).unwrap();
+        crate::project::disk::state::prepare(dir.path()).unwrap();
         let first = OwnerLock::try_acquire(&path).unwrap().expect("free");
         // flock is per open file description: a second open in this process conflicts too.
         assert!(OwnerLock::try_acquire(&path).unwrap().is_none());

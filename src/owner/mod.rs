@@ -21,5 +21,5 @@ pub use lock::OwnerLock;
 
 /// Where the lock file lives.
 pub fn lock_path(root: &Path) -> PathBuf {
-    root.join(crate::project::STATE_DIR).join("owner.lock")
+    root.join(crate::project::disk::state::STATE_DIR).join("owner.lock")
 }

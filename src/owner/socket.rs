@@ -24,7 +24,7 @@ const NAME: &str = "owner.sock";
 
 /// Where the socket of the project at `root` (canonical) is, for people.
 pub fn socket_path(root: &Path) -> PathBuf {
-    root.join(crate::project::STATE_DIR).join(FOLDER).join(NAME)
+    root.join(crate::project::disk::state::STATE_DIR).join(FOLDER).join(NAME)
 }
 
 /// The socket's folder, held open, and the address that names the socket
@@ -76,15 +76,15 @@ impl Address {
 /// has been checked. A socket file already there is a dead owner's (the
 /// caller holds the lock) and is replaced.
 pub fn listen(root: &Path) -> std::io::Result<(UnixListener, Address)> {
-    let state = open_beneath(CWD, &root.join(crate::project::STATE_DIR), OFlags::RDONLY)?;
-    match rustix::fs::mkdirat(&state, FOLDER, Mode::from(crate::project::state::DIR_MODE)) {
+    let state = open_beneath(CWD, &root.join(crate::project::disk::state::STATE_DIR), OFlags::RDONLY)?;
+    match rustix::fs::mkdirat(&state, FOLDER, Mode::from(crate::project::disk::state::DIR_MODE)) {
         Err(rustix::io::Errno::EXIST) | Ok(()) => {}
         Err(e) => return Err(e.into()),
     }
     let folder = open_beneath(&state, Path::new(FOLDER), OFlags::RDONLY)?;
     let shown = socket_path(root);
     ours(&rustix::fs::fstat(&folder)?, shown.parent().unwrap_or(root))?;
-    rustix::fs::fchmod(&folder, Mode::from(crate::project::state::DIR_MODE))?;
+    rustix::fs::fchmod(&folder, Mode::from(crate::project::disk::state::DIR_MODE))?;
     let address = Address::of(root, folder)?;
     address.remove();
     let listener = UnixListener::bind(&address.address)?;
@@ -98,7 +98,7 @@ pub fn listen(root: &Path) -> std::io::Result<(UnixListener, Address)> {
 /// `ConnectionRefused`) when no owner listens.
 pub fn connect(root: &Path) -> std::io::Result<UnixStream> {
     let shown = socket_path(root);
-    let state = open_beneath(CWD, &root.join(crate::project::STATE_DIR), OFlags::PATH)?;
+    let state = open_beneath(CWD, &root.join(crate::project::disk::state::STATE_DIR), OFlags::PATH)?;
     let folder = open_beneath(&state, Path::new(FOLDER), OFlags::PATH)?;
     let dir = shown.parent().unwrap_or(root);
     let meta = rustix::fs::fstat(&folder)?;
@@ -178,7 +178,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("x".repeat(depth));
         std::fs::create_dir_all(&root).unwrap();
-        crate::project::state::prepare(&root).unwrap();
+        crate::project::disk::state::prepare(&root).unwrap();
         (dir, root)
     }
 

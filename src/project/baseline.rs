@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::divergence::RegistryChange;
-use super::manifest::{Manifest, ManifestError, MANIFEST_FILE};
-use super::registry::{self, Parsed, REGISTRY_FILE};
+use super::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use super::format::registry::{self, Parsed, REGISTRY_FILE};
+use super::snapshot::divergence::RegistryChange;
 use super::OpenError;
 
 const LAST_REGISTRY: &str = "registry.last.jsonl";
@@ -100,8 +100,8 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
     let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
     let registry_path = root.join(REGISTRY_FILE);
     let registry_file = registry_path.display().to_string();
-    let (parsed, registry_hash_now) =
-        super::registry_bin::read(state_dir, &registry_path, &registry_file).map_err(|e| io(&registry_path, e))?;
+    let (parsed, registry_hash_now) = super::format::registry_bin::read(state_dir, &registry_path, &registry_file)
+        .map_err(|e| io(&registry_path, e))?;
     // The copy is hashed as it streams by, and read whole only when it
     // differs: at 100,000 assets a second copy in memory is 20 MB.
     let last_path = state_dir.join(LAST_REGISTRY);
@@ -142,11 +142,11 @@ pub fn load_registry(root: &Path, state_dir: &Path) -> Result<RegistryBaseline, 
 /// The `registryChanged` state for what `load` found, once assets exist.
 pub fn registry_change(
     on_disk: Option<RegistryOnDisk>,
-    assets: &imbl::OrdMap<Arc<str>, Arc<super::snapshot::Asset>>,
+    assets: &imbl::OrdMap<Arc<str>, Arc<super::model::Asset>>,
 ) -> Option<RegistryChange> {
     let RegistryOnDisk { parsed, hash } = on_disk?;
     let detail = match &parsed {
-        Ok(p) => super::divergence::registry_diff(assets, p),
+        Ok(p) => super::snapshot::divergence::registry_diff(assets, p),
         Err(message) => serde_json::json!({ "error": message }),
     };
     Some(RegistryChange { parsed, detail, hash })

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use super::mutation::{self, Capped, ExecError, Issue, Mutation, Plan};
-use super::registry;
+use super::format::registry;
 use super::snapshot::Snapshot;
+use super::write::mutation::{self, Capped, ExecError, Issue, Mutation, Plan};
 use super::Project;
 use crate::operations::{OpState, Operation};
 use crate::transport::RpcError;
@@ -233,7 +233,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         return;
     }
     let state_dir = project.state_dir();
-    let trash = super::intent::trash_rel(&op.id);
+    let trash = super::write::intent::trash_rel(&op.id);
     let registry_text = plan
         .write_registry
         .then(|| registry::render_merged(plan.contents.assets.values().map(|a| &a.entry), &plan.contents.conflicts));
@@ -244,7 +244,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let _gate = project.disk_gate.write().unwrap_or_else(|e| e.into_inner());
     let intent = intent_of(project, op, &plan, registry_text.as_deref());
     if let Some(intent) = &intent {
-        if let Err(e) = super::intent::write(&state_dir, intent) {
+        if let Err(e) = super::write::intent::write(&state_dir, intent) {
             return fail(op, &format!("cannot record the intent before changing anything: {e}"));
         }
         crate::fault::point("intent written");
@@ -261,13 +261,13 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let mut executed = match mutation::execute(&project.sandbox, &trash, &plan, &check) {
         Ok(ex) => ex,
         Err(ExecError::Cancelled) => {
-            super::intent::clear(&state_dir);
+            super::write::intent::clear(&state_dir);
             // Every step done was undone: the project is as it was.
             op.finish_cancelled_with(apply_cancelled(op, snap.generation));
             return;
         }
         Err(e) => {
-            super::intent::clear(&state_dir);
+            super::write::intent::clear(&state_dir);
             return fail(op, &e.to_string());
         }
     };
@@ -296,7 +296,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Ok(h) => h,
         Err(message) => {
             executed.rollback();
-            super::intent::clear(&state_dir);
+            super::write::intent::clear(&state_dir);
             return fail(op, &message);
         }
     };
@@ -309,7 +309,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         if let Some(h) = &plan.manifest_hash {
             disk.manifest_hash = h.clone();
-            if let Ok(bytes) = std::fs::read(project.root.join(super::manifest::MANIFEST_FILE)) {
+            if let Ok(bytes) = std::fs::read(project.root.join(super::format::manifest::MANIFEST_FILE)) {
                 super::baseline::remember_manifest(&project.state_dir(), &bytes);
             }
         }
@@ -343,7 +343,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
     // Only now: until the terminal event is journaled, the intent is what
     // tells the next open that this apply took effect.
-    super::intent::clear(&state_dir);
+    super::write::intent::clear(&state_dir);
     crate::fault::point("intent cleared");
 }
 
@@ -353,8 +353,8 @@ fn intent_of(
     op: &Operation,
     plan: &Plan,
     registry_text: Option<&str>,
-) -> Option<super::intent::Intent> {
-    use super::intent::{Intent, IntentStep};
+) -> Option<super::write::intent::Intent> {
+    use super::write::intent::{Intent, IntentStep};
     if plan.steps.is_empty() && registry_text.is_none() {
         return None;
     }
@@ -377,8 +377,8 @@ fn intent_of(
                 Some(IntentStep::Delete { path: path.clone(), parked: parked - 1 })
             }
             mutation::Step::WriteManifest { text } => {
-                let before =
-                    std::fs::read_to_string(project.root.join(super::manifest::MANIFEST_FILE)).unwrap_or_default();
+                let before = std::fs::read_to_string(project.root.join(super::format::manifest::MANIFEST_FILE))
+                    .unwrap_or_default();
                 Some(IntentStep::WriteManifest { before, after_hash: registry::content_hash(text.as_bytes()) })
             }
             #[cfg(feature = "test-hooks")]

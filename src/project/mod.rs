@@ -6,25 +6,19 @@
 //!   file is committed: a read sees all of a mutation or none of it;
 //! - commit-bearing work runs in arrival order, one job at a time.
 
-pub mod baseline;
-pub mod divergence;
-pub mod external;
-pub mod intent;
-pub mod lane;
-pub mod manifest;
-pub mod merge;
-pub mod mutation;
-pub mod observe;
-pub mod paths;
-pub mod reconcile;
-pub mod registry;
-pub mod registry_bin;
-pub mod sandbox;
+// The layers, bottom up; a file imports only from layers below its own
+// (`tests/layers.rs` checks it; ARCHITECTURE.md draws it).
+pub mod disk;
+pub mod format;
+pub mod model;
 pub mod snapshot;
-pub mod statcache;
-pub mod state;
+pub mod write;
+// The open project itself: `Project` (this file) and its parts.
+pub mod baseline;
+pub mod external;
+pub mod lane;
+pub mod observe;
 pub mod watcher;
-pub mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,13 +29,17 @@ use serde_json::{json, Value};
 
 use crate::events::EventBus;
 use crate::operations::{NewOperation, OpTable, Operation};
-use divergence::{External, Untracked};
+use disk::state::STATE_DIR;
+use disk::{sandbox, statcache, state, workspace};
+use format::{manifest, registry};
 use manifest::{Manifest, ManifestError};
+use model::{paths, Asset, Kind};
 use registry::RegistryError;
 use sandbox::FileStat;
-use snapshot::{Asset, Contents, Snapshot};
+use snapshot::divergence::{External, Untracked};
+use snapshot::{Contents, Snapshot};
 use statcache::{ObserveStats, Seen, StatCache};
-use workspace::Kind;
+use write::intent;
 
 /// Set by one-shot commands (`status`, `build`, `call`): projects this
 /// process opens are watched only once another process attaches to it.
@@ -57,9 +55,6 @@ static WATCH_ON_DEMAND: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 pub fn watch_on_demand() {
     WATCH_ON_DEMAND.store(true, std::sync::atomic::Ordering::SeqCst);
 }
-
-/// The packer's local folder inside a project.
-pub const STATE_DIR: &str = ".packer";
 
 /// How long a degraded watcher waits before trying to watch again.
 const WATCH_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -153,10 +148,10 @@ fn recover_operations(
     bus: &Arc<EventBus>,
     ops: &Arc<OpTable>,
     settled: Settled<'_>,
-    diagnostics: &mut Vec<snapshot::Diagnostic>,
+    diagnostics: &mut Vec<model::Diagnostic>,
 ) {
     use crate::operations::OpState;
-    use snapshot::{Diagnostic, Severity};
+    use model::{Diagnostic, Severity};
     for u in bus.take_unfinished() {
         let kind: &'static str = match u.kind.as_str() {
             "applyMutation" => "applyMutation",
@@ -275,7 +270,7 @@ pub(crate) struct Loaded {
     pub untracked: OrdMap<String, Untracked>,
     pub stats: ObserveStats,
     /// Files the walk could not take (symlinks, unreadable folders).
-    pub skipped: Vec<snapshot::Diagnostic>,
+    pub skipped: Vec<model::Diagnostic>,
 }
 
 /// The registry's entries merged with a walk of the asset roots, each file
@@ -285,7 +280,7 @@ pub(crate) struct Loaded {
 pub(crate) fn load(
     sandbox: &sandbox::Sandbox,
     scan: workspace::Scan,
-    mut entries: Vec<registry::Entry>,
+    mut entries: Vec<model::Entry>,
     cache: &mut StatCache,
 ) -> Loaded {
     // The registered paths in order, each with its entry (in id order).

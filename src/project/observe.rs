@@ -11,11 +11,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::baseline::RegistryOnDisk;
-use super::divergence::{Item, Untracked};
-use super::manifest::MANIFEST_FILE;
-use super::registry::{self, REGISTRY_FILE};
-use super::snapshot::{Asset, Snapshot, Status};
-use super::workspace::{self, Kind};
+use super::disk::workspace;
+use super::format::manifest::MANIFEST_FILE;
+use super::format::registry::{self, REGISTRY_FILE};
+use super::model::{Asset, Kind, Status};
+use super::snapshot::divergence::{Item, Untracked};
+use super::snapshot::Snapshot;
 use super::{paths, Project};
 
 /// Looks at `paths` (relative; all of the workspace when `None`) and

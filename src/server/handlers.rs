@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use super::connection::Connection;
 use super::{ownership, root_path, ProjectHandle, Server};
 use crate::project::external::EndedBy;
-use crate::project::mutation;
-use crate::project::snapshot::{Asset, Snapshot};
+use crate::project::model::Asset;
+use crate::project::snapshot::Snapshot;
+use crate::project::write::mutation;
 use crate::protocol::{
     self, BeginExternalChangeParams, CancelParams, EndExternalChangeParams, ListAssetsParams, OpenProjectParams,
     Request,

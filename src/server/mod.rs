@@ -24,7 +24,7 @@ use remote::Remote;
 
 use crate::operations::Operation;
 use crate::owner::{self, OwnerLock};
-use crate::project::manifest::{Manifest, ManifestError, MANIFEST_FILE};
+use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::{OpenError, Project};
 use crate::transport::message::code;
 use crate::transport::{Outbox, RpcError};
@@ -128,7 +128,7 @@ impl Server {
         Manifest::load(&canonical).map_err(|e| open_error(OpenError::Manifest(e)))?;
         // The lock file is the first thing written in `.packer/`: the folder
         // is checked before it (a link there would be written through).
-        crate::project::state::prepare(&canonical).map_err(|e| open_error(e.into()))?;
+        crate::project::disk::state::prepare(&canonical).map_err(|e| open_error(e.into()))?;
         let lock_path = owner::lock_path(&canonical);
         let deadline = Instant::now() + OPEN_TIMEOUT;
         loop {

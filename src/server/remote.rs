@@ -369,7 +369,7 @@ impl Remote {
             }
             // The lock is taken only in a state folder that passes the
             // owner's check (a link planted meanwhile would be written through).
-            if crate::project::state::prepare(&self.root).is_ok() {
+            if crate::project::disk::state::prepare(&self.root).is_ok() {
                 if let Ok(Some(lock)) = OwnerLock::try_acquire(&lock_path) {
                     return self.become_owner(lock);
                 }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::project::manifest::{RemoteMode, RemoteSettings};
+use crate::project::format::manifest::{RemoteMode, RemoteSettings};
 
 /// Defaults: short, so that a remote that does not answer costs little
 /// (object_store's own defaults wait minutes).

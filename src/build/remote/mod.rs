@@ -29,8 +29,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::cache::{Key, StoredMeta};
-use crate::project::manifest::{RemoteMode, RemoteSettings};
-use crate::project::snapshot::{Diagnostic, Severity};
+use crate::project::format::manifest::{RemoteMode, RemoteSettings};
+use crate::project::model::{Diagnostic, Severity};
 use config::{Env, Resolved};
 use store::{Store, StoreError};
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use super::paths;
+use crate::project::model::paths;
 
 pub const MANIFEST_FILE: &str = "packer.toml";
 

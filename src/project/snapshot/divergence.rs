@@ -9,10 +9,9 @@ use imbl::OrdMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::merge::Conflict;
-use super::registry::{Entry, Parsed};
-use super::snapshot::{Asset, Status};
 use crate::hash::ContentHash;
+use crate::project::format::registry::{Conflict, ConflictKind, Parsed};
+use crate::project::model::{Asset, Entry, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,6 +91,40 @@ pub struct External {
     pub manifest_changed: bool,
 }
 
+/// The resolutions each kind of item accepts; the first is the default.
+pub fn resolutions_for(kind: ItemKind) -> &'static [&'static str] {
+    match kind {
+        ItemKind::Modified => &["adopt"],
+        ItemKind::Missing => &["drop", "relink"],
+        ItemKind::Untracked => &["register", "ignore"],
+        ItemKind::Moved => &["move"],
+        ItemKind::RegistryChanged => &["reload", "keep"],
+        ItemKind::ManifestChanged => &["reload"],
+        // Accepted per record: see `conflict_resolutions`.
+        ItemKind::RegistryConflict => &["ours", "theirs", "both"],
+    }
+}
+
+/// The resolutions a conflict record accepts. A side is always chosen by a
+/// person: a reconcile without `items` leaves conflicts as they are. `both`
+/// only where both sides can stand: an asset moved to two paths stays at
+/// ours, and the file at theirs becomes a new asset.
+pub fn conflict_resolutions(c: &Conflict) -> &'static [&'static str] {
+    if split_move(c).is_some() {
+        &["ours", "theirs", "both"]
+    } else {
+        &["ours", "theirs"]
+    }
+}
+
+/// Our and their entry of an asset the two sides moved to different paths.
+pub fn split_move(c: &Conflict) -> Option<(&Entry, &Entry)> {
+    match (c.conflict, c.ours.as_slice(), c.theirs.as_slice()) {
+        (ConflictKind::Field, [o], [t]) if o.path != t.path && o.id == t.id => Some((o, t)),
+        _ => None,
+    }
+}
+
 /// The item of one conflict record: keyed by the record itself (two
 /// records may name one path), at the path our side has (else theirs',
 /// else the ancestor's); `detail` is the record and the resolutions it
@@ -100,8 +133,8 @@ fn conflict_item(c: &Conflict) -> Item {
     let mut detail = serde_json::to_value(c).expect("a conflict record serialises");
     let key = detail.to_string();
     let first = c.ours.first().or(c.theirs.first()).or(c.base.first());
-    let path = first.map_or(super::registry::REGISTRY_FILE, |e| &*e.path);
-    detail["resolutions"] = json!(super::reconcile::conflict_resolutions(c));
+    let path = first.map_or(crate::project::format::registry::REGISTRY_FILE, |e| &*e.path);
+    detail["resolutions"] = json!(conflict_resolutions(c));
     item_keyed(ItemKind::RegistryConflict, &key, path, first.map(|e| &*e.id), detail)
 }
 
@@ -171,10 +204,15 @@ pub fn compute(
 ) -> Vec<Item> {
     let mut items = Vec::new();
     if let Some(change) = &external.registry {
-        items.push(item(ItemKind::RegistryChanged, super::registry::REGISTRY_FILE, None, change.detail.clone()));
+        items.push(item(
+            ItemKind::RegistryChanged,
+            crate::project::format::registry::REGISTRY_FILE,
+            None,
+            change.detail.clone(),
+        ));
     }
     if external.manifest_changed {
-        items.push(item(ItemKind::ManifestChanged, super::manifest::MANIFEST_FILE, None, json!({})));
+        items.push(item(ItemKind::ManifestChanged, crate::project::format::manifest::MANIFEST_FILE, None, json!({})));
     }
     let mut covered_ids: HashSet<&str> = HashSet::new();
     let mut covered_paths: HashSet<&str> = HashSet::new();
@@ -226,7 +264,7 @@ pub fn compute(
     }
     for (path, u) in untracked {
         if !paired.contains(&path.as_str()) && !covered_paths.contains(path.as_str()) {
-            let kind = super::workspace::Kind::of_path(path);
+            let kind = crate::project::model::Kind::of_path(path);
             items.push(item(ItemKind::Untracked, path, None, json!({ "hash": u.hash, "size": u.size, "kind": kind })));
         }
     }

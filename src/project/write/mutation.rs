@@ -13,17 +13,17 @@ use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::divergence::External;
-use super::divergence::Untracked;
-use super::manifest::{Manifest, MANIFEST_FILE};
-use super::merge::Conflict;
-use super::paths;
-use super::registry::{Entry, REGISTRY_FILE};
-use super::sandbox::{self, RenameError, Sandbox};
-use super::snapshot::{Asset, Contents, Snapshot, Status};
-use super::statcache::StatCache;
-use super::workspace::{self, Kind};
 use crate::limits;
+use crate::project::disk::sandbox::{self, RenameError, Sandbox};
+use crate::project::disk::statcache::StatCache;
+use crate::project::disk::workspace;
+use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
+use crate::project::format::registry::{Conflict, REGISTRY_FILE};
+use crate::project::model::paths;
+use crate::project::model::{Asset, Entry, Kind, Observed, Status};
+use crate::project::snapshot::divergence::External;
+use crate::project::snapshot::divergence::Untracked;
+use crate::project::snapshot::{Contents, Snapshot};
 
 /// A change a client asks for. `kind` selects the variant on the wire.
 ///
@@ -584,7 +584,7 @@ impl Planner<'_> {
     /// What a file is on disk now: at apply through the stat cache (a file
     /// the packer has read and that has not changed is not read again),
     /// otherwise read; a file the cache cannot give is read, for the error.
-    pub(super) fn observe_file(&mut self, rel: &str, kind: Kind) -> std::io::Result<workspace::Observed> {
+    pub(super) fn observe_file(&mut self, rel: &str, kind: Kind) -> std::io::Result<Observed> {
         let cached = self.verify.as_deref_mut().and_then(|cache| cache.observe(self.root, rel, kind));
         cached.map_or_else(|| workspace::inspect(self.root, rel, kind), Ok)
     }

@@ -4,54 +4,17 @@
 //! order. That shape is chosen for git: an unchanged asset is an unchanged
 //! line, and two people touching different assets touch different lines.
 
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::merge::Conflict;
-use super::workspace::Kind;
 use crate::fsutil;
-use crate::hash::ContentHash;
+use crate::project::model::Entry;
 
 pub const REGISTRY_FILE: &str = "packer.registry.jsonl";
 pub const FORMAT: &str = "studio-packer.registry";
 pub const VERSION: u32 = 1;
-
-/// One registered asset as stored. Field order is the on-disk key order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    /// Shared, not copied, by the snapshot's maps and the stat cache.
-    #[serde(deserialize_with = "shared_str")]
-    pub id: Arc<str>,
-    #[serde(deserialize_with = "shared_str")]
-    pub path: Arc<str>,
-    pub kind: Kind,
-    pub hash: ContentHash,
-    pub size: u64,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub settings: Map<String, Value>,
-}
-
-/// An `Arc<str>` made straight from the text (serde's own goes through a
-/// `String` and a second copy: two allocations per field of every entry).
-fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-    struct Shared;
-    impl serde::de::Visitor<'_> for Shared {
-        type Value = Arc<str>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Arc<str>, E> {
-            Ok(Arc::from(s))
-        }
-    }
-    d.deserialize_str(Shared)
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +27,74 @@ struct Header {
 pub enum RegistryError {
     #[error("{file}:{line}: {message}")]
     Invalid { file: String, line: usize, message: String },
+}
+
+/// What kind of disagreement a conflict record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConflictKind {
+    /// Both sides changed one field of one asset to different values
+    /// (`fields` names them); a move to two paths is one of these.
+    Field,
+    /// One side deleted an asset the other changed.
+    Deleted,
+    /// Two assets claim one path.
+    PathClaimed,
+    /// The same new file registered under two ids, one on each side.
+    RegisteredTwice,
+}
+
+impl ConflictKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::Field => "field",
+            ConflictKind::Deleted => "deleted",
+            ConflictKind::PathClaimed => "pathClaimed",
+            ConflictKind::RegisteredTwice => "registeredTwice",
+        }
+    }
+}
+
+/// One unresolved conflict, as a line of the registry file:
+/// `{"conflict":"field","fields":["path"],"base":[…],"ours":[…],"theirs":[…]}`,
+/// each side the entries of the assets involved as that side has them (an
+/// empty list: the side does not have them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conflict {
+    pub conflict: ConflictKind,
+    /// For `field`: the fields in conflict (`path`, `kind`, `content`,
+    /// `settings.<key>`; `tags` only for an id added on both sides).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    pub base: Vec<Entry>,
+    pub ours: Vec<Entry>,
+    pub theirs: Vec<Entry>,
+}
+
+impl Conflict {
+    /// One line for a person.
+    pub fn describe(&self) -> String {
+        let side = |entries: &[Entry]| -> String {
+            if entries.is_empty() {
+                return "deleted".into();
+            }
+            entries.iter().map(|e| format!("{} at {}", e.id, e.path)).collect::<Vec<_>>().join(", ")
+        };
+        let what = match self.conflict {
+            ConflictKind::Field => format!("both sides changed {}", self.fields.join(", ")),
+            ConflictKind::Deleted => "one side deleted what the other changed".into(),
+            ConflictKind::PathClaimed => "two assets claim one path".into(),
+            ConflictKind::RegisteredTwice => "the same new file was registered twice".into(),
+        };
+        format!("{what}: ours {}; theirs {}", side(&self.ours), side(&self.theirs))
+    }
+
+    /// The ids the conflict is about, sorted.
+    pub fn ids(&self) -> Vec<&str> {
+        let ids: BTreeSet<&str> = self.base.iter().chain(&self.ours).chain(&self.theirs).map(|e| &*e.id).collect();
+        ids.into_iter().collect()
+    }
 }
 
 /// What a registry file holds: its entries (unique ids and paths, in id
@@ -217,7 +248,7 @@ impl<'f> Parser<'f> {
         if !crate::ids::is_asset_id(&entry.id) {
             return Err(self.invalid(n, format!("`{}` is not a valid asset id", entry.id)));
         }
-        if !super::paths::is_normalized(&entry.path) {
+        if !crate::project::model::paths::is_normalized(&entry.path) {
             return Err(self.invalid(n, format!("`{}` is not a normalised project-relative path", entry.path)));
         }
         Ok(())
@@ -314,6 +345,9 @@ pub fn store<'a>(root: &Path, entries: impl IntoIterator<Item = &'a Entry>) -> s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::ContentHash;
+    use crate::project::model::Kind;
+    use serde_json::Map;
 
     fn entry(id: &str, path: &str) -> Entry {
         Entry {
@@ -360,7 +394,6 @@ mod tests {
 
     #[test]
     fn conflict_records_round_trip_after_the_entries() {
-        use crate::project::merge::{Conflict, ConflictKind};
         let conflict = Conflict {
             conflict: ConflictKind::Field,
             fields: vec!["path".into()],

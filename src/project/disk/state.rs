@@ -18,7 +18,8 @@
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::STATE_DIR;
+/// The packer's local folder inside a project.
+pub const STATE_DIR: &str = ".packer";
 
 /// Mode of `.packer/` and of every folder the packer makes in it.
 pub const DIR_MODE: u32 = 0o700;

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::registry::{self, Entry, Parsed, RegistryError};
-use super::workspace::Kind;
+use super::registry::{self, Parsed, RegistryError};
 use crate::binary::Reader;
 use crate::hash::ContentHash;
+use crate::project::model::{Entry, Kind};
 
 const FILE: &str = "registry.bin";
 const MAGIC: &[u8; 8] = b"SPREG\0\0\0";

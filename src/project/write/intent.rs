@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::registry;
-use super::sandbox::{Entry, Sandbox};
+use crate::project::disk::sandbox::{Entry, Sandbox};
+use crate::project::format::registry;
 
 const INTENT_FILE: &str = "intent.json";
 
@@ -59,14 +59,14 @@ pub fn clear(state_dir: &Path) {
 /// The trash folder of an apply, relative to the project root: its k-th
 /// delete parks the file at `<trash>/<k>`.
 pub fn trash_rel(operation_id: &str) -> String {
-    format!("{}/trash/{operation_id}", super::STATE_DIR)
+    format!("{}/trash/{operation_id}", crate::project::disk::state::STATE_DIR)
 }
 
 /// Moves parked files out of the trash (which open empties) into
 /// `.packer/recovered/`. Returns where they went.
 fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
     let recovered = state_dir.join("recovered");
-    let _ = super::state::create_dir_all(&recovered);
+    let _ = crate::project::disk::state::create_dir_all(&recovered);
     let (from, to) = match operation {
         Some(op) => (state_dir.join("trash").join(op), recovered.join(op)),
         None => (state_dir.join("trash"), recovered.join(format!("trash-{}", std::process::id()))),
@@ -106,8 +106,11 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
     // The commit point is the registry write; an apply that changes no
     // registry (it only rewrites the manifest) has its manifest write as
     // its last step and commit point.
-    let manifest_now =
-        || registry::content_hash(&std::fs::read(root.join(super::manifest::MANIFEST_FILE)).unwrap_or_default());
+    let manifest_now = || {
+        registry::content_hash(
+            &std::fs::read(root.join(crate::project::format::manifest::MANIFEST_FILE)).unwrap_or_default(),
+        )
+    };
     let committed = if intent.registry_after != intent.registry_before {
         registry_now == intent.registry_after
     } else {
@@ -144,7 +147,7 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
                 IntentStep::Move { from, to } => undo(to, from),
                 IntentStep::Delete { path, parked } => undo(&format!("{trash_rel}/{parked}"), path),
                 IntentStep::WriteManifest { before, after_hash } => {
-                    let path = root.join(super::manifest::MANIFEST_FILE);
+                    let path = root.join(crate::project::format::manifest::MANIFEST_FILE);
                     let now = registry::content_hash(&std::fs::read(&path).unwrap_or_default());
                     if &now == after_hash {
                         crate::fsutil::write_atomic(&path, before.as_bytes()).map(|()| true)

@@ -8,78 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::registry::Entry;
-
-/// What kind of disagreement a conflict record holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ConflictKind {
-    /// Both sides changed one field of one asset to different values
-    /// (`fields` names them); a move to two paths is one of these.
-    Field,
-    /// One side deleted an asset the other changed.
-    Deleted,
-    /// Two assets claim one path.
-    PathClaimed,
-    /// The same new file registered under two ids, one on each side.
-    RegisteredTwice,
-}
-
-impl ConflictKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConflictKind::Field => "field",
-            ConflictKind::Deleted => "deleted",
-            ConflictKind::PathClaimed => "pathClaimed",
-            ConflictKind::RegisteredTwice => "registeredTwice",
-        }
-    }
-}
-
-/// One unresolved conflict, as a line of the registry file:
-/// `{"conflict":"field","fields":["path"],"base":[…],"ours":[…],"theirs":[…]}`,
-/// each side the entries of the assets involved as that side has them (an
-/// empty list: the side does not have them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Conflict {
-    pub conflict: ConflictKind,
-    /// For `field`: the fields in conflict (`path`, `kind`, `content`,
-    /// `settings.<key>`; `tags` only for an id added on both sides).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
-    pub base: Vec<Entry>,
-    pub ours: Vec<Entry>,
-    pub theirs: Vec<Entry>,
-}
-
-impl Conflict {
-    /// One line for a person.
-    pub fn describe(&self) -> String {
-        let side = |entries: &[Entry]| -> String {
-            if entries.is_empty() {
-                return "deleted".into();
-            }
-            entries.iter().map(|e| format!("{} at {}", e.id, e.path)).collect::<Vec<_>>().join(", ")
-        };
-        let what = match self.conflict {
-            ConflictKind::Field => format!("both sides changed {}", self.fields.join(", ")),
-            ConflictKind::Deleted => "one side deleted what the other changed".into(),
-            ConflictKind::PathClaimed => "two assets claim one path".into(),
-            ConflictKind::RegisteredTwice => "the same new file was registered twice".into(),
-        };
-        format!("{what}: ours {}; theirs {}", side(&self.ours), side(&self.theirs))
-    }
-
-    /// The ids the conflict is about, sorted.
-    pub fn ids(&self) -> Vec<&str> {
-        let ids: BTreeSet<&str> = self.base.iter().chain(&self.ours).chain(&self.theirs).map(|e| &*e.id).collect();
-        ids.into_iter().collect()
-    }
-}
+use super::registry::{Conflict, ConflictKind};
+use crate::project::model::Entry;
 
 /// A merge: entries with unique ids and paths, and what could not be merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -318,7 +250,7 @@ pub fn merge(base: &[Entry], ours: &[Entry], theirs: &[Entry]) -> Merged {
 mod tests {
     use super::*;
     use crate::hash::ContentHash;
-    use crate::project::workspace::Kind;
+    use crate::project::model::Kind;
 
     fn e(id: &str, path: &str, content: u8, tags: &[&str]) -> Entry {
         Entry {

@@ -6,47 +6,14 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::divergence::{Item, ItemKind, Untracked};
-use super::manifest::{Manifest, MANIFEST_FILE};
-use super::merge::{Conflict, ConflictKind};
 use super::mutation::{DiskEntry, Planner, ReconcileChoice, Step};
-use super::registry::{self, Entry};
-use super::snapshot::Asset;
-use super::workspace::{self, Kind, Observed};
-
-/// The resolutions each kind of item accepts; the first is the default.
-pub fn resolutions_for(kind: ItemKind) -> &'static [&'static str] {
-    match kind {
-        ItemKind::Modified => &["adopt"],
-        ItemKind::Missing => &["drop", "relink"],
-        ItemKind::Untracked => &["register", "ignore"],
-        ItemKind::Moved => &["move"],
-        ItemKind::RegistryChanged => &["reload", "keep"],
-        ItemKind::ManifestChanged => &["reload"],
-        // Accepted per record: see `conflict_resolutions`.
-        ItemKind::RegistryConflict => &["ours", "theirs", "both"],
-    }
-}
-
-/// The resolutions a conflict record accepts. A side is always chosen by a
-/// person: a reconcile without `items` leaves conflicts as they are. `both`
-/// only where both sides can stand: an asset moved to two paths stays at
-/// ours, and the file at theirs becomes a new asset.
-pub fn conflict_resolutions(c: &Conflict) -> &'static [&'static str] {
-    if split_move(c).is_some() {
-        &["ours", "theirs", "both"]
-    } else {
-        &["ours", "theirs"]
-    }
-}
-
-/// Our and their entry of an asset the two sides moved to different paths.
-fn split_move(c: &Conflict) -> Option<(&Entry, &Entry)> {
-    match (c.conflict, c.ours.as_slice(), c.theirs.as_slice()) {
-        (ConflictKind::Field, [o], [t]) if o.path != t.path && o.id == t.id => Some((o, t)),
-        _ => None,
-    }
-}
+use crate::project::disk::workspace;
+use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
+use crate::project::format::registry;
+use crate::project::model::{Asset, Kind, Observed};
+use crate::project::snapshot::divergence::{
+    conflict_resolutions, resolutions_for, split_move, Item, ItemKind, Untracked,
+};
 
 fn is_asset_item(kind: ItemKind) -> bool {
     !matches!(kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged)
@@ -196,7 +163,9 @@ impl Planner<'_> {
     /// entries hold our side already (the merge put it there); `theirs`
     /// replaces the entries of every asset the record names with theirs'.
     fn resolve_conflict(&mut self, item: &Item, resolution: &str) {
-        let Some(index) = self.conflicts.iter().position(|c| super::divergence::conflict_item_id(c) == item.id) else {
+        let Some(index) =
+            self.conflicts.iter().position(|c| crate::project::snapshot::divergence::conflict_item_id(c) == item.id)
+        else {
             let msg = format!("the conflict at `{}` is resolved earlier in this mutation; skipped", item.path);
             self.warn("skipped", msg, item.asset_id.as_deref(), Some(&item.path));
             return;

@@ -19,8 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::sandbox::{FileStat, Sandbox};
-use super::workspace::{self, Kind, Metadata, Observed, Walked};
+use super::workspace::{self, Walked};
 use crate::hash::ContentHash;
+use crate::project::model::{Kind, Metadata, Observed};
 
 const FILE: &str = "statcache.bin";
 
@@ -332,8 +333,7 @@ mod codec {
     use super::{Entry, Stat};
     use crate::binary::Reader;
     use crate::hash::ContentHash;
-    use crate::project::snapshot::Severity;
-    use crate::project::workspace::{Kind, Metadata, Name, Observed, Problem};
+    use crate::project::model::{Kind, Metadata, Name, Observed, Problem, Severity};
 
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
     /// Also the version of what `workspace::inspect` finds: a cache written
@@ -567,8 +567,7 @@ mod codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::snapshot::Severity;
-    use crate::project::workspace::{Metadata, Name, Problem};
+    use crate::project::model::{Metadata, Name, Problem, Severity};
 
     #[test]
     fn unchanged_files_are_not_read_again_and_changed_ones_are() {

@@ -1,0 +1,309 @@
+//! The vocabulary of a project, shared by every layer above: what an
+//! asset is (`Kind`), what the registry says of it (`Entry`), what the disk
+//! says of it (`Observed`, `Metadata`, `Problem`), both together (`Asset`,
+//! `Status`) and what is wrong with it (`Diagnostic`, `Severity`).
+//!
+//! The rules of a path (`paths`: how a path in the registry and from a
+//! client is written, and which paths are valid) are here too.
+//!
+//! The leaf of `project`: nothing here imports another module of it, so any
+//! of them can use these types without a cycle.
+
+pub mod paths;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::hash::ContentHash;
+
+/// What an asset is, decided by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    Image,
+    Audio,
+    Data,
+    Text,
+    Font,
+    Binary,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [Kind::Image, Kind::Audio, Kind::Data, Kind::Text, Kind::Font, Kind::Binary];
+
+    /// The kind's number in the packer's binary files (its place in `ALL`).
+    pub fn code(self) -> u8 {
+        Kind::ALL.iter().position(|x| *x == self).expect("every kind is in ALL") as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(code)).copied()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Audio => "audio",
+            Kind::Data => "data",
+            Kind::Text => "text",
+            Kind::Font => "font",
+            Kind::Binary => "binary",
+        }
+    }
+
+    /// The kind of a path, from its extension (case-insensitive).
+    pub fn of_path(path: &str) -> Kind {
+        let ext = extension(path);
+        match ext.as_str() {
+            "png" | "jpg" | "jpeg" | "gif" | "bmp" | "webp" | "tga" | "tif" | "tiff" | "ico" | "dds" | "psd"
+            | "exr" | "hdr" | "qoi" | "ktx2" => Kind::Image,
+            "wav" | "ogg" | "oga" | "mp3" | "flac" | "opus" | "aif" | "aiff" => Kind::Audio,
+            "json" | "toml" | "yaml" | "yml" | "csv" | "xml" | "ron" | "ini" => Kind::Data,
+            "txt" | "md" | "text" | "po" | "lua" | "glsl" | "hlsl" | "wgsl" | "vert" | "frag" | "shader" => Kind::Text,
+            "ttf" | "otf" | "woff" | "woff2" | "fnt" => Kind::Font,
+            _ => Kind::Binary,
+        }
+    }
+}
+
+pub(crate) fn extension(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rfind('.') {
+        Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// The cheap metadata read from a file, as `getAsset` and `listAssets`
+/// show it. A struct rather than a JSON map: at 100,000 assets a map per
+/// asset costs more memory than everything else the packer keeps of it.
+/// Fields are in alphabetical order, so the JSON is what a sorted map gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits_per_sample: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+}
+
+/// A short name in metadata (`png`, `utf-8`): the packer's own spellings
+/// are static, anything else is owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Name(std::borrow::Cow<'static, str>);
+
+/// Every name the packer writes itself, so that reading the stat cache
+/// shares them instead of allocating one per asset.
+const NAMES: &[&str] = &[
+    "utf-8", "png", "jpeg", "gif", "bmp", "webp", "tga", "tiff", "ico", "dds", "psd", "exr", "hdr", "qoi", "ktx2",
+    "wav", "ogg", "flac", "mp3", "aiff", "unknown", "json", "toml", "yaml", "yml", "csv", "xml", "ron", "ini",
+    "truetype", "opentype", "woff", "woff2", "bitmap",
+];
+
+impl Name {
+    pub fn new(s: &str) -> Name {
+        match NAMES.iter().find(|n| **n == s) {
+            Some(n) => Name(std::borrow::Cow::Borrowed(n)),
+            None => Name(std::borrow::Cow::Owned(s.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(Name::new(&s))
+    }
+}
+
+/// What the packer observed of one file on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub hash: ContentHash,
+    pub size: u64,
+    /// Shared, not copied, between the stat cache and the snapshots.
+    pub metadata: Arc<Metadata>,
+    /// Problems with the content; the caller adds the asset id and path.
+    pub problems: Vec<Problem>,
+}
+
+/// A problem found in a file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+}
+
+/// One registered asset as stored. Field order is the on-disk key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Shared, not copied, by the snapshot's maps and the stat cache.
+    #[serde(deserialize_with = "shared_str")]
+    pub id: Arc<str>,
+    #[serde(deserialize_with = "shared_str")]
+    pub path: Arc<str>,
+    pub kind: Kind,
+    pub hash: ContentHash,
+    pub size: u64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+}
+
+/// An `Arc<str>` made straight from the text (serde's own goes through a
+/// `String` and a second copy: two allocations per field of every entry).
+fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+    struct Shared;
+    impl serde::de::Visitor<'_> for Shared {
+        type Value = Arc<str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(s))
+        }
+    }
+    d.deserialize_str(Shared)
+}
+
+/// Ordered most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// A diagnostic, on an asset or on the project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn project(severity: Severity, code: &str, message: String, path: Option<String>) -> Self {
+        Diagnostic { severity, code: code.to_string(), message, asset_id: None, path }
+    }
+}
+
+/// An asset's status, in the order of precedence used to pick one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Ok,
+    Invalid,
+    Modified,
+    Missing,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Ok, Status::Invalid, Status::Modified, Status::Missing];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Invalid => "invalid",
+            Status::Modified => "modified",
+            Status::Missing => "missing",
+        }
+    }
+}
+
+/// A registered asset: its registry entry and what the packer observed on disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Asset {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub metadata: Arc<Metadata>,
+    pub status: Status,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Hash of the file as last read from disk, when it differs from the registry.
+    #[serde(skip)]
+    pub disk_hash: Option<ContentHash>,
+}
+
+impl Asset {
+    /// The one place an asset's status and diagnostics are decided from what
+    /// was read on disk (`None`: the file does not exist).
+    pub fn from_observation(entry: Entry, observed: Option<Observed>) -> Asset {
+        let Some(obs) = observed else {
+            return Asset {
+                entry,
+                metadata: Arc::default(),
+                status: Status::Missing,
+                diagnostics: Vec::new(),
+                disk_hash: None,
+            };
+        };
+        let diagnostics: Vec<Diagnostic> = obs
+            .problems
+            .into_iter()
+            .map(|p| Diagnostic {
+                severity: p.severity,
+                code: p.code,
+                message: p.message,
+                asset_id: Some(entry.id.to_string()),
+                path: Some(entry.path.to_string()),
+            })
+            .collect();
+        let modified = obs.hash != entry.hash;
+        let status = if modified {
+            Status::Modified
+        } else if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            Status::Invalid
+        } else {
+            Status::Ok
+        };
+        let disk_hash = modified.then_some(obs.hash);
+        Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash }
+    }
+
+    /// The hash of the file as last read: the registry's, unless the file
+    /// was found to differ.
+    pub fn hash_on_disk(&self) -> ContentHash {
+        self.disk_hash.unwrap_or(self.entry.hash)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.entry.id
+    }
+
+    pub fn path(&self) -> &str {
+        &self.entry.path
+    }
+}
