@@ -263,3 +263,18 @@ fn a_preview_never_sees_an_apply_between_its_file_steps() {
     assert_eq!(p["blockers"], json!([]), "{p}");
     assert_eq!(p["filesystemMutations"][0]["path"], "assets/new/f000.txt", "{p}");
 }
+
+#[test]
+fn cancel_request_cancels_a_queued_cache_prune_like_any_lane_request() {
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let (slow, _) = start_apply(&mut s, json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 1500}}));
+    let prune = s.send("packer/pruneCache", json!({"projectId": pid, "maxSize": 0}));
+    s.notify("$/cancelRequest", json!({"id": prune}));
+    let r = s.response(prune);
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    assert_eq!(r["error"]["data"]["outcome"], "cancelled");
+    assert!(s.position_of_response(slow).is_none(), "cancelled at once, not at its turn");
+    assert_eq!(s.response(slow)["result"]["outcome"], "applied");
+}

@@ -257,3 +257,44 @@ fn the_hardening_answers_match_their_schemas() {
         v.check("event.json", &e);
     }
 }
+
+/// Drift between what the binary sends and what the schemas allow, each
+/// found by a client author, stays fixed.
+#[test]
+fn answers_a_client_author_found_the_schemas_rejecting_now_match() {
+    let mut v = Validator::new();
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    // -32600 for a request id still in flight names it in `data.duplicateId`.
+    let slow = json!({"jsonrpc": "2.0", "id": "dup", "method": "packer/applyMutation",
+        "params": {"projectId": pid, "mutation": {"kind": "testSleep", "ms": 800}}});
+    s.send_body(&slow.to_string());
+    let again = json!({"jsonrpc": "2.0", "id": "dup", "method": "packer/summary", "params": {"projectId": pid}});
+    s.send_body(&again.to_string());
+    let refused = s.wait_for("the refusal", |m| m["id"] == "dup" && m.get("error").is_some());
+    assert_eq!(refused["error"]["data"]["duplicateId"], "dup");
+    v.check("error.json", &refused["error"]);
+    s.wait_for("the apply's answer", |m| m["id"] == "dup" && m.get("result").is_some());
+    // `packer/operations` lists a cache prune among its kinds.
+    s.call("packer/pruneCache", json!({"projectId": pid, "maxSize": 0}));
+    let ops = s.call("packer/operations", json!({"projectId": pid}));
+    assert!(ops["items"].as_array().unwrap().iter().any(|o| o["kind"] == "pruneCache"), "{ops}");
+    v.check("operations.result.json", &ops);
+}
+
+#[test]
+fn the_event_schema_names_every_state_event_in_its_description() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol/schema/event.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let description = schema["description"].as_str().unwrap();
+    let variants = schema["oneOf"].as_array().expect("event.json is a oneOf of event kinds");
+    for variant in variants {
+        let kind = variant["title"].as_str().unwrap();
+        let required: Vec<&str> = variant["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        if !required.contains(&"operationId") {
+            assert!(description.contains(kind), "event.json's description omits the state event `{kind}`");
+        }
+    }
+}
