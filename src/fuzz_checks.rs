@@ -45,7 +45,7 @@ pub fn decode_all(input: &[u8], chunk: usize) -> Vec<Frame> {
 /// The first byte of `data` chooses the method; the rest is the params text.
 pub fn params(data: &[u8]) {
     let Some((&m, rest)) = data.split_first() else { return };
-    let method = METHODS[usize::from(m) % METHODS.len()];
+    let method = METHODS[usize::from(m) % METHODS.len()].name;
     let Ok(text) = std::str::from_utf8(rest) else { return };
     let Ok(raw) = serde_json::from_str::<Box<RawValue>>(text) else { return };
     params_of(method, &raw);

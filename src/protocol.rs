@@ -17,30 +17,101 @@ use crate::transport::{Id, RpcError};
 /// The protocol version in `initialize`'s `capabilities.experimental.packer`.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Requests the server answers (besides `initialize` and `shutdown`).
-pub const METHODS: &[&str] = &[
-    "packer/openProject",
-    "packer/closeProject",
-    "packer/listProjects",
-    "packer/summary",
-    "packer/listAssets",
-    "packer/getAsset",
-    "packer/diagnostics",
-    "packer/divergence",
-    "packer/previewMutation",
-    "packer/applyMutation",
-    "packer/build",
-    "packer/cacheStats",
-    "packer/pruneCache",
-    "packer/operations",
-    "packer/cancel",
-    "packer/replayEvents",
-    "packer/beginExternalChange",
-    "packer/endExternalChange",
+/// One method of the protocol, as data. Everything that depends on what a
+/// method is (whether it enters a lane, whether it can be cancelled, where
+/// a read runs, what `initialize` declares, the README's method list) is
+/// read from [`METHODS`], so that adding a method is one row here and one
+/// arm in [`Request::decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Method {
+    pub name: &'static str,
+    /// Commit-bearing: put into the project's lane by the reader, in arrival
+    /// order, as an operation with events. Every other method is a read.
+    pub lane: bool,
+    /// A read that touches the disk (or another process): answered on the
+    /// blocking pool rather than the runtime's workers.
+    pub touches_disk: bool,
+}
+
+impl Method {
+    /// Lane methods are operations, and operations can be cancelled
+    /// (`$/cancelRequest`, `packer/cancel`).
+    pub fn cancellable(&self) -> bool {
+        self.lane
+    }
+}
+
+const fn read(name: &'static str, touches_disk: bool) -> Method {
+    Method { name, lane: false, touches_disk }
+}
+
+const fn lane(name: &'static str) -> Method {
+    Method { name, lane: true, touches_disk: true }
+}
+
+/// Requests the server answers besides `initialize` and `shutdown`, in the
+/// order `protocol/README.md` documents them (test-only ones excluded).
+pub const METHODS: &[Method] = &[
+    read("packer/openProject", true),
+    read("packer/closeProject", true),
+    read("packer/listProjects", true),
+    read("packer/summary", false),
+    read("packer/listAssets", false),
+    read("packer/getAsset", false),
+    read("packer/diagnostics", false),
+    read("packer/divergence", false),
+    read("packer/previewMutation", true),
+    lane("packer/applyMutation"),
+    lane("packer/build"),
+    read("packer/cacheStats", true),
+    lane("packer/pruneCache"),
+    read("packer/operations", false),
+    read("packer/cancel", true),
+    read("packer/replayEvents", true),
+    read("packer/beginExternalChange", true),
+    read("packer/endExternalChange", true),
 ];
+
+/// Test builds only: methods the tests use, never declared.
+#[cfg(feature = "test-hooks")]
+const TEST_METHODS: &[Method] = &[read("packer/testBreakWatch", false)];
+
+/// The method called `name`, if the server has it.
+pub fn method(name: &str) -> Option<&'static Method> {
+    let found = METHODS.iter().find(|m| m.name == name);
+    #[cfg(feature = "test-hooks")]
+    let found = found.or_else(|| TEST_METHODS.iter().find(|m| m.name == name));
+    found
+}
+
+/// The names of [`METHODS`].
+pub fn method_names() -> Vec<&'static str> {
+    METHODS.iter().map(|m| m.name).collect()
+}
 
 /// Notifications the server sends.
 pub const NOTIFICATIONS: &[&str] = &["packer/event", "packer/eventsDropped", "$/progress"];
+
+/// Every `kind` of `packer/event` the server sends: operation events, then
+/// state events (`protocol/schema/event.json` has one variant for each).
+pub const EVENT_KINDS: &[&str] = &[
+    "queued",
+    "started",
+    "progress",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "rejected",
+    "remoteCacheDisabled",
+    "snapshotPublished",
+    "divergenceDetected",
+    "divergenceCleared",
+    "watchDegraded",
+    "watchRestored",
+    "ownerChanged",
+    "externalChangeBegan",
+    "externalChangeEnded",
+];
 
 /// Decodes params, naming the offending field on error.
 pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {
@@ -140,31 +211,51 @@ impl Request {
     /// Commit-bearing requests go through the project's lane; all others
     /// are reads answered from a snapshot.
     pub fn is_commit_bearing(&self) -> bool {
-        matches!(self, Request::ApplyMutation(_) | Request::Build(_) | Request::PruneCache(_))
+        self.spec().lane
     }
 
     /// Reads that do file I/O (or may ask another process) run on the
     /// blocking pool, not on the runtime's workers.
     pub fn touches_disk(&self) -> bool {
-        matches!(
-            self,
-            Request::OpenProject(_)
-                | Request::CloseProject(_)
-                | Request::ListProjects
-                | Request::PreviewMutation(_)
-                | Request::ReplayEvents(_)
-                | Request::Cancel(_)
-                | Request::CacheStats(_)
-                | Request::BeginExternalChange(_)
-                | Request::EndExternalChange(_)
-        )
+        self.spec().touches_disk
+    }
+
+    /// The method's row of the table.
+    fn spec(&self) -> &'static Method {
+        method(self.method()).expect("every request's method is in the table")
+    }
+
+    /// The method this request was decoded for.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Request::OpenProject(_) => "packer/openProject",
+            Request::CloseProject(_) => "packer/closeProject",
+            Request::ListProjects => "packer/listProjects",
+            Request::Summary(_) => "packer/summary",
+            Request::ListAssets(_) => "packer/listAssets",
+            Request::GetAsset(_) => "packer/getAsset",
+            Request::Diagnostics(_) => "packer/diagnostics",
+            Request::Divergence(_) => "packer/divergence",
+            Request::PreviewMutation(_) => "packer/previewMutation",
+            Request::ApplyMutation(_) => "packer/applyMutation",
+            Request::Build(_) => "packer/build",
+            Request::CacheStats(_) => "packer/cacheStats",
+            Request::PruneCache(_) => "packer/pruneCache",
+            Request::Operations(_) => "packer/operations",
+            Request::Cancel(_) => "packer/cancel",
+            Request::ReplayEvents(_) => "packer/replayEvents",
+            Request::BeginExternalChange(_) => "packer/beginExternalChange",
+            Request::EndExternalChange(_) => "packer/endExternalChange",
+            #[cfg(feature = "test-hooks")]
+            Request::TestBreakWatch(_) => "packer/testBreakWatch",
+        }
     }
 }
 
 /// [`Request::is_commit_bearing`] by method name, for a request forwarded
 /// to another process before its params are decoded.
-pub fn is_commit_bearing_method(method: &str) -> bool {
-    matches!(method, "packer/applyMutation" | "packer/build" | "packer/pruneCache")
+pub fn is_commit_bearing_method(name: &str) -> bool {
+    method(name).is_some_and(|m| m.lane)
 }
 
 /// `packer/beginExternalChange`: a source-control operation begins.
@@ -391,6 +482,41 @@ mod tests {
         let raw = serde_json::from_str::<Box<RawValue>>(params).unwrap();
         let e = Request::decode(method, Some(&raw)).unwrap_err();
         e.data.unwrap()["field"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_method_table_and_the_decoder_agree() {
+        for m in METHODS {
+            let decoded = Request::decode(m.name, None);
+            // Empty params may be refused, but never as an unknown method.
+            if let Err(e) = &decoded {
+                assert_eq!(e.code, crate::transport::message::code::INVALID_PARAMS, "{}", m.name);
+            }
+            if let Ok(request) = decoded {
+                assert_eq!(request.method(), m.name);
+                assert_eq!(request.is_commit_bearing(), m.lane);
+            }
+        }
+        assert!(method("packer/nothing").is_none());
+        assert!(Request::decode("packer/nothing", None).is_err_and(|e| e.code == -32601));
+        let lanes: Vec<&str> = METHODS.iter().filter(|m| m.cancellable()).map(|m| m.name).collect();
+        assert_eq!(lanes, ["packer/applyMutation", "packer/build", "packer/pruneCache"]);
+    }
+
+    #[test]
+    fn every_declared_mutation_kind_decodes_and_an_unknown_one_does_not() {
+        for kind in crate::project::write::mutation::KINDS {
+            let params = format!(r#"{{"projectId":"p","mutation":{{"kind":"{kind}"}}}}"#);
+            let raw = serde_json::from_str::<Box<RawValue>>(&params).unwrap();
+            if let Err(e) = Request::decode("packer/previewMutation", Some(&raw)) {
+                // A kind that needs fields is refused for them, not for its kind.
+                assert_ne!(e.data.unwrap()["field"], "mutation.kind", "{kind}");
+            }
+        }
+        assert_eq!(
+            field_of("packer/previewMutation", r#"{"projectId":"p","mutation":{"kind":"rename"}}"#),
+            "mutation.kind"
+        );
     }
 
     #[test]

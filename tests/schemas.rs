@@ -298,3 +298,50 @@ fn the_event_schema_names_every_state_event_in_its_description() {
         }
     }
 }
+
+/// What `initialize` declares, the README's method sections, and the event
+/// schema's variants are one list each: a method or an event kind added in
+/// one place and not the others fails here.
+#[test]
+fn initialize_declares_what_the_readme_and_the_schemas_describe() {
+    let mut v = Validator::new();
+    let mut s = Server::start();
+    let init = s.call("initialize", json!({"capabilities": {}}));
+    v.check("initialize.result.json", &init);
+    let packer = &init["capabilities"]["experimental"]["packer"];
+    let strings =
+        |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect() };
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol/README.md")).unwrap();
+    // The `### `name`` sections under `## Methods`, then under `## Notifications`.
+    let sections = |part: &str| -> Vec<String> {
+        let start = readme.find(&format!("\n## {part}\n")).unwrap_or_else(|| panic!("no `## {part}`"));
+        let text = &readme[start + 1..];
+        let end = text[3..].find("\n## ").map_or(text.len(), |i| i + 3);
+        text[..end]
+            .lines()
+            .filter_map(|l| l.strip_prefix("### `"))
+            .filter_map(|rest| rest.split('`').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let methods: Vec<String> = sections("Methods").into_iter().filter(|m| m != "initialize").collect();
+    assert_eq!(strings(&packer["methods"]), methods, "initialize's methods against protocol/README.md's sections");
+    assert_eq!(strings(&packer["notifications"]), sections("Notifications"), "and its notifications");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol/schema/event.json")).unwrap(),
+    )
+    .unwrap();
+    let mut variants: Vec<String> =
+        schema["oneOf"].as_array().unwrap().iter().map(|v| v["title"].as_str().unwrap().to_string()).collect();
+    let mut kinds = strings(&packer["eventKinds"]);
+    variants.sort();
+    kinds.sort();
+    assert_eq!(kinds, variants, "initialize's eventKinds against event.json's variants");
+    for kind in &kinds {
+        assert!(readme.contains(&format!("`{kind}`")), "protocol/README.md never names the event `{kind}`");
+    }
+    for kind in strings(&packer["mutationKinds"]) {
+        let variant = format!("{{ kind: \"{kind}\"");
+        assert!(readme.contains(&variant), "protocol/README.md's Mutation type has no `{kind}`");
+    }
+}

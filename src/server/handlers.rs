@@ -32,8 +32,10 @@ pub fn initialize() -> Value {
             "experimental": {
                 "packer": {
                     "protocolVersion": protocol::PROTOCOL_VERSION,
-                    "methods": protocol::METHODS,
+                    "methods": protocol::method_names(),
                     "notifications": protocol::NOTIFICATIONS,
+                    "mutationKinds": mutation::KINDS,
+                    "eventKinds": protocol::EVENT_KINDS,
                 }
             }
         },

@@ -68,6 +68,10 @@ pub struct ReconcileChoice {
     pub path: Option<String>,
 }
 
+/// The mutation kinds a client may send, as `initialize` declares them
+/// (the test-only `testSleep` is not declared).
+pub const KINDS: &[&str] = &["register", "move", "delete", "unregister", "setMetadata", "batch", "reconcile"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 enum MutationKind {
