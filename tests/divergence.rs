@@ -411,3 +411,20 @@ fn a_file_created_and_removed_around_a_full_look_does_not_stay_behind() {
     std::fs::remove_file(f.path("assets/probe.txt")).unwrap();
     s.divergence_until(&pid, |d| d["state"] == "clean");
 }
+
+#[cfg(feature = "test-hooks")]
+#[test]
+fn while_the_watches_are_placed_the_summary_says_starting_and_a_change_meanwhile_is_reported_after() {
+    let f = Fixture::with_text_files(1);
+    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_TEST_WATCH_DELAY_MS", "1500")]);
+    let pid = s.open(&f.root());
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["watch"], json!({"state": "starting"}), "{summary}");
+    // Changed before any watch is in place: only the look that follows
+    // placing them can see it.
+    let mark = s.mark();
+    f.write("assets/late.txt", b"written while the watches were being placed\n");
+    let ev = detected_after(&mut s, mark);
+    assert!(ev["items"].as_array().unwrap().iter().any(|i| i["path"] == "assets/late.txt"), "{ev}");
+    assert_eq!(s.call("packer/summary", json!({"projectId": pid}))["watch"], json!({"state": "ok"}));
+}

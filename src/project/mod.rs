@@ -544,6 +544,12 @@ impl Project {
         }
         let project = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("packer-watch-start".into()).spawn(move || {
+            // Test builds: placing the watches takes this long, so that a
+            // test can see `starting` and change files meanwhile.
+            #[cfg(feature = "test-hooks")]
+            if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_WATCH_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
             let Some(project) = project.upgrade() else { return };
             let started = watcher::Watcher::start(&project);
             let mut slot = project.watcher.lock().expect("watcher lock");
