@@ -37,7 +37,7 @@ use crate::project::snapshot::Snapshot;
 use crate::project::Project;
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
-use remote::{Fetched, Remote};
+use remote::{Fetched, RemoteCache};
 
 /// How often progress is reported at most (a rate a UI can draw).
 const PROGRESS_EVERY: Duration = Duration::from_millis(66);
@@ -175,7 +175,7 @@ pub fn asset_problems(
 fn process_unit(
     sandbox: &Sandbox,
     cache: &LocalCache,
-    remote: Option<&Remote>,
+    remote: Option<&RemoteCache>,
     unit: &Unit,
     level: i32,
 ) -> Result<StoredMeta, UnitError> {
@@ -287,7 +287,7 @@ enum Ran {
 struct Built {
     outcome: Outcome,
     cache: LocalCache,
-    remote: Option<Remote>,
+    remote: Option<RemoteCache>,
     /// The remote's configuration warnings.
     warnings: Vec<Diagnostic>,
     inputs: uptodate::Inputs,
@@ -320,7 +320,7 @@ fn build_in_pool(project: &Project, op: &Operation, clean: bool) -> Ran {
     build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
     let cache = LocalCache::open(&state_dir);
     cache.remove_unreferenced();
-    let (remote, warnings) = Remote::open(snap.manifest.cache.remote.as_ref());
+    let (remote, warnings) = RemoteCache::open(snap.manifest.cache.remote.as_ref());
     let outcome = build.run(&cache, remote.as_ref());
     Ran::Built(Box::new(Built {
         outcome,
@@ -526,7 +526,7 @@ impl Build<'_> {
         Outcome::Succeeded(self.result("succeeded", done.packs, stats, done.diagnostics))
     }
 
-    fn run(&self, cache: &LocalCache, remote: Option<&Remote>) -> Outcome {
+    fn run(&self, cache: &LocalCache, remote: Option<&RemoteCache>) -> Outcome {
         let (project, op, clean, assets) = (self.project, self.op, self.clean, &self.assets);
         let manifest = self.snap.manifest.clone();
         let level = manifest.zstd_level;

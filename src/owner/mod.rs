@@ -5,7 +5,7 @@
 //! process dies, so a crash never leaves a stale owner) and listens on a Unix
 //! socket. Every other process that opens the project **attaches**: it
 //! forwards that project's requests over the socket and relays the owner's
-//! answers and events (see `server::remote`). When the owner goes away, one
+//! answers and events (see `server::attached`). When the owner goes away, one
 //! attached process takes the lock over and opens the project from disk.
 //!
 //! Nobody else gets in: the socket lives in a folder only its user can enter,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::remote::ForwardError;
+use super::attached::ForwardError;
 use super::{handlers, ProjectHandle, Server};
 use crate::operations::{Operation, Reply};
 use crate::project::external::EndedBy;
@@ -215,7 +215,7 @@ impl Connection {
                             op.request_cancel(true);
                         }
                         None => {
-                            for remote in self.server.remotes() {
+                            for remote in self.server.attached() {
                                 remote.cancel_forwarded(&self.outbox, &p.id);
                             }
                         }
@@ -362,7 +362,7 @@ impl Connection {
         if method == "packer/beginExternalChange" {
             return Some(params);
         }
-        let Some(ProjectHandle::Remote(remote)) = self.server.handle(project_id) else { return Some(params) };
+        let Some(ProjectHandle::Attached(remote)) = self.server.handle(project_id) else { return Some(params) };
         if method == "packer/closeProject" {
             self.unsubscribe(project_id);
             self.outbox.respond(Some(id), Ok(Value::Null));

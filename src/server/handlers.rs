@@ -127,7 +127,7 @@ fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, R
             scan = json!(owned.project.open_stats);
             (owned.project.root.clone(), owned.project.summary(&owned.project.snapshot()))
         }
-        ProjectHandle::Remote(remote) => {
+        ProjectHandle::Attached(remote) => {
             // The summary is the owner's: this process holds no snapshot.
             (remote.root.clone(), remote.call("packer/summary", json!({ "projectId": remote.project_id }))?)
         }
@@ -150,7 +150,7 @@ fn describe_project(handle: &ProjectHandle) -> Value {
             let snap = p.snapshot();
             json!({ "projectId": p.id, "root": p.root, "name": snap.manifest.name, "generation": snap.generation, "ownership": ownership(handle) })
         }
-        ProjectHandle::Remote(remote) => {
+        ProjectHandle::Attached(remote) => {
             let listed = remote.call("packer/listProjects", json!({})).ok();
             let entry = listed.as_ref().and_then(|l| {
                 l["projects"].as_array()?.iter().find(|e| e["projectId"] == remote.project_id.as_str()).cloned()
@@ -249,7 +249,7 @@ fn begin_change(conn: &Arc<Connection>, p: BeginExternalChangeParams) -> Result<
         }
     };
     let change_id = match conn.server.handle(&p.project_id) {
-        Some(ProjectHandle::Remote(remote)) => {
+        Some(ProjectHandle::Attached(remote)) => {
             let params =
                 json!({ "projectId": p.project_id, "reason": p.reason, "timeoutMs": timeout.as_millis() as u64 });
             let answer = remote.call("packer/beginExternalChange", params)?;
@@ -274,7 +274,7 @@ fn end_change(conn: &Arc<Connection>, p: EndExternalChangeParams) -> Result<Valu
         // attaches to, pass an unknown id back and forth for ever.
         None => conn.server.handles().iter().any(|h| match h {
             ProjectHandle::Local(owned) => owned.project.end_external_change(&p.change_id, EndedBy::Client),
-            ProjectHandle::Remote(_) => false,
+            ProjectHandle::Attached(_) => false,
         }),
     };
     if !ended {
@@ -292,7 +292,7 @@ pub(super) fn end_change_of(server: &Server, project_id: &str, change_id: &str, 
     match server.handle(project_id) {
         Some(ProjectHandle::Local(owned)) => owned.project.end_external_change(change_id, by),
         // The owner ends it as its client's (this process's link) doing.
-        Some(ProjectHandle::Remote(remote)) => {
+        Some(ProjectHandle::Attached(remote)) => {
             remote.call("packer/endExternalChange", json!({ "changeId": change_id })).is_ok()
         }
         None => false,
@@ -302,7 +302,7 @@ pub(super) fn end_change_of(server: &Server, project_id: &str, change_id: &str, 
 pub fn cancel(server: &Server, p: CancelParams) -> Result<Value, RpcError> {
     let Some(op) = server.operation(&p.operation_id) else {
         // Not ours: perhaps an operation of a project another process owns.
-        for remote in server.remotes() {
+        for remote in server.attached() {
             if let Ok(answer) = remote.call("packer/cancel", json!({ "operationId": p.operation_id })) {
                 return Ok(answer);
             }

@@ -6,10 +6,10 @@
 //! also serves attached processes on the project's socket, with the same
 //! connection code as stdin. Otherwise it attaches and forwards (`remote`).
 
+mod attached;
 mod connection;
 mod handlers;
 mod owned;
-mod remote;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use serde_json::{json, Value};
 
+use attached::Attached;
 pub use connection::{root_path, serve};
 use owned::Owned;
-use remote::Remote;
 
 use crate::operations::Operation;
 use crate::owner::{self, OwnerLock};
@@ -36,14 +36,14 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub enum ProjectHandle {
     Local(Arc<Owned>),
-    Remote(Arc<Remote>),
+    Attached(Arc<Attached>),
 }
 
 impl ProjectHandle {
     pub fn id(&self) -> &str {
         match self {
             ProjectHandle::Local(o) => &o.project.id,
-            ProjectHandle::Remote(r) => &r.project_id,
+            ProjectHandle::Attached(r) => &r.project_id,
         }
     }
 }
@@ -70,7 +70,7 @@ impl Server {
     pub fn project(&self, project_id: &str) -> Result<Arc<Project>, RpcError> {
         match self.handle(project_id) {
             Some(ProjectHandle::Local(o)) => Ok(o.project.clone()),
-            Some(ProjectHandle::Remote(_)) => Err(RpcError::failed(
+            Some(ProjectHandle::Attached(_)) => Err(RpcError::failed(
                 "attached",
                 format!("project `{project_id}` is owned by another process; this request cannot be forwarded"),
             )),
@@ -85,11 +85,11 @@ impl Server {
         self.projects.iter().map(|h| h.clone()).collect()
     }
 
-    pub fn remotes(&self) -> Vec<Arc<Remote>> {
+    pub fn attached(&self) -> Vec<Arc<Attached>> {
         self.handles()
             .into_iter()
             .filter_map(|h| match h {
-                ProjectHandle::Remote(r) => Some(r),
+                ProjectHandle::Attached(r) => Some(r),
                 ProjectHandle::Local(_) => None,
             })
             .collect()
@@ -110,7 +110,7 @@ impl Server {
         let handle = self.open_locked(root, create)?;
         match &handle {
             ProjectHandle::Local(owned) => owned.project.bus.subscribe(subscriber.clone()),
-            ProjectHandle::Remote(remote) => remote.subscribe(subscriber.clone()),
+            ProjectHandle::Attached(remote) => remote.subscribe(subscriber.clone()),
         }
         Ok(handle)
     }
@@ -146,9 +146,9 @@ impl Server {
                     return Err(RpcError::failed("io", format!("{}: {e}", lock_path.display())));
                 }
             }
-            match Remote::attach(self, &canonical, &id) {
+            match Attached::attach(self, &canonical, &id) {
                 Ok(remote) => {
-                    let handle = ProjectHandle::Remote(remote);
+                    let handle = ProjectHandle::Attached(remote);
                     self.projects.insert(id, handle.clone());
                     return Ok(handle);
                 }
@@ -210,7 +210,7 @@ impl Server {
                 }
                 owned.project.bus.unsubscribe(outbox);
             }
-            ProjectHandle::Remote(remote) => {
+            ProjectHandle::Attached(remote) => {
                 if remote.unsubscribe(outbox) == 0 {
                     self.projects.remove(project_id);
                     remote.close();
@@ -233,7 +233,7 @@ impl Server {
         for handle in handles {
             match handle {
                 ProjectHandle::Local(owned) => owned.stop(true),
-                ProjectHandle::Remote(remote) => remote.close(),
+                ProjectHandle::Attached(remote) => remote.close(),
             }
         }
     }
@@ -242,7 +242,7 @@ impl Server {
     pub fn operation(&self, operation_id: &str) -> Option<Arc<Operation>> {
         self.handles().into_iter().find_map(|h| match h {
             ProjectHandle::Local(o) => o.project.ops.find(operation_id),
-            ProjectHandle::Remote(_) => None,
+            ProjectHandle::Attached(_) => None,
         })
     }
 }
@@ -280,6 +280,6 @@ pub fn run(input: impl std::io::Read, output: impl std::io::Write + Send + 'stat
 pub fn ownership(handle: &ProjectHandle) -> Value {
     match handle {
         ProjectHandle::Local(_) => json!({ "mode": "owner", "ownerPid": std::process::id() }),
-        ProjectHandle::Remote(r) => json!({ "mode": "attached", "ownerPid": r.owner_pid() }),
+        ProjectHandle::Attached(r) => json!({ "mode": "attached", "ownerPid": r.owner_pid() }),
     }
 }

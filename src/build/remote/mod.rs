@@ -77,7 +77,7 @@ fn store_for(resolved: &Resolved) -> Result<Arc<dyn Store>, String> {
 
 /// What a lookup found.
 pub enum Fetched {
-    /// An action record and its blob, still to be checked ([`Remote::accept`]).
+    /// An action record and its blob, still to be checked ([`RemoteCache::accept`]).
     Found { meta: StoredMeta, blob: Bytes },
     /// Nothing usable: process the asset.
     Miss,
@@ -124,21 +124,21 @@ impl Shared {
 }
 
 /// One build's use of the remote cache.
-pub struct Remote {
+pub struct RemoteCache {
     store: Arc<dyn Store>,
     url: String,
     mode: RemoteMode,
     credential_source: String,
     in_flight: usize,
     shared: Arc<Shared>,
-    /// Uploads waiting for a slot; closed by [`Remote::finish`].
+    /// Uploads waiting for a slot; closed by [`RemoteCache::finish`].
     uploads: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Upload>>>,
     uploader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     lookup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     queue_bytes: Arc<tokio::sync::Semaphore>,
 }
 
-/// The answers to [`Remote::lookups`], as they come. Bounded: the requests
+/// The answers to [`RemoteCache::lookups`], as they come. Bounded: the requests
 /// in flight wait while the build has not taken what came back, so that
 /// downloads never pile up in memory.
 pub struct Lookups {
@@ -185,21 +185,21 @@ fn stats(mode: RemoteMode, s: &Shared) -> Value {
     })
 }
 
-impl Remote {
+impl RemoteCache {
     /// The remote `[cache.remote]` names, resolved against the process's
     /// environment; `None` when there is none, its mode is `off`, or it
     /// cannot be set up (then a warning says why). Configuration warnings
     /// come back either way.
-    pub fn open(settings: Option<&RemoteSettings>) -> (Option<Remote>, Vec<Diagnostic>) {
-        Remote::open_in(settings, &config::ProcessEnv)
+    pub fn open(settings: Option<&RemoteSettings>) -> (Option<RemoteCache>, Vec<Diagnostic>) {
+        RemoteCache::open_in(settings, &config::ProcessEnv)
     }
 
-    pub fn open_in(settings: Option<&RemoteSettings>, env: &dyn Env) -> (Option<Remote>, Vec<Diagnostic>) {
+    pub fn open_in(settings: Option<&RemoteSettings>, env: &dyn Env) -> (Option<RemoteCache>, Vec<Diagnostic>) {
         let (resolved, warnings) = config::resolve(settings, env);
         let mut diagnostics: Vec<Diagnostic> = warnings.into_iter().map(|w| warning("remoteCacheConfig", w)).collect();
         let Some(resolved) = resolved else { return (None, diagnostics) };
         match store_for(&resolved) {
-            Ok(store) => (Some(Remote::new(store, &resolved)), diagnostics),
+            Ok(store) => (Some(RemoteCache::new(store, &resolved)), diagnostics),
             Err(e) => {
                 diagnostics.push(warning(
                     "remoteCacheConfig",
@@ -210,8 +210,8 @@ impl Remote {
         }
     }
 
-    pub fn new(store: Arc<dyn Store>, resolved: &Resolved) -> Remote {
-        Remote {
+    pub fn new(store: Arc<dyn Store>, resolved: &Resolved) -> RemoteCache {
+        RemoteCache {
             store,
             url: resolved.url.clone(),
             mode: resolved.mode,
@@ -254,7 +254,7 @@ impl Remote {
 
     /// Checks a found entry's bytes: true when they are whole and what the
     /// record says. A mismatch is counted as corrupt, named in a warning
-    /// with `path`, and never used. (A hit is counted by [`Remote::hit`],
+    /// with `path`, and never used. (A hit is counted by [`RemoteCache::hit`],
     /// once the entry is in the local cache.)
     pub fn accept(&self, key: &Key, path: &str, meta: &StoredMeta, blob: &[u8]) -> bool {
         match record::verify(meta, blob) {

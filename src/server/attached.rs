@@ -65,7 +65,7 @@ struct Inner {
     last_seq: u64,
 }
 
-pub struct Remote {
+pub struct Attached {
     pub project_id: String,
     pub root: PathBuf,
     server: Weak<Server>,
@@ -92,11 +92,11 @@ struct Link {
     last_seq: u64,
 }
 
-impl Remote {
+impl Attached {
     /// Attaches to the owner of `root`. Fails when no owner answers.
-    pub fn attach(server: &Arc<Server>, root: &Path, project_id: &str) -> std::io::Result<Arc<Remote>> {
+    pub fn attach(server: &Arc<Server>, root: &Path, project_id: &str) -> std::io::Result<Arc<Attached>> {
         let link = handshake(root, project_id, None)?;
-        let remote = Arc::new(Remote {
+        let remote = Arc::new(Attached {
             project_id: project_id.to_string(),
             root: root.to_path_buf(),
             server: Arc::downgrade(server),
