@@ -291,6 +291,95 @@ fn without_a_terminal_and_without_yes_nothing_is_applied() {
     assert!(p.events().is_empty());
 }
 
+/// A pseudo-terminal: (the side a person types on, the side a program sees).
+fn pty() -> (std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors, which are owned from here on.
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and nothing else owns them.
+    unsafe { (std::fs::File::from_raw_fd(master), std::os::fd::OwnedFd::from_raw_fd(slave)) }
+}
+
+/// `studio-packer ARGS` in `cwd` with its stdin and stderr on a terminal,
+/// once it has asked its question: the terminal, and the process.
+fn asking(cwd: &Path, args: &[&str]) -> (std::fs::File, std::process::Child) {
+    use std::io::Read;
+    let (mut terminal, seen_by_program) = pty();
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::from(seen_by_program.try_clone().unwrap()))
+        .stderr(Stdio::from(seen_by_program))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&said).contains("Apply? [y/N] ") {
+        let n = terminal.read(&mut buf).expect("the question on the terminal");
+        assert!(n > 0, "the terminal closed: {}", String::from_utf8_lossy(&said));
+        said.extend_from_slice(&buf[..n]);
+    }
+    (terminal, child)
+}
+
+/// What a program wrote on the terminal after the question, once it exited.
+fn rest_of(mut terminal: std::fs::File) -> String {
+    use std::io::Read;
+    let mut said = Vec::new();
+    let mut buf = [0u8; 1024];
+    // Once the program has exited, reading the terminal ends (EIO on Linux).
+    while let Ok(n @ 1..) = terminal.read(&mut buf) {
+        said.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&said).replace("\r\n", "\n")
+}
+
+#[test]
+fn on_a_terminal_it_asks_before_applying() {
+    use std::io::Write;
+    let p = Project::init();
+    p.write("assets/a.txt", b"a");
+    for (answer, code, assets) in [("n\n", 3, 0), ("y\n", 0, 1)] {
+        let (mut terminal, child) = asking(&p.root, &["add", "assets"]);
+        terminal.write_all(answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("registry:\n  + assets/a.txt (text)\n"));
+        assert_eq!(p.paths(&[]).len(), assets);
+    }
+}
+
+#[test]
+fn a_change_made_while_a_person_reads_the_preview_is_refused() {
+    use std::io::Write;
+    let p = Project::init();
+    p.write("assets/a.txt", b"a");
+    p.write("other/b.txt", b"b");
+    let (mut terminal, child) = asking(&p.root, &["add", "assets"]);
+    // Meanwhile another process changes the project, through the same packer.
+    let r = p.sp(&["add", "other/b.txt", "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let generation = r.out.lines().last().unwrap().rsplit(' ').next().unwrap().to_string();
+    terminal.write_all(b"y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let said = rest_of(terminal);
+    assert!(
+        said.ends_with(&format!(
+            "error[staleGeneration]: expected generation {}, but the project is at generation {generation}\n\
+             rejected: nothing was changed (generation {generation})\n\
+             the project changed after the preview: run the command again to see what it would do now\n",
+            generation.parse::<u64>().unwrap() - 1
+        )),
+        "{said:?}"
+    );
+    assert_eq!(p.paths(&[]), ["other/b.txt"]);
+}
+
 #[test]
 fn a_blocked_change_exits_1_naming_the_blocker() {
     let p = Project::init();
@@ -350,6 +439,9 @@ fn bad_input_is_named() {
     assert_eq!(r.code, 0, "{r:?}");
     let r = sp(&nowhere, &["ls", "--root", p.root.to_str().unwrap()]);
     assert!(r.out.ends_with("  text    ok        assets/a.txt\n"), "{r:?}");
+    // ... or relative to the current folder, when they lead into the project from there.
+    let r = sp(p.root.parent().unwrap(), &["show", "game/assets/a.txt", "--root", "game"]);
+    assert!(r.out.starts_with("assets/a.txt\n"), "{r:?}");
 }
 
 #[test]

@@ -69,6 +69,10 @@ fn applied(result: &Value) -> u8 {
         Some(outcome) => {
             render::issues(result);
             eprintln!("{outcome}: nothing was changed (generation {})", result["generation"]);
+            let stale = result["blockers"].as_array().into_iter().flatten().any(|b| b["code"] == "staleGeneration");
+            if stale {
+                eprintln!("the project changed after the preview: run the command again to see what it would do now");
+            }
             exit::BLOCKED
         }
         None => {

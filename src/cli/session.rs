@@ -20,8 +20,8 @@ pub struct Session {
     pub project_id: String,
     /// The project's canonical root, as the packer answered it.
     pub root: PathBuf,
-    /// The current folder relative to the root, when it is inside the project.
-    here: Option<String>,
+    /// The current folder, canonical.
+    cwd: Option<PathBuf>,
 }
 
 /// The folder whose project a verb works on: `--root`, or the nearest
@@ -47,14 +47,8 @@ impl Session {
         let (client, opened) = super::open_with(&folder, false)?;
         let project_id = opened["projectId"].as_str().context("openProject answered without a projectId")?.to_string();
         let root = PathBuf::from(opened["root"].as_str().context("openProject answered without a root")?);
-        let here = std::env::current_dir()
-            .ok()
-            .and_then(|d| d.canonicalize().ok())
-            .and_then(|d| d.strip_prefix(&root).ok().map(slashed))
-            .transpose()
-            .ok()
-            .flatten();
-        Ok(Session { client, project_id, root, here })
+        let cwd = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
+        Ok(Session { client, project_id, root, cwd })
     }
 
     pub fn client(&mut self) -> &mut Client {
@@ -78,41 +72,74 @@ impl Session {
         self.client.close();
     }
 
-    /// Where relative paths start: the current folder when it is inside the
-    /// project, else the root.
-    fn base(&self) -> &str {
-        self.here.as_deref().unwrap_or("")
-    }
-
     /// `arg` as a path of the project, read as a shell reads it: relative to
-    /// the current folder (or to the root when the current folder is not in
-    /// the project); an absolute path must lead into the project. `""` is
-    /// the root itself. Whether the path is acceptable is the packer's call.
+    /// the current folder; when that leads out of the project (a `--root`
+    /// named from elsewhere), relative to the root. An absolute
+    /// path must lead into the project. `""` is the root itself. Whether the
+    /// path is acceptable is the packer's call.
     pub fn project_path(&self, arg: &str) -> Result<String> {
-        self.path_from(arg, self.base())
+        self.readings(arg)?.into_iter().next().ok_or_else(|| self.outside(arg))
     }
 
-    fn path_from(&self, arg: &str, base: &str) -> Result<String> {
-        let outside = || anyhow!("`{arg}` is outside the project at {}", self.root.display());
+    /// The paths of the project `arg` may mean, most likely first: from the
+    /// current folder, then from the root.
+    fn readings(&self, arg: &str) -> Result<Vec<String>> {
         let path = Path::new(arg);
-        let (mut parts, rest): (Vec<String>, PathBuf) = if path.is_absolute() {
-            let abs = canonical_prefix(path);
-            (Vec::new(), abs.strip_prefix(&self.root).map_err(|_| outside())?.to_path_buf())
-        } else {
-            (base.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(), path.to_path_buf())
+        let mut readings = Vec::new();
+        let mut from = |path: &Path| -> Result<()> {
+            if let Some(p) = self.path_from(arg, path)? {
+                if !readings.contains(&p) {
+                    readings.push(p);
+                }
+            }
+            Ok(())
         };
+        if path.is_absolute() {
+            from(path)?;
+        } else {
+            if let Some(cwd) = &self.cwd {
+                from(&cwd.join(path))?;
+            }
+            from(path)?;
+        }
+        Ok(readings)
+    }
+
+    fn outside(&self, arg: &str) -> anyhow::Error {
+        anyhow!("`{arg}` is outside the project at {}", self.root.display())
+    }
+
+    /// `path` (absolute, or relative to the root) as a project path; `None`
+    /// when it leads out of the project. `..` is read lexically and the
+    /// path's own symlinks are left alone: the packer is sent the path as
+    /// typed, and judges it.
+    fn path_from(&self, arg: &str, path: &Path) -> Result<Option<String>> {
+        let rest = if path.is_absolute() {
+            let abs = lexical(path);
+            match abs.strip_prefix(&self.root) {
+                Ok(rel) => rel.to_path_buf(),
+                // Another spelling of the root's folders (a symlink to it)?
+                Err(_) => match canonical_prefix(&abs).strip_prefix(&self.root) {
+                    Ok(rel) => rel.to_path_buf(),
+                    Err(_) => return Ok(None),
+                },
+            }
+        } else {
+            path.to_path_buf()
+        };
+        let mut parts = Vec::new();
         for c in rest.components() {
             match c {
-                Component::Normal(s) => {
-                    parts.push(s.to_str().ok_or_else(|| anyhow!("`{arg}`: a path must be UTF-8"))?.to_string())
-                }
+                Component::Normal(s) => parts.push(s.to_str().ok_or_else(|| anyhow!("`{arg}`: a path must be UTF-8"))?),
                 Component::ParentDir => {
-                    parts.pop().ok_or_else(outside)?;
+                    if parts.pop().is_none() {
+                        return Ok(None);
+                    }
                 }
                 _ => {}
             }
         }
-        Ok(parts.join("/"))
+        Ok(Some(parts.join("/")))
     }
 
     /// The asset `arg` names: its id, or its path (relative to the current
@@ -126,10 +153,8 @@ impl Session {
             }
         }
         let mut tried: Vec<String> = Vec::new();
-        let bases = [self.base().to_string(), String::new()];
-        for base in &bases {
-            let Ok(path) = self.path_from(arg, base) else { continue };
-            if path.is_empty() || tried.contains(&path) {
+        for path in self.readings(arg)? {
+            if path.is_empty() {
                 continue;
             }
             let page = self.request("packer/listAssets", json!({ "filter": { "pathPrefix": path }, "limit": 1 }))?;
@@ -151,10 +176,19 @@ impl Session {
     }
 }
 
-/// A relative path with `/` separators.
-fn slashed(p: &Path) -> Result<String, ()> {
-    let parts: Option<Vec<&str>> = p.components().map(|c| c.as_os_str().to_str()).collect();
-    parts.map(|p| p.join("/")).ok_or(())
+/// An absolute path with its `.` and `..` read lexically.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `path` with its longest existing ancestor canonical (symlinks resolved,
