@@ -131,11 +131,8 @@ impl Session {
         for c in rest.components() {
             match c {
                 Component::Normal(s) => parts.push(s.to_str().ok_or_else(|| anyhow!("`{arg}`: a path must be UTF-8"))?),
-                Component::ParentDir => {
-                    if parts.pop().is_none() {
-                        return Ok(None);
-                    }
-                }
+                // `..` takes the last part off; with none left, it leads out.
+                Component::ParentDir if parts.pop().is_none() => return Ok(None),
                 _ => {}
             }
         }
