@@ -113,11 +113,11 @@ enum Command {
     /// PATH is relative to the current folder. A file is registered as
     /// named; a folder (recursively) or a quoted glob (`'assets/**/*.png'`)
     /// stands for the files the packer reports as unregistered there (under
-    /// the asset roots, not excluded). Exit codes as for every change: 0
-    /// applied (or nothing to do), 1 blocked or rejected by the packer, 2
-    /// an error, 3 previewed only (no --yes and no terminal, or answered no).
+    /// the asset roots, not excluded). The paths travel in the request, so
+    /// a folder of ten thousand files is one change.
     #[command(after_help = CHANGE_EXIT_CODES)]
     Add {
+        /// Files, folders or globs, relative to the current folder.
         #[arg(required = true)]
         paths: Vec<String>,
         #[command(flatten)]
