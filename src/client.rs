@@ -95,6 +95,17 @@ impl Client {
         }
     }
 
+    /// Waits for the next notification, outside any request (a client that
+    /// follows events). `None` when the server closed the connection.
+    pub fn next_notification(&mut self) -> Option<Value> {
+        loop {
+            let msg = self.incoming.recv().ok()?;
+            if msg.get("method").is_some() {
+                return Some(msg);
+            }
+        }
+    }
+
     /// `shutdown` then `exit`; waits for an in-process server to finish.
     pub fn close(mut self) -> i32 {
         let _ = self.request("shutdown", Value::Null);

@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 use studio_packer::client::Client;
+
+mod cli;
+
+use cli::{absolute, open, rpc};
 
 #[derive(Parser)]
 #[command(name = "studio-packer", version, about = "The asset packer a game studio's tools drive over JSON-RPC")]
@@ -104,6 +108,95 @@ enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// Register files, folders or globs as assets (one `register`, previewed first).
+    ///
+    /// PATH is relative to the current folder. A file is registered as
+    /// named; a folder (recursively) or a quoted glob (`'assets/**/*.png'`)
+    /// stands for the files the packer reports as unregistered there (under
+    /// the asset roots, not excluded). The paths travel in the request, so
+    /// a folder of ten thousand files is one change.
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Add {
+        /// Files, folders or globs, relative to the current folder.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Move or rename an asset (it keeps its id).
+    ///
+    /// ASSET is an asset id or path; DEST a path, or a folder (ending with
+    /// `/` or existing) that receives the asset under its file name.
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Mv {
+        asset: String,
+        dest: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Delete assets: their files and their registry entries.
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Rm {
+        #[arg(required = true)]
+        assets: Vec<String>,
+        /// Unregister only: the entries go, the files stay.
+        #[arg(long)]
+        keep_file: bool,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// List the project's assets: id, kind, status, path.
+    Ls {
+        /// Only this kind (image, audio, data, text, font, binary).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this status (ok, invalid, modified, missing).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only assets with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only paths that start with this (relative to the current folder).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Only paths that contain this, in any case.
+        #[arg(long)]
+        text: Option<String>,
+        /// Print `{"generation", "items"}` as JSON, with every asset in full.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Show an asset (by id or path): metadata, tags, settings, diagnostics.
+    Show {
+        asset: String,
+        /// Print the asset as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        project: ProjectArg,
+    },
+    /// Resolve the project's divergence as the packer proposes (previewed first).
+    #[command(after_help = CHANGE_EXIT_CODES)]
+    Reconcile {
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Print the project's events: the journal so far, or live with --follow.
+    Events {
+        /// Follow the live events until interrupted (with --after, the journal after SEQ first).
+        #[arg(long, short)]
+        follow: bool,
+        /// Only events after this seq.
+        #[arg(long, value_name = "SEQ")]
+        after: Option<u64>,
+        /// One JSON object per line, as the packer sends them.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        project: ProjectArg,
+    },
     /// List a pack's entries.
     Inspect { pack: PathBuf },
     /// Check a pack's checksum and every entry's content.
@@ -124,6 +217,34 @@ enum Command {
         #[arg(long)]
         events: bool,
     },
+}
+
+const CHANGE_EXIT_CODES: &str = "Exit codes: 0 applied (or nothing to change), 1 blocked or rejected by the \
+packer (nothing changed), 2 error (bad input, no project, no answer), 3 previewed only (no --yes without \
+a terminal, or the answer was no).";
+
+/// The project a verb works on.
+#[derive(Args)]
+struct ProjectArg {
+    /// The project's folder (default: found from the current folder upwards).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+}
+
+/// What every verb that changes the project takes.
+#[derive(Args)]
+struct ChangeArgs {
+    /// Apply without asking (without it and without a terminal, nothing is applied).
+    #[arg(long, short)]
+    yes: bool,
+    #[command(flatten)]
+    project: ProjectArg,
+}
+
+impl ChangeArgs {
+    fn confirm(&self) -> cli::mutate::Confirm {
+        cli::mutate::Confirm { yes: self.yes }
+    }
 }
 
 #[derive(Subcommand)]
@@ -150,7 +271,9 @@ enum CacheCommand {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Serve) {
+    // `events --follow` lives as long as a person watches: when it owns the
+    // project, it watches the files like `serve` does.
+    if !matches!(cli.command, Command::Serve | Command::Events { follow: true, .. }) {
         studio_packer::project::watch_on_demand();
     }
     let result = match cli.command {
@@ -184,6 +307,28 @@ fn main() -> ExitCode {
             let code = studio_packer::vcs::run(root.as_deref(), &command, quiet);
             return ExitCode::from(u8::try_from(code).unwrap_or(1));
         }
+        Command::Add { paths, change } => {
+            return verb(cli::add::run(change.project.root.as_deref(), &paths, change.confirm()))
+        }
+        Command::Mv { asset, dest, change } => {
+            return verb(cli::change::mv(change.project.root.as_deref(), &asset, &dest, change.confirm()))
+        }
+        Command::Rm { assets, keep_file, change } => {
+            return verb(cli::change::rm(change.project.root.as_deref(), &assets, keep_file, change.confirm()))
+        }
+        Command::Ls { kind, status, tag, prefix, text, json, project } => {
+            let filter = cli::assets::Filter { kind, status, tag, text, prefix };
+            return verb(cli::assets::ls(project.root.as_deref(), &filter, json));
+        }
+        Command::Show { asset, json, project } => {
+            return verb(cli::assets::show(project.root.as_deref(), &asset, json))
+        }
+        Command::Reconcile { change } => {
+            return verb(cli::change::reconcile(change.project.root.as_deref(), change.confirm()))
+        }
+        Command::Events { follow, after, json, project } => {
+            return verb(cli::events::run(project.root.as_deref(), after, follow, json))
+        }
         Command::Inspect { pack } => inspect(&pack),
         Command::Verify { pack } => verify(&pack),
         Command::Unpack { pack, dir } => unpack(&pack, &dir),
@@ -193,6 +338,17 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A verb's exit code; its error said on stderr (exit 2).
+fn verb(result: Result<u8>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cli::exit::ERROR)
         }
     }
 }
@@ -230,34 +386,6 @@ fn init(dir: &Path, name: Option<&str>) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn absolute(dir: &Path) -> Result<PathBuf> {
-    std::path::absolute(dir).with_context(|| format!("{}: not a usable path", dir.display()))
-}
-
-/// Opens `dir` through a client and returns the client and the project id.
-fn open(dir: &Path, events: bool) -> Result<(Client, String)> {
-    let mut client = Client::in_process().context("cannot start the packer")?;
-    if events {
-        client.on_notification = Box::new(|n| {
-            if n["method"] == "packer/event" {
-                eprintln!("{}", n["params"]);
-            }
-        });
-    }
-    client.request("initialize", json!({ "processId": std::process::id(), "capabilities": {} })).map_err(rpc)?;
-    let root = absolute(dir)?;
-    let opened = client.request("packer/openProject", json!({ "root": root })).map_err(rpc)?;
-    let id = opened["projectId"].as_str().context("openProject answered without a projectId")?.to_string();
-    Ok((client, id))
-}
-
-fn rpc(e: studio_packer::transport::RpcError) -> anyhow::Error {
-    match e.data {
-        Some(data) => anyhow::anyhow!("{} (code {}, {})", e.message, e.code, data),
-        None => anyhow::anyhow!("{} (code {})", e.message, e.code),
-    }
 }
 
 fn status(dir: &Path, as_json: bool) -> Result<()> {
@@ -380,13 +508,7 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
         return Ok(r["outcome"] == "succeeded");
     }
     for d in r["diagnostics"].as_array().into_iter().flatten() {
-        let where_ = d["path"].as_str().map(|p| format!("{p}: ")).unwrap_or_default();
-        eprintln!(
-            "{}[{}]: {where_}{}",
-            d["severity"].as_str().unwrap_or("error"),
-            d["code"].as_str().unwrap_or(""),
-            d["message"].as_str().unwrap_or("")
-        );
+        eprintln!("{}", cli::render::diagnostic(d, "error"));
     }
     let s = &r["stats"];
     match r["outcome"].as_str() {
@@ -478,7 +600,7 @@ fn cache_prune(dir: &Path, max_size: Option<&str>, as_json: bool) -> Result<bool
         );
     } else {
         for d in r["diagnostics"].as_array().into_iter().flatten() {
-            eprintln!("error[{}]: {}", d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or(""));
+            eprintln!("{}", cli::render::diagnostic(d, "error"));
         }
     }
     Ok(r["outcome"] == "succeeded")
