@@ -226,7 +226,10 @@ fn a_build_never_replaces_a_registered_assets_file_with_a_pack() {
     assert_eq!(d["assetId"], json!(id));
     assert_eq!(d["path"], "build/main.pack");
     assert_eq!(std::fs::read(f.path("build/main.pack")).unwrap(), b"an artist's file, not a pack\n");
-    // Moving it out is the way on, and then the build succeeds.
+    // It is not trapped there: tagged where it is, then moved out (the way
+    // on), after which the build succeeds.
+    let tagged = s.apply(&pid, json!({"kind": "setMetadata", "assetId": id, "tags": ["art"]}));
+    assert_eq!(tagged["outcome"], "applied", "{tagged}");
     let moved = s.apply(&pid, json!({"kind": "move", "assetId": id, "to": "assets/main.pack"}));
     assert_eq!(moved["outcome"], "applied", "{moved}");
     assert_eq!(build(&mut s, &pid)["outcome"], "succeeded");

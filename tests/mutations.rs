@@ -358,3 +358,33 @@ fn crc(data: &[u8]) -> u32 {
     }
     !c
 }
+
+#[test]
+fn a_registered_path_naming_a_windows_device_still_loads_and_can_be_moved_to_a_better_name() {
+    let f = Fixture::new(&[("assets/aux.txt", b"from before the rule\n")]);
+    // Registered by an older packer, which accepted the name.
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let p = s.call(
+        "packer/previewMutation",
+        json!({"projectId": pid, "mutation": {"kind": "register", "paths": ["assets/aux.txt"]}}),
+    );
+    assert_eq!(codes(&p["blockers"]), ["invalidName"], "{p}");
+    assert_eq!(s.shutdown(), 0);
+    let id = "0000000000000000000000000a";
+    let hash = s_hash(b"from before the rule\n");
+    let line = format!(
+        "{{\"id\":\"{id}\",\"path\":\"assets/aux.txt\",\"kind\":\"text\",\"hash\":\"{hash}\",\"size\":21,\"tags\":[],\"settings\":{{}}}}\n"
+    );
+    let registry = f.registry_text() + &line;
+    std::fs::write(f.path("packer.registry.jsonl"), registry).unwrap();
+    std::fs::remove_dir_all(f.path(".packer")).unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let moved = s.apply(&pid, json!({"kind": "move", "assetId": id, "to": "assets/auxiliary.txt"}));
+    assert_eq!(moved["outcome"], "applied", "{moved}");
+}
+
+fn s_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}

@@ -41,6 +41,18 @@ pub fn normalize(path: &str) -> Result<String, PathProblem> {
     Ok(segments.join("/"))
 }
 
+/// [`normalize`], for a path a client wants an asset to have: also refused
+/// when a segment would open a Windows device. Only new paths are held to
+/// it: a path the registry already has (from before the rule) still loads,
+/// and the asset can be moved to a better name.
+pub fn normalize_new(path: &str) -> Result<String, PathProblem> {
+    let norm = normalize(path)?;
+    if let Some(device) = norm.split('/').find_map(windows_device) {
+        return Err(PathProblem::invalid(path, &format!("`{device}` is a device name on Windows")));
+    }
+    Ok(norm)
+}
+
 /// Whether `path` is already what [`normalize`] makes of it: the check made
 /// of every path the registry holds, so it allocates nothing.
 pub fn is_normalized(path: &str) -> bool {
@@ -92,9 +104,6 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
         if seg.ends_with(' ') || seg.ends_with('.') {
             return Err(PathProblem::invalid(path, "a segment ends with a space or a dot"));
         }
-        if let Some(device) = windows_device(seg) {
-            return Err(PathProblem::invalid(path, &format!("`{device}` is a device name on Windows")));
-        }
         first.get_or_insert(seg);
         kept(seg);
     }
@@ -114,10 +123,12 @@ fn check<'p>(path: &'p str, mut kept: impl FnMut(&'p str)) -> Result<(), PathPro
 fn windows_device(seg: &str) -> Option<&str> {
     const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
     let stem = seg.split('.').next().unwrap_or(seg).trim_end_matches(' ');
+    // COM0-9 and LPT0-9, and the superscript ¹ ² ³ Windows also reserves.
     let numbered = |prefix: &str| {
-        stem.len() == 4
-            && stem.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
-            && stem.as_bytes()[3].is_ascii_digit()
+        let mut chars = stem.chars();
+        let head: String = chars.by_ref().take(3).collect();
+        let digit = chars.next().is_some_and(|c| c.is_ascii_digit() || matches!(c, '¹' | '²' | '³'));
+        head.eq_ignore_ascii_case(prefix) && digit && chars.next().is_none()
     };
     let reserved = DEVICES.iter().any(|d| stem.eq_ignore_ascii_case(d)) || numbered("COM") || numbered("LPT");
     reserved.then_some(stem)
@@ -214,11 +225,6 @@ mod tests {
             ".packer/x",
             "packer.toml",
             ".git/config",
-            "assets/con",
-            "assets/AUX.png",
-            "assets/nul.tar.gz",
-            "assets/Com1/x.txt",
-            "assets/lpt9.wav",
             "assets/prn /a",
         ] {
             assert_eq!(normalize(p).unwrap_err().code, "invalidName", "{p:?}");
@@ -227,6 +233,21 @@ mod tests {
         // A long path whose 40th byte is inside a character is named, not a panic.
         let long = format!("{}é{}", "a".repeat(39), "a/".repeat(600));
         assert_eq!(normalize(&long).unwrap_err().code, "invalidName");
+    }
+
+    #[test]
+    fn new_paths_naming_windows_devices_are_refused_but_registered_ones_still_load() {
+        for p in [
+            "assets/con",
+            "assets/AUX.png",
+            "assets/nul.tar.gz",
+            "assets/Com1/x.txt",
+            "assets/lpt9.wav",
+            "assets/com¹.txt",
+        ] {
+            assert_eq!(normalize_new(p).unwrap_err().code, "invalidName", "{p:?}");
+            assert!(is_normalized(p), "{p:?}: a registry that has it must still load");
+        }
     }
 
     #[test]
@@ -239,7 +260,7 @@ mod tests {
             "assets/auxiliary/a",
             "assets/a€1",
         ] {
-            assert_eq!(normalize(p).as_deref(), Ok(p), "{p}");
+            assert_eq!(normalize_new(p).as_deref(), Ok(p), "{p}");
         }
     }
 

@@ -541,7 +541,7 @@ impl Planner<'_> {
     /// Validates a path from the client; reports a blocker and returns None
     /// when it is unusable.
     pub(super) fn client_path(&mut self, raw: &str, asset_id: Option<&str>) -> Option<String> {
-        let checked = paths::normalize(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
+        let checked = paths::normalize_new(raw).and_then(|norm| paths::confine(self.root, &norm).map(|_| norm));
         match checked {
             Ok(norm) => Some(norm),
             Err(problem) => {
@@ -650,10 +650,14 @@ impl Planner<'_> {
     pub(super) fn put_entry(&mut self, asset: Asset) {
         let id = asset.entry.id.clone();
         // Every way an asset gets a path (register, move, relink, a reload or
-        // a conflict's side) passes here: none may put it where a build
-        // writes its packs.
+        // a conflict's side) passes here: none may give it a new path where
+        // a build writes its packs. An asset the registry already has there
+        // (from before the rule) keeps its way out: adopting, tagging or
+        // reloading it at the same path is not blocked, and a build refuses
+        // it until it is moved.
         let output = &self.snap.manifest.output;
-        if self.snap.manifest.in_output(asset.path()) {
+        let had_this_path = self.snap.contents.assets.get(&id).is_some_and(|a| a.path() == asset.path());
+        if !had_this_path && self.snap.manifest.in_output(asset.path()) {
             let msg = format!(
                 "`{}` is inside the build output (`{output}`), where a build replaces files with packs",
                 asset.path()
