@@ -20,7 +20,7 @@ use crate::project::disk::statcache::StatCache;
 use crate::project::disk::{sandbox, workspace};
 use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::format::registry::{self, RegistryError, REGISTRY_FILE};
-use crate::project::model::{Asset, Severity, Status};
+use crate::project::model::{Asset, Severity};
 use crate::project::snapshot::divergence::{External, ItemKind};
 use crate::project::snapshot::{Contents, Snapshot};
 
@@ -213,11 +213,11 @@ pub fn check(root: &Path) -> Result<Report, String> {
         };
         findings.push(f);
     }
-    // What the build would say of each asset that is where the registry
-    // says and as it says: its place, and what processing its content gives.
-    let present: Vec<Arc<Asset>> =
-        snap.contents.assets.values().filter(|a| matches!(a.status, Status::Ok | Status::Invalid)).cloned().collect();
-    let build_problems = crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &present);
+    // What the build would say of each asset itself: its place, and (for one
+    // that is where the registry says and as it says) what processing its
+    // content gives.
+    let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
+    let build_problems = crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &assets);
     let diagnostics = snap
         .contents
         .assets

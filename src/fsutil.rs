@@ -14,11 +14,18 @@ pub const TEMP_PREFIX: &str = ".packer-tmp-";
 
 /// Replaces `path` with `bytes` atomically and durably.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // A new file gets the usual 0644 (tempfile's own default, 0600, would
+    // hide a committed file from others).
+    write_atomic_new_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`], giving a new file `new_mode` (the packer's own records
+/// under `.packer/` are 0600); a replaced file keeps its mode.
+pub fn write_atomic_new_mode(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = parent_dir(path);
-    // Keep the mode of the file being replaced; a new file gets the usual 0644
-    // (tempfile's own default, 0600, would hide a committed file from others).
-    let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let mode =
+        fs::symlink_metadata(path).ok().filter(|m| m.is_file()).map_or(new_mode, |m| m.permissions().mode() & 0o7777);
     let mut tmp =
         tempfile::Builder::new().prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(mode)).tempfile_in(dir)?;
     tmp.write_all(bytes)?;

@@ -189,6 +189,42 @@ fn a_link_planted_while_an_owner_runs_stops_the_takeover_until_it_is_removed() {
 }
 
 #[test]
+fn a_link_brought_in_while_an_owner_runs_is_not_written_through_by_its_next_build() {
+    let p = Planted::new();
+    let mut s = Server::ready();
+    let pid = s.open(&p.root);
+    // A checkout or an archive replaces the cache with a link while the
+    // owner runs (it used to make the next build empty the target).
+    let before = picture(&p.outside);
+    let link = p.plant(".packer/cache", true);
+    for clean in [false, true] {
+        let r = s.call("packer/build", json!({"projectId": pid, "clean": clean}));
+        assert_eq!(r["outcome"], "failed", "{r}");
+        assert_eq!(r["diagnostics"][0]["code"], "stateFolderRefused", "{r}");
+        assert_eq!(r["diagnostics"][0]["path"], ".packer/cache", "{r}");
+    }
+    let pruned = s.call("packer/pruneCache", json!({"projectId": pid, "maxSize": 0}));
+    assert_eq!(pruned["outcome"], "failed", "{pruned}");
+    assert_eq!(picture(&p.outside), before, "something outside the project changed");
+    // Removed, the next build is the packer's own again.
+    std::fs::remove_file(&link).unwrap();
+    assert_eq!(s.call("packer/build", json!({"projectId": pid}))["outcome"], "succeeded");
+
+    // `.packer` itself swapped for a link: the owner goes on with the folder
+    // it checked, which it holds open, so nothing lands outside, and the
+    // close writes its state there too.
+    std::fs::rename(p.root.join(".packer"), p.root.join("packer-aside")).unwrap();
+    symlink(p.outside.join("folder"), p.root.join(".packer")).unwrap();
+    let before = picture(&p.outside);
+    let r = s.call("packer/build", json!({"projectId": pid, "clean": true}));
+    assert_eq!(r["outcome"], "succeeded", "{r}");
+    s.call("packer/closeProject", json!({"projectId": pid}));
+    assert_eq!(s.shutdown(), 0);
+    assert_eq!(picture(&p.outside), before, "something outside the project changed");
+    assert!(p.root.join("packer-aside/cache/index.bin").exists());
+}
+
+#[test]
 fn the_state_folder_and_its_files_are_private_whatever_the_umask() {
     let p = Planted::new();
     std::fs::remove_dir_all(p.root.join(".packer")).unwrap();

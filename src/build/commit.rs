@@ -35,7 +35,7 @@ pub struct Commit {
 pub fn write(state_dir: &Path, commit: &Commit) -> std::io::Result<()> {
     crate::project::disk::state::create_dir_all(state_dir)?;
     let text = serde_json::to_vec_pretty(commit).map_err(std::io::Error::other)?;
-    crate::fsutil::write_atomic(&state_dir.join(COMMIT_FILE), &text)
+    crate::fsutil::write_atomic_new_mode(&state_dir.join(COMMIT_FILE), &text, crate::project::disk::state::FILE_MODE)
 }
 
 /// Forgets the renames once all are done (or abandoned).

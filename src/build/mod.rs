@@ -148,7 +148,8 @@ fn misplaced(manifest: &manifest::Manifest, a: &Asset) -> Option<Diagnostic> {
 /// asset whose processed form the local cache holds, under the key a build
 /// would use, processed cleanly before; every other one is read and
 /// processed, on the build's threads, and nothing is stored. Assets with an
-/// error diagnostic already are not processed again.
+/// error diagnostic already, or whose file is missing or changed (divergence,
+/// reported as such), are not processed.
 pub fn asset_problems(
     sandbox: &Sandbox,
     state_dir: Option<&std::path::Path>,
@@ -163,7 +164,7 @@ pub fn asset_problems(
     problems.extend(workers().install(|| {
         assets
             .par_iter()
-            .filter(|a| !judged(a) && !known(a))
+            .filter(|a| matches!(a.status, Status::Ok | Status::Invalid) && !judged(a) && !known(a))
             .filter_map(|a| read_and_process(sandbox, a).err())
             .collect::<Vec<_>>()
     }));
@@ -241,6 +242,11 @@ fn workers() -> &'static rayon::ThreadPool {
 
 /// Runs a build of the project's current snapshot. Called by the lane.
 pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
+    // A build deletes and writes under `.packer/cache`: a link brought there
+    // since the project was opened (a checkout, an archive) is refused first.
+    if let Err(refused) = project.state.recheck() {
+        return Outcome::Failed(state_refused(project, op, refused));
+    }
     // All of it on the build's low-priority threads, the assembly of the
     // packs (hashing every byte) included: reads keep their answers quick.
     // What only waits (the remote's uploads) waits on the lane's thread,
@@ -384,6 +390,13 @@ pub fn cache_stats(project: &Project) -> Value {
 /// Runs in the lane: never beside a build.
 pub fn prune_cache(project: &Project, op: &Operation, max_size: Option<u64>) -> (crate::operations::OpState, Value) {
     use crate::operations::OpState;
+    if let Err(refused) = project.state.recheck() {
+        let d = state_refused_diagnostic(project, refused);
+        return (
+            OpState::Failed,
+            json!({ "operationId": op.id, "outcome": "failed", "maxSize": max_size, "diagnostics": [d] }),
+        );
+    }
     let Some(max) = max_size.or(project.snapshot().manifest.cache.max_size) else {
         let d = Diagnostic::project(
             Severity::Error,
@@ -437,6 +450,21 @@ fn stats(c: Counts, took: Duration, remote: Value) -> Value {
 pub fn cancelled_before_running(op: &Operation) -> Value {
     let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
     json!({ "operationId": op.id, "outcome": "cancelled", "packs": [], "stats": stats, "diagnostics": [] })
+}
+
+/// The result of a build or a prune that did not start because the state
+/// folder is not the packer's (see `disk::state`).
+fn state_refused(project: &Project, op: &Operation, refused: crate::project::disk::state::Refused) -> Value {
+    let d = state_refused_diagnostic(project, refused);
+    let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
+    json!({ "operationId": op.id, "outcome": "failed", "packs": [], "stats": stats, "diagnostics": [d] })
+}
+
+/// `stateFolderRefused`, at the path relative to the project.
+fn state_refused_diagnostic(project: &Project, refused: crate::project::disk::state::Refused) -> Diagnostic {
+    let path = std::path::Path::new(&refused.path);
+    let rel = path.strip_prefix(&project.root).map_or(refused.path.clone(), |p| p.display().to_string());
+    Diagnostic::project(Severity::Error, "stateFolderRefused", refused.to_string(), Some(rel))
 }
 
 /// The result of a cache prune cancelled before it ran.

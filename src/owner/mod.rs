@@ -15,11 +15,4 @@
 pub mod lock;
 pub mod socket;
 
-use std::path::{Path, PathBuf};
-
 pub use lock::OwnerLock;
-
-/// Where the lock file lives.
-pub fn lock_path(root: &Path) -> PathBuf {
-    root.join(crate::project::disk::state::STATE_DIR).join("owner.lock")
-}

@@ -95,6 +95,8 @@ pub struct Project {
     /// The root as an open handle: every change to an asset's file, and every
     /// read of one, resolves its path beneath it.
     pub sandbox: sandbox::Sandbox,
+    /// `.packer/`, checked and held open (see `disk::state`).
+    pub state: state::StateDir,
     snapshot: ArcSwap<Snapshot>,
     pub bus: Arc<EventBus>,
     pub ops: Arc<OpTable>,
@@ -366,7 +368,10 @@ impl Project {
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
         // The packer deletes, truncates and renames inside `.packer/`: it and
         // everything in it must be the project's own, never a link out of it.
-        let state_dir = state::prepare(&root)?;
+        let state = state::prepare(&root)?;
+        // Every use of the folder goes through the handle the check opened.
+        let state_dir = state.path().to_path_buf();
+        let shown_state = root.join(STATE_DIR);
         let sandbox = sandbox::Sandbox::open(&root).map_err(|e| io(&root, e))?;
         // An apply a dead process left half done is settled before anything
         // reads the registry or the files.
@@ -427,7 +432,7 @@ impl Project {
         let conflicts = Arc::new(registry.registry.conflicts);
         let Loaded { assets, by_path, untracked, stats, skipped } = load(&sandbox, scan, entries, &mut cache);
         cache.save();
-        let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&state_dir, e))?);
+        let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&shown_state, e))?);
         // Generations keep rising across restarts (they start past the
         // journal's last seq), so a generation from an earlier run never
         // matches by accident.
@@ -444,6 +449,7 @@ impl Project {
             id,
             root,
             sandbox,
+            state,
             snapshot: ArcSwap::from_pointee(snap),
             bus,
             ops,
@@ -744,7 +750,8 @@ impl Project {
         })
     }
 
+    /// `.packer/`, through the handle opened when it was checked.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(STATE_DIR)
+        self.state.path().to_path_buf()
     }
 }

@@ -362,15 +362,14 @@ impl Attached {
     /// process took it. Returns the new link when attached again.
     fn take_over(&self) -> Option<(UnixStream, Decoder)> {
         let deadline = Instant::now() + TAKEOVER_TIMEOUT;
-        let lock_path = owner::lock_path(&self.root);
         while Instant::now() < deadline {
             if matches!(self.inner.lock().expect("remote lock").state, State::Closed) {
                 return None;
             }
             // The lock is taken only in a state folder that passes the
             // owner's check (a link planted meanwhile would be written through).
-            if crate::project::disk::state::prepare(&self.root).is_ok() {
-                if let Ok(Some(lock)) = OwnerLock::try_acquire(&lock_path) {
+            if let Ok(state) = crate::project::disk::state::prepare(&self.root) {
+                if let Ok(Some(lock)) = OwnerLock::try_acquire(&state.path().join("owner.lock")) {
                     return self.become_owner(lock);
                 }
             }

@@ -23,7 +23,7 @@ pub use connection::{root_path, serve};
 use owned::Owned;
 
 use crate::operations::Operation;
-use crate::owner::{self, OwnerLock};
+use crate::owner::OwnerLock;
 use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::{OpenError, Project};
 use crate::transport::message::code;
@@ -128,8 +128,8 @@ impl Server {
         Manifest::load(&canonical).map_err(|e| open_error(OpenError::Manifest(e)))?;
         // The lock file is the first thing written in `.packer/`: the folder
         // is checked before it (a link there would be written through).
-        crate::project::disk::state::prepare(&canonical).map_err(|e| open_error(e.into()))?;
-        let lock_path = owner::lock_path(&canonical);
+        let state = crate::project::disk::state::prepare(&canonical).map_err(|e| open_error(e.into()))?;
+        let lock_path = state.path().join("owner.lock");
         let deadline = Instant::now() + OPEN_TIMEOUT;
         loop {
             match OwnerLock::try_acquire(&lock_path) {
@@ -143,7 +143,8 @@ impl Server {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    return Err(RpcError::failed("io", format!("{}: {e}", lock_path.display())));
+                    let shown = canonical.join(crate::project::disk::state::STATE_DIR).join("owner.lock");
+                    return Err(RpcError::failed("io", format!("{}: {e}", shown.display())));
                 }
             }
             match Attached::attach(self, &canonical, &id) {

@@ -44,7 +44,7 @@ pub struct Intent {
 /// Records an intent durably (temp file, fsync, rename, fsync of the folder).
 pub fn write(state_dir: &Path, intent: &Intent) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(intent).expect("an intent serialises");
-    crate::fsutil::write_atomic(&state_dir.join(INTENT_FILE), &bytes)
+    crate::fsutil::write_atomic_new_mode(&state_dir.join(INTENT_FILE), &bytes, crate::project::disk::state::FILE_MODE)
 }
 
 pub fn clear(state_dir: &Path) {
