@@ -111,8 +111,13 @@ impl Placeholders {
 fn run_session() -> Vec<Step> {
     let f = Fixture::new(&[("assets/hero.txt", b"Once upon a time.\n")]);
     // Processing takes 600 ms, so that the build's progress and the cancel
-    // below land where they would in a large build, the same way each run.
-    let s = Server::start_with_env(&[("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "600")]);
+    // below land where they would in a large build, the same way each run;
+    // and the watches are still being placed throughout, so the summary
+    // says `starting` each run (placing them races with the first answer).
+    let s = Server::start_with_env(&[
+        ("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "600"),
+        ("STUDIO_PACKER_TEST_WATCH_DELAY_MS", "600000"),
+    ]);
     let mut x = Session { s, next_id: 1, sent: Vec::new(), steps: Vec::new() };
     let root = f.root().display().to_string();
 
