@@ -234,7 +234,10 @@ fn the_hardening_answers_match_their_schemas() {
 
     // Operations cancelled by packer/cancel while queued: an apply, a build
     // and a prune each answer their result, and their events carry it.
+    let mark = s.mark();
     let slow = s.send("packer/applyMutation", json!({"projectId": pid, "mutation": {"kind": "testSleep", "ms": 800}}));
+    // Once it holds the lane, what follows waits behind it.
+    s.wait_for_after(mark, "the slow apply to start", |m| m["params"]["kind"] == "started");
     let queued = [
         (
             "applyMutation.result.json",
