@@ -497,8 +497,8 @@ mod tests {
                 assert_eq!(request.is_commit_bearing(), m.lane);
             }
         }
-        assert!(method("packer/nothing").is_none());
-        assert!(Request::decode("packer/nothing", None).is_err_and(|e| e.code == -32601));
+        assert!(method("no/suchMethod").is_none());
+        assert!(Request::decode("no/suchMethod", None).is_err_and(|e| e.code == -32601));
         let lanes: Vec<&str> = METHODS.iter().filter(|m| m.cancellable()).map(|m| m.name).collect();
         assert_eq!(lanes, ["packer/applyMutation", "packer/build", "packer/pruneCache"]);
     }

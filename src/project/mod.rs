@@ -354,8 +354,10 @@ pub(crate) fn load(
 
 impl Project {
     /// Opens a project from disk: manifest, registry, a scan of the asset
-    /// roots and a look at every registered file.
-    pub fn open(root: &Path) -> Result<Arc<Project>, OpenError> {
+    /// roots and a look at every registered file. `state` is its `.packer/`,
+    /// checked by whoever took the owner lock in it (`state::prepare`): the
+    /// project writes in the very folder the lock is in.
+    pub fn open(root: &Path, state: state::StateDir) -> Result<Arc<Project>, OpenError> {
         let root = root.canonicalize().map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
         if !root.is_dir() {
             return Err(OpenError::NoFolder(root.display().to_string()));
@@ -366,9 +368,6 @@ impl Project {
             Manifest::load(&root)?;
         }
         let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
-        // The packer deletes, truncates and renames inside `.packer/`: it and
-        // everything in it must be the project's own, never a link out of it.
-        let state = state::prepare(&root)?;
         // Every use of the folder goes through the handle the check opened.
         let state_dir = state.path().to_path_buf();
         let shown_state = root.join(STATE_DIR);

@@ -370,7 +370,7 @@ impl Attached {
             // owner's check (a link planted meanwhile would be written through).
             if let Ok(state) = crate::project::disk::state::prepare(&self.root) {
                 if let Ok(Some(lock)) = OwnerLock::try_acquire(&state.path().join("owner.lock")) {
-                    return self.become_owner(lock);
+                    return self.become_owner(lock, state);
                 }
             }
             let last_seq = self.inner.lock().expect("remote lock").last_seq;
@@ -392,13 +392,17 @@ impl Attached {
         None
     }
 
-    fn become_owner(&self, lock: OwnerLock) -> Option<(UnixStream, Decoder)> {
+    fn become_owner(
+        &self,
+        lock: OwnerLock,
+        state: crate::project::disk::state::StateDir,
+    ) -> Option<(UnixStream, Decoder)> {
         let server = self.server.upgrade()?;
         let (subscribers, last_seq) = {
             let inner = self.inner.lock().expect("remote lock");
             (inner.subscribers.clone(), inner.last_seq)
         };
-        match server.adopt(&self.root, lock, subscribers, last_seq) {
+        match server.adopt(&self.root, lock, state, subscribers, last_seq) {
             Ok(()) => {
                 let mut inner = self.inner.lock().expect("remote lock");
                 inner.state = State::Converted;

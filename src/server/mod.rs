@@ -24,6 +24,7 @@ use owned::Owned;
 
 use crate::operations::Operation;
 use crate::owner::OwnerLock;
+use crate::project::disk::state::StateDir;
 use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::{OpenError, Project};
 use crate::transport::message::code;
@@ -134,7 +135,7 @@ impl Server {
         loop {
             match OwnerLock::try_acquire(&lock_path) {
                 Ok(Some(lock)) => {
-                    let project = Project::open(&canonical).map_err(open_error)?;
+                    let project = Project::open(&canonical, state).map_err(open_error)?;
                     let owned = Owned::start(self, project, lock)
                         .map_err(|e| RpcError::failed("io", format!("cannot listen for other processes: {e}")))?;
                     let handle = ProjectHandle::Local(owned);
@@ -171,11 +172,12 @@ impl Server {
         self: &Arc<Self>,
         root: &Path,
         lock: OwnerLock,
+        state: StateDir,
         subscribers: Vec<Arc<Outbox>>,
         last_seq: u64,
     ) -> Result<(), RpcError> {
         let _guard = self.open_lock.lock().expect("open lock");
-        let project = Project::open(root).map_err(open_error)?;
+        let project = Project::open(root, state).map_err(open_error)?;
         // Events the old owner journaled but never delivered here (and any
         // the new project emitted since it opened), then live ones: one step.
         for s in subscribers {
