@@ -53,8 +53,8 @@ fn stat_beneath(sandbox: &Sandbox, rel: &str) -> Option<Stat> {
 }
 
 /// How an observation went, for the open result and the benchmarks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObserveStats {
     /// Files read and hashed.
     pub hashed: usize,

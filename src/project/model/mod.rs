@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::hash::ContentHash;
 
 /// What an asset is, decided by its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
     Image,
@@ -80,8 +80,8 @@ pub(crate) fn extension(path: &str) -> String {
 /// show it. A struct rather than a JSON map: at 100,000 assets a map per
 /// asset costs more memory than everything else the packer keeps of it.
 /// Fields are in alphabetical order, so the JSON is what a sorted map gave.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bits_per_sample: Option<u16>,
@@ -107,7 +107,7 @@ pub struct Metadata {
 
 /// A short name in metadata (`png`, `utf-8`): the packer's own spellings
 /// are static, anything else is owned.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Name(std::borrow::Cow<'static, str>);
 
@@ -159,7 +159,7 @@ pub struct Problem {
 }
 
 /// One registered asset as stored. Field order is the on-disk key order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// Shared, not copied, by the snapshot's maps and the stat cache.
@@ -193,7 +193,7 @@ fn shared_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Err
 }
 
 /// Ordered most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     Error,
@@ -202,15 +202,16 @@ pub enum Severity {
 }
 
 /// A diagnostic, on an asset or on the project.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Diagnostic {
     pub severity: Severity,
+    #[schemars(with = "DiagnosticCode")]
     pub code: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
 }
 
@@ -220,8 +221,42 @@ impl Diagnostic {
     }
 }
 
+/// Every code a diagnostic may have: the protocol's list, which the
+/// schemas carry (a code the packer sends must be here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DiagnosticCode {
+    InvalidUtf8,
+    ImageUnreadable,
+    AudioUnreadable,
+    InvalidJson,
+    InvalidToml,
+    FontUnreadable,
+    Unreadable,
+    UnrepresentableName,
+    SymlinkIgnored,
+    Diverged,
+    InvalidSetting,
+    CacheWrite,
+    OutputUnwritable,
+    PackWrite,
+    Unpacked,
+    Recovered,
+    RecoveryFailed,
+    RemoteCacheConfig,
+    RemoteCacheCorrupt,
+    RemoteCacheDisabled,
+    RemoteCacheRefused,
+    RemoteCacheUploads,
+    NoMaxSize,
+    InBuildOutput,
+    StateFolderRefused,
+}
+
 /// An asset's status, in the order of precedence used to pick one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     Ok,
@@ -244,8 +279,8 @@ impl Status {
 }
 
 /// A registered asset: its registry entry and what the packer observed on disk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Asset {
     #[serde(flatten)]
     pub entry: Entry,

@@ -13,7 +13,7 @@ use crate::hash::ContentHash;
 use crate::project::format::registry::{Conflict, ConflictKind, Parsed};
 use crate::project::model::{Asset, Entry, Status};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ItemKind {
     Modified,
@@ -40,8 +40,8 @@ impl ItemKind {
 }
 
 /// One difference between disk and registry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Item {
     /// Stable while the difference lasts: derived from its kind and path.
     pub id: String,
@@ -49,6 +49,8 @@ pub struct Item {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<String>,
+    /// What differs, by kind (see protocol/README.md, "Divergence").
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub detail: Value,
 }
 

@@ -20,15 +20,40 @@ use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
 use divergence::{External, Item, Untracked};
 
 /// Counts kept with each snapshot, computed once when it is made.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetCounts {
     pub total: usize,
+    #[schemars(with = "CountsByKind")]
     pub by_kind: BTreeMap<&'static str, usize>,
+    #[schemars(with = "CountsByStatus")]
     pub by_status: BTreeMap<&'static str, usize>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Counts per kind: every kind is present.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountsByKind {
+    pub image: usize,
+    pub audio: usize,
+    pub data: usize,
+    pub text: usize,
+    pub font: usize,
+    pub binary: usize,
+}
+
+/// Counts per status: every status is present.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountsByStatus {
+    pub ok: usize,
+    pub invalid: usize,
+    pub modified: usize,
+    pub missing: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DiagnosticCounts {
     pub errors: usize,
     pub warnings: usize,

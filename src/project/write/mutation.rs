@@ -54,8 +54,55 @@ pub enum Mutation {
     TestSleep { ms: u64 },
 }
 
+/// The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
+/// variant (the test-only `testSleep` is left out).
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "Mutation")]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+enum MutationSchema {
+    /// Registers files that exist on disk as new assets.
+    Register { paths: Vec<String> },
+    /// Moves (or renames) an asset's file; its id is kept.
+    #[serde(rename_all = "camelCase")]
+    Move { asset_id: String, to: String },
+    /// Deletes assets' files and entries.
+    #[serde(rename_all = "camelCase")]
+    Delete { asset_ids: Vec<String> },
+    /// Removes entries and leaves the files.
+    #[serde(rename_all = "camelCase")]
+    Unregister { asset_ids: Vec<String> },
+    /// Replaces tags and merges settings (`null` removes a setting).
+    #[serde(rename_all = "camelCase")]
+    SetMetadata {
+        asset_id: String,
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+        #[serde(default)]
+        settings: Option<Map<String, Value>>,
+    },
+    /// Several mutations, all applied or none.
+    Batch { mutations: Vec<Mutation> },
+    /// Resolves divergence items: the ones chosen (with their resolution),
+    /// or every item with its default resolution.
+    Reconcile {
+        #[serde(default)]
+        items: Option<Vec<ReconcileChoice>>,
+    },
+}
+
+impl schemars::JsonSchema for Mutation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Mutation".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        MutationSchema::json_schema(g)
+    }
+}
+
 /// How to resolve one divergence item.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileChoice {
     #[serde(deserialize_with = "limits::name")]

@@ -1,9 +1,15 @@
-//! Typed parameters of every request, decoded from the wire with the path of
-//! any bad field reported (`mutation.assetId`), so that a client is told
-//! exactly what to fix. Results are built as JSON by the handlers; their
-//! shapes are documented in `protocol/README.md` and checked against
-//! `protocol/schema/` by the tests.
+//! The protocol's one model. Here: the method table and the typed params of
+//! every request, decoded from the wire with the path of any bad field
+//! reported (`mutation.assetId`), so that a client is told exactly what to
+//! fix. [`model`] has every result, [`events`] every event kind, and
+//! [`meta`] puts them together as data, from which the schemas, the
+//! TypeScript types and the Python client are generated.
 
+pub mod events;
+pub mod meta;
+pub mod model;
+
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -93,25 +99,8 @@ pub fn method_names() -> Vec<&'static str> {
 pub const NOTIFICATIONS: &[&str] = &["packer/event", "packer/eventsDropped", "$/progress"];
 
 /// Every `kind` of `packer/event` the server sends: operation events, then
-/// state events (`protocol/schema/event.json` has one variant for each).
-pub const EVENT_KINDS: &[&str] = &[
-    "queued",
-    "started",
-    "progress",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "rejected",
-    "remoteCacheDisabled",
-    "snapshotPublished",
-    "divergenceDetected",
-    "divergenceCleared",
-    "watchDegraded",
-    "watchRestored",
-    "ownerChanged",
-    "externalChangeBegan",
-    "externalChangeEnded",
-];
+/// state events (one variant of [`events::Event`] each).
+pub const EVENT_KINDS: &[&str] = events::Event::KINDS;
 
 /// Decodes params, naming the offending field on error.
 pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {
@@ -259,7 +248,7 @@ pub fn is_commit_bearing_method(name: &str) -> bool {
 }
 
 /// `packer/beginExternalChange`: a source-control operation begins.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BeginExternalChangeParams {
     #[serde(deserialize_with = "limits::name")]
@@ -272,7 +261,7 @@ pub struct BeginExternalChangeParams {
 }
 
 /// `packer/endExternalChange`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndExternalChangeParams {
     #[serde(deserialize_with = "limits::name")]
@@ -281,7 +270,7 @@ pub struct EndExternalChangeParams {
 
 /// `packer/testBreakWatch` (test builds only).
 #[cfg(feature = "test-hooks")]
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestBreakWatchParams {
     #[serde(deserialize_with = "limits::name")]
@@ -289,7 +278,7 @@ pub struct TestBreakWatchParams {
     pub hold_ms: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenProjectParams {
     #[serde(deserialize_with = "limits::path")]
@@ -298,18 +287,18 @@ pub struct OpenProjectParams {
     pub create: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectParams {
     #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Empty {}
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetFilter {
     pub kind: Option<Kind>,
@@ -322,7 +311,7 @@ pub struct AssetFilter {
     pub text: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListAssetsParams {
     #[serde(deserialize_with = "limits::name")]
@@ -334,7 +323,7 @@ pub struct ListAssetsParams {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAssetParams {
     #[serde(deserialize_with = "limits::name")]
@@ -343,7 +332,7 @@ pub struct GetAssetParams {
     pub asset_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiagnosticsParams {
     #[serde(deserialize_with = "limits::name")]
@@ -352,7 +341,7 @@ pub struct DiagnosticsParams {
     pub asset_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreviewParams {
     #[serde(deserialize_with = "limits::name")]
@@ -360,7 +349,7 @@ pub struct PreviewParams {
     pub mutation: Mutation,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyParams {
     #[serde(deserialize_with = "limits::name")]
@@ -374,7 +363,7 @@ pub struct ApplyParams {
     pub operation_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildParams {
     #[serde(deserialize_with = "limits::name")]
@@ -390,7 +379,7 @@ pub struct BuildParams {
 /// `packer/pruneCache`: evict the least recently used entries of the
 /// project's processing cache until it takes at most `maxSize` bytes
 /// (default: `[cache] max_size`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PruneCacheParams {
     #[serde(deserialize_with = "limits::name")]
@@ -442,6 +431,19 @@ impl<'de> Deserialize<'de> for ProgressToken {
     }
 }
 
+impl JsonSchema for ProgressToken {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ProgressToken".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "LSP's progress token: an integer or a string (at most 256 bytes).",
+            "type": ["integer", "string"]
+        })
+    }
+}
+
 impl ProgressToken {
     pub fn to_value(&self) -> Value {
         match self {
@@ -451,14 +453,14 @@ impl ProgressToken {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelParams {
     #[serde(deserialize_with = "limits::name")]
     pub operation_id: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplayParams {
     #[serde(deserialize_with = "limits::name")]
@@ -469,7 +471,7 @@ pub struct ReplayParams {
 }
 
 /// `$/cancelRequest`: LSP's shape, other fields tolerated.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, serde::Deserialize)]
 pub struct CancelRequestParams {
     pub id: Id,
 }

@@ -1,0 +1,873 @@
+//! The wire's types: the result of every method and every event kind, as
+//! Rust types that serialize to exactly what the server sends. The JSON
+//! Schemas under `protocol/schema/`, the TypeScript types of `editors/vscode`
+//! and the Python client of `editors/scripts` are generated from these (and
+//! from the params in `protocol/mod.rs`) by `tests/generated.rs`; nothing
+//! of them is kept by hand.
+//!
+//! Types the domain already serializes (an asset, a diagnostic, a
+//! divergence item) live with the domain and derive their schema there.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::project::disk::statcache::ObserveStats;
+use crate::project::model::{Asset, Diagnostic};
+use crate::project::snapshot::divergence::Item as DivergenceItem;
+use crate::project::snapshot::{AssetCounts, DiagnosticCounts};
+
+/// Where a type is written as an opaque JSON value at runtime, the
+/// schema says what it holds.
+pub type Generation = u64;
+
+// ---------------------------------------------------------------- initialize
+
+/// `initialize`'s params: LSP's, of which the packer reads nothing; other
+/// fields are tolerated.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeParams {
+    /// The client's process id, or null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_id: Option<i64>,
+    /// The client's capabilities (the packer needs none).
+    #[serde(default)]
+    pub capabilities: serde_json::Map<String, Value>,
+}
+
+/// What the server supports, as LSP servers declare theirs.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InitializeResult {
+    pub capabilities: ServerCapabilities,
+    pub server_info: ServerInfo,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerCapabilities {
+    pub experimental: ExperimentalCapabilities,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExperimentalCapabilities {
+    pub packer: PackerCapabilities,
+}
+
+/// The packer's own capabilities, from the protocol model.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackerCapabilities {
+    /// Bumped when a change would break a client written for an older one.
+    pub protocol_version: u32,
+    /// Every request method besides `initialize` and `shutdown`.
+    pub methods: Vec<String>,
+    /// Every notification the server sends.
+    pub notifications: Vec<String>,
+    /// Every `kind` of mutation `packer/previewMutation` and `packer/applyMutation` take.
+    pub mutation_kinds: Vec<String>,
+    /// Every `kind` of `packer/event` the server sends.
+    pub event_kinds: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerInfo {
+    /// `studio-packer`.
+    pub name: String,
+    pub version: String,
+}
+
+// ------------------------------------------------------------------ projects
+
+/// Whether this process owns the project or attaches to the process that does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OwnershipMode {
+    Owner,
+    Attached,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ownership {
+    pub mode: OwnershipMode,
+    /// The owner process (this one when `mode` is `owner`); null when it is not known.
+    pub owner_pid: Option<u32>,
+}
+
+/// `packer/openProject`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenProjectResult {
+    /// Stable for a root: the same folder always gets the same id.
+    pub project_id: String,
+    /// The project's absolute root.
+    pub root: String,
+    pub generation: Generation,
+    pub summary: Summary,
+    pub ownership: Ownership,
+    /// How the first look at the disk went (null when attached: the owner looked).
+    pub scan: Option<ObserveStats>,
+}
+
+/// One entry of `packer/listProjects`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectInfo {
+    pub project_id: String,
+    pub root: String,
+    /// `name` of packer.toml; null when the owner could not be asked.
+    pub name: Option<String>,
+    /// Null when the owner could not be asked.
+    pub generation: Option<Generation>,
+    pub ownership: Ownership,
+}
+
+/// `packer/listProjects`: the projects this connection's server has open, by root.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListProjectsResult {
+    pub projects: Vec<ProjectInfo>,
+}
+
+// ------------------------------------------------------------------- summary
+
+/// Whether disk and registry agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DivergenceState {
+    Clean,
+    Diverged,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DivergenceCount {
+    pub state: DivergenceState,
+    /// The number of divergence items.
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LaneCounts {
+    /// Operations waiting in the project's lane.
+    pub queued: usize,
+    /// 0 or 1: the lane runs one operation at a time.
+    pub running: usize,
+}
+
+/// Watching the project's files for changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WatchState {
+    /// Not watched (a one-shot command).
+    Off,
+    /// The watches are being placed; changes meanwhile are seen once they are.
+    Starting,
+    Ok,
+    /// Watching failed; `reason` says why. Changes are seen at the next look.
+    Degraded,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Watch {
+    pub state: WatchState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An outcome of a build or a cache prune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BuildOutcome {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// The last build of this process, for the summary.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LastBuild {
+    pub operation_id: String,
+    pub outcome: BuildOutcome,
+    /// Milliseconds since the Unix epoch.
+    pub finished_at_ms: u64,
+    /// How many packs it made or kept.
+    pub packs: usize,
+    pub stats: BuildStats,
+}
+
+/// A source-control operation in progress (`packer/beginExternalChange`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalChangeInfo {
+    pub change_id: String,
+    pub reason: String,
+    pub age_ms: u64,
+}
+
+/// `packer/summary`: every count a client shows, computed by the packer.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Summary {
+    pub generation: Generation,
+    pub assets: AssetCounts,
+    pub diagnostics: DiagnosticCounts,
+    pub divergence: DivergenceCount,
+    pub lane: LaneCounts,
+    pub watch: Watch,
+    /// Null until this process has built the project.
+    pub last_build: Option<LastBuild>,
+    /// Source-control operations in progress, oldest first: divergence is held back until they end.
+    pub external_changes: Vec<ExternalChangeInfo>,
+}
+
+// -------------------------------------------------------------------- reads
+
+/// `packer/listAssets`: a page of assets in path order.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListAssetsResult {
+    pub generation: Generation,
+    pub items: Vec<Arc<Asset>>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `packer/getAsset`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetAssetResult {
+    pub generation: Generation,
+    pub asset: Arc<Asset>,
+}
+
+/// `packer/diagnostics`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiagnosticsResult {
+    pub generation: Generation,
+    pub items: Vec<Diagnostic>,
+}
+
+/// `packer/divergence`: every difference between disk and registry.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DivergenceResult {
+    pub generation: Generation,
+    pub state: DivergenceState,
+    pub items: Arc<Vec<DivergenceItem>>,
+}
+
+// ---------------------------------------------------------------- operations
+
+/// The method that started an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationKind {
+    ApplyMutation,
+    Build,
+    PruneCache,
+    /// Recovered from a journal written by a version that did not record it.
+    Unknown,
+}
+
+/// An operation's state: `queued`, `running`, then one terminal state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OpStateName {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Rejected,
+}
+
+/// One operation of `packer/operations`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperationInfo {
+    pub operation_id: String,
+    pub kind: OperationKind,
+    pub title: String,
+    pub state: OpStateName,
+    /// The `sequence` of its last event.
+    pub last_sequence: u64,
+    /// Milliseconds since the Unix epoch.
+    pub queued_at_ms: u64,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+}
+
+/// `packer/operations`: active operations in arrival order, then recent ones.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperationsResult {
+    pub items: Vec<OperationInfo>,
+}
+
+/// `packer/cancel`: the state before and after the request (a running
+/// operation stops at its next safe point, so `state` may still be `running`).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelResult {
+    pub operation_id: String,
+    pub previous_state: OpStateName,
+    pub state: OpStateName,
+}
+
+/// `packer/replayEvents`: journaled events after `after`, oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplayEventsResult {
+    #[schemars(with = "Vec<crate::protocol::events::Event>")]
+    pub events: Vec<Value>,
+    /// The project's last `seq`: when it is beyond the last event returned, ask again.
+    pub last_seq: u64,
+}
+
+/// `packer/beginExternalChange`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BeginExternalChangeResult {
+    /// Pass to `packer/endExternalChange`.
+    pub change_id: String,
+}
+
+// -------------------------------------------------------------------- builds
+
+/// The shared cache's part of a build: what it found, fetched and stored.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteStats {
+    pub mode: RemoteModeName,
+    pub hits: u64,
+    pub misses: u64,
+    /// Entries found damaged (refetched or reprocessed).
+    pub corrupt: u64,
+    pub uploaded: u64,
+    pub errors: u64,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+}
+
+/// `[cache.remote] mode`, as this process uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RemoteModeName {
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "read-write")]
+    ReadWrite,
+    #[serde(rename = "off")]
+    Off,
+}
+
+/// What a build counted.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildStats {
+    /// Assets in the build.
+    pub assets: usize,
+    /// Assets processed by this build.
+    pub processed: u64,
+    /// Assets taken from a processing cache.
+    pub reused: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub duration_ms: u64,
+    pub remote: RemoteStats,
+}
+
+/// One pack a build made or kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackInfo {
+    pub name: String,
+    /// Relative to the project root.
+    pub path: String,
+    pub assets: usize,
+    pub bytes: u64,
+    /// The pack's checksum (hex).
+    pub hash: String,
+    /// False when the pack on disk already had these bytes and was kept.
+    pub written: bool,
+}
+
+/// `packer/build`, and the `result` of its terminal event.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildResult {
+    pub operation_id: String,
+    pub outcome: BuildOutcome,
+    pub packs: Vec<PackInfo>,
+    pub stats: BuildStats,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The local processing cache.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalCacheStats {
+    pub entries: u64,
+    pub bytes: u64,
+    /// What its files take on disk, reclaimable space included.
+    pub disk_bytes: u64,
+    pub segments: u64,
+    /// `[cache] max_size`, or null.
+    pub max_size: Option<u64>,
+    /// Milliseconds since the Unix epoch; null when empty.
+    pub oldest_use_ms: Option<u64>,
+    pub newest_use_ms: Option<u64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteCacheInfo {
+    pub url: String,
+    pub mode: RemoteModeName,
+}
+
+/// `packer/cacheStats`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheStatsResult {
+    pub local: LocalCacheStats,
+    /// `[cache.remote]`, when set.
+    pub remote: Option<RemoteCacheInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntriesAndBytes {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// `packer/pruneCache`, and the `result` of its terminal event.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PruneCacheResult {
+    pub operation_id: String,
+    pub outcome: BuildOutcome,
+    /// The size pruned to; null when there was none to use.
+    pub max_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<EntriesAndBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evicted: Option<EntriesAndBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<EntriesAndBytes>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+// ----------------------------------------------------------------- mutations
+
+/// What stops a mutation: any blocker rejects it and it changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BlockerCode {
+    StaleGeneration,
+    EmptyMutation,
+    OutsideProject,
+    InvalidName,
+    AlreadyRegistered,
+    NotFound,
+    NotAFile,
+    Unreadable,
+    UnknownAsset,
+    TargetExists,
+    FileMissing,
+    InvalidTag,
+    InvalidSetting,
+    Diverged,
+    UnknownDivergence,
+    InvalidResolution,
+    RegistryInvalid,
+    ManifestInvalid,
+    InConflict,
+    CaseConflict,
+    InBuildOutput,
+}
+
+/// What a client should know of a mutation that does not stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WarningCode {
+    OutsideAssetRoots,
+    Excluded,
+    NoChange,
+    KindChanged,
+    FileAlreadyMissing,
+    InvalidUtf8,
+    ImageUnreadable,
+    AudioUnreadable,
+    InvalidJson,
+    InvalidToml,
+    FontUnreadable,
+    Reevaluated,
+    Skipped,
+    ContentDiffers,
+    ChoiceNeeded,
+    CopyKept,
+}
+
+/// A blocker of a mutation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Blocker {
+    pub code: BlockerCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// A warning of a mutation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// A change to one registry entry: `add` has `after`, `remove` has
+/// `before`, `update` has both.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum RegistryMutation {
+    #[serde(rename_all = "camelCase")]
+    Add { asset_id: String, after: crate::project::model::Entry },
+    #[serde(rename_all = "camelCase")]
+    Update { asset_id: String, before: crate::project::model::Entry, after: crate::project::model::Entry },
+    #[serde(rename_all = "camelCase")]
+    Remove { asset_id: String, before: crate::project::model::Entry },
+}
+
+/// The project's own files an apply may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProjectFile {
+    #[serde(rename = "packer.toml")]
+    Manifest,
+    #[serde(rename = "packer.registry.jsonl")]
+    Registry,
+}
+
+/// One filesystem step, in the order it is performed: a `write` of
+/// packer.toml (a reconcile's `ignore`) is a step among the others; a
+/// `write` of packer.registry.jsonl, when present, is always last.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum FilesystemMutation {
+    Move { path: String, to: String },
+    Delete { path: String },
+    Write { path: ProjectFile },
+}
+
+/// How one divergence item is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ResolutionName {
+    Adopt,
+    Drop,
+    Relink,
+    Register,
+    Ignore,
+    Move,
+    Reload,
+    Keep,
+    Ours,
+    Theirs,
+    Both,
+}
+
+/// In a preview of a reconcile: each item it resolves, and how.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resolution {
+    pub divergence_id: String,
+    pub kind: crate::project::snapshot::divergence::ItemKind,
+    pub path: String,
+    pub resolution: ResolutionName,
+    /// Where a `relink` or `move` takes the asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Lists of a preview or an apply's result hold at most 1,000 entries
+/// (`crate::project::write::mutation::LISTED`, held to it by a test).
+///
+/// Present only when a list of the answer holds more than `limit` entries.
+/// Each list then holds its first `limit` entries, in order, and this
+/// gives every list's full length (exact: a blocker beyond the first
+/// `limit` still rejects the mutation).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Truncated {
+    /// 1,000.
+    pub limit: usize,
+    pub blockers: usize,
+    pub warnings: usize,
+    pub registry_mutations: usize,
+    pub filesystem_mutations: usize,
+    /// In a preview of a reconcile that resolves at least one item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolutions: Option<usize>,
+}
+
+/// `packer/previewMutation`: what the mutation would do, against the
+/// snapshot of `baseGeneration`. Apply plans again at its turn.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewResult {
+    pub base_generation: Generation,
+    #[schemars(length(max = 1000))]
+    pub blockers: Vec<Blocker>,
+    #[schemars(length(max = 1000))]
+    pub warnings: Vec<Warning>,
+    #[schemars(length(max = 1000))]
+    pub registry_mutations: Vec<RegistryMutation>,
+    #[schemars(length(max = 1000))]
+    pub filesystem_mutations: Vec<FilesystemMutation>,
+    /// A reconcile's items with the resolution each gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1000))]
+    pub resolutions: Option<Vec<Resolution>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ApplyOutcome {
+    Applied,
+    Rejected,
+    Cancelled,
+}
+
+/// `packer/applyMutation`, and the `result` of its terminal event.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyResult {
+    pub operation_id: String,
+    pub outcome: ApplyOutcome,
+    /// The generation after the apply (unchanged unless `applied` changed something).
+    pub generation: Generation,
+    #[schemars(length(max = 1000))]
+    pub blockers: Vec<Blocker>,
+    #[schemars(length(max = 1000))]
+    pub warnings: Vec<Warning>,
+    #[schemars(length(max = 1000))]
+    pub registry_mutations: Vec<RegistryMutation>,
+    #[schemars(length(max = 1000))]
+    pub filesystem_mutations: Vec<FilesystemMutation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
+}
+
+// -------------------------------------------------------------- notifications
+
+/// `packer/eventsDropped`: a slow client missed these events (replay them
+/// with `packer/replayEvents`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsDropped {
+    pub project_id: String,
+    pub from_seq: u64,
+    pub to_seq: u64,
+}
+
+/// LSP's progress token: an integer or a string.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Token {
+    Integer(i64),
+    String(String),
+}
+
+/// `$/progress`: LSP work-done progress for an operation whose request
+/// carried a `workDoneToken`. Each value also carries the operation's id and
+/// the `sequence` of the `packer/event` it accompanies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProgressParams {
+    /// The request's `workDoneToken`.
+    pub token: Token,
+    pub value: WorkDoneProgress,
+}
+
+/// A terminal state of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TerminalState {
+    Succeeded,
+    Failed,
+    Cancelled,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum WorkDoneProgress {
+    #[serde(rename_all = "camelCase")]
+    Begin {
+        /// `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`.
+        title: String,
+        /// Always true.
+        cancellable: bool,
+        operation_id: String,
+        sequence: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Report {
+        message: String,
+        /// 0 to 100.
+        #[schemars(range(max = 100))]
+        percentage: u8,
+        operation_id: String,
+        sequence: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    End {
+        /// The operation's terminal state.
+        message: TerminalState,
+        operation_id: String,
+        sequence: u64,
+    },
+}
+
+// -------------------------------------------------------------------- errors
+
+/// The `error` member of a response. Codes: -32700 parse error, -32600
+/// invalid request, -32601 unknown method, -32602 invalid params, -32603
+/// internal error, -32002 not initialized, -32800 cancelled by
+/// `$/cancelRequest`, -32801 content modified, -32803 request failed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorObject {
+    #[schemars(schema_with = "error_codes")]
+    pub code: i64,
+    pub message: String,
+    /// Only for the codes that carry it (-32600 for an id in flight, -32602,
+    /// -32800, -32801, -32803).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<ErrorData>,
+}
+
+fn error_codes(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "enum": [-32700, -32600, -32601, -32602, -32603, -32002, -32800, -32801, -32803] })
+}
+
+/// What an error's `data` holds, by code.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ErrorData {
+    /// -32602: the offending field, and the limit when one was exceeded.
+    InvalidParams(InvalidParamsData),
+    /// -32600: a request whose id is still in flight.
+    DuplicateId(DuplicateIdData),
+    /// -32800: the operation cancelled by `$/cancelRequest`.
+    Cancelled(CancelledData),
+    /// -32801: the project's current generation.
+    ContentModified(ContentModifiedData),
+    /// -32803: why the request failed.
+    Failed(FailedData),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvalidParamsData {
+    /// The path of the offending field (`mutation.mutations[0].assetIds[0]`);
+    /// `params` when the params as a whole are wrong.
+    pub field: String,
+    /// Present when a limit was exceeded: the limit, in entries or bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DuplicateIdData {
+    pub duplicate_id: Token,
+}
+
+/// `cancelled`, as an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CancelledOutcome {
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelledData {
+    pub operation_id: String,
+    pub outcome: CancelledOutcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContentModifiedData {
+    pub generation: Generation,
+}
+
+/// Why a request failed (-32803).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "reason", rename_all = "camelCase")]
+pub enum FailedData {
+    /// The folder does not exist (and `create` was not set).
+    NoFolder {},
+    /// There is no packer.toml (and `create` was not set).
+    NoManifest {},
+    /// The registry does not parse.
+    RegistryInvalid {},
+    /// Reading or writing failed.
+    Io {},
+    /// This process attaches to the project's owner and cannot do this itself.
+    Attached {},
+    /// The owner process holds the project but does not answer.
+    OwnerUnreachable {},
+    /// The owner changed while the request was forwarded.
+    OwnerChanged {},
+    /// packer.toml does not parse or does not validate.
+    #[serde(rename_all = "camelCase")]
+    ManifestInvalid {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<Option<String>>,
+    },
+    /// The state folder, or something in it, is not what the packer makes.
+    StateFolderRefused {
+        /// The offending path.
+        path: String,
+    },
+    /// An apply failed before its commit point; the same object is the
+    /// `error` of the `failed` event.
+    #[serde(rename_all = "camelCase")]
+    ApplyFailed { operation_id: String, message: String },
+    /// The owner of an attached project went away before answering a
+    /// forwarded request. For a forwarded apply, `operationId` names the
+    /// operation to look up in packer/operations or packer/replayEvents.
+    #[serde(rename_all = "camelCase")]
+    OwnerLost { operation_id: Option<String> },
+}
