@@ -3,7 +3,9 @@
 //! TypeScript types of `editors/vscode` and the Python client of
 //! `editors/scripts`. This test makes them and fails when a committed file
 //! differs from what the model gives; `UPDATE_GENERATED=1 cargo test --test
-//! generated` (or `scripts/generate.sh`) writes them.
+//! generated` (`scripts/generate.sh`) writes them.
+
+mod codegen;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,8 @@ fn generated() -> Vec<(String, String)> {
     for (name, schema) in meta::schema_files(&model) {
         files.push((format!("protocol/schema/{name}"), pretty(&schema)));
     }
+    files.push(("editors/vscode/src/protocol.ts".to_string(), codegen::typescript(&model)));
+    files.push(("editors/scripts/packer_protocol.py".to_string(), codegen::python(&model)));
     files
 }
 

@@ -1,0 +1,1645 @@
+# Generated from the protocol's Rust types by tests/codegen: do not edit.
+# `cargo test --test generated` fails when this file is out of date;
+# `UPDATE_GENERATED=1 cargo test --test generated` rewrites it.
+"""The studio-packer protocol: its types, and a client of `studio-packer serve`.
+
+Standard library only; Python 3.9 and later. An object type is a TypedDict
+(required keys in a base class, optional ones in a total=False subclass); a
+union of objects is told apart by its tag key (`kind`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any, Callable, Dict, List, Literal, Optional, TypedDict, Union, cast
+
+PROTOCOL_VERSION = 1
+
+
+# How an apply ended.
+ApplyOutcome = Literal["applied", "rejected", "cancelled"]
+
+
+class _ApplyParamsRequired(TypedDict):
+    mutation: Mutation
+    projectId: str
+
+
+class ApplyParams(_ApplyParamsRequired, total=False):
+    expectedGeneration: Optional[int]
+    # A fresh id chosen by the client, so that it can follow the operation
+    # before the response arrives (attached processes always set one).
+    operationId: Optional[str]
+    workDoneToken: Optional[ProgressToken]
+
+
+class _ApplyResultRequired(TypedDict):
+    blockers: List[Blocker]
+    filesystemMutations: List[FilesystemMutation]
+    # The generation after the apply (unchanged unless `applied` changed something).
+    generation: int
+    operationId: str
+    outcome: ApplyOutcome
+    registryMutations: List[RegistryMutation]
+    warnings: List[Warning]
+
+
+class ApplyResult(_ApplyResultRequired, total=False):
+    """`packer/applyMutation`, and the `result` of its terminal event."""
+
+    truncated: Optional[Truncated]
+
+
+class Asset(TypedDict):
+    """A registered asset: its registry entry and what the packer observed on disk."""
+
+    diagnostics: List[Diagnostic]
+    hash: ContentHash
+    # Shared, not copied, by the snapshot's maps and the stat cache.
+    id: str
+    kind: Kind
+    metadata: Metadata
+    path: str
+    settings: Dict[str, Any]
+    size: int
+    status: Status
+    tags: List[str]
+
+
+class AssetCounts(TypedDict):
+    """Counts kept with each snapshot, computed once when it is made."""
+
+    byKind: CountsByKind
+    byStatus: CountsByStatus
+    total: int
+
+
+class AssetFilter(TypedDict, total=False):
+    kind: Optional[Kind]
+    pathPrefix: Optional[str]
+    status: Optional[Status]
+    tag: Optional[str]
+    text: Optional[str]
+
+
+class _BeginExternalChangeParamsRequired(TypedDict):
+    projectId: str
+    # For people: what is changing the files (`git checkout feature`).
+    reason: str
+
+
+class BeginExternalChangeParams(_BeginExternalChangeParamsRequired, total=False):
+    """`packer/beginExternalChange`: a source-control operation begins."""
+
+    # How long the change may stay open (default 300,000; at most 3,600,000).
+    timeoutMs: Optional[int]
+
+
+class BeginExternalChangeResult(TypedDict):
+    """`packer/beginExternalChange`."""
+
+    # Pass to `packer/endExternalChange`.
+    changeId: str
+
+
+class _BlockerRequired(TypedDict):
+    code: BlockerCode
+    message: str
+
+
+class Blocker(_BlockerRequired, total=False):
+    """A blocker of a mutation."""
+
+    assetId: Optional[str]
+    path: Optional[str]
+
+
+# What stops a mutation: any blocker rejects it and it changes nothing.
+BlockerCode = Literal["staleGeneration", "emptyMutation", "outsideProject", "invalidName", "alreadyRegistered", "notFound", "notAFile", "unreadable", "unknownAsset", "targetExists", "fileMissing", "invalidTag", "invalidSetting", "diverged", "unknownDivergence", "invalidResolution", "registryInvalid", "manifestInvalid", "inConflict", "caseConflict", "inBuildOutput"]
+
+
+# An outcome of a build or a cache prune.
+BuildOutcome = Literal["succeeded", "failed", "cancelled"]
+
+
+class _BuildParamsRequired(TypedDict):
+    projectId: str
+
+
+class BuildParams(_BuildParamsRequired, total=False):
+    # Ignore the processing cache: process every asset again.
+    clean: bool
+    operationId: Optional[str]
+    workDoneToken: Optional[ProgressToken]
+
+
+class BuildResult(TypedDict):
+    """`packer/build`, and the `result` of its terminal event."""
+
+    diagnostics: List[Diagnostic]
+    operationId: str
+    outcome: BuildOutcome
+    packs: List[PackInfo]
+    stats: BuildStats
+
+
+class BuildStats(TypedDict):
+    """What a build counted."""
+
+    # Assets in the build.
+    assets: int
+    bytesIn: int
+    bytesOut: int
+    durationMs: int
+    # Assets processed by this build.
+    processed: int
+    remote: RemoteStats
+    # Assets taken from a processing cache.
+    reused: int
+
+
+class CacheStatsResult(TypedDict):
+    """`packer/cacheStats`."""
+
+    local: LocalCacheStats
+    # `[cache.remote]`, when set.
+    remote: Optional[RemoteCacheInfo]
+
+
+class CancelParams(TypedDict):
+    operationId: str
+
+
+class CancelResult(TypedDict):
+    """`packer/cancel`: the state before and after the request (a running
+    operation stops at its next safe point, so `state` may still be `running`).
+    """
+
+    operationId: str
+    previousState: OpStateName
+    state: OpStateName
+
+
+class CancelledData(TypedDict):
+    operationId: str
+    outcome: CancelledOutcome
+
+
+# `cancelled`, as an outcome.
+CancelledOutcome = Literal["cancelled"]
+
+
+# A BLAKE3 hash of a file's bytes, in lowercase hex.
+ContentHash = str
+
+
+class ContentModifiedData(TypedDict):
+    generation: int
+
+
+class CountsByKind(TypedDict):
+    """Counts per kind: every kind is present."""
+
+    audio: int
+    binary: int
+    data: int
+    font: int
+    image: int
+    text: int
+
+
+class CountsByStatus(TypedDict):
+    """Counts per status: every status is present."""
+
+    invalid: int
+    missing: int
+    modified: int
+    ok: int
+
+
+class _DiagnosticRequired(TypedDict):
+    code: DiagnosticCode
+    message: str
+    severity: Severity
+
+
+class Diagnostic(_DiagnosticRequired, total=False):
+    """A diagnostic, on an asset or on the project."""
+
+    assetId: Optional[str]
+    path: Optional[str]
+
+
+# Every code a diagnostic may have: the protocol's list, which the
+# schemas carry (a code the packer sends must be here).
+DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused"]
+
+
+class DiagnosticCounts(TypedDict):
+    errors: int
+    warnings: int
+
+
+class _DiagnosticsParamsRequired(TypedDict):
+    projectId: str
+
+
+class DiagnosticsParams(_DiagnosticsParamsRequired, total=False):
+    assetId: Optional[str]
+
+
+class DiagnosticsResult(TypedDict):
+    """`packer/diagnostics`."""
+
+    generation: int
+    items: List[Diagnostic]
+
+
+class DivergenceCount(TypedDict):
+    # The number of divergence items.
+    count: int
+    state: DivergenceState
+
+
+class DivergenceResult(TypedDict):
+    """`packer/divergence`: every difference between disk and registry."""
+
+    generation: int
+    items: List[Item]
+    state: DivergenceState
+
+
+# Whether disk and registry agree.
+DivergenceState = Literal["clean", "diverged"]
+
+
+class DuplicateIdData(TypedDict):
+    duplicateId: Token
+
+
+class Empty(TypedDict):
+    pass
+
+
+class EndExternalChangeParams(TypedDict):
+    """`packer/endExternalChange`."""
+
+    changeId: str
+
+
+# How an external change ended.
+EndedByName = Literal["client", "connectionClosed", "timeout"]
+
+
+class EntriesAndBytes(TypedDict):
+    bytes: int
+    entries: int
+
+
+class Entry(TypedDict):
+    """One registered asset as stored. Field order is the on-disk key order."""
+
+    hash: ContentHash
+    # Shared, not copied, by the snapshot's maps and the stat cache.
+    id: str
+    kind: Kind
+    path: str
+    settings: Dict[str, Any]
+    size: int
+    tags: List[str]
+
+
+# What an error's `data` holds, by code.
+ErrorData = Union["InvalidParamsData", "DuplicateIdData", "CancelledData", "ContentModifiedData", "FailedData"]
+
+
+class _ErrorObjectRequired(TypedDict):
+    code: Literal[-32700, -32600, -32601, -32602, -32603, -32002, -32800, -32801, -32803]
+    message: str
+
+
+class ErrorObject(_ErrorObjectRequired, total=False):
+    """The `error` member of a response. Codes: -32700 parse error, -32600
+    invalid request, -32601 unknown method, -32602 invalid params, -32603
+    internal error, -32002 not initialized, -32800 cancelled by
+    `$/cancelRequest`, -32801 content modified, -32803 request failed.
+    """
+
+    # Only for the codes that carry it (-32600 for an id in flight, -32602,
+    # -32800, -32801, -32803).
+    data: Optional[ErrorData]
+
+
+# One event of a project, as sent in a `packer/event` notification and as
+# stored in `.packer/events.jsonl`.
+Event = Union["EventQueued", "EventStarted", "EventProgress", "EventSucceeded", "EventFailed", "EventCancelled", "EventRejected", "EventRemoteCacheDisabled", "EventSnapshotPublished", "EventDivergenceDetected", "EventDivergenceCleared", "EventWatchDegraded", "EventWatchRestored", "EventOwnerChanged", "EventExternalChangeBegan", "EventExternalChangeEnded"]
+
+
+class EventQueued(TypedDict):
+    """The operation was accepted and waits in the project's lane. Always
+    its first event (sequence 1).
+    """
+
+    kind: Literal["queued"]
+    # The method that started the operation.
+    operation: OperationKind
+    operationId: str
+    projectId: str
+    seq: int
+    sequence: int
+
+
+class EventStarted(TypedDict):
+    """The operation's turn in the lane came."""
+
+    kind: Literal["started"]
+    operationId: str
+    projectId: str
+    # The project's event order (the journal's), across restarts.
+    seq: int
+    # The operation's own event order, from 1.
+    sequence: int
+
+
+class _EventProgressRequired(TypedDict):
+    done: int
+    kind: Literal["progress"]
+    message: str
+    operationId: str
+    projectId: str
+    seq: int
+    sequence: int
+    total: int
+
+
+class EventProgress(_EventProgressRequired, total=False):
+    """Progress of a running operation. May be coalesced when the client reads slowly."""
+
+    # A build's bytes read so far.
+    bytes: Optional[int]
+    bytesTotal: Optional[int]
+
+
+class _EventSucceededRequired(TypedDict):
+    kind: Literal["succeeded"]
+    operationId: str
+    outcome: EventOutcome
+    projectId: str
+    seq: int
+    sequence: int
+
+
+class EventSucceeded(_EventSucceededRequired, total=False):
+    """Terminal: an apply (outcome `applied`), a build or a cache prune
+    (outcome `succeeded`) succeeded.
+    """
+
+    error: Optional[OperationFailure]
+    # Set on the terminal event of an operation whose process died: the
+    # next owner ended it from the registry's state (see Crash recovery).
+    recovered: Optional[bool]
+    # The operation's result, as its request was answered.
+    result: Optional[OperationResult]
+
+
+class _EventFailedRequired(TypedDict):
+    kind: Literal["failed"]
+    operationId: str
+    outcome: EventOutcome
+    projectId: str
+    seq: int
+    sequence: int
+
+
+class EventFailed(_EventFailedRequired, total=False):
+    """Terminal: an apply failed (with `error`; nothing was changed), a build
+    was stopped by an internal error (with `error`), or a build or prune
+    failed (with `result`, whose diagnostics say why).
+    """
+
+    error: Optional[OperationFailure]
+    # Set on the terminal event of an operation whose process died: the
+    # next owner ended it from the registry's state (see Crash recovery).
+    recovered: Optional[bool]
+    # The operation's result, as its request was answered.
+    result: Optional[OperationResult]
+
+
+class _EventCancelledRequired(TypedDict):
+    kind: Literal["cancelled"]
+    operationId: str
+    outcome: EventOutcome
+    projectId: str
+    seq: int
+    sequence: int
+
+
+class EventCancelled(_EventCancelledRequired, total=False):
+    """Terminal: cancelled. Cancelled by packer/cancel or by its project
+    closing (queued or running), it carries its `result`; cancelled by
+    `$/cancelRequest` it does not.
+    """
+
+    error: Optional[OperationFailure]
+    # Set on the terminal event of an operation whose process died: the
+    # next owner ended it from the registry's state (see Crash recovery).
+    recovered: Optional[bool]
+    # The operation's result, as its request was answered.
+    result: Optional[OperationResult]
+
+
+class _EventRejectedRequired(TypedDict):
+    kind: Literal["rejected"]
+    operationId: str
+    outcome: EventOutcome
+    projectId: str
+    seq: int
+    sequence: int
+
+
+class EventRejected(_EventRejectedRequired, total=False):
+    """Terminal: the mutation had blockers and changed nothing. `result`
+    equals the response's result.
+    """
+
+    error: Optional[OperationFailure]
+    # Set on the terminal event of an operation whose process died: the
+    # next owner ended it from the registry's state (see Crash recovery).
+    recovered: Optional[bool]
+    # The operation's result, as its request was answered.
+    result: Optional[OperationResult]
+
+
+class EventRemoteCacheDisabled(TypedDict):
+    """A build stopped using the shared cache (or uploading to it)."""
+
+    kind: Literal["remoteCacheDisabled"]
+    message: str
+    operationId: str
+    projectId: str
+    reason: RemoteDisabledReason
+    scope: RemoteDisabledScope
+    seq: int
+    sequence: int
+    url: str
+
+
+class _EventSnapshotPublishedRequired(TypedDict):
+    generation: int
+    kind: Literal["snapshotPublished"]
+    projectId: str
+    seq: int
+
+
+class EventSnapshotPublished(_EventSnapshotPublishedRequired, total=False):
+    """A new snapshot is current."""
+
+    # The operation that caused it, if one did.
+    operationId: Optional[str]
+    sequence: Optional[int]
+
+
+class _EventDivergenceDetectedRequired(TypedDict):
+    # Every divergence item now.
+    count: int
+    generation: int
+    # The items that are new or changed.
+    items: List[Item]
+    kind: Literal["divergenceDetected"]
+    projectId: str
+    seq: int
+    state: DivergenceState
+
+
+class EventDivergenceDetected(_EventDivergenceDetectedRequired, total=False):
+    """New divergence items (or changed ones)."""
+
+    operationId: Optional[str]
+    sequence: Optional[int]
+
+
+class _EventDivergenceClearedRequired(TypedDict):
+    count: int
+    generation: int
+    # The ids of the items that are gone.
+    ids: List[str]
+    kind: Literal["divergenceCleared"]
+    projectId: str
+    seq: int
+    state: DivergenceState
+
+
+class EventDivergenceCleared(_EventDivergenceClearedRequired, total=False):
+    """Divergence items that are gone."""
+
+    operationId: Optional[str]
+    sequence: Optional[int]
+
+
+class EventWatchDegraded(TypedDict):
+    """Watching the project's files failed: changes are seen at the next look."""
+
+    kind: Literal["watchDegraded"]
+    projectId: str
+    reason: str
+    seq: int
+
+
+class EventWatchRestored(TypedDict):
+    """Watching works again."""
+
+    kind: Literal["watchRestored"]
+    projectId: str
+    seq: int
+
+
+class EventOwnerChanged(TypedDict):
+    """Another process took the project over."""
+
+    kind: Literal["ownerChanged"]
+    ownerPid: int
+    projectId: str
+    seq: int
+
+
+class EventExternalChangeBegan(TypedDict):
+    """A source-control operation began (`packer/beginExternalChange`)."""
+
+    changeId: str
+    kind: Literal["externalChangeBegan"]
+    projectId: str
+    reason: str
+    seq: int
+    timeoutMs: int
+
+
+class EventExternalChangeEnded(TypedDict):
+    """A source-control operation ended."""
+
+    changeId: str
+    durationMs: int
+    endedBy: EndedByName
+    kind: Literal["externalChangeEnded"]
+    projectId: str
+    reason: str
+    seq: int
+
+
+# An outcome as a terminal event states it.
+EventOutcome = Literal["applied", "succeeded", "failed", "cancelled", "rejected"]
+
+
+class EventsDropped(TypedDict):
+    """`packer/eventsDropped`: a slow client missed these events (replay them
+    with `packer/replayEvents`).
+    """
+
+    fromSeq: int
+    projectId: str
+    toSeq: int
+
+
+class ExperimentalCapabilities(TypedDict):
+    packer: PackerCapabilities
+
+
+class ExternalChangeInfo(TypedDict):
+    """A source-control operation in progress (`packer/beginExternalChange`)."""
+
+    ageMs: int
+    changeId: str
+    reason: str
+
+
+# Why a request failed (-32803).
+FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
+
+
+class FailedDataNoFolder(TypedDict):
+    """The folder does not exist (and `create` was not set)."""
+
+    reason: Literal["noFolder"]
+
+
+class FailedDataNoManifest(TypedDict):
+    """There is no packer.toml (and `create` was not set)."""
+
+    reason: Literal["noManifest"]
+
+
+class FailedDataRegistryInvalid(TypedDict):
+    """The registry does not parse."""
+
+    reason: Literal["registryInvalid"]
+
+
+class FailedDataIo(TypedDict):
+    """Reading or writing failed."""
+
+    reason: Literal["io"]
+
+
+class FailedDataAttached(TypedDict):
+    """This process attaches to the project's owner and cannot do this itself."""
+
+    reason: Literal["attached"]
+
+
+class FailedDataOwnerUnreachable(TypedDict):
+    """The owner process holds the project but does not answer."""
+
+    reason: Literal["ownerUnreachable"]
+
+
+class FailedDataOwnerChanged(TypedDict):
+    """The owner changed while the request was forwarded."""
+
+    reason: Literal["ownerChanged"]
+
+
+class _FailedDataManifestInvalidRequired(TypedDict):
+    reason: Literal["manifestInvalid"]
+
+
+class FailedDataManifestInvalid(_FailedDataManifestInvalidRequired, total=False):
+    """packer.toml does not parse or does not validate."""
+
+    column: Optional[int]
+    file: Optional[str]
+    key: Optional[str]
+    line: Optional[int]
+
+
+class FailedDataStateFolderRefused(TypedDict):
+    """The state folder, or something in it, is not what the packer makes."""
+
+    # The offending path.
+    path: str
+    reason: Literal["stateFolderRefused"]
+
+
+class FailedDataApplyFailed(TypedDict):
+    """An apply failed before its commit point; the same object is the
+    `error` of the `failed` event.
+    """
+
+    message: str
+    operationId: str
+    reason: Literal["applyFailed"]
+
+
+class FailedDataOwnerLost(TypedDict):
+    """The owner of an attached project went away before answering a
+    forwarded request. For a forwarded apply, `operationId` names the
+    operation to look up in packer/operations or packer/replayEvents.
+    """
+
+    operationId: Optional[str]
+    reason: Literal["ownerLost"]
+
+
+# Why an operation failed without a result.
+#
+# - `applyFailed`: An apply failed before its commit point.
+# - `interrupted`: Its process died; the next owner ended it.
+FailureReason = Literal["applyFailed", "interrupted"]
+
+
+# One filesystem step, in the order it is performed: a `write` of
+# packer.toml (a reconcile's `ignore`) is a step among the others; a
+# `write` of packer.registry.jsonl, when present, is always last.
+FilesystemMutation = Union["FilesystemMutationMove", "FilesystemMutationDelete", "FilesystemMutationWrite"]
+
+
+class FilesystemMutationMove(TypedDict):
+    op: Literal["move"]
+    path: str
+    to: str
+
+
+class FilesystemMutationDelete(TypedDict):
+    op: Literal["delete"]
+    path: str
+
+
+class FilesystemMutationWrite(TypedDict):
+    op: Literal["write"]
+    path: ProjectFile
+
+
+class GetAssetParams(TypedDict):
+    assetId: str
+    projectId: str
+
+
+class GetAssetResult(TypedDict):
+    """`packer/getAsset`."""
+
+    asset: Asset
+    generation: int
+
+
+class InitializeParams(TypedDict, total=False):
+    """`initialize`'s params: LSP's, of which the packer reads nothing; other
+    fields are tolerated.
+    """
+
+    # The client's capabilities (the packer needs none).
+    capabilities: Dict[str, Any]
+    # The client's process id, or null.
+    processId: Optional[int]
+
+
+class InitializeResult(TypedDict):
+    """What the server supports, as LSP servers declare theirs."""
+
+    capabilities: ServerCapabilities
+    serverInfo: ServerInfo
+
+
+class _InvalidParamsDataRequired(TypedDict):
+    # The path of the offending field (`mutation.mutations[0].assetIds[0]`);
+    # `params` when the params as a whole are wrong.
+    field: str
+
+
+class InvalidParamsData(_InvalidParamsDataRequired, total=False):
+    # Present when a limit was exceeded: the limit, in entries or bytes.
+    limit: Optional[int]
+
+
+class _ItemRequired(TypedDict):
+    # What differs, by kind (see protocol/README.md, "Divergence").
+    detail: Dict[str, Any]
+    # Stable while the difference lasts: derived from its kind and path.
+    id: str
+    kind: ItemKind
+    path: str
+
+
+class Item(_ItemRequired, total=False):
+    """One difference between disk and registry."""
+
+    assetId: Optional[str]
+
+
+ItemKind = Literal["modified", "missing", "untracked", "moved", "registryChanged", "manifestChanged", "registryConflict"]
+
+
+# What an asset is, decided by its extension.
+Kind = Literal["image", "audio", "data", "text", "font", "binary"]
+
+
+class LaneCounts(TypedDict):
+    # Operations waiting in the project's lane.
+    queued: int
+    # 0 or 1: the lane runs one operation at a time.
+    running: int
+
+
+class LastBuild(TypedDict):
+    """The last build of this process, for the summary."""
+
+    # Milliseconds since the Unix epoch.
+    finishedAtMs: int
+    operationId: str
+    outcome: BuildOutcome
+    # How many packs it made or kept.
+    packs: int
+    stats: BuildStats
+
+
+class _ListAssetsParamsRequired(TypedDict):
+    projectId: str
+
+
+class ListAssetsParams(_ListAssetsParamsRequired, total=False):
+    cursor: Optional[str]
+    filter: AssetFilter
+    limit: Optional[int]
+
+
+class ListAssetsResult(TypedDict):
+    """`packer/listAssets`: a page of assets in path order."""
+
+    generation: int
+    items: List[Asset]
+    # Pass as `cursor` for the next page; null on the last page.
+    nextCursor: Optional[str]
+
+
+class ListProjectsResult(TypedDict):
+    """`packer/listProjects`: the projects this connection's server has open, by root."""
+
+    projects: List[ProjectInfo]
+
+
+class LocalCacheStats(TypedDict):
+    """The local processing cache."""
+
+    bytes: int
+    # What its files take on disk, reclaimable space included.
+    diskBytes: int
+    entries: int
+    # `[cache] max_size`, or null.
+    maxSize: Optional[int]
+    newestUseMs: Optional[int]
+    # Milliseconds since the Unix epoch; null when empty.
+    oldestUseMs: Optional[int]
+    segments: int
+
+
+class Metadata(TypedDict, total=False):
+    """The cheap metadata read from a file, as `getAsset` and `listAssets`
+    show it. A struct rather than a JSON map: at 100,000 assets a map per
+    asset costs more memory than everything else the packer keeps of it.
+    Fields are in alphabetical order, so the JSON is what a sorted map gave.
+    """
+
+    bitsPerSample: Optional[int]
+    channels: Optional[int]
+    durationMs: Optional[int]
+    encoding: Optional[Name]
+    format: Optional[Name]
+    height: Optional[int]
+    lines: Optional[int]
+    sampleRate: Optional[int]
+    valid: Optional[bool]
+    width: Optional[int]
+
+
+# The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
+# variant (the test-only `testSleep` is left out).
+Mutation = Union["MutationRegister", "MutationMove", "MutationDelete", "MutationUnregister", "MutationSetMetadata", "MutationBatch", "MutationReconcile"]
+
+
+class MutationRegister(TypedDict):
+    """Registers files that exist on disk as new assets."""
+
+    kind: Literal["register"]
+    paths: List[str]
+
+
+class MutationMove(TypedDict):
+    """Moves (or renames) an asset's file; its id is kept."""
+
+    assetId: str
+    kind: Literal["move"]
+    to: str
+
+
+class MutationDelete(TypedDict):
+    """Deletes assets' files and entries."""
+
+    assetIds: List[str]
+    kind: Literal["delete"]
+
+
+class MutationUnregister(TypedDict):
+    """Removes entries and leaves the files."""
+
+    assetIds: List[str]
+    kind: Literal["unregister"]
+
+
+class _MutationSetMetadataRequired(TypedDict):
+    assetId: str
+    kind: Literal["setMetadata"]
+
+
+class MutationSetMetadata(_MutationSetMetadataRequired, total=False):
+    """Replaces tags and merges settings (`null` removes a setting)."""
+
+    settings: Optional[Dict[str, Any]]
+    tags: Optional[List[str]]
+
+
+class MutationBatch(TypedDict):
+    """Several mutations, all applied or none."""
+
+    kind: Literal["batch"]
+    mutations: List[Mutation]
+
+
+class _MutationReconcileRequired(TypedDict):
+    kind: Literal["reconcile"]
+
+
+class MutationReconcile(_MutationReconcileRequired, total=False):
+    """Resolves divergence items: the ones chosen (with their resolution),
+    or every item with its default resolution.
+    """
+
+    items: Optional[List[ReconcileChoice]]
+
+
+# A short name in metadata (`png`, `utf-8`): the packer's own spellings
+# are static, anything else is owned.
+Name = str
+
+
+class ObserveStats(TypedDict):
+    """How an observation went, for the open result and the benchmarks."""
+
+    # Files whose cached observation was used.
+    cached: int
+    # Files read and hashed.
+    hashed: int
+    # Files that were not there.
+    missing: int
+
+
+# An operation's state: `queued`, `running`, then one terminal state.
+OpStateName = Literal["queued", "running", "succeeded", "failed", "cancelled", "rejected"]
+
+
+class _OpenProjectParamsRequired(TypedDict):
+    root: str
+
+
+class OpenProjectParams(_OpenProjectParamsRequired, total=False):
+    create: bool
+
+
+class OpenProjectResult(TypedDict):
+    """`packer/openProject`."""
+
+    generation: int
+    ownership: Ownership
+    # Stable for a root: the same folder always gets the same id.
+    projectId: str
+    # The project's absolute root.
+    root: str
+    # How the first look at the disk went (null when attached: the owner looked).
+    scan: Optional[ObserveStats]
+    summary: Summary
+
+
+class OperationFailure(TypedDict):
+    message: str
+    operationId: str
+    reason: FailureReason
+
+
+class OperationInfo(TypedDict):
+    """One operation of `packer/operations`."""
+
+    finishedAtMs: Optional[int]
+    kind: OperationKind
+    # The `sequence` of its last event.
+    lastSequence: int
+    operationId: str
+    # Milliseconds since the Unix epoch.
+    queuedAtMs: int
+    startedAtMs: Optional[int]
+    state: OpStateName
+    title: str
+
+
+# The method that started an operation.
+#
+# - `unknown`: Recovered from a journal written by a version that did not record it.
+OperationKind = Literal["applyMutation", "build", "pruneCache", "unknown"]
+
+
+# The result an operation answered.
+OperationResult = Union["ApplyResult", "BuildResult", "PruneCacheResult"]
+
+
+class OperationsResult(TypedDict):
+    """`packer/operations`: active operations in arrival order, then recent ones."""
+
+    items: List[OperationInfo]
+
+
+class Ownership(TypedDict):
+    mode: OwnershipMode
+    # The owner process (this one when `mode` is `owner`); null when it is not known.
+    ownerPid: Optional[int]
+
+
+# Whether this process owns the project or attaches to the process that does.
+OwnershipMode = Literal["owner", "attached"]
+
+
+class PackInfo(TypedDict):
+    """One pack a build made or kept."""
+
+    assets: int
+    bytes: int
+    # The pack's checksum (hex).
+    hash: str
+    name: str
+    # Relative to the project root.
+    path: str
+    # False when the pack on disk already had these bytes and was kept.
+    written: bool
+
+
+class PackerCapabilities(TypedDict):
+    """The packer's own capabilities, from the protocol model."""
+
+    # Every `kind` of `packer/event` the server sends.
+    eventKinds: List[str]
+    # Every request method besides `initialize` and `shutdown`.
+    methods: List[str]
+    # Every `kind` of mutation `packer/previewMutation` and `packer/applyMutation` take.
+    mutationKinds: List[str]
+    # Every notification the server sends.
+    notifications: List[str]
+    # Bumped when a change would break a client written for an older one.
+    protocolVersion: int
+
+
+class PreviewParams(TypedDict):
+    mutation: Mutation
+    projectId: str
+
+
+class _PreviewResultRequired(TypedDict):
+    baseGeneration: int
+    blockers: List[Blocker]
+    filesystemMutations: List[FilesystemMutation]
+    registryMutations: List[RegistryMutation]
+    warnings: List[Warning]
+
+
+class PreviewResult(_PreviewResultRequired, total=False):
+    """`packer/previewMutation`: what the mutation would do, against the
+    snapshot of `baseGeneration`. Apply plans again at its turn.
+    """
+
+    # A reconcile's items with the resolution each gets.
+    resolutions: Optional[List[Resolution]]
+    truncated: Optional[Truncated]
+
+
+class ProgressParams(TypedDict):
+    """`$/progress`: LSP work-done progress for an operation whose request
+    carried a `workDoneToken`. Each value also carries the operation's id and
+    the `sequence` of the `packer/event` it accompanies.
+    """
+
+    # The request's `workDoneToken`.
+    token: Token
+    value: WorkDoneProgress
+
+
+# LSP's progress token: an integer or a string (at most 256 bytes).
+ProgressToken = Union[int, str]
+
+
+# The project's own files an apply may write.
+ProjectFile = Literal["packer.toml", "packer.registry.jsonl"]
+
+
+class ProjectInfo(TypedDict):
+    """One entry of `packer/listProjects`."""
+
+    # Null when the owner could not be asked.
+    generation: Optional[int]
+    # `name` of packer.toml; null when the owner could not be asked.
+    name: Optional[str]
+    ownership: Ownership
+    projectId: str
+    root: str
+
+
+class ProjectParams(TypedDict):
+    projectId: str
+
+
+class _PruneCacheParamsRequired(TypedDict):
+    projectId: str
+
+
+class PruneCacheParams(_PruneCacheParamsRequired, total=False):
+    """`packer/pruneCache`: evict the least recently used entries of the
+    project's processing cache until it takes at most `maxSize` bytes
+    (default: `[cache] max_size`).
+    """
+
+    maxSize: Optional[int]
+    operationId: Optional[str]
+    workDoneToken: Optional[ProgressToken]
+
+
+class _PruneCacheResultRequired(TypedDict):
+    diagnostics: List[Diagnostic]
+    # The size pruned to; null when there was none to use.
+    maxSize: Optional[int]
+    operationId: str
+    outcome: BuildOutcome
+
+
+class PruneCacheResult(_PruneCacheResultRequired, total=False):
+    """`packer/pruneCache`, and the `result` of its terminal event."""
+
+    after: Optional[EntriesAndBytes]
+    before: Optional[EntriesAndBytes]
+    evicted: Optional[EntriesAndBytes]
+
+
+class _ReconcileChoiceRequired(TypedDict):
+    divergenceId: str
+    # `adopt`, `drop`, `relink`, `register`, `ignore`, `move`, `reload` or `keep`.
+    resolution: str
+
+
+class ReconcileChoice(_ReconcileChoiceRequired, total=False):
+    """How to resolve one divergence item."""
+
+    # The file to relink a missing asset to (`relink` only).
+    path: Optional[str]
+
+
+# A change to one registry entry: `add` has `after`, `remove` has
+# `before`, `update` has both.
+RegistryMutation = Union["RegistryMutationAdd", "RegistryMutationUpdate", "RegistryMutationRemove"]
+
+
+class RegistryMutationAdd(TypedDict):
+    after: Entry
+    assetId: str
+    op: Literal["add"]
+
+
+class RegistryMutationUpdate(TypedDict):
+    after: Entry
+    assetId: str
+    before: Entry
+    op: Literal["update"]
+
+
+class RegistryMutationRemove(TypedDict):
+    assetId: str
+    before: Entry
+    op: Literal["remove"]
+
+
+class RemoteCacheInfo(TypedDict):
+    mode: RemoteModeName
+    url: str
+
+
+# Why the shared cache was switched off for the rest of a build.
+#
+# - `refused`: The server refused the credentials (401/403) or an upload.
+# - `failures`: Three failures in a row.
+RemoteDisabledReason = Literal["refused", "failures"]
+
+
+# What was switched off.
+RemoteDisabledScope = Literal["all", "uploads"]
+
+
+# `[cache.remote] mode`, as this process uses it.
+RemoteModeName = Literal["read", "read-write", "off"]
+
+
+class RemoteStats(TypedDict):
+    """The shared cache's part of a build: what it found, fetched and stored."""
+
+    bytesDown: int
+    bytesUp: int
+    # Entries found damaged (refetched or reprocessed).
+    corrupt: int
+    errors: int
+    hits: int
+    misses: int
+    mode: RemoteModeName
+    uploaded: int
+
+
+class ReplayEventsResult(TypedDict):
+    """`packer/replayEvents`: journaled events after `after`, oldest first."""
+
+    events: List[Event]
+    # The project's last `seq`: when it is beyond the last event returned, ask again.
+    lastSeq: int
+
+
+class _ReplayParamsRequired(TypedDict):
+    projectId: str
+
+
+class ReplayParams(_ReplayParamsRequired, total=False):
+    after: int
+    limit: Optional[int]
+
+
+class _ResolutionRequired(TypedDict):
+    divergenceId: str
+    kind: ItemKind
+    path: str
+    resolution: ResolutionName
+
+
+class Resolution(_ResolutionRequired, total=False):
+    """In a preview of a reconcile: each item it resolves, and how."""
+
+    # Where a `relink` or `move` takes the asset.
+    to: Optional[str]
+
+
+# How one divergence item is resolved.
+ResolutionName = Literal["adopt", "drop", "relink", "register", "ignore", "move", "reload", "keep", "ours", "theirs", "both"]
+
+
+class ServerCapabilities(TypedDict):
+    experimental: ExperimentalCapabilities
+
+
+class ServerInfo(TypedDict):
+    # `studio-packer`.
+    name: str
+    version: str
+
+
+# Ordered most severe first.
+Severity = Literal["error", "warning", "info"]
+
+
+# An asset's status, in the order of precedence used to pick one.
+Status = Literal["ok", "invalid", "modified", "missing"]
+
+
+class Summary(TypedDict):
+    """`packer/summary`: every count a client shows, computed by the packer."""
+
+    assets: AssetCounts
+    diagnostics: DiagnosticCounts
+    divergence: DivergenceCount
+    # Source-control operations in progress, oldest first: divergence is held back until they end.
+    externalChanges: List[ExternalChangeInfo]
+    generation: int
+    lane: LaneCounts
+    # Null until this process has built the project.
+    lastBuild: Optional[LastBuild]
+    watch: Watch
+
+
+# A terminal state of an operation.
+TerminalState = Literal["succeeded", "failed", "cancelled", "rejected"]
+
+
+# LSP's progress token: an integer or a string.
+Token = Union[int, str]
+
+
+class _TruncatedRequired(TypedDict):
+    blockers: int
+    filesystemMutations: int
+    # 1,000.
+    limit: int
+    registryMutations: int
+    warnings: int
+
+
+class Truncated(_TruncatedRequired, total=False):
+    """Lists of a preview or an apply's result hold at most 1,000 entries
+    (`crate::project::write::mutation::LISTED`, held to it by a test).
+
+    Present only when a list of the answer holds more than `limit` entries.
+    Each list then holds its first `limit` entries, in order, and this
+    gives every list's full length (exact: a blocker beyond the first
+    `limit` still rejects the mutation).
+    """
+
+    # In a preview of a reconcile that resolves at least one item.
+    resolutions: Optional[int]
+
+
+class _WarningRequired(TypedDict):
+    code: WarningCode
+    message: str
+
+
+class Warning(_WarningRequired, total=False):
+    """A warning of a mutation."""
+
+    assetId: Optional[str]
+    path: Optional[str]
+
+
+# What a client should know of a mutation that does not stop it.
+WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
+
+
+class _WatchRequired(TypedDict):
+    state: WatchState
+
+
+class Watch(_WatchRequired, total=False):
+    reason: Optional[str]
+
+
+# Watching the project's files for changes.
+#
+# - `off`: Not watched (a one-shot command).
+# - `starting`: The watches are being placed; changes meanwhile are seen once they are.
+# - `degraded`: Watching failed; `reason` says why. Changes are seen at the next look.
+WatchState = Literal["ok", "off", "starting", "degraded"]
+
+
+WorkDoneProgress = Union["WorkDoneProgressBegin", "WorkDoneProgressReport", "WorkDoneProgressEnd"]
+
+
+class WorkDoneProgressBegin(TypedDict):
+    # Always true.
+    cancellable: bool
+    kind: Literal["begin"]
+    operationId: str
+    sequence: int
+    # `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`.
+    title: str
+
+
+class WorkDoneProgressReport(TypedDict):
+    kind: Literal["report"]
+    message: str
+    operationId: str
+    # 0 to 100.
+    percentage: int
+    sequence: int
+
+
+class WorkDoneProgressEnd(TypedDict):
+    kind: Literal["end"]
+    # The operation's terminal state.
+    message: TerminalState
+    operationId: str
+    sequence: int
+
+
+# Every request method: `lane`, whether it runs in the project's lane;
+# `cancellable`, whether `$/cancelRequest` stops it.
+METHODS = (
+    {"name": "initialize", "lane": False, "cancellable": False},
+    {"name": "shutdown", "lane": False, "cancellable": False},
+    {"name": "packer/openProject", "lane": False, "cancellable": False},
+    {"name": "packer/closeProject", "lane": False, "cancellable": False},
+    {"name": "packer/listProjects", "lane": False, "cancellable": False},
+    {"name": "packer/summary", "lane": False, "cancellable": False},
+    {"name": "packer/listAssets", "lane": False, "cancellable": False},
+    {"name": "packer/getAsset", "lane": False, "cancellable": False},
+    {"name": "packer/diagnostics", "lane": False, "cancellable": False},
+    {"name": "packer/divergence", "lane": False, "cancellable": False},
+    {"name": "packer/previewMutation", "lane": False, "cancellable": False},
+    {"name": "packer/applyMutation", "lane": True, "cancellable": True},
+    {"name": "packer/build", "lane": True, "cancellable": True},
+    {"name": "packer/cacheStats", "lane": False, "cancellable": False},
+    {"name": "packer/pruneCache", "lane": True, "cancellable": True},
+    {"name": "packer/operations", "lane": False, "cancellable": False},
+    {"name": "packer/cancel", "lane": False, "cancellable": False},
+    {"name": "packer/replayEvents", "lane": False, "cancellable": False},
+    {"name": "packer/beginExternalChange", "lane": False, "cancellable": False},
+    {"name": "packer/endExternalChange", "lane": False, "cancellable": False},
+)
+
+# Every notification the server sends, with the type of its params.
+NOTIFICATIONS = {
+    "packer/event": "Event",
+    "packer/eventsDropped": "EventsDropped",
+    "$/progress": "ProgressParams",
+}
+
+
+class PackerError(Exception):
+    """An error answer: JSON-RPC's `code`, `message` and `data` (None when absent)."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class Client:
+    """A client of `studio-packer serve` over the LSP base protocol (Content-Length framing).
+
+    `argv` starts the server; other keyword arguments go to subprocess.Popen
+    (cwd, env, stderr). Notifications that arrive while a request waits for
+    its answer go to `on_notification(method, params)`, in the order sent.
+    """
+
+    def __init__(
+        self,
+        argv: List[str],
+        on_notification: Optional[Callable[[str, Any], None]] = None,
+        **popen: Any,
+    ) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **popen)
+        self.next_id = 1
+        self.on_notification: Callable[[str, Any], None] = on_notification or (lambda method, params: None)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc.poll() is None:
+            self.close()
+
+    def _send(self, message: Dict[str, Any]) -> None:
+        body = json.dumps(message).encode("utf-8")
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def _read(self) -> Dict[str, Any]:
+        assert self.proc.stdout is not None
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise EOFError("the server closed its output")
+            line = line.strip()
+            if not line:
+                break
+            name, _, value = line.decode("ascii").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        if length is None:
+            raise ValueError("a message without Content-Length")
+        body = self.proc.stdout.read(length)
+        if len(body) < length:
+            raise EOFError("the server closed its output inside a message")
+        message: Dict[str, Any] = json.loads(body)
+        return message
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Sends a notification; no params is sent as `{}`."""
+        self._send({"jsonrpc": "2.0", "method": method, "params": {} if params is None else params})
+
+    def request(self, method: str, params: Any = None) -> Any:
+        """Sends a request and returns its result; no params is sent as `{}`.
+
+        Raises PackerError on an error answer.
+        """
+        request_id = self.next_id
+        self.next_id += 1
+        self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": {} if params is None else params})
+        while True:
+            message = self._read()
+            if "method" in message and "id" in message:
+                # The packer sends no requests: answer as JSON-RPC does an unknown method.
+                refusal = {"code": -32601, "message": "the client handles no requests"}
+                self._send({"jsonrpc": "2.0", "id": message["id"], "error": refusal})
+            elif "method" in message:
+                self.on_notification(message["method"], message.get("params"))
+            elif message.get("id") == request_id:
+                error = message.get("error")
+                if error is not None:
+                    raise PackerError(error.get("code"), error.get("message"), error.get("data"))
+                return message.get("result")
+
+    def close(self, timeout: float = 30) -> int:
+        """Shuts the server down (`shutdown`, then `exit`) and waits for it: its exit code."""
+        self.request("shutdown")
+        self.notify("exit")
+        code = self.proc.wait(timeout=timeout)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
+        return code
+
+    def initialize(self, params: InitializeParams) -> InitializeResult:
+        """LSP's handshake: the server's capabilities.
+
+        `initialize`
+        """
+        return cast(InitializeResult, self.request("initialize", params))
+
+    def shutdown(self) -> None:
+        """LSP's: the server stops answering, then `exit`.
+
+        `shutdown`
+        """
+        self.request("shutdown")
+
+    def open_project(self, params: OpenProjectParams) -> OpenProjectResult:
+        """Opens (or attaches to) a project and subscribes this connection to its events.
+
+        `packer/openProject`
+        """
+        return cast(OpenProjectResult, self.request("packer/openProject", params))
+
+    def close_project(self, params: ProjectParams) -> None:
+        """Unsubscribes this connection; the last one closes the project.
+
+        `packer/closeProject`
+        """
+        self.request("packer/closeProject", params)
+
+    def list_projects(self, params: Empty) -> ListProjectsResult:
+        """The projects this server has open.
+
+        `packer/listProjects`
+        """
+        return cast(ListProjectsResult, self.request("packer/listProjects", params))
+
+    def summary(self, params: ProjectParams) -> Summary:
+        """Every count a client shows, from the current snapshot.
+
+        `packer/summary`
+        """
+        return cast(Summary, self.request("packer/summary", params))
+
+    def list_assets(self, params: ListAssetsParams) -> ListAssetsResult:
+        """A page of assets in path order, filtered.
+
+        `packer/listAssets`
+        """
+        return cast(ListAssetsResult, self.request("packer/listAssets", params))
+
+    def get_asset(self, params: GetAssetParams) -> GetAssetResult:
+        """One asset with its metadata, status and diagnostics.
+
+        `packer/getAsset`
+        """
+        return cast(GetAssetResult, self.request("packer/getAsset", params))
+
+    def diagnostics(self, params: DiagnosticsParams) -> DiagnosticsResult:
+        """The project's diagnostics, or one asset's.
+
+        `packer/diagnostics`
+        """
+        return cast(DiagnosticsResult, self.request("packer/diagnostics", params))
+
+    def divergence(self, params: ProjectParams) -> DivergenceResult:
+        """Every difference between disk and registry.
+
+        `packer/divergence`
+        """
+        return cast(DivergenceResult, self.request("packer/divergence", params))
+
+    def preview_mutation(self, params: PreviewParams) -> PreviewResult:
+        """What a mutation would do; changes nothing.
+
+        `packer/previewMutation`
+        """
+        return cast(PreviewResult, self.request("packer/previewMutation", params))
+
+    def apply_mutation(self, params: ApplyParams) -> ApplyResult:
+        """Applies a mutation in the project's lane, planned again at its turn.
+
+        `packer/applyMutation` (in the project's lane; cancellable)
+        """
+        return cast(ApplyResult, self.request("packer/applyMutation", params))
+
+    def build(self, params: BuildParams) -> BuildResult:
+        """Builds the project's packs in its lane.
+
+        `packer/build` (in the project's lane; cancellable)
+        """
+        return cast(BuildResult, self.request("packer/build", params))
+
+    def cache_stats(self, params: ProjectParams) -> CacheStatsResult:
+        """What the processing caches hold.
+
+        `packer/cacheStats`
+        """
+        return cast(CacheStatsResult, self.request("packer/cacheStats", params))
+
+    def prune_cache(self, params: PruneCacheParams) -> PruneCacheResult:
+        """Evicts the least recently used cache entries, in the lane.
+
+        `packer/pruneCache` (in the project's lane; cancellable)
+        """
+        return cast(PruneCacheResult, self.request("packer/pruneCache", params))
+
+    def operations(self, params: ProjectParams) -> OperationsResult:
+        """Active operations in arrival order, then recent ones.
+
+        `packer/operations`
+        """
+        return cast(OperationsResult, self.request("packer/operations", params))
+
+    def cancel(self, params: CancelParams) -> CancelResult:
+        """Cancels an operation, whoever started it.
+
+        `packer/cancel`
+        """
+        return cast(CancelResult, self.request("packer/cancel", params))
+
+    def replay_events(self, params: ReplayParams) -> ReplayEventsResult:
+        """Journaled events after a `seq`.
+
+        `packer/replayEvents`
+        """
+        return cast(ReplayEventsResult, self.request("packer/replayEvents", params))
+
+    def begin_external_change(self, params: BeginExternalChangeParams) -> BeginExternalChangeResult:
+        """A source-control operation begins: divergence is held until it ends.
+
+        `packer/beginExternalChange`
+        """
+        return cast(BeginExternalChangeResult, self.request("packer/beginExternalChange", params))
+
+    def end_external_change(self, params: EndExternalChangeParams) -> None:
+        """The source-control operation ended: one look at the workspace.
+
+        `packer/endExternalChange`
+        """
+        self.request("packer/endExternalChange", params)

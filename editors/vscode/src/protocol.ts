@@ -1,0 +1,1403 @@
+// Generated from the protocol's Rust types by tests/codegen: do not edit.
+// `cargo test --test generated` fails when this file is out of date;
+// `UPDATE_GENERATED=1 cargo test --test generated` rewrites it.
+
+/** How an apply ended. */
+export type ApplyOutcome = "applied" | "rejected" | "cancelled";
+
+export interface ApplyParams {
+  expectedGeneration?: number | null;
+  mutation: Mutation;
+  /**
+   * A fresh id chosen by the client, so that it can follow the operation
+   * before the response arrives (attached processes always set one).
+   */
+  operationId?: string | null;
+  projectId: string;
+  workDoneToken?: ProgressToken | null;
+}
+
+/** `packer/applyMutation`, and the `result` of its terminal event. */
+export interface ApplyResult {
+  blockers: Blocker[];
+  filesystemMutations: FilesystemMutation[];
+  /** The generation after the apply (unchanged unless `applied` changed something). */
+  generation: number;
+  operationId: string;
+  outcome: ApplyOutcome;
+  registryMutations: RegistryMutation[];
+  truncated?: Truncated | null;
+  warnings: Warning[];
+}
+
+/** A registered asset: its registry entry and what the packer observed on disk. */
+export interface Asset {
+  diagnostics: Diagnostic[];
+  hash: ContentHash;
+  /** Shared, not copied, by the snapshot's maps and the stat cache. */
+  id: string;
+  kind: Kind;
+  metadata: Metadata;
+  path: string;
+  settings: Record<string, unknown>;
+  size: number;
+  status: Status;
+  tags: string[];
+}
+
+/** Counts kept with each snapshot, computed once when it is made. */
+export interface AssetCounts {
+  byKind: CountsByKind;
+  byStatus: CountsByStatus;
+  total: number;
+}
+
+export interface AssetFilter {
+  kind?: Kind | null;
+  pathPrefix?: string | null;
+  status?: Status | null;
+  tag?: string | null;
+  text?: string | null;
+}
+
+/** `packer/beginExternalChange`: a source-control operation begins. */
+export interface BeginExternalChangeParams {
+  projectId: string;
+  /** For people: what is changing the files (`git checkout feature`). */
+  reason: string;
+  /** How long the change may stay open (default 300,000; at most 3,600,000). */
+  timeoutMs?: number | null;
+}
+
+/** `packer/beginExternalChange`. */
+export interface BeginExternalChangeResult {
+  /** Pass to `packer/endExternalChange`. */
+  changeId: string;
+}
+
+/** A blocker of a mutation. */
+export interface Blocker {
+  assetId?: string | null;
+  code: BlockerCode;
+  message: string;
+  path?: string | null;
+}
+
+/** What stops a mutation: any blocker rejects it and it changes nothing. */
+export type BlockerCode =
+  | "staleGeneration"
+  | "emptyMutation"
+  | "outsideProject"
+  | "invalidName"
+  | "alreadyRegistered"
+  | "notFound"
+  | "notAFile"
+  | "unreadable"
+  | "unknownAsset"
+  | "targetExists"
+  | "fileMissing"
+  | "invalidTag"
+  | "invalidSetting"
+  | "diverged"
+  | "unknownDivergence"
+  | "invalidResolution"
+  | "registryInvalid"
+  | "manifestInvalid"
+  | "inConflict"
+  | "caseConflict"
+  | "inBuildOutput";
+
+/** An outcome of a build or a cache prune. */
+export type BuildOutcome = "succeeded" | "failed" | "cancelled";
+
+export interface BuildParams {
+  /** Ignore the processing cache: process every asset again. */
+  clean?: boolean;
+  operationId?: string | null;
+  projectId: string;
+  workDoneToken?: ProgressToken | null;
+}
+
+/** `packer/build`, and the `result` of its terminal event. */
+export interface BuildResult {
+  diagnostics: Diagnostic[];
+  operationId: string;
+  outcome: BuildOutcome;
+  packs: PackInfo[];
+  stats: BuildStats;
+}
+
+/** What a build counted. */
+export interface BuildStats {
+  /** Assets in the build. */
+  assets: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  /** Assets processed by this build. */
+  processed: number;
+  remote: RemoteStats;
+  /** Assets taken from a processing cache. */
+  reused: number;
+}
+
+/** `packer/cacheStats`. */
+export interface CacheStatsResult {
+  local: LocalCacheStats;
+  /** `[cache.remote]`, when set. */
+  remote: RemoteCacheInfo | null;
+}
+
+export interface CancelParams {
+  operationId: string;
+}
+
+/**
+ * `packer/cancel`: the state before and after the request (a running
+ * operation stops at its next safe point, so `state` may still be `running`).
+ */
+export interface CancelResult {
+  operationId: string;
+  previousState: OpStateName;
+  state: OpStateName;
+}
+
+export interface CancelledData {
+  operationId: string;
+  outcome: CancelledOutcome;
+}
+
+/** `cancelled`, as an outcome. */
+export type CancelledOutcome = "cancelled";
+
+/** A BLAKE3 hash of a file's bytes, in lowercase hex. */
+export type ContentHash = string;
+
+export interface ContentModifiedData {
+  generation: number;
+}
+
+/** Counts per kind: every kind is present. */
+export interface CountsByKind {
+  audio: number;
+  binary: number;
+  data: number;
+  font: number;
+  image: number;
+  text: number;
+}
+
+/** Counts per status: every status is present. */
+export interface CountsByStatus {
+  invalid: number;
+  missing: number;
+  modified: number;
+  ok: number;
+}
+
+/** A diagnostic, on an asset or on the project. */
+export interface Diagnostic {
+  assetId?: string | null;
+  code: DiagnosticCode;
+  message: string;
+  path?: string | null;
+  severity: Severity;
+}
+
+/**
+ * Every code a diagnostic may have: the protocol's list, which the
+ * schemas carry (a code the packer sends must be here).
+ */
+export type DiagnosticCode =
+  | "invalidUtf8"
+  | "imageUnreadable"
+  | "audioUnreadable"
+  | "invalidJson"
+  | "invalidToml"
+  | "fontUnreadable"
+  | "unreadable"
+  | "unrepresentableName"
+  | "symlinkIgnored"
+  | "diverged"
+  | "invalidSetting"
+  | "cacheWrite"
+  | "outputUnwritable"
+  | "packWrite"
+  | "unpacked"
+  | "recovered"
+  | "recoveryFailed"
+  | "remoteCacheConfig"
+  | "remoteCacheCorrupt"
+  | "remoteCacheDisabled"
+  | "remoteCacheRefused"
+  | "remoteCacheUploads"
+  | "noMaxSize"
+  | "inBuildOutput"
+  | "stateFolderRefused";
+
+export interface DiagnosticCounts {
+  errors: number;
+  warnings: number;
+}
+
+export interface DiagnosticsParams {
+  assetId?: string | null;
+  projectId: string;
+}
+
+/** `packer/diagnostics`. */
+export interface DiagnosticsResult {
+  generation: number;
+  items: Diagnostic[];
+}
+
+export interface DivergenceCount {
+  /** The number of divergence items. */
+  count: number;
+  state: DivergenceState;
+}
+
+/** `packer/divergence`: every difference between disk and registry. */
+export interface DivergenceResult {
+  generation: number;
+  items: Item[];
+  state: DivergenceState;
+}
+
+/** Whether disk and registry agree. */
+export type DivergenceState = "clean" | "diverged";
+
+export interface DuplicateIdData {
+  duplicateId: Token;
+}
+
+export type Empty = Record<string, never>;
+
+/** `packer/endExternalChange`. */
+export interface EndExternalChangeParams {
+  changeId: string;
+}
+
+/** How an external change ended. */
+export type EndedByName = "client" | "connectionClosed" | "timeout";
+
+export interface EntriesAndBytes {
+  bytes: number;
+  entries: number;
+}
+
+/** One registered asset as stored. Field order is the on-disk key order. */
+export interface Entry {
+  hash: ContentHash;
+  /** Shared, not copied, by the snapshot's maps and the stat cache. */
+  id: string;
+  kind: Kind;
+  path: string;
+  settings: Record<string, unknown>;
+  size: number;
+  tags: string[];
+}
+
+/** What an error's `data` holds, by code. */
+export type ErrorData =
+  | InvalidParamsData
+  | DuplicateIdData
+  | CancelledData
+  | ContentModifiedData
+  | FailedData;
+
+/**
+ * The `error` member of a response. Codes: -32700 parse error, -32600
+ * invalid request, -32601 unknown method, -32602 invalid params, -32603
+ * internal error, -32002 not initialized, -32800 cancelled by
+ * `$/cancelRequest`, -32801 content modified, -32803 request failed.
+ */
+export interface ErrorObject {
+  code: -32700 | -32600 | -32601 | -32602 | -32603 | -32002 | -32800 | -32801 | -32803;
+  /**
+   * Only for the codes that carry it (-32600 for an id in flight, -32602,
+   * -32800, -32801, -32803).
+   */
+  data?: ErrorData | null;
+  message: string;
+}
+
+/**
+ * One event of a project, as sent in a `packer/event` notification and as
+ * stored in `.packer/events.jsonl`.
+ */
+export type Event =
+  | EventQueued
+  | EventStarted
+  | EventProgress
+  | EventSucceeded
+  | EventFailed
+  | EventCancelled
+  | EventRejected
+  | EventRemoteCacheDisabled
+  | EventSnapshotPublished
+  | EventDivergenceDetected
+  | EventDivergenceCleared
+  | EventWatchDegraded
+  | EventWatchRestored
+  | EventOwnerChanged
+  | EventExternalChangeBegan
+  | EventExternalChangeEnded;
+
+/**
+ * The operation was accepted and waits in the project's lane. Always
+ * its first event (sequence 1).
+ */
+export interface EventQueued {
+  kind: "queued";
+  /** The method that started the operation. */
+  operation: OperationKind;
+  operationId: string;
+  projectId: string;
+  seq: number;
+  sequence: number;
+}
+
+/** The operation's turn in the lane came. */
+export interface EventStarted {
+  kind: "started";
+  operationId: string;
+  projectId: string;
+  /** The project's event order (the journal's), across restarts. */
+  seq: number;
+  /** The operation's own event order, from 1. */
+  sequence: number;
+}
+
+/** Progress of a running operation. May be coalesced when the client reads slowly. */
+export interface EventProgress {
+  /** A build's bytes read so far. */
+  bytes?: number | null;
+  bytesTotal?: number | null;
+  done: number;
+  kind: "progress";
+  message: string;
+  operationId: string;
+  projectId: string;
+  seq: number;
+  sequence: number;
+  total: number;
+}
+
+/**
+ * Terminal: an apply (outcome `applied`), a build or a cache prune
+ * (outcome `succeeded`) succeeded.
+ */
+export interface EventSucceeded {
+  error?: OperationFailure | null;
+  kind: "succeeded";
+  operationId: string;
+  outcome: EventOutcome;
+  projectId: string;
+  /**
+   * Set on the terminal event of an operation whose process died: the
+   * next owner ended it from the registry's state (see Crash recovery).
+   */
+  recovered?: boolean | null;
+  /** The operation's result, as its request was answered. */
+  result?: OperationResult | null;
+  seq: number;
+  sequence: number;
+}
+
+/**
+ * Terminal: an apply failed (with `error`; nothing was changed), a build
+ * was stopped by an internal error (with `error`), or a build or prune
+ * failed (with `result`, whose diagnostics say why).
+ */
+export interface EventFailed {
+  error?: OperationFailure | null;
+  kind: "failed";
+  operationId: string;
+  outcome: EventOutcome;
+  projectId: string;
+  /**
+   * Set on the terminal event of an operation whose process died: the
+   * next owner ended it from the registry's state (see Crash recovery).
+   */
+  recovered?: boolean | null;
+  /** The operation's result, as its request was answered. */
+  result?: OperationResult | null;
+  seq: number;
+  sequence: number;
+}
+
+/**
+ * Terminal: cancelled. Cancelled by packer/cancel or by its project
+ * closing (queued or running), it carries its `result`; cancelled by
+ * `$/cancelRequest` it does not.
+ */
+export interface EventCancelled {
+  error?: OperationFailure | null;
+  kind: "cancelled";
+  operationId: string;
+  outcome: EventOutcome;
+  projectId: string;
+  /**
+   * Set on the terminal event of an operation whose process died: the
+   * next owner ended it from the registry's state (see Crash recovery).
+   */
+  recovered?: boolean | null;
+  /** The operation's result, as its request was answered. */
+  result?: OperationResult | null;
+  seq: number;
+  sequence: number;
+}
+
+/**
+ * Terminal: the mutation had blockers and changed nothing. `result`
+ * equals the response's result.
+ */
+export interface EventRejected {
+  error?: OperationFailure | null;
+  kind: "rejected";
+  operationId: string;
+  outcome: EventOutcome;
+  projectId: string;
+  /**
+   * Set on the terminal event of an operation whose process died: the
+   * next owner ended it from the registry's state (see Crash recovery).
+   */
+  recovered?: boolean | null;
+  /** The operation's result, as its request was answered. */
+  result?: OperationResult | null;
+  seq: number;
+  sequence: number;
+}
+
+/** A build stopped using the shared cache (or uploading to it). */
+export interface EventRemoteCacheDisabled {
+  kind: "remoteCacheDisabled";
+  message: string;
+  operationId: string;
+  projectId: string;
+  reason: RemoteDisabledReason;
+  scope: RemoteDisabledScope;
+  seq: number;
+  sequence: number;
+  url: string;
+}
+
+/** A new snapshot is current. */
+export interface EventSnapshotPublished {
+  generation: number;
+  kind: "snapshotPublished";
+  /** The operation that caused it, if one did. */
+  operationId?: string | null;
+  projectId: string;
+  seq: number;
+  sequence?: number | null;
+}
+
+/** New divergence items (or changed ones). */
+export interface EventDivergenceDetected {
+  /** Every divergence item now. */
+  count: number;
+  generation: number;
+  /** The items that are new or changed. */
+  items: Item[];
+  kind: "divergenceDetected";
+  operationId?: string | null;
+  projectId: string;
+  seq: number;
+  sequence?: number | null;
+  state: DivergenceState;
+}
+
+/** Divergence items that are gone. */
+export interface EventDivergenceCleared {
+  count: number;
+  generation: number;
+  /** The ids of the items that are gone. */
+  ids: string[];
+  kind: "divergenceCleared";
+  operationId?: string | null;
+  projectId: string;
+  seq: number;
+  sequence?: number | null;
+  state: DivergenceState;
+}
+
+/** Watching the project's files failed: changes are seen at the next look. */
+export interface EventWatchDegraded {
+  kind: "watchDegraded";
+  projectId: string;
+  reason: string;
+  seq: number;
+}
+
+/** Watching works again. */
+export interface EventWatchRestored {
+  kind: "watchRestored";
+  projectId: string;
+  seq: number;
+}
+
+/** Another process took the project over. */
+export interface EventOwnerChanged {
+  kind: "ownerChanged";
+  ownerPid: number;
+  projectId: string;
+  seq: number;
+}
+
+/** A source-control operation began (`packer/beginExternalChange`). */
+export interface EventExternalChangeBegan {
+  changeId: string;
+  kind: "externalChangeBegan";
+  projectId: string;
+  reason: string;
+  seq: number;
+  timeoutMs: number;
+}
+
+/** A source-control operation ended. */
+export interface EventExternalChangeEnded {
+  changeId: string;
+  durationMs: number;
+  endedBy: EndedByName;
+  kind: "externalChangeEnded";
+  projectId: string;
+  reason: string;
+  seq: number;
+}
+
+/** An outcome as a terminal event states it. */
+export type EventOutcome = "applied" | "succeeded" | "failed" | "cancelled" | "rejected";
+
+/**
+ * `packer/eventsDropped`: a slow client missed these events (replay them
+ * with `packer/replayEvents`).
+ */
+export interface EventsDropped {
+  fromSeq: number;
+  projectId: string;
+  toSeq: number;
+}
+
+export interface ExperimentalCapabilities {
+  packer: PackerCapabilities;
+}
+
+/** A source-control operation in progress (`packer/beginExternalChange`). */
+export interface ExternalChangeInfo {
+  ageMs: number;
+  changeId: string;
+  reason: string;
+}
+
+/** Why a request failed (-32803). */
+export type FailedData =
+  | FailedDataNoFolder
+  | FailedDataNoManifest
+  | FailedDataRegistryInvalid
+  | FailedDataIo
+  | FailedDataAttached
+  | FailedDataOwnerUnreachable
+  | FailedDataOwnerChanged
+  | FailedDataManifestInvalid
+  | FailedDataStateFolderRefused
+  | FailedDataApplyFailed
+  | FailedDataOwnerLost;
+
+/** The folder does not exist (and `create` was not set). */
+export interface FailedDataNoFolder {
+  reason: "noFolder";
+}
+
+/** There is no packer.toml (and `create` was not set). */
+export interface FailedDataNoManifest {
+  reason: "noManifest";
+}
+
+/** The registry does not parse. */
+export interface FailedDataRegistryInvalid {
+  reason: "registryInvalid";
+}
+
+/** Reading or writing failed. */
+export interface FailedDataIo {
+  reason: "io";
+}
+
+/** This process attaches to the project's owner and cannot do this itself. */
+export interface FailedDataAttached {
+  reason: "attached";
+}
+
+/** The owner process holds the project but does not answer. */
+export interface FailedDataOwnerUnreachable {
+  reason: "ownerUnreachable";
+}
+
+/** The owner changed while the request was forwarded. */
+export interface FailedDataOwnerChanged {
+  reason: "ownerChanged";
+}
+
+/** packer.toml does not parse or does not validate. */
+export interface FailedDataManifestInvalid {
+  column?: number | null;
+  file?: string | null;
+  key?: string | null;
+  line?: number | null;
+  reason: "manifestInvalid";
+}
+
+/** The state folder, or something in it, is not what the packer makes. */
+export interface FailedDataStateFolderRefused {
+  /** The offending path. */
+  path: string;
+  reason: "stateFolderRefused";
+}
+
+/**
+ * An apply failed before its commit point; the same object is the
+ * `error` of the `failed` event.
+ */
+export interface FailedDataApplyFailed {
+  message: string;
+  operationId: string;
+  reason: "applyFailed";
+}
+
+/**
+ * The owner of an attached project went away before answering a
+ * forwarded request. For a forwarded apply, `operationId` names the
+ * operation to look up in packer/operations or packer/replayEvents.
+ */
+export interface FailedDataOwnerLost {
+  operationId: string | null;
+  reason: "ownerLost";
+}
+
+/**
+ * Why an operation failed without a result.
+ *
+ * - `applyFailed`: An apply failed before its commit point.
+ * - `interrupted`: Its process died; the next owner ended it.
+ */
+export type FailureReason = "applyFailed" | "interrupted";
+
+/**
+ * One filesystem step, in the order it is performed: a `write` of
+ * packer.toml (a reconcile's `ignore`) is a step among the others; a
+ * `write` of packer.registry.jsonl, when present, is always last.
+ */
+export type FilesystemMutation =
+  | FilesystemMutationMove
+  | FilesystemMutationDelete
+  | FilesystemMutationWrite;
+
+export interface FilesystemMutationMove {
+  op: "move";
+  path: string;
+  to: string;
+}
+
+export interface FilesystemMutationDelete {
+  op: "delete";
+  path: string;
+}
+
+export interface FilesystemMutationWrite {
+  op: "write";
+  path: ProjectFile;
+}
+
+export interface GetAssetParams {
+  assetId: string;
+  projectId: string;
+}
+
+/** `packer/getAsset`. */
+export interface GetAssetResult {
+  asset: Asset;
+  generation: number;
+}
+
+/**
+ * `initialize`'s params: LSP's, of which the packer reads nothing; other
+ * fields are tolerated.
+ */
+export interface InitializeParams {
+  /** The client's capabilities (the packer needs none). */
+  capabilities?: Record<string, unknown>;
+  /** The client's process id, or null. */
+  processId?: number | null;
+}
+
+/** What the server supports, as LSP servers declare theirs. */
+export interface InitializeResult {
+  capabilities: ServerCapabilities;
+  serverInfo: ServerInfo;
+}
+
+export interface InvalidParamsData {
+  /**
+   * The path of the offending field (`mutation.mutations[0].assetIds[0]`);
+   * `params` when the params as a whole are wrong.
+   */
+  field: string;
+  /** Present when a limit was exceeded: the limit, in entries or bytes. */
+  limit?: number | null;
+}
+
+/** One difference between disk and registry. */
+export interface Item {
+  assetId?: string | null;
+  /** What differs, by kind (see protocol/README.md, "Divergence"). */
+  detail: Record<string, unknown>;
+  /** Stable while the difference lasts: derived from its kind and path. */
+  id: string;
+  kind: ItemKind;
+  path: string;
+}
+
+export type ItemKind =
+  | "modified"
+  | "missing"
+  | "untracked"
+  | "moved"
+  | "registryChanged"
+  | "manifestChanged"
+  | "registryConflict";
+
+/** What an asset is, decided by its extension. */
+export type Kind = "image" | "audio" | "data" | "text" | "font" | "binary";
+
+export interface LaneCounts {
+  /** Operations waiting in the project's lane. */
+  queued: number;
+  /** 0 or 1: the lane runs one operation at a time. */
+  running: number;
+}
+
+/** The last build of this process, for the summary. */
+export interface LastBuild {
+  /** Milliseconds since the Unix epoch. */
+  finishedAtMs: number;
+  operationId: string;
+  outcome: BuildOutcome;
+  /** How many packs it made or kept. */
+  packs: number;
+  stats: BuildStats;
+}
+
+export interface ListAssetsParams {
+  cursor?: string | null;
+  filter?: AssetFilter;
+  limit?: number | null;
+  projectId: string;
+}
+
+/** `packer/listAssets`: a page of assets in path order. */
+export interface ListAssetsResult {
+  generation: number;
+  items: Asset[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** `packer/listProjects`: the projects this connection's server has open, by root. */
+export interface ListProjectsResult {
+  projects: ProjectInfo[];
+}
+
+/** The local processing cache. */
+export interface LocalCacheStats {
+  bytes: number;
+  /** What its files take on disk, reclaimable space included. */
+  diskBytes: number;
+  entries: number;
+  /** `[cache] max_size`, or null. */
+  maxSize: number | null;
+  newestUseMs: number | null;
+  /** Milliseconds since the Unix epoch; null when empty. */
+  oldestUseMs: number | null;
+  segments: number;
+}
+
+/**
+ * The cheap metadata read from a file, as `getAsset` and `listAssets`
+ * show it. A struct rather than a JSON map: at 100,000 assets a map per
+ * asset costs more memory than everything else the packer keeps of it.
+ * Fields are in alphabetical order, so the JSON is what a sorted map gave.
+ */
+export interface Metadata {
+  bitsPerSample?: number | null;
+  channels?: number | null;
+  durationMs?: number | null;
+  encoding?: Name | null;
+  format?: Name | null;
+  height?: number | null;
+  lines?: number | null;
+  sampleRate?: number | null;
+  valid?: boolean | null;
+  width?: number | null;
+}
+
+/**
+ * The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
+ * variant (the test-only `testSleep` is left out).
+ */
+export type Mutation =
+  | MutationRegister
+  | MutationMove
+  | MutationDelete
+  | MutationUnregister
+  | MutationSetMetadata
+  | MutationBatch
+  | MutationReconcile;
+
+/** Registers files that exist on disk as new assets. */
+export interface MutationRegister {
+  kind: "register";
+  paths: string[];
+}
+
+/** Moves (or renames) an asset's file; its id is kept. */
+export interface MutationMove {
+  assetId: string;
+  kind: "move";
+  to: string;
+}
+
+/** Deletes assets' files and entries. */
+export interface MutationDelete {
+  assetIds: string[];
+  kind: "delete";
+}
+
+/** Removes entries and leaves the files. */
+export interface MutationUnregister {
+  assetIds: string[];
+  kind: "unregister";
+}
+
+/** Replaces tags and merges settings (`null` removes a setting). */
+export interface MutationSetMetadata {
+  assetId: string;
+  kind: "setMetadata";
+  settings?: Record<string, unknown> | null;
+  tags?: string[] | null;
+}
+
+/** Several mutations, all applied or none. */
+export interface MutationBatch {
+  kind: "batch";
+  mutations: Mutation[];
+}
+
+/**
+ * Resolves divergence items: the ones chosen (with their resolution),
+ * or every item with its default resolution.
+ */
+export interface MutationReconcile {
+  items?: ReconcileChoice[] | null;
+  kind: "reconcile";
+}
+
+/**
+ * A short name in metadata (`png`, `utf-8`): the packer's own spellings
+ * are static, anything else is owned.
+ */
+export type Name = string;
+
+/** How an observation went, for the open result and the benchmarks. */
+export interface ObserveStats {
+  /** Files whose cached observation was used. */
+  cached: number;
+  /** Files read and hashed. */
+  hashed: number;
+  /** Files that were not there. */
+  missing: number;
+}
+
+/** An operation's state: `queued`, `running`, then one terminal state. */
+export type OpStateName = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
+
+export interface OpenProjectParams {
+  create?: boolean;
+  root: string;
+}
+
+/** `packer/openProject`. */
+export interface OpenProjectResult {
+  generation: number;
+  ownership: Ownership;
+  /** Stable for a root: the same folder always gets the same id. */
+  projectId: string;
+  /** The project's absolute root. */
+  root: string;
+  /** How the first look at the disk went (null when attached: the owner looked). */
+  scan: ObserveStats | null;
+  summary: Summary;
+}
+
+export interface OperationFailure {
+  message: string;
+  operationId: string;
+  reason: FailureReason;
+}
+
+/** One operation of `packer/operations`. */
+export interface OperationInfo {
+  finishedAtMs: number | null;
+  kind: OperationKind;
+  /** The `sequence` of its last event. */
+  lastSequence: number;
+  operationId: string;
+  /** Milliseconds since the Unix epoch. */
+  queuedAtMs: number;
+  startedAtMs: number | null;
+  state: OpStateName;
+  title: string;
+}
+
+/**
+ * The method that started an operation.
+ *
+ * - `unknown`: Recovered from a journal written by a version that did not record it.
+ */
+export type OperationKind = "applyMutation" | "build" | "pruneCache" | "unknown";
+
+/** The result an operation answered. */
+export type OperationResult = ApplyResult | BuildResult | PruneCacheResult;
+
+/** `packer/operations`: active operations in arrival order, then recent ones. */
+export interface OperationsResult {
+  items: OperationInfo[];
+}
+
+export interface Ownership {
+  mode: OwnershipMode;
+  /** The owner process (this one when `mode` is `owner`); null when it is not known. */
+  ownerPid: number | null;
+}
+
+/** Whether this process owns the project or attaches to the process that does. */
+export type OwnershipMode = "owner" | "attached";
+
+/** One pack a build made or kept. */
+export interface PackInfo {
+  assets: number;
+  bytes: number;
+  /** The pack's checksum (hex). */
+  hash: string;
+  name: string;
+  /** Relative to the project root. */
+  path: string;
+  /** False when the pack on disk already had these bytes and was kept. */
+  written: boolean;
+}
+
+/** The packer's own capabilities, from the protocol model. */
+export interface PackerCapabilities {
+  /** Every `kind` of `packer/event` the server sends. */
+  eventKinds: string[];
+  /** Every request method besides `initialize` and `shutdown`. */
+  methods: string[];
+  /** Every `kind` of mutation `packer/previewMutation` and `packer/applyMutation` take. */
+  mutationKinds: string[];
+  /** Every notification the server sends. */
+  notifications: string[];
+  /** Bumped when a change would break a client written for an older one. */
+  protocolVersion: number;
+}
+
+export interface PreviewParams {
+  mutation: Mutation;
+  projectId: string;
+}
+
+/**
+ * `packer/previewMutation`: what the mutation would do, against the
+ * snapshot of `baseGeneration`. Apply plans again at its turn.
+ */
+export interface PreviewResult {
+  baseGeneration: number;
+  blockers: Blocker[];
+  filesystemMutations: FilesystemMutation[];
+  registryMutations: RegistryMutation[];
+  /** A reconcile's items with the resolution each gets. */
+  resolutions?: Resolution[] | null;
+  truncated?: Truncated | null;
+  warnings: Warning[];
+}
+
+/**
+ * `$/progress`: LSP work-done progress for an operation whose request
+ * carried a `workDoneToken`. Each value also carries the operation's id and
+ * the `sequence` of the `packer/event` it accompanies.
+ */
+export interface ProgressParams {
+  /** The request's `workDoneToken`. */
+  token: Token;
+  value: WorkDoneProgress;
+}
+
+/** LSP's progress token: an integer or a string (at most 256 bytes). */
+export type ProgressToken = number | string;
+
+/** The project's own files an apply may write. */
+export type ProjectFile = "packer.toml" | "packer.registry.jsonl";
+
+/** One entry of `packer/listProjects`. */
+export interface ProjectInfo {
+  /** Null when the owner could not be asked. */
+  generation: number | null;
+  /** `name` of packer.toml; null when the owner could not be asked. */
+  name: string | null;
+  ownership: Ownership;
+  projectId: string;
+  root: string;
+}
+
+export interface ProjectParams {
+  projectId: string;
+}
+
+/**
+ * `packer/pruneCache`: evict the least recently used entries of the
+ * project's processing cache until it takes at most `maxSize` bytes
+ * (default: `[cache] max_size`).
+ */
+export interface PruneCacheParams {
+  maxSize?: number | null;
+  operationId?: string | null;
+  projectId: string;
+  workDoneToken?: ProgressToken | null;
+}
+
+/** `packer/pruneCache`, and the `result` of its terminal event. */
+export interface PruneCacheResult {
+  after?: EntriesAndBytes | null;
+  before?: EntriesAndBytes | null;
+  diagnostics: Diagnostic[];
+  evicted?: EntriesAndBytes | null;
+  /** The size pruned to; null when there was none to use. */
+  maxSize: number | null;
+  operationId: string;
+  outcome: BuildOutcome;
+}
+
+/** How to resolve one divergence item. */
+export interface ReconcileChoice {
+  divergenceId: string;
+  /** The file to relink a missing asset to (`relink` only). */
+  path?: string | null;
+  /** `adopt`, `drop`, `relink`, `register`, `ignore`, `move`, `reload` or `keep`. */
+  resolution: string;
+}
+
+/**
+ * A change to one registry entry: `add` has `after`, `remove` has
+ * `before`, `update` has both.
+ */
+export type RegistryMutation =
+  | RegistryMutationAdd
+  | RegistryMutationUpdate
+  | RegistryMutationRemove;
+
+export interface RegistryMutationAdd {
+  after: Entry;
+  assetId: string;
+  op: "add";
+}
+
+export interface RegistryMutationUpdate {
+  after: Entry;
+  assetId: string;
+  before: Entry;
+  op: "update";
+}
+
+export interface RegistryMutationRemove {
+  assetId: string;
+  before: Entry;
+  op: "remove";
+}
+
+export interface RemoteCacheInfo {
+  mode: RemoteModeName;
+  url: string;
+}
+
+/**
+ * Why the shared cache was switched off for the rest of a build.
+ *
+ * - `refused`: The server refused the credentials (401/403) or an upload.
+ * - `failures`: Three failures in a row.
+ */
+export type RemoteDisabledReason = "refused" | "failures";
+
+/** What was switched off. */
+export type RemoteDisabledScope = "all" | "uploads";
+
+/** `[cache.remote] mode`, as this process uses it. */
+export type RemoteModeName = "read" | "read-write" | "off";
+
+/** The shared cache's part of a build: what it found, fetched and stored. */
+export interface RemoteStats {
+  bytesDown: number;
+  bytesUp: number;
+  /** Entries found damaged (refetched or reprocessed). */
+  corrupt: number;
+  errors: number;
+  hits: number;
+  misses: number;
+  mode: RemoteModeName;
+  uploaded: number;
+}
+
+/** `packer/replayEvents`: journaled events after `after`, oldest first. */
+export interface ReplayEventsResult {
+  events: Event[];
+  /** The project's last `seq`: when it is beyond the last event returned, ask again. */
+  lastSeq: number;
+}
+
+export interface ReplayParams {
+  after?: number;
+  limit?: number | null;
+  projectId: string;
+}
+
+/** In a preview of a reconcile: each item it resolves, and how. */
+export interface Resolution {
+  divergenceId: string;
+  kind: ItemKind;
+  path: string;
+  resolution: ResolutionName;
+  /** Where a `relink` or `move` takes the asset. */
+  to?: string | null;
+}
+
+/** How one divergence item is resolved. */
+export type ResolutionName =
+  | "adopt"
+  | "drop"
+  | "relink"
+  | "register"
+  | "ignore"
+  | "move"
+  | "reload"
+  | "keep"
+  | "ours"
+  | "theirs"
+  | "both";
+
+export interface ServerCapabilities {
+  experimental: ExperimentalCapabilities;
+}
+
+export interface ServerInfo {
+  /** `studio-packer`. */
+  name: string;
+  version: string;
+}
+
+/** Ordered most severe first. */
+export type Severity = "error" | "warning" | "info";
+
+/** An asset's status, in the order of precedence used to pick one. */
+export type Status = "ok" | "invalid" | "modified" | "missing";
+
+/** `packer/summary`: every count a client shows, computed by the packer. */
+export interface Summary {
+  assets: AssetCounts;
+  diagnostics: DiagnosticCounts;
+  divergence: DivergenceCount;
+  /** Source-control operations in progress, oldest first: divergence is held back until they end. */
+  externalChanges: ExternalChangeInfo[];
+  generation: number;
+  lane: LaneCounts;
+  /** Null until this process has built the project. */
+  lastBuild: LastBuild | null;
+  watch: Watch;
+}
+
+/** A terminal state of an operation. */
+export type TerminalState = "succeeded" | "failed" | "cancelled" | "rejected";
+
+/** LSP's progress token: an integer or a string. */
+export type Token = number | string;
+
+/**
+ * Lists of a preview or an apply's result hold at most 1,000 entries
+ * (`crate::project::write::mutation::LISTED`, held to it by a test).
+ *
+ * Present only when a list of the answer holds more than `limit` entries.
+ * Each list then holds its first `limit` entries, in order, and this
+ * gives every list's full length (exact: a blocker beyond the first
+ * `limit` still rejects the mutation).
+ */
+export interface Truncated {
+  blockers: number;
+  filesystemMutations: number;
+  /** 1,000. */
+  limit: number;
+  registryMutations: number;
+  /** In a preview of a reconcile that resolves at least one item. */
+  resolutions?: number | null;
+  warnings: number;
+}
+
+/** A warning of a mutation. */
+export interface Warning {
+  assetId?: string | null;
+  code: WarningCode;
+  message: string;
+  path?: string | null;
+}
+
+/** What a client should know of a mutation that does not stop it. */
+export type WarningCode =
+  | "outsideAssetRoots"
+  | "excluded"
+  | "noChange"
+  | "kindChanged"
+  | "fileAlreadyMissing"
+  | "invalidUtf8"
+  | "imageUnreadable"
+  | "audioUnreadable"
+  | "invalidJson"
+  | "invalidToml"
+  | "fontUnreadable"
+  | "reevaluated"
+  | "skipped"
+  | "contentDiffers"
+  | "choiceNeeded"
+  | "copyKept";
+
+export interface Watch {
+  reason?: string | null;
+  state: WatchState;
+}
+
+/**
+ * Watching the project's files for changes.
+ *
+ * - `off`: Not watched (a one-shot command).
+ * - `starting`: The watches are being placed; changes meanwhile are seen once they are.
+ * - `degraded`: Watching failed; `reason` says why. Changes are seen at the next look.
+ */
+export type WatchState = "ok" | "off" | "starting" | "degraded";
+
+export type WorkDoneProgress = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+export interface WorkDoneProgressBegin {
+  /** Always true. */
+  cancellable: boolean;
+  kind: "begin";
+  operationId: string;
+  sequence: number;
+  /** `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`. */
+  title: string;
+}
+
+export interface WorkDoneProgressReport {
+  kind: "report";
+  message: string;
+  operationId: string;
+  /** 0 to 100. */
+  percentage: number;
+  sequence: number;
+}
+
+export interface WorkDoneProgressEnd {
+  kind: "end";
+  /** The operation's terminal state. */
+  message: TerminalState;
+  operationId: string;
+  sequence: number;
+}
+
+/** Every request, by method: what `params` it takes (`void`: none) and the `result` it answers. */
+export interface Requests {
+  /** LSP's handshake: the server's capabilities. */
+  "initialize": { params: InitializeParams; result: InitializeResult };
+  /** LSP's: the server stops answering, then `exit`. */
+  "shutdown": { params: void; result: null };
+  /** Opens (or attaches to) a project and subscribes this connection to its events. */
+  "packer/openProject": { params: OpenProjectParams; result: OpenProjectResult };
+  /** Unsubscribes this connection; the last one closes the project. */
+  "packer/closeProject": { params: ProjectParams; result: null };
+  /** The projects this server has open. */
+  "packer/listProjects": { params: Empty; result: ListProjectsResult };
+  /** Every count a client shows, from the current snapshot. */
+  "packer/summary": { params: ProjectParams; result: Summary };
+  /** A page of assets in path order, filtered. */
+  "packer/listAssets": { params: ListAssetsParams; result: ListAssetsResult };
+  /** One asset with its metadata, status and diagnostics. */
+  "packer/getAsset": { params: GetAssetParams; result: GetAssetResult };
+  /** The project's diagnostics, or one asset's. */
+  "packer/diagnostics": { params: DiagnosticsParams; result: DiagnosticsResult };
+  /** Every difference between disk and registry. */
+  "packer/divergence": { params: ProjectParams; result: DivergenceResult };
+  /** What a mutation would do; changes nothing. */
+  "packer/previewMutation": { params: PreviewParams; result: PreviewResult };
+  /** Applies a mutation in the project's lane, planned again at its turn. */
+  "packer/applyMutation": { params: ApplyParams; result: ApplyResult };
+  /** Builds the project's packs in its lane. */
+  "packer/build": { params: BuildParams; result: BuildResult };
+  /** What the processing caches hold. */
+  "packer/cacheStats": { params: ProjectParams; result: CacheStatsResult };
+  /** Evicts the least recently used cache entries, in the lane. */
+  "packer/pruneCache": { params: PruneCacheParams; result: PruneCacheResult };
+  /** Active operations in arrival order, then recent ones. */
+  "packer/operations": { params: ProjectParams; result: OperationsResult };
+  /** Cancels an operation, whoever started it. */
+  "packer/cancel": { params: CancelParams; result: CancelResult };
+  /** Journaled events after a `seq`. */
+  "packer/replayEvents": { params: ReplayParams; result: ReplayEventsResult };
+  /** A source-control operation begins: divergence is held until it ends. */
+  "packer/beginExternalChange": { params: BeginExternalChangeParams; result: BeginExternalChangeResult };
+  /** The source-control operation ended: one look at the workspace. */
+  "packer/endExternalChange": { params: EndExternalChangeParams; result: null };
+}
+
+/** Every notification the server sends, by method: its params. */
+export interface Notifications {
+  /** One event of a project. */
+  "packer/event": Event;
+  /** A slow client missed these events. */
+  "packer/eventsDropped": EventsDropped;
+  /** LSP work-done progress of an operation. */
+  "$/progress": ProgressParams;
+}
+
+export type RequestMethod = keyof Requests;
+export type NotificationMethod = keyof Notifications;
+
+/** Every request method: `lane`, whether it runs in the project's lane; `cancellable`, whether `$/cancelRequest` stops it. */
+export const METHODS = [
+  { name: "initialize", lane: false, cancellable: false },
+  { name: "shutdown", lane: false, cancellable: false },
+  { name: "packer/openProject", lane: false, cancellable: false },
+  { name: "packer/closeProject", lane: false, cancellable: false },
+  { name: "packer/listProjects", lane: false, cancellable: false },
+  { name: "packer/summary", lane: false, cancellable: false },
+  { name: "packer/listAssets", lane: false, cancellable: false },
+  { name: "packer/getAsset", lane: false, cancellable: false },
+  { name: "packer/diagnostics", lane: false, cancellable: false },
+  { name: "packer/divergence", lane: false, cancellable: false },
+  { name: "packer/previewMutation", lane: false, cancellable: false },
+  { name: "packer/applyMutation", lane: true, cancellable: true },
+  { name: "packer/build", lane: true, cancellable: true },
+  { name: "packer/cacheStats", lane: false, cancellable: false },
+  { name: "packer/pruneCache", lane: true, cancellable: true },
+  { name: "packer/operations", lane: false, cancellable: false },
+  { name: "packer/cancel", lane: false, cancellable: false },
+  { name: "packer/replayEvents", lane: false, cancellable: false },
+  { name: "packer/beginExternalChange", lane: false, cancellable: false },
+  { name: "packer/endExternalChange", lane: false, cancellable: false },
+] as const;
+
+export const PROTOCOL_VERSION = 1;
