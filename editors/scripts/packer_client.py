@@ -7,62 +7,17 @@ Starts the server, initializes, opens the project, prints its summary,
 builds it with a progress token, prints every event as it arrives, prints
 the build's result, and shuts the server down. Every number and outcome it
 prints comes from the packer: the script decides nothing itself.
+
+The client is the generated `packer_protocol.Client` next to this script
+(generated from the protocol model: never edit packer_protocol.py).
 """
 
-import json
 import os
-import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-class Client:
-    """A minimal JSON-RPC client over the LSP base protocol (Content-Length framing)."""
-
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.next_id = 1
-        self.on_notification = lambda method, params: None
-
-    def _send(self, message):
-        body = json.dumps(message).encode("utf-8")
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        self.proc.stdin.flush()
-
-    def _read(self):
-        length = None
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise EOFError("the server closed its output")
-            line = line.strip()
-            if not line:
-                break
-            name, _, value = line.decode("ascii").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        return json.loads(self.proc.stdout.read(length))
-
-    def notify(self, method, params=None):
-        self._send({"jsonrpc": "2.0", "method": method, "params": params or {}})
-
-    def request(self, method, params=None):
-        request_id = self.next_id
-        self.next_id += 1
-        self._send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
-        while True:
-            message = self._read()
-            if "method" in message:
-                self.on_notification(message["method"], message.get("params"))
-            elif message.get("id") == request_id:
-                if "error" in message:
-                    error = message["error"]
-                    raise RuntimeError(f"{method} failed: {error['code']} {error['message']}")
-                return message.get("result")
-
-    def close(self):
-        self.request("shutdown")
-        self.notify("exit")
-        return self.proc.wait(timeout=30)
+from packer_protocol import Client  # noqa: E402  (after the path is set)
 
 
 def main(args):
@@ -73,7 +28,6 @@ def main(args):
         print(__doc__, file=sys.stderr)
         return 2
     root = os.path.abspath(args[0])
-    client = Client([binary, "serve"])
 
     def show(method, params):
         if method == "packer/event":
@@ -85,17 +39,17 @@ def main(args):
         elif method == "$/progress":
             print(f"progress token={params['token']} {params['value']['kind']}")
 
-    client.on_notification = show
-    info = client.request("initialize", {"processId": os.getpid(), "capabilities": {}})
+    client = Client([binary, "serve"], on_notification=show)
+    info = client.initialize({"processId": os.getpid(), "capabilities": {}})
     print(f"server {info['serverInfo']['name']} {info['serverInfo']['version']}")
-    opened = client.request("packer/openProject", {"root": root})
+    opened = client.open_project({"root": root})
     project = opened["projectId"]
     summary = opened["summary"]
     print(
         f"project {project} generation={summary['generation']} assets={summary['assets']['total']} "
         f"divergence={summary['divergence']['state']} errors={summary['diagnostics']['errors']}"
     )
-    result = client.request("packer/build", {"projectId": project, "workDoneToken": "script-build"})
+    result = client.build({"projectId": project, "workDoneToken": "script-build"})
     for pack in result["packs"]:
         print(f"pack {pack['path']} assets={pack['assets']} bytes={pack['bytes']}")
     stats = result["stats"]

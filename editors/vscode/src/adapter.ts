@@ -1,6 +1,19 @@
 // Translation only: packer answers and events in, view models out.
 // Nothing here counts, decides a blocker or an outcome: every number and
-// verdict shown is a field the packer sent.
+// verdict shown is a field the packer sent. The packer's data has the
+// generated types of ./protocol (never edit that file).
+
+import type {
+  ApplyResult,
+  Asset,
+  BuildResult,
+  Event,
+  EventOutcome,
+  Kind,
+  PreviewResult,
+  Status,
+  Summary,
+} from "./protocol";
 
 export interface StatusBarModel {
   text: string;
@@ -8,14 +21,14 @@ export interface StatusBarModel {
   warning: boolean;
 }
 
-export function statusBar(summary: any): StatusBarModel {
+export function statusBar(summary: Summary): StatusBarModel {
   const parts = [`$(package) ${summary.assets.total} assets`];
   if (summary.diagnostics.errors > 0) parts.push(`$(error) ${summary.diagnostics.errors}`);
   if (summary.diagnostics.warnings > 0) parts.push(`$(warning) ${summary.diagnostics.warnings}`);
   if (summary.divergence.state === "diverged") parts.push(`$(diff) ${summary.divergence.count} diverged`);
   if (summary.lane.running > 0 || summary.lane.queued > 0) parts.push("$(sync~spin)");
   // A checkout in progress: the packer holds divergence back until it ends.
-  const held = (summary.externalChanges ?? []).map((c: any) => c.reason);
+  const held = (summary.externalChanges ?? []).map((c) => c.reason);
   if (held.length > 0) parts.push("$(git-branch) held");
   const build = summary.lastBuild ? `last build: ${summary.lastBuild.outcome}` : "not built yet";
   const holding = held.length > 0 ? `; divergence held while ${held.join(", ")} runs` : "";
@@ -29,18 +42,19 @@ export function statusBar(summary: any): StatusBarModel {
 /** Whether an event changes what the status bar shows: a new snapshot, a
  * checkout that begins or ends (summary.externalChanges), watching that
  * fails or recovers (summary.watch). */
-export function refreshesStatus(event: any): boolean {
-  return [
+export function refreshesStatus(event: Event): boolean {
+  const kinds: Event["kind"][] = [
     "snapshotPublished",
     "externalChangeBegan",
     "externalChangeEnded",
     "watchDegraded",
     "watchRestored",
-  ].includes(event.kind);
+  ];
+  return kinds.includes(event.kind);
 }
 
 /** The message after a build: the packer's counts, and the shared cache's when one was used. */
-export function buildMessage(result: any): string {
+export function buildMessage(result: BuildResult): string {
   const s = result.stats;
   let message = `Build ${result.outcome}: ${s.processed} processed, ${s.reused} reused`;
   const r = s.remote;
@@ -56,10 +70,10 @@ export interface TreeNode {
   label: string;
   path: string;
   children: TreeNode[];
-  asset?: { id: string; kind: string; status: string; icon: string; description: string; problems: string[] };
+  asset?: { id: string; kind: Kind; status: Status; icon: string; description: string; problems: string[] };
 }
 
-const KIND_ICONS: Record<string, string> = {
+const KIND_ICONS: Partial<Record<Kind, string>> = {
   image: "file-media",
   audio: "unmute",
   data: "json",
@@ -67,10 +81,10 @@ const KIND_ICONS: Record<string, string> = {
   font: "text-size",
   binary: "file-binary",
 };
-const STATUS_ICONS: Record<string, string> = { ok: "", invalid: "error", modified: "diff-modified", missing: "question" };
+const STATUS_ICONS: Partial<Record<Status, string>> = { ok: "", invalid: "error", modified: "diff-modified", missing: "question" };
 
 /** The Assets view: the packer's assets arranged by folder. */
-export function assetTree(items: any[]): TreeNode {
+export function assetTree(items: Asset[]): TreeNode {
   const root: TreeNode = { label: "", path: "", children: [] };
   for (const a of items) {
     const segments: string[] = a.path.split("/");
@@ -94,7 +108,7 @@ export function assetTree(items: any[]): TreeNode {
         status: a.status,
         icon: STATUS_ICONS[a.status] || KIND_ICONS[a.kind] || "file",
         description: a.status === "ok" ? a.kind : `${a.kind}, ${a.status}`,
-        problems: a.diagnostics.map((d: any) => `${d.severity}: ${d.message}`),
+        problems: a.diagnostics.map((d) => `${d.severity}: ${d.message}`),
       },
     });
   }
@@ -109,7 +123,15 @@ export interface PreviewModel {
   lines: string[];
 }
 
-const LISTS: [string, string][] = [
+/** What a preview and an apply's result have in common (only a preview of
+ *  a reconcile has `resolutions`). */
+type Plan = Pick<
+  PreviewResult,
+  "blockers" | "warnings" | "resolutions" | "registryMutations" | "filesystemMutations" | "truncated"
+>;
+type Listed = "blockers" | "warnings" | "resolutions" | "registryMutations" | "filesystemMutations";
+
+const LISTS: [Listed, string][] = [
   ["blockers", "blockers"],
   ["warnings", "warnings"],
   ["resolutions", "resolutions"],
@@ -118,30 +140,31 @@ const LISTS: [string, string][] = [
 ];
 
 /** A mutation preview as a dialog shows it. */
-export function previewDialog(preview: any): PreviewModel {
+export function previewDialog(answer: PreviewResult | ApplyResult): PreviewModel {
+  const preview: Plan = answer;
   const lines: string[] = [];
   for (const b of preview.blockers) lines.push(`Blocked (${b.code}): ${b.message}`);
   for (const w of preview.warnings) lines.push(`Warning (${w.code}): ${w.message}`);
   for (const r of preview.resolutions ?? []) lines.push(`Resolve ${r.kind} ${r.path}: ${r.resolution}`);
   for (const m of preview.registryMutations) {
-    const before = m.before ? m.before.path : "";
-    const after = m.after ? m.after.path : "";
+    const before = m.op === "add" ? "" : m.before.path;
+    const after = m.op === "remove" ? "" : m.after.path;
     lines.push(`Registry ${m.op}: ${m.op === "update" && before !== after ? `${before} → ${after}` : after || before}`);
   }
-  for (const f of preview.filesystemMutations) lines.push(`File ${f.op}: ${f.path}${f.to ? ` → ${f.to}` : ""}`);
+  for (const f of preview.filesystemMutations) lines.push(`File ${f.op}: ${f.path}${f.op === "move" ? ` → ${f.to}` : ""}`);
   // A long list is cut by the packer, which says each list's full length.
   const cut = preview.truncated;
   if (cut) {
     for (const [list, label] of LISTS) {
-      if (cut[list] !== undefined && cut[list] > (preview[list] ?? []).length) {
-        lines.push(`(${label}: the first ${(preview[list] ?? []).length} of ${cut[list]} are shown)`);
+      const full = cut[list];
+      const shown = (preview[list] ?? []).length;
+      if (full !== undefined && full !== null && full > shown) {
+        lines.push(`(${label}: the first ${shown} of ${full} are shown)`);
       }
     }
   }
   return { blocked: preview.blockers.length > 0, needsConfirmation: preview.warnings.length > 0, lines };
 }
-
-const TERMINAL = new Set(["succeeded", "failed", "cancelled", "rejected"]);
 
 export interface ActivityEntry {
   operationId: string;
@@ -149,7 +172,7 @@ export interface ActivityEntry {
   lastKind: string;
   /** Only a terminal event makes this true. */
   finished: boolean;
-  outcome?: string;
+  outcome?: EventOutcome;
 }
 
 /** The Activity channel: a line per event, and each operation's state as its events say. */
@@ -157,23 +180,29 @@ export class ActivityLog {
   readonly lines: string[] = [];
   readonly operations = new Map<string, ActivityEntry>();
 
-  push(event: any): string {
+  push(event: Event): string {
     let line = `#${event.seq} ${event.kind}`;
-    if (event.operationId) {
-      line = `#${event.seq} ${event.operationId} [${event.sequence}] ${event.kind}`;
-      const entry: ActivityEntry = this.operations.get(event.operationId) ?? {
-        operationId: event.operationId,
+    if ("operationId" in event && event.operationId) {
+      const operationId = event.operationId;
+      line = `#${event.seq} ${operationId} [${event.sequence}] ${event.kind}`;
+      const entry: ActivityEntry = this.operations.get(operationId) ?? {
+        operationId,
         lastSequence: 0,
         lastKind: "",
         finished: false,
       };
-      entry.lastSequence = event.sequence;
+      // Optional only on the events an operation may not have caused.
+      if (event.sequence !== undefined && event.sequence !== null) entry.lastSequence = event.sequence;
       entry.lastKind = event.kind;
-      if (TERMINAL.has(event.kind)) {
-        entry.finished = true;
-        entry.outcome = event.outcome;
+      switch (event.kind) {
+        case "succeeded":
+        case "failed":
+        case "cancelled":
+        case "rejected":
+          entry.finished = true;
+          entry.outcome = event.outcome;
       }
-      this.operations.set(event.operationId, entry);
+      this.operations.set(operationId, entry);
     }
     if (event.kind === "progress") line += ` ${event.done}/${event.total}`;
     if (event.kind === "divergenceDetected" || event.kind === "divergenceCleared") line += ` (${event.state})`;

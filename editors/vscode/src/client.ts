@@ -1,30 +1,75 @@
 // The connection to `studio-packer serve`: process and JSON-RPC only.
 // No VS Code here, so it runs under node's test runner too.
+//
+// Every method, its params and its result are the generated types of
+// ./protocol (generated from the protocol model: never edit that file), so a
+// protocol change that breaks this code breaks `tsc`.
 
 import { spawn, ChildProcess } from "node:child_process";
 import * as rpc from "vscode-jsonrpc/node";
+import type {
+  ApplyResult,
+  Asset,
+  BuildResult,
+  CancelResult,
+  DivergenceResult,
+  ErrorObject,
+  Event,
+  ListAssetsResult,
+  Mutation,
+  NotificationMethod,
+  Notifications,
+  PreviewResult,
+  ProgressParams,
+  ProgressToken,
+  RequestMethod,
+  Requests,
+  Summary,
+} from "./protocol";
 
-export interface PackerEvent {
-  projectId: string;
-  seq: number;
-  kind: string;
-  operationId?: string;
-  sequence?: number;
-  [field: string]: unknown;
+/** What the project wrappers need of a connection: one typed request per
+ *  packer method. `PackerClient` (vscode-jsonrpc, no VS Code) is one;
+ *  `transportOver` makes one of vscode-languageclient's `LanguageClient`. */
+export interface Transport {
+  sendRequest<M extends RequestMethod>(
+    method: M,
+    params: Requests[M]["params"],
+    token?: rpc.CancellationToken,
+  ): Promise<Requests[M]["result"]>;
 }
 
-/** What the project wrappers need of a connection: satisfied by
- *  `PackerClient` (vscode-jsonrpc, no VS Code) and by vscode-languageclient's
- *  `LanguageClient` (in the extension). */
-export interface Transport {
-  sendRequest(method: string, params?: any, token?: rpc.CancellationToken): Promise<any>;
+/** vscode-jsonrpc's untyped `sendRequest`, as `MessageConnection` and
+ *  `LanguageClient` both have it. */
+export interface RpcSender {
+  sendRequest(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+/** A `Transport` over an untyped sender. No params and no token are left
+ *  out rather than passed as `undefined`: vscode-jsonrpc would send them as
+ *  an array of params (`[params, null]`), which the packer refuses. */
+export function transportOver(sender: RpcSender): Transport {
+  return {
+    sendRequest<M extends RequestMethod>(
+      method: M,
+      params: Requests[M]["params"],
+      token?: rpc.CancellationToken,
+    ): Promise<Requests[M]["result"]> {
+      const args: unknown[] = params === undefined ? [] : [params];
+      if (token) args.push(token);
+      return sender.sendRequest(method, ...args) as Promise<Requests[M]["result"]>;
+    },
+  };
 }
 
 export class PackerClient implements Transport {
+  private readonly transport: Transport;
+
   private constructor(
     private readonly child: ChildProcess,
     readonly connection: rpc.MessageConnection,
-  ) {}
+  ) {
+    this.transport = transportOver(connection);
+  }
 
   /** Starts the server and initializes it. */
   static async start(serverPath: string): Promise<PackerClient> {
@@ -35,26 +80,37 @@ export class PackerClient implements Transport {
     );
     connection.listen();
     const client = new PackerClient(child, connection);
-    await connection.sendRequest("initialize", { processId: process.pid, capabilities: {} });
+    await client.sendRequest("initialize", { processId: process.pid, capabilities: {} });
     connection.sendNotification("initialized", {});
     return client;
   }
 
-  sendRequest(method: string, params?: any, token?: rpc.CancellationToken): Promise<any> {
-    return token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params);
+  sendRequest<M extends RequestMethod>(
+    method: M,
+    params: Requests[M]["params"],
+    token?: rpc.CancellationToken,
+  ): Promise<Requests[M]["result"]> {
+    return this.transport.sendRequest(method, params, token);
   }
 
-  onEvent(handler: (event: PackerEvent) => void): rpc.Disposable {
-    return this.connection.onNotification("packer/event", handler);
+  private onNotification<N extends NotificationMethod>(
+    method: N,
+    handler: (params: Notifications[N]) => void,
+  ): rpc.Disposable {
+    return this.connection.onNotification(method, handler);
   }
 
-  onProgress(handler: (token: string | number, value: any) => void): rpc.Disposable {
-    return this.connection.onNotification("$/progress", (p: any) => handler(p.token, p.value));
+  onEvent(handler: (event: Event) => void): rpc.Disposable {
+    return this.onNotification("packer/event", handler);
+  }
+
+  onProgress(handler: (token: ProgressParams["token"], value: ProgressParams["value"]) => void): rpc.Disposable {
+    return this.onNotification("$/progress", (p) => handler(p.token, p.value));
   }
 
   async dispose(): Promise<void> {
     try {
-      await this.connection.sendRequest("shutdown");
+      await this.sendRequest("shutdown", undefined);
       this.connection.sendNotification("exit");
     } finally {
       await new Promise<void>((resolve) => {
@@ -82,22 +138,18 @@ export class PackerProject {
     return new PackerProject(transport, r.projectId);
   }
 
-  private request(method: string, params: object, token?: rpc.CancellationToken): Promise<any> {
-    return this.transport.sendRequest(method, params, token);
-  }
-
-  summary() {
-    return this.request("packer/summary", { projectId: this.projectId });
+  summary(): Promise<Summary> {
+    return this.transport.sendRequest("packer/summary", { projectId: this.projectId });
   }
   /** Every asset, page by page as the packer pages them. A cursor pins its
    *  generation: when the project moved on meanwhile (-32801), list again. */
-  async listAllAssets(pageSize = 200): Promise<any[]> {
+  async listAllAssets(pageSize = 200): Promise<Asset[]> {
     for (;;) {
-      const items: any[] = [];
+      const items: Asset[] = [];
       let cursor: string | null = null;
       try {
         do {
-          const page: any = await this.request("packer/listAssets", {
+          const page: ListAssetsResult = await this.transport.sendRequest("packer/listAssets", {
             projectId: this.projectId,
             limit: pageSize,
             ...(cursor ? { cursor } : {}),
@@ -106,28 +158,28 @@ export class PackerProject {
           cursor = page.nextCursor;
         } while (cursor);
         return items;
-      } catch (e: any) {
-        if (e?.code !== -32801) throw e;
+      } catch (e) {
+        if ((e as Partial<ErrorObject> | undefined)?.code !== -32801) throw e;
       }
     }
   }
-  preview(mutation: object) {
-    return this.request("packer/previewMutation", { projectId: this.projectId, mutation });
+  preview(mutation: Mutation): Promise<PreviewResult> {
+    return this.transport.sendRequest("packer/previewMutation", { projectId: this.projectId, mutation });
   }
-  apply(mutation: object, expectedGeneration?: number) {
-    return this.request("packer/applyMutation", {
+  apply(mutation: Mutation, expectedGeneration?: number): Promise<ApplyResult> {
+    return this.transport.sendRequest("packer/applyMutation", {
       projectId: this.projectId,
       mutation,
       ...(expectedGeneration !== undefined ? { expectedGeneration } : {}),
     });
   }
-  build(workDoneToken: string, token?: rpc.CancellationToken) {
-    return this.request("packer/build", { projectId: this.projectId, workDoneToken }, token);
+  build(workDoneToken: ProgressToken, token?: rpc.CancellationToken): Promise<BuildResult> {
+    return this.transport.sendRequest("packer/build", { projectId: this.projectId, workDoneToken }, token);
   }
-  divergence() {
-    return this.request("packer/divergence", { projectId: this.projectId });
+  divergence(): Promise<DivergenceResult> {
+    return this.transport.sendRequest("packer/divergence", { projectId: this.projectId });
   }
-  cancel(operationId: string) {
-    return this.request("packer/cancel", { operationId });
+  cancel(operationId: string): Promise<CancelResult> {
+    return this.transport.sendRequest("packer/cancel", { operationId });
   }
 }

@@ -3,7 +3,8 @@
 
 import * as vscode from "vscode";
 import { LanguageClient, ServerOptions, LanguageClientOptions, WorkDoneProgress } from "vscode-languageclient/node";
-import { PackerProject } from "./client";
+import { PackerProject, transportOver } from "./client";
+import type { Asset, Mutation, Notifications } from "./protocol";
 import { ActivityLog, assetTree, buildMessage, previewDialog, refreshesStatus, statusBar, TreeNode } from "./adapter";
 
 let client: LanguageClient | undefined;
@@ -46,7 +47,7 @@ export async function activate(context: vscode.ExtensionContext) {
   const clientOptions: LanguageClientOptions = { documentSelector: [], workspaceFolder: folder };
   client = new LanguageClient("studioPacker", "Studio Packer", serverOptions, clientOptions);
   await client.start();
-  const project = await PackerProject.open(client, folder.uri.fsPath);
+  const project = await PackerProject.open(transportOver(client), folder.uri.fsPath);
   const activity = new ActivityLog();
   const channel = vscode.window.createOutputChannel("Studio Packer Activity");
   const bar = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left);
@@ -79,20 +80,20 @@ export async function activate(context: vscode.ExtensionContext) {
     bar.show();
     assets.set(assetTree(await project.listAllAssets()));
   };
-  client.onNotification("packer/event", (event: any) => {
+  client.onNotification("packer/event", (event: Notifications["packer/event"]) => {
     channel.appendLine(activity.push(event));
     // The status bar follows the packer's snapshots and state events, never a timer.
     if (refreshesStatus(event)) void refreshSoon();
   });
   // This window stopped reading for a while and the packer skipped events
   // for it: the events are in the journal; what is shown is simply fetched again.
-  client.onNotification("packer/eventsDropped", (n: any) => {
+  client.onNotification("packer/eventsDropped", (n: Notifications["packer/eventsDropped"]) => {
     channel.appendLine(`(events ${n.fromSeq}..${n.toSeq} were not received; see packer/replayEvents)`);
     void refreshSoon();
   });
   await refresh();
 
-  const pickAsset = async (): Promise<any | undefined> => {
+  const pickAsset = async (): Promise<Asset | undefined> => {
     const items = await project.listAllAssets();
     const pick = await vscode.window.showQuickPick(
       items.map((a) => ({ label: a.path, description: a.kind, asset: a })),
@@ -100,7 +101,7 @@ export async function activate(context: vscode.ExtensionContext) {
     );
     return pick?.asset;
   };
-  const previewThenApply = async (mutation: object) => {
+  const previewThenApply = async (mutation: Mutation) => {
     const preview = await project.preview(mutation);
     const model = previewDialog(preview);
     if (model.blocked) {
