@@ -15,12 +15,14 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::events::EventBus;
+use crate::protocol::model::{OperationInfo, OperationKind};
 use crate::transport::{message::code, Id, Outbox, RpcError};
 
 /// How many finished operations `packer/operations` remembers per project.
 pub const FINISHED_KEPT: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// An operation's state: `queued`, `running`, then one terminal state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum OpState {
     Queued,
@@ -316,18 +318,18 @@ impl Operation {
     }
 
     /// The operation as `packer/operations` shows it.
-    pub fn describe(&self) -> Value {
+    pub fn describe(&self) -> OperationInfo {
         let rec = self.rec.lock().expect("operation lock");
-        json!({
-            "operationId": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "state": rec.state,
-            "lastSequence": rec.sequence,
-            "queuedAtMs": rec.queued_at_ms,
-            "startedAtMs": rec.started_at_ms,
-            "finishedAtMs": rec.finished_at_ms,
-        })
+        OperationInfo {
+            operation_id: self.id.clone(),
+            kind: OperationKind::named(self.kind),
+            title: self.title.clone(),
+            state: rec.state,
+            last_sequence: rec.sequence,
+            queued_at_ms: rec.queued_at_ms,
+            started_at_ms: rec.started_at_ms,
+            finished_at_ms: rec.finished_at_ms,
+        }
     }
 }
 
@@ -375,7 +377,7 @@ impl OpTable {
     }
 
     /// Active operations in arrival order, then finished ones, newest first.
-    pub fn list(&self) -> Vec<Value> {
+    pub fn list(&self) -> Vec<OperationInfo> {
         let inner = self.inner.lock().expect("op table lock");
         inner.active.iter().chain(inner.finished.iter()).map(|o| o.describe()).collect()
     }

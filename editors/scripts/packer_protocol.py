@@ -177,8 +177,8 @@ class CancelResult(TypedDict):
     """
 
     operationId: str
-    previousState: OpStateName
-    state: OpStateName
+    previousState: OpState
+    state: OpState
 
 
 class CancelledData(TypedDict):
@@ -199,7 +199,9 @@ class ContentModifiedData(TypedDict):
 
 
 class CountsByKind(TypedDict):
-    """Counts per kind: every kind is present."""
+    """Counts per kind: every kind is present (in alphabetical order, as
+    they always were on the wire).
+    """
 
     audio: int
     binary: int
@@ -275,7 +277,7 @@ DivergenceState = Literal["clean", "diverged"]
 
 
 class DuplicateIdData(TypedDict):
-    duplicateId: Token
+    duplicateId: RequestId
 
 
 class Empty(TypedDict):
@@ -951,7 +953,7 @@ class ObserveStats(TypedDict):
 
 
 # An operation's state: `queued`, `running`, then one terminal state.
-OpStateName = Literal["queued", "running", "succeeded", "failed", "cancelled", "rejected"]
+OpState = Literal["queued", "running", "succeeded", "failed", "cancelled", "rejected"]
 
 
 class _OpenProjectParamsRequired(TypedDict):
@@ -993,7 +995,7 @@ class OperationInfo(TypedDict):
     # Milliseconds since the Unix epoch.
     queuedAtMs: int
     startedAtMs: Optional[int]
-    state: OpStateName
+    state: OpState
     title: str
 
 
@@ -1082,7 +1084,7 @@ class ProgressParams(TypedDict):
     """
 
     # The request's `workDoneToken`.
-    token: Token
+    token: ProgressToken
     value: WorkDoneProgress
 
 
@@ -1229,6 +1231,10 @@ class ReplayParams(_ReplayParamsRequired, total=False):
     limit: Optional[int]
 
 
+# A JSON-RPC request id: an integer or a string.
+RequestId = Union[int, str]
+
+
 class _ResolutionRequired(TypedDict):
     divergenceId: str
     kind: ItemKind
@@ -1282,10 +1288,6 @@ class Summary(TypedDict):
 
 # A terminal state of an operation.
 TerminalState = Literal["succeeded", "failed", "cancelled", "rejected"]
-
-
-# LSP's progress token: an integer or a string.
-Token = Union[int, str]
 
 
 class _TruncatedRequired(TypedDict):

@@ -66,15 +66,17 @@ impl ExternalChanges {
     }
 
     /// The open changes, oldest first, as `packer/summary` shows them.
-    pub fn describe(&self) -> serde_json::Value {
+    pub fn describe(&self) -> Vec<crate::protocol::model::ExternalChangeInfo> {
         let open = self.open.lock().expect("external changes lock");
         let mut list: Vec<(&String, &Open)> = open.iter().collect();
         list.sort_by_key(|(_, o)| o.began);
-        let shown: Vec<serde_json::Value> = list
-            .into_iter()
-            .map(|(id, o)| json!({ "changeId": id, "reason": o.reason, "ageMs": o.began.elapsed().as_millis() as u64 }))
-            .collect();
-        serde_json::Value::Array(shown)
+        list.into_iter()
+            .map(|(id, o)| crate::protocol::model::ExternalChangeInfo {
+                change_id: id.clone(),
+                reason: o.reason.clone(),
+                age_ms: o.began.elapsed().as_millis() as u64,
+            })
+            .collect()
     }
 }
 

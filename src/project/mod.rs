@@ -23,8 +23,10 @@ pub mod watcher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::protocol::model::{BuildResult, DivergenceCount, LaneCounts, LastBuild, Summary, Watch, WatchState};
 use arc_swap::ArcSwap;
 use imbl::OrdMap;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::events::EventBus;
@@ -118,7 +120,7 @@ pub struct Project {
     /// The first watches are in place (or failed to be): see `ensure_watching`.
     watch_started: std::sync::atomic::AtomicBool,
     /// The outcome of the last build, for the summary.
-    last_build: Mutex<Value>,
+    last_build: Mutex<Option<LastBuild>>,
     retry_scheduled: std::sync::atomic::AtomicBool,
     /// Source-control operations in progress (see `external.rs`).
     pub external: external::ExternalChanges,
@@ -461,7 +463,7 @@ impl Project {
             watch_problem: Mutex::new(None),
             watch_requested: std::sync::atomic::AtomicBool::new(false),
             watch_started: std::sync::atomic::AtomicBool::new(false),
-            last_build: Mutex::new(Value::Null),
+            last_build: Mutex::new(None),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
             external: external::ExternalChanges::default(),
         });
@@ -680,12 +682,16 @@ impl Project {
     pub(crate) fn record_build(&self, op: &Operation, result: &Value) {
         let finished =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        *self.last_build.lock().expect("last build lock") = json!({
-            "operationId": op.id,
-            "outcome": result["outcome"],
-            "finishedAtMs": finished,
-            "packs": result["packs"].as_array().map_or(0, Vec::len),
-            "stats": result["stats"],
+        let Ok(result) = BuildResult::deserialize(result) else {
+            tracing::error!("a build result that is not one: {result}");
+            return;
+        };
+        *self.last_build.lock().expect("last build lock") = Some(LastBuild {
+            operation_id: op.id.clone(),
+            outcome: result.outcome,
+            finished_at_ms: finished,
+            packs: result.packs.len(),
+            stats: result.stats,
         });
     }
 
@@ -729,24 +735,26 @@ impl Project {
     }
 
     /// The summary: the one place its numbers are put together.
-    pub fn summary(&self, snap: &Snapshot) -> Value {
+    pub fn summary(&self, snap: &Snapshot) -> Summary {
+        use std::sync::atomic::Ordering::SeqCst;
         let (queued, running) = self.ops.counts();
-        let count = snap.divergence.len();
-        json!({
-            "generation": snap.generation,
-            "assets": snap.asset_counts,
-            "diagnostics": snap.diagnostic_counts,
-            "divergence": { "state": snap.divergence_state(), "count": count },
-            "lane": { "queued": queued, "running": running },
-            "watch": match self.watch_problem.lock().expect("watch lock").as_ref() {
-                Some(reason) => json!({ "state": "degraded", "reason": reason }),
-                None if !self.watch_requested.load(std::sync::atomic::Ordering::SeqCst) => json!({ "state": "off" }),
-                None if !self.watch_started.load(std::sync::atomic::Ordering::SeqCst) => json!({ "state": "starting" }),
-                None => json!({ "state": "ok" }),
-            },
-            "lastBuild": self.last_build.lock().expect("last build lock").clone(),
-            "externalChanges": self.external.describe(),
-        })
+        let problem = self.watch_problem.lock().expect("watch lock").clone();
+        let state = match &problem {
+            Some(_) => WatchState::Degraded,
+            None if !self.watch_requested.load(SeqCst) => WatchState::Off,
+            None if !self.watch_started.load(SeqCst) => WatchState::Starting,
+            None => WatchState::Ok,
+        };
+        Summary {
+            generation: snap.generation,
+            assets: snap.asset_counts.clone(),
+            diagnostics: snap.diagnostic_counts.clone(),
+            divergence: DivergenceCount { state: snap.divergence_state(), count: snap.divergence.len() },
+            lane: LaneCounts { queued, running },
+            watch: Watch { state, reason: problem },
+            last_build: self.last_build.lock().expect("last build lock").clone(),
+            external_changes: self.external.describe(),
+        }
     }
 
     /// `.packer/`, through the handle opened when it was checked.

@@ -101,7 +101,7 @@ pub struct Ownership {
 }
 
 /// `packer/openProject`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenProjectResult {
     /// Stable for a root: the same folder always gets the same id.
@@ -215,7 +215,7 @@ pub struct ExternalChangeInfo {
 }
 
 /// `packer/summary`: every count a client shows, computed by the packer.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Summary {
     pub generation: Generation,
@@ -280,16 +280,16 @@ pub enum OperationKind {
     Unknown,
 }
 
-/// An operation's state: `queued`, `running`, then one terminal state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum OpStateName {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-    Rejected,
+impl OperationKind {
+    /// The kind an operation records (`applyMutation`, `build`, `pruneCache`).
+    pub fn named(name: &str) -> OperationKind {
+        match name {
+            "applyMutation" => OperationKind::ApplyMutation,
+            "build" => OperationKind::Build,
+            "pruneCache" => OperationKind::PruneCache,
+            _ => OperationKind::Unknown,
+        }
+    }
 }
 
 /// One operation of `packer/operations`.
@@ -299,7 +299,7 @@ pub struct OperationInfo {
     pub operation_id: String,
     pub kind: OperationKind,
     pub title: String,
-    pub state: OpStateName,
+    pub state: crate::operations::OpState,
     /// The `sequence` of its last event.
     pub last_sequence: u64,
     /// Milliseconds since the Unix epoch.
@@ -321,8 +321,8 @@ pub struct OperationsResult {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelResult {
     pub operation_id: String,
-    pub previous_state: OpStateName,
-    pub state: OpStateName,
+    pub previous_state: crate::operations::OpState,
+    pub state: crate::operations::OpState,
 }
 
 /// `packer/replayEvents`: journaled events after `after`, oldest first.
@@ -691,10 +691,10 @@ pub struct EventsDropped {
     pub to_seq: u64,
 }
 
-/// LSP's progress token: an integer or a string.
+/// A JSON-RPC request id: an integer or a string.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Token {
+pub enum RequestId {
     Integer(i64),
     String(String),
 }
@@ -706,7 +706,8 @@ pub enum Token {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProgressParams {
     /// The request's `workDoneToken`.
-    pub token: Token,
+    #[schemars(with = "crate::protocol::ProgressToken")]
+    pub token: RequestId,
     pub value: WorkDoneProgress,
 }
 
@@ -803,7 +804,7 @@ pub struct InvalidParamsData {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DuplicateIdData {
-    pub duplicate_id: Token,
+    pub duplicate_id: RequestId,
 }
 
 /// `cancelled`, as an outcome.

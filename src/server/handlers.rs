@@ -1,9 +1,12 @@
 //! Request handlers: plain functions from a snapshot and typed params to a
-//! JSON result. None of them writes anything; writes go through the lane.
+//! typed result of the protocol model (`protocol::model`), made JSON here
+//! and only here. None of them writes anything; writes go through the lane.
 
 use std::ops::Bound;
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::connection::Connection;
@@ -12,6 +15,11 @@ use crate::project::external::EndedBy;
 use crate::project::model::Asset;
 use crate::project::snapshot::Snapshot;
 use crate::project::write::mutation;
+use crate::protocol::model::{
+    BeginExternalChangeResult, CancelResult, DiagnosticsResult, DivergenceResult, ExperimentalCapabilities,
+    GetAssetResult, InitializeResult, ListAssetsResult, ListProjectsResult, OpenProjectResult, OperationsResult,
+    PackerCapabilities, ProjectInfo, ReplayEventsResult, ServerCapabilities, ServerInfo,
+};
 use crate::protocol::{
     self, BeginExternalChangeParams, CancelParams, EndExternalChangeParams, ListAssetsParams, OpenProjectParams,
     Request,
@@ -26,21 +34,34 @@ pub const MAX_PAGE: usize = 1000;
 pub const DEFAULT_REPLAY: usize = 1000;
 pub const MAX_REPLAY: usize = 10_000;
 
+/// A typed result as the wire carries it.
+fn answer<T: Serialize>(result: T) -> Result<Value, RpcError> {
+    serde_json::to_value(result).map_err(|e| RpcError::internal(format!("a result did not serialise: {e}")))
+}
+
+/// A typed value from a JSON answer (another process's).
+fn typed<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, RpcError> {
+    serde_json::from_value(value)
+        .map_err(|e| RpcError::internal(format!("the owner answered {what} that is not one: {e}")))
+}
+
 pub fn initialize() -> Value {
-    json!({
-        "capabilities": {
-            "experimental": {
-                "packer": {
-                    "protocolVersion": protocol::PROTOCOL_VERSION,
-                    "methods": protocol::method_names(),
-                    "notifications": protocol::NOTIFICATIONS,
-                    "mutationKinds": mutation::KINDS,
-                    "eventKinds": protocol::EVENT_KINDS,
-                }
-            }
+    let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+    let result = InitializeResult {
+        capabilities: ServerCapabilities {
+            experimental: ExperimentalCapabilities {
+                packer: PackerCapabilities {
+                    protocol_version: protocol::PROTOCOL_VERSION,
+                    methods: strings(&protocol::method_names()),
+                    notifications: strings(protocol::NOTIFICATIONS),
+                    mutation_kinds: strings(mutation::KINDS),
+                    event_kinds: strings(protocol::EVENT_KINDS),
+                },
+            },
         },
-        "serverInfo": { "name": "studio-packer", "version": env!("CARGO_PKG_VERSION") }
-    })
+        server_info: ServerInfo { name: "studio-packer".into(), version: env!("CARGO_PKG_VERSION").into() },
+    };
+    serde_json::to_value(result).expect("initialize's result serialises")
 }
 
 /// Answers a read (any request that is not commit-bearing) from the
@@ -55,19 +76,19 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             Ok(Value::Null)
         }
         Request::ListProjects => {
-            let mut projects: Vec<Value> = server.handles().iter().map(describe_project).collect();
-            projects.sort_by(|a, b| a["root"].as_str().cmp(&b["root"].as_str()));
-            Ok(json!({ "projects": projects }))
+            let mut projects: Vec<ProjectInfo> = server.handles().iter().map(describe_project).collect();
+            projects.sort_by(|a, b| a.root.cmp(&b.root));
+            answer(ListProjectsResult { projects })
         }
         Request::Summary(p) => {
             let project = server.project(&p.project_id)?;
-            Ok(project.summary(&project.snapshot()))
+            answer(project.summary(&project.snapshot()))
         }
         Request::ListAssets(p) => list_assets(server, p),
         Request::GetAsset(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
-            let asset = find_asset(&snap, &p.asset_id)?;
-            Ok(json!({ "generation": snap.generation, "asset": asset }))
+            let asset = find_asset(&snap, &p.asset_id)?.clone();
+            answer(GetAssetResult { generation: snap.generation, asset })
         }
         Request::Diagnostics(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
@@ -75,7 +96,7 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
                 Some(id) => find_asset(&snap, id)?.diagnostics.clone(),
                 None => snap.diagnostics(),
             };
-            Ok(json!({ "generation": snap.generation, "items": items }))
+            answer(DiagnosticsResult { generation: snap.generation, items })
         }
         Request::PreviewMutation(p) => {
             let project = server.project(&p.project_id)?;
@@ -87,9 +108,9 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
         Request::Divergence(p) => {
             let snap = server.project(&p.project_id)?.snapshot();
             let state = snap.divergence_state();
-            Ok(json!({ "generation": snap.generation, "state": state, "items": snap.divergence }))
+            answer(DivergenceResult { generation: snap.generation, state, items: snap.divergence.clone() })
         }
-        Request::Operations(p) => Ok(json!({ "items": server.project(&p.project_id)?.ops.list() })),
+        Request::Operations(p) => answer(OperationsResult { items: server.project(&p.project_id)?.ops.list() }),
         Request::CacheStats(p) => {
             let project = server.project(&p.project_id)?;
             Ok(crate::build::cache_stats(&project))
@@ -101,7 +122,7 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
                 .bus
                 .replay(p.after, limit)
                 .map_err(|e| RpcError::failed("io", format!("reading the event journal: {e}")))?;
-            Ok(json!({ "events": events, "lastSeq": last_seq }))
+            answer(ReplayEventsResult { events, last_seq })
         }
         Request::Cancel(p) => cancel(server, p),
         Request::BeginExternalChange(p) => begin_change(conn, p),
@@ -121,47 +142,53 @@ fn open_project(conn: &Arc<Connection>, p: OpenProjectParams) -> Result<Value, R
     let root = root_path(&p.root)?;
     let handle = conn.server.open_project(&root, p.create, &conn.outbox)?;
     conn.note_opened(&handle);
-    let mut scan = Value::Null;
-    let (root, summary) = match &handle {
+    let (root, summary, scan) = match &handle {
         ProjectHandle::Local(owned) => {
-            scan = json!(owned.project.open_stats);
-            (owned.project.root.clone(), owned.project.summary(&owned.project.snapshot()))
+            let p = &owned.project;
+            (p.root.clone(), p.summary(&p.snapshot()), Some(p.open_stats))
         }
         ProjectHandle::Attached(remote) => {
             // The summary is the owner's: this process holds no snapshot.
-            (remote.root.clone(), remote.call("packer/summary", json!({ "projectId": remote.project_id }))?)
+            let summary = remote.call("packer/summary", json!({ "projectId": remote.project_id }))?;
+            (remote.root.clone(), typed(summary, "a summary")?, None)
         }
     };
-    Ok(json!({
-        "projectId": handle.id(),
-        "root": root,
-        "generation": summary["generation"],
-        "summary": summary,
-        "ownership": ownership(&handle),
-        "scan": scan,
-    }))
+    answer(OpenProjectResult {
+        project_id: handle.id().to_string(),
+        root: root.display().to_string(),
+        generation: summary.generation,
+        summary,
+        ownership: ownership(&handle),
+        scan,
+    })
 }
 
 /// An entry of `packer/listProjects`.
-fn describe_project(handle: &ProjectHandle) -> Value {
+fn describe_project(handle: &ProjectHandle) -> ProjectInfo {
     match handle {
         ProjectHandle::Local(owned) => {
             let p = &owned.project;
             let snap = p.snapshot();
-            json!({ "projectId": p.id, "root": p.root, "name": snap.manifest.name, "generation": snap.generation, "ownership": ownership(handle) })
+            ProjectInfo {
+                project_id: p.id.clone(),
+                root: p.root.display().to_string(),
+                name: Some(snap.manifest.name.clone()),
+                generation: Some(snap.generation),
+                ownership: ownership(handle),
+            }
         }
         ProjectHandle::Attached(remote) => {
             let listed = remote.call("packer/listProjects", json!({})).ok();
             let entry = listed.as_ref().and_then(|l| {
                 l["projects"].as_array()?.iter().find(|e| e["projectId"] == remote.project_id.as_str()).cloned()
             });
-            json!({
-                "projectId": remote.project_id,
-                "root": remote.root,
-                "name": entry.as_ref().map_or(Value::Null, |e| e["name"].clone()),
-                "generation": entry.as_ref().map_or(Value::Null, |e| e["generation"].clone()),
-                "ownership": ownership(handle),
-            })
+            ProjectInfo {
+                project_id: remote.project_id.clone(),
+                root: remote.root.display().to_string(),
+                name: entry.as_ref().and_then(|e| e["name"].as_str()).map(str::to_string),
+                generation: entry.as_ref().and_then(|e| e["generation"].as_u64()),
+                ownership: ownership(handle),
+            }
         }
     }
 }
@@ -231,7 +258,7 @@ fn list_assets(server: &Server, p: ListAssetsParams) -> Result<Value, RpcError> 
         }
         items.push(asset.clone());
     }
-    Ok(json!({ "generation": snap.generation, "items": items, "nextCursor": next_cursor }))
+    answer(ListAssetsResult { generation: snap.generation, items, next_cursor })
 }
 
 fn items_last_path(items: &[Arc<Asset>]) -> &str {
@@ -261,7 +288,7 @@ fn begin_change(conn: &Arc<Connection>, p: BeginExternalChangeParams) -> Result<
         _ => conn.server.project(&p.project_id)?.begin_external_change(&p.reason, timeout),
     };
     conn.note_change(&p.project_id, &change_id);
-    Ok(json!({ "changeId": change_id }))
+    answer(BeginExternalChangeResult { change_id })
 }
 
 fn end_change(conn: &Arc<Connection>, p: EndExternalChangeParams) -> Result<Value, RpcError> {
@@ -310,5 +337,5 @@ pub fn cancel(server: &Server, p: CancelParams) -> Result<Value, RpcError> {
         return Err(RpcError::invalid_params("operationId", format!("no operation has the id `{}`", p.operation_id)));
     };
     let before = if op.state().is_terminal() { op.state() } else { op.request_cancel(false) };
-    Ok(json!({ "operationId": op.id, "previousState": before, "state": op.state() }))
+    answer(CancelResult { operation_id: op.id.clone(), previous_state: before, state: op.state() })
 }

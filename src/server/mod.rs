@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use attached::Attached;
 pub use connection::{root_path, serve};
@@ -27,6 +27,7 @@ use crate::owner::OwnerLock;
 use crate::project::disk::state::StateDir;
 use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::{OpenError, Project};
+use crate::protocol::model::Ownership;
 use crate::transport::message::code;
 use crate::transport::{Outbox, RpcError};
 
@@ -280,9 +281,10 @@ pub fn run(input: impl std::io::Read, output: impl std::io::Write + Send + 'stat
 }
 
 /// A summary of a handle for `packer/listProjects` and `openProject`.
-pub fn ownership(handle: &ProjectHandle) -> Value {
+pub fn ownership(handle: &ProjectHandle) -> Ownership {
+    use crate::protocol::model::OwnershipMode;
     match handle {
-        ProjectHandle::Local(_) => json!({ "mode": "owner", "ownerPid": std::process::id() }),
-        ProjectHandle::Attached(r) => json!({ "mode": "attached", "ownerPid": r.owner_pid() }),
+        ProjectHandle::Local(_) => Ownership { mode: OwnershipMode::Owner, owner_pid: Some(std::process::id()) },
+        ProjectHandle::Attached(r) => Ownership { mode: OwnershipMode::Attached, owner_pid: r.owner_pid() },
     }
 }

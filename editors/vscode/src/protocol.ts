@@ -158,8 +158,8 @@ export interface CancelParams {
  */
 export interface CancelResult {
   operationId: string;
-  previousState: OpStateName;
-  state: OpStateName;
+  previousState: OpState;
+  state: OpState;
 }
 
 export interface CancelledData {
@@ -177,7 +177,10 @@ export interface ContentModifiedData {
   generation: number;
 }
 
-/** Counts per kind: every kind is present. */
+/**
+ * Counts per kind: every kind is present (in alphabetical order, as
+ * they always were on the wire).
+ */
 export interface CountsByKind {
   audio: number;
   binary: number;
@@ -268,7 +271,7 @@ export interface DivergenceResult {
 export type DivergenceState = "clean" | "diverged";
 
 export interface DuplicateIdData {
-  duplicateId: Token;
+  duplicateId: RequestId;
 }
 
 export type Empty = Record<string, never>;
@@ -920,7 +923,7 @@ export interface ObserveStats {
 }
 
 /** An operation's state: `queued`, `running`, then one terminal state. */
-export type OpStateName = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
+export type OpState = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
 
 export interface OpenProjectParams {
   create?: boolean;
@@ -956,7 +959,7 @@ export interface OperationInfo {
   /** Milliseconds since the Unix epoch. */
   queuedAtMs: number;
   startedAtMs: number | null;
-  state: OpStateName;
+  state: OpState;
   title: string;
 }
 
@@ -1038,7 +1041,7 @@ export interface PreviewResult {
  */
 export interface ProgressParams {
   /** The request's `workDoneToken`. */
-  token: Token;
+  token: ProgressToken;
   value: WorkDoneProgress;
 }
 
@@ -1169,6 +1172,9 @@ export interface ReplayParams {
   projectId: string;
 }
 
+/** A JSON-RPC request id: an integer or a string. */
+export type RequestId = number | string;
+
 /** In a preview of a reconcile: each item it resolves, and how. */
 export interface Resolution {
   divergenceId: string;
@@ -1225,9 +1231,6 @@ export interface Summary {
 
 /** A terminal state of an operation. */
 export type TerminalState = "succeeded" | "failed" | "cancelled" | "rejected";
-
-/** LSP's progress token: an integer or a string. */
-export type Token = number | string;
 
 /**
  * Lists of a preview or an apply's result hold at most 1,000 entries

@@ -53,7 +53,7 @@ fn stat_beneath(sandbox: &Sandbox, rel: &str) -> Option<Stat> {
 }
 
 /// How an observation went, for the open result and the benchmarks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObserveStats {
     /// Files read and hashed.

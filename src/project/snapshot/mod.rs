@@ -6,7 +6,6 @@
 //! The maps are persistent (structure-sharing), so making generation n + 1
 //! from n after a one-asset change costs O(log n), not a copy of every asset.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use imbl::OrdMap;
@@ -17,42 +16,66 @@ pub mod divergence;
 use crate::project::format::manifest::Manifest;
 use crate::project::format::registry::Conflict;
 use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
+use crate::protocol::model::DivergenceState;
 use divergence::{External, Item, Untracked};
 
 /// Counts kept with each snapshot, computed once when it is made.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AssetCounts {
     pub total: usize,
-    #[schemars(with = "CountsByKind")]
-    pub by_kind: BTreeMap<&'static str, usize>,
-    #[schemars(with = "CountsByStatus")]
-    pub by_status: BTreeMap<&'static str, usize>,
+    pub by_kind: CountsByKind,
+    pub by_status: CountsByStatus,
 }
 
-/// Counts per kind: every kind is present.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// Counts per kind: every kind is present (in alphabetical order, as
+/// they always were on the wire).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountsByKind {
-    pub image: usize,
     pub audio: usize,
-    pub data: usize,
-    pub text: usize,
-    pub font: usize,
     pub binary: usize,
+    pub data: usize,
+    pub font: usize,
+    pub image: usize,
+    pub text: usize,
+}
+
+impl CountsByKind {
+    pub fn add(&mut self, kind: Kind) {
+        *match kind {
+            Kind::Audio => &mut self.audio,
+            Kind::Binary => &mut self.binary,
+            Kind::Data => &mut self.data,
+            Kind::Font => &mut self.font,
+            Kind::Image => &mut self.image,
+            Kind::Text => &mut self.text,
+        } += 1;
+    }
 }
 
 /// Counts per status: every status is present.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountsByStatus {
-    pub ok: usize,
     pub invalid: usize,
-    pub modified: usize,
     pub missing: usize,
+    pub modified: usize,
+    pub ok: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+impl CountsByStatus {
+    pub fn add(&mut self, status: Status) {
+        *match status {
+            Status::Invalid => &mut self.invalid,
+            Status::Missing => &mut self.missing,
+            Status::Modified => &mut self.modified,
+            Status::Ok => &mut self.ok,
+        } += 1;
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiagnosticCounts {
     pub errors: usize,
@@ -101,8 +124,8 @@ impl Snapshot {
         let assets = &contents.assets;
         // One pass over the assets for every count (this runs on every
         // publication, so it is kept to a sequential walk of the map).
-        let mut kinds = [0usize; Kind::ALL.len()];
-        let mut statuses = [0usize; Status::ALL.len()];
+        let mut by_kind = CountsByKind::default();
+        let mut by_status = CountsByStatus::default();
         let mut diagnostic_counts = DiagnosticCounts::default();
         let mut count = |d: &Diagnostic| match d.severity {
             Severity::Error => diagnostic_counts.errors += 1,
@@ -111,19 +134,15 @@ impl Snapshot {
         };
         let mut diverging = Vec::new();
         for a in assets.values() {
-            kinds[Kind::ALL.iter().position(|k| *k == a.entry.kind).unwrap_or(0)] += 1;
-            statuses[Status::ALL.iter().position(|s| *s == a.status).unwrap_or(0)] += 1;
+            by_kind.add(a.entry.kind);
+            by_status.add(a.status);
             a.diagnostics.iter().for_each(&mut count);
             if matches!(a.status, Status::Modified | Status::Missing) {
                 diverging.push(a);
             }
         }
         project_diagnostics.iter().for_each(&mut count);
-        let asset_counts = AssetCounts {
-            total: assets.len(),
-            by_kind: Kind::ALL.iter().zip(kinds).map(|(k, n)| (k.as_str(), n)).collect(),
-            by_status: Status::ALL.iter().zip(statuses).map(|(s, n)| (s.as_str(), n)).collect(),
-        };
+        let asset_counts = AssetCounts { total: assets.len(), by_kind, by_status };
         let divergence = Arc::new(divergence::compute(
             diverging,
             &contents.by_path,
@@ -139,11 +158,11 @@ impl Snapshot {
     }
 
     /// `clean` or `diverged`: the one place the divergence state is decided.
-    pub fn divergence_state(&self) -> &'static str {
+    pub fn divergence_state(&self) -> DivergenceState {
         if self.divergence.is_empty() {
-            "clean"
+            DivergenceState::Clean
         } else {
-            "diverged"
+            DivergenceState::Diverged
         }
     }
 
