@@ -23,6 +23,19 @@ pub fn object(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Test builds: every event the packer emits is read back as the protocol
+/// model's [`crate::protocol::events::Event`] (which refuses unknown fields),
+/// so an event whose shape drifts from the model stops the whole test run
+/// with its text rather than passing unnoticed. (The bus's own unit tests
+/// emit bare kinds and are left out.)
+#[cfg(all(feature = "test-hooks", not(test)))]
+fn fits_the_model(json: &[u8]) {
+    if let Err(e) = serde_json::from_slice::<crate::protocol::events::Event>(json) {
+        eprintln!("an event does not fit the protocol model ({e}): {}", String::from_utf8_lossy(json));
+        std::process::abort();
+    }
+}
+
 /// Events kept in memory while the journal cannot be written, at most.
 const MAX_BACKLOG_BYTES: usize = 16 * 1024 * 1024;
 
@@ -256,6 +269,8 @@ impl EventBus {
         fields.insert("projectId".into(), Value::String(self.project_id.clone()));
         fields.insert("seq".into(), Value::from(seq));
         let json = serde_json::to_vec(&fields).expect("an event serialises");
+        #[cfg(all(feature = "test-hooks", not(test)))]
+        fits_the_model(&json);
         let inner = &mut *inner;
         if let Some(file) = inner.journal.as_mut() {
             // One write per line, on an append-only file: a kill leaves at most

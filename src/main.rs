@@ -6,6 +6,10 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use studio_packer::protocol::model::{
+    BuildOutcome, BuildResult, CacheStatsResult, DivergenceState, ListProjectsResult, PruneCacheResult, RemoteModeName,
+    RemoteStats, Summary,
+};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -397,15 +401,16 @@ fn status(dir: &Path, as_json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
-    let name = projects["projects"][0]["name"].as_str().unwrap_or("?");
-    print!("{}", render_summary(name, &summary));
+    let projects: ListProjectsResult = cli::typed("packer/listProjects", projects)?;
+    let name = projects.projects.first().and_then(|p| p.name.as_deref()).unwrap_or("?");
+    print!("{}", render_summary(name, &cli::typed("packer/summary", summary)?));
     Ok(())
 }
 
 /// Lays the packer's summary out for a person; every number comes from it.
-fn render_summary(name: &str, s: &Value) -> String {
-    let counts = |v: &Value| -> String {
-        let Some(map) = v.as_object() else {
+fn render_summary(name: &str, s: &Summary) -> String {
+    let counts = |counts: Value| -> String {
+        let Some(map) = counts.as_object() else {
             return String::new();
         };
         let parts: Vec<String> =
@@ -416,26 +421,26 @@ fn render_summary(name: &str, s: &Value) -> String {
             parts.join(", ")
         }
     };
-    let divergence = &s["divergence"];
-    let divergence = match divergence["state"].as_str() {
-        Some("clean") => "clean".to_string(),
-        _ => format!("diverged ({} differences between disk and registry)", divergence["count"]),
+    let divergence = match s.divergence.state {
+        DivergenceState::Clean => "clean".to_string(),
+        DivergenceState::Diverged => {
+            format!("diverged ({} differences between disk and registry)", s.divergence.count)
+        }
     };
     // A source-control operation in progress holds divergence back: say so.
-    let held: Vec<&str> =
-        s["externalChanges"].as_array().into_iter().flatten().filter_map(|c| c["reason"].as_str()).collect();
+    let held: Vec<&str> = s.external_changes.iter().map(|c| c.reason.as_str()).collect();
     let divergence =
         if held.is_empty() { divergence } else { format!("{divergence}, held while `{}` runs", held.join("`, `")) };
     format!(
         "project {name} (generation {})\n  assets:      {} ({})\n  status:      {}\n  diagnostics: {} errors, {} warnings\n  divergence:  {divergence}\n  lane:        {} queued, {} running\n",
-        s["generation"],
-        s["assets"]["total"],
-        counts(&s["assets"]["byKind"]),
-        counts(&s["assets"]["byStatus"]),
-        s["diagnostics"]["errors"],
-        s["diagnostics"]["warnings"],
-        s["lane"]["queued"],
-        s["lane"]["running"],
+        s.generation,
+        s.assets.total,
+        counts(serde_json::to_value(&s.assets.by_kind).unwrap_or_default()),
+        counts(serde_json::to_value(&s.assets.by_status).unwrap_or_default()),
+        s.diagnostics.errors,
+        s.diagnostics.warnings,
+        s.lane.queued,
+        s.lane.running,
     )
 }
 
@@ -507,44 +512,48 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(r["outcome"] == "succeeded");
     }
-    for d in r["diagnostics"].as_array().into_iter().flatten() {
-        eprintln!("{}", cli::render::diagnostic(d, "error"));
+    let r: BuildResult = cli::typed("packer/build", r)?;
+    for d in &r.diagnostics {
+        eprintln!("{}", cli::render::diagnostic(d));
     }
-    let s = &r["stats"];
-    match r["outcome"].as_str() {
-        Some("succeeded") => {
-            for p in r["packs"].as_array().into_iter().flatten() {
-                let state = if p["written"] == true { "written" } else { "unchanged" };
-                println!(
-                    "  {} ({} assets, {} bytes, {state})",
-                    p["path"].as_str().unwrap_or(""),
-                    p["assets"],
-                    p["bytes"]
-                );
+    let s = &r.stats;
+    match r.outcome {
+        BuildOutcome::Succeeded => {
+            for p in &r.packs {
+                let state = if p.written { "written" } else { "unchanged" };
+                println!("  {} ({} assets, {} bytes, {state})", p.path, p.assets, p.bytes);
             }
             println!(
                 "built {} assets: {} processed, {} reused, {} bytes in, {} bytes out, in {} ms",
-                s["assets"], s["processed"], s["reused"], s["bytesIn"], s["bytesOut"], s["durationMs"]
+                s.assets, s.processed, s.reused, s.bytes_in, s.bytes_out, s.duration_ms
             );
-            if let Some(line) = remote_line(&s["remote"]) {
+            if let Some(line) = remote_line(&s.remote) {
                 println!("{line}");
             }
             Ok(true)
         }
-        Some(other) => {
-            eprintln!("build {other}: every pack is as it was");
+        other => {
+            eprintln!("build {}: every pack is as it was", cli::render::name(&other));
             Ok(false)
         }
-        None => bail!("the packer answered without an outcome"),
     }
 }
 
 /// The remote cache's statistics as one line; none when it was not used.
-fn remote_line(r: &Value) -> Option<String> {
-    let mode = r["mode"].as_str().filter(|m| *m != "off")?;
+fn remote_line(r: &RemoteStats) -> Option<String> {
+    if r.mode == RemoteModeName::Off {
+        return None;
+    }
     Some(format!(
-        "remote cache ({mode}): {} hits, {} misses, {} corrupt, {} uploaded, {} errors, {} bytes down, {} bytes up",
-        r["hits"], r["misses"], r["corrupt"], r["uploaded"], r["errors"], r["bytesDown"], r["bytesUp"]
+        "remote cache ({}): {} hits, {} misses, {} corrupt, {} uploaded, {} errors, {} bytes down, {} bytes up",
+        cli::render::name(&r.mode),
+        r.hits,
+        r.misses,
+        r.corrupt,
+        r.uploaded,
+        r.errors,
+        r.bytes_down,
+        r.bytes_up
     ))
 }
 
@@ -557,17 +566,18 @@ fn cache_stats(dir: &Path, as_json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
     }
-    let local = &s["local"];
-    let bound = match local["maxSize"].as_u64() {
+    let s: CacheStatsResult = cli::typed("packer/cacheStats", s)?;
+    let local = &s.local;
+    let bound = match local.max_size {
         Some(max) => format!("max_size {max} bytes"),
         None => "no max_size".to_string(),
     };
     println!(
         "local cache: {} entries, {} bytes ({} on disk in {} segments; {bound})",
-        local["entries"], local["bytes"], local["diskBytes"], local["segments"]
+        local.entries, local.bytes, local.disk_bytes, local.segments
     );
-    match s["remote"]["url"].as_str() {
-        Some(url) => println!("remote cache: {url} ({})", s["remote"]["mode"].as_str().unwrap_or("?")),
+    match &s.remote {
+        Some(remote) => println!("remote cache: {} ({})", remote.url, cli::render::name(&remote.mode)),
         None => println!("remote cache: none"),
     }
     Ok(())
@@ -593,17 +603,21 @@ fn cache_prune(dir: &Path, max_size: Option<&str>, as_json: bool) -> Result<bool
     let r = result.map_err(rpc)?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&r)?);
-    } else if r["outcome"] == "succeeded" {
-        println!(
-            "evicted {} entries ({} bytes); the cache holds {} entries in {} bytes (max {})",
-            r["evicted"]["entries"], r["evicted"]["bytes"], r["after"]["entries"], r["after"]["bytes"], r["maxSize"]
-        );
-    } else {
-        for d in r["diagnostics"].as_array().into_iter().flatten() {
-            eprintln!("{}", cli::render::diagnostic(d, "error"));
+        return Ok(r["outcome"] == "succeeded");
+    }
+    let r: PruneCacheResult = cli::typed("packer/pruneCache", r)?;
+    match (&r.outcome, &r.evicted, &r.after, r.max_size) {
+        (BuildOutcome::Succeeded, Some(evicted), Some(after), Some(max)) => println!(
+            "evicted {} entries ({} bytes); the cache holds {} entries in {} bytes (max {max})",
+            evicted.entries, evicted.bytes, after.entries, after.bytes
+        ),
+        _ => {
+            for d in &r.diagnostics {
+                eprintln!("{}", cli::render::diagnostic(d));
+            }
         }
     }
-    Ok(r["outcome"] == "succeeded")
+    Ok(r.outcome == BuildOutcome::Succeeded)
 }
 
 fn merge_registry(base: &Path, ours: &Path, theirs: &Path, name: &str) -> ExitCode {

@@ -110,12 +110,12 @@ impl Placeholders {
 
 fn run_session() -> Vec<Step> {
     let f = Fixture::new(&[("assets/hero.txt", b"Once upon a time.\n")]);
-    // Processing takes 600 ms, so that the build's progress and the cancel
+    // Processing takes 1.2 s, so that the build's progress and the cancel
     // below land where they would in a large build, the same way each run;
     // and the watches are still being placed throughout, so the summary
     // says `starting` each run (placing them races with the first answer).
     let s = Server::start_with_env(&[
-        ("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "600"),
+        ("STUDIO_PACKER_TEST_PROCESS_DELAY_MS", "1200"),
         ("STUDIO_PACKER_TEST_WATCH_DELAY_MS", "600000"),
     ]);
     let mut x = Session { s, next_id: 1, sent: Vec::new(), steps: Vec::new() };
@@ -156,6 +156,11 @@ fn run_session() -> Vec<Step> {
     let mark = x.s.mark();
     let clean = x.send("packer/build", json!({"projectId": pid, "clean": true}));
     let started = x.s.wait_for_after(mark, "the clean build's first progress", |m| m["params"]["kind"] == "progress");
+    // The first progress comes as processing is handed to the workers; a
+    // cancel before a worker takes the asset skips it (no second progress).
+    // A third of the processing time later, the worker is surely inside it,
+    // as it would be in a large build, however loaded the machine.
+    std::thread::sleep(std::time::Duration::from_millis(400));
     let op = started["params"]["operationId"].clone();
     x.call("packer/cancel", json!({"operationId": op}));
     let cancelled = x.s.response(clean);

@@ -52,7 +52,10 @@ class ApplyResult(_ApplyResultRequired, total=False):
 
 
 class Asset(TypedDict):
-    """A registered asset: its registry entry and what the packer observed on disk."""
+    """A registered asset: its registry entry and what the packer observed on disk.
+    (Unknown fields are refused by the schema; serde cannot refuse them
+    beside a flattened entry.)
+    """
 
     diagnostics: List[Diagnostic]
     hash: ContentHash

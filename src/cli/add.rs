@@ -11,7 +11,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use serde_json::{json, Value};
+use serde_json::json;
+use studio_packer::project::snapshot::divergence::ItemKind;
+use studio_packer::protocol::model::DivergenceResult;
 
 use super::exit;
 use super::mutate::{self, Confirm};
@@ -89,12 +91,6 @@ fn add(session: &mut Session, args: &[String], confirm: Confirm) -> Result<u8> {
 
 /// The paths of the project's `untracked` divergence items, as the packer reports them.
 fn untracked(session: &mut Session) -> Result<Vec<String>> {
-    let divergence = session.request("packer/divergence", json!({}))?;
-    Ok(divergence["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["kind"] == "untracked")
-        .filter_map(|i: &Value| i["path"].as_str().map(str::to_string))
-        .collect())
+    let divergence: DivergenceResult = session.call("packer/divergence", json!({}))?;
+    Ok(divergence.items.iter().filter(|i| i.kind == ItemKind::Untracked).map(|i| i.path.clone()).collect())
 }

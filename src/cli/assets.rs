@@ -1,9 +1,12 @@
 //! `ls` and `show`: the project's assets as the packer lists them.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
+use studio_packer::project::model::Asset;
+use studio_packer::protocol::model::ListAssetsResult;
 use studio_packer::transport::message::code;
 
 use super::render;
@@ -43,7 +46,7 @@ pub fn ls(root: Option<&Path>, filter: &Filter, as_json: bool) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn list(session: &mut Session, f: &Filter) -> Result<(Value, Vec<Value>)> {
+fn list(session: &mut Session, f: &Filter) -> Result<(u64, Vec<Arc<Asset>>)> {
     let mut filter = Map::new();
     for (key, value) in [("kind", &f.kind), ("status", &f.status), ("tag", &f.tag), ("text", &f.text)] {
         if let Some(v) = value {
@@ -60,22 +63,22 @@ fn list(session: &mut Session, f: &Filter) -> Result<(Value, Vec<Value>)> {
     }
     'again: for _ in 0..RESTARTS {
         let mut items = Vec::new();
-        let mut cursor = Value::Null;
+        let mut cursor: Option<String> = None;
         loop {
             let mut params = json!({ "filter": filter, "limit": 1000 });
-            if !cursor.is_null() {
-                params["cursor"] = cursor;
+            if let Some(c) = cursor.take() {
+                params["cursor"] = json!(c);
             }
-            let page = match session.try_request("packer/listAssets", params) {
-                Ok(page) => page,
+            let page: ListAssetsResult = match session.try_call("packer/listAssets", params) {
+                Ok(page) => page?,
                 // The project moved on: a listing is never drawn from two generations.
                 Err(e) if e.code == code::CONTENT_MODIFIED => continue 'again,
                 Err(e) => return Err(rpc(e)),
             };
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            cursor = page["nextCursor"].clone();
-            if cursor.is_null() {
-                return Ok((page["generation"].clone(), items));
+            items.extend(page.items);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return Ok((page.generation, items));
             }
         }
     }

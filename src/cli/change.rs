@@ -24,11 +24,11 @@ pub fn mv(root: Option<&Path>, asset: &str, dest: &str, confirm: Confirm) -> Res
         let asset = s.asset(asset)?;
         let mut to = s.project_path(dest)?;
         if dest.ends_with('/') || to.is_empty() || s.root.join(&to).is_dir() {
-            let path = asset["path"].as_str().unwrap_or("");
+            let path = asset.path();
             let name = path.rsplit('/').next().unwrap_or(path);
             to = if to.is_empty() { name.to_string() } else { format!("{to}/{name}") };
         }
-        mutate::preview_and_apply(s, json!({ "kind": "move", "assetId": asset["id"], "to": to }), confirm)
+        mutate::preview_and_apply(s, json!({ "kind": "move", "assetId": asset.id(), "to": to }), confirm)
     })
 }
 
@@ -38,7 +38,7 @@ pub fn rm(root: Option<&Path>, assets: &[String], keep_file: bool, confirm: Conf
     with_session(root, |s| {
         let mut ids = Vec::new();
         for arg in assets {
-            let id = s.asset(arg)?["id"].clone();
+            let id = s.asset(arg)?.id().to_string();
             if !ids.contains(&id) {
                 ids.push(id);
             }

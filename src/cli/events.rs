@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use serde_json::{json, Value};
 
+use studio_packer::protocol::events::Event;
+use studio_packer::protocol::model::Summary;
+
 use super::exit;
 use super::render;
 use super::session::Session;
@@ -22,17 +25,21 @@ struct Printer {
 }
 
 impl Printer {
-    fn print(&mut self, e: &Value) {
+    /// Prints an event as it came (`--json`) or as a line; an event this
+    /// CLI cannot read as the model's is an error, never a blank line.
+    fn print(&mut self, e: &Value) -> Result<()> {
         let seq = e["seq"].as_u64().unwrap_or(0);
         if seq != 0 && seq <= self.last {
-            return;
+            return Ok(());
         }
         self.last = self.last.max(seq);
         if self.json {
             println!("{e}");
         } else {
-            println!("{}", render::event_line(e));
+            let event: Event = super::typed("packer/event", e.clone())?;
+            println!("{}", render::event_line(&event));
         }
+        Ok(())
     }
 }
 
@@ -59,7 +66,7 @@ fn replay(session: &mut Session, mut after: u64, until: Option<u64>, printer: &m
             return Ok(());
         };
         for e in &events {
-            printer.print(e);
+            printer.print(e)?;
         }
         after = newest;
         if newest >= last_seq || until.is_some_and(|u| newest >= u) {
@@ -78,12 +85,8 @@ fn follow_events(session: &mut Session, after: Option<u64>, printer: &mut Printe
     if let Some(after) = after {
         replay(session, after, None, printer)?;
     }
-    let summary = session.request("packer/summary", json!({}))?;
-    eprintln!(
-        "following the events of {} (generation {}); Ctrl-C stops",
-        session.root.display(),
-        summary["generation"]
-    );
+    let summary: Summary = session.call("packer/summary", json!({}))?;
+    eprintln!("following the events of {} (generation {}); Ctrl-C stops", session.root.display(), summary.generation);
     let mut queue = std::collections::VecDeque::new();
     loop {
         // Events that came while a request was answered are kept in order.
@@ -96,7 +99,7 @@ fn follow_events(session: &mut Session, after: Option<u64>, printer: &mut Printe
             },
         };
         match message["method"].as_str() {
-            Some("packer/event") => printer.print(&message["params"]),
+            Some("packer/event") => printer.print(&message["params"])?,
             // Events this connection could not take in time are in the journal.
             Some("packer/eventsDropped") => {
                 let p = &message["params"];

@@ -66,6 +66,13 @@ pub fn open_with(dir: &Path, events: bool) -> Result<(Client, serde_json::Value)
     Ok((client, opened))
 }
 
+/// An answer read as the protocol model's type; an answer that does not
+/// fit says which method and why, rather than printing nothing.
+pub fn typed<T: serde::de::DeserializeOwned>(method: &str, answer: serde_json::Value) -> Result<T> {
+    serde_json::from_value(answer)
+        .with_context(|| format!("the packer's answer to {method} is not what this CLI reads"))
+}
+
 /// The packer's error, as it said it.
 pub fn rpc(e: studio_packer::transport::RpcError) -> anyhow::Error {
     match e.data {

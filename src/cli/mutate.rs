@@ -9,11 +9,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
+use studio_packer::protocol::model::{ApplyOutcome, ApplyResult, BlockerCode, PreviewResult};
 
 use super::exit;
-use super::render;
+use super::render::{self, List};
 use super::session::Session;
 
 /// How a verb may apply what it previews.
@@ -25,13 +26,14 @@ pub struct Confirm {
 
 /// Previews `mutation`, asks, applies; returns the verb's exit code.
 pub fn preview_and_apply(session: &mut Session, mutation: Value, confirm: Confirm) -> Result<u8> {
-    let preview = session.request("packer/previewMutation", json!({ "mutation": mutation }))?;
+    let preview: PreviewResult = session.call("packer/previewMutation", json!({ "mutation": mutation }))?;
     render::preview(&preview);
-    if render::total(&preview, "blockers") > 0 {
+    let lists = render::Lists::from(&preview);
+    if lists.total(List::Blockers) > 0 {
         eprintln!("blocked: nothing was changed");
         return Ok(exit::BLOCKED);
     }
-    if !render::changes_anything(&preview) {
+    if !lists.changes_anything() {
         println!("nothing to change");
         return Ok(exit::OK);
     }
@@ -45,39 +47,33 @@ pub fn preview_and_apply(session: &mut Session, mutation: Value, confirm: Confir
             return Ok(exit::NOT_APPLIED);
         }
     }
-    let Some(base) = preview["baseGeneration"].as_u64() else {
-        bail!("the packer's preview has no baseGeneration");
-    };
-    let result =
-        session.request("packer/applyMutation", json!({ "mutation": mutation, "expectedGeneration": base }))?;
+    let base = preview.base_generation;
+    let result: ApplyResult =
+        session.call("packer/applyMutation", json!({ "mutation": mutation, "expectedGeneration": base }))?;
     Ok(applied(&result))
 }
 
 /// Prints an apply's result; its exit code.
-fn applied(result: &Value) -> u8 {
-    match result["outcome"].as_str() {
-        Some("applied") => {
+fn applied(result: &ApplyResult) -> u8 {
+    let lists = render::Lists::from(result);
+    match result.outcome {
+        ApplyOutcome::Applied => {
             println!(
                 "applied ({}): {} registry change(s), {} file step(s); generation {}",
-                result["operationId"].as_str().unwrap_or("?"),
-                render::total(result, "registryMutations"),
-                render::total(result, "filesystemMutations"),
-                result["generation"]
+                result.operation_id,
+                lists.total(List::Registry),
+                lists.total(List::Files),
+                result.generation
             );
             exit::OK
         }
-        Some(outcome) => {
-            render::issues(result);
-            eprintln!("{outcome}: nothing was changed (generation {})", result["generation"]);
-            let stale = result["blockers"].as_array().into_iter().flatten().any(|b| b["code"] == "staleGeneration");
-            if stale {
+        outcome => {
+            lists.issues();
+            eprintln!("{}: nothing was changed (generation {})", render::name(&outcome), result.generation);
+            if result.blockers.iter().any(|b| b.code == BlockerCode::StaleGeneration) {
                 eprintln!("the project changed after the preview: run the command again to see what it would do now");
             }
             exit::BLOCKED
-        }
-        None => {
-            eprintln!("error: the packer answered without an outcome: {result}");
-            exit::ERROR
         }
     }
 }

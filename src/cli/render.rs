@@ -1,44 +1,142 @@
 //! The one place the CLI lays the packer's answers out for a person:
 //! diagnostics (as a compiler prints them), a mutation's preview and
-//! result, an asset, an event. Every count and word comes from the answer;
-//! a list the packer cut says how long it was.
+//! result, an asset, an event. Every count and word comes from the answer,
+//! read as the protocol model's types (a field the packer renames breaks
+//! this build, rather than printing nothing); a list the packer cut says
+//! how long it was.
 
+use serde::Serialize;
 use serde_json::Value;
+use studio_packer::project::model::{Asset, Diagnostic, Entry};
+use studio_packer::protocol::events::{Event, OperationResult, TerminalEvent};
+use studio_packer::protocol::model::{
+    ApplyResult, Blocker, FilesystemMutation, PreviewResult, RegistryMutation, Resolution, Truncated, Warning,
+};
 
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
+/// A value of the model as its wire name (`notFound`, `image`, `ok`).
+pub fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }
 
-/// One diagnostic, blocker or warning: `error[code]: path: message`.
-/// `severity` is used when the diagnostic does not carry its own (blockers
-/// and warnings do not).
-pub fn diagnostic(d: &Value, severity: &str) -> String {
-    let severity = d["severity"].as_str().unwrap_or(severity);
-    let at = d["path"].as_str().map(|p| format!("{p}: ")).unwrap_or_default();
-    format!("{severity}[{}]: {at}{}", text(&d["code"]), text(&d["message"]))
+/// One problem as a compiler prints it: `error[code]: path: message`.
+fn problem(severity: &str, code: &str, path: Option<&str>, message: &str) -> String {
+    let at = path.map(|p| format!("{p}: ")).unwrap_or_default();
+    format!("{severity}[{code}]: {at}{message}")
 }
 
-/// How many entries the list `name` of a preview or result holds in all:
-/// its `truncated` count when the packer cut it, else its length.
-pub fn total(answer: &Value, name: &str) -> usize {
-    let listed = answer[name].as_array().map_or(0, Vec::len);
-    answer["truncated"][name].as_u64().map_or(listed, |n| n as usize)
+/// One diagnostic.
+pub fn diagnostic(d: &Diagnostic) -> String {
+    problem(&name(&d.severity), &d.code, d.path.as_deref(), &d.message)
 }
 
-/// The line that says a list was cut, when it was.
-fn more(answer: &Value, name: &str, what: &str) -> Option<String> {
-    let listed = answer[name].as_array().map_or(0, Vec::len);
-    let all = total(answer, name);
-    (all > listed).then(|| format!("  … and {} more {what} (the packer listed {listed} of {all})", all - listed))
+fn blocker(b: &Blocker) -> String {
+    problem("error", &name(&b.code), b.path.as_deref(), &b.message)
 }
 
-/// The blockers and warnings of a preview or a result, to stderr.
-pub fn issues(answer: &Value) {
-    for (list, severity, what) in [("blockers", "error", "blockers"), ("warnings", "warning", "warnings")] {
-        for d in answer[list].as_array().into_iter().flatten() {
-            eprintln!("{}", diagnostic(d, severity));
+fn warning(w: &Warning) -> String {
+    problem("warning", &name(&w.code), w.path.as_deref(), &w.message)
+}
+
+/// The lists a preview and an apply's result share, with their counts.
+pub struct Lists<'a> {
+    pub blockers: &'a [Blocker],
+    pub warnings: &'a [Warning],
+    pub registry: &'a [RegistryMutation],
+    pub files: &'a [FilesystemMutation],
+    pub resolutions: Option<&'a [Resolution]>,
+    truncated: Option<&'a Truncated>,
+}
+
+impl<'a> From<&'a PreviewResult> for Lists<'a> {
+    fn from(p: &'a PreviewResult) -> Lists<'a> {
+        Lists {
+            blockers: &p.blockers,
+            warnings: &p.warnings,
+            registry: &p.registry_mutations,
+            files: &p.filesystem_mutations,
+            resolutions: p.resolutions.as_deref(),
+            truncated: p.truncated.as_ref(),
         }
-        if let Some(line) = more(answer, list, what) {
+    }
+}
+
+impl<'a> From<&'a ApplyResult> for Lists<'a> {
+    fn from(r: &'a ApplyResult) -> Lists<'a> {
+        Lists {
+            blockers: &r.blockers,
+            warnings: &r.warnings,
+            registry: &r.registry_mutations,
+            files: &r.filesystem_mutations,
+            resolutions: None,
+            truncated: r.truncated.as_ref(),
+        }
+    }
+}
+
+/// Which list of [`Lists`].
+#[derive(Clone, Copy)]
+pub enum List {
+    Blockers,
+    Warnings,
+    Registry,
+    Files,
+    Resolutions,
+}
+
+impl Lists<'_> {
+    /// How many entries a list holds in all: its `truncated` count when the
+    /// packer cut it, else its length.
+    pub fn total(&self, list: List) -> usize {
+        let t = self.truncated;
+        match list {
+            List::Blockers => t.map_or(self.blockers.len(), |t| t.blockers),
+            List::Warnings => t.map_or(self.warnings.len(), |t| t.warnings),
+            List::Registry => t.map_or(self.registry.len(), |t| t.registry_mutations),
+            List::Files => t.map_or(self.files.len(), |t| t.filesystem_mutations),
+            List::Resolutions => {
+                let listed = self.resolutions.map_or(0, <[Resolution]>::len);
+                t.and_then(|t| t.resolutions).unwrap_or(listed)
+            }
+        }
+    }
+
+    fn listed(&self, list: List) -> usize {
+        match list {
+            List::Blockers => self.blockers.len(),
+            List::Warnings => self.warnings.len(),
+            List::Registry => self.registry.len(),
+            List::Files => self.files.len(),
+            List::Resolutions => self.resolutions.map_or(0, <[Resolution]>::len),
+        }
+    }
+
+    /// The line that says a list was cut, when it was.
+    fn more(&self, list: List, what: &str) -> Option<String> {
+        let (listed, all) = (self.listed(list), self.total(list));
+        (all > listed).then(|| format!("  … and {} more {what} (the packer listed {listed} of {all})", all - listed))
+    }
+
+    /// Whether it plans any change at all.
+    pub fn changes_anything(&self) -> bool {
+        self.total(List::Registry) + self.total(List::Files) + self.total(List::Resolutions) > 0
+    }
+
+    /// The blockers and warnings, to stderr.
+    pub fn issues(&self) {
+        for b in self.blockers {
+            eprintln!("{}", blocker(b));
+        }
+        if let Some(line) = self.more(List::Blockers, "blockers") {
+            eprintln!("{line}");
+        }
+        for w in self.warnings {
+            eprintln!("{}", warning(w));
+        }
+        if let Some(line) = self.more(List::Warnings, "warnings") {
             eprintln!("{line}");
         }
     }
@@ -46,108 +144,116 @@ pub fn issues(answer: &Value) {
 
 /// A preview: its blockers and warnings (stderr), then the changes it
 /// plans and a line of counts (stdout).
-pub fn preview(p: &Value) {
-    issues(p);
-    let resolutions = p["resolutions"].as_array().filter(|r| !r.is_empty());
-    if let Some(items) = resolutions {
+pub fn preview(p: &PreviewResult) {
+    let lists = Lists::from(p);
+    lists.issues();
+    if let Some(items) = lists.resolutions.filter(|r| !r.is_empty()) {
         println!("resolutions:");
         for r in items {
-            let to = r["to"].as_str().map(|t| format!(" -> {t}")).unwrap_or_default();
-            println!("  {} {}: {}{to}", text(&r["kind"]), text(&r["path"]), text(&r["resolution"]));
+            let to = r.to.as_ref().map(|t| format!(" -> {t}")).unwrap_or_default();
+            println!("  {} {}: {}{to}", name(&r.kind), r.path, name(&r.resolution));
         }
-        if let Some(line) = more(p, "resolutions", "resolutions") {
+        if let Some(line) = lists.more(List::Resolutions, "resolutions") {
             println!("{line}");
         }
     }
-    let registry = p["registryMutations"].as_array().filter(|r| !r.is_empty());
-    if let Some(items) = registry {
+    if !lists.registry.is_empty() {
         println!("registry:");
-        for m in items {
+        for m in lists.registry {
             println!("  {}", registry_change(m));
         }
-        if let Some(line) = more(p, "registryMutations", "registry changes") {
+        if let Some(line) = lists.more(List::Registry, "registry changes") {
             println!("{line}");
         }
     }
-    let files = p["filesystemMutations"].as_array().filter(|f| !f.is_empty());
-    if let Some(items) = files {
+    if !lists.files.is_empty() {
         println!("files:");
-        for f in items {
-            let to = f["to"].as_str().map(|t| format!(" -> {t}")).unwrap_or_default();
-            println!("  {} {}{to}", text(&f["op"]), text(&f["path"]));
+        for f in lists.files {
+            println!("  {}", file_step(f));
         }
-        if let Some(line) = more(p, "filesystemMutations", "file steps") {
+        if let Some(line) = lists.more(List::Files, "file steps") {
             println!("{line}");
         }
     }
-    let resolved = if p.get("resolutions").is_some() {
-        format!(", {} resolution(s)", total(p, "resolutions"))
+    let resolved = if p.resolutions.is_some() {
+        format!(", {} resolution(s)", lists.total(List::Resolutions))
     } else {
         String::new()
     };
     println!(
         "preview at generation {}: {} registry change(s), {} file step(s){resolved}, {} blocker(s), {} warning(s)",
-        p["baseGeneration"],
-        total(p, "registryMutations"),
-        total(p, "filesystemMutations"),
-        total(p, "blockers"),
-        total(p, "warnings"),
+        p.base_generation,
+        lists.total(List::Registry),
+        lists.total(List::Files),
+        lists.total(List::Blockers),
+        lists.total(List::Warnings),
     )
 }
 
-/// Whether a preview plans any change at all.
-pub fn changes_anything(p: &Value) -> bool {
-    total(p, "registryMutations") + total(p, "filesystemMutations") + total(p, "resolutions") > 0
-}
-
-/// One registry change: `+ path (kind)`, `- path`, `~ from -> to`, `~ path (fields)`.
-fn registry_change(m: &Value) -> String {
-    let (before, after) = (&m["before"], &m["after"]);
-    match text(&m["op"]) {
-        "add" => format!("+ {} ({})", text(&after["path"]), text(&after["kind"])),
-        "remove" => format!("- {}", text(&before["path"])),
-        "update" => {
-            let fields: Vec<&str> = ["kind", "hash", "size", "tags", "settings"]
-                .into_iter()
-                .filter(|f| before[*f] != after[*f])
-                .map(|f| if f == "hash" || f == "size" { "content" } else { f })
-                .fold(Vec::new(), |mut v, f| {
-                    if !v.contains(&f) {
-                        v.push(f)
-                    }
-                    v
-                });
-            let what = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
-            if before["path"] == after["path"] {
-                format!("~ {}{what}", text(&after["path"]))
-            } else {
-                format!("~ {} -> {}{what}", text(&before["path"]), text(&after["path"]))
-            }
-        }
-        other => format!("{other} {}", text(&m["assetId"])),
+/// One filesystem step: `move a -> b`, `delete a`, `write packer.toml`.
+fn file_step(f: &FilesystemMutation) -> String {
+    match f {
+        FilesystemMutation::Move { path, to } => format!("move {path} -> {to}"),
+        FilesystemMutation::Delete { path } => format!("delete {path}"),
+        FilesystemMutation::Write { path } => format!("write {}", name(path)),
     }
 }
 
+/// One registry change: `+ path (kind)`, `- path`, `~ from -> to`, `~ path (fields)`.
+fn registry_change(m: &RegistryMutation) -> String {
+    match m {
+        RegistryMutation::Add { after, .. } => format!("+ {} ({})", after.path, name(&after.kind)),
+        RegistryMutation::Remove { before, .. } => format!("- {}", before.path),
+        RegistryMutation::Update { before, after, .. } => {
+            let what = changed_fields(before, after);
+            let what = if what.is_empty() { String::new() } else { format!(" ({})", what.join(", ")) };
+            if before.path == after.path {
+                format!("~ {}{what}", after.path)
+            } else {
+                format!("~ {} -> {}{what}", before.path, after.path)
+            }
+        }
+    }
+}
+
+/// What an update changes besides the path, as a person says it.
+fn changed_fields(before: &Entry, after: &Entry) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if before.kind != after.kind {
+        fields.push("kind");
+    }
+    if before.hash != after.hash || before.size != after.size {
+        fields.push("content");
+    }
+    if before.tags != after.tags {
+        fields.push("tags");
+    }
+    if before.settings != after.settings {
+        fields.push("settings");
+    }
+    fields
+}
+
 /// An asset in one line: id, kind, status, path.
-pub fn asset_line(a: &Value) -> String {
-    format!("{}  {:<6}  {:<8}  {}", text(&a["id"]), text(&a["kind"]), text(&a["status"]), text(&a["path"]))
+pub fn asset_line(a: &Asset) -> String {
+    format!("{}  {:<6}  {:<8}  {}", a.id(), name(&a.entry.kind), name(&a.status), a.path())
 }
 
 /// An asset with its settings, tags, metadata and diagnostics.
-pub fn asset(a: &Value) -> String {
-    let mut out = format!("{}\n", text(&a["path"]));
-    let mut field = |name: &str, value: String| out.push_str(&format!("  {name:<9} {value}\n"));
-    field("id:", text(&a["id"]).to_string());
-    field("kind:", text(&a["kind"]).to_string());
-    field("status:", text(&a["status"]).to_string());
-    field("size:", format!("{} bytes", a["size"]));
-    field("hash:", text(&a["hash"]).to_string());
-    let tags: Vec<&str> = a["tags"].as_array().into_iter().flatten().map(text).collect();
+pub fn asset(a: &Asset) -> String {
+    let mut out = format!("{}\n", a.path());
+    let mut field = |label: &str, value: String| out.push_str(&format!("  {label:<9} {value}\n"));
+    field("id:", a.id().to_string());
+    field("kind:", name(&a.entry.kind));
+    field("status:", name(&a.status));
+    field("size:", format!("{} bytes", a.entry.size));
+    field("hash:", name(&a.entry.hash));
+    let tags = &a.entry.tags;
     field("tags:", if tags.is_empty() { "none".into() } else { tags.join(", ") });
-    field("metadata:", pairs(&a["metadata"]));
-    field("settings:", pairs(&a["settings"]));
-    for d in a["diagnostics"].as_array().into_iter().flatten() {
-        out.push_str(&diagnostic(d, "error"));
+    field("metadata:", pairs(&serde_json::to_value(&*a.metadata).unwrap_or_default()));
+    field("settings:", pairs(&Value::Object(a.entry.settings.clone())));
+    for d in &a.diagnostics {
+        out.push_str(&diagnostic(d));
         out.push('\n');
     }
     out
@@ -181,55 +287,42 @@ fn some<T: AsRef<str>>(items: &[T]) -> String {
 
 /// A `packer/event` as one line: its seq, its operation (when it has one),
 /// its kind and what it says.
-pub fn event_line(e: &Value) -> String {
-    let kind = text(&e["kind"]);
-    let mut line = e["seq"].to_string();
-    if let Some(op) = e["operationId"].as_str() {
+pub fn event_line(e: &Event) -> String {
+    let v = serde_json::to_value(e).unwrap_or_default();
+    let mut line = v["seq"].to_string();
+    if let Some(op) = v["operationId"].as_str() {
         line.push(' ');
         line.push_str(op);
     }
     line.push(' ');
-    line.push_str(kind);
-    let whole = |e: &Value| format!("{}, {} item(s)", text(&e["state"]), e["count"]);
-    let detail = match kind {
-        "queued" => text(&e["operation"]).to_string(),
-        "started" | "watchRestored" => String::new(),
-        "progress" => format!("{}/{} {}", e["done"], e["total"], text(&e["message"])),
-        "snapshotPublished" => format!("generation {}", e["generation"]),
-        "divergenceDetected" => {
-            let items: Vec<String> = e["items"]
+    line.push_str(v["kind"].as_str().unwrap_or_default());
+    let whole = |state: String, count: usize| format!("{state}, {count} item(s)");
+    let detail = match e {
+        Event::Queued(q) => name(&q.operation),
+        Event::Started(_) | Event::WatchRestored(_) => String::new(),
+        Event::Progress(p) => format!("{}/{} {}", p.done, p.total, p.message),
+        Event::SnapshotPublished(s) => format!("generation {}", s.generation),
+        Event::DivergenceDetected(d) => {
+            let items: Vec<String> = d
+                .items
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|i| format!("{} {}", text(&i["kind"]), text(&i["path"])))
+                .map(|i| format!("{} {}", i["kind"].as_str().unwrap_or(""), i["path"].as_str().unwrap_or("")))
                 .collect();
-            format!("generation {}: {}; {}", e["generation"], some(&items), whole(e))
+            format!("generation {}: {}; {}", d.generation, some(&items), whole(name(&d.state), d.count))
         }
-        "divergenceCleared" => {
-            let n = e["ids"].as_array().map_or(0, Vec::len);
-            format!("generation {}: {n} item(s) cleared; {}", e["generation"], whole(e))
+        Event::DivergenceCleared(c) => {
+            format!("generation {}: {} item(s) cleared; {}", c.generation, c.ids.len(), whole(name(&c.state), c.count))
         }
-        "succeeded" | "rejected" | "failed" | "cancelled" => outcome(e),
-        "watchDegraded" => text(&e["reason"]).to_string(),
-        "ownerChanged" => format!("pid {}", e["ownerPid"]),
-        "externalChangeBegan" => format!("{}: {}", text(&e["changeId"]), text(&e["reason"])),
-        "externalChangeEnded" => format!(
-            "{}: {} (ended by {} after {} ms)",
-            text(&e["changeId"]),
-            text(&e["reason"]),
-            text(&e["endedBy"]),
-            e["durationMs"]
-        ),
-        "remoteCacheDisabled" => format!("{}: {}", text(&e["url"]), text(&e["message"])),
-        _ => {
-            let mut rest = e.clone();
-            if let Some(obj) = rest.as_object_mut() {
-                for k in ["seq", "kind", "projectId", "operationId", "sequence"] {
-                    obj.remove(k);
-                }
-            }
-            rest.to_string()
+        Event::Succeeded(t) | Event::Rejected(t) | Event::Failed(t) | Event::Cancelled(t) => outcome(t),
+        Event::WatchDegraded(w) => w.reason.clone(),
+        Event::OwnerChanged(o) => format!("pid {}", o.owner_pid),
+        Event::ExternalChangeBegan(b) => format!("{}: {}", b.change_id, b.reason),
+        Event::ExternalChangeEnded(x) => {
+            format!("{}: {} (ended by {} after {} ms)", x.change_id, x.reason, name(&x.ended_by), x.duration_ms)
         }
+        Event::RemoteCacheDisabled(r) => format!("{}: {}", r.url, r.message),
     };
     if !detail.is_empty() {
         line.push(' ');
@@ -239,21 +332,18 @@ pub fn event_line(e: &Value) -> String {
 }
 
 /// What a terminal event says of its operation.
-fn outcome(e: &Value) -> String {
-    let result = &e["result"];
-    let recovered = if e["recovered"] == true { " (recovered after a restart)" } else { "" };
-    let said = if let Some(message) = e["error"]["message"].as_str() {
-        message.to_string()
-    } else if let Some(blockers) = result["blockers"].as_array().filter(|b| !b.is_empty()) {
-        let first: Vec<String> = blockers.iter().map(|b| diagnostic(b, "error")).collect();
-        some(&first)
-    } else if result["generation"].is_number() {
-        format!("generation {}", result["generation"])
-    } else if let Some(stats) = result.get("stats") {
-        format!("{} asset(s)", stats["assets"])
-    } else {
-        String::new()
+fn outcome(e: &TerminalEvent) -> String {
+    let recovered = if e.recovered == Some(true) { " (recovered after a restart)" } else { "" };
+    let said = match (&e.error, &e.result) {
+        (Some(error), _) => error.message.clone(),
+        (None, Some(OperationResult::Apply(r))) if !r.blockers.is_empty() => {
+            let first: Vec<String> = r.blockers.iter().map(blocker).collect();
+            some(&first)
+        }
+        (None, Some(OperationResult::Apply(r))) => format!("generation {}", r.generation),
+        (None, Some(OperationResult::Build(b))) => format!("{} asset(s)", b.stats.assets),
+        (None, Some(OperationResult::PruneCache(_))) | (None, None) => String::new(),
     };
-    let out = text(&e["outcome"]);
-    [out, said.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ") + recovered
+    let out = name(&e.outcome);
+    [out.as_str(), said.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ") + recovered
 }

@@ -5,11 +5,15 @@
 //! by path and resolved by the packer, never by reading the registry.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use studio_packer::client::Client;
 use studio_packer::project::format::manifest::MANIFEST_FILE;
+use studio_packer::project::model::Asset;
+use studio_packer::protocol::model::{GetAssetResult, ListAssetsResult};
 use studio_packer::transport::message::code;
 use studio_packer::transport::RpcError;
 
@@ -66,6 +70,17 @@ impl Session {
     /// A request about this project; the packer's error as an error.
     pub fn request(&mut self, method: &str, params: Value) -> Result<Value> {
         self.try_request(method, params).map_err(rpc)
+    }
+
+    /// A request about this project, its answer read as the model's type.
+    pub fn call<T: DeserializeOwned>(&mut self, method: &str, params: Value) -> Result<T> {
+        let answer = self.request(method, params)?;
+        super::typed(method, answer)
+    }
+
+    /// [`Session::call`], with the packer's error as it came.
+    pub fn try_call<T: DeserializeOwned>(&mut self, method: &str, params: Value) -> Result<Result<T>, RpcError> {
+        Ok(super::typed(method, self.try_request(method, params)?))
     }
 
     pub fn close(self) {
@@ -141,10 +156,10 @@ impl Session {
 
     /// The asset `arg` names: its id, or its path (relative to the current
     /// folder, or to the root). Resolved by the packer.
-    pub fn asset(&mut self, arg: &str) -> Result<Value> {
+    pub fn asset(&mut self, arg: &str) -> Result<Arc<Asset>> {
         if studio_packer::ids::is_asset_id(arg) {
-            match self.try_request("packer/getAsset", json!({ "assetId": arg })) {
-                Ok(r) => return Ok(r["asset"].clone()),
+            match self.try_call::<GetAssetResult>("packer/getAsset", json!({ "assetId": arg })) {
+                Ok(r) => return Ok(r?.asset),
                 Err(e) if e.code == code::INVALID_PARAMS => {}
                 Err(e) => return Err(rpc(e)),
             }
@@ -154,10 +169,11 @@ impl Session {
             if path.is_empty() {
                 continue;
             }
-            let page = self.request("packer/listAssets", json!({ "filter": { "pathPrefix": path }, "limit": 1 }))?;
+            let params = json!({ "filter": { "pathPrefix": path }, "limit": 1 });
+            let page: ListAssetsResult = self.call("packer/listAssets", params)?;
             // Sorted by path: the asset at exactly `path`, when there is one, comes first.
-            if let Some(asset) = page["items"].get(0).filter(|a| a["path"] == path.as_str()) {
-                return Ok(asset.clone());
+            if let Some(asset) = page.items.into_iter().next().filter(|a| a.path() == path) {
+                return Ok(asset);
             }
             tried.push(path);
         }

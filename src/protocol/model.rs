@@ -116,7 +116,7 @@ pub struct OpenProjectResult {
 }
 
 /// One entry of `packer/listProjects`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectInfo {
     pub project_id: String,
@@ -129,7 +129,7 @@ pub struct ProjectInfo {
 }
 
 /// `packer/listProjects`: the projects this connection's server has open, by root.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListProjectsResult {
     pub projects: Vec<ProjectInfo>,
@@ -233,7 +233,7 @@ pub struct Summary {
 // -------------------------------------------------------------------- reads
 
 /// `packer/listAssets`: a page of assets in path order.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListAssetsResult {
     pub generation: Generation,
@@ -243,7 +243,7 @@ pub struct ListAssetsResult {
 }
 
 /// `packer/getAsset`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAssetResult {
     pub generation: Generation,
@@ -251,7 +251,7 @@ pub struct GetAssetResult {
 }
 
 /// `packer/diagnostics`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiagnosticsResult {
     pub generation: Generation,
@@ -259,7 +259,7 @@ pub struct DiagnosticsResult {
 }
 
 /// `packer/divergence`: every difference between disk and registry.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DivergenceResult {
     pub generation: Generation,
@@ -293,7 +293,7 @@ impl OperationKind {
 }
 
 /// One operation of `packer/operations`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OperationInfo {
     pub operation_id: String,
@@ -309,7 +309,7 @@ pub struct OperationInfo {
 }
 
 /// `packer/operations`: active operations in arrival order, then recent ones.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OperationsResult {
     pub items: Vec<OperationInfo>,
@@ -326,7 +326,7 @@ pub struct CancelResult {
 }
 
 /// `packer/replayEvents`: journaled events after `after`, oldest first.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplayEventsResult {
     #[schemars(with = "Vec<crate::protocol::events::Event>")]
@@ -414,7 +414,7 @@ pub struct BuildResult {
 }
 
 /// The local processing cache.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocalCacheStats {
     pub entries: u64,
@@ -429,7 +429,7 @@ pub struct LocalCacheStats {
     pub newest_use_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoteCacheInfo {
     pub url: String,
@@ -437,7 +437,7 @@ pub struct RemoteCacheInfo {
 }
 
 /// `packer/cacheStats`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CacheStatsResult {
     pub local: LocalCacheStats,

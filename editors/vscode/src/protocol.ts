@@ -30,7 +30,11 @@ export interface ApplyResult {
   warnings: Warning[];
 }
 
-/** A registered asset: its registry entry and what the packer observed on disk. */
+/**
+ * A registered asset: its registry entry and what the packer observed on disk.
+ * (Unknown fields are refused by the schema; serde cannot refuse them
+ * beside a flattened entry.)
+ */
 export interface Asset {
   diagnostics: Diagnostic[];
   hash: ContentHash;

@@ -279,8 +279,11 @@ impl Status {
 }
 
 /// A registered asset: its registry entry and what the packer observed on disk.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// (Unknown fields are refused by the schema; serde cannot refuse them
+/// beside a flattened entry.)
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Asset {
     #[serde(flatten)]
     pub entry: Entry,

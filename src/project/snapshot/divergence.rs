@@ -40,14 +40,14 @@ impl ItemKind {
 }
 
 /// One difference between disk and registry.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Item {
     /// Stable while the difference lasts: derived from its kind and path.
     pub id: String,
     pub kind: ItemKind,
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<String>,
     /// What differs, by kind (see protocol/README.md, "Divergence").
     #[schemars(with = "serde_json::Map<String, Value>")]
