@@ -38,8 +38,8 @@ class _ApplyResultRequired(TypedDict):
     blockers: List[Blocker]
     filesystemMutations: List[FilesystemMutation]
     # The generation after the apply (unchanged unless `applied` changed something).
-    generation: int
-    operationId: str
+    generation: Generation
+    operationId: OperationId
     outcome: ApplyOutcome
     registryMutations: List[RegistryMutation]
     warnings: List[Warning]
@@ -48,22 +48,20 @@ class _ApplyResultRequired(TypedDict):
 class ApplyResult(_ApplyResultRequired, total=False):
     """`packer/applyMutation`, and the `result` of its terminal event."""
 
-    truncated: Optional[Truncated]
+    truncated: Truncated
 
 
 class Asset(TypedDict):
-    """A registered asset: its registry entry and what the packer observed on disk.
-    (Unknown fields are refused by the schema; serde cannot refuse them
-    beside a flattened entry.)
-    """
+    """A registered asset: its registry entry and what the packer observed on disk."""
 
     diagnostics: List[Diagnostic]
     hash: ContentHash
-    # Shared, not copied, by the snapshot's maps and the stat cache.
-    id: str
+    # The asset's id: stable for its life, whatever its path.
+    id: AssetId
     kind: Kind
     metadata: Metadata
-    path: str
+    # Relative to the project root, with `/` separators.
+    path: RelativePath
     settings: Dict[str, Any]
     size: int
     status: Status
@@ -86,6 +84,12 @@ class AssetFilter(TypedDict, total=False):
     text: Optional[str]
 
 
+# An asset's id. New ids are 128 random bits in lowercase Crockford
+#  base32 (26 characters); a hand-edited registry may hold any 1 to 64
+#  ASCII letters, digits, `-` and `_`.
+AssetId = str
+
+
 class _BeginExternalChangeParamsRequired(TypedDict):
     projectId: str
     # For people: what is changing the files (`git checkout feature`).
@@ -103,7 +107,7 @@ class BeginExternalChangeResult(TypedDict):
     """`packer/beginExternalChange`."""
 
     # Pass to `packer/endExternalChange`.
-    changeId: str
+    changeId: ChangeId
 
 
 class _BlockerRequired(TypedDict):
@@ -114,8 +118,8 @@ class _BlockerRequired(TypedDict):
 class Blocker(_BlockerRequired, total=False):
     """A blocker of a mutation."""
 
-    assetId: Optional[str]
-    path: Optional[str]
+    assetId: AssetId
+    path: str
 
 
 # What stops a mutation: any blocker rejects it and it changes nothing.
@@ -141,7 +145,7 @@ class BuildResult(TypedDict):
     """`packer/build`, and the `result` of its terminal event."""
 
     diagnostics: List[Diagnostic]
-    operationId: str
+    operationId: OperationId
     outcome: BuildOutcome
     packs: List[PackInfo]
     stats: BuildStats
@@ -179,13 +183,13 @@ class CancelResult(TypedDict):
     operation stops at its next safe point, so `state` may still be `running`).
     """
 
-    operationId: str
+    operationId: OperationId
     previousState: OpState
     state: OpState
 
 
 class CancelledData(TypedDict):
-    operationId: str
+    operationId: OperationId
     outcome: CancelledOutcome
 
 
@@ -193,18 +197,20 @@ class CancelledData(TypedDict):
 CancelledOutcome = Literal["cancelled"]
 
 
+# An external change's id: `xc-` and an id.
+ChangeId = str
+
+
 # A BLAKE3 hash of a file's bytes, in lowercase hex.
 ContentHash = str
 
 
 class ContentModifiedData(TypedDict):
-    generation: int
+    generation: Generation
 
 
 class CountsByKind(TypedDict):
-    """Counts per kind: every kind is present (in alphabetical order, as
-    they always were on the wire).
-    """
+    """Counts per kind: every kind is present."""
 
     audio: int
     binary: int
@@ -232,12 +238,11 @@ class _DiagnosticRequired(TypedDict):
 class Diagnostic(_DiagnosticRequired, total=False):
     """A diagnostic, on an asset or on the project."""
 
-    assetId: Optional[str]
-    path: Optional[str]
+    assetId: AssetId
+    path: str
 
 
-# Every code a diagnostic may have: the protocol's list, which the
-# schemas carry (a code the packer sends must be here).
+# Every code a diagnostic of an asset, of the project or of a build may have.
 DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused"]
 
 
@@ -257,7 +262,7 @@ class DiagnosticsParams(_DiagnosticsParamsRequired, total=False):
 class DiagnosticsResult(TypedDict):
     """`packer/diagnostics`."""
 
-    generation: int
+    generation: Generation
     items: List[Diagnostic]
 
 
@@ -267,10 +272,15 @@ class DivergenceCount(TypedDict):
     state: DivergenceState
 
 
+# A divergence item's id: `d-` and 16 hex digits, stable while the
+#  difference lasts.
+DivergenceId = str
+
+
 class DivergenceResult(TypedDict):
     """`packer/divergence`: every difference between disk and registry."""
 
-    generation: int
+    generation: Generation
     items: List[Item]
     state: DivergenceState
 
@@ -306,10 +316,11 @@ class Entry(TypedDict):
     """One registered asset as stored. Field order is the on-disk key order."""
 
     hash: ContentHash
-    # Shared, not copied, by the snapshot's maps and the stat cache.
-    id: str
+    # The asset's id: stable for its life, whatever its path.
+    id: AssetId
     kind: Kind
-    path: str
+    # Relative to the project root, with `/` separators.
+    path: RelativePath
     settings: Dict[str, Any]
     size: int
     tags: List[str]
@@ -333,7 +344,7 @@ class ErrorObject(_ErrorObjectRequired, total=False):
 
     # Only for the codes that carry it (-32600 for an id in flight, -32602,
     # -32800, -32801, -32803).
-    data: Optional[ErrorData]
+    data: ErrorData
 
 
 # One event of a project, as sent in a `packer/event` notification and as
@@ -349,32 +360,32 @@ class EventQueued(TypedDict):
     kind: Literal["queued"]
     # The method that started the operation.
     operation: OperationKind
-    operationId: str
-    projectId: str
-    seq: int
-    sequence: int
+    operationId: OperationId
+    projectId: ProjectId
+    seq: Seq
+    sequence: Sequence
 
 
 class EventStarted(TypedDict):
     """The operation's turn in the lane came."""
 
     kind: Literal["started"]
-    operationId: str
-    projectId: str
+    operationId: OperationId
+    projectId: ProjectId
     # The project's event order (the journal's), across restarts.
-    seq: int
+    seq: Seq
     # The operation's own event order, from 1.
-    sequence: int
+    sequence: Sequence
 
 
 class _EventProgressRequired(TypedDict):
     done: int
     kind: Literal["progress"]
     message: str
-    operationId: str
-    projectId: str
-    seq: int
-    sequence: int
+    operationId: OperationId
+    projectId: ProjectId
+    seq: Seq
+    sequence: Sequence
     total: int
 
 
@@ -382,17 +393,17 @@ class EventProgress(_EventProgressRequired, total=False):
     """Progress of a running operation. May be coalesced when the client reads slowly."""
 
     # A build's bytes read so far.
-    bytes: Optional[int]
-    bytesTotal: Optional[int]
+    bytes: int
+    bytesTotal: int
 
 
 class _EventSucceededRequired(TypedDict):
     kind: Literal["succeeded"]
-    operationId: str
-    outcome: EventOutcome
-    projectId: str
-    seq: int
-    sequence: int
+    operationId: OperationId
+    outcome: SucceededOutcome
+    projectId: ProjectId
+    seq: Seq
+    sequence: Sequence
 
 
 class EventSucceeded(_EventSucceededRequired, total=False):
@@ -400,21 +411,21 @@ class EventSucceeded(_EventSucceededRequired, total=False):
     (outcome `succeeded`) succeeded.
     """
 
-    error: Optional[OperationFailure]
     # Set on the terminal event of an operation whose process died: the
     # next owner ended it from the registry's state (see Crash recovery).
-    recovered: Optional[bool]
-    # The operation's result, as its request was answered.
-    result: Optional[OperationResult]
+    recovered: Literal[True]
+    # The operation's result, as its request was answered (absent only
+    # when `recovered`).
+    result: OperationResult
 
 
 class _EventFailedRequired(TypedDict):
     kind: Literal["failed"]
-    operationId: str
-    outcome: EventOutcome
-    projectId: str
-    seq: int
-    sequence: int
+    operationId: OperationId
+    outcome: FailedOutcome
+    projectId: ProjectId
+    seq: Seq
+    sequence: Sequence
 
 
 class EventFailed(_EventFailedRequired, total=False):
@@ -423,21 +434,18 @@ class EventFailed(_EventFailedRequired, total=False):
     failed (with `result`, whose diagnostics say why).
     """
 
-    error: Optional[OperationFailure]
-    # Set on the terminal event of an operation whose process died: the
-    # next owner ended it from the registry's state (see Crash recovery).
-    recovered: Optional[bool]
-    # The operation's result, as its request was answered.
-    result: Optional[OperationResult]
+    error: OperationFailure
+    recovered: Literal[True]
+    result: OperationResult
 
 
 class _EventCancelledRequired(TypedDict):
     kind: Literal["cancelled"]
-    operationId: str
-    outcome: EventOutcome
-    projectId: str
-    seq: int
-    sequence: int
+    operationId: OperationId
+    outcome: CancelledOutcome
+    projectId: ProjectId
+    seq: Seq
+    sequence: Sequence
 
 
 class EventCancelled(_EventCancelledRequired, total=False):
@@ -446,34 +454,22 @@ class EventCancelled(_EventCancelledRequired, total=False):
     `$/cancelRequest` it does not.
     """
 
-    error: Optional[OperationFailure]
-    # Set on the terminal event of an operation whose process died: the
-    # next owner ended it from the registry's state (see Crash recovery).
-    recovered: Optional[bool]
-    # The operation's result, as its request was answered.
-    result: Optional[OperationResult]
+    result: OperationResult
 
 
-class _EventRejectedRequired(TypedDict):
-    kind: Literal["rejected"]
-    operationId: str
-    outcome: EventOutcome
-    projectId: str
-    seq: int
-    sequence: int
-
-
-class EventRejected(_EventRejectedRequired, total=False):
+class EventRejected(TypedDict):
     """Terminal: the mutation had blockers and changed nothing. `result`
     equals the response's result.
     """
 
-    error: Optional[OperationFailure]
-    # Set on the terminal event of an operation whose process died: the
-    # next owner ended it from the registry's state (see Crash recovery).
-    recovered: Optional[bool]
-    # The operation's result, as its request was answered.
-    result: Optional[OperationResult]
+    kind: Literal["rejected"]
+    operationId: OperationId
+    outcome: RejectedOutcome
+    projectId: ProjectId
+    # Equal to the response's result.
+    result: ApplyResult
+    seq: Seq
+    sequence: Sequence
 
 
 class EventRemoteCacheDisabled(TypedDict):
@@ -481,82 +477,82 @@ class EventRemoteCacheDisabled(TypedDict):
 
     kind: Literal["remoteCacheDisabled"]
     message: str
-    operationId: str
-    projectId: str
+    operationId: OperationId
+    projectId: ProjectId
     reason: RemoteDisabledReason
     scope: RemoteDisabledScope
-    seq: int
-    sequence: int
+    seq: Seq
+    sequence: Sequence
     url: str
 
 
 class _EventSnapshotPublishedRequired(TypedDict):
-    generation: int
+    generation: Generation
     kind: Literal["snapshotPublished"]
-    projectId: str
-    seq: int
+    projectId: ProjectId
+    seq: Seq
 
 
 class EventSnapshotPublished(_EventSnapshotPublishedRequired, total=False):
     """A new snapshot is current."""
 
     # The operation that caused it, if one did.
-    operationId: Optional[str]
-    sequence: Optional[int]
+    operationId: OperationId
+    sequence: Sequence
 
 
 class _EventDivergenceDetectedRequired(TypedDict):
     # Every divergence item now.
     count: int
-    generation: int
+    generation: Generation
     # The items that are new or changed.
     items: List[Item]
     kind: Literal["divergenceDetected"]
-    projectId: str
-    seq: int
+    projectId: ProjectId
+    seq: Seq
     state: DivergenceState
 
 
 class EventDivergenceDetected(_EventDivergenceDetectedRequired, total=False):
     """New divergence items (or changed ones)."""
 
-    operationId: Optional[str]
-    sequence: Optional[int]
+    operationId: OperationId
+    sequence: Sequence
 
 
 class _EventDivergenceClearedRequired(TypedDict):
     count: int
-    generation: int
+    generation: Generation
     # The ids of the items that are gone.
-    ids: List[str]
+    ids: List[DivergenceId]
     kind: Literal["divergenceCleared"]
-    projectId: str
-    seq: int
+    projectId: ProjectId
+    seq: Seq
     state: DivergenceState
 
 
 class EventDivergenceCleared(_EventDivergenceClearedRequired, total=False):
     """Divergence items that are gone."""
 
-    operationId: Optional[str]
-    sequence: Optional[int]
+    operationId: OperationId
+    sequence: Sequence
 
 
 class EventWatchDegraded(TypedDict):
     """Watching the project's files failed: changes are seen at the next look."""
 
     kind: Literal["watchDegraded"]
-    projectId: str
+    projectId: ProjectId
     reason: str
-    seq: int
+    seq: Seq
 
 
 class EventWatchRestored(TypedDict):
     """Watching works again."""
 
     kind: Literal["watchRestored"]
-    projectId: str
-    seq: int
+    projectId: ProjectId
+    seq: Seq
 
 
 class EventOwnerChanged(TypedDict):
@@ -564,35 +560,31 @@ class EventOwnerChanged(TypedDict):
 
     kind: Literal["ownerChanged"]
     ownerPid: int
-    projectId: str
-    seq: int
+    projectId: ProjectId
+    seq: Seq
 
 
 class EventExternalChangeBegan(TypedDict):
     """A source-control operation began (`packer/beginExternalChange`)."""
 
-    changeId: str
+    changeId: ChangeId
     kind: Literal["externalChangeBegan"]
-    projectId: str
+    projectId: ProjectId
     reason: str
-    seq: int
+    seq: Seq
     timeoutMs: int
 
 
 class EventExternalChangeEnded(TypedDict):
     """A source-control operation ended."""
 
-    changeId: str
+    changeId: ChangeId
     durationMs: int
     endedBy: EndedByName
     kind: Literal["externalChangeEnded"]
-    projectId: str
+    projectId: ProjectId
     reason: str
-    seq: int
-
-
-# An outcome as a terminal event states it.
-EventOutcome = Literal["applied", "succeeded", "failed", "cancelled", "rejected"]
+    seq: Seq
 
 
 class EventsDropped(TypedDict):
@@ -600,9 +592,9 @@ class EventsDropped(TypedDict):
     with `packer/replayEvents`).
     """
 
-    fromSeq: int
-    projectId: str
-    toSeq: int
+    fromSeq: Seq
+    projectId: ProjectId
+    toSeq: Seq
 
 
 class ExperimentalCapabilities(TypedDict):
@@ -613,7 +605,7 @@ class ExternalChangeInfo(TypedDict):
     """A source-control operation in progress (`packer/beginExternalChange`)."""
 
     ageMs: int
-    changeId: str
+    changeId: ChangeId
     reason: str
 
 
@@ -670,10 +662,10 @@ class _FailedDataManifestInvalidRequired(TypedDict):
 class FailedDataManifestInvalid(_FailedDataManifestInvalidRequired, total=False):
     """packer.toml does not parse or does not validate."""
 
-    column: Optional[int]
-    file: Optional[str]
-    key: Optional[str]
-    line: Optional[int]
+    column: int
+    file: str
+    key: str
+    line: int
 
 
 class FailedDataStateFolderRefused(TypedDict):
@@ -704,6 +696,10 @@ class FailedDataOwnerLost(TypedDict):
     reason: Literal["ownerLost"]
 
 
+# `failed`, as an outcome.
+FailedOutcome = Literal["failed"]
+
+
 # Why an operation failed without a result.
 #
 # - `applyFailed`: An apply failed before its commit point.
@@ -719,18 +715,23 @@ FilesystemMutation = Union["FilesystemMutationMove", "FilesystemMutationDelete",
 
 class FilesystemMutationMove(TypedDict):
     op: Literal["move"]
-    path: str
-    to: str
+    path: RelativePath
+    to: RelativePath
 
 
 class FilesystemMutationDelete(TypedDict):
     op: Literal["delete"]
-    path: str
+    path: RelativePath
 
 
 class FilesystemMutationWrite(TypedDict):
     op: Literal["write"]
     path: ProjectFile
+
+
+# A snapshot's generation. It starts past the journal's last `seq`
+#  when a project is opened and rises by one per published snapshot.
+Generation = int
 
 
 class GetAssetParams(TypedDict):
@@ -742,7 +743,7 @@ class GetAssetResult(TypedDict):
     """`packer/getAsset`."""
 
     asset: Asset
-    generation: int
+    generation: Generation
 
 
 class InitializeParams(TypedDict, total=False):
@@ -771,22 +772,22 @@ class _InvalidParamsDataRequired(TypedDict):
 
 class InvalidParamsData(_InvalidParamsDataRequired, total=False):
     # Present when a limit was exceeded: the limit, in entries or bytes.
-    limit: Optional[int]
+    limit: int
 
 
 class _ItemRequired(TypedDict):
     # What differs, by kind (see protocol/README.md, "Divergence").
     detail: Dict[str, Any]
     # Stable while the difference lasts: derived from its kind and path.
-    id: str
+    id: DivergenceId
     kind: ItemKind
-    path: str
+    path: RelativePath
 
 
 class Item(_ItemRequired, total=False):
     """One difference between disk and registry."""
 
-    assetId: Optional[str]
+    assetId: AssetId
 
 
 ItemKind = Literal["modified", "missing", "untracked", "moved", "registryChanged", "manifestChanged", "registryConflict"]
@@ -808,7 +809,7 @@ class LastBuild(TypedDict):
 
     # Milliseconds since the Unix epoch.
     finishedAtMs: int
-    operationId: str
+    operationId: OperationId
     outcome: BuildOutcome
     # How many packs it made or kept.
     packs: int
@@ -828,7 +829,7 @@ class ListAssetsParams(_ListAssetsParamsRequired, total=False):
 class ListAssetsResult(TypedDict):
     """`packer/listAssets`: a page of assets in path order."""
 
-    generation: int
+    generation: Generation
     items: List[Asset]
     # Pass as `cursor` for the next page; null on the last page.
     nextCursor: Optional[str]
@@ -856,26 +857,23 @@ class LocalCacheStats(TypedDict):
 
 
 class Metadata(TypedDict, total=False):
-    """The cheap metadata read from a file, as `getAsset` and `listAssets`
-    show it. A struct rather than a JSON map: at 100,000 assets a map per
-    asset costs more memory than everything else the packer keeps of it.
-    Fields are in alphabetical order, so the JSON is what a sorted map gave.
+    """The cheap metadata read from a file's header (image size, audio format,
+    text lines…): the fields that apply to its kind.
     """
 
-    bitsPerSample: Optional[int]
-    channels: Optional[int]
-    durationMs: Optional[int]
-    encoding: Optional[Name]
-    format: Optional[Name]
-    height: Optional[int]
-    lines: Optional[int]
-    sampleRate: Optional[int]
-    valid: Optional[bool]
-    width: Optional[int]
+    bitsPerSample: int
+    channels: int
+    durationMs: int
+    encoding: Name
+    format: Name
+    height: int
+    lines: int
+    sampleRate: int
+    valid: bool
+    width: int
 
 
-# The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
-# variant (the test-only `testSleep` is left out).
+# A change a client asks for; `kind` says which.
 Mutation = Union["MutationRegister", "MutationMove", "MutationDelete", "MutationUnregister", "MutationSetMetadata", "MutationBatch", "MutationReconcile"]
 
 
@@ -939,13 +937,12 @@ class MutationReconcile(_MutationReconcileRequired, total=False):
     items: Optional[List[ReconcileChoice]]
 
 
-# A short name in metadata (`png`, `utf-8`): the packer's own spellings
-# are static, anything else is owned.
+# A short name in metadata (`png`, `utf-8`).
 Name = str
 
 
 class ObserveStats(TypedDict):
-    """How an observation went, for the open result and the benchmarks."""
+    """How the look at the disk went: files read, files known unchanged, files gone."""
 
     # Files whose cached observation was used.
     cached: int
@@ -970,10 +967,10 @@ class OpenProjectParams(_OpenProjectParamsRequired, total=False):
 class OpenProjectResult(TypedDict):
     """`packer/openProject`."""
 
-    generation: int
+    generation: Generation
     ownership: Ownership
     # Stable for a root: the same folder always gets the same id.
-    projectId: str
+    projectId: ProjectId
     # The project's absolute root.
     root: str
     # How the first look at the disk went (null when attached: the owner looked).
@@ -983,8 +980,14 @@ class OpenProjectResult(TypedDict):
 
 class OperationFailure(TypedDict):
     message: str
-    operationId: str
+    operationId: OperationId
     reason: FailureReason
+
+
+# An operation's id: `op-` and 1 to 60 ASCII letters or digits. The
+#  packer's are `op-` and 16 characters of lowercase Crockford base32;
+#  a client may choose its own (see `packer/applyMutation`).
+OperationId = str
 
 
 class OperationInfo(TypedDict):
@@ -993,8 +996,8 @@ class OperationInfo(TypedDict):
     finishedAtMs: Optional[int]
     kind: OperationKind
     # The `sequence` of its last event.
-    lastSequence: int
-    operationId: str
+    lastSequence: Sequence
+    operationId: OperationId
     # Milliseconds since the Unix epoch.
     queuedAtMs: int
     startedAtMs: Optional[int]
@@ -1063,7 +1066,7 @@ class PreviewParams(TypedDict):
 
 
 class _PreviewResultRequired(TypedDict):
-    baseGeneration: int
+    baseGeneration: Generation
     blockers: List[Blocker]
     filesystemMutations: List[FilesystemMutation]
     registryMutations: List[RegistryMutation]
@@ -1076,8 +1079,8 @@ class PreviewResult(_PreviewResultRequired, total=False):
     """
 
     # A reconcile's items with the resolution each gets.
-    resolutions: Optional[List[Resolution]]
-    truncated: Optional[Truncated]
+    resolutions: List[Resolution]
+    truncated: Truncated
 
 
 class ProgressParams(TypedDict):
@@ -1099,15 +1102,20 @@ ProgressToken = Union[int, str]
 ProjectFile = Literal["packer.toml", "packer.registry.jsonl"]
 
 
+# A project's id: `p-` and 16 hex digits of the BLAKE3 hash of its
+#  canonical root; the same root always gives the same id.
+ProjectId = str
+
+
 class ProjectInfo(TypedDict):
     """One entry of `packer/listProjects`."""
 
     # Null when the owner could not be asked.
-    generation: Optional[int]
+    generation: Optional[Generation]
     # `name` of packer.toml; null when the owner could not be asked.
     name: Optional[str]
     ownership: Ownership
-    projectId: str
+    projectId: ProjectId
     root: str
 
 
@@ -1134,16 +1142,16 @@ class _PruneCacheResultRequired(TypedDict):
     diagnostics: List[Diagnostic]
     # The size pruned to; null when there was none to use.
     maxSize: Optional[int]
-    operationId: str
+    operationId: OperationId
     outcome: BuildOutcome
 
 
 class PruneCacheResult(_PruneCacheResultRequired, total=False):
     """`packer/pruneCache`, and the `result` of its terminal event."""
 
-    after: Optional[EntriesAndBytes]
-    before: Optional[EntriesAndBytes]
-    evicted: Optional[EntriesAndBytes]
+    after: EntriesAndBytes
+    before: EntriesAndBytes
+    evicted: EntriesAndBytes
 
 
 class _ReconcileChoiceRequired(TypedDict):
@@ -1181,6 +1189,14 @@ class RegistryMutationRemove(TypedDict):
     assetId: str
     before: Entry
     op: Literal["remove"]
+
+
+# `rejected`, as an outcome.
+RejectedOutcome = Literal["rejected"]
+
+
+# A project-relative path with `/` separators.
+RelativePath = str
 
 
 class RemoteCacheInfo(TypedDict):
@@ -1239,9 +1255,9 @@ RequestId = Union[int, str]
 
 
 class _ResolutionRequired(TypedDict):
-    divergenceId: str
+    divergenceId: DivergenceId
     kind: ItemKind
-    path: str
+    path: RelativePath
     resolution: ResolutionName
 
 
@@ -1249,11 +1265,20 @@ class Resolution(_ResolutionRequired, total=False):
     """In a preview of a reconcile: each item it resolves, and how."""
 
     # Where a `relink` or `move` takes the asset.
-    to: Optional[str]
+    to: str
 
 
 # How one divergence item is resolved.
 ResolutionName = Literal["adopt", "drop", "relink", "register", "ignore", "move", "reload", "keep", "ours", "theirs", "both"]
+
+
+# An event's place in its project's stream, from 1, rising by one per
+#  event, across restarts.
+Seq = int
+
+
+# An event's place within its operation, from 1.
+Sequence = int
 
 
 class ServerCapabilities(TypedDict):
@@ -1274,6 +1299,10 @@ Severity = Literal["error", "warning", "info"]
 Status = Literal["ok", "invalid", "modified", "missing"]
 
 
+# `succeeded`'s outcome: `applied` for an apply, `succeeded` for a build or a prune.
+SucceededOutcome = Literal["applied", "succeeded"]
+
+
 class Summary(TypedDict):
     """`packer/summary`: every count a client shows, computed by the packer."""
 
@@ -1282,7 +1311,7 @@ class Summary(TypedDict):
     divergence: DivergenceCount
     # Source-control operations in progress, oldest first: divergence is held back until they end.
     externalChanges: List[ExternalChangeInfo]
-    generation: int
+    generation: Generation
     lane: LaneCounts
     # Null until this process has built the project.
     lastBuild: Optional[LastBuild]
@@ -1303,17 +1332,14 @@ class _TruncatedRequired(TypedDict):
 
 
 class Truncated(_TruncatedRequired, total=False):
-    """Lists of a preview or an apply's result hold at most 1,000 entries
-    (`crate::project::write::mutation::LISTED`, held to it by a test).
-
-    Present only when a list of the answer holds more than `limit` entries.
+    """Present only when a list of the answer holds more than `limit` entries.
     Each list then holds its first `limit` entries, in order, and this
     gives every list's full length (exact: a blocker beyond the first
     `limit` still rejects the mutation).
     """
 
     # In a preview of a reconcile that resolves at least one item.
-    resolutions: Optional[int]
+    resolutions: int
 
 
 class _WarningRequired(TypedDict):
@@ -1324,8 +1350,8 @@ class _WarningRequired(TypedDict):
 class Warning(_WarningRequired, total=False):
     """A warning of a mutation."""
 
-    assetId: Optional[str]
-    path: Optional[str]
+    assetId: AssetId
+    path: str
 
 
 # What a client should know of a mutation that does not stop it.
@@ -1337,7 +1363,7 @@ class _WatchRequired(TypedDict):
 
 
 class Watch(_WatchRequired, total=False):
-    reason: Optional[str]
+    reason: str
 
 
 # Watching the project's files for changes.
@@ -1353,7 +1379,7 @@ WorkDoneProgress = Union["WorkDoneProgressBegin", "WorkDoneProgressReport", "Wor
 
 class WorkDoneProgressBegin(TypedDict):
     # Always true.
-    cancellable: bool
+    cancellable: Literal[True]
     kind: Literal["begin"]
     operationId: str
     sequence: int

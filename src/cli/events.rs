@@ -25,8 +25,8 @@ struct Printer {
 }
 
 impl Printer {
-    /// Prints an event as it came (`--json`) or as a line; an event this
-    /// CLI cannot read as the model's is an error, never a blank line.
+    /// Prints an event as it came (`--json`) or as a line; one this CLI
+    /// cannot read as the model's (a newer kind) as its fields.
     fn print(&mut self, e: &Value) -> Result<()> {
         let seq = e["seq"].as_u64().unwrap_or(0);
         if seq != 0 && seq <= self.last {
@@ -36,8 +36,11 @@ impl Printer {
         if self.json {
             println!("{e}");
         } else {
-            let event: Event = super::typed("packer/event", e.clone())?;
-            println!("{}", render::event_line(&event));
+            match serde_json::from_value::<Event>(e.clone()) {
+                Ok(event) => println!("{}", render::event_line(&event)),
+                // A journal line of another version: shown as it is.
+                Err(_) => println!("{}", render::unknown_event_line(e)),
+            }
         }
         Ok(())
     }

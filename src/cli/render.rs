@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use studio_packer::project::model::{Asset, Diagnostic, Entry};
-use studio_packer::protocol::events::{Event, OperationResult, TerminalEvent};
+use studio_packer::protocol::events::{Event, OperationFailure, OperationResult};
 use studio_packer::protocol::model::{
     ApplyResult, Blocker, FilesystemMutation, PreviewResult, RegistryMutation, Resolution, Truncated, Warning,
 };
@@ -303,19 +303,16 @@ pub fn event_line(e: &Event) -> String {
         Event::Progress(p) => format!("{}/{} {}", p.done, p.total, p.message),
         Event::SnapshotPublished(s) => format!("generation {}", s.generation),
         Event::DivergenceDetected(d) => {
-            let items: Vec<String> = d
-                .items
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|i| format!("{} {}", i["kind"].as_str().unwrap_or(""), i["path"].as_str().unwrap_or("")))
-                .collect();
+            let items: Vec<String> = d.items.iter().map(|i| format!("{} {}", name(&i.kind), i.path)).collect();
             format!("generation {}: {}; {}", d.generation, some(&items), whole(name(&d.state), d.count))
         }
         Event::DivergenceCleared(c) => {
             format!("generation {}: {} item(s) cleared; {}", c.generation, c.ids.len(), whole(name(&c.state), c.count))
         }
-        Event::Succeeded(t) | Event::Rejected(t) | Event::Failed(t) | Event::Cancelled(t) => outcome(t),
+        Event::Succeeded(t) => outcome(&name(&t.outcome), None, t.result.as_ref(), t.recovered),
+        Event::Failed(t) => outcome(&name(&t.outcome), t.error.as_ref(), t.result.as_ref(), t.recovered),
+        Event::Cancelled(t) => outcome(&name(&t.outcome), None, t.result.as_ref(), None),
+        Event::Rejected(t) => outcome(&name(&t.outcome), None, Some(&OperationResult::Apply(t.result.clone())), None),
         Event::WatchDegraded(w) => w.reason.clone(),
         Event::OwnerChanged(o) => format!("pid {}", o.owner_pid),
         Event::ExternalChangeBegan(b) => format!("{}: {}", b.change_id, b.reason),
@@ -331,10 +328,34 @@ pub fn event_line(e: &Event) -> String {
     line
 }
 
+/// An event this CLI does not know (a newer packer's, read back from the
+/// journal): its seq, operation and kind, then its other fields as JSON.
+pub fn unknown_event_line(e: &Value) -> String {
+    let mut line = e["seq"].to_string();
+    if let Some(op) = e["operationId"].as_str() {
+        line.push(' ');
+        line.push_str(op);
+    }
+    line.push(' ');
+    line.push_str(e["kind"].as_str().unwrap_or("?"));
+    let mut rest = e.clone();
+    if let Some(obj) = rest.as_object_mut() {
+        for k in ["seq", "kind", "projectId", "operationId", "sequence"] {
+            obj.remove(k);
+        }
+    }
+    format!("{line} {rest}")
+}
+
 /// What a terminal event says of its operation.
-fn outcome(e: &TerminalEvent) -> String {
-    let recovered = if e.recovered == Some(true) { " (recovered after a restart)" } else { "" };
-    let said = match (&e.error, &e.result) {
+fn outcome(
+    out: &str,
+    error: Option<&OperationFailure>,
+    result: Option<&OperationResult>,
+    recovered: Option<bool>,
+) -> String {
+    let recovered = if recovered == Some(true) { " (recovered after a restart)" } else { "" };
+    let said = match (error, result) {
         (Some(error), _) => error.message.clone(),
         (None, Some(OperationResult::Apply(r))) if !r.blockers.is_empty() => {
             let first: Vec<String> = r.blockers.iter().map(blocker).collect();
@@ -344,6 +365,5 @@ fn outcome(e: &TerminalEvent) -> String {
         (None, Some(OperationResult::Build(b))) => format!("{} asset(s)", b.stats.assets),
         (None, Some(OperationResult::PruneCache(_))) | (None, None) => String::new(),
     };
-    let out = name(&e.outcome);
-    [out.as_str(), said.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ") + recovered
+    [out, said.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ") + recovered
 }

@@ -175,7 +175,8 @@ pub fn model() -> Value {
     let extra = [def::<ErrorObject>(w)];
 
     let mut defs = read.take_definitions(true);
-    for (name, schema) in write.take_definitions(true) {
+    for (name, mut schema) in write.take_definitions(true) {
+        omitted_is_not_null(&mut schema);
         match defs.get(&name) {
             Some(existing) if *existing != schema => {
                 panic!("`{name}` is read and written with different schemas: give one of them its own type")
@@ -212,6 +213,58 @@ pub fn model() -> Value {
         "error": extra[0],
         "$defs": sorted,
     })
+}
+
+/// In what the server writes, a field it may leave out is left out, never
+/// `null`: schemars types such a field (`Option` with
+/// `skip_serializing_if`) as optional *and* nullable, which would tell a
+/// client to handle a `null` that never comes. Nullable stays for the
+/// fields that are always present (`lastBuild: null`).
+fn omitted_is_not_null(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let required: Vec<String> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        without_null(prop);
+                    }
+                }
+            }
+            for value in map.values_mut() {
+                omitted_is_not_null(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(omitted_is_not_null),
+        _ => {}
+    }
+}
+
+/// `T | null` as `T`: `"type": [T, "null"]`, or `anyOf: [T, {"type": "null"}]`.
+fn without_null(prop: &mut Value) {
+    let Some(map) = prop.as_object_mut() else { return };
+    if let Some(Value::Array(types)) = map.get("type") {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if kept.len() < types.len() {
+            let kept = if kept.len() == 1 { kept[0].clone() } else { Value::Array(kept) };
+            map.insert("type".into(), kept);
+        }
+    }
+    if let Some(Value::Array(any)) = map.get("anyOf") {
+        let kept: Vec<Value> = any.iter().filter(|a| a.get("type").is_none_or(|t| t != "null")).cloned().collect();
+        if kept.len() == 1 && any.len() == 2 {
+            map.remove("anyOf");
+            if let Value::Object(only) = &kept[0] {
+                for (k, v) in only {
+                    map.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
 }
 
 /// The files of `protocol/schema/`, by name: `defs.json` holds every

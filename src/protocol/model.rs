@@ -19,9 +19,72 @@ use crate::project::model::{Asset, Diagnostic};
 use crate::project::snapshot::divergence::Item as DivergenceItem;
 use crate::project::snapshot::{AssetCounts, DiagnosticCounts};
 
-/// Where a type is written as an opaque JSON value at runtime, the
-/// schema says what it holds.
-pub type Generation = u64;
+/// Schema-only types: what a string or a number of the wire holds, said
+/// once (fields stay `String`/`u64` in Rust and name these with
+/// `#[schemars(with = ...)]`).
+macro_rules! schema_only {
+    ($(#[doc = $doc:literal])* $name:ident = $schema:tt) => {
+        $(#[doc = $doc])*
+        pub struct $name;
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let mut schema = schemars::json_schema!($schema);
+                schema.insert("description".into(), concat!($($doc, "\n"),*).trim().into());
+                schema
+            }
+        }
+    };
+}
+
+schema_only! {
+    /// A project's id: `p-` and 16 hex digits of the BLAKE3 hash of its
+    /// canonical root; the same root always gives the same id.
+    ProjectId = { "type": "string", "pattern": "^p-[0-9a-f]{16}$" }
+}
+schema_only! {
+    /// An operation's id: `op-` and 1 to 60 ASCII letters or digits. The
+    /// packer's are `op-` and 16 characters of lowercase Crockford base32;
+    /// a client may choose its own (see `packer/applyMutation`).
+    OperationId = { "type": "string", "pattern": "^op-[A-Za-z0-9]{1,60}$" }
+}
+schema_only! {
+    /// An asset's id. New ids are 128 random bits in lowercase Crockford
+    /// base32 (26 characters); a hand-edited registry may hold any 1 to 64
+    /// ASCII letters, digits, `-` and `_`.
+    AssetId = { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }
+}
+schema_only! {
+    /// A divergence item's id: `d-` and 16 hex digits, stable while the
+    /// difference lasts.
+    DivergenceId = { "type": "string", "pattern": "^d-[0-9a-f]{16}$" }
+}
+schema_only! {
+    /// An external change's id: `xc-` and an id.
+    ChangeId = { "type": "string", "pattern": "^xc-[A-Za-z0-9_-]{1,64}$" }
+}
+schema_only! {
+    /// A project-relative path with `/` separators.
+    RelativePath = { "type": "string", "minLength": 1 }
+}
+schema_only! {
+    /// A snapshot's generation. It starts past the journal's last `seq`
+    /// when a project is opened and rises by one per published snapshot.
+    Generation = { "type": "integer", "minimum": 1 }
+}
+schema_only! {
+    /// An event's place in its project's stream, from 1, rising by one per
+    /// event, across restarts.
+    Seq = { "type": "integer", "minimum": 1 }
+}
+schema_only! {
+    /// An event's place within its operation, from 1.
+    Sequence = { "type": "integer", "minimum": 1 }
+}
 
 // ---------------------------------------------------------------- initialize
 
@@ -40,27 +103,31 @@ pub struct InitializeParams {
 
 /// What the server supports, as LSP servers declare theirs.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct InitializeResult {
     pub capabilities: ServerCapabilities,
     pub server_info: ServerInfo,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ServerCapabilities {
     pub experimental: ExperimentalCapabilities,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ExperimentalCapabilities {
     pub packer: PackerCapabilities,
 }
 
 /// The packer's own capabilities, from the protocol model.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PackerCapabilities {
     /// Bumped when a change would break a client written for an older one.
     pub protocol_version: u32,
@@ -75,7 +142,8 @@ pub struct PackerCapabilities {
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ServerInfo {
     /// `studio-packer`.
     pub name: String,
@@ -93,22 +161,27 @@ pub enum OwnershipMode {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Ownership {
     pub mode: OwnershipMode,
     /// The owner process (this one when `mode` is `owner`); null when it is not known.
+    #[schemars(range(min = 1))]
     pub owner_pid: Option<u32>,
 }
 
 /// `packer/openProject`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct OpenProjectResult {
     /// Stable for a root: the same folder always gets the same id.
+    #[schemars(with = "ProjectId")]
     pub project_id: String,
     /// The project's absolute root.
     pub root: String,
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub summary: Summary,
     pub ownership: Ownership,
     /// How the first look at the disk went (null when attached: the owner looked).
@@ -117,20 +190,24 @@ pub struct OpenProjectResult {
 
 /// One entry of `packer/listProjects`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ProjectInfo {
+    #[schemars(with = "ProjectId")]
     pub project_id: String,
     pub root: String,
     /// `name` of packer.toml; null when the owner could not be asked.
     pub name: Option<String>,
     /// Null when the owner could not be asked.
-    pub generation: Option<Generation>,
+    #[schemars(with = "Option<Generation>")]
+    pub generation: Option<u64>,
     pub ownership: Ownership,
 }
 
 /// `packer/listProjects`: the projects this connection's server has open, by root.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ListProjectsResult {
     pub projects: Vec<ProjectInfo>,
 }
@@ -146,7 +223,8 @@ pub enum DivergenceState {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DivergenceCount {
     pub state: DivergenceState,
     /// The number of divergence items.
@@ -154,11 +232,13 @@ pub struct DivergenceCount {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct LaneCounts {
     /// Operations waiting in the project's lane.
     pub queued: usize,
     /// 0 or 1: the lane runs one operation at a time.
+    #[schemars(range(max = 1))]
     pub running: usize,
 }
 
@@ -176,7 +256,8 @@ pub enum WatchState {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Watch {
     pub state: WatchState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,8 +275,10 @@ pub enum BuildOutcome {
 
 /// The last build of this process, for the summary.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct LastBuild {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: BuildOutcome,
     /// Milliseconds since the Unix epoch.
@@ -207,8 +290,10 @@ pub struct LastBuild {
 
 /// A source-control operation in progress (`packer/beginExternalChange`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ExternalChangeInfo {
+    #[schemars(with = "ChangeId")]
     pub change_id: String,
     pub reason: String,
     pub age_ms: u64,
@@ -216,9 +301,11 @@ pub struct ExternalChangeInfo {
 
 /// `packer/summary`: every count a client shows, computed by the packer.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub assets: AssetCounts,
     pub diagnostics: DiagnosticCounts,
     pub divergence: DivergenceCount,
@@ -234,9 +321,11 @@ pub struct Summary {
 
 /// `packer/listAssets`: a page of assets in path order.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ListAssetsResult {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub items: Vec<Arc<Asset>>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
@@ -244,25 +333,31 @@ pub struct ListAssetsResult {
 
 /// `packer/getAsset`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct GetAssetResult {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub asset: Arc<Asset>,
 }
 
 /// `packer/diagnostics`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DiagnosticsResult {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub items: Vec<Diagnostic>,
 }
 
 /// `packer/divergence`: every difference between disk and registry.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DivergenceResult {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     pub state: DivergenceState,
     pub items: Arc<Vec<DivergenceItem>>,
 }
@@ -294,13 +389,16 @@ impl OperationKind {
 
 /// One operation of `packer/operations`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct OperationInfo {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub kind: OperationKind,
     pub title: String,
     pub state: crate::operations::OpState,
     /// The `sequence` of its last event.
+    #[schemars(with = "Sequence")]
     pub last_sequence: u64,
     /// Milliseconds since the Unix epoch.
     pub queued_at_ms: u64,
@@ -310,7 +408,8 @@ pub struct OperationInfo {
 
 /// `packer/operations`: active operations in arrival order, then recent ones.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct OperationsResult {
     pub items: Vec<OperationInfo>,
 }
@@ -318,8 +417,10 @@ pub struct OperationsResult {
 /// `packer/cancel`: the state before and after the request (a running
 /// operation stops at its next safe point, so `state` may still be `running`).
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CancelResult {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub previous_state: crate::operations::OpState,
     pub state: crate::operations::OpState,
@@ -327,7 +428,8 @@ pub struct CancelResult {
 
 /// `packer/replayEvents`: journaled events after `after`, oldest first.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ReplayEventsResult {
     #[schemars(with = "Vec<crate::protocol::events::Event>")]
     pub events: Vec<Value>,
@@ -337,9 +439,11 @@ pub struct ReplayEventsResult {
 
 /// `packer/beginExternalChange`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct BeginExternalChangeResult {
     /// Pass to `packer/endExternalChange`.
+    #[schemars(with = "ChangeId")]
     pub change_id: String,
 }
 
@@ -347,7 +451,8 @@ pub struct BeginExternalChangeResult {
 
 /// The shared cache's part of a build: what it found, fetched and stored.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RemoteStats {
     pub mode: RemoteModeName,
     pub hits: u64,
@@ -373,7 +478,8 @@ pub enum RemoteModeName {
 
 /// What a build counted.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct BuildStats {
     /// Assets in the build.
     pub assets: usize,
@@ -389,7 +495,8 @@ pub struct BuildStats {
 
 /// One pack a build made or kept.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PackInfo {
     pub name: String,
     /// Relative to the project root.
@@ -404,8 +511,10 @@ pub struct PackInfo {
 
 /// `packer/build`, and the `result` of its terminal event.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct BuildResult {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: BuildOutcome,
     pub packs: Vec<PackInfo>,
@@ -415,7 +524,8 @@ pub struct BuildResult {
 
 /// The local processing cache.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct LocalCacheStats {
     pub entries: u64,
     pub bytes: u64,
@@ -430,7 +540,8 @@ pub struct LocalCacheStats {
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RemoteCacheInfo {
     pub url: String,
     pub mode: RemoteModeName,
@@ -438,7 +549,8 @@ pub struct RemoteCacheInfo {
 
 /// `packer/cacheStats`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CacheStatsResult {
     pub local: LocalCacheStats,
     /// `[cache.remote]`, when set.
@@ -446,7 +558,8 @@ pub struct CacheStatsResult {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct EntriesAndBytes {
     pub entries: u64,
     pub bytes: u64,
@@ -454,8 +567,10 @@ pub struct EntriesAndBytes {
 
 /// `packer/pruneCache`, and the `result` of its terminal event.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PruneCacheResult {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: BuildOutcome,
     /// The size pruned to; null when there was none to use.
@@ -522,11 +637,13 @@ pub enum WarningCode {
 
 /// A blocker of a mutation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Blocker {
     pub code: BlockerCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<AssetId>")]
     pub asset_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -534,11 +651,13 @@ pub struct Blocker {
 
 /// A warning of a mutation.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Warning {
     pub code: WarningCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<AssetId>")]
     pub asset_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -572,9 +691,19 @@ pub enum ProjectFile {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum FilesystemMutation {
-    Move { path: String, to: String },
-    Delete { path: String },
-    Write { path: ProjectFile },
+    Move {
+        #[schemars(with = "RelativePath")]
+        path: String,
+        #[schemars(with = "RelativePath")]
+        to: String,
+    },
+    Delete {
+        #[schemars(with = "RelativePath")]
+        path: String,
+    },
+    Write {
+        path: ProjectFile,
+    },
 }
 
 /// How one divergence item is resolved.
@@ -596,10 +725,13 @@ pub enum ResolutionName {
 
 /// In a preview of a reconcile: each item it resolves, and how.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Resolution {
+    #[schemars(with = "DivergenceId")]
     pub divergence_id: String,
     pub kind: crate::project::snapshot::divergence::ItemKind,
+    #[schemars(with = "RelativePath")]
     pub path: String,
     pub resolution: ResolutionName,
     /// Where a `relink` or `move` takes the asset.
@@ -607,17 +739,18 @@ pub struct Resolution {
     pub to: Option<String>,
 }
 
-/// Lists of a preview or an apply's result hold at most 1,000 entries
-/// (`crate::project::write::mutation::LISTED`, held to it by a test).
-///
+// Lists hold at most `mutation::LISTED` entries (a unit test holds the
+// 1,000 of the schemas to it).
 /// Present only when a list of the answer holds more than `limit` entries.
 /// Each list then holds its first `limit` entries, in order, and this
 /// gives every list's full length (exact: a blocker beyond the first
 /// `limit` still rejects the mutation).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Truncated {
     /// 1,000.
+    #[schemars(range(min = 1000, max = 1000))]
     pub limit: usize,
     pub blockers: usize,
     pub warnings: usize,
@@ -631,9 +764,11 @@ pub struct Truncated {
 /// `packer/previewMutation`: what the mutation would do, against the
 /// snapshot of `baseGeneration`. Apply plans again at its turn.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct PreviewResult {
-    pub base_generation: Generation,
+    #[schemars(with = "Generation")]
+    pub base_generation: u64,
     #[schemars(length(max = 1000))]
     pub blockers: Vec<Blocker>,
     #[schemars(length(max = 1000))]
@@ -644,7 +779,7 @@ pub struct PreviewResult {
     pub filesystem_mutations: Vec<FilesystemMutation>,
     /// A reconcile's items with the resolution each gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 1000))]
+    #[schemars(length(min = 1, max = 1000))]
     pub resolutions: Option<Vec<Resolution>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncated>,
@@ -661,12 +796,15 @@ pub enum ApplyOutcome {
 
 /// `packer/applyMutation`, and the `result` of its terminal event.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ApplyResult {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: ApplyOutcome,
     /// The generation after the apply (unchanged unless `applied` changed something).
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
     #[schemars(length(max = 1000))]
     pub blockers: Vec<Blocker>,
     #[schemars(length(max = 1000))]
@@ -684,10 +822,14 @@ pub struct ApplyResult {
 /// `packer/eventsDropped`: a slow client missed these events (replay them
 /// with `packer/replayEvents`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct EventsDropped {
+    #[schemars(with = "ProjectId")]
     pub project_id: String,
+    #[schemars(with = "Seq")]
     pub from_seq: u64,
+    #[schemars(with = "Seq")]
     pub to_seq: u64,
 }
 
@@ -703,7 +845,8 @@ pub enum RequestId {
 /// carried a `workDoneToken`. Each value also carries the operation's id and
 /// the `sequence` of the `packer/event` it accompanies.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ProgressParams {
     /// The request's `workDoneToken`.
     #[schemars(with = "crate::protocol::ProgressToken")]
@@ -727,8 +870,10 @@ pub enum WorkDoneProgress {
     #[serde(rename_all = "camelCase")]
     Begin {
         /// `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`.
+        #[schemars(regex(pattern = r"^(Apply [A-Za-z]+|Build|Build \(clean\)|Prune the processing cache)$"))]
         title: String,
         /// Always true.
+        #[schemars(extend("const" = true))]
         cancellable: bool,
         operation_id: String,
         sequence: u64,
@@ -758,7 +903,8 @@ pub enum WorkDoneProgress {
 /// internal error, -32002 not initialized, -32800 cancelled by
 /// `$/cancelRequest`, -32801 content modified, -32803 request failed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ErrorObject {
     #[schemars(schema_with = "error_codes")]
     pub code: i64,
@@ -790,7 +936,8 @@ pub enum ErrorData {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct InvalidParamsData {
     /// The path of the offending field (`mutation.mutations[0].assetIds[0]`);
     /// `params` when the params as a whole are wrong.
@@ -802,7 +949,8 @@ pub struct InvalidParamsData {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DuplicateIdData {
     pub duplicate_id: RequestId,
 }
@@ -815,16 +963,20 @@ pub enum CancelledOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CancelledData {
+    #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: CancelledOutcome,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ContentModifiedData {
-    pub generation: Generation,
+    #[schemars(with = "Generation")]
+    pub generation: u64,
 }
 
 /// Why a request failed (-32803).

@@ -8,7 +8,10 @@ import type {
   Asset,
   BuildResult,
   Event,
-  EventOutcome,
+  EventSucceeded,
+  EventFailed,
+  EventCancelled,
+  EventRejected,
   Kind,
   PreviewResult,
   Status,
@@ -172,7 +175,8 @@ export interface ActivityEntry {
   lastKind: string;
   /** Only a terminal event makes this true. */
   finished: boolean;
-  outcome?: EventOutcome;
+  /** The terminal event's outcome, as the packer said it. */
+  outcome?: (EventSucceeded | EventFailed | EventCancelled | EventRejected)["outcome"];
 }
 
 /** The Activity channel: a line per event, and each operation's state as its events say. */

@@ -22,27 +22,24 @@ export interface ApplyResult {
   blockers: Blocker[];
   filesystemMutations: FilesystemMutation[];
   /** The generation after the apply (unchanged unless `applied` changed something). */
-  generation: number;
-  operationId: string;
+  generation: Generation;
+  operationId: OperationId;
   outcome: ApplyOutcome;
   registryMutations: RegistryMutation[];
-  truncated?: Truncated | null;
+  truncated?: Truncated;
   warnings: Warning[];
 }
 
-/**
- * A registered asset: its registry entry and what the packer observed on disk.
- * (Unknown fields are refused by the schema; serde cannot refuse them
- * beside a flattened entry.)
- */
+/** A registered asset: its registry entry and what the packer observed on disk. */
 export interface Asset {
   diagnostics: Diagnostic[];
   hash: ContentHash;
-  /** Shared, not copied, by the snapshot's maps and the stat cache. */
-  id: string;
+  /** The asset's id: stable for its life, whatever its path. */
+  id: AssetId;
   kind: Kind;
   metadata: Metadata;
-  path: string;
+  /** Relative to the project root, with `/` separators. */
+  path: RelativePath;
   settings: Record<string, unknown>;
   size: number;
   status: Status;
@@ -64,6 +61,13 @@ export interface AssetFilter {
   text?: string | null;
 }
 
+/**
+ * An asset's id. New ids are 128 random bits in lowercase Crockford
+ *  base32 (26 characters); a hand-edited registry may hold any 1 to 64
+ *  ASCII letters, digits, `-` and `_`.
+ */
+export type AssetId = string;
+
 /** `packer/beginExternalChange`: a source-control operation begins. */
 export interface BeginExternalChangeParams {
   projectId: string;
@@ -76,15 +80,15 @@ export interface BeginExternalChangeParams {
 /** `packer/beginExternalChange`. */
 export interface BeginExternalChangeResult {
   /** Pass to `packer/endExternalChange`. */
-  changeId: string;
+  changeId: ChangeId;
 }
 
 /** A blocker of a mutation. */
 export interface Blocker {
-  assetId?: string | null;
+  assetId?: AssetId;
   code: BlockerCode;
   message: string;
-  path?: string | null;
+  path?: string;
 }
 
 /** What stops a mutation: any blocker rejects it and it changes nothing. */
@@ -125,7 +129,7 @@ export interface BuildParams {
 /** `packer/build`, and the `result` of its terminal event. */
 export interface BuildResult {
   diagnostics: Diagnostic[];
-  operationId: string;
+  operationId: OperationId;
   outcome: BuildOutcome;
   packs: PackInfo[];
   stats: BuildStats;
@@ -161,30 +165,30 @@ export interface CancelParams {
  * operation stops at its next safe point, so `state` may still be `running`).
  */
 export interface CancelResult {
-  operationId: string;
+  operationId: OperationId;
   previousState: OpState;
   state: OpState;
 }
 
 export interface CancelledData {
-  operationId: string;
+  operationId: OperationId;
   outcome: CancelledOutcome;
 }
 
 /** `cancelled`, as an outcome. */
 export type CancelledOutcome = "cancelled";
 
+/** An external change's id: `xc-` and an id. */
+export type ChangeId = string;
+
 /** A BLAKE3 hash of a file's bytes, in lowercase hex. */
 export type ContentHash = string;
 
 export interface ContentModifiedData {
-  generation: number;
+  generation: Generation;
 }
 
-/**
- * Counts per kind: every kind is present (in alphabetical order, as
- * they always were on the wire).
- */
+/** Counts per kind: every kind is present. */
 export interface CountsByKind {
   audio: number;
   binary: number;
@@ -204,17 +208,14 @@ export interface CountsByStatus {
 
 /** A diagnostic, on an asset or on the project. */
 export interface Diagnostic {
-  assetId?: string | null;
+  assetId?: AssetId;
   code: DiagnosticCode;
   message: string;
-  path?: string | null;
+  path?: string;
   severity: Severity;
 }
 
-/**
- * Every code a diagnostic may have: the protocol's list, which the
- * schemas carry (a code the packer sends must be here).
- */
+/** Every code a diagnostic of an asset, of the project or of a build may have. */
 export type DiagnosticCode =
   | "invalidUtf8"
   | "imageUnreadable"
@@ -254,7 +255,7 @@ export interface DiagnosticsParams {
 
 /** `packer/diagnostics`. */
 export interface DiagnosticsResult {
-  generation: number;
+  generation: Generation;
   items: Diagnostic[];
 }
 
@@ -264,9 +265,15 @@ export interface DivergenceCount {
   state: DivergenceState;
 }
 
+/**
+ * A divergence item's id: `d-` and 16 hex digits, stable while the
+ *  difference lasts.
+ */
+export type DivergenceId = string;
+
 /** `packer/divergence`: every difference between disk and registry. */
 export interface DivergenceResult {
-  generation: number;
+  generation: Generation;
   items: Item[];
   state: DivergenceState;
 }
@@ -296,10 +303,11 @@ export interface EntriesAndBytes {
 /** One registered asset as stored. Field order is the on-disk key order. */
 export interface Entry {
   hash: ContentHash;
-  /** Shared, not copied, by the snapshot's maps and the stat cache. */
-  id: string;
+  /** The asset's id: stable for its life, whatever its path. */
+  id: AssetId;
   kind: Kind;
-  path: string;
+  /** Relative to the project root, with `/` separators. */
+  path: RelativePath;
   settings: Record<string, unknown>;
   size: number;
   tags: string[];
@@ -325,7 +333,7 @@ export interface ErrorObject {
    * Only for the codes that carry it (-32600 for an id in flight, -32602,
    * -32800, -32801, -32803).
    */
-  data?: ErrorData | null;
+  data?: ErrorData;
   message: string;
 }
 
@@ -359,35 +367,35 @@ export interface EventQueued {
   kind: "queued";
   /** The method that started the operation. */
   operation: OperationKind;
-  operationId: string;
-  projectId: string;
-  seq: number;
-  sequence: number;
+  operationId: OperationId;
+  projectId: ProjectId;
+  seq: Seq;
+  sequence: Sequence;
 }
 
 /** The operation's turn in the lane came. */
 export interface EventStarted {
   kind: "started";
-  operationId: string;
-  projectId: string;
+  operationId: OperationId;
+  projectId: ProjectId;
   /** The project's event order (the journal's), across restarts. */
-  seq: number;
+  seq: Seq;
   /** The operation's own event order, from 1. */
-  sequence: number;
+  sequence: Sequence;
 }
 
 /** Progress of a running operation. May be coalesced when the client reads slowly. */
 export interface EventProgress {
   /** A build's bytes read so far. */
-  bytes?: number | null;
-  bytesTotal?: number | null;
+  bytes?: number;
+  bytesTotal?: number;
   done: number;
   kind: "progress";
   message: string;
-  operationId: string;
-  projectId: string;
-  seq: number;
-  sequence: number;
+  operationId: OperationId;
+  projectId: ProjectId;
+  seq: Seq;
+  sequence: Sequence;
   total: number;
 }
 
@@ -396,20 +404,22 @@ export interface EventProgress {
  * (outcome `succeeded`) succeeded.
  */
 export interface EventSucceeded {
-  error?: OperationFailure | null;
   kind: "succeeded";
-  operationId: string;
-  outcome: EventOutcome;
-  projectId: string;
+  operationId: OperationId;
+  outcome: SucceededOutcome;
+  projectId: ProjectId;
   /**
    * Set on the terminal event of an operation whose process died: the
    * next owner ended it from the registry's state (see Crash recovery).
    */
-  recovered?: boolean | null;
-  /** The operation's result, as its request was answered. */
-  result?: OperationResult | null;
-  seq: number;
-  sequence: number;
+  recovered?: true;
+  /**
+   * The operation's result, as its request was answered (absent only
+   * when `recovered`).
+   */
+  result?: OperationResult;
+  seq: Seq;
+  sequence: Sequence;
 }
 
 /**
@@ -418,20 +428,15 @@ export interface EventSucceeded {
  * failed (with `result`, whose diagnostics say why).
  */
 export interface EventFailed {
-  error?: OperationFailure | null;
+  error?: OperationFailure;
   kind: "failed";
-  operationId: string;
-  outcome: EventOutcome;
-  projectId: string;
-  /**
-   * Set on the terminal event of an operation whose process died: the
-   * next owner ended it from the registry's state (see Crash recovery).
-   */
-  recovered?: boolean | null;
-  /** The operation's result, as its request was answered. */
-  result?: OperationResult | null;
-  seq: number;
-  sequence: number;
+  operationId: OperationId;
+  outcome: FailedOutcome;
+  projectId: ProjectId;
+  recovered?: true;
+  result?: OperationResult;
+  seq: Seq;
+  sequence: Sequence;
 }
 
 /**
@@ -440,20 +445,13 @@ export interface EventFailed {
  * `$/cancelRequest` it does not.
  */
 export interface EventCancelled {
-  error?: OperationFailure | null;
   kind: "cancelled";
-  operationId: string;
-  outcome: EventOutcome;
-  projectId: string;
-  /**
-   * Set on the terminal event of an operation whose process died: the
-   * next owner ended it from the registry's state (see Crash recovery).
-   */
-  recovered?: boolean | null;
-  /** The operation's result, as its request was answered. */
-  result?: OperationResult | null;
-  seq: number;
-  sequence: number;
+  operationId: OperationId;
+  outcome: CancelledOutcome;
+  projectId: ProjectId;
+  result?: OperationResult;
+  seq: Seq;
+  sequence: Sequence;
 }
 
 /**
@@ -461,130 +459,121 @@ export interface EventCancelled {
  * equals the response's result.
  */
 export interface EventRejected {
-  error?: OperationFailure | null;
   kind: "rejected";
-  operationId: string;
-  outcome: EventOutcome;
-  projectId: string;
-  /**
-   * Set on the terminal event of an operation whose process died: the
-   * next owner ended it from the registry's state (see Crash recovery).
-   */
-  recovered?: boolean | null;
-  /** The operation's result, as its request was answered. */
-  result?: OperationResult | null;
-  seq: number;
-  sequence: number;
+  operationId: OperationId;
+  outcome: RejectedOutcome;
+  projectId: ProjectId;
+  /** Equal to the response's result. */
+  result: ApplyResult;
+  seq: Seq;
+  sequence: Sequence;
 }
 
 /** A build stopped using the shared cache (or uploading to it). */
 export interface EventRemoteCacheDisabled {
   kind: "remoteCacheDisabled";
   message: string;
-  operationId: string;
-  projectId: string;
+  operationId: OperationId;
+  projectId: ProjectId;
   reason: RemoteDisabledReason;
   scope: RemoteDisabledScope;
-  seq: number;
-  sequence: number;
+  seq: Seq;
+  sequence: Sequence;
   url: string;
 }
 
 /** A new snapshot is current. */
 export interface EventSnapshotPublished {
-  generation: number;
+  generation: Generation;
   kind: "snapshotPublished";
   /** The operation that caused it, if one did. */
-  operationId?: string | null;
-  projectId: string;
-  seq: number;
-  sequence?: number | null;
+  operationId?: OperationId;
+  projectId: ProjectId;
+  seq: Seq;
+  sequence?: Sequence;
 }
 
 /** New divergence items (or changed ones). */
 export interface EventDivergenceDetected {
   /** Every divergence item now. */
   count: number;
-  generation: number;
+  generation: Generation;
   /** The items that are new or changed. */
   items: Item[];
   kind: "divergenceDetected";
-  operationId?: string | null;
-  projectId: string;
-  seq: number;
-  sequence?: number | null;
+  operationId?: OperationId;
+  projectId: ProjectId;
+  seq: Seq;
+  sequence?: Sequence;
   state: DivergenceState;
 }
 
 /** Divergence items that are gone. */
 export interface EventDivergenceCleared {
   count: number;
-  generation: number;
+  generation: Generation;
   /** The ids of the items that are gone. */
-  ids: string[];
+  ids: DivergenceId[];
   kind: "divergenceCleared";
-  operationId?: string | null;
-  projectId: string;
-  seq: number;
-  sequence?: number | null;
+  operationId?: OperationId;
+  projectId: ProjectId;
+  seq: Seq;
+  sequence?: Sequence;
   state: DivergenceState;
 }
 
 /** Watching the project's files failed: changes are seen at the next look. */
 export interface EventWatchDegraded {
   kind: "watchDegraded";
-  projectId: string;
+  projectId: ProjectId;
   reason: string;
-  seq: number;
+  seq: Seq;
 }
 
 /** Watching works again. */
 export interface EventWatchRestored {
   kind: "watchRestored";
-  projectId: string;
-  seq: number;
+  projectId: ProjectId;
+  seq: Seq;
 }
 
 /** Another process took the project over. */
 export interface EventOwnerChanged {
   kind: "ownerChanged";
   ownerPid: number;
-  projectId: string;
-  seq: number;
+  projectId: ProjectId;
+  seq: Seq;
 }
 
 /** A source-control operation began (`packer/beginExternalChange`). */
 export interface EventExternalChangeBegan {
-  changeId: string;
+  changeId: ChangeId;
   kind: "externalChangeBegan";
-  projectId: string;
+  projectId: ProjectId;
   reason: string;
-  seq: number;
+  seq: Seq;
   timeoutMs: number;
 }
 
 /** A source-control operation ended. */
 export interface EventExternalChangeEnded {
-  changeId: string;
+  changeId: ChangeId;
   durationMs: number;
   endedBy: EndedByName;
   kind: "externalChangeEnded";
-  projectId: string;
+  projectId: ProjectId;
   reason: string;
-  seq: number;
+  seq: Seq;
 }
-
-/** An outcome as a terminal event states it. */
-export type EventOutcome = "applied" | "succeeded" | "failed" | "cancelled" | "rejected";
 
 /**
  * `packer/eventsDropped`: a slow client missed these events (replay them
  * with `packer/replayEvents`).
  */
 export interface EventsDropped {
-  fromSeq: number;
-  projectId: string;
-  toSeq: number;
+  fromSeq: Seq;
+  projectId: ProjectId;
+  toSeq: Seq;
 }
 
 export interface ExperimentalCapabilities {
@@ -594,7 +583,7 @@ export interface ExperimentalCapabilities {
 /** A source-control operation in progress (`packer/beginExternalChange`). */
 export interface ExternalChangeInfo {
   ageMs: number;
-  changeId: string;
+  changeId: ChangeId;
   reason: string;
 }
 
@@ -649,10 +638,10 @@ export interface FailedDataOwnerChanged {
 
 /** packer.toml does not parse or does not validate. */
 export interface FailedDataManifestInvalid {
-  column?: number | null;
-  file?: string | null;
-  key?: string | null;
-  line?: number | null;
+  column?: number;
+  file?: string;
+  key?: string;
+  line?: number;
   reason: "manifestInvalid";
 }
 
@@ -683,6 +672,9 @@ export interface FailedDataOwnerLost {
   reason: "ownerLost";
 }
 
+/** `failed`, as an outcome. */
+export type FailedOutcome = "failed";
+
 /**
  * Why an operation failed without a result.
  *
@@ -703,19 +695,25 @@ export type FilesystemMutation =
 
 export interface FilesystemMutationMove {
   op: "move";
-  path: string;
-  to: string;
+  path: RelativePath;
+  to: RelativePath;
 }
 
 export interface FilesystemMutationDelete {
   op: "delete";
-  path: string;
+  path: RelativePath;
 }
 
 export interface FilesystemMutationWrite {
   op: "write";
   path: ProjectFile;
 }
+
+/**
+ * A snapshot's generation. It starts past the journal's last `seq`
+ *  when a project is opened and rises by one per published snapshot.
+ */
+export type Generation = number;
 
 export interface GetAssetParams {
   assetId: string;
@@ -725,7 +723,7 @@ export interface GetAssetParams {
 /** `packer/getAsset`. */
 export interface GetAssetResult {
   asset: Asset;
-  generation: number;
+  generation: Generation;
 }
 
 /**
@@ -752,18 +750,18 @@ export interface InvalidParamsData {
    */
   field: string;
   /** Present when a limit was exceeded: the limit, in entries or bytes. */
-  limit?: number | null;
+  limit?: number;
 }
 
 /** One difference between disk and registry. */
 export interface Item {
-  assetId?: string | null;
+  assetId?: AssetId;
   /** What differs, by kind (see protocol/README.md, "Divergence"). */
   detail: Record<string, unknown>;
   /** Stable while the difference lasts: derived from its kind and path. */
-  id: string;
+  id: DivergenceId;
   kind: ItemKind;
-  path: string;
+  path: RelativePath;
 }
 
 export type ItemKind =
@@ -789,7 +787,7 @@ export interface LaneCounts {
 export interface LastBuild {
   /** Milliseconds since the Unix epoch. */
   finishedAtMs: number;
-  operationId: string;
+  operationId: OperationId;
   outcome: BuildOutcome;
   /** How many packs it made or kept. */
   packs: number;
@@ -805,7 +803,7 @@ export interface ListAssetsParams {
 
 /** `packer/listAssets`: a page of assets in path order. */
 export interface ListAssetsResult {
-  generation: number;
+  generation: Generation;
   items: Asset[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
@@ -831,28 +829,23 @@ export interface LocalCacheStats {
 }
 
 /**
- * The cheap metadata read from a file, as `getAsset` and `listAssets`
- * show it. A struct rather than a JSON map: at 100,000 assets a map per
- * asset costs more memory than everything else the packer keeps of it.
- * Fields are in alphabetical order, so the JSON is what a sorted map gave.
+ * The cheap metadata read from a file's header (image size, audio format,
+ * text lines…): the fields that apply to its kind.
  */
 export interface Metadata {
-  bitsPerSample?: number | null;
-  channels?: number | null;
-  durationMs?: number | null;
-  encoding?: Name | null;
-  format?: Name | null;
-  height?: number | null;
-  lines?: number | null;
-  sampleRate?: number | null;
-  valid?: boolean | null;
-  width?: number | null;
+  bitsPerSample?: number;
+  channels?: number;
+  durationMs?: number;
+  encoding?: Name;
+  format?: Name;
+  height?: number;
+  lines?: number;
+  sampleRate?: number;
+  valid?: boolean;
+  width?: number;
 }
 
-/**
- * The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
- * variant (the test-only `testSleep` is left out).
- */
+/** A change a client asks for; `kind` says which. */
 export type Mutation =
   | MutationRegister
   | MutationMove
@@ -910,13 +903,10 @@ export interface MutationReconcile {
   kind: "reconcile";
 }
 
-/**
- * A short name in metadata (`png`, `utf-8`): the packer's own spellings
- * are static, anything else is owned.
- */
+/** A short name in metadata (`png`, `utf-8`). */
 export type Name = string;
 
-/** How an observation went, for the open result and the benchmarks. */
+/** How the look at the disk went: files read, files known unchanged, files gone. */
 export interface ObserveStats {
   /** Files whose cached observation was used. */
   cached: number;
@@ -936,10 +926,10 @@ export interface OpenProjectParams {
 
 /** `packer/openProject`. */
 export interface OpenProjectResult {
-  generation: number;
+  generation: Generation;
   ownership: Ownership;
   /** Stable for a root: the same folder always gets the same id. */
-  projectId: string;
+  projectId: ProjectId;
   /** The project's absolute root. */
   root: string;
   /** How the first look at the disk went (null when attached: the owner looked). */
@@ -949,17 +939,24 @@ export interface OpenProjectResult {
 
 export interface OperationFailure {
   message: string;
-  operationId: string;
+  operationId: OperationId;
   reason: FailureReason;
 }
+
+/**
+ * An operation's id: `op-` and 1 to 60 ASCII letters or digits. The
+ *  packer's are `op-` and 16 characters of lowercase Crockford base32;
+ *  a client may choose its own (see `packer/applyMutation`).
+ */
+export type OperationId = string;
 
 /** One operation of `packer/operations`. */
 export interface OperationInfo {
   finishedAtMs: number | null;
   kind: OperationKind;
   /** The `sequence` of its last event. */
-  lastSequence: number;
-  operationId: string;
+  lastSequence: Sequence;
+  operationId: OperationId;
   /** Milliseconds since the Unix epoch. */
   queuedAtMs: number;
   startedAtMs: number | null;
@@ -1028,13 +1025,13 @@ export interface PreviewParams {
  * snapshot of `baseGeneration`. Apply plans again at its turn.
  */
 export interface PreviewResult {
-  baseGeneration: number;
+  baseGeneration: Generation;
   blockers: Blocker[];
   filesystemMutations: FilesystemMutation[];
   registryMutations: RegistryMutation[];
   /** A reconcile's items with the resolution each gets. */
-  resolutions?: Resolution[] | null;
-  truncated?: Truncated | null;
+  resolutions?: Resolution[];
+  truncated?: Truncated;
   warnings: Warning[];
 }
 
@@ -1055,14 +1052,20 @@ export type ProgressToken = number | string;
 /** The project's own files an apply may write. */
 export type ProjectFile = "packer.toml" | "packer.registry.jsonl";
 
+/**
+ * A project's id: `p-` and 16 hex digits of the BLAKE3 hash of its
+ *  canonical root; the same root always gives the same id.
+ */
+export type ProjectId = string;
+
 /** One entry of `packer/listProjects`. */
 export interface ProjectInfo {
   /** Null when the owner could not be asked. */
-  generation: number | null;
+  generation: Generation | null;
   /** `name` of packer.toml; null when the owner could not be asked. */
   name: string | null;
   ownership: Ownership;
-  projectId: string;
+  projectId: ProjectId;
   root: string;
 }
 
@@ -1084,13 +1087,13 @@ export interface PruneCacheParams {
 
 /** `packer/pruneCache`, and the `result` of its terminal event. */
 export interface PruneCacheResult {
-  after?: EntriesAndBytes | null;
-  before?: EntriesAndBytes | null;
+  after?: EntriesAndBytes;
+  before?: EntriesAndBytes;
   diagnostics: Diagnostic[];
-  evicted?: EntriesAndBytes | null;
+  evicted?: EntriesAndBytes;
   /** The size pruned to; null when there was none to use. */
   maxSize: number | null;
-  operationId: string;
+  operationId: OperationId;
   outcome: BuildOutcome;
 }
 
@@ -1130,6 +1133,12 @@ export interface RegistryMutationRemove {
   before: Entry;
   op: "remove";
 }
+
+/** `rejected`, as an outcome. */
+export type RejectedOutcome = "rejected";
+
+/** A project-relative path with `/` separators. */
+export type RelativePath = string;
 
 export interface RemoteCacheInfo {
   mode: RemoteModeName;
@@ -1181,12 +1190,12 @@ export type RequestId = number | string;
 
 /** In a preview of a reconcile: each item it resolves, and how. */
 export interface Resolution {
-  divergenceId: string;
+  divergenceId: DivergenceId;
   kind: ItemKind;
-  path: string;
+  path: RelativePath;
   resolution: ResolutionName;
   /** Where a `relink` or `move` takes the asset. */
-  to?: string | null;
+  to?: string;
 }
 
 /** How one divergence item is resolved. */
@@ -1202,6 +1211,15 @@ export type ResolutionName =
   | "ours"
   | "theirs"
   | "both";
+
+/**
+ * An event's place in its project's stream, from 1, rising by one per
+ *  event, across restarts.
+ */
+export type Seq = number;
+
+/** An event's place within its operation, from 1. */
+export type Sequence = number;
 
 export interface ServerCapabilities {
   experimental: ExperimentalCapabilities;
@@ -1219,6 +1237,9 @@ export type Severity = "error" | "warning" | "info";
 /** An asset's status, in the order of precedence used to pick one. */
 export type Status = "ok" | "invalid" | "modified" | "missing";
 
+/** `succeeded`'s outcome: `applied` for an apply, `succeeded` for a build or a prune. */
+export type SucceededOutcome = "applied" | "succeeded";
+
 /** `packer/summary`: every count a client shows, computed by the packer. */
 export interface Summary {
   assets: AssetCounts;
@@ -1226,7 +1247,7 @@ export interface Summary {
   divergence: DivergenceCount;
   /** Source-control operations in progress, oldest first: divergence is held back until they end. */
   externalChanges: ExternalChangeInfo[];
-  generation: number;
+  generation: Generation;
   lane: LaneCounts;
   /** Null until this process has built the project. */
   lastBuild: LastBuild | null;
@@ -1237,9 +1258,6 @@ export interface Summary {
 export type TerminalState = "succeeded" | "failed" | "cancelled" | "rejected";
 
 /**
- * Lists of a preview or an apply's result hold at most 1,000 entries
- * (`crate::project::write::mutation::LISTED`, held to it by a test).
- *
  * Present only when a list of the answer holds more than `limit` entries.
  * Each list then holds its first `limit` entries, in order, and this
  * gives every list's full length (exact: a blocker beyond the first
@@ -1252,16 +1270,16 @@ export interface Truncated {
   limit: number;
   registryMutations: number;
   /** In a preview of a reconcile that resolves at least one item. */
-  resolutions?: number | null;
+  resolutions?: number;
   warnings: number;
 }
 
 /** A warning of a mutation. */
 export interface Warning {
-  assetId?: string | null;
+  assetId?: AssetId;
   code: WarningCode;
   message: string;
-  path?: string | null;
+  path?: string;
 }
 
 /** What a client should know of a mutation that does not stop it. */
@@ -1284,7 +1302,7 @@ export type WarningCode =
   | "copyKept";
 
 export interface Watch {
-  reason?: string | null;
+  reason?: string;
   state: WatchState;
 }
 
@@ -1301,7 +1319,7 @@ export type WorkDoneProgress = WorkDoneProgressBegin | WorkDoneProgressReport | 
 
 export interface WorkDoneProgressBegin {
   /** Always true. */
-  cancellable: boolean;
+  cancellable: true;
   kind: "begin";
   operationId: string;
   sequence: number;

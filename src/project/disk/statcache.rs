@@ -52,9 +52,10 @@ fn stat_beneath(sandbox: &Sandbox, rel: &str) -> Option<Stat> {
     sandbox.metadata(rel).ok().filter(|m| m.is_file()).map(|m| Stat::of(&m))
 }
 
-/// How an observation went, for the open result and the benchmarks.
+/// How the look at the disk went: files read, files known unchanged, files gone.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ObserveStats {
     /// Files read and hashed.
     pub hashed: usize,

@@ -76,12 +76,14 @@ pub(crate) fn extension(path: &str) -> String {
     }
 }
 
-/// The cheap metadata read from a file, as `getAsset` and `listAssets`
-/// show it. A struct rather than a JSON map: at 100,000 assets a map per
-/// asset costs more memory than everything else the packer keeps of it.
-/// Fields are in alphabetical order, so the JSON is what a sorted map gave.
+// A struct rather than a JSON map: at 100,000 assets a map per asset costs
+// more memory than everything else the packer keeps of it. Fields are in
+// alphabetical order, so the JSON is what a sorted map gave.
+/// The cheap metadata read from a file's header (image size, audio format,
+/// text lines…): the fields that apply to its kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bits_per_sample: Option<u16>,
@@ -105,8 +107,8 @@ pub struct Metadata {
     pub width: Option<u32>,
 }
 
-/// A short name in metadata (`png`, `utf-8`): the packer's own spellings
-/// are static, anything else is owned.
+// The packer's own spellings are static, anything else is owned.
+/// A short name in metadata (`png`, `utf-8`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Name(std::borrow::Cow<'static, str>);
@@ -162,10 +164,14 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// Shared, not copied, by the snapshot's maps and the stat cache.
+    // Shared, not copied, by the snapshot's maps and the stat cache.
+    /// The asset's id: stable for its life, whatever its path.
     #[serde(deserialize_with = "shared_str")]
+    #[schemars(with = "crate::protocol::model::AssetId")]
     pub id: Arc<str>,
+    /// Relative to the project root, with `/` separators.
     #[serde(deserialize_with = "shared_str")]
+    #[schemars(with = "crate::protocol::model::RelativePath")]
     pub path: Arc<str>,
     pub kind: Kind,
     pub hash: ContentHash,
@@ -203,13 +209,15 @@ pub enum Severity {
 
 /// A diagnostic, on an asset or on the project.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Diagnostic {
     pub severity: Severity,
     #[schemars(with = "DiagnosticCode")]
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::protocol::model::AssetId>")]
     pub asset_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -221,8 +229,9 @@ impl Diagnostic {
     }
 }
 
-/// Every code a diagnostic may have: the protocol's list, which the
-/// schemas carry (a code the packer sends must be here).
+// The protocol's list of codes: a code the packer sends must be here (the
+// schemas carry it and the tests validate real answers against them).
+/// Every code a diagnostic of an asset, of the project or of a build may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DiagnosticCode {
@@ -279,8 +288,6 @@ impl Status {
 }
 
 /// A registered asset: its registry entry and what the packer observed on disk.
-/// (Unknown fields are refused by the schema; serde cannot refuse them
-/// beside a flattened entry.)
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]

@@ -41,13 +41,17 @@ impl ItemKind {
 
 /// One difference between disk and registry.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Item {
     /// Stable while the difference lasts: derived from its kind and path.
+    #[schemars(with = "crate::protocol::model::DivergenceId")]
     pub id: String,
     pub kind: ItemKind,
+    #[schemars(with = "crate::protocol::model::RelativePath")]
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::protocol::model::AssetId>")]
     pub asset_id: Option<String>,
     /// What differs, by kind (see protocol/README.md, "Divergence").
     #[schemars(with = "serde_json::Map<String, Value>")]

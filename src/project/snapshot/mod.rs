@@ -21,17 +21,18 @@ use divergence::{External, Item, Untracked};
 
 /// Counts kept with each snapshot, computed once when it is made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct AssetCounts {
     pub total: usize,
     pub by_kind: CountsByKind,
     pub by_status: CountsByStatus,
 }
 
-/// Counts per kind: every kind is present (in alphabetical order, as
-/// they always were on the wire).
+// In alphabetical order, as the keys always were on the wire.
+/// Counts per kind: every kind is present.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct CountsByKind {
     pub audio: usize,
     pub binary: usize,
@@ -56,7 +57,7 @@ impl CountsByKind {
 
 /// Counts per status: every status is present.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct CountsByStatus {
     pub invalid: usize,
     pub missing: usize,
@@ -76,7 +77,7 @@ impl CountsByStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct DiagnosticCounts {
     pub errors: usize,
     pub warnings: usize,

@@ -54,8 +54,9 @@ pub enum Mutation {
     TestSleep { ms: u64 },
 }
 
-/// The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
-/// variant (the test-only `testSleep` is left out).
+// The schema of [`Mutation`]: what [`RawMutation`] accepts, variant by
+// variant (the test-only `testSleep` is left out).
+/// A change a client asks for; `kind` says which.
 #[derive(schemars::JsonSchema)]
 #[schemars(rename = "Mutation")]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
