@@ -256,26 +256,9 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
         Ran::Built(built) => built,
     };
     let Built { mut outcome, cache, remote, warnings, inputs, left, started, max_size } = *built;
-    if let (Outcome::Cancelled(_), Some(r)) = (&outcome, &remote) {
-        // A cancel is answered now, not after the uploads.
-        r.stop();
-    }
-    let report = remote.map(|r| r.finish(remote::UPLOAD_DRAIN));
+    let report = finish_uploads(remote, &outcome);
     amend(&mut outcome, op, started, warnings, report);
-    // What was processed is kept whatever the outcome: a build that failed
-    // on one asset does not lose the work done on the others.
-    match cache.finish(max_size) {
-        Ok(Some(p)) => tracing::info!(
-            evicted = p.evicted_entries,
-            bytes = p.evicted_bytes,
-            left = p.after_bytes,
-            "the processing cache was over its max_size: least recently used entries evicted"
-        ),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again")
-        }
-    }
+    keep_processed(cache, max_size);
     if let Outcome::Succeeded(result) = &outcome {
         uptodate::record(&project.state_dir(), &inputs, result, &left);
     }
@@ -302,31 +285,22 @@ struct Built {
     max_size: Option<u64>,
 }
 
+/// The part of a build on the workers: check what is to be built, answer
+/// at once when nothing is to be done, or open the caches and build.
 fn build_in_pool(project: &Project, op: &Operation, clean: bool) -> Ran {
     let started = Instant::now();
     let snap = project.snapshot();
-    // What is built: every registered asset (in id order until it is
-    // known that there is something to build).
-    let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-    let remote_mode =
-        remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
-    let mut build = Build { project, op, clean, snap: &snap, assets, started, left: Default::default(), remote_mode };
+    let mut build = Build::new(project, op, clean, &snap, started);
     if let Some(failed) = build.diverged() {
         return Ran::Answered(failed);
     }
     let state_dir = project.state_dir();
     let inputs = uptodate::inputs(&snap.manifest, &build.assets);
-    if !clean {
-        if let Some(done) = uptodate::check(&state_dir, &project.sandbox, &inputs) {
-            return Ran::Answered(build.up_to_date(done));
-        }
+    if let Some(done) = build.already_built(&state_dir, &inputs) {
+        return Ran::Answered(build.up_to_date(done));
     }
-    // Built in path order. (Walking the id map and sorting costs a third
-    // of looking up each path's id.)
-    build.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
-    let cache = LocalCache::open(&state_dir);
-    cache.remove_unreferenced();
-    let (remote, warnings) = RemoteCache::open(snap.manifest.cache.remote.as_ref());
+    build.sort_by_path();
+    let (cache, remote, warnings) = open_caches(&state_dir, &snap.manifest);
     let outcome = build.run(&cache, remote.as_ref());
     Ran::Built(Box::new(Built {
         outcome,
@@ -338,6 +312,46 @@ fn build_in_pool(project: &Project, op: &Operation, clean: bool) -> Ran {
         started,
         max_size: snap.manifest.cache.max_size,
     }))
+}
+
+/// The local processing cache, rid of what no index names, and the remote
+/// one as configured, with its configuration warnings.
+fn open_caches(
+    state_dir: &std::path::Path,
+    manifest: &manifest::Manifest,
+) -> (LocalCache, Option<RemoteCache>, Vec<Diagnostic>) {
+    let cache = LocalCache::open(state_dir);
+    cache.remove_unreferenced();
+    let (remote, warnings) = RemoteCache::open(manifest.cache.remote.as_ref());
+    (cache, remote, warnings)
+}
+
+/// Waits for the remote's uploads and says what it did. A cancelled build
+/// stops them first: a cancel is answered now, not after the uploads.
+fn finish_uploads(remote: Option<RemoteCache>, outcome: &Outcome) -> Option<remote::Report> {
+    let remote = remote?;
+    if let Outcome::Cancelled(_) = outcome {
+        remote.stop();
+    }
+    Some(remote.finish(remote::UPLOAD_DRAIN))
+}
+
+/// Writes the local cache's index, evicting what is over `max_size`. What
+/// was processed is kept whatever the outcome: a build that failed on one
+/// asset does not lose the work done on the others.
+fn keep_processed(cache: LocalCache, max_size: Option<u64>) {
+    match cache.finish(max_size) {
+        Ok(Some(p)) => tracing::info!(
+            evicted = p.evicted_entries,
+            bytes = p.evicted_bytes,
+            left = p.after_bytes,
+            "the processing cache was over its max_size: least recently used entries evicted"
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write the processing cache's index; the next build processes again")
+        }
+    }
 }
 
 /// Adds what the build did with the remote cache to its result: the
@@ -489,7 +503,68 @@ struct Build<'a> {
     remote_mode: manifest::RemoteMode,
 }
 
-impl Build<'_> {
+/// Units of work by cache key: assets with the same key (the same bytes,
+/// kind and settings) are one unit.
+struct Units {
+    list: Vec<Unit>,
+    /// The unit of each asset, by the asset's index.
+    of: Vec<usize>,
+}
+
+/// What processing counted, for the statistics.
+#[derive(Clone, Copy)]
+struct Tally {
+    processed: u64,
+    reused: u64,
+}
+
+/// Every unit processed (or taken from a cache): what packs are made of.
+struct Processed<'u> {
+    units: &'u Units,
+    /// What the cache stores of each unit, by unit.
+    metas: Vec<StoredMeta>,
+}
+
+impl Processed<'_> {
+    /// The unit of asset `i`, and what the cache stores of it.
+    fn of(&self, i: usize) -> (&Unit, &StoredMeta) {
+        let u = self.units.of[i];
+        (&self.units.list[u], &self.metas[u])
+    }
+}
+
+/// Why a build ended before its packs were in place, with the diagnostics
+/// it answers.
+enum Stop {
+    Cancelled(Vec<Diagnostic>),
+    Failed(Vec<Diagnostic>),
+}
+
+/// What each unit gave, by unit (`None`: not answered yet).
+type Answers = Vec<Option<Result<StoredMeta, UnitError>>>;
+
+/// A pack staged in a temporary file, with its path relative to the root.
+type StagedPack<'a> = (Staged<'a>, String);
+
+/// The packs of a build, written or left as they were.
+struct Packed {
+    /// Each pack as the result describes it.
+    packs: Vec<Value>,
+    bytes_out: u64,
+    /// How many assets no pack includes.
+    unpacked: usize,
+}
+
+impl<'a> Build<'a> {
+    fn new(project: &'a Project, op: &'a Operation, clean: bool, snap: &'a Snapshot, started: Instant) -> Build<'a> {
+        // What is built: every registered asset (in id order until it is
+        // known that there is something to build).
+        let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
+        let remote_mode =
+            remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
+        Build { project, op, clean, snap, assets, started, left: Default::default(), remote_mode }
+    }
+
     fn result(&self, outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: impl Serialize) -> Value {
         json!({ "operationId": self.op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics })
     }
@@ -503,7 +578,6 @@ impl Build<'_> {
         let counts = Counts { assets: self.assets.len(), processed, reused, bytes_in: self.bytes_in(), bytes_out };
         stats(counts, self.started.elapsed(), remote::unused_stats(self.remote_mode))
     }
-
     /// A failed outcome naming every asset that differs from its registry
     /// entry: a build never packs what the registry does not say.
     fn diverged(&self) -> Option<Outcome> {
@@ -554,114 +628,89 @@ impl Build<'_> {
         Outcome::Succeeded(self.result("succeeded", done.packs, stats, done.diagnostics))
     }
 
-    fn run(&self, cache: &LocalCache, remote: Option<&RemoteCache>) -> Outcome {
-        let (project, op, clean, assets) = (self.project, self.op, self.clean, &self.assets);
-        let manifest = self.snap.manifest.clone();
-        let level = manifest.zstd_level;
-        let root = project.root.clone();
-        let result = |outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: Vec<Diagnostic>| {
-            self.result(outcome, packs, stats, diagnostics)
-        };
-        let mut diagnostics: Vec<Diagnostic> = Vec::new();
-        let bytes_in = self.bytes_in();
+    /// What the last successful build recorded, when nothing it read has
+    /// changed since: the packs as they are. Never for a clean build.
+    fn already_built(&self, state_dir: &std::path::Path, inputs: &uptodate::Inputs) -> Option<uptodate::UpToDate> {
+        if self.clean {
+            return None;
+        }
+        uptodate::check(state_dir, &self.project.sandbox, inputs)
+    }
 
-        // 2. Units of work by cache key; what the cache already has is reused.
-        // Assets with the same key (the same bytes, kind and settings) are one unit.
-        let mut units: Vec<Unit> = Vec::new();
+    /// Built in path order. (Walking the id map and sorting costs a third
+    /// of looking up each path's id.)
+    fn sort_by_path(&mut self) {
+        self.assets.par_sort_unstable_by(|a, b| a.path().cmp(b.path()));
+    }
+
+    /// Processes the assets into the cache, then writes the packs and puts
+    /// them in place.
+    fn run(&self, cache: &LocalCache, remote: Option<&RemoteCache>) -> Outcome {
+        let units = self.plan_units(cache);
+        let (tally, processed) = self.process_assets(&units, cache, remote);
+        match processed.and_then(|processed| self.pack(&processed, cache)) {
+            Ok(packed) => self.succeeded(packed, tally),
+            Err(stop) => self.stopped(stop, tally),
+        }
+    }
+
+    /// The assets as units of work by cache key, each key marked used in the
+    /// cache (what eviction must not take).
+    fn plan_units(&self, cache: &LocalCache) -> Units {
+        let assets = &self.assets;
+        let level = self.snap.manifest.zstd_level;
+        let mut list: Vec<Unit> = Vec::new();
         let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
-        let mut unit_of: Vec<usize> = Vec::with_capacity(assets.len());
+        let mut of: Vec<usize> = Vec::with_capacity(assets.len());
         let keys: Vec<Key> = assets.par_iter().map(|a| unit_key(a, level)).collect();
         cache.mark_used(keys.iter().copied());
         for (a, key) in assets.iter().zip(keys) {
             let u = *unit_by_key.entry(key).or_insert_with(|| {
-                units.push(Unit { key, asset: a.clone(), bytes: 0 });
-                units.len() - 1
+                list.push(Unit { key, asset: a.clone(), bytes: 0 });
+                list.len() - 1
             });
-            units[u].bytes += a.entry.size;
-            unit_of.push(u);
+            list[u].bytes += a.entry.size;
+            of.push(u);
         }
-        drop(unit_by_key);
-        let total = units.len() as u64;
-        let done = AtomicU64::new(0);
-        let bytes_done = AtomicU64::new(0);
-        let processed = AtomicU64::new(0);
-        let stop = AtomicBool::new(false);
-        let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
-        let report = |force: bool| {
-            let mut last = last_report.lock().expect("progress lock");
-            if force || last.elapsed() >= PROGRESS_EVERY {
-                *last = Instant::now();
-                let mut extra = Map::new();
-                extra.insert("bytes".into(), json!(bytes_done.load(Ordering::Relaxed)));
-                extra.insert("bytesTotal".into(), json!(bytes_in));
-                op.progress_with(done.load(Ordering::Relaxed), total, "processing assets", extra);
-            }
+        Units { list, of }
+    }
+
+    /// Every unit from the local cache, else from the remote, else
+    /// processed: complete unless a unit failed or the build was cancelled.
+    fn process_assets<'u>(
+        &self,
+        units: &'u Units,
+        cache: &LocalCache,
+        remote: Option<&RemoteCache>,
+    ) -> (Tally, Result<Processed<'u>, Stop>) {
+        let processing = Processing {
+            op: self.op,
+            sandbox: &self.project.sandbox,
+            units: &units.list,
+            cache,
+            remote,
+            clean: self.clean,
+            level: self.snap.manifest.zstd_level,
+            progress: Progress::new(self.op, units.list.len() as u64, self.bytes_in()),
+            stop: AtomicBool::new(false),
+            processed: AtomicU64::new(0),
         };
-        report(true);
-        let finished = |unit: &Unit, meta: StoredMeta| -> Result<StoredMeta, UnitError> {
-            done.fetch_add(1, Ordering::Relaxed);
-            bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
-            report(false);
-            Ok(meta)
-        };
-        // A unit the local cache lacks: from the remote when it has it
-        // (checked), processed otherwise.
-        let work = |i: usize, fetched: Option<Fetched>| -> Result<StoredMeta, UnitError> {
-            if stop.load(Ordering::Relaxed) || op.is_cancel_requested() {
-                stop.store(true, Ordering::Relaxed);
-                if let Some(r) = remote {
-                    r.stop();
-                }
-                return Err(UnitError::Cancelled);
-            }
-            let unit = &units[i];
-            if let (Some(r), Some(fetched)) = (remote, fetched) {
-                match fetched {
-                    Fetched::Found { meta, blob } => {
-                        if r.accept(&unit.key, unit.asset.path(), &meta, &blob)
-                            && cache.put(&unit.key, &meta, &blob).is_ok()
-                        {
-                            r.hit();
-                            return finished(unit, meta);
-                        }
-                    }
-                    Fetched::Corrupt(why) => r.corrupt(&unit.key, unit.asset.path(), why),
-                    Fetched::Miss => {}
-                }
-            }
-            let meta = process_unit(&project.sandbox, cache, remote, unit, level)?;
-            processed.fetch_add(1, Ordering::Relaxed);
-            finished(unit, meta)
-        };
-        let mut outcomes: Vec<Option<Result<StoredMeta, UnitError>>> = workers().install(|| {
-            units
-                .par_iter()
-                .map(|unit| {
-                    let cached = if clean { None } else { cache.get(&unit.key) };
-                    cached.map(|meta| finished(unit, meta))
-                })
-                .collect()
-        });
-        let missing: Vec<usize> = (0..units.len()).filter(|&i| outcomes[i].is_none()).collect();
-        let answers: Vec<(usize, Result<StoredMeta, UnitError>)> = workers().install(|| match remote {
-            Some(r) if !clean && !missing.is_empty() => {
-                let lookups = r.lookups(missing.iter().map(|&i| (i, units[i].key)).collect());
-                lookups.par_bridge().map(|(i, fetched)| (i, work(i, Some(fetched)))).collect()
-            }
-            _ => missing.par_iter().map(|&i| (i, work(i, None))).collect(),
-        });
-        for (i, answer) in answers {
-            outcomes[i] = Some(answer);
+        processing.progress.report(true);
+        let outcomes = processing.every_unit();
+        let processed = processing.processed.load(Ordering::Relaxed);
+        let (tally, metas) = self.judge(outcomes, processed);
+        if metas.is_ok() {
+            processing.progress.report(true);
         }
-        // Were the remote's lookups to end early, what they did not answer
-        // is processed here.
-        let unanswered: Vec<usize> = missing.into_iter().filter(|&i| outcomes[i].is_none()).collect();
-        for (i, answer) in workers().install(|| unanswered.par_iter().map(|&i| (i, work(i, None))).collect::<Vec<_>>())
-        {
-            outcomes[i] = Some(answer);
-        }
-        // What each unit gave, by unit: complete unless a unit failed or the build was cancelled.
-        let mut metas: Vec<StoredMeta> = Vec::with_capacity(units.len());
+        (tally, metas.map(|metas| Processed { units, metas }))
+    }
+
+    /// What each unit gave, by unit: the stored forms when all were
+    /// processed; otherwise the build is cancelled, or fails with every
+    /// unit's diagnostic.
+    fn judge(&self, outcomes: Answers, processed: u64) -> (Tally, Result<Vec<StoredMeta>, Stop>) {
+        let mut metas: Vec<StoredMeta> = Vec::with_capacity(outcomes.len());
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
         let mut cancelled = false;
         for outcome in outcomes {
             match outcome.expect("every unit is answered") {
@@ -670,119 +719,349 @@ impl Build<'_> {
                 Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
             }
         }
-        let processed = processed.load(Ordering::Relaxed);
-        let reused = (metas.len() as u64).saturating_sub(processed);
-        if cancelled || op.is_cancel_requested() {
-            let stats = self.stats(processed, reused, 0);
-            return Outcome::Cancelled(result("cancelled", Vec::new(), stats, diagnostics));
+        let tally = Tally { processed, reused: (metas.len() as u64).saturating_sub(processed) };
+        if cancelled || self.op.is_cancel_requested() {
+            return (tally, Err(Stop::Cancelled(diagnostics)));
         }
         if !diagnostics.is_empty() {
             diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
-            let stats = self.stats(processed, reused, 0);
-            return Outcome::Failed(result("failed", Vec::new(), stats, diagnostics));
+            return (tally, Err(Stop::Failed(diagnostics)));
         }
-        report(true);
+        (tally, Ok(metas))
+    }
 
-        // 3. The packs: laid out, then written only where they would change.
-        // Created through the sandbox: an output folder that is (or goes
-        // through) a symlink is refused, so packs are never written elsewhere.
-        let sandbox = &project.sandbox;
-        let output = paths::absolute(&root, &manifest.output);
-        if let Err(e) = sandbox.create_dir_all(&manifest.output) {
+    /// The packs: written where they would change, then put in place
+    /// together.
+    fn pack(&self, processed: &Processed<'_>, cache: &LocalCache) -> Result<Packed, Stop> {
+        self.make_output_folder()?;
+        let (packed, staged) = self.write_packs(processed, cache)?;
+        self.put_packs_in_place(staged)?;
+        Ok(packed)
+    }
+
+    /// The output folder, created through the sandbox: an output folder
+    /// that is (or goes through) a symlink is refused, so packs are never
+    /// written elsewhere.
+    fn make_output_folder(&self) -> Result<(), Stop> {
+        let manifest = &self.snap.manifest;
+        let output = paths::absolute(&self.project.root, &manifest.output);
+        if let Err(e) = self.project.sandbox.create_dir_all(&manifest.output) {
             let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
-            return Outcome::Failed(result("failed", Vec::new(), self.stats(processed, reused, 0), vec![d]));
+            return Err(Stop::Failed(vec![d]));
         }
         // Temporary packs a killed build left behind.
         let _ = crate::fsutil::remove_stale_temps(&output);
-        let mut packs = Vec::new();
-        let mut bytes_out = 0u64;
-        // Every changed pack is written to a temporary file first, and all are
-        // renamed into place only once all are whole: a game never finds a new
-        // pack beside an old one from the same build.
-        let mut staged: Vec<(Staged<'_>, String)> = Vec::new();
-        let mut in_a_pack = vec![false; assets.len()];
+        Ok(())
+    }
+
+    /// Every pack laid out, and written to a temporary file where it would
+    /// change: all are renamed into place only once all are whole, so a
+    /// game never finds a new pack beside an old one from the same build.
+    fn write_packs(
+        &self,
+        processed: &Processed<'_>,
+        cache: &LocalCache,
+    ) -> Result<(Packed, Vec<StagedPack<'a>>), Stop> {
+        let manifest = &self.snap.manifest;
+        let mut packed = Packed { packs: Vec::new(), bytes_out: 0, unpacked: 0 };
+        let mut staged: Vec<StagedPack<'a>> = Vec::new();
+        let mut in_a_pack = vec![false; self.assets.len()];
         for def in &manifest.packs {
-            let members: Vec<usize> = (0..assets.len()).filter(|i| def.includes(assets[*i].path())).collect();
-            let mut entries = Vec::with_capacity(members.len());
-            for &i in &members {
-                in_a_pack[i] = true;
-                let (a, meta) = (&assets[i], &metas[unit_of[i]]);
-                entries.push(PackEntry {
-                    asset_id: a.id().to_string(),
-                    path: a.path().to_string(),
-                    kind: a.entry.kind,
-                    format: meta.format(),
-                    compression: meta.compression(),
-                    level: meta.level,
-                    width: meta.width,
-                    height: meta.height,
-                    offset: 0,
-                    length: meta.length,
-                    raw_length: meta.raw_length,
-                    hash: meta.hash,
-                });
-            }
-            let laid = pack::layout(entries);
+            let (members, laid) = self.lay_out(def, processed, &mut in_a_pack);
             let rel = format!("{}/{}.pack", manifest.output, def.name);
-            let path = paths::absolute(&root, &rel);
-            // The pack as found, with what `stat` said of the very file read.
-            let existing = sandbox.open_file(&rel).ok().and_then(|mut f| {
-                let stat = FileStat::of(&f.metadata().ok()?);
-                pack::Frame::read(&mut f, &path).ok().map(|frame| (frame, stat))
-            });
-            // A clean build writes every pack anew (which also repairs a pack
-            // whose data was damaged behind an intact table of contents).
-            let unchanged =
-                !clean && existing.as_ref().is_some_and(|(r, _)| r.toc == laid.toc && r.toc_offset == laid.toc_offset);
-            let (checksum, len) = if unchanged {
-                let (r, stat) = existing.expect("checked above");
-                self.left.borrow_mut().push((rel.clone(), stat));
-                (r.checksum, r.len)
-            } else {
-                let keys =
-                    members.iter().map(|&i| (units[unit_of[i]].key, metas[unit_of[i]].clone(), assets[i].clone()));
-                let source = FromCache { cache, sandbox, level, keys: keys.collect() };
-                match write_pack(sandbox, &manifest.output, &laid, &source, op) {
-                    Ok((tmp, checksum, len, stat)) => {
-                        self.left.borrow_mut().push((rel.clone(), stat));
-                        crate::fault::point("a pack staged");
-                        staged.push((tmp, rel.clone()));
-                        (checksum, len)
-                    }
-                    // Returning drops the packs staged so far: the previous packs all stay.
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                        let stats = self.stats(processed, reused, 0);
-                        return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
-                    }
-                    Err(e) => {
-                        let d =
-                            Diagnostic::project(Severity::Error, "packWrite", format!("writing {rel}: {e}"), Some(rel));
-                        let stats = self.stats(processed, reused, 0);
-                        return Outcome::Failed(result("failed", Vec::new(), stats, vec![d]));
-                    }
+            let unchanged = self.unchanged_pack(&rel, &laid);
+            let (checksum, len) = match unchanged {
+                Some(found) => found,
+                // Returning drops the packs staged so far: the previous packs all stay.
+                None => {
+                    let (tmp, checksum, len) = self.stage_pack(&rel, &laid, &members, processed, cache)?;
+                    staged.push((tmp, rel.clone()));
+                    (checksum, len)
                 }
             };
-            bytes_out += len;
-            packs.push(json!({
+            packed.bytes_out += len;
+            packed.packs.push(json!({
                 "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
-                "hash": crate::hash::hex(&checksum), "written": !unchanged,
+                "hash": crate::hash::hex(&checksum), "written": unchanged.is_none(),
             }));
         }
-        if op.is_cancel_requested() {
-            let stats = self.stats(processed, reused, 0);
-            return Outcome::Cancelled(result("cancelled", Vec::new(), stats, Vec::new()));
+        packed.unpacked = in_a_pack.iter().filter(|x| !**x).count();
+        Ok((packed, staged))
+    }
+
+    /// The assets `def` includes (by index), and its entries laid out.
+    fn lay_out(
+        &self,
+        def: &manifest::PackDef,
+        processed: &Processed<'_>,
+        in_a_pack: &mut [bool],
+    ) -> (Vec<usize>, pack::Layout) {
+        let assets = &self.assets;
+        let members: Vec<usize> = (0..assets.len()).filter(|i| def.includes(assets[*i].path())).collect();
+        let mut entries = Vec::with_capacity(members.len());
+        for &i in &members {
+            in_a_pack[i] = true;
+            entries.push(pack_entry(&assets[i], processed.of(i).1));
         }
-        if let Err(d) = put_in_place(project, op, &manifest.output, staged) {
-            let stats = self.stats(processed, reused, 0);
-            return Outcome::Failed(result("failed", Vec::new(), stats, vec![*d]));
+        (members, pack::layout(entries))
+    }
+
+    /// The checksum and length of the pack at `rel` when it would not
+    /// change: its table of contents is the one laid out. A clean build
+    /// writes every pack anew (which also repairs a pack whose data was
+    /// damaged behind an intact table of contents).
+    fn unchanged_pack(&self, rel: &str, laid: &pack::Layout) -> Option<([u8; 32], u64)> {
+        let path = paths::absolute(&self.project.root, rel);
+        // The pack as found, with what `stat` said of the very file read.
+        let existing = self.project.sandbox.open_file(rel).ok().and_then(|mut f| {
+            let stat = FileStat::of(&f.metadata().ok()?);
+            pack::Frame::read(&mut f, &path).ok().map(|frame| (frame, stat))
+        });
+        let same = |(r, _): &(pack::Frame, FileStat)| r.toc == laid.toc && r.toc_offset == laid.toc_offset;
+        let (found, stat) = existing.filter(|found| !self.clean && same(found))?;
+        self.left.borrow_mut().push((rel.to_string(), stat));
+        Some((found.checksum, found.len))
+    }
+
+    /// Writes the pack at `rel` to a temporary file, from the cache.
+    fn stage_pack(
+        &self,
+        rel: &str,
+        laid: &pack::Layout,
+        members: &[usize],
+        processed: &Processed<'_>,
+        cache: &LocalCache,
+    ) -> Result<(Staged<'a>, [u8; 32], u64), Stop> {
+        let sandbox = &self.project.sandbox;
+        let keys = members.iter().map(|&i| {
+            let (unit, meta) = processed.of(i);
+            (unit.key, meta.clone(), self.assets[i].clone())
+        });
+        let source = FromCache { cache, sandbox, level: self.snap.manifest.zstd_level, keys: keys.collect() };
+        match write_pack(sandbox, &self.snap.manifest.output, laid, &source, self.op) {
+            Ok((tmp, checksum, len, stat)) => {
+                self.left.borrow_mut().push((rel.to_string(), stat));
+                crate::fault::point("a pack staged");
+                Ok((tmp, checksum, len))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(Stop::Cancelled(Vec::new())),
+            Err(e) => {
+                let d = Diagnostic::project(
+                    Severity::Error,
+                    "packWrite",
+                    format!("writing {rel}: {e}"),
+                    Some(rel.to_string()),
+                );
+                Err(Stop::Failed(vec![d]))
+            }
         }
-        let unpacked = in_a_pack.iter().filter(|x| !**x).count();
+    }
+
+    /// The staged packs renamed into place as one commit, unless the build
+    /// was cancelled meanwhile (dropping them then leaves every previous
+    /// pack as it was).
+    fn put_packs_in_place(&self, staged: Vec<StagedPack<'a>>) -> Result<(), Stop> {
+        if self.op.is_cancel_requested() {
+            return Err(Stop::Cancelled(Vec::new()));
+        }
+        put_in_place(self.project, self.op, &self.snap.manifest.output, staged).map_err(|d| Stop::Failed(vec![*d]))
+    }
+
+    /// The outcome of a build whose packs are in place.
+    fn succeeded(&self, packed: Packed, tally: Tally) -> Outcome {
+        let mut diagnostics: Vec<Diagnostic> = Vec::new();
+        let unpacked = packed.unpacked;
         if unpacked > 0 {
             let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
             diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
         }
-        let stats = self.stats(processed, reused, bytes_out);
-        Outcome::Succeeded(result("succeeded", packs, stats, diagnostics))
+        let stats = self.stats(tally.processed, tally.reused, packed.bytes_out);
+        Outcome::Succeeded(self.result("succeeded", packed.packs, stats, diagnostics))
+    }
+
+    /// The outcome of a build that ended before its packs were in place.
+    fn stopped(&self, stop: Stop, tally: Tally) -> Outcome {
+        let stats = self.stats(tally.processed, tally.reused, 0);
+        match stop {
+            Stop::Cancelled(diagnostics) => {
+                Outcome::Cancelled(self.result("cancelled", Vec::new(), stats, diagnostics))
+            }
+            Stop::Failed(diagnostics) => Outcome::Failed(self.result("failed", Vec::new(), stats, diagnostics)),
+        }
+    }
+}
+
+/// An asset's entry in a pack, as the cache stores its processed form (its
+/// offset is the layout's to set).
+fn pack_entry(a: &Asset, meta: &StoredMeta) -> PackEntry {
+    PackEntry {
+        asset_id: a.id().to_string(),
+        path: a.path().to_string(),
+        kind: a.entry.kind,
+        format: meta.format(),
+        compression: meta.compression(),
+        level: meta.level,
+        width: meta.width,
+        height: meta.height,
+        offset: 0,
+        length: meta.length,
+        raw_length: meta.raw_length,
+        hash: meta.hash,
+    }
+}
+
+/// How far the processing is, reported at a rate a UI can draw.
+struct Progress<'a> {
+    op: &'a Operation,
+    /// Units to process.
+    total: u64,
+    /// Source bytes of every asset built.
+    bytes_total: u64,
+    done: AtomicU64,
+    bytes_done: AtomicU64,
+    last_report: Mutex<Instant>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(op: &'a Operation, total: u64, bytes_total: u64) -> Progress<'a> {
+        let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
+        Progress { op, total, bytes_total, done: AtomicU64::new(0), bytes_done: AtomicU64::new(0), last_report }
+    }
+
+    /// Reports progress, when `force`d or when the last report is old enough.
+    fn report(&self, force: bool) {
+        let mut last = self.last_report.lock().expect("progress lock");
+        if force || last.elapsed() >= PROGRESS_EVERY {
+            *last = Instant::now();
+            let mut extra = Map::new();
+            extra.insert("bytes".into(), json!(self.bytes_done.load(Ordering::Relaxed)));
+            extra.insert("bytesTotal".into(), json!(self.bytes_total));
+            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, "processing assets", extra);
+        }
+    }
+
+    /// Counts a unit done, from a cache or processed.
+    fn unit_done(&self, unit: &Unit) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
+        self.report(false);
+    }
+}
+
+/// What the build's workers share while they process the units.
+struct Processing<'a> {
+    op: &'a Operation,
+    sandbox: &'a Sandbox,
+    units: &'a [Unit],
+    cache: &'a LocalCache,
+    remote: Option<&'a RemoteCache>,
+    clean: bool,
+    level: i32,
+    progress: Progress<'a>,
+    /// Set once a unit has seen the cancel: the others stop at once.
+    stop: AtomicBool,
+    /// Units processed here (the others came from a cache).
+    processed: AtomicU64,
+}
+
+impl Processing<'_> {
+    /// What each unit gave, by unit.
+    fn every_unit(&self) -> Answers {
+        let mut outcomes = self.look_up_local_cache();
+        let missing: Vec<usize> = (0..self.units.len()).filter(|&i| outcomes[i].is_none()).collect();
+        for (i, answer) in self.fetch_or_process(&missing) {
+            outcomes[i] = Some(answer);
+        }
+        // Were the remote's lookups to end early, what they did not answer
+        // is processed here.
+        let unanswered: Vec<usize> = missing.into_iter().filter(|&i| outcomes[i].is_none()).collect();
+        for (i, answer) in self.process_each(&unanswered) {
+            outcomes[i] = Some(answer);
+        }
+        outcomes
+    }
+
+    /// The units the local cache holds (none for a clean build), by unit.
+    fn look_up_local_cache(&self) -> Answers {
+        workers().install(|| {
+            self.units
+                .par_iter()
+                .map(|unit| {
+                    let cached = if self.clean { None } else { self.cache.get(&unit.key) };
+                    cached.map(|meta| self.finished(unit, meta))
+                })
+                .collect()
+        })
+    }
+
+    /// The units at `missing`: looked up in the remote cache, when there is
+    /// one, as many at once as it takes; processed otherwise.
+    fn fetch_or_process(&self, missing: &[usize]) -> Vec<(usize, Result<StoredMeta, UnitError>)> {
+        workers().install(|| match self.remote {
+            Some(r) if !self.clean && !missing.is_empty() => {
+                let lookups = r.lookups(missing.iter().map(|&i| (i, self.units[i].key)).collect());
+                lookups.par_bridge().map(|(i, fetched)| (i, self.work(i, Some(fetched)))).collect()
+            }
+            _ => missing.par_iter().map(|&i| (i, self.work(i, None))).collect(),
+        })
+    }
+
+    /// The units at `indices`, processed.
+    fn process_each(&self, indices: &[usize]) -> Vec<(usize, Result<StoredMeta, UnitError>)> {
+        workers().install(|| indices.par_iter().map(|&i| (i, self.work(i, None))).collect())
+    }
+
+    /// A unit the local cache lacks: from the remote when it has it
+    /// (checked), processed otherwise.
+    fn work(&self, i: usize, fetched: Option<Fetched>) -> Result<StoredMeta, UnitError> {
+        if self.cancelled() {
+            return Err(UnitError::Cancelled);
+        }
+        let unit = &self.units[i];
+        if let Some(meta) = self.accept_from_remote(unit, fetched) {
+            return self.finished(unit, meta);
+        }
+        let meta = process_unit(self.sandbox, self.cache, self.remote, unit, self.level)?;
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        self.finished(unit, meta)
+    }
+
+    /// Whether the build was cancelled; the first unit to see it stops the
+    /// others, and the remote's transfers.
+    fn cancelled(&self) -> bool {
+        if !(self.stop.load(Ordering::Relaxed) || self.op.is_cancel_requested()) {
+            return false;
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(r) = self.remote {
+            r.stop();
+        }
+        true
+    }
+
+    /// What the remote found of `unit`, once checked and kept in the local
+    /// cache; `None` when it must be processed.
+    fn accept_from_remote(&self, unit: &Unit, fetched: Option<Fetched>) -> Option<StoredMeta> {
+        let (r, fetched) = (self.remote?, fetched?);
+        match fetched {
+            Fetched::Found { meta, blob } => {
+                if r.accept(&unit.key, unit.asset.path(), &meta, &blob)
+                    && self.cache.put(&unit.key, &meta, &blob).is_ok()
+                {
+                    r.hit();
+                    return Some(meta);
+                }
+            }
+            Fetched::Corrupt(why) => r.corrupt(&unit.key, unit.asset.path(), why),
+            Fetched::Miss => {}
+        }
+        None
+    }
+
+    /// A unit done: counted, and its stored form passed on.
+    fn finished(&self, unit: &Unit, meta: StoredMeta) -> Result<StoredMeta, UnitError> {
+        self.progress.unit_done(unit);
+        Ok(meta)
     }
 }
 

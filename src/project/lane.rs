@@ -7,6 +7,7 @@
 //! (rename, fsync) that must not occupy the async runtime's threads.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
@@ -17,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::format::registry;
 use super::snapshot::Snapshot;
-use super::write::mutation::{self, Capped, ExecError, Issue, Mutation, Plan};
+use super::write::mutation::{self, Capped, ExecError, Executed, Issue, Mutation, Plan};
 use super::Project;
 use crate::operations::{OpState, Operation};
 use crate::transport::RpcError;
@@ -207,48 +208,105 @@ fn terminal_payload(result: &Value) -> Map<String, Value> {
 fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
     let _fault = crate::fault::Scope::new(crate::fault::Kind::Apply);
     let snap = project.snapshot();
-    if let Some(expected) = expected_generation {
-        if expected != snap.generation {
-            let blocker = Issue::new(
-                "staleGeneration",
-                format!("expected generation {expected}, but the project is at generation {}", snap.generation),
-                None,
-                None,
-            );
-            let mut blockers = Capped::default();
-            blockers.push(blocker);
-            let lists = lists_with_blockers(&blockers);
-            let result = apply_result(op, "rejected", snap.generation, lists);
-            op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
-            return;
-        }
+    if let Some(blockers) = stale_generation(&snap, expected_generation) {
+        return reject(op, snap.generation, lists_with_blockers(&blockers));
     }
-    let plan = {
-        let mut disk = project.disk();
-        mutation::plan(&project.root, &snap, mutation, Some(&mut disk.cache))
-    };
+    let plan = plan_again(project, &snap, mutation);
     if !plan.blockers.is_empty() {
-        let result = apply_result(op, "rejected", snap.generation, plan.answer_lists(false));
-        op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
-        return;
+        return reject(op, snap.generation, plan.answer_lists(false));
     }
     let state_dir = project.state_dir();
     let trash = super::write::intent::trash_rel(&op.id);
-    let registry_text = plan
-        .write_registry
-        .then(|| registry::render_merged(plan.contents.assets.values().map(|a| &a.entry), &plan.contents.conflicts));
-    // The intent goes to disk before the first step: a crash from here to the
-    // commit point is settled on the next open (see `intent`).
+    let registry_text = registry_text(&plan);
     // From the first change on disk until the new snapshot is published,
     // previews wait (they would otherwise see files moved and a registry not).
     let _gate = project.disk_gate.write().unwrap_or_else(|e| e.into_inner());
-    let intent = intent_of(project, op, &plan, registry_text.as_deref());
-    if let Some(intent) = &intent {
-        if let Err(e) = super::write::intent::write(&state_dir, intent) {
-            return fail(op, &format!("cannot record the intent before changing anything: {e}"));
-        }
-        crate::fault::point("intent written");
+    if let Err(message) = record_intent(project, op, &state_dir, &plan, registry_text.as_deref()) {
+        return fail(op, &message);
     }
+    let mut executed = match run_steps(project, op, &trash, &plan) {
+        Ok(executed) => executed,
+        Err(e) => return end_undone(op, &state_dir, snap.generation, e),
+    };
+    let registry_hash = match commit_registry(project, &state_dir, &plan, registry_text.as_deref()) {
+        Ok(hash) => hash,
+        Err(message) => {
+            executed.rollback();
+            super::write::intent::clear(&state_dir);
+            return fail(op, &message);
+        }
+    };
+    // Committed: from here on the operation succeeds whatever happens.
+    crate::fault::point("committed: registry written");
+    remember_applied(project, &plan, registry_hash);
+    executed.commit();
+    crate::fault::point("trash emptied");
+    let generation = publish_applied(project, op, &snap, &plan);
+    crate::fault::point("published");
+    let result = apply_result(op, "applied", generation, plan.answer_lists(false));
+    op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+    // Only now: until the terminal event is journaled, the intent is what
+    // tells the next open that this apply took effect.
+    super::write::intent::clear(&state_dir);
+    crate::fault::point("intent cleared");
+}
+
+/// The blocker of an apply that expected another generation than the
+/// current one.
+fn stale_generation(snap: &Snapshot, expected: Option<u64>) -> Option<Capped<Issue>> {
+    let expected = expected.filter(|&expected| expected != snap.generation)?;
+    let blocker = Issue::new(
+        "staleGeneration",
+        format!("expected generation {expected}, but the project is at generation {}", snap.generation),
+        None,
+        None,
+    );
+    let mut blockers = Capped::default();
+    blockers.push(blocker);
+    Some(blockers)
+}
+
+/// Ends an apply as rejected: nothing was changed.
+fn reject(op: &Operation, generation: u64, lists: Map<String, Value>) {
+    let result = apply_result(op, "rejected", generation, lists);
+    op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
+}
+
+/// The plan made again at the apply's turn, against the snapshot current
+/// then: nothing checked earlier (by a preview) is trusted.
+fn plan_again(project: &Project, snap: &Snapshot, mutation: &Mutation) -> Plan {
+    let mut disk = project.disk();
+    mutation::plan(&project.root, snap, mutation, Some(&mut disk.cache))
+}
+
+/// The registry file the plan writes, when it writes one.
+fn registry_text(plan: &Plan) -> Option<String> {
+    plan.write_registry
+        .then(|| registry::render_merged(plan.contents.assets.values().map(|a| &a.entry), &plan.contents.conflicts))
+}
+
+/// The intent goes to disk before the first step: a crash from here to the
+/// commit point is settled on the next open (see `intent`).
+fn record_intent(
+    project: &Project,
+    op: &Operation,
+    state_dir: &Path,
+    plan: &Plan,
+    registry_text: Option<&str>,
+) -> Result<(), String> {
+    let Some(intent) = intent_of(project, op, plan, registry_text) else {
+        return Ok(());
+    };
+    if let Err(e) = super::write::intent::write(state_dir, &intent) {
+        return Err(format!("cannot record the intent before changing anything: {e}"));
+    }
+    crate::fault::point("intent written");
+    Ok(())
+}
+
+/// The plan's file steps, done in order; progress is reported between
+/// them, and a cancel undoes them.
+fn run_steps<'p>(project: &'p Project, op: &Operation, trash: &str, plan: &Plan) -> Result<Executed<'p>, ExecError> {
     let last_report = std::cell::Cell::new(Instant::now());
     let check = |done: usize, total: usize| {
         // Report progress at a rate a UI can draw, never faster.
@@ -258,93 +316,90 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         }
         op.is_cancel_requested()
     };
-    let mut executed = match mutation::execute(&project.sandbox, &trash, &plan, &check) {
-        Ok(ex) => ex,
-        Err(ExecError::Cancelled) => {
-            super::write::intent::clear(&state_dir);
-            // Every step done was undone: the project is as it was.
-            op.finish_cancelled_with(apply_cancelled(op, snap.generation));
-            return;
+    mutation::execute(&project.sandbox, trash, plan, &check)
+}
+
+/// Ends an apply whose file steps were cancelled or failed: every step done
+/// was undone, so the project is as it was.
+fn end_undone(op: &Operation, state_dir: &Path, generation: u64, e: ExecError) {
+    super::write::intent::clear(state_dir);
+    match e {
+        ExecError::Cancelled => {
+            op.finish_cancelled_with(apply_cancelled(op, generation));
         }
-        Err(e) => {
-            super::write::intent::clear(&state_dir);
-            return fail(op, &e.to_string());
-        }
-    };
-    // The commit point: the registry file written, or (for a reload) found
-    // still to be exactly what was reloaded.
-    let committed = if let Some(text) = &registry_text {
-        crate::fsutil::write_atomic(&project.root.join(registry::REGISTRY_FILE), text.as_bytes())
+        e => fail(op, &e.to_string()),
+    }
+}
+
+/// The commit point: the registry file written, or (for a reload) found
+/// still to be exactly what was reloaded. Answers the registry's hash
+/// (empty when the apply does not touch it).
+fn commit_registry(
+    project: &Project,
+    state_dir: &Path,
+    plan: &Plan,
+    registry_text: Option<&str>,
+) -> Result<String, String> {
+    let registry_path = project.root.join(registry::REGISTRY_FILE);
+    if let Some(text) = registry_text {
+        crate::fsutil::write_atomic(&registry_path, text.as_bytes())
             .map(|()| {
-                super::baseline::remember_registry(&state_dir, text.as_bytes());
+                super::baseline::remember_registry(state_dir, text.as_bytes());
                 registry::content_hash(text.as_bytes())
             })
             .map_err(|e| format!("writing {}: {e}", registry::REGISTRY_FILE))
     } else if let Some(expected) = &plan.adopt_registry_hash {
-        let bytes = std::fs::read(project.root.join(registry::REGISTRY_FILE)).unwrap_or_default();
+        let bytes = std::fs::read(&registry_path).unwrap_or_default();
         let now = registry::content_hash(&bytes);
         if &now == expected {
-            super::baseline::remember_registry(&state_dir, &bytes);
+            super::baseline::remember_registry(state_dir, &bytes);
             Ok(now)
         } else {
             Err(format!("{} changed again since it was looked at; look again and reconcile", registry::REGISTRY_FILE))
         }
     } else {
         Ok(String::new())
-    };
-    let registry_hash = match committed {
-        Ok(h) => h,
-        Err(message) => {
-            executed.rollback();
-            super::write::intent::clear(&state_dir);
-            return fail(op, &message);
+    }
+}
+
+/// What the packer knows of the disk, brought up to date with the
+/// committed apply: the files it wrote are its own.
+fn remember_applied(project: &Project, plan: &Plan, registry_hash: String) {
+    let mut disk = project.disk();
+    if !registry_hash.is_empty() {
+        disk.registry_hash = registry_hash;
+    }
+    if let Some(h) = &plan.manifest_hash {
+        disk.manifest_hash = h.clone();
+        if let Ok(bytes) = std::fs::read(project.root.join(super::format::manifest::MANIFEST_FILE)) {
+            super::baseline::remember_manifest(&project.state_dir(), &bytes);
         }
-    };
-    // Committed: from here on the operation succeeds whatever happens.
-    crate::fault::point("committed: registry written");
-    {
-        let mut disk = project.disk();
-        if !registry_hash.is_empty() {
-            disk.registry_hash = registry_hash;
+    }
+    for step in &plan.steps {
+        match step {
+            mutation::Step::Move { from, to } => disk.cache.rename(from, to),
+            mutation::Step::Delete { path } => disk.cache.forget(path),
+            _ => {}
         }
-        if let Some(h) = &plan.manifest_hash {
-            disk.manifest_hash = h.clone();
-            if let Ok(bytes) = std::fs::read(project.root.join(super::format::manifest::MANIFEST_FILE)) {
-                super::baseline::remember_manifest(&project.state_dir(), &bytes);
-            }
-        }
-        for step in &plan.steps {
-            match step {
-                mutation::Step::Move { from, to } => disk.cache.rename(from, to),
-                mutation::Step::Delete { path } => disk.cache.forget(path),
-                _ => {}
+    }
+}
+
+/// Publishes the applied plan's snapshot, when it changes anything (the
+/// watches following new asset roots first). Answers the generation.
+fn publish_applied(project: &Project, op: &Operation, snap: &Snapshot, plan: &Plan) -> u64 {
+    if !plan.changes_anything() {
+        return snap.generation;
+    }
+    let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
+    if plan.manifest.is_some() {
+        if let Some(w) = project.watcher() {
+            if let Err(e) = w.set_roots(manifest.roots.clone()) {
+                project.watch_degraded(&format!("the new asset roots cannot be watched: {e}"));
             }
         }
     }
-    executed.commit();
-    crate::fault::point("trash emptied");
-    let generation = if plan.changes_anything() {
-        let manifest = plan.manifest.clone().unwrap_or_else(|| snap.manifest.clone());
-        if plan.manifest.is_some() {
-            if let Some(w) = project.watcher() {
-                if let Err(e) = w.set_roots(manifest.roots.clone()) {
-                    project.watch_degraded(&format!("the new asset roots cannot be watched: {e}"));
-                }
-            }
-        }
-        let next =
-            Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
-        project.publish(&snap, next, Some(op))
-    } else {
-        snap.generation
-    };
-    crate::fault::point("published");
-    let result = apply_result(op, "applied", generation, plan.answer_lists(false));
-    op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
-    // Only now: until the terminal event is journaled, the intent is what
-    // tells the next open that this apply took effect.
-    super::write::intent::clear(&state_dir);
-    crate::fault::point("intent cleared");
+    let next = Snapshot::new(snap.generation + 1, manifest, plan.contents.clone(), snap.project_diagnostics.clone());
+    project.publish(snap, next, Some(op))
 }
 
 /// The intent of an apply that changes files or the registry.

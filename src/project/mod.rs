@@ -354,99 +354,201 @@ pub(crate) fn load(
     Loaded { assets, by_path, untracked, stats, skipped: project_diagnostics_from_scan }
 }
 
+fn io_error(path: &Path, source: std::io::Error) -> OpenError {
+    OpenError::Io { path: path.display().to_string(), source }
+}
+
+/// The canonical root of the project at `root`. A folder without a
+/// manifest is not a project: it is refused before anything is created in it.
+fn project_root(root: &Path) -> Result<PathBuf, OpenError> {
+    let root = root.canonicalize().map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
+    if !root.is_dir() {
+        return Err(OpenError::NoFolder(root.display().to_string()));
+    }
+    if !root.join(manifest::MANIFEST_FILE).is_file() {
+        Manifest::load(&root)?;
+    }
+    Ok(root)
+}
+
+/// What opening did about the operations a dead process left half done.
+struct Interrupted {
+    apply: Option<intent::Settled>,
+    build: Option<crate::build::commit::Finished>,
+}
+
+impl Interrupted {
+    fn settled(&self) -> Settled<'_> {
+        Settled { apply: self.apply.as_ref(), build: self.build.as_ref() }
+    }
+}
+
+/// Settles an apply a dead process left half done, and finishes a build
+/// that died while putting its packs in place: before anything reads the
+/// registry or the files.
+fn settle_interrupted(root: &Path, sandbox: &sandbox::Sandbox, state_dir: &Path) -> Interrupted {
+    let apply = intent::settle(sandbox, state_dir);
+    if let Some(s) = apply.as_ref().filter(|s| s.committed) {
+        // Its commit happened: what the files hold now is the packer's own.
+        tracing::info!(operation = %s.operation_id, "an interrupted apply had committed; finished it");
+        for (file, remember) in [
+            (registry::REGISTRY_FILE, baseline::remember_registry as fn(&Path, &[u8])),
+            (manifest::MANIFEST_FILE, baseline::remember_manifest),
+        ] {
+            if let Ok(bytes) = std::fs::read(root.join(file)) {
+                remember(state_dir, &bytes);
+            }
+        }
+    }
+    let build = crate::build::commit::finish(sandbox, state_dir);
+    Interrupted { apply, build }
+}
+
+/// Removes what interrupted writes left behind: temporary files, and the
+/// trash of an apply.
+fn remove_leftovers(
+    root: &Path,
+    sandbox: &sandbox::Sandbox,
+    state_dir: &Path,
+    manifest: &Manifest,
+    settled: Option<&intent::Settled>,
+) -> Result<(), OpenError> {
+    // What a killed build left half written: packs staged but never
+    // committed (a processing-cache segment that its index never named
+    // is removed by the next build). Only a real folder of the project:
+    // never through a symlink.
+    if sandbox.entry(&manifest.output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
+        let _ = crate::fsutil::remove_stale_temps(&paths::absolute(root, &manifest.output));
+    }
+    for dir in [root, state_dir] {
+        let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io_error(dir, e))?;
+        if removed > 0 {
+            tracing::warn!(dir = %dir.display(), removed, "removed temporary files left by an interrupted write");
+        }
+    }
+    // Trash left by a crash that the intent did not account for: the
+    // registry is the truth, so an entry that still names a trashed file
+    // shows up as missing, never silently. Kept when settling had problems.
+    if settled.is_none_or(|s| s.problems.is_empty()) {
+        let _ = std::fs::remove_dir_all(state_dir.join("trash"));
+    }
+    Ok(())
+}
+
+/// What opening read of the workspace, for the first snapshot.
+struct Workspace {
+    loaded: Loaded,
+    conflicts: Arc<Vec<registry::Conflict>>,
+    /// The registry file, when it differs from the packer's copy.
+    registry_on_disk: Option<baseline::RegistryOnDisk>,
+}
+
+/// Reads the registry and the stat cache, walks the asset roots, and loads
+/// the workspace from them (the stat cache, having learnt what it hashed,
+/// is saved). Also returns the stat cache and the registry's hash.
+fn read_workspace(
+    root: &Path,
+    sandbox: &sandbox::Sandbox,
+    state_dir: &Path,
+    manifest: &Manifest,
+) -> Result<(Workspace, StatCache, String), OpenError> {
+    // The walk is mostly system calls, reading the registry and the stat
+    // cache mostly parsing: side by side, they take the time of the longer.
+    // (The registry and the stat cache each on a thread of its own: one
+    // after the other they took longer than the walk.)
+    let (scan, registry, cache) = std::thread::scope(|s| {
+        let registry = s.spawn(|| baseline::load_registry(root, state_dir));
+        let cache = s.spawn(|| StatCache::load(state_dir));
+        let scan = workspace::scan_in(sandbox, manifest);
+        let (registry, cache) = (registry.join(), cache.join());
+        let join = |panic| std::panic::resume_unwind(panic);
+        (scan, registry.unwrap_or_else(join), cache.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    });
+    let mut cache = cache;
+    let registry = registry?;
+    let (registry_hash, entries) = (registry.registry_hash, registry.registry.entries);
+    let conflicts = Arc::new(registry.registry.conflicts);
+    let loaded = load(sandbox, scan, entries, &mut cache);
+    cache.save();
+    let workspace = Workspace { loaded, conflicts, registry_on_disk: registry.registry_on_disk };
+    Ok((workspace, cache, registry_hash))
+}
+
+/// The project's event journal, `.packer/events.jsonl`.
+fn open_journal(id: &str, root: &Path, state_dir: &Path) -> Result<Arc<EventBus>, OpenError> {
+    let bus = EventBus::open(id, &state_dir.join("events.jsonl")).map_err(|e| io_error(&root.join(STATE_DIR), e))?;
+    Ok(Arc::new(bus))
+}
+
+/// The first snapshot of an opened project, once the operations the journal
+/// shows unfinished are ended (which its project diagnostics report).
+/// `manifest_changed`: `packer.toml` changed since the packer last read it.
+fn first_snapshot(
+    id: &str,
+    bus: &Arc<EventBus>,
+    ops: &Arc<OpTable>,
+    manifest: Arc<Manifest>,
+    manifest_changed: bool,
+    workspace: Workspace,
+    interrupted: &Interrupted,
+) -> Snapshot {
+    let Workspace { loaded, conflicts, registry_on_disk } = workspace;
+    let Loaded { assets, by_path, untracked, skipped, .. } = loaded;
+    // Generations keep rising across restarts (they start past the
+    // journal's last seq), so a generation from an earlier run never
+    // matches by accident.
+    let generation = bus.last_seq() + 1;
+    let external = External { registry: baseline::registry_change(registry_on_disk, &assets), manifest_changed };
+    let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts };
+    let mut project_diagnostics = skipped;
+    recover_operations(id, bus, ops, interrupted.settled(), &mut project_diagnostics);
+    Snapshot::new(generation, manifest, contents, Arc::new(project_diagnostics))
+}
+
+/// An opened project's parts, before its lane starts.
+struct Parts {
+    id: String,
+    root: PathBuf,
+    sandbox: sandbox::Sandbox,
+    state: state::StateDir,
+    bus: Arc<EventBus>,
+    ops: Arc<OpTable>,
+    disk: DiskKnowledge,
+    open_stats: ObserveStats,
+}
+
 impl Project {
     /// Opens a project from disk: manifest, registry, a scan of the asset
     /// roots and a look at every registered file. `state` is its `.packer/`,
     /// checked by whoever took the owner lock in it (`state::prepare`): the
     /// project writes in the very folder the lock is in.
     pub fn open(root: &Path, state: state::StateDir) -> Result<Arc<Project>, OpenError> {
-        let root = root.canonicalize().map_err(|_| OpenError::NoFolder(root.display().to_string()))?;
-        if !root.is_dir() {
-            return Err(OpenError::NoFolder(root.display().to_string()));
-        }
-        // A folder without a manifest is not a project: refuse it before
-        // creating anything in it.
-        if !root.join(manifest::MANIFEST_FILE).is_file() {
-            Manifest::load(&root)?;
-        }
-        let io = |path: &Path, source| OpenError::Io { path: path.display().to_string(), source };
+        let root = project_root(root)?;
         // Every use of the folder goes through the handle the check opened.
         let state_dir = state.path().to_path_buf();
-        let shown_state = root.join(STATE_DIR);
-        let sandbox = sandbox::Sandbox::open(&root).map_err(|e| io(&root, e))?;
-        // An apply a dead process left half done is settled before anything
-        // reads the registry or the files.
-        let settled = intent::settle(&sandbox, &state_dir);
-        if let Some(s) = settled.as_ref().filter(|s| s.committed) {
-            // Its commit happened: what the files hold now is the packer's own.
-            tracing::info!(operation = %s.operation_id, "an interrupted apply had committed; finished it");
-            for (file, remember) in [
-                (registry::REGISTRY_FILE, baseline::remember_registry as fn(&Path, &[u8])),
-                (manifest::MANIFEST_FILE, baseline::remember_manifest),
-            ] {
-                if let Ok(bytes) = std::fs::read(root.join(file)) {
-                    remember(&state_dir, &bytes);
-                }
-            }
-        }
-        // So is a build that died while putting its packs in place.
-        let finished_build = crate::build::commit::finish(&sandbox, &state_dir);
+        let sandbox = sandbox::Sandbox::open(&root).map_err(|e| io_error(&root, e))?;
+        let interrupted = settle_interrupted(&root, &sandbox, &state_dir);
         let base = baseline::load_manifest(&root, &state_dir)?;
         let manifest = Arc::new(base.manifest);
-        let (manifest_hash, manifest_changed) = (base.manifest_hash, base.manifest_changed);
-        // What a killed build left half written: packs staged but never
-        // committed (a processing-cache segment that its index never named
-        // is removed by the next build). Only a real folder of the project:
-        // never through a symlink.
-        if sandbox.entry(&manifest.output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
-            let _ = crate::fsutil::remove_stale_temps(&paths::absolute(&root, &manifest.output));
-        }
-        for dir in [&root, &state_dir] {
-            let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io(dir, e))?;
-            if removed > 0 {
-                tracing::warn!(dir = %dir.display(), removed, "removed temporary files left by an interrupted write");
-            }
-        }
-        // Trash left by a crash that the intent did not account for: the
-        // registry is the truth, so an entry that still names a trashed file
-        // shows up as missing, never silently. Kept when settling had problems.
-        if settled.as_ref().is_none_or(|s| s.problems.is_empty()) {
-            let _ = std::fs::remove_dir_all(state_dir.join("trash"));
-        }
-
+        remove_leftovers(&root, &sandbox, &state_dir, &manifest, interrupted.apply.as_ref())?;
         let id = crate::ids::project_id(&root);
-        // The walk is mostly system calls, reading the registry and the stat
-        // cache mostly parsing: side by side, they take the time of the longer.
-        // (The registry and the stat cache each on a thread of its own: one
-        // after the other they took longer than the walk.)
-        let (scan, registry, cache) = std::thread::scope(|s| {
-            let registry = s.spawn(|| baseline::load_registry(&root, &state_dir));
-            let cache = s.spawn(|| StatCache::load(&state_dir));
-            let scan = workspace::scan_in(&sandbox, &manifest);
-            let (registry, cache) = (registry.join(), cache.join());
-            let join = |panic| std::panic::resume_unwind(panic);
-            (scan, registry.unwrap_or_else(join), cache.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
-        let mut cache = cache;
-        let registry = registry?;
-        let (registry_hash, entries) = (registry.registry_hash, registry.registry.entries);
-        let conflicts = Arc::new(registry.registry.conflicts);
-        let Loaded { assets, by_path, untracked, stats, skipped } = load(&sandbox, scan, entries, &mut cache);
-        cache.save();
-        let bus = Arc::new(EventBus::open(&id, &state_dir.join("events.jsonl")).map_err(|e| io(&shown_state, e))?);
-        // Generations keep rising across restarts (they start past the
-        // journal's last seq), so a generation from an earlier run never
-        // matches by accident.
-        let generation = bus.last_seq() + 1;
-        let external =
-            External { registry: baseline::registry_change(registry.registry_on_disk, &assets), manifest_changed };
-        let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts };
-        let mut project_diagnostics = skipped;
+        let (workspace, cache, registry_hash) = read_workspace(&root, &sandbox, &state_dir, &manifest)?;
+        let bus = open_journal(&id, &root, &state_dir)?;
         let ops = Arc::new(OpTable::default());
-        let settled = Settled { apply: settled.as_ref(), build: finished_build.as_ref() };
-        recover_operations(&id, &bus, &ops, settled, &mut project_diagnostics);
-        let snap = Snapshot::new(generation, manifest, contents, Arc::new(project_diagnostics));
-        let project = Arc::new_cyclic(|weak| Project {
+        let open_stats = workspace.loaded.stats;
+        let snap = first_snapshot(&id, &bus, &ops, manifest, base.manifest_changed, workspace, &interrupted);
+        let disk = DiskKnowledge { cache, registry_hash, manifest_hash: base.manifest_hash };
+        let project = Project::start(Parts { id, root, sandbox, state, bus, ops, disk, open_stats }, snap);
+        if !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {
+            project.ensure_watching();
+        }
+        Ok(project)
+    }
+
+    /// The project made of its parts and first snapshot: its lane starts.
+    fn start(parts: Parts, snap: Snapshot) -> Arc<Project> {
+        let Parts { id, root, sandbox, state, bus, ops, disk, open_stats } = parts;
+        Arc::new_cyclic(|weak| Project {
             id,
             root,
             sandbox,
@@ -457,8 +559,8 @@ impl Project {
             lane: lane::Lane::start(weak.clone()),
             submit_lock: Mutex::new(()),
             disk_gate: std::sync::RwLock::new(()),
-            disk: Mutex::new(DiskKnowledge { cache, registry_hash, manifest_hash }),
-            open_stats: stats,
+            disk: Mutex::new(disk),
+            open_stats,
             watcher: Mutex::new(None),
             watch_problem: Mutex::new(None),
             watch_requested: std::sync::atomic::AtomicBool::new(false),
@@ -466,11 +568,7 @@ impl Project {
             last_build: Mutex::new(None),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
             external: external::ExternalChanges::default(),
-        });
-        if !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {
-            project.ensure_watching();
-        }
-        Ok(project)
+        })
     }
 
     /// What the packer knows of the disk. Only the lane (and open) use it.

@@ -1051,8 +1051,7 @@ pub fn execute<'a>(
     plan: &Plan,
     safe_point: &dyn Fn(usize, usize) -> bool,
 ) -> Result<Executed<'a>, ExecError> {
-    let mut ex =
-        Executed { sandbox, trash: trash.to_string(), done: Vec::new(), trashed: Vec::new(), manifest_before: None };
+    let mut ex = Executed::new(sandbox, trash);
     let total = plan.steps.len();
     for (i, step) in plan.steps.iter().enumerate() {
         if safe_point(i, total) {
@@ -1067,79 +1066,89 @@ pub fn execute<'a>(
     Ok(ex)
 }
 
-impl Executed<'_> {
+impl<'a> Executed<'a> {
+    fn new(sandbox: &'a Sandbox, trash: &str) -> Executed<'a> {
+        Executed { sandbox, trash: trash.to_string(), done: Vec::new(), trashed: Vec::new(), manifest_before: None }
+    }
+
+    /// Does one step, and counts it done.
     // `cancelled` is only asked by steps that wait (test builds' `testSleep`).
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
     fn run(&mut self, step: &Step, cancelled: &dyn Fn() -> bool) -> Result<(), ExecError> {
-        let sb = self.sandbox;
         match step {
-            Step::Move { from, to } => {
-                let io = |source| ExecError::Io { step: format!("moving `{from}` to `{to}`"), source };
-                // Re-check at the last moment: the source must still be a
-                // regular file (not a symlink swapped in since the plan).
-                if sb.entry(from).map_err(io)? != Some(sandbox::Entry::File) {
-                    return Err(io(std::io::Error::other("the source is no longer a regular file")));
-                }
-                sb.create_parent_dirs(to).map_err(io)?;
-                // RENAME_NOREPLACE: a file created at the target since
-                // planning is someone's work and is never overwritten.
-                match sb.rename(from, to, false) {
-                    Ok(()) => {}
-                    Err(RenameError::NotRenamed(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        return Err(io(std::io::Error::new(e.kind(), "the target appeared since the plan")));
-                    }
-                    Err(RenameError::NotRenamed(e)) => return Err(io(e)),
-                    // Moved but not durable: counted as done, so that the
-                    // rollback that follows this error moves it back.
-                    Err(e @ RenameError::NotSynced(_)) => {
-                        self.done.push(step.clone());
-                        return Err(io(e.into()));
-                    }
-                }
-                crate::fault::point("file moved");
-            }
-            Step::WriteManifest { text } => {
-                let path = sb.path().join(MANIFEST_FILE);
-                let io = |source| ExecError::Io { step: format!("writing {MANIFEST_FILE}"), source };
-                let before = sb.read(MANIFEST_FILE).map_err(io)?;
-                // Recorded before the write: if it fails after replacing the
-                // file (the folder sync), the rollback writes the old bytes
-                // back; if it failed before, that rewrite changes nothing.
-                self.manifest_before = Some(before);
-                self.done.push(step.clone());
-                crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)?;
-                return Ok(());
-            }
-            Step::Delete { path } => {
-                let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
-                sb.create_dir_all(&self.trash).map_err(io)?;
-                let parked = format!("{}/{}", self.trash, self.trashed.len());
-                match sb.rename(path, &parked, false) {
-                    Ok(()) => {}
-                    Err(RenameError::NotRenamed(e)) => return Err(io(e)),
-                    // Parked but not durable: recorded, so that the rollback
-                    // puts it back (never left in a trash that open empties).
-                    Err(e @ RenameError::NotSynced(_)) => {
-                        self.trashed.push((path.clone(), parked));
-                        self.done.push(step.clone());
-                        return Err(io(e.into()));
-                    }
-                }
-                crate::fault::point("deleted file parked in the trash");
-                self.trashed.push((path.clone(), parked));
-            }
+            Step::Move { from, to } => self.move_file(step, from, to)?,
+            // Counted done before it is written (see `write_manifest`).
+            Step::WriteManifest { text } => return self.write_manifest(step, text),
+            Step::Delete { path } => self.park(step, path)?,
             #[cfg(feature = "test-hooks")]
-            Step::Sleep { ms } => {
-                let end = std::time::Instant::now() + std::time::Duration::from_millis(*ms);
-                while std::time::Instant::now() < end {
-                    if cancelled() {
-                        return Err(ExecError::Cancelled);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-            }
+            Step::Sleep { ms } => sleep(*ms, cancelled)?,
         }
         self.done.push(step.clone());
+        Ok(())
+    }
+
+    /// Moves an asset's file, never over a file at the target.
+    fn move_file(&mut self, step: &Step, from: &str, to: &str) -> Result<(), ExecError> {
+        let sb = self.sandbox;
+        let io = |source| ExecError::Io { step: format!("moving `{from}` to `{to}`"), source };
+        // Re-check at the last moment: the source must still be a
+        // regular file (not a symlink swapped in since the plan).
+        if sb.entry(from).map_err(io)? != Some(sandbox::Entry::File) {
+            return Err(io(std::io::Error::other("the source is no longer a regular file")));
+        }
+        sb.create_parent_dirs(to).map_err(io)?;
+        // RENAME_NOREPLACE: a file created at the target since
+        // planning is someone's work and is never overwritten.
+        match sb.rename(from, to, false) {
+            Ok(()) => {}
+            Err(RenameError::NotRenamed(e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(io(std::io::Error::new(e.kind(), "the target appeared since the plan")));
+            }
+            Err(RenameError::NotRenamed(e)) => return Err(io(e)),
+            // Moved but not durable: counted as done, so that the
+            // rollback that follows this error moves it back.
+            Err(e @ RenameError::NotSynced(_)) => {
+                self.done.push(step.clone());
+                return Err(io(e.into()));
+            }
+        }
+        crate::fault::point("file moved");
+        Ok(())
+    }
+
+    /// Replaces `packer.toml`, keeping its bytes to write back on undo.
+    fn write_manifest(&mut self, step: &Step, text: &str) -> Result<(), ExecError> {
+        let path = self.sandbox.path().join(MANIFEST_FILE);
+        let io = |source| ExecError::Io { step: format!("writing {MANIFEST_FILE}"), source };
+        let before = self.sandbox.read(MANIFEST_FILE).map_err(io)?;
+        // Recorded before the write: if it fails after replacing the
+        // file (the folder sync), the rollback writes the old bytes
+        // back; if it failed before, that rewrite changes nothing.
+        self.manifest_before = Some(before);
+        self.done.push(step.clone());
+        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(io)
+    }
+
+    /// Parks a deleted file in the trash: removed only after the commit
+    /// point, put back by a rollback before it.
+    fn park(&mut self, step: &Step, path: &str) -> Result<(), ExecError> {
+        let sb = self.sandbox;
+        let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
+        sb.create_dir_all(&self.trash).map_err(io)?;
+        let parked = format!("{}/{}", self.trash, self.trashed.len());
+        match sb.rename(path, &parked, false) {
+            Ok(()) => {}
+            Err(RenameError::NotRenamed(e)) => return Err(io(e)),
+            // Parked but not durable: recorded, so that the rollback
+            // puts it back (never left in a trash that open empties).
+            Err(e @ RenameError::NotSynced(_)) => {
+                self.trashed.push((path.to_string(), parked));
+                self.done.push(step.clone());
+                return Err(io(e.into()));
+            }
+        }
+        crate::fault::point("deleted file parked in the trash");
+        self.trashed.push((path.to_string(), parked));
         Ok(())
     }
 
@@ -1177,6 +1186,19 @@ impl Executed<'_> {
         }
         self.sandbox.remove_empty_dir(&self.trash);
     }
+}
+
+/// Test builds' `testSleep`: waits `ms`, giving up when cancelled.
+#[cfg(feature = "test-hooks")]
+fn sleep(ms: u64, cancelled: &dyn Fn() -> bool) -> Result<(), ExecError> {
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while std::time::Instant::now() < end {
+        if cancelled() {
+            return Err(ExecError::Cancelled);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 impl Mutation {
