@@ -166,9 +166,31 @@ fn the_schemas_are_strict_enough_to_fail() {
     let mut bad = r.clone();
     bad["outcome"] = json!("succeeded");
     assert!(v.rejects("applyMutation.result.json", &bad));
+    let id = r["registryMutations"][0]["assetId"].clone();
     let mut bad = r;
     bad["extra"] = json!(1);
     assert!(v.rejects("applyMutation.result.json", &bad));
+    // A blocker is an `error` and a warning a `warning`, always.
+    let mutation = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": id, "to": "assets/f000.json"},
+        {"kind": "register", "paths": ["assets/nope.txt"]},
+    ]});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": mutation}));
+    assert_eq!(
+        (p["blockers"][0]["severity"].as_str(), p["warnings"][0]["severity"].as_str()),
+        (Some("error"), Some("warning")),
+        "{p}"
+    );
+    v.check("previewMutation.result.json", &p);
+    for (list, severity) in [("blockers", json!("warning")), ("warnings", json!("error")), ("blockers", json!("info"))]
+    {
+        let mut bad = p.clone();
+        bad[list][0]["severity"] = severity;
+        assert!(v.rejects("previewMutation.result.json", &bad), "{list}: {}", bad[list][0]);
+    }
+    let mut bad = p;
+    bad["blockers"][0].as_object_mut().unwrap().remove("severity");
+    assert!(v.rejects("previewMutation.result.json", &bad));
 }
 
 #[test]
@@ -200,8 +222,13 @@ fn summarised_answers_and_limit_errors_match_their_schemas() {
     assert_eq!(e["data"]["limit"], 1_000);
     v.check("error.json", &e);
     // A list longer than an answer lists is not a valid answer.
+    // (The entry added is a valid blocker: only the length is wrong.)
+    let blocker = json!({"severity": "error", "code": "notFound", "message": "x"});
+    let mut replaced = preview.clone();
+    replaced["blockers"][0] = blocker.clone();
+    v.check("previewMutation.result.json", &replaced);
     let mut long = preview;
-    long["blockers"].as_array_mut().unwrap().push(json!({"code": "notFound", "message": "x"}));
+    long["blockers"].as_array_mut().unwrap().push(blocker);
     assert!(v.rejects("previewMutation.result.json", &long));
 }
 

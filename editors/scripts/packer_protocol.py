@@ -106,10 +106,13 @@ class BeginExternalChangeResult(TypedDict):
 class _BlockerRequired(TypedDict):
     code: BlockerCode
     message: str
+    severity: BlockerSeverity
 
 
 class Blocker(_BlockerRequired, total=False):
-    """A blocker of a mutation."""
+    """A blocker of a mutation: a `Diagnostic` of severity `error` with a
+    blocker's code.
+    """
 
     assetId: Optional[str]
     path: Optional[str]
@@ -117,6 +120,10 @@ class Blocker(_BlockerRequired, total=False):
 
 # What stops a mutation: any blocker rejects it and it changes nothing.
 BlockerCode = Literal["staleGeneration", "emptyMutation", "outsideProject", "invalidName", "alreadyRegistered", "notFound", "notAFile", "unreadable", "unknownAsset", "targetExists", "fileMissing", "invalidTag", "invalidSetting", "diverged", "unknownDivergence", "invalidResolution", "registryInvalid", "manifestInvalid", "inConflict", "caseConflict", "inBuildOutput"]
+
+
+# A blocker's severity: always `error`.
+BlockerSeverity = Literal["error"]
 
 
 # An outcome of a build or a cache prune.
@@ -227,14 +234,28 @@ class _DiagnosticRequired(TypedDict):
 
 
 class Diagnostic(_DiagnosticRequired, total=False):
-    """A diagnostic, on an asset or on the project."""
+    """Something wrong, and where: on an asset or the project, in a build, or
+    in a mutation's plan (a blocker is an `error`, a warning a `warning`).
+
+    The one type for all of them. The codes differ by context, and so does
+    the schema of `code`: `DiagnosticCode` here (assets, the project,
+    builds); a blocker's and a warning's are in the protocol model
+    (`BlockerCode`, `WarningCode`).
+    """
 
     assetId: Optional[str]
+    # 1-based, on `line`.
+    column: Optional[int]
+    # 1-based, in the file at `path`.
+    line: Optional[int]
+    # Project-relative: an asset's path, or the project file concerned.
     path: Optional[str]
 
 
-# Every code a diagnostic may have: the protocol's list, which the
-# schemas carry (a code the packer sends must be here).
+# Every code a diagnostic of an asset, of the project or of a build may
+# have: the protocol's list, which the schemas carry (a code the packer
+# sends must be here). Blockers and warnings have lists of their own (see
+# `Diagnostic`).
 DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused"]
 
 
@@ -1316,10 +1337,13 @@ class Truncated(_TruncatedRequired, total=False):
 class _WarningRequired(TypedDict):
     code: WarningCode
     message: str
+    severity: WarningSeverity
 
 
 class Warning(_WarningRequired, total=False):
-    """A warning of a mutation."""
+    """A warning of a mutation: a `Diagnostic` of severity `warning` with a
+    warning's code.
+    """
 
     assetId: Optional[str]
     path: Optional[str]
@@ -1327,6 +1351,10 @@ class Warning(_WarningRequired, total=False):
 
 # What a client should know of a mutation that does not stop it.
 WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
+
+
+# A warning's severity: always `warning`.
+WarningSeverity = Literal["warning"]
 
 
 class _WatchRequired(TypedDict):

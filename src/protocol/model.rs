@@ -520,10 +520,26 @@ pub enum WarningCode {
     CopyKept,
 }
 
-/// A blocker of a mutation.
+/// A blocker's severity: always `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BlockerSeverity {
+    Error,
+}
+
+/// A warning's severity: always `warning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WarningSeverity {
+    Warning,
+}
+
+/// A blocker of a mutation: a `Diagnostic` of severity `error` with a
+/// blocker's code.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Blocker {
+    pub severity: BlockerSeverity,
     pub code: BlockerCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -532,10 +548,12 @@ pub struct Blocker {
     pub path: Option<String>,
 }
 
-/// A warning of a mutation.
+/// A warning of a mutation: a `Diagnostic` of severity `warning` with a
+/// warning's code.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Warning {
+    pub severity: WarningSeverity,
     pub code: WarningCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

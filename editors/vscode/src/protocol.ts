@@ -75,12 +75,16 @@ export interface BeginExternalChangeResult {
   changeId: string;
 }
 
-/** A blocker of a mutation. */
+/**
+ * A blocker of a mutation: a `Diagnostic` of severity `error` with a
+ * blocker's code.
+ */
 export interface Blocker {
   assetId?: string | null;
   code: BlockerCode;
   message: string;
   path?: string | null;
+  severity: BlockerSeverity;
 }
 
 /** What stops a mutation: any blocker rejects it and it changes nothing. */
@@ -106,6 +110,9 @@ export type BlockerCode =
   | "inConflict"
   | "caseConflict"
   | "inBuildOutput";
+
+/** A blocker's severity: always `error`. */
+export type BlockerSeverity = "error";
 
 /** An outcome of a build or a cache prune. */
 export type BuildOutcome = "succeeded" | "failed" | "cancelled";
@@ -198,18 +205,33 @@ export interface CountsByStatus {
   ok: number;
 }
 
-/** A diagnostic, on an asset or on the project. */
+/**
+ * Something wrong, and where: on an asset or the project, in a build, or
+ * in a mutation's plan (a blocker is an `error`, a warning a `warning`).
+ *
+ * The one type for all of them. The codes differ by context, and so does
+ * the schema of `code`: `DiagnosticCode` here (assets, the project,
+ * builds); a blocker's and a warning's are in the protocol model
+ * (`BlockerCode`, `WarningCode`).
+ */
 export interface Diagnostic {
   assetId?: string | null;
   code: DiagnosticCode;
+  /** 1-based, on `line`. */
+  column?: number | null;
+  /** 1-based, in the file at `path`. */
+  line?: number | null;
   message: string;
+  /** Project-relative: an asset's path, or the project file concerned. */
   path?: string | null;
   severity: Severity;
 }
 
 /**
- * Every code a diagnostic may have: the protocol's list, which the
- * schemas carry (a code the packer sends must be here).
+ * Every code a diagnostic of an asset, of the project or of a build may
+ * have: the protocol's list, which the schemas carry (a code the packer
+ * sends must be here). Blockers and warnings have lists of their own (see
+ * `Diagnostic`).
  */
 export type DiagnosticCode =
   | "invalidUtf8"
@@ -1252,12 +1274,16 @@ export interface Truncated {
   warnings: number;
 }
 
-/** A warning of a mutation. */
+/**
+ * A warning of a mutation: a `Diagnostic` of severity `warning` with a
+ * warning's code.
+ */
 export interface Warning {
   assetId?: string | null;
   code: WarningCode;
   message: string;
   path?: string | null;
+  severity: WarningSeverity;
 }
 
 /** What a client should know of a mutation that does not stop it. */
@@ -1278,6 +1304,9 @@ export type WarningCode =
   | "contentDiffers"
   | "choiceNeeded"
   | "copyKept";
+
+/** A warning's severity: always `warning`. */
+export type WarningSeverity = "warning";
 
 export interface Watch {
   reason?: string | null;
