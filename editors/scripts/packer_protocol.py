@@ -197,6 +197,49 @@ class CancelledData(TypedDict):
 CancelledOutcome = Literal["cancelled"]
 
 
+# The codes only `studio-packer check` reports: the divergence items a
+# freshly opened project would show, and the project files' syntax.
+CheckCode = Literal["modified", "missing", "moved", "untracked", "registryConflict", "registryInvalid", "manifestInvalid"]
+
+
+class _CheckFindingRequired(TypedDict):
+    code: FindingCode
+    message: str
+    # Project-relative: `packer.registry.jsonl`, `packer.toml`, an asset's
+    # path, or the path in a state folder the packer refuses.
+    path: str
+    severity: Severity
+
+
+class CheckFinding(_CheckFindingRequired, total=False):
+    """One finding of `studio-packer check --json`: a `Diagnostic` that always
+    names its file.
+    """
+
+    assetId: Optional[str]
+    # 1-based: the manifest's errors.
+    column: Optional[int]
+    # 1-based: the registry entry's or conflict record's line, a bad
+    # registry line, the manifest's error line.
+    line: Optional[int]
+
+
+class CheckReport(TypedDict):
+    """What `studio-packer check` found (`check --json` prints it). Each
+    finding is a `Diagnostic` that always names its file; `CheckFinding` is
+    its schema.
+    """
+
+    # Registered assets (0 when the registry cannot be read).
+    assets: int
+    # No error findings.
+    clean: bool
+    errors: int
+    # Errors first, then by path and line.
+    findings: List[CheckFinding]
+    warnings: int
+
+
 # A BLAKE3 hash of a file's bytes, in lowercase hex.
 ContentHash = str
 
@@ -234,13 +277,14 @@ class _DiagnosticRequired(TypedDict):
 
 
 class Diagnostic(_DiagnosticRequired, total=False):
-    """Something wrong, and where: on an asset or the project, in a build, or
-    in a mutation's plan (a blocker is an `error`, a warning a `warning`).
+    """Something wrong, and where: on an asset or the project, in a build, in a
+    mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+    file `studio-packer check` reads (with its line and column).
 
     The one type for all of them. The codes differ by context, and so does
     the schema of `code`: `DiagnosticCode` here (assets, the project,
-    builds); a blocker's and a warning's are in the protocol model
-    (`BlockerCode`, `WarningCode`).
+    builds); a blocker's, a warning's and a check finding's are in the
+    protocol model (`BlockerCode`, `WarningCode`, `FindingCode`).
     """
 
     assetId: Optional[str]
@@ -254,8 +298,8 @@ class Diagnostic(_DiagnosticRequired, total=False):
 
 # Every code a diagnostic of an asset, of the project or of a build may
 # have: the protocol's list, which the schemas carry (a code the packer
-# sends must be here). Blockers and warnings have lists of their own (see
-# `Diagnostic`).
+# sends must be here). Blockers, warnings and check findings have lists of
+# their own (see `Diagnostic`).
 DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused"]
 
 
@@ -749,6 +793,11 @@ class FilesystemMutationDelete(TypedDict):
 class FilesystemMutationWrite(TypedDict):
     op: Literal["write"]
     path: ProjectFile
+
+
+# A check finding's code: one only `check` reports, or a diagnostic's (of
+# an asset, of the project, or what a build would say of an asset).
+FindingCode = Union["CheckCode", "DiagnosticCode"]
 
 
 class GetAssetParams(TypedDict):

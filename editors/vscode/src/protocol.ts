@@ -177,6 +177,58 @@ export interface CancelledData {
 /** `cancelled`, as an outcome. */
 export type CancelledOutcome = "cancelled";
 
+/**
+ * The codes only `studio-packer check` reports: the divergence items a
+ * freshly opened project would show, and the project files' syntax.
+ */
+export type CheckCode =
+  | "modified"
+  | "missing"
+  | "moved"
+  | "untracked"
+  | "registryConflict"
+  | "registryInvalid"
+  | "manifestInvalid";
+
+/**
+ * One finding of `studio-packer check --json`: a `Diagnostic` that always
+ * names its file.
+ */
+export interface CheckFinding {
+  assetId?: string | null;
+  code: FindingCode;
+  /** 1-based: the manifest's errors. */
+  column?: number | null;
+  /**
+   * 1-based: the registry entry's or conflict record's line, a bad
+   * registry line, the manifest's error line.
+   */
+  line?: number | null;
+  message: string;
+  /**
+   * Project-relative: `packer.registry.jsonl`, `packer.toml`, an asset's
+   * path, or the path in a state folder the packer refuses.
+   */
+  path: string;
+  severity: Severity;
+}
+
+/**
+ * What `studio-packer check` found (`check --json` prints it). Each
+ * finding is a `Diagnostic` that always names its file; `CheckFinding` is
+ * its schema.
+ */
+export interface CheckReport {
+  /** Registered assets (0 when the registry cannot be read). */
+  assets: number;
+  /** No error findings. */
+  clean: boolean;
+  errors: number;
+  /** Errors first, then by path and line. */
+  findings: CheckFinding[];
+  warnings: number;
+}
+
 /** A BLAKE3 hash of a file's bytes, in lowercase hex. */
 export type ContentHash = string;
 
@@ -206,13 +258,14 @@ export interface CountsByStatus {
 }
 
 /**
- * Something wrong, and where: on an asset or the project, in a build, or
- * in a mutation's plan (a blocker is an `error`, a warning a `warning`).
+ * Something wrong, and where: on an asset or the project, in a build, in a
+ * mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+ * file `studio-packer check` reads (with its line and column).
  *
  * The one type for all of them. The codes differ by context, and so does
  * the schema of `code`: `DiagnosticCode` here (assets, the project,
- * builds); a blocker's and a warning's are in the protocol model
- * (`BlockerCode`, `WarningCode`).
+ * builds); a blocker's, a warning's and a check finding's are in the
+ * protocol model (`BlockerCode`, `WarningCode`, `FindingCode`).
  */
 export interface Diagnostic {
   assetId?: string | null;
@@ -230,8 +283,8 @@ export interface Diagnostic {
 /**
  * Every code a diagnostic of an asset, of the project or of a build may
  * have: the protocol's list, which the schemas carry (a code the packer
- * sends must be here). Blockers and warnings have lists of their own (see
- * `Diagnostic`).
+ * sends must be here). Blockers, warnings and check findings have lists of
+ * their own (see `Diagnostic`).
  */
 export type DiagnosticCode =
   | "invalidUtf8"
@@ -734,6 +787,12 @@ export interface FilesystemMutationWrite {
   op: "write";
   path: ProjectFile;
 }
+
+/**
+ * A check finding's code: one only `check` reports, or a diagnostic's (of
+ * an asset, of the project, or what a build would say of an asset).
+ */
+export type FindingCode = CheckCode | DiagnosticCode;
 
 export interface GetAssetParams {
   assetId: string;

@@ -201,13 +201,14 @@ pub enum Severity {
     Info,
 }
 
-/// Something wrong, and where: on an asset or the project, in a build, or
-/// in a mutation's plan (a blocker is an `error`, a warning a `warning`).
+/// Something wrong, and where: on an asset or the project, in a build, in a
+/// mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+/// file `studio-packer check` reads (with its line and column).
 ///
 /// The one type for all of them. The codes differ by context, and so does
 /// the schema of `code`: `DiagnosticCode` here (assets, the project,
-/// builds); a blocker's and a warning's are in the protocol model
-/// (`BlockerCode`, `WarningCode`).
+/// builds); a blocker's, a warning's and a check finding's are in the
+/// protocol model (`BlockerCode`, `WarningCode`, `FindingCode`).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Diagnostic {
@@ -246,7 +247,8 @@ impl Diagnostic {
         Diagnostic::about(Severity::Warning, code, message, asset_id, path)
     }
 
-    /// A diagnostic at a place in a project file (`line` and `column` 1-based).
+    /// A diagnostic at a place in a project file (`line` and `column` 1-based),
+    /// as `check` reports one.
     pub fn at(
         severity: Severity,
         code: &str,
@@ -270,8 +272,8 @@ impl Diagnostic {
 
 /// Every code a diagnostic of an asset, of the project or of a build may
 /// have: the protocol's list, which the schemas carry (a code the packer
-/// sends must be here). Blockers and warnings have lists of their own (see
-/// `Diagnostic`).
+/// sends must be here). Blockers, warnings and check findings have lists of
+/// their own (see `Diagnostic`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DiagnosticCode {
