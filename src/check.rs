@@ -20,32 +20,16 @@ use crate::project::disk::statcache::StatCache;
 use crate::project::disk::{sandbox, workspace};
 use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::format::registry::{self, RegistryError, REGISTRY_FILE};
-use crate::project::model::{Asset, Severity};
+use crate::project::model::{Asset, Diagnostic, Severity};
 use crate::project::snapshot::divergence::{External, ItemKind};
 use crate::project::snapshot::{Contents, Snapshot};
 
-/// One problem, where a compiler would put it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    pub severity: Severity,
-    /// A divergence kind (`missing`, `registryConflict`, …), a diagnostic
-    /// code, or `registryInvalid` / `manifestInvalid`.
-    pub code: String,
-    /// Project-relative: `packer.registry.jsonl`, `packer.toml` or an asset's path.
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub asset_id: Option<String>,
-    pub message: String,
-}
-
-/// What `check` found.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What `studio-packer check` found (`check --json` prints it). Each
+/// finding is a `Diagnostic` that always names its file; `CheckFinding` is
+/// its schema.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "CheckReport")]
 pub struct Report {
     /// No error findings.
     pub clean: bool,
@@ -53,29 +37,22 @@ pub struct Report {
     pub warnings: usize,
     /// Registered assets (0 when the registry cannot be read).
     pub assets: usize,
-    /// Errors first, then by file and line.
-    pub findings: Vec<Finding>,
+    /// Errors first, then by path and line.
+    #[schemars(with = "Vec<crate::protocol::model::CheckFinding>")]
+    pub findings: Vec<Diagnostic>,
 }
 
 impl Report {
-    fn new(assets: usize, mut findings: Vec<Finding>) -> Report {
-        findings.sort_by(|a, b| (a.severity, &a.file, a.line).cmp(&(b.severity, &b.file, b.line)));
+    fn new(assets: usize, mut findings: Vec<Diagnostic>) -> Report {
+        findings.sort_by(|a, b| (a.severity, &a.path, a.line).cmp(&(b.severity, &b.path, b.line)));
         let count = |s| findings.iter().filter(|f| f.severity == s).count();
         let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
         Report { clean: errors == 0, errors, warnings, assets, findings }
     }
 }
 
-fn error(code: &str, file: &str, line: Option<usize>, asset_id: Option<&str>, message: String) -> Finding {
-    Finding {
-        severity: Severity::Error,
-        code: code.into(),
-        file: file.into(),
-        line,
-        column: None,
-        asset_id: asset_id.map(str::to_string),
-        message,
-    }
+fn error(code: &str, file: &str, line: Option<usize>, asset_id: Option<&str>, message: String) -> Diagnostic {
+    Diagnostic::at(Severity::Error, code, message, file, line, None).with_asset(asset_id)
 }
 
 /// Checks the project at `root`. `Err` only when there is no project to
@@ -102,9 +79,8 @@ pub fn check(root: &Path) -> Result<Report, String> {
         Ok(bytes) => match Manifest::parse(&String::from_utf8_lossy(&bytes), MANIFEST_FILE) {
             Ok(m) => Some(m),
             Err(ManifestError::Invalid { line, column, message, .. }) => {
-                let mut f = error("manifestInvalid", MANIFEST_FILE, Some(line), None, message);
-                f.column = Some(column);
-                findings.push(f);
+                let (line, column) = (Some(line), Some(column));
+                findings.push(Diagnostic::at(Severity::Error, "manifestInvalid", message, MANIFEST_FILE, line, column));
                 None
             }
             Err(e) => {
@@ -229,16 +205,9 @@ pub fn check(root: &Path) -> Result<Report, String> {
         if d.severity == Severity::Info {
             continue;
         }
-        let file = d.path.clone().unwrap_or_else(|| MANIFEST_FILE.into());
-        findings.push(Finding {
-            severity: d.severity,
-            code: d.code.clone(),
-            file,
-            line: None,
-            column: None,
-            asset_id: d.asset_id.clone(),
-            message: d.message.clone(),
-        });
+        // A finding always names its file: the project's own is packer.toml.
+        let path = Some(d.path.clone().unwrap_or_else(|| MANIFEST_FILE.into()));
+        findings.push(Diagnostic { path, ..d.clone() });
     }
     Ok(Report::new(snap.contents.assets.len(), findings))
 }

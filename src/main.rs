@@ -659,10 +659,11 @@ fn check(dir: &Path, as_json: bool) -> ExitCode {
         let shown =
             |file: &str| if dir == Path::new(".") { file.to_string() } else { dir.join(file).display().to_string() };
         for f in &report.findings {
+            let file = f.path.as_deref().unwrap_or_default();
             let at = match (f.line, f.column) {
-                (Some(l), Some(c)) => format!("{}:{l}:{c}", shown(&f.file)),
-                (Some(l), None) => format!("{}:{l}", shown(&f.file)),
-                _ => shown(&f.file),
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", shown(file)),
+                (Some(l), None) => format!("{}:{l}", shown(file)),
+                _ => shown(file),
             };
             let severity = serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string));
             println!("{at}: {}[{}]: {}", severity.unwrap_or_default(), f.code, f.message);

@@ -90,8 +90,17 @@ fn a_missing_file_names_its_registry_line() {
         format!("packer.registry.jsonl:{line}: error[missing]: `assets/sprites/hero.png` is registered but missing")
     );
     let f = &report(dir.path())["findings"][0];
-    assert_eq!((&f["code"], &f["file"], &f["line"]), (&json!("missing"), &json!(REGISTRY), &json!(line)));
-    assert_eq!(f["assetId"], "13hsh6x879ccd571kndbbbe4rw");
+    assert_eq!(
+        *f,
+        json!({
+            "severity": "error",
+            "code": "missing",
+            "message": "`assets/sprites/hero.png` is registered but missing",
+            "assetId": "13hsh6x879ccd571kndbbbe4rw",
+            "path": REGISTRY,
+            "line": line,
+        })
+    );
 }
 
 #[test]
@@ -156,9 +165,11 @@ fn a_manifest_error_names_line_and_column() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &r["findings"][0];
-    assert_eq!((&f["code"], &f["file"]), (&json!("manifestInvalid"), &json!("packer.toml")), "{r}");
+    assert_eq!((&f["code"], &f["path"]), (&json!("manifestInvalid"), &json!("packer.toml")), "{r}");
     assert_eq!(f["line"], manifest.lines().count() + 2, "{r}");
     assert!(f["column"].is_u64(), "{r}");
+    let keys: Vec<&String> = f.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["code", "column", "line", "message", "path", "severity"], "{r}");
 }
 
 #[test]
@@ -267,7 +278,7 @@ fn every_problem_a_build_would_report_of_an_assets_content_is_a_finding() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["file"].as_str().unwrap().to_string(), d["code"].as_str().unwrap().to_string()))
+        .map(|d| (d["path"].as_str().unwrap().to_string(), d["code"].as_str().unwrap().to_string()))
         .collect();
     found.sort();
     assert_eq!(
@@ -304,5 +315,5 @@ fn an_asset_in_the_build_output_is_a_finding() {
     std::fs::remove_dir_all(f.path(".packer")).unwrap();
     let r = report(&f.root());
     assert_eq!(r["findings"][0]["code"], "inBuildOutput", "{r}");
-    assert_eq!(r["findings"][0]["file"], "build/a.txt");
+    assert_eq!(r["findings"][0]["path"], "build/a.txt");
 }

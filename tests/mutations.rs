@@ -97,7 +97,9 @@ fn expected_generation_that_is_stale_rejects() {
     let stale =
         s.call("packer/applyMutation", json!({"projectId": pid, "mutation": tag("b"), "expectedGeneration": gen}));
     assert_eq!(stale["outcome"], "rejected");
-    assert_eq!(codes(&stale["blockers"]), ["staleGeneration"]);
+    // A blocker is a diagnostic of severity `error`.
+    let message = format!("expected generation {gen}, but the project is at generation {}", gen + 1);
+    assert_eq!(stale["blockers"], json!([{"severity": "error", "code": "staleGeneration", "message": message}]));
     assert_eq!(stale["generation"], gen + 1);
     let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": id}));
     assert_eq!(a["asset"]["tags"], json!(["a"]));
@@ -246,9 +248,10 @@ fn an_asset_may_not_move_into_or_be_registered_in_the_build_output() {
             "packer/previewMutation",
             json!({"projectId": pid, "mutation": {"kind": "move", "assetId": id, "to": to}}),
         );
-        assert_eq!(codes(&p["blockers"]), ["inBuildOutput"], "{to}: {p}");
-        assert_eq!(p["blockers"][0]["path"], to);
-        assert!(p["blockers"][0]["message"].as_str().unwrap().contains("inside the build output (`build`)"));
+        let message = format!("`{to}` is inside the build output (`build`), where a build replaces files with packs");
+        let blocker =
+            json!({"severity": "error", "code": "inBuildOutput", "message": message, "assetId": id, "path": to});
+        assert_eq!(p["blockers"], json!([blocker]), "{to}: {p}");
     }
     let p = s.call(
         "packer/previewMutation",
@@ -278,6 +281,9 @@ fn a_move_outside_the_roots_to_an_excluded_name_warns_of_both() {
     );
     assert_eq!(codes(&p["blockers"]), Vec::<String>::new(), "{p}");
     assert_eq!(codes(&p["warnings"]), ["kindChanged", "outsideAssetRoots", "excluded"], "{p}");
+    // A warning is a diagnostic of severity `warning`.
+    let severities: Vec<&Value> = p["warnings"].as_array().unwrap().iter().map(|w| &w["severity"]).collect();
+    assert_eq!(severities, [&json!("warning"); 3], "{p}");
 }
 
 #[test]

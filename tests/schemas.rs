@@ -166,9 +166,31 @@ fn the_schemas_are_strict_enough_to_fail() {
     let mut bad = r.clone();
     bad["outcome"] = json!("succeeded");
     assert!(v.rejects("applyMutation.result.json", &bad));
+    let id = r["registryMutations"][0]["assetId"].clone();
     let mut bad = r;
     bad["extra"] = json!(1);
     assert!(v.rejects("applyMutation.result.json", &bad));
+    // A blocker is an `error` and a warning a `warning`, always.
+    let mutation = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": id, "to": "assets/f000.json"},
+        {"kind": "register", "paths": ["assets/nope.txt"]},
+    ]});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": mutation}));
+    assert_eq!(
+        (p["blockers"][0]["severity"].as_str(), p["warnings"][0]["severity"].as_str()),
+        (Some("error"), Some("warning")),
+        "{p}"
+    );
+    v.check("previewMutation.result.json", &p);
+    for (list, severity) in [("blockers", json!("warning")), ("warnings", json!("error")), ("blockers", json!("info"))]
+    {
+        let mut bad = p.clone();
+        bad[list][0]["severity"] = severity;
+        assert!(v.rejects("previewMutation.result.json", &bad), "{list}: {}", bad[list][0]);
+    }
+    let mut bad = p;
+    bad["blockers"][0].as_object_mut().unwrap().remove("severity");
+    assert!(v.rejects("previewMutation.result.json", &bad));
 }
 
 #[test]
@@ -200,8 +222,13 @@ fn summarised_answers_and_limit_errors_match_their_schemas() {
     assert_eq!(e["data"]["limit"], 1_000);
     v.check("error.json", &e);
     // A list longer than an answer lists is not a valid answer.
+    // (The entry added is a valid blocker: only the length is wrong.)
+    let blocker = json!({"severity": "error", "code": "notFound", "message": "x"});
+    let mut replaced = preview.clone();
+    replaced["blockers"][0] = blocker.clone();
+    v.check("previewMutation.result.json", &replaced);
     let mut long = preview;
-    long["blockers"].as_array_mut().unwrap().push(json!({"code": "notFound", "message": "x"}));
+    long["blockers"].as_array_mut().unwrap().push(blocker);
     assert!(v.rejects("previewMutation.result.json", &long));
 }
 
@@ -259,6 +286,55 @@ fn the_hardening_answers_match_their_schemas() {
     for e in s.events() {
         v.check("event.json", &e);
     }
+}
+
+/// `studio-packer check --json` matches check.json whatever it finds: the
+/// codes only check reports (divergence kinds, the files' syntax) beside
+/// the diagnostics' own.
+#[test]
+fn check_reports_match_their_schema() {
+    let mut v = Validator::new();
+    let check = |root: &Path| -> Value {
+        let out = std::process::Command::new(common::BIN).arg("check").arg(root).arg("--json").output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    };
+    let codes = |r: &Value| -> Vec<String> {
+        let mut codes: Vec<String> =
+            r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
+        codes.sort();
+        codes
+    };
+    let f = Fixture::new(&[("assets/a.txt", b"a"), ("assets/b.txt", b"b"), ("assets/bad.json", b"{")]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    register_all(&mut s, &pid, &f);
+    assert_eq!(s.shutdown(), 0);
+    std::fs::remove_file(f.path("assets/a.txt")).unwrap();
+    f.write("assets/b.txt", b"changed");
+    f.write("assets/new.txt", b"new");
+    std::os::unix::fs::symlink(f.path("assets/new.txt"), f.path("assets/link.txt")).unwrap();
+    let r = check(&f.root());
+    assert_eq!(codes(&r), ["invalidJson", "missing", "modified", "symlinkIgnored", "untracked"], "{r:#}");
+    v.check("check.json", &r);
+
+    // The files' syntax: each error at its line (and the manifest's column).
+    let manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap();
+    f.write("packer.toml", format!("{manifest}\nbogus = 1\n").as_bytes());
+    let registry = std::fs::read_to_string(f.path("packer.registry.jsonl")).unwrap();
+    f.write("packer.registry.jsonl", format!("{registry}{{oops\n").as_bytes());
+    let r = check(&f.root());
+    assert_eq!(codes(&r), ["manifestInvalid", "registryInvalid"], "{r:#}");
+    v.check("check.json", &r);
+
+    // A finding names its file `path`, with a code of the lists.
+    let mut bad = r.clone();
+    let finding = bad["findings"][0].as_object_mut().unwrap();
+    let path = finding.remove("path").unwrap();
+    finding.insert("file".into(), path);
+    assert!(v.rejects("check.json", &bad));
+    let mut bad = r;
+    bad["findings"][0]["code"] = json!("nonsense");
+    assert!(v.rejects("check.json", &bad));
 }
 
 /// Drift between what the binary sends and what the schemas allow, each

@@ -138,7 +138,7 @@ fn a_link_in_the_state_folder_is_refused_by_every_command_and_its_target_is_unto
             let report: Value = serde_json::from_slice(&out.stdout).unwrap();
             let finding = &report["findings"][0];
             assert_eq!(finding["code"], "stateFolderRefused", "{case}: {report}");
-            assert_eq!(finding["file"], *at, "{case}");
+            assert_eq!(finding["path"], *at, "{case}");
 
             assert_eq!(picture(&p.outside), before, "{case}: something outside the project changed");
             assert!(

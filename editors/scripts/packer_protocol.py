@@ -113,10 +113,13 @@ class BeginExternalChangeResult(TypedDict):
 class _BlockerRequired(TypedDict):
     code: BlockerCode
     message: str
+    severity: BlockerSeverity
 
 
 class Blocker(_BlockerRequired, total=False):
-    """A blocker of a mutation."""
+    """A blocker of a mutation: a `Diagnostic` of severity `error` with a
+    blocker's code.
+    """
 
     assetId: AssetId
     path: str
@@ -124,6 +127,10 @@ class Blocker(_BlockerRequired, total=False):
 
 # What stops a mutation: any blocker rejects it and it changes nothing.
 BlockerCode = Literal["staleGeneration", "emptyMutation", "outsideProject", "invalidName", "alreadyRegistered", "notFound", "notAFile", "unreadable", "unknownAsset", "targetExists", "fileMissing", "invalidTag", "invalidSetting", "diverged", "unknownDivergence", "invalidResolution", "registryInvalid", "manifestInvalid", "inConflict", "caseConflict", "inBuildOutput"]
+
+
+# A blocker's severity: always `error`.
+BlockerSeverity = Literal["error"]
 
 
 # An outcome of a build or a cache prune.
@@ -201,6 +208,49 @@ CancelledOutcome = Literal["cancelled"]
 ChangeId = str
 
 
+# The codes only `studio-packer check` reports: the divergence items a
+# freshly opened project would show, and the project files' syntax.
+CheckCode = Literal["modified", "missing", "moved", "untracked", "registryConflict", "registryInvalid", "manifestInvalid"]
+
+
+class _CheckFindingRequired(TypedDict):
+    code: FindingCode
+    message: str
+    # Project-relative: `packer.registry.jsonl`, `packer.toml`, an asset's
+    # path, or the path in a state folder the packer refuses.
+    path: str
+    severity: Severity
+
+
+class CheckFinding(_CheckFindingRequired, total=False):
+    """One finding of `studio-packer check --json`: a `Diagnostic` that always
+    names its file.
+    """
+
+    assetId: str
+    # 1-based: the manifest's errors.
+    column: int
+    # 1-based: the registry entry's or conflict record's line, a bad
+    # registry line, the manifest's error line.
+    line: int
+
+
+class CheckReport(TypedDict):
+    """What `studio-packer check` found (`check --json` prints it). Each
+    finding is a `Diagnostic` that always names its file; `CheckFinding` is
+    its schema.
+    """
+
+    # Registered assets (0 when the registry cannot be read).
+    assets: int
+    # No error findings.
+    clean: bool
+    errors: int
+    # Errors first, then by path and line.
+    findings: List[CheckFinding]
+    warnings: int
+
+
 # A BLAKE3 hash of a file's bytes, in lowercase hex.
 ContentHash = str
 
@@ -236,9 +286,17 @@ class _DiagnosticRequired(TypedDict):
 
 
 class Diagnostic(_DiagnosticRequired, total=False):
-    """A diagnostic, on an asset or on the project."""
+    """Something wrong, and where: on an asset or the project, in a build, in a
+    mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+    file `studio-packer check` reads (with its line and column).
+    """
 
     assetId: AssetId
+    # 1-based, on `line`.
+    column: int
+    # 1-based, in the file at `path`.
+    line: int
+    # Project-relative: an asset's path, or the project file concerned.
     path: str
 
 
@@ -727,6 +785,11 @@ class FilesystemMutationDelete(TypedDict):
 class FilesystemMutationWrite(TypedDict):
     op: Literal["write"]
     path: ProjectFile
+
+
+# A check finding's code: one only `check` reports, or a diagnostic's (of
+# an asset, of the project, or what a build would say of an asset).
+FindingCode = Union["CheckCode", "DiagnosticCode"]
 
 
 # A snapshot's generation. It starts past the journal's last `seq`
@@ -1345,10 +1408,13 @@ class Truncated(_TruncatedRequired, total=False):
 class _WarningRequired(TypedDict):
     code: WarningCode
     message: str
+    severity: WarningSeverity
 
 
 class Warning(_WarningRequired, total=False):
-    """A warning of a mutation."""
+    """A warning of a mutation: a `Diagnostic` of severity `warning` with a
+    warning's code.
+    """
 
     assetId: AssetId
     path: str
@@ -1356,6 +1422,10 @@ class Warning(_WarningRequired, total=False):
 
 # What a client should know of a mutation that does not stop it.
 WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
+
+
+# A warning's severity: always `warning`.
+WarningSeverity = Literal["warning"]
 
 
 class _WatchRequired(TypedDict):

@@ -59,17 +59,13 @@ struct Unit {
 
 enum UnitError {
     Cancelled,
-    Diagnostic(Diagnostic),
+    /// Boxed: a `Diagnostic` (with its line and column) is too large to pass
+    /// by value in every `Err` of the build's hot path.
+    Diagnostic(Box<Diagnostic>),
 }
 
 fn diag(asset: &Asset, code: &str, message: String) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        code: code.to_string(),
-        message,
-        asset_id: Some(asset.id().to_string()),
-        path: Some(asset.path().to_string()),
-    }
+    Diagnostic::project(Severity::Error, code, message, Some(asset.path().to_string())).with_asset(Some(asset.id()))
 }
 
 /// Compressed when that is smaller; formats that are compressed already are
@@ -116,19 +112,20 @@ fn unit_key(a: &Asset, level: i32) -> Key {
 
 /// An asset's file read and processed, or the diagnostic a build reports
 /// for it: the one place a build judges an asset's own content.
-fn read_and_process(sandbox: &Sandbox, a: &Asset) -> Result<process::Processed, Diagnostic> {
-    let bytes =
-        sandbox.read(a.path()).map_err(|e| diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path())))?;
+fn read_and_process(sandbox: &Sandbox, a: &Asset) -> Result<process::Processed, Box<Diagnostic>> {
+    let bytes = sandbox
+        .read(a.path())
+        .map_err(|e| Box::new(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
     if ContentHash::of(&bytes) != a.entry.hash {
         let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
-        return Err(diag(a, "diverged", msg));
+        return Err(Box::new(diag(a, "diverged", msg)));
     }
     #[cfg(feature = "test-hooks")]
     if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
         std::thread::sleep(Duration::from_millis(ms));
     }
     process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
-        .map_err(|(code, message)| diag(a, &code, format!("`{}`: {message}", a.path())))
+        .map_err(|(code, message)| Box::new(diag(a, &code, format!("`{}`: {message}", a.path()))))
 }
 
 /// A registered asset a build refuses for its place: inside the build
@@ -165,7 +162,7 @@ pub fn asset_problems(
         assets
             .par_iter()
             .filter(|a| matches!(a.status, Status::Ok | Status::Invalid) && !judged(a) && !known(a))
-            .filter_map(|a| read_and_process(sandbox, a).err())
+            .filter_map(|a| read_and_process(sandbox, a).err().map(|d| *d))
             .collect::<Vec<_>>()
     }));
     problems
@@ -185,9 +182,9 @@ fn process_unit(
     let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
     let size = (processed.width, processed.height);
     let meta = StoredMeta::describing(&processed.bytes, &stored, processed.format, compression, used_level, size);
-    cache
-        .put(&unit.key, &meta, &stored)
-        .map_err(|e| UnitError::Diagnostic(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))?;
+    cache.put(&unit.key, &meta, &stored).map_err(|e| {
+        UnitError::Diagnostic(Box::new(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))
+    })?;
     crate::fault::point("an asset processed into the cache");
     if let Some(remote) = remote {
         remote.upload(&unit.key, &meta, stored);
@@ -609,13 +606,8 @@ impl<'a> Build<'a> {
         let conflicts = self.snap.divergence.iter().filter(|i| i.kind == ItemKind::RegistryConflict);
         for item in conflicts {
             let msg = format!("`{}` is in an unresolved registry conflict: reconcile it first", item.path);
-            diagnostics.push(Diagnostic {
-                severity: Severity::Error,
-                code: "diverged".into(),
-                message: msg,
-                asset_id: item.asset_id.clone(),
-                path: Some(item.path.clone()),
-            });
+            let d = Diagnostic::project(Severity::Error, "diverged", msg, Some(item.path.clone()));
+            diagnostics.push(d.with_asset(item.asset_id.as_deref()));
         }
         diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
         (!diagnostics.is_empty())
@@ -716,7 +708,7 @@ impl<'a> Build<'a> {
             match outcome.expect("every unit is answered") {
                 Ok(meta) => metas.push(meta),
                 Err(UnitError::Cancelled) => cancelled = true,
-                Err(UnitError::Diagnostic(d)) => diagnostics.push(d),
+                Err(UnitError::Diagnostic(d)) => diagnostics.push(*d),
             }
         }
         let tally = Tally { processed, reused: (metas.len() as u64).saturating_sub(processed) };

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::format::registry;
+use super::model::Diagnostic;
 use super::snapshot::Snapshot;
-use super::write::mutation::{self, Capped, ExecError, Executed, Issue, Mutation, Plan};
+use super::write::mutation::{self, Capped, ExecError, Executed, Mutation, Plan};
 use super::Project;
 use crate::operations::{OpState, Operation};
 use crate::transport::RpcError;
@@ -181,7 +182,7 @@ fn apply_result(op: &Operation, outcome: &str, generation: u64, lists: Map<Strin
 }
 
 /// An answer's lists holding only `blockers`.
-fn lists_with_blockers(blockers: &Capped<Issue>) -> Map<String, Value> {
+fn lists_with_blockers(blockers: &Capped<Diagnostic>) -> Map<String, Value> {
     let empty = (Capped::default(), Capped::default(), Capped::default());
     mutation::answer_lists(blockers, &empty.0, &empty.1, &empty.2, None)
 }
@@ -253,9 +254,9 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
 
 /// The blocker of an apply that expected another generation than the
 /// current one.
-fn stale_generation(snap: &Snapshot, expected: Option<u64>) -> Option<Capped<Issue>> {
+fn stale_generation(snap: &Snapshot, expected: Option<u64>) -> Option<Capped<Diagnostic>> {
     let expected = expected.filter(|&expected| expected != snap.generation)?;
-    let blocker = Issue::new(
+    let blocker = Diagnostic::blocker(
         "staleGeneration",
         format!("expected generation {expected}, but the project is at generation {}", snap.generation),
         None,

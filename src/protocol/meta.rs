@@ -43,8 +43,8 @@ struct Row {
 }
 
 /// The meta-model: `{protocolVersion, methods, notifications, mutationKinds,
-/// eventKinds, $defs}`. Every row of [`METHODS`] appears, with the types
-/// [`Request::decode`] reads and the handlers answer.
+/// eventKinds, error, checkReport, $defs}`. Every row of [`METHODS`]
+/// appears, with the types [`Request::decode`] reads and the handlers answer.
 pub fn model() -> Value {
     let mut read = generator(true);
     let mut write = generator(false);
@@ -173,6 +173,8 @@ pub fn model() -> Value {
         ("$/progress", def::<ProgressParams>(w), "LSP work-done progress of an operation."),
     ];
     let extra = [def::<ErrorObject>(w)];
+    // Not a message: what `studio-packer check --json` prints.
+    let check = def::<crate::check::Report>(w);
 
     let mut defs = read.take_definitions(true);
     for (name, mut schema) in write.take_definitions(true) {
@@ -211,6 +213,7 @@ pub fn model() -> Value {
         "mutationKinds": crate::project::write::mutation::KINDS,
         "eventKinds": Event::KINDS,
         "error": extra[0],
+        "checkReport": check,
         "$defs": sorted,
     })
 }
@@ -269,7 +272,8 @@ fn without_null(prop: &mut Value) {
 
 /// The files of `protocol/schema/`, by name: `defs.json` holds every
 /// definition; each method's params and result, each notification's
-/// params and the error object have a file of their own that refers to it.
+/// params, the error object, a mutation and `check --json`'s report have a
+/// file of their own that refers to it.
 pub fn schema_files(model: &Value) -> Vec<(String, Value)> {
     let mut files = Vec::new();
     let file = |name: &str, title: String, def: &str| {
@@ -306,6 +310,8 @@ pub fn schema_files(model: &Value) -> Vec<(String, Value)> {
     }
     files.push(file("error.json", "JSON-RPC error object".into(), model["error"].as_str().expect("error")));
     files.push(file("mutation.json", "A mutation".into(), "Mutation"));
+    let check = model["checkReport"].as_str().expect("checkReport");
+    files.push(file("check.json", "studio-packer check --json".into(), check));
     files.push((
         "defs.json".to_string(),
         json!({

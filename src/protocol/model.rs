@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::project::disk::statcache::ObserveStats;
-use crate::project::model::{Asset, Diagnostic};
+use crate::project::model::{Asset, Diagnostic, DiagnosticCode, Severity};
 use crate::project::snapshot::divergence::Item as DivergenceItem;
 use crate::project::snapshot::{AssetCounts, DiagnosticCounts};
 
@@ -635,11 +635,27 @@ pub enum WarningCode {
     CopyKept,
 }
 
-/// A blocker of a mutation.
+/// A blocker's severity: always `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BlockerSeverity {
+    Error,
+}
+
+/// A warning's severity: always `warning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WarningSeverity {
+    Warning,
+}
+
+/// A blocker of a mutation: a `Diagnostic` of severity `error` with a
+/// blocker's code.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct Blocker {
+    pub severity: BlockerSeverity,
     pub code: BlockerCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -649,11 +665,13 @@ pub struct Blocker {
     pub path: Option<String>,
 }
 
-/// A warning of a mutation.
+/// A warning of a mutation: a `Diagnostic` of severity `warning` with a
+/// warning's code.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct Warning {
+    pub severity: WarningSeverity,
     pub code: WarningCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -815,6 +833,55 @@ pub struct ApplyResult {
     pub filesystem_mutations: Vec<FilesystemMutation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncated>,
+}
+
+// --------------------------------------------------------------------- check
+
+/// The codes only `studio-packer check` reports: the divergence items a
+/// freshly opened project would show, and the project files' syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckCode {
+    Modified,
+    Missing,
+    Moved,
+    Untracked,
+    RegistryConflict,
+    RegistryInvalid,
+    ManifestInvalid,
+}
+
+/// A check finding's code: one only `check` reports, or a diagnostic's (of
+/// an asset, of the project, or what a build would say of an asset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FindingCode {
+    Check(CheckCode),
+    Diagnostic(DiagnosticCode),
+}
+
+/// One finding of `studio-packer check --json`: a `Diagnostic` that always
+/// names its file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckFinding {
+    pub severity: Severity,
+    pub code: FindingCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    /// Project-relative: `packer.registry.jsonl`, `packer.toml`, an asset's
+    /// path, or the path in a state folder the packer refuses.
+    pub path: String,
+    /// 1-based: the registry entry's or conflict record's line, a bad
+    /// registry line, the manifest's error line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub line: Option<usize>,
+    /// 1-based: the manifest's errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub column: Option<usize>,
 }
 
 // -------------------------------------------------------------- notifications

@@ -83,12 +83,16 @@ export interface BeginExternalChangeResult {
   changeId: ChangeId;
 }
 
-/** A blocker of a mutation. */
+/**
+ * A blocker of a mutation: a `Diagnostic` of severity `error` with a
+ * blocker's code.
+ */
 export interface Blocker {
   assetId?: AssetId;
   code: BlockerCode;
   message: string;
   path?: string;
+  severity: BlockerSeverity;
 }
 
 /** What stops a mutation: any blocker rejects it and it changes nothing. */
@@ -114,6 +118,9 @@ export type BlockerCode =
   | "inConflict"
   | "caseConflict"
   | "inBuildOutput";
+
+/** A blocker's severity: always `error`. */
+export type BlockerSeverity = "error";
 
 /** An outcome of a build or a cache prune. */
 export type BuildOutcome = "succeeded" | "failed" | "cancelled";
@@ -181,6 +188,58 @@ export type CancelledOutcome = "cancelled";
 /** An external change's id: `xc-` and an id. */
 export type ChangeId = string;
 
+/**
+ * The codes only `studio-packer check` reports: the divergence items a
+ * freshly opened project would show, and the project files' syntax.
+ */
+export type CheckCode =
+  | "modified"
+  | "missing"
+  | "moved"
+  | "untracked"
+  | "registryConflict"
+  | "registryInvalid"
+  | "manifestInvalid";
+
+/**
+ * One finding of `studio-packer check --json`: a `Diagnostic` that always
+ * names its file.
+ */
+export interface CheckFinding {
+  assetId?: string;
+  code: FindingCode;
+  /** 1-based: the manifest's errors. */
+  column?: number;
+  /**
+   * 1-based: the registry entry's or conflict record's line, a bad
+   * registry line, the manifest's error line.
+   */
+  line?: number;
+  message: string;
+  /**
+   * Project-relative: `packer.registry.jsonl`, `packer.toml`, an asset's
+   * path, or the path in a state folder the packer refuses.
+   */
+  path: string;
+  severity: Severity;
+}
+
+/**
+ * What `studio-packer check` found (`check --json` prints it). Each
+ * finding is a `Diagnostic` that always names its file; `CheckFinding` is
+ * its schema.
+ */
+export interface CheckReport {
+  /** Registered assets (0 when the registry cannot be read). */
+  assets: number;
+  /** No error findings. */
+  clean: boolean;
+  errors: number;
+  /** Errors first, then by path and line. */
+  findings: CheckFinding[];
+  warnings: number;
+}
+
 /** A BLAKE3 hash of a file's bytes, in lowercase hex. */
 export type ContentHash = string;
 
@@ -206,11 +265,20 @@ export interface CountsByStatus {
   ok: number;
 }
 
-/** A diagnostic, on an asset or on the project. */
+/**
+ * Something wrong, and where: on an asset or the project, in a build, in a
+ * mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+ * file `studio-packer check` reads (with its line and column).
+ */
 export interface Diagnostic {
   assetId?: AssetId;
   code: DiagnosticCode;
+  /** 1-based, on `line`. */
+  column?: number;
+  /** 1-based, in the file at `path`. */
+  line?: number;
   message: string;
+  /** Project-relative: an asset's path, or the project file concerned. */
   path?: string;
   severity: Severity;
 }
@@ -708,6 +776,12 @@ export interface FilesystemMutationWrite {
   op: "write";
   path: ProjectFile;
 }
+
+/**
+ * A check finding's code: one only `check` reports, or a diagnostic's (of
+ * an asset, of the project, or what a build would say of an asset).
+ */
+export type FindingCode = CheckCode | DiagnosticCode;
 
 /**
  * A snapshot's generation. It starts past the journal's last `seq`
@@ -1274,12 +1348,16 @@ export interface Truncated {
   warnings: number;
 }
 
-/** A warning of a mutation. */
+/**
+ * A warning of a mutation: a `Diagnostic` of severity `warning` with a
+ * warning's code.
+ */
 export interface Warning {
   assetId?: AssetId;
   code: WarningCode;
   message: string;
   path?: string;
+  severity: WarningSeverity;
 }
 
 /** What a client should know of a mutation that does not stop it. */
@@ -1300,6 +1378,9 @@ export type WarningCode =
   | "contentDiffers"
   | "choiceNeeded"
   | "copyKept";
+
+/** A warning's severity: always `warning`. */
+export type WarningSeverity = "warning";
 
 export interface Watch {
   reason?: string;

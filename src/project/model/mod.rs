@@ -207,7 +207,13 @@ pub enum Severity {
     Info,
 }
 
-/// A diagnostic, on an asset or on the project.
+// The one type for all of them. The codes differ by context, and so does
+// the schema of `code`: `DiagnosticCode` here (assets, the project,
+// builds); a blocker's, a warning's and a check finding's are in the
+// protocol model (`BlockerCode`, `WarningCode`, `FindingCode`).
+/// Something wrong, and where: on an asset or the project, in a build, in a
+/// mutation's plan (a blocker is an `error`, a warning a `warning`), or in a
+/// file `studio-packer check` reads (with its line and column).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
@@ -219,18 +225,61 @@ pub struct Diagnostic {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<crate::protocol::model::AssetId>")]
     pub asset_id: Option<String>,
+    /// Project-relative: an asset's path, or the project file concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// 1-based, in the file at `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub line: Option<usize>,
+    /// 1-based, on `line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub column: Option<usize>,
 }
 
 impl Diagnostic {
+    /// A diagnostic of the project (no asset), at no line.
     pub fn project(severity: Severity, code: &str, message: String, path: Option<String>) -> Self {
-        Diagnostic { severity, code: code.to_string(), message, asset_id: None, path }
+        Diagnostic { severity, code: code.to_string(), message, asset_id: None, path, line: None, column: None }
+    }
+
+    /// What stops a mutation: a blocker is an `error`.
+    pub fn blocker(code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Self {
+        Diagnostic::about(Severity::Error, code, message, asset_id, path)
+    }
+
+    /// What a client should know that stops nothing (a mutation's warning).
+    pub fn warning(code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Self {
+        Diagnostic::about(Severity::Warning, code, message, asset_id, path)
+    }
+
+    /// A diagnostic at a place in a project file (`line` and `column` 1-based),
+    /// as `check` reports one.
+    pub fn at(
+        severity: Severity,
+        code: &str,
+        message: String,
+        path: &str,
+        line: Option<usize>,
+        column: Option<usize>,
+    ) -> Self {
+        Diagnostic { line, column, ..Diagnostic::project(severity, code, message, Some(path.to_string())) }
+    }
+
+    /// The same diagnostic about the asset `asset_id` (none: about no asset).
+    pub fn with_asset(self, asset_id: Option<&str>) -> Self {
+        Diagnostic { asset_id: asset_id.map(str::to_string), ..self }
+    }
+
+    fn about(severity: Severity, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Self {
+        Diagnostic::project(severity, code, message, path.map(str::to_string)).with_asset(asset_id)
     }
 }
 
 // The protocol's list of codes: a code the packer sends must be here (the
 // schemas carry it and the tests validate real answers against them).
+// Blockers, warnings and check findings have lists of their own.
 /// Every code a diagnostic of an asset, of the project or of a build may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -324,6 +373,8 @@ impl Asset {
                 message: p.message,
                 asset_id: Some(entry.id.to_string()),
                 path: Some(entry.path.to_string()),
+                line: None,
+                column: None,
             })
             .collect();
         let modified = obs.hash != entry.hash;
@@ -350,5 +401,42 @@ impl Asset {
 
     pub fn path(&self) -> &str {
         &self.entry.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_blocker_is_an_error_and_a_warning_a_warning() {
+        let b = Diagnostic::blocker("notFound", "no file".into(), None, Some("assets/a.txt"));
+        let expected = json!({"severity": "error", "code": "notFound", "message": "no file", "path": "assets/a.txt"});
+        assert_eq!(serde_json::to_value(&b).unwrap(), expected);
+        let w = Diagnostic::warning("noChange", "the same".into(), Some("a1"), None);
+        let expected = json!({"severity": "warning", "code": "noChange", "message": "the same", "assetId": "a1"});
+        assert_eq!(serde_json::to_value(&w).unwrap(), expected);
+    }
+
+    #[test]
+    fn line_and_column_are_on_the_wire_only_when_known() {
+        let d = Diagnostic::at(Severity::Error, "manifestInvalid", "bad".into(), "packer.toml", Some(3), Some(7));
+        let text = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            text,
+            r#"{"severity":"error","code":"manifestInvalid","message":"bad","path":"packer.toml","line":3,"column":7}"#
+        );
+        assert_eq!(serde_json::from_str::<Diagnostic>(&text).unwrap(), d);
+        let d = Diagnostic::at(Severity::Warning, "missing", "gone".into(), "r.jsonl", Some(2), None)
+            .with_asset(Some("a1"));
+        let text = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            text,
+            r#"{"severity":"warning","code":"missing","message":"gone","assetId":"a1","path":"r.jsonl","line":2}"#
+        );
+        // A diagnostic written before lines existed still reads.
+        let old: Diagnostic = serde_json::from_str(r#"{"severity":"info","code":"x","message":"m"}"#).unwrap();
+        assert_eq!(old, Diagnostic::project(Severity::Info, "x", "m".into(), None));
     }
 }

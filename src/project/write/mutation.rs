@@ -20,7 +20,7 @@ use crate::project::disk::workspace;
 use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
 use crate::project::format::registry::{Conflict, REGISTRY_FILE};
 use crate::project::model::paths;
-use crate::project::model::{Asset, Entry, Kind, Observed, Status};
+use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Status};
 use crate::project::snapshot::divergence::External;
 use crate::project::snapshot::divergence::Untracked;
 use crate::project::snapshot::{Contents, Snapshot};
@@ -267,8 +267,8 @@ impl<T: Serialize> Serialize for Capped<T> {
 /// [`LISTED`] entries. When any list is longer, `truncated` gives every
 /// list's full length; an answer with no long list keeps the plain shape.
 pub fn answer_lists(
-    blockers: &Capped<Issue>,
-    warnings: &Capped<Issue>,
+    blockers: &Capped<Diagnostic>,
+    warnings: &Capped<Diagnostic>,
     registry_mutations: &Capped<RegistryMutation>,
     filesystem_mutations: &Capped<FsMutation>,
     resolutions: Option<&Capped<Value>>,
@@ -309,24 +309,6 @@ mod erased {
         fn total(&self) -> usize {
             self.total
         }
-    }
-}
-
-/// A blocker or a warning.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Issue {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub asset_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-}
-
-impl Issue {
-    pub fn new(code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) -> Issue {
-        Issue { code: code.into(), message, asset_id: asset_id.map(str::to_string), path: path.map(str::to_string) }
     }
 }
 
@@ -382,8 +364,8 @@ pub enum Step {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub base_generation: u64,
-    pub blockers: Capped<Issue>,
-    pub warnings: Capped<Issue>,
+    pub blockers: Capped<Diagnostic>,
+    pub warnings: Capped<Diagnostic>,
     pub registry_mutations: Capped<RegistryMutation>,
     pub filesystem_mutations: Capped<FsMutation>,
     pub steps: Vec<Step>,
@@ -447,8 +429,8 @@ pub(super) struct Planner<'a> {
     pub(super) conflicts: Vec<Conflict>,
     overlay: HashMap<String, DiskEntry>,
     pub(super) steps: Vec<Step>,
-    blockers: Capped<Issue>,
-    warnings: Capped<Issue>,
+    blockers: Capped<Diagnostic>,
+    warnings: Capped<Diagnostic>,
     touched: BTreeSet<Arc<str>>,
     /// At apply, the lane's stat cache: files about to be touched are
     /// checked against the registry (cheaply, by stat) before anything moves.
@@ -535,13 +517,13 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         // Writing over a registry someone else changed would lose their change.
         if p.external.registry.is_some() {
             let msg = format!("{REGISTRY_FILE} was changed outside the packer: reconcile it (reload or keep) first");
-            p.blockers.push(Issue::new("diverged", msg, None, Some(REGISTRY_FILE)));
+            p.blockers.push(Diagnostic::blocker("diverged", msg, None, Some(REGISTRY_FILE)));
         }
     }
     let writes_manifest = p.steps.iter().any(|s| matches!(s, Step::WriteManifest { .. }));
     if writes_manifest && p.external.manifest_changed {
         let msg = format!("{MANIFEST_FILE} was changed outside the packer: reconcile it (reload) first");
-        p.blockers.push(Issue::new("diverged", msg, None, Some(MANIFEST_FILE)));
+        p.blockers.push(Diagnostic::blocker("diverged", msg, None, Some(MANIFEST_FILE)));
     }
     Plan {
         base_generation: snap.generation,
@@ -567,11 +549,11 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
 
 impl Planner<'_> {
     pub(super) fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.blockers.push_with(|| Issue::new(code, message, asset_id, path));
+        self.blockers.push_with(|| Diagnostic::blocker(code, message, asset_id, path));
     }
 
     pub(super) fn warn(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
-        self.warnings.push_with(|| Issue::new(code, message, asset_id, path));
+        self.warnings.push_with(|| Diagnostic::warning(code, message, asset_id, path));
     }
 
     pub(super) fn disk(&self, rel: &str) -> DiskEntry {
