@@ -89,3 +89,30 @@ fn the_schemas_compile_and_refer_only_to_what_exists() {
         }
     }
 }
+
+/// The schemas' descriptions come from doc comments; those are for client
+/// authors, never a maintainer's note about the Rust code.
+#[test]
+fn descriptions_speak_to_client_authors() {
+    fn walk(v: &Value, at: &str, found: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(d)) = map.get("description") {
+                    for word in ["crate::", "[`", "serde", "schemars", "Rust", "struct"] {
+                        if d.contains(word) {
+                            found.push(format!("{at}: `{word}` in {d:?}"));
+                        }
+                    }
+                }
+                for (k, x) in map {
+                    walk(x, &format!("{at}/{k}"), found);
+                }
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{at}[{i}]"), found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&meta::model()["$defs"], "", &mut found);
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -426,3 +426,197 @@ fn initialize_declares_what_the_readme_and_the_schemas_describe() {
         assert!(readme.contains(&variant), "protocol/README.md's Mutation type has no `{kind}`");
     }
 }
+
+/// What the hand-kept schemas refused, the generated ones refuse too: real
+/// answers and notifications, each changed in one way no packer sends, must
+/// each be rejected (a review found the first generated schemas accepting
+/// 46 such instances).
+#[test]
+fn the_generated_schemas_refuse_what_no_packer_sends() {
+    let mut v = Validator::new();
+    let f = Fixture::new(&[("assets/a.txt", b"a"), ("assets/b.txt", b"b")]);
+    let mut s = Server::start();
+    s.call("initialize", json!({"capabilities": {}}));
+    let open = s.call("packer/openProject", json!({"root": f.root()}));
+    let pid = open["projectId"].as_str().unwrap().to_string();
+    let mark = s.mark();
+    let mutation = json!({"kind": "register", "paths": ["assets/a.txt"]});
+    let apply = s.call("packer/applyMutation", json!({"projectId": pid, "mutation": mutation, "workDoneToken": "t"}));
+    s.wait_for_after(mark, "the apply's terminal event", |m| m["params"]["kind"] == "succeeded");
+    let events = s.events();
+    let event = |kind: &str| events.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}")).clone();
+    let (succeeded, snapshot) = (event("succeeded"), event("snapshotPublished"));
+    let begin = s.log.iter().find(|m| m["method"] == "$/progress").expect("progress")["params"].clone();
+    let item = s.call("packer/divergence", json!({"projectId": pid}))["items"][0].clone();
+    assert_eq!(item["kind"], "untracked", "{item}");
+    let detected = json!({"kind": "divergenceDetected", "projectId": pid, "seq": 9, "generation": 2,
+        "state": "diverged", "count": 1, "items": [item]});
+    let cleared = json!({"kind": "divergenceCleared", "projectId": pid, "seq": 9, "generation": 2,
+        "state": "clean", "count": 0, "ids": [item["id"]]});
+    let error = |code: i64, data: Value| json!({"code": code, "message": "m", "data": data});
+    // Each baseline is valid, as sent.
+    for (schema, good) in [
+        ("openProject.result.json", &open),
+        ("applyMutation.result.json", &apply),
+        ("event.json", &succeeded),
+        ("event.json", &snapshot),
+        ("event.json", &detected),
+        ("event.json", &cleared),
+        ("progress.json", &begin),
+    ] {
+        v.check(schema, good);
+    }
+    let changed = |base: &Value, change: &dyn Fn(&mut Value)| {
+        let mut x = base.clone();
+        change(&mut x);
+        x
+    };
+    let bad: Vec<(&str, &str, Value)> = vec![
+        (
+            "a project id not made by the packer",
+            "openProject.result.json",
+            changed(&open, &|x| x["projectId"] = json!("x")),
+        ),
+        ("generation 0", "openProject.result.json", changed(&open, &|x| x["generation"] = json!(0))),
+        (
+            "two operations running",
+            "openProject.result.json",
+            changed(&open, &|x| x["summary"]["lane"]["running"] = json!(2)),
+        ),
+        ("owner pid 0", "openProject.result.json", changed(&open, &|x| x["ownership"]["ownerPid"] = json!(0))),
+        (
+            "a watch reason of null",
+            "openProject.result.json",
+            changed(&open, &|x| x["summary"]["watch"]["reason"] = json!(null)),
+        ),
+        (
+            "a count missing",
+            "openProject.result.json",
+            changed(&open, &|x| {
+                x["summary"]["assets"]["byKind"].as_object_mut().unwrap().remove("image");
+            }),
+        ),
+        (
+            "an operation id not made by the packer",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["operationId"] = json!("xyz")),
+        ),
+        ("truncated null", "applyMutation.result.json", changed(&apply, &|x| x["truncated"] = json!(null))),
+        (
+            "truncated at 5",
+            "applyMutation.result.json",
+            changed(&apply, &|x| {
+                x["truncated"] =
+                    json!({"limit": 5, "blockers": 0, "warnings": 0, "registryMutations": 0, "filesystemMutations": 0})
+            }),
+        ),
+        (
+            "an add with a before",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["registryMutations"][0]["before"] = x["registryMutations"][0]["after"].clone()),
+        ),
+        (
+            "an asset id with a space",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["registryMutations"][0]["assetId"] = json!("a b")),
+        ),
+        (
+            "an empty path",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["registryMutations"][0]["after"]["path"] = json!("")),
+        ),
+        (
+            "a file step with an empty path",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["filesystemMutations"] = json!([{"op": "move", "path": "", "to": "a"}])),
+        ),
+        (
+            "a delete step with a target",
+            "applyMutation.result.json",
+            changed(&apply, &|x| x["filesystemMutations"] = json!([{"op": "delete", "path": "a", "to": "b"}])),
+        ),
+        (
+            "a blocker with a null asset id",
+            "applyMutation.result.json",
+            changed(&apply, &|x| {
+                x["blockers"] = json!([{"severity": "error", "code": "notFound", "message": "m", "assetId": null}])
+            }),
+        ),
+        ("succeeded, rejected", "event.json", changed(&succeeded, &|x| x["outcome"] = json!("rejected"))),
+        (
+            "succeeded with an error",
+            "event.json",
+            changed(&succeeded, &|x| {
+                x["error"] = json!({"reason": "applyFailed", "operationId": "op-1", "message": "m"})
+            }),
+        ),
+        (
+            "rejected without its result",
+            "event.json",
+            changed(&succeeded, &|x| {
+                x["kind"] = json!("rejected");
+                x["outcome"] = json!("rejected");
+                x.as_object_mut().unwrap().remove("result");
+            }),
+        ),
+        (
+            "cancelled, applied",
+            "event.json",
+            changed(&succeeded, &|x| {
+                x["kind"] = json!("cancelled");
+            }),
+        ),
+        ("recovered false", "event.json", changed(&succeeded, &|x| x["recovered"] = json!(false))),
+        ("recovered null", "event.json", changed(&succeeded, &|x| x["recovered"] = json!(null))),
+        ("seq 0", "event.json", changed(&succeeded, &|x| x["seq"] = json!(0))),
+        ("sequence 0", "event.json", changed(&succeeded, &|x| x["sequence"] = json!(0))),
+        ("a snapshot's operation id of null", "event.json", changed(&snapshot, &|x| x["operationId"] = json!(null))),
+        ("no ids cleared", "event.json", changed(&cleared, &|x| x["ids"] = json!([]))),
+        ("no items detected", "event.json", changed(&detected, &|x| x["items"] = json!([]))),
+        (
+            "a divergence id not made by the packer",
+            "event.json",
+            changed(&detected, &|x| x["items"][0]["id"] = json!("zz")),
+        ),
+        ("an item with an empty path", "event.json", changed(&detected, &|x| x["items"][0]["path"] = json!(""))),
+        (
+            "owner pid 0 in ownerChanged",
+            "event.json",
+            json!({"kind": "ownerChanged", "projectId": pid, "seq": 3, "ownerPid": 0}),
+        ),
+        (
+            "a change held 0 ms",
+            "event.json",
+            json!({"kind": "externalChangeBegan", "projectId": pid, "seq": 3, "changeId": "xc-1", "reason": "r", "timeoutMs": 0}),
+        ),
+        (
+            "a change id not made by the packer",
+            "event.json",
+            json!({"kind": "externalChangeBegan", "projectId": pid, "seq": 3, "changeId": "x", "reason": "r", "timeoutMs": 5}),
+        ),
+        (
+            "a begin that cannot be cancelled",
+            "progress.json",
+            changed(&begin, &|x| x["value"]["cancellable"] = json!(false)),
+        ),
+        ("a begin titled otherwise", "progress.json", changed(&begin, &|x| x["value"]["title"] = json!("whatever"))),
+        ("a progress value with an extra key", "progress.json", changed(&begin, &|x| x["value"]["extra"] = json!(1))),
+        ("a token that is a float", "progress.json", changed(&begin, &|x| x["token"] = json!(1.5))),
+        ("-32801 with a failure's data", "error.json", error(-32801, json!({"reason": "io"}))),
+        ("-32803 with invalid params' data", "error.json", error(-32803, json!({"field": "x"}))),
+        ("-32602 without data", "error.json", json!({"code": -32602, "message": "m"})),
+        ("-32700 with data", "error.json", error(-32700, json!({"field": "x"}))),
+        ("a failure with a field of another", "error.json", error(-32803, json!({"reason": "io", "field": "x"}))),
+        (
+            "a manifest error at line 0",
+            "error.json",
+            error(
+                -32803,
+                json!({"reason": "manifestInvalid", "file": "packer.toml", "line": 0, "column": 1, "key": null}),
+            ),
+        ),
+    ];
+    let accepted: Vec<&str> =
+        bad.iter().filter(|(_, schema, x)| !v.rejects(schema, x)).map(|(what, _, _)| *what).collect();
+    assert!(accepted.is_empty(), "the schemas accept what no packer sends: {accepted:?}");
+}

@@ -384,25 +384,60 @@ class Entry(TypedDict):
     tags: List[str]
 
 
-# What an error's `data` holds, by code.
-ErrorData = Union["InvalidParamsData", "DuplicateIdData", "CancelledData", "ContentModifiedData", "FailedData"]
+# The `error` member of a response: its `data` is given by its `code`.
+ErrorObject = Union["ErrorObjectVariant1", "ErrorObjectVariant2", "ErrorObjectVariant3", "ErrorObjectVariant4", "ErrorObjectVariant5", "ErrorObjectVariant6"]
 
 
-class _ErrorObjectRequired(TypedDict):
-    code: Literal[-32700, -32600, -32601, -32602, -32603, -32002, -32800, -32801, -32803]
+class ErrorObjectVariant1(TypedDict):
+    """-32700 the frame is not JSON-RPC, -32601 unknown method, -32603
+    internal error, -32002 not initialized: no `data`.
+    """
+
+    code: Literal[-32700, -32601, -32603, -32002]
     message: str
 
 
-class ErrorObject(_ErrorObjectRequired, total=False):
-    """The `error` member of a response. Codes: -32700 parse error, -32600
-    invalid request, -32601 unknown method, -32602 invalid params, -32603
-    internal error, -32002 not initialized, -32800 cancelled by
-    `$/cancelRequest`, -32801 content modified, -32803 request failed.
-    """
+class _ErrorObjectVariant2Required(TypedDict):
+    code: Literal[-32600]
+    message: str
 
-    # Only for the codes that carry it (-32600 for an id in flight, -32602,
-    # -32800, -32801, -32803).
-    data: ErrorData
+
+class ErrorObjectVariant2(_ErrorObjectVariant2Required, total=False):
+    """-32600 invalid request; `data` names a request id still in flight."""
+
+    data: DuplicateIdData
+
+
+class ErrorObjectVariant3(TypedDict):
+    """-32602 invalid params."""
+
+    code: Literal[-32602]
+    data: InvalidParamsData
+    message: str
+
+
+class ErrorObjectVariant4(TypedDict):
+    """-32800 cancelled by `$/cancelRequest`."""
+
+    code: Literal[-32800]
+    data: CancelledData
+    message: str
+
+
+class ErrorObjectVariant5(TypedDict):
+    """-32801 content modified: the project moved on (a stale cursor)."""
+
+    code: Literal[-32801]
+    data: ContentModifiedData
+    message: str
+
+
+class ErrorObjectVariant6(TypedDict):
+    """-32803 the request failed."""
+
+    code: Literal[-32803]
+    data: FailedData
+    message: str
 
 
 # One event of a project, as sent in a `packer/event` notification and as
@@ -721,7 +756,9 @@ class FailedDataManifestInvalid(_FailedDataManifestInvalidRequired, total=False)
     """packer.toml does not parse or does not validate."""
 
     column: int
+    # `packer.toml`, when the error has a place.
     file: str
+    # The key at fault, or null when the error is not about one key.
     key: str
     line: int
 
@@ -740,7 +777,7 @@ class FailedDataApplyFailed(TypedDict):
     """
 
     message: str
-    operationId: str
+    operationId: OperationId
     reason: Literal["applyFailed"]
 
 
@@ -1237,19 +1274,19 @@ RegistryMutation = Union["RegistryMutationAdd", "RegistryMutationUpdate", "Regis
 
 class RegistryMutationAdd(TypedDict):
     after: Entry
-    assetId: str
+    assetId: AssetId
     op: Literal["add"]
 
 
 class RegistryMutationUpdate(TypedDict):
     after: Entry
-    assetId: str
+    assetId: AssetId
     before: Entry
     op: Literal["update"]
 
 
 class RegistryMutationRemove(TypedDict):
-    assetId: str
+    assetId: AssetId
     before: Entry
     op: Literal["remove"]
 
@@ -1451,8 +1488,8 @@ class WorkDoneProgressBegin(TypedDict):
     # Always true.
     cancellable: Literal[True]
     kind: Literal["begin"]
-    operationId: str
-    sequence: int
+    operationId: OperationId
+    sequence: Sequence
     # `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`.
     title: str
 
@@ -1460,18 +1497,18 @@ class WorkDoneProgressBegin(TypedDict):
 class WorkDoneProgressReport(TypedDict):
     kind: Literal["report"]
     message: str
-    operationId: str
+    operationId: OperationId
     # 0 to 100.
     percentage: int
-    sequence: int
+    sequence: Sequence
 
 
 class WorkDoneProgressEnd(TypedDict):
     kind: Literal["end"]
     # The operation's terminal state.
     message: TerminalState
-    operationId: str
-    sequence: int
+    operationId: OperationId
+    sequence: Sequence
 
 
 # Every request method: `lane`, whether it runs in the project's lane;

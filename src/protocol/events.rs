@@ -383,6 +383,7 @@ pub struct OwnerChangedEvent {
     pub project_id: String,
     #[schemars(with = "super::model::Seq")]
     pub seq: u64,
+    #[schemars(range(min = 1))]
     pub owner_pid: u32,
 }
 
@@ -397,6 +398,7 @@ pub struct ExternalChangeBeganEvent {
     #[schemars(with = "super::model::ChangeId")]
     pub change_id: String,
     pub reason: String,
+    #[schemars(range(min = 1, max = 3_600_000))]
     pub timeout_ms: u64,
 }
 

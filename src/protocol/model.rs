@@ -685,13 +685,27 @@ pub struct Warning {
 /// `before`, `update` has both.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum RegistryMutation {
     #[serde(rename_all = "camelCase")]
-    Add { asset_id: String, after: crate::project::model::Entry },
+    Add {
+        #[schemars(with = "AssetId")]
+        asset_id: String,
+        after: crate::project::model::Entry,
+    },
     #[serde(rename_all = "camelCase")]
-    Update { asset_id: String, before: crate::project::model::Entry, after: crate::project::model::Entry },
+    Update {
+        #[schemars(with = "AssetId")]
+        asset_id: String,
+        before: crate::project::model::Entry,
+        after: crate::project::model::Entry,
+    },
     #[serde(rename_all = "camelCase")]
-    Remove { asset_id: String, before: crate::project::model::Entry },
+    Remove {
+        #[schemars(with = "AssetId")]
+        asset_id: String,
+        before: crate::project::model::Entry,
+    },
 }
 
 /// The project's own files an apply may write.
@@ -708,6 +722,7 @@ pub enum ProjectFile {
 /// `write` of packer.registry.jsonl, when present, is always last.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum FilesystemMutation {
     Move {
         #[schemars(with = "RelativePath")]
@@ -863,7 +878,8 @@ pub enum FindingCode {
 /// One finding of `studio-packer check --json`: a `Diagnostic` that always
 /// names its file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CheckFinding {
     pub severity: Severity,
     pub code: FindingCode,
@@ -933,6 +949,7 @@ pub enum TerminalState {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum WorkDoneProgress {
     #[serde(rename_all = "camelCase")]
     Begin {
@@ -942,7 +959,9 @@ pub enum WorkDoneProgress {
         /// Always true.
         #[schemars(extend("const" = true))]
         cancellable: bool,
+        #[schemars(with = "OperationId")]
         operation_id: String,
+        #[schemars(with = "Sequence")]
         sequence: u64,
     },
     #[serde(rename_all = "camelCase")]
@@ -951,40 +970,120 @@ pub enum WorkDoneProgress {
         /// 0 to 100.
         #[schemars(range(max = 100))]
         percentage: u8,
+        #[schemars(with = "OperationId")]
         operation_id: String,
+        #[schemars(with = "Sequence")]
         sequence: u64,
     },
     #[serde(rename_all = "camelCase")]
     End {
         /// The operation's terminal state.
         message: TerminalState,
+        #[schemars(with = "OperationId")]
         operation_id: String,
+        #[schemars(with = "Sequence")]
         sequence: u64,
     },
 }
 
 // -------------------------------------------------------------------- errors
 
-/// The `error` member of a response. Codes: -32700 parse error, -32600
-/// invalid request, -32601 unknown method, -32602 invalid params, -32603
-/// internal error, -32002 not initialized, -32800 cancelled by
-/// `$/cancelRequest`, -32801 content modified, -32803 request failed.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// The `error` member of a response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
 pub struct ErrorObject {
-    #[schemars(schema_with = "error_codes")]
     pub code: i64,
     pub message: String,
-    /// Only for the codes that carry it (-32600 for an id in flight, -32602,
-    /// -32800, -32801, -32803).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<ErrorData>,
 }
 
-fn error_codes(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({ "type": "integer", "enum": [-32700, -32600, -32601, -32602, -32603, -32002, -32800, -32801, -32803] })
+impl JsonSchema for ErrorObject {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorObject".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = ErrorByCode::json_schema(g);
+        schema.insert(
+            "description".into(),
+            "The `error` member of a response: its `data` is given by its `code`.".into(),
+        );
+        schema
+    }
 }
+
+/// The schema of [`ErrorObject`], code by code: which codes carry `data`,
+/// and what it holds.
+#[derive(JsonSchema)]
+#[serde(untagged, rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+enum ErrorByCode {
+    /// -32700 the frame is not JSON-RPC, -32601 unknown method, -32603
+    /// internal error, -32002 not initialized: no `data`.
+    Plain {
+        #[schemars(schema_with = "plain_codes")]
+        code: i64,
+        message: String,
+    },
+    /// -32600 invalid request; `data` names a request id still in flight.
+    InvalidRequest {
+        #[schemars(schema_with = "code_invalid_request")]
+        code: i64,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<DuplicateIdData>,
+    },
+    /// -32602 invalid params.
+    InvalidParams {
+        #[schemars(schema_with = "code_invalid_params")]
+        code: i64,
+        message: String,
+        data: InvalidParamsData,
+    },
+    /// -32800 cancelled by `$/cancelRequest`.
+    Cancelled {
+        #[schemars(schema_with = "code_cancelled")]
+        code: i64,
+        message: String,
+        data: CancelledData,
+    },
+    /// -32801 content modified: the project moved on (a stale cursor).
+    ContentModified {
+        #[schemars(schema_with = "code_content_modified")]
+        code: i64,
+        message: String,
+        data: ContentModifiedData,
+    },
+    /// -32803 the request failed.
+    Failed {
+        #[schemars(schema_with = "code_failed")]
+        code: i64,
+        message: String,
+        data: FailedData,
+    },
+}
+
+fn plain_codes(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "enum": [-32700, -32601, -32603, -32002] })
+}
+
+macro_rules! code_const {
+    ($($name:ident = $code:literal),*) => {
+        $(fn $name(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            schemars::json_schema!({ "type": "integer", "const": $code })
+        })*
+    };
+}
+
+code_const!(
+    code_invalid_request = -32600,
+    code_invalid_params = -32602,
+    code_cancelled = -32800,
+    code_content_modified = -32801,
+    code_failed = -32803
+);
 
 /// What an error's `data` holds, by code.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -1049,6 +1148,7 @@ pub struct ContentModifiedData {
 /// Why a request failed (-32803).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub enum FailedData {
     /// The folder does not exist (and `create` was not set).
     NoFolder {},
@@ -1067,12 +1167,16 @@ pub enum FailedData {
     /// packer.toml does not parse or does not validate.
     #[serde(rename_all = "camelCase")]
     ManifestInvalid {
+        /// `packer.toml`, when the error has a place.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
         line: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
         column: Option<u64>,
+        /// The key at fault, or null when the error is not about one key.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<Option<String>>,
     },
@@ -1084,7 +1188,11 @@ pub enum FailedData {
     /// An apply failed before its commit point; the same object is the
     /// `error` of the `failed` event.
     #[serde(rename_all = "camelCase")]
-    ApplyFailed { operation_id: String, message: String },
+    ApplyFailed {
+        #[schemars(with = "OperationId")]
+        operation_id: String,
+        message: String,
+    },
     /// The owner of an attached project went away before answering a
     /// forwarded request. For a forwarded apply, `operationId` names the
     /// operation to look up in packer/operations or packer/replayEvents.

@@ -381,27 +381,56 @@ export interface Entry {
   tags: string[];
 }
 
-/** What an error's `data` holds, by code. */
-export type ErrorData =
-  | InvalidParamsData
-  | DuplicateIdData
-  | CancelledData
-  | ContentModifiedData
-  | FailedData;
+/** The `error` member of a response: its `data` is given by its `code`. */
+export type ErrorObject =
+  | ErrorObjectVariant1
+  | ErrorObjectVariant2
+  | ErrorObjectVariant3
+  | ErrorObjectVariant4
+  | ErrorObjectVariant5
+  | ErrorObjectVariant6;
 
 /**
- * The `error` member of a response. Codes: -32700 parse error, -32600
- * invalid request, -32601 unknown method, -32602 invalid params, -32603
- * internal error, -32002 not initialized, -32800 cancelled by
- * `$/cancelRequest`, -32801 content modified, -32803 request failed.
+ * -32700 the frame is not JSON-RPC, -32601 unknown method, -32603
+ * internal error, -32002 not initialized: no `data`.
  */
-export interface ErrorObject {
-  code: -32700 | -32600 | -32601 | -32602 | -32603 | -32002 | -32800 | -32801 | -32803;
-  /**
-   * Only for the codes that carry it (-32600 for an id in flight, -32602,
-   * -32800, -32801, -32803).
-   */
-  data?: ErrorData;
+export interface ErrorObjectVariant1 {
+  code: -32700 | -32601 | -32603 | -32002;
+  message: string;
+}
+
+/** -32600 invalid request; `data` names a request id still in flight. */
+export interface ErrorObjectVariant2 {
+  code: -32600;
+  data?: DuplicateIdData;
+  message: string;
+}
+
+/** -32602 invalid params. */
+export interface ErrorObjectVariant3 {
+  code: -32602;
+  data: InvalidParamsData;
+  message: string;
+}
+
+/** -32800 cancelled by `$/cancelRequest`. */
+export interface ErrorObjectVariant4 {
+  code: -32800;
+  data: CancelledData;
+  message: string;
+}
+
+/** -32801 content modified: the project moved on (a stale cursor). */
+export interface ErrorObjectVariant5 {
+  code: -32801;
+  data: ContentModifiedData;
+  message: string;
+}
+
+/** -32803 the request failed. */
+export interface ErrorObjectVariant6 {
+  code: -32803;
+  data: FailedData;
   message: string;
 }
 
@@ -707,7 +736,9 @@ export interface FailedDataOwnerChanged {
 /** packer.toml does not parse or does not validate. */
 export interface FailedDataManifestInvalid {
   column?: number;
+  /** `packer.toml`, when the error has a place. */
   file?: string;
+  /** The key at fault, or null when the error is not about one key. */
   key?: string;
   line?: number;
   reason: "manifestInvalid";
@@ -726,7 +757,7 @@ export interface FailedDataStateFolderRefused {
  */
 export interface FailedDataApplyFailed {
   message: string;
-  operationId: string;
+  operationId: OperationId;
   reason: "applyFailed";
 }
 
@@ -1191,19 +1222,19 @@ export type RegistryMutation =
 
 export interface RegistryMutationAdd {
   after: Entry;
-  assetId: string;
+  assetId: AssetId;
   op: "add";
 }
 
 export interface RegistryMutationUpdate {
   after: Entry;
-  assetId: string;
+  assetId: AssetId;
   before: Entry;
   op: "update";
 }
 
 export interface RegistryMutationRemove {
-  assetId: string;
+  assetId: AssetId;
   before: Entry;
   op: "remove";
 }
@@ -1402,8 +1433,8 @@ export interface WorkDoneProgressBegin {
   /** Always true. */
   cancellable: true;
   kind: "begin";
-  operationId: string;
-  sequence: number;
+  operationId: OperationId;
+  sequence: Sequence;
   /** `Apply <kind>`, `Build`, `Build (clean)` or `Prune the processing cache`. */
   title: string;
 }
@@ -1411,18 +1442,18 @@ export interface WorkDoneProgressBegin {
 export interface WorkDoneProgressReport {
   kind: "report";
   message: string;
-  operationId: string;
+  operationId: OperationId;
   /** 0 to 100. */
   percentage: number;
-  sequence: number;
+  sequence: Sequence;
 }
 
 export interface WorkDoneProgressEnd {
   kind: "end";
   /** The operation's terminal state. */
   message: TerminalState;
-  operationId: string;
-  sequence: number;
+  operationId: OperationId;
+  sequence: Sequence;
 }
 
 /** Every request, by method: what `params` it takes (`void`: none) and the `result` it answers. */
