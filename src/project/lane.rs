@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::format::registry;
@@ -147,7 +148,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
             Job::Build { clean } => build(&project, &op, *clean),
             Job::PruneCache { max_size } => {
                 let (state, result) = crate::build::prune_cache(&project, &op, *max_size);
-                op.finish(state, terminal_payload(&result), Ok(result));
+                finish(&op, state, &result);
             }
             Job::Observe { .. } | Job::Rescan => {}
         });
@@ -204,6 +205,13 @@ fn terminal_payload(result: &Value) -> Map<String, Value> {
     m.insert("outcome".into(), result["outcome"].clone());
     m.insert("result".into(), result.clone());
     m
+}
+
+/// Ends `op` with its typed result, made JSON once for its terminal event
+/// (its `outcome` and `result`) and the response.
+fn finish(op: &Operation, state: OpState, result: &impl Serialize) {
+    let result = crate::operations::result_json(result);
+    op.finish(state, terminal_payload(&result), Ok(result));
 }
 
 fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
@@ -458,7 +466,7 @@ fn build(project: &Project, op: &Operation, clean: bool) {
         op.finish_cancelled();
         return;
     }
-    op.finish(state, terminal_payload(&result), Ok(result));
+    finish(op, state, &result);
     if state == OpState::Succeeded {
         // Its terminal event is journaled: the commit record has done its job.
         crate::build::commit::clear(&project.state_dir());

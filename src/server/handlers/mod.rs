@@ -95,7 +95,7 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
         Request::Operations(p) => answer(OperationsResult { items: server.project(&p.project_id)?.ops.list() }),
         Request::CacheStats(p) => {
             let project = server.project(&p.project_id)?;
-            Ok(crate::build::cache_stats(&project))
+            answer(crate::build::cache_stats(&project))
         }
         Request::ReplayEvents(p) => {
             let project = server.project(&p.project_id)?;
