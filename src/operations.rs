@@ -104,6 +104,17 @@ pub struct NewOperation {
 /// Makes the result of an operation cancelled before it made its own.
 pub type CancelledResult = Box<dyn Fn(&Operation) -> Value + Send + Sync>;
 
+/// A [`CancelledResult`] from a function that makes a typed result.
+pub fn cancelled_result<R: Serialize>(make: impl Fn(&Operation) -> R + Send + Sync + 'static) -> CancelledResult {
+    Box::new(move |op| result_json(&make(op)))
+}
+
+/// An operation's typed result as its terminal event and its response
+/// carry it: the domain makes typed results, they become JSON here.
+pub fn result_json(result: &impl Serialize) -> Value {
+    serde_json::to_value(result).expect("an operation's result serialises")
+}
+
 impl Operation {
     /// Creates the operation, registers it as queued and emits `queued`.
     pub fn new(p: NewOperation) -> Arc<Operation> {

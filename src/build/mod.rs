@@ -23,8 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
@@ -35,6 +34,10 @@ use crate::project::model::{Asset, Diagnostic, Severity, Status};
 use crate::project::snapshot::divergence::ItemKind;
 use crate::project::snapshot::Snapshot;
 use crate::project::Project;
+use crate::protocol::model::{
+    BuildOutcome, BuildResult, BuildStats, CacheStatsResult, EntriesAndBytes, LocalCacheStats, PackInfo,
+    PruneCacheResult, RemoteCacheInfo, RemoteStats,
+};
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
 use remote::{Fetched, RemoteCache};
@@ -42,11 +45,19 @@ use remote::{Fetched, RemoteCache};
 /// How often progress is reported at most (a rate a UI can draw).
 const PROGRESS_EVERY: Duration = Duration::from_millis(66);
 
-/// How a build ended.
+/// How a build ended, with its result (whose `outcome` says the same).
 pub enum Outcome {
-    Succeeded(Value),
-    Failed(Value),
-    Cancelled(Value),
+    Succeeded(BuildResult),
+    Failed(BuildResult),
+    Cancelled(BuildResult),
+}
+
+impl Outcome {
+    fn result_mut(&mut self) -> &mut BuildResult {
+        match self {
+            Outcome::Succeeded(r) | Outcome::Failed(r) | Outcome::Cancelled(r) => r,
+        }
+    }
 }
 
 /// One unit of processing: every asset with the same cache key is processed once.
@@ -361,52 +372,53 @@ fn amend(
     mut warnings: Vec<Diagnostic>,
     report: Option<remote::Report>,
 ) {
-    let result = match outcome {
-        Outcome::Succeeded(v) | Outcome::Failed(v) | Outcome::Cancelled(v) => v,
-    };
+    let result = outcome.result_mut();
     if let Some(report) = report {
-        result["stats"]["remote"] = report.stats;
+        result.stats.remote = report.stats;
         warnings.extend(report.diagnostics);
         if let Some(payload) = report.disabled {
             op.state_event("remoteCacheDisabled", crate::events::object(payload));
         }
     }
-    result["stats"]["durationMs"] = json!(started.elapsed().as_millis() as u64);
-    if let Some(list) = result["diagnostics"].as_array_mut() {
-        list.extend(warnings.into_iter().map(|d| serde_json::to_value(d).expect("a diagnostic serialises")));
-    }
+    result.stats.duration_ms = started.elapsed().as_millis() as u64;
+    result.diagnostics.extend(warnings);
 }
 
 /// What the project's processing caches hold: the local one, and the
 /// remote one as configured (its mode as this process would use it).
-pub fn cache_stats(project: &Project) -> Value {
+pub fn cache_stats(project: &Project) -> CacheStatsResult {
     let snap = project.snapshot();
     let stats = LocalCache::open(&project.state_dir()).stats();
     let remote = snap.manifest.cache.remote.as_ref().map(|r| {
         let mode = remote::config::mode(Some(r), &remote::config::ProcessEnv, &mut Vec::new());
-        json!({ "url": r.url, "mode": mode.as_str() })
+        RemoteCacheInfo { url: r.url.clone(), mode: mode.into() }
     });
-    json!({
-        "local": {
-            "entries": stats.entries, "bytes": stats.bytes, "diskBytes": stats.disk_bytes,
-            "segments": stats.segments, "maxSize": snap.manifest.cache.max_size,
-            "oldestUseMs": stats.oldest_use, "newestUseMs": stats.newest_use,
-        },
-        "remote": remote,
-    })
+    let local = LocalCacheStats {
+        entries: stats.entries,
+        bytes: stats.bytes,
+        disk_bytes: stats.disk_bytes,
+        segments: stats.segments,
+        max_size: snap.manifest.cache.max_size,
+        oldest_use_ms: stats.oldest_use,
+        newest_use_ms: stats.newest_use,
+    };
+    CacheStatsResult { local, remote }
 }
 
 /// Evicts the least recently used entries of the local processing cache
 /// until it takes at most `max_size` bytes (default: `[cache] max_size`).
 /// Runs in the lane: never beside a build.
-pub fn prune_cache(project: &Project, op: &Operation, max_size: Option<u64>) -> (crate::operations::OpState, Value) {
+pub fn prune_cache(
+    project: &Project,
+    op: &Operation,
+    max_size: Option<u64>,
+) -> (crate::operations::OpState, PruneCacheResult) {
     use crate::operations::OpState;
+    let failed = |max_size: Option<u64>, d: Diagnostic| {
+        (OpState::Failed, pruned(op, BuildOutcome::Failed, max_size, None, vec![d]))
+    };
     if let Err(refused) = project.state.recheck() {
-        let d = state_refused_diagnostic(project, refused);
-        return (
-            OpState::Failed,
-            json!({ "operationId": op.id, "outcome": "failed", "maxSize": max_size, "diagnostics": [d] }),
-        );
+        return failed(max_size, state_refused_diagnostic(project, refused));
     }
     let Some(max) = max_size.or(project.snapshot().manifest.cache.max_size) else {
         let d = Diagnostic::project(
@@ -415,26 +427,36 @@ pub fn prune_cache(project: &Project, op: &Operation, max_size: Option<u64>) -> 
             "no size to prune to: pass `maxSize`, or set `max_size` under [cache] in packer.toml".into(),
             None,
         );
-        let result = json!({ "operationId": op.id, "outcome": "failed", "maxSize": null, "diagnostics": [d] });
-        return (OpState::Failed, result);
+        return failed(None, d);
     };
     match LocalCache::open(&project.state_dir()).prune(max) {
-        Ok(p) => (
-            OpState::Succeeded,
-            json!({
-                "operationId": op.id, "outcome": "succeeded", "maxSize": max,
-                "before": { "entries": p.before_entries, "bytes": p.before_bytes },
-                "evicted": { "entries": p.evicted_entries, "bytes": p.evicted_bytes },
-                "after": { "entries": p.after_entries, "bytes": p.after_bytes },
-                "diagnostics": [],
-            }),
-        ),
+        Ok(p) => {
+            let sizes = |entries, bytes| EntriesAndBytes { entries, bytes };
+            let counts = [
+                sizes(p.before_entries, p.before_bytes),
+                sizes(p.evicted_entries, p.evicted_bytes),
+                sizes(p.after_entries, p.after_bytes),
+            ];
+            (OpState::Succeeded, pruned(op, BuildOutcome::Succeeded, Some(max), Some(counts), Vec::new()))
+        }
         Err(e) => {
             let d =
                 Diagnostic::project(Severity::Error, "cacheWrite", format!("pruning the processing cache: {e}"), None);
-            (OpState::Failed, json!({ "operationId": op.id, "outcome": "failed", "maxSize": max, "diagnostics": [d] }))
+            failed(Some(max), d)
         }
     }
+}
+
+/// A prune's result; `counts` (before, evicted, after) when it ran.
+fn pruned(
+    op: &Operation,
+    outcome: BuildOutcome,
+    max_size: Option<u64>,
+    counts: Option<[EntriesAndBytes; 3]>,
+    diagnostics: Vec<Diagnostic>,
+) -> PruneCacheResult {
+    let [before, evicted, after] = counts.map_or([None, None, None], |c| c.map(Some));
+    PruneCacheResult { operation_id: op.id.clone(), outcome, max_size, before, evicted, after, diagnostics }
 }
 
 /// What a build counted.
@@ -447,28 +469,46 @@ struct Counts {
     bytes_out: u64,
 }
 
-/// A build result's `stats`: the one place its fields are named.
-fn stats(c: Counts, took: Duration, remote: Value) -> Value {
-    json!({
-        "assets": c.assets, "processed": c.processed, "reused": c.reused,
-        "bytesIn": c.bytes_in, "bytesOut": c.bytes_out, "durationMs": took.as_millis() as u64,
-        "remote": remote,
-    })
+/// A build result's `stats`.
+fn stats(c: Counts, took: Duration, remote: RemoteStats) -> BuildStats {
+    BuildStats {
+        assets: c.assets,
+        processed: c.processed,
+        reused: c.reused,
+        bytes_in: c.bytes_in,
+        bytes_out: c.bytes_out,
+        duration_ms: took.as_millis() as u64,
+        remote,
+    }
+}
+
+/// A build's result.
+fn build_result(
+    op: &Operation,
+    outcome: BuildOutcome,
+    packs: Vec<PackInfo>,
+    stats: BuildStats,
+    diagnostics: Vec<Diagnostic>,
+) -> BuildResult {
+    BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics }
+}
+
+/// The result of a build that did not run: nothing built, nothing written.
+fn did_not_run(op: &Operation, outcome: BuildOutcome, diagnostics: Vec<Diagnostic>) -> BuildResult {
+    let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
+    build_result(op, outcome, Vec::new(), stats, diagnostics)
 }
 
 /// The result of a build cancelled before it ran (while queued, or by its
 /// project closing): nothing built, nothing written.
-pub fn cancelled_before_running(op: &Operation) -> Value {
-    let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
-    json!({ "operationId": op.id, "outcome": "cancelled", "packs": [], "stats": stats, "diagnostics": [] })
+pub fn cancelled_before_running(op: &Operation) -> BuildResult {
+    did_not_run(op, BuildOutcome::Cancelled, Vec::new())
 }
 
-/// The result of a build or a prune that did not start because the state
-/// folder is not the packer's (see `disk::state`).
-fn state_refused(project: &Project, op: &Operation, refused: crate::project::disk::state::Refused) -> Value {
-    let d = state_refused_diagnostic(project, refused);
-    let stats = stats(Counts::default(), Duration::ZERO, remote::unused_stats(manifest::RemoteMode::Off));
-    json!({ "operationId": op.id, "outcome": "failed", "packs": [], "stats": stats, "diagnostics": [d] })
+/// The result of a build that did not start because the state folder is
+/// not the packer's (see `disk::state`).
+fn state_refused(project: &Project, op: &Operation, refused: crate::project::disk::state::Refused) -> BuildResult {
+    did_not_run(op, BuildOutcome::Failed, vec![state_refused_diagnostic(project, refused)])
 }
 
 /// `stateFolderRefused`, at the path relative to the project.
@@ -479,8 +519,8 @@ fn state_refused_diagnostic(project: &Project, refused: crate::project::disk::st
 }
 
 /// The result of a cache prune cancelled before it ran.
-pub fn prune_cancelled_before_running(op: &Operation) -> Value {
-    json!({ "operationId": op.id, "outcome": "cancelled", "maxSize": null, "diagnostics": [] })
+pub fn prune_cancelled_before_running(op: &Operation) -> PruneCacheResult {
+    pruned(op, BuildOutcome::Cancelled, None, None, Vec::new())
 }
 
 /// One build of one snapshot.
@@ -546,7 +586,7 @@ type StagedPack<'a> = (Staged<'a>, String);
 /// The packs of a build, written or left as they were.
 struct Packed {
     /// Each pack as the result describes it.
-    packs: Vec<Value>,
+    packs: Vec<PackInfo>,
     bytes_out: u64,
     /// How many assets no pack includes.
     unpacked: usize,
@@ -562,8 +602,14 @@ impl<'a> Build<'a> {
         Build { project, op, clean, snap, assets, started, left: Default::default(), remote_mode }
     }
 
-    fn result(&self, outcome: &str, packs: Vec<Value>, stats: Value, diagnostics: impl Serialize) -> Value {
-        json!({ "operationId": self.op.id, "outcome": outcome, "packs": packs, "stats": stats, "diagnostics": diagnostics })
+    fn result(
+        &self,
+        outcome: BuildOutcome,
+        packs: Vec<PackInfo>,
+        stats: BuildStats,
+        diagnostics: Vec<Diagnostic>,
+    ) -> BuildResult {
+        build_result(self.op, outcome, packs, stats, diagnostics)
     }
 
     /// Source bytes of every asset built.
@@ -571,7 +617,7 @@ impl<'a> Build<'a> {
         self.assets.iter().map(|a| a.entry.size).sum()
     }
 
-    fn stats(&self, processed: u64, reused: u64, bytes_out: u64) -> Value {
+    fn stats(&self, processed: u64, reused: u64, bytes_out: u64) -> BuildStats {
         let counts = Counts { assets: self.assets.len(), processed, reused, bytes_in: self.bytes_in(), bytes_out };
         stats(counts, self.started.elapsed(), remote::unused_stats(self.remote_mode))
     }
@@ -611,13 +657,13 @@ impl<'a> Build<'a> {
         }
         diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
         (!diagnostics.is_empty())
-            .then(|| Outcome::Failed(self.result("failed", Vec::new(), self.stats(0, 0, 0), diagnostics)))
+            .then(|| Outcome::Failed(self.result(BuildOutcome::Failed, Vec::new(), self.stats(0, 0, 0), diagnostics)))
     }
 
     /// The outcome of a build with nothing to do: the packs as they are.
     fn up_to_date(&self, done: uptodate::UpToDate) -> Outcome {
         let stats = self.stats(0, done.units, done.bytes_out);
-        Outcome::Succeeded(self.result("succeeded", done.packs, stats, done.diagnostics))
+        Outcome::Succeeded(self.result(BuildOutcome::Succeeded, done.packs, stats, done.diagnostics))
     }
 
     /// What the last successful build recorded, when nothing it read has
@@ -772,10 +818,14 @@ impl<'a> Build<'a> {
                 }
             };
             packed.bytes_out += len;
-            packed.packs.push(json!({
-                "name": def.name, "path": rel, "assets": laid.entries.len(), "bytes": len,
-                "hash": crate::hash::hex(&checksum), "written": unchanged.is_none(),
-            }));
+            packed.packs.push(PackInfo {
+                name: def.name.clone(),
+                path: rel,
+                assets: laid.entries.len(),
+                bytes: len,
+                hash: crate::hash::hex(&checksum),
+                written: unchanged.is_none(),
+            });
         }
         packed.unpacked = in_a_pack.iter().filter(|x| !**x).count();
         Ok((packed, staged))
@@ -868,7 +918,7 @@ impl<'a> Build<'a> {
             diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
         }
         let stats = self.stats(tally.processed, tally.reused, packed.bytes_out);
-        Outcome::Succeeded(self.result("succeeded", packed.packs, stats, diagnostics))
+        Outcome::Succeeded(self.result(BuildOutcome::Succeeded, packed.packs, stats, diagnostics))
     }
 
     /// The outcome of a build that ended before its packs were in place.
@@ -876,9 +926,11 @@ impl<'a> Build<'a> {
         let stats = self.stats(tally.processed, tally.reused, 0);
         match stop {
             Stop::Cancelled(diagnostics) => {
-                Outcome::Cancelled(self.result("cancelled", Vec::new(), stats, diagnostics))
+                Outcome::Cancelled(self.result(BuildOutcome::Cancelled, Vec::new(), stats, diagnostics))
             }
-            Stop::Failed(diagnostics) => Outcome::Failed(self.result("failed", Vec::new(), stats, diagnostics)),
+            Stop::Failed(diagnostics) => {
+                Outcome::Failed(self.result(BuildOutcome::Failed, Vec::new(), stats, diagnostics))
+            }
         }
     }
 }

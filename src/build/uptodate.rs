@@ -20,15 +20,15 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::pack;
 use super::process::processor;
 use crate::project::disk::sandbox::{FileStat, Sandbox};
 use crate::project::disk::statcache;
 use crate::project::format::manifest::Manifest;
-use crate::project::model::Asset;
 use crate::project::model::Kind;
+use crate::project::model::{Asset, Diagnostic};
+use crate::protocol::model::{BuildResult, PackInfo};
 
 const FILE: &str = "build.last";
 
@@ -96,12 +96,24 @@ fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PackRecord {
-    /// The pack as the build result described it (name, path, assets, bytes, hash).
-    result: Value,
+    /// The pack as the build result described it.
+    result: Described,
     /// Relative to the project root.
     path: String,
     stat: FileStat,
     recorded_ns: i64,
+}
+
+/// A pack's `PackInfo` less `written` (what the next build says of it):
+/// the fields, and so the JSON, records have always had.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Described {
+    name: String,
+    path: String,
+    assets: usize,
+    bytes: u64,
+    hash: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,16 +124,16 @@ struct Record {
     /// Units of processing the build had (what a build with nothing to do reuses).
     units: u64,
     /// The build's own warnings (an asset in no pack), which depend only on its inputs.
-    diagnostics: Value,
+    diagnostics: Vec<Diagnostic>,
 }
 
 /// What a build with nothing to do answers, built from the record.
 pub struct UpToDate {
     /// The packs, each as the last build described it, now `written: false`.
-    pub packs: Vec<Value>,
+    pub packs: Vec<PackInfo>,
     pub units: u64,
     pub bytes_out: u64,
-    pub diagnostics: Value,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The record, if it says that a build of `inputs` would change nothing.
@@ -139,9 +151,8 @@ pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpT
             return None;
         }
         bytes_out += stat.size;
-        let mut result = p.result;
-        result["written"] = json!(false);
-        packs.push(result);
+        let Described { name, path, assets, bytes, hash } = p.result;
+        packs.push(PackInfo { name, path, assets, bytes, hash, written: false });
     }
     Some(UpToDate { packs, units: record.units, bytes_out, diagnostics: record.diagnostics })
 }
@@ -150,24 +161,29 @@ pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpT
 /// `packs`, `stats` and `diagnostics`, and `left`: each pack's path with what
 /// `stat` said of the file the build compared or wrote). Unsynced, like
 /// every cache: lost, the next build only runs in full.
-pub fn record(state_dir: &Path, inputs: &Inputs, result: &Value, left: &[(String, FileStat)]) {
+pub fn record(state_dir: &Path, inputs: &Inputs, result: &BuildResult, left: &[(String, FileStat)]) {
     let file = state_dir.join(FILE);
     // Whatever happens below, an old record must not outlive this build.
     let _ = std::fs::remove_file(&file);
-    let stats = &result["stats"];
-    let units = stats["processed"].as_u64().unwrap_or(0) + stats["reused"].as_u64().unwrap_or(0);
+    let units = result.stats.processed + result.stats.reused;
     let mut packs = Vec::new();
-    for p in result["packs"].as_array().into_iter().flatten() {
-        let Some(path) = p["path"].as_str() else { return };
-        let Some((_, stat)) = left.iter().find(|(rel, _)| rel == path) else { return };
-        let stat = *stat;
-        let mut described = p.clone();
-        if let Some(fields) = described.as_object_mut() {
-            fields.remove("written");
-        }
-        packs.push(PackRecord { result: described, path: path.to_string(), stat, recorded_ns: statcache::now_ns() });
+    for p in &result.packs {
+        let Some((_, stat)) = left.iter().find(|(rel, _)| *rel == p.path) else { return };
+        let described = Described {
+            name: p.name.clone(),
+            path: p.path.clone(),
+            assets: p.assets,
+            bytes: p.bytes,
+            hash: p.hash.clone(),
+        };
+        packs.push(PackRecord {
+            result: described,
+            path: p.path.clone(),
+            stat: *stat,
+            recorded_ns: statcache::now_ns(),
+        });
     }
-    let record = Record { inputs: crate::hash::hex(inputs), packs, units, diagnostics: result["diagnostics"].clone() };
+    let record = Record { inputs: crate::hash::hex(inputs), packs, units, diagnostics: result.diagnostics.clone() };
     let bytes = serde_json::to_vec(&record).expect("a record serialises");
     if let Err(e) = crate::fsutil::replace_unsynced(&file, &bytes) {
         tracing::warn!(error = %e, "cannot record the build; the next one runs in full");
@@ -178,12 +194,35 @@ pub fn record(state_dir: &Path, inputs: &Inputs, result: &Value, left: &[(String
 mod tests {
     use super::*;
 
-    fn pack_result(bytes: u64) -> Value {
-        json!({
-            "diagnostics": [],
-            "packs": [{"name": "main", "path": "build/main.pack", "assets": 1, "bytes": bytes, "hash": "h", "written": true}],
-            "stats": {"processed": 1, "reused": 2},
-        })
+    use crate::project::model::Severity;
+    use crate::protocol::model::{BuildOutcome, BuildStats, RemoteModeName, RemoteStats};
+
+    fn main_pack(bytes: u64, written: bool) -> PackInfo {
+        let (name, path, hash) = ("main".into(), "build/main.pack".into(), "h".into());
+        PackInfo { name, path, assets: 1, bytes, hash, written }
+    }
+
+    fn pack_result(bytes: u64) -> BuildResult {
+        let remote = RemoteStats {
+            mode: RemoteModeName::Off,
+            hits: 0,
+            misses: 0,
+            corrupt: 0,
+            uploaded: 0,
+            errors: 0,
+            bytes_down: 0,
+            bytes_up: 0,
+        };
+        let stats =
+            BuildStats { assets: 3, processed: 1, reused: 2, bytes_in: 9, bytes_out: bytes, duration_ms: 5, remote };
+        let unpacked = Diagnostic::project(Severity::Warning, "unpacked", "1 asset(s) are in no pack".into(), None);
+        BuildResult {
+            operation_id: "op-1".into(),
+            outcome: BuildOutcome::Succeeded,
+            packs: vec![main_pack(bytes, true)],
+            stats,
+            diagnostics: vec![unpacked],
+        }
     }
 
     /// A project folder with one pack, modified long enough ago to be trusted.
@@ -215,12 +254,8 @@ mod tests {
         let done = check(&state, &sandbox, &inputs).expect("up to date");
         assert_eq!(done.units, 3);
         assert_eq!(done.bytes_out, 4);
-        assert_eq!(
-            done.packs,
-            vec![
-                json!({"name": "main", "path": "build/main.pack", "assets": 1, "bytes": 4, "hash": "h", "written": false})
-            ]
-        );
+        assert_eq!(done.packs, vec![main_pack(4, false)]);
+        assert_eq!(done.diagnostics, pack_result(4).diagnostics);
         assert!(check(&state, &sandbox, &[8u8; 32]).is_none(), "other inputs");
         // A record is made from what the build saw, not from a later stat:
         // a pack replaced in between is not blessed.
@@ -237,6 +272,26 @@ mod tests {
         assert!(check(&state, &sandbox, &inputs).is_none(), "a pack gone");
         std::fs::write(state.join(FILE), b"{").unwrap();
         assert!(check(&state, &sandbox, &inputs).is_none(), "a damaged record");
+    }
+
+    /// A record as the packer wrote it while it built its results as JSON
+    /// (keys in sorted order) is read the same: an upgrade does not cost a
+    /// build in full.
+    #[test]
+    fn a_record_of_the_previous_version_is_read() {
+        let (dir, sandbox, state) = project();
+        let inputs = [7u8; 32];
+        let stat = serde_json::to_string(&left(dir.path())[0].1).unwrap();
+        let old = format!(
+            r#"{{"inputs":"{}","packs":[{{"result":{{"assets":1,"bytes":4,"hash":"h","name":"main","path":"build/main.pack"}},"path":"build/main.pack","stat":{stat},"recordedNs":{}}}],"units":3,"diagnostics":[{{"code":"unpacked","message":"1 asset(s) are in no pack","severity":"warning"}}]}}"#,
+            crate::hash::hex(&inputs),
+            statcache::now_ns()
+        );
+        std::fs::write(state.join(FILE), old).unwrap();
+        let done = check(&state, &sandbox, &inputs).expect("up to date");
+        assert_eq!((done.units, done.bytes_out), (3, 4));
+        assert_eq!(done.packs, vec![main_pack(4, false)]);
+        assert_eq!(done.diagnostics, pack_result(4).diagnostics);
     }
 
     #[test]
@@ -266,7 +321,7 @@ mod tests {
             &|e| e.kind = Kind::Binary,
             &|e| e.hash = crate::hash::ContentHash::of(b"b"),
             &|e| {
-                e.settings.insert("scale".into(), json!(2));
+                e.settings.insert("scale".into(), serde_json::json!(2));
             },
         ];
         for change in changes {

@@ -14,14 +14,16 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::format::registry;
 use super::model::Diagnostic;
 use super::snapshot::Snapshot;
-use super::write::mutation::{self, Capped, ExecError, Executed, Mutation, Plan};
+use super::write::mutation::{self, Capped, ExecError, Executed, Lists, Mutation, Plan, Unlisted};
 use super::Project;
 use crate::operations::{OpState, Operation};
+use crate::protocol::model::{ApplyOutcome, ApplyResult};
 use crate::transport::RpcError;
 
 /// Commit-bearing work.
@@ -147,7 +149,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
             Job::Build { clean } => build(&project, &op, *clean),
             Job::PruneCache { max_size } => {
                 let (state, result) = crate::build::prune_cache(&project, &op, *max_size);
-                op.finish(state, terminal_payload(&result), Ok(result));
+                finish(&op, state, &result);
             }
             Job::Observe { .. } | Job::Rescan => {}
         });
@@ -171,32 +173,24 @@ impl Drop for Timing {
     }
 }
 
-/// An apply's result; `lists` are the plan's, summarised as a preview's are.
-fn apply_result(op: &Operation, outcome: &str, generation: u64, lists: Map<String, Value>) -> Value {
-    let mut v = Map::new();
-    v.insert("operationId".into(), json!(op.id));
-    v.insert("outcome".into(), json!(outcome));
-    v.insert("generation".into(), json!(generation));
-    v.extend(lists);
-    Value::Object(v)
-}
-
 /// An answer's lists holding only `blockers`.
-fn lists_with_blockers(blockers: &Capped<Diagnostic>) -> Map<String, Value> {
+fn lists_with_blockers(blockers: &Capped<Diagnostic>) -> Result<Lists, Unlisted> {
     let empty = (Capped::default(), Capped::default(), Capped::default());
     mutation::answer_lists(blockers, &empty.0, &empty.1, &empty.2, None)
 }
 
 /// What a cancelled apply answers (see `Operation::finish_cancelled_with`):
 /// nothing changed (every step done was undone), so its lists are empty.
-fn apply_cancelled(op: &Operation, generation: u64) -> Value {
-    apply_result(op, "cancelled", generation, lists_with_blockers(&Capped::default()))
+fn apply_cancelled(op: &Operation, generation: u64) -> ApplyResult {
+    Lists::default().applied(&op.id, ApplyOutcome::Cancelled, generation)
 }
 
 /// [`apply_cancelled`], for an apply cancelled before it ran, at the
 /// generation current when it was cancelled.
 pub fn apply_cancelled_before_running(project: Weak<Project>) -> crate::operations::CancelledResult {
-    Box::new(move |op| apply_cancelled(op, project.upgrade().map_or(0, |p| p.snapshot().generation)))
+    crate::operations::cancelled_result(move |op| {
+        apply_cancelled(op, project.upgrade().map_or(0, |p| p.snapshot().generation))
+    })
 }
 
 fn terminal_payload(result: &Value) -> Map<String, Value> {
@@ -206,15 +200,31 @@ fn terminal_payload(result: &Value) -> Map<String, Value> {
     m
 }
 
+/// Ends `op` with its typed result, made JSON once for its terminal event
+/// (its `outcome` and `result`) and the response.
+fn finish(op: &Operation, state: OpState, result: &impl Serialize) {
+    let result = crate::operations::result_json(result);
+    op.finish(state, terminal_payload(&result), Ok(result));
+}
+
 fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
     let _fault = crate::fault::Scope::new(crate::fault::Kind::Apply);
     let snap = project.snapshot();
     if let Some(blockers) = stale_generation(&snap, expected_generation) {
-        return reject(op, snap.generation, lists_with_blockers(&blockers));
+        return match lists_with_blockers(&blockers) {
+            Ok(lists) => reject(op, snap.generation, lists),
+            Err(e) => fail(op, &e.to_string()),
+        };
     }
     let plan = plan_again(project, &snap, mutation);
+    // What the result will list, made before anything is changed: a plan
+    // the wire cannot carry fails here, not after its commit point.
+    let lists = match plan.applied_lists() {
+        Ok(lists) => lists,
+        Err(e) => return fail(op, &e.to_string()),
+    };
     if !plan.blockers.is_empty() {
-        return reject(op, snap.generation, plan.answer_lists(false));
+        return reject(op, snap.generation, lists);
     }
     let state_dir = project.state_dir();
     let trash = super::write::intent::trash_rel(&op.id);
@@ -244,8 +254,8 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     crate::fault::point("trash emptied");
     let generation = publish_applied(project, op, &snap, &plan);
     crate::fault::point("published");
-    let result = apply_result(op, "applied", generation, plan.answer_lists(false));
-    op.finish(OpState::Succeeded, terminal_payload(&result), Ok(result));
+    let result = lists.applied(&op.id, ApplyOutcome::Applied, generation);
+    finish(op, OpState::Succeeded, &result);
     // Only now: until the terminal event is journaled, the intent is what
     // tells the next open that this apply took effect.
     super::write::intent::clear(&state_dir);
@@ -268,9 +278,8 @@ fn stale_generation(snap: &Snapshot, expected: Option<u64>) -> Option<Capped<Dia
 }
 
 /// Ends an apply as rejected: nothing was changed.
-fn reject(op: &Operation, generation: u64, lists: Map<String, Value>) {
-    let result = apply_result(op, "rejected", generation, lists);
-    op.finish(OpState::Rejected, terminal_payload(&result), Ok(result));
+fn reject(op: &Operation, generation: u64, lists: Lists) {
+    finish(op, OpState::Rejected, &lists.applied(&op.id, ApplyOutcome::Rejected, generation));
 }
 
 /// The plan made again at the apply's turn, against the snapshot current
@@ -326,7 +335,7 @@ fn end_undone(op: &Operation, state_dir: &Path, generation: u64, e: ExecError) {
     super::write::intent::clear(state_dir);
     match e {
         ExecError::Cancelled => {
-            op.finish_cancelled_with(apply_cancelled(op, generation));
+            op.finish_cancelled_with(crate::operations::result_json(&apply_cancelled(op, generation)));
         }
         e => fail(op, &e.to_string()),
     }
@@ -458,7 +467,7 @@ fn build(project: &Project, op: &Operation, clean: bool) {
         op.finish_cancelled();
         return;
     }
-    op.finish(state, terminal_payload(&result), Ok(result));
+    finish(op, state, &result);
     if state == OpState::Succeeded {
         // Its terminal event is journaled: the commit record has done its job.
         crate::build::commit::clear(&project.state_dir());

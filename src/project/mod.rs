@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use crate::protocol::model::{BuildResult, DivergenceCount, LaneCounts, LastBuild, Summary, Watch, WatchState};
 use arc_swap::ArcSwap;
 use imbl::OrdMap;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::events::EventBus;
@@ -777,19 +776,15 @@ impl Project {
     }
 
     /// Remembers a build's outcome for the summary.
-    pub(crate) fn record_build(&self, op: &Operation, result: &Value) {
+    pub(crate) fn record_build(&self, op: &Operation, result: &BuildResult) {
         let finished =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let Ok(result) = BuildResult::deserialize(result) else {
-            tracing::error!("a build result that is not one: {result}");
-            return;
-        };
         *self.last_build.lock().expect("last build lock") = Some(LastBuild {
             operation_id: op.id.clone(),
             outcome: result.outcome,
             finished_at_ms: finished,
             packs: result.packs.len(),
-            stats: result.stats,
+            stats: result.stats.clone(),
         });
     }
 

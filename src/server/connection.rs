@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::attached::ForwardError;
 use super::{handlers, ProjectHandle, Server};
-use crate::operations::{Operation, Reply};
+use crate::operations::{cancelled_result, Operation, Reply};
 use crate::project::external::EndedBy;
 use crate::project::lane::Job;
 use crate::protocol::{self, CancelRequestParams, Request};
@@ -421,8 +421,8 @@ impl Connection {
         let project = self.server.project(&project_id)?;
         let mut new = project.new_operation(kind, title);
         new.cancelled_result = Some(match kind {
-            "build" => Box::new(crate::build::cancelled_before_running),
-            "pruneCache" => Box::new(crate::build::prune_cancelled_before_running),
+            "build" => cancelled_result(crate::build::cancelled_before_running),
+            "pruneCache" => cancelled_result(crate::build::prune_cancelled_before_running),
             _ => crate::project::lane::apply_cancelled_before_running(Arc::downgrade(&project)),
         });
         new.reply = Some(Reply { outbox: self.outbox.clone(), id: id.clone() });

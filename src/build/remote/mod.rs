@@ -31,6 +31,7 @@ use serde_json::{json, Value};
 use super::cache::{Key, StoredMeta};
 use crate::project::format::manifest::{RemoteMode, RemoteSettings};
 use crate::project::model::{Diagnostic, Severity};
+use crate::protocol::model::{RemoteModeName, RemoteStats};
 use config::{Env, Resolved};
 use store::{Store, StoreError};
 
@@ -164,25 +165,41 @@ struct Upload {
 
 /// What a build reports about the remote.
 pub struct Report {
-    pub stats: Value,
+    pub stats: RemoteStats,
     pub diagnostics: Vec<Diagnostic>,
     /// The `remoteCacheDisabled` event's payload, when it (or its uploads) was switched off.
     pub disabled: Option<Value>,
 }
 
 /// The statistics of a build that did not use a remote.
-pub fn unused_stats(mode: RemoteMode) -> Value {
+pub fn unused_stats(mode: RemoteMode) -> RemoteStats {
     stats(mode, &Shared::default())
 }
 
-/// `stats.remote`: the one place its fields are named.
-fn stats(mode: RemoteMode, s: &Shared) -> Value {
+/// `stats.remote`: what the counters say now.
+fn stats(mode: RemoteMode, s: &Shared) -> RemoteStats {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    json!({
-        "mode": mode.as_str(), "hits": get(&s.hits), "misses": get(&s.misses), "corrupt": get(&s.corrupt),
-        "uploaded": get(&s.uploaded), "errors": get(&s.errors),
-        "bytesDown": get(&s.bytes_down), "bytesUp": get(&s.bytes_up),
-    })
+    RemoteStats {
+        mode: mode.into(),
+        hits: get(&s.hits),
+        misses: get(&s.misses),
+        corrupt: get(&s.corrupt),
+        uploaded: get(&s.uploaded),
+        errors: get(&s.errors),
+        bytes_down: get(&s.bytes_down),
+        bytes_up: get(&s.bytes_up),
+    }
+}
+
+/// A mode as the protocol names it.
+impl From<RemoteMode> for RemoteModeName {
+    fn from(mode: RemoteMode) -> RemoteModeName {
+        match mode {
+            RemoteMode::Read => RemoteModeName::Read,
+            RemoteMode::ReadWrite => RemoteModeName::ReadWrite,
+            RemoteMode::Off => RemoteModeName::Off,
+        }
+    }
 }
 
 impl RemoteCache {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use imbl::OrdMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::limits;
@@ -20,10 +20,14 @@ use crate::project::disk::workspace;
 use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
 use crate::project::format::registry::{Conflict, REGISTRY_FILE};
 use crate::project::model::paths;
-use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Status};
+use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Severity, Status};
 use crate::project::snapshot::divergence::External;
 use crate::project::snapshot::divergence::Untracked;
 use crate::project::snapshot::{Contents, Snapshot};
+use crate::protocol::model::{
+    ApplyOutcome, ApplyResult, Blocker, BlockerCode, BlockerSeverity, FilesystemMutation, PreviewResult, ProjectFile,
+    RegistryMutation, Resolution, Truncated, Warning, WarningCode, WarningSeverity,
+};
 
 /// A change a client asks for. `kind` selects the variant on the wire.
 ///
@@ -257,87 +261,125 @@ impl<T> Capped<T> {
     }
 }
 
-impl<T: Serialize> Serialize for Capped<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.listed.serialize(s)
+/// The lists of a preview or an apply's result as the wire carries them,
+/// each cut to its first [`LISTED`] entries. When any list is longer,
+/// `truncated` gives every list's full length; an answer with no long list
+/// keeps the plain shape.
+#[derive(Debug, Clone, Default)]
+pub struct Lists {
+    pub blockers: Vec<Blocker>,
+    pub warnings: Vec<Warning>,
+    pub registry_mutations: Vec<RegistryMutation>,
+    pub filesystem_mutations: Vec<FilesystemMutation>,
+    /// A preview of a reconcile that resolves at least one item.
+    pub resolutions: Option<Vec<Resolution>>,
+    pub truncated: Option<Truncated>,
+}
+
+impl Lists {
+    /// The answer of `packer/previewMutation`.
+    pub fn preview(self, base_generation: u64) -> PreviewResult {
+        let Lists { blockers, warnings, registry_mutations, filesystem_mutations, resolutions, truncated } = self;
+        PreviewResult {
+            base_generation,
+            blockers,
+            warnings,
+            registry_mutations,
+            filesystem_mutations,
+            resolutions,
+            truncated,
+        }
+    }
+
+    /// The result of `packer/applyMutation` (which lists no resolutions).
+    pub fn applied(self, operation_id: &str, outcome: ApplyOutcome, generation: u64) -> ApplyResult {
+        let Lists { blockers, warnings, registry_mutations, filesystem_mutations, resolutions: _, truncated } = self;
+        ApplyResult {
+            operation_id: operation_id.to_string(),
+            outcome,
+            generation,
+            blockers,
+            warnings,
+            registry_mutations,
+            filesystem_mutations,
+            truncated,
+        }
     }
 }
 
-/// The lists of a preview or an apply's result, each cut to its first
-/// [`LISTED`] entries. When any list is longer, `truncated` gives every
-/// list's full length; an answer with no long list keeps the plain shape.
+/// A diagnostic of a plan the protocol has no blocker or warning for: a
+/// code its enum lacks (a bug, which a unit test is there to catch), or
+/// what a blocker or a warning cannot carry.
+#[derive(Debug, thiserror::Error)]
+#[error("the protocol has no {what} for the diagnostic {diagnostic:?}")]
+pub struct Unlisted {
+    what: &'static str,
+    diagnostic: Box<Diagnostic>,
+}
+
+/// A code or a name of the domain as its enum in the protocol model reads it.
+pub(super) fn wire_name<C: serde::de::DeserializeOwned>(name: &str) -> Option<C> {
+    C::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name)).ok()
+}
+
+/// The one place a blocker of the domain becomes the wire's.
+impl TryFrom<&Diagnostic> for Blocker {
+    type Error = Unlisted;
+
+    fn try_from(d: &Diagnostic) -> Result<Blocker, Unlisted> {
+        let unlisted = || Unlisted { what: "blocker", diagnostic: Box::new(d.clone()) };
+        let code: BlockerCode = wire_name(&d.code).ok_or_else(unlisted)?;
+        if d.severity != Severity::Error || d.line.is_some() || d.column.is_some() {
+            return Err(unlisted());
+        }
+        let (message, asset_id, path) = (d.message.clone(), d.asset_id.clone(), d.path.clone());
+        Ok(Blocker { severity: BlockerSeverity::Error, code, message, asset_id, path })
+    }
+}
+
+/// The one place a warning of the domain becomes the wire's.
+impl TryFrom<&Diagnostic> for Warning {
+    type Error = Unlisted;
+
+    fn try_from(d: &Diagnostic) -> Result<Warning, Unlisted> {
+        let unlisted = || Unlisted { what: "warning", diagnostic: Box::new(d.clone()) };
+        let code: WarningCode = wire_name(&d.code).ok_or_else(unlisted)?;
+        if d.severity != Severity::Warning || d.line.is_some() || d.column.is_some() {
+            return Err(unlisted());
+        }
+        let (message, asset_id, path) = (d.message.clone(), d.asset_id.clone(), d.path.clone());
+        Ok(Warning { severity: WarningSeverity::Warning, code, message, asset_id, path })
+    }
+}
+
+/// The lists of a preview or an apply's result (see [`Lists`]); `Err`
+/// when a blocker or a warning has no name on the wire.
 pub fn answer_lists(
     blockers: &Capped<Diagnostic>,
     warnings: &Capped<Diagnostic>,
     registry_mutations: &Capped<RegistryMutation>,
-    filesystem_mutations: &Capped<FsMutation>,
-    resolutions: Option<&Capped<Value>>,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut counts = Map::new();
-    let mut cut = false;
-    let lists: [(&str, &dyn erased::Listed); 4] = [
-        ("blockers", blockers),
-        ("warnings", warnings),
-        ("registryMutations", registry_mutations),
-        ("filesystemMutations", filesystem_mutations),
-    ];
-    let resolutions = resolutions.filter(|r| !r.is_empty()).map(|r| ("resolutions", r as &dyn erased::Listed));
-    for (name, list) in lists.into_iter().chain(resolutions) {
-        out.insert(name.into(), list.json());
-        counts.insert(name.into(), list.total().into());
-        cut |= list.total() > LISTED;
-    }
-    if cut {
-        counts.insert("limit".into(), LISTED.into());
-        out.insert("truncated".into(), Value::Object(counts));
-    }
-    out
-}
-
-/// [`Capped`] lists of different entry types, side by side.
-mod erased {
-    pub trait Listed {
-        fn json(&self) -> serde_json::Value;
-        fn total(&self) -> usize;
-    }
-
-    impl<T: serde::Serialize> Listed for super::Capped<T> {
-        fn json(&self) -> serde_json::Value {
-            serde_json::to_value(&self.listed).expect("plan entries serialize")
-        }
-        fn total(&self) -> usize {
-            self.total
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum RegistryOp {
-    Add,
-    Update,
-    Remove,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RegistryMutation {
-    pub op: RegistryOp,
-    pub asset_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Entry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Entry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FsMutation {
-    pub op: &'static str,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    filesystem_mutations: &Capped<FilesystemMutation>,
+    resolutions: Option<&Capped<Resolution>>,
+) -> Result<Lists, Unlisted> {
+    let resolutions = resolutions.filter(|r| !r.is_empty());
+    let totals = [blockers.len(), warnings.len(), registry_mutations.len(), filesystem_mutations.len()];
+    let cut = totals.into_iter().chain(resolutions.map(Capped::len)).any(|total| total > LISTED);
+    let truncated = cut.then(|| Truncated {
+        limit: LISTED,
+        blockers: blockers.len(),
+        warnings: warnings.len(),
+        registry_mutations: registry_mutations.len(),
+        filesystem_mutations: filesystem_mutations.len(),
+        resolutions: resolutions.map(Capped::len),
+    });
+    Ok(Lists {
+        blockers: blockers.listed().iter().map(Blocker::try_from).collect::<Result<_, _>>()?,
+        warnings: warnings.listed().iter().map(Warning::try_from).collect::<Result<_, _>>()?,
+        registry_mutations: registry_mutations.listed().to_vec(),
+        filesystem_mutations: filesystem_mutations.listed().to_vec(),
+        resolutions: resolutions.map(|r| r.listed().to_vec()),
+        truncated,
+    })
 }
 
 /// One filesystem step of an apply, in order.
@@ -367,7 +409,7 @@ pub struct Plan {
     pub blockers: Capped<Diagnostic>,
     pub warnings: Capped<Diagnostic>,
     pub registry_mutations: Capped<RegistryMutation>,
-    pub filesystem_mutations: Capped<FsMutation>,
+    pub filesystem_mutations: Capped<FilesystemMutation>,
     pub steps: Vec<Step>,
     /// The state after the mutation, when it has no blockers.
     pub contents: Contents,
@@ -380,7 +422,7 @@ pub struct Plan {
     /// The hash of `packer.toml` after the mutation, when it changes.
     pub manifest_hash: Option<String>,
     /// For a reconcile: each item with the resolution chosen.
-    pub resolutions: Capped<Value>,
+    pub resolutions: Capped<Resolution>,
 }
 
 impl Plan {
@@ -394,16 +436,16 @@ impl Plan {
     }
 
     /// The preview as clients see it.
-    pub fn preview_json(&self) -> Value {
-        let mut v = Map::new();
-        v.insert("baseGeneration".into(), self.base_generation.into());
-        v.extend(self.answer_lists(true));
-        Value::Object(v)
+    pub fn preview(&self) -> Result<PreviewResult, Unlisted> {
+        Ok(self.lists(Some(&self.resolutions))?.preview(self.base_generation))
     }
 
-    /// The plan's lists as an answer carries them (`resolutions` only in a preview).
-    pub fn answer_lists(&self, with_resolutions: bool) -> Map<String, Value> {
-        let resolutions = with_resolutions.then_some(&self.resolutions);
+    /// The plan's lists as an apply's result carries them (no resolutions).
+    pub fn applied_lists(&self) -> Result<Lists, Unlisted> {
+        self.lists(None)
+    }
+
+    fn lists(&self, resolutions: Option<&Capped<Resolution>>) -> Result<Lists, Unlisted> {
         answer_lists(&self.blockers, &self.warnings, &self.registry_mutations, &self.filesystem_mutations, resolutions)
     }
 }
@@ -455,7 +497,7 @@ pub(super) struct ReconcileState {
     pub(super) manifest: Option<Arc<Manifest>>,
     pub(super) manifest_text: Option<String>,
     pub(super) manifest_hash: Option<String>,
-    pub(super) resolutions: Capped<Value>,
+    pub(super) resolutions: Capped<Resolution>,
 }
 
 /// Plans `mutation` against `snap`. Reads the disk (stat, and hashing for
@@ -483,37 +525,45 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
     for id in &p.touched {
         let before = snap.contents.assets.get(&**id).map(|a| &a.entry);
         let after = p.assets.get(&**id).map(|a| &a.entry);
-        let op = match (before, after) {
-            (None, Some(_)) => RegistryOp::Add,
-            (Some(_), None) => RegistryOp::Remove,
-            (Some(b), Some(a)) if a != b => RegistryOp::Update,
-            _ => continue,
-        };
-        registry_mutations.push_with(|| RegistryMutation {
-            op,
-            asset_id: id.to_string(),
-            before: before.cloned(),
-            after: after.cloned(),
-        });
+        let asset_id = || id.to_string();
+        match (before, after) {
+            (None, Some(a)) => {
+                registry_mutations.push_with(|| RegistryMutation::Add { asset_id: asset_id(), after: a.clone() })
+            }
+            (Some(b), None) => {
+                registry_mutations.push_with(|| RegistryMutation::Remove { asset_id: asset_id(), before: b.clone() })
+            }
+            (Some(b), Some(a)) if a != b => registry_mutations.push_with(|| RegistryMutation::Update {
+                asset_id: asset_id(),
+                before: b.clone(),
+                after: a.clone(),
+            }),
+            _ => {}
+        }
     }
     let mut filesystem_mutations = Capped::default();
     for step in &p.steps {
-        let (op, path, to) = match step {
-            Step::Move { from, to } => ("move", from.as_str(), Some(to)),
-            Step::Delete { path } => ("delete", path.as_str(), None),
-            Step::WriteManifest { .. } => ("write", MANIFEST_FILE, None),
+        match step {
+            Step::Move { from, to } => {
+                filesystem_mutations.push_with(|| FilesystemMutation::Move { path: from.clone(), to: to.clone() })
+            }
+            Step::Delete { path } => {
+                filesystem_mutations.push_with(|| FilesystemMutation::Delete { path: path.clone() })
+            }
+            Step::WriteManifest { .. } => {
+                filesystem_mutations.push(FilesystemMutation::Write { path: ProjectFile::Manifest })
+            }
             // Touches no file (test builds' `testSleep`).
             #[cfg(feature = "test-hooks")]
-            Step::Sleep { .. } => continue,
-        };
-        filesystem_mutations.push_with(|| FsMutation { op, path: path.to_string(), to: to.cloned() });
+            Step::Sleep { .. } => {}
+        }
     }
     let rec = &p.reconcile;
     let write_registry = rec.keep_registry
         || rec.conflicts_resolved
         || if rec.reloaded_registry.is_some() { rec.touched_other } else { !registry_mutations.is_empty() };
     if write_registry {
-        filesystem_mutations.push(FsMutation { op: "write", path: REGISTRY_FILE.into(), to: None });
+        filesystem_mutations.push(FilesystemMutation::Write { path: ProjectFile::Registry });
         // Writing over a registry someone else changed would lose their change.
         if p.external.registry.is_some() {
             let msg = format!("{REGISTRY_FILE} was changed outside the packer: reconcile it (reload or keep) first");
@@ -1197,5 +1247,91 @@ impl Mutation {
             #[cfg(feature = "test-hooks")]
             Mutation::TestSleep { .. } => "testSleep",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The string literals that follow each of `calls` in `source` (calls
+    /// with a computed first argument are skipped).
+    fn literal_codes(source: &str, calls: &[&str]) -> Vec<String> {
+        let mut codes = Vec::new();
+        for call in calls {
+            for (at, _) in source.match_indices(call) {
+                let rest = source[at + call.len()..].trim_start();
+                if let Some(quoted) = rest.strip_prefix('"') {
+                    codes.push(quoted[..quoted.find('"').expect("a closed literal")].to_string());
+                }
+            }
+        }
+        codes
+    }
+
+    /// Every code the planner gives a blocker or a warning, found in its
+    /// source, has its name in `BlockerCode` or `WarningCode`: a code the
+    /// enums lack fails here, rather than a preview or an apply at run time.
+    #[test]
+    fn every_code_the_planner_uses_is_one_of_the_protocol() {
+        let planner = [include_str!("mutation.rs"), include_str!("reconcile.rs"), include_str!("../lane.rs")];
+        let mut blockers: Vec<String> = Vec::new();
+        let mut warnings: Vec<String> = Vec::new();
+        for source in planner {
+            // This file's own test sources say `block(` in strings only.
+            let source = source.split("#[cfg(test)]").next().unwrap();
+            blockers.extend(literal_codes(source, &["self.block(", "Diagnostic::blocker("]));
+            warnings.extend(literal_codes(source, &["self.warn(", "Diagnostic::warning("]));
+        }
+        // A client's path is refused with the code of its `PathProblem`.
+        blockers.extend(literal_codes(include_str!("../model/paths.rs"), &["PathProblem { code:"]));
+        // `register` warns of what looking at the file found wrong with it.
+        let inspect = include_str!("../disk/workspace.rs");
+        let inspect = &inspect[..inspect.find("pub fn scan(").expect("workspace.rs has scan")];
+        warnings.extend(literal_codes(inspect, &["Severity::Error,", "Severity::Warning,"]));
+        assert!(blockers.len() > 30 && warnings.len() > 15, "the scan finds the codes: {blockers:?} {warnings:?}");
+        for code in &blockers {
+            let d = Diagnostic::blocker(code, "m".into(), Some("a"), Some("p"));
+            assert!(Blocker::try_from(&d).is_ok(), "`{code}` is not a BlockerCode");
+        }
+        for code in &warnings {
+            let d = Diagnostic::warning(code, "m".into(), None, None);
+            assert!(Warning::try_from(&d).is_ok(), "`{code}` is not a WarningCode");
+        }
+    }
+
+    #[test]
+    fn a_diagnostic_the_wire_cannot_carry_is_an_error_not_dropped() {
+        let unknown = Diagnostic::blocker("noSuchCode", "m".into(), None, None);
+        assert!(Blocker::try_from(&unknown).is_err());
+        let warning = Diagnostic::warning("noChange", "m".into(), None, None);
+        assert!(Blocker::try_from(&warning).is_err(), "a blocker is an error");
+        assert!(Warning::try_from(&warning).is_ok());
+        let mut blockers = Capped::default();
+        blockers.push(unknown);
+        let empty = (Capped::default(), Capped::default(), Capped::default());
+        assert!(answer_lists(&blockers, &empty.0, &empty.1, &empty.2, None).is_err());
+    }
+
+    /// Past `LISTED` entries, a list is cut and `truncated` counts every list.
+    #[test]
+    fn long_lists_are_cut_and_counted() {
+        let mut warnings = Capped::default();
+        for i in 0..LISTED + 5 {
+            warnings.push_with(|| Diagnostic::warning("noChange", format!("w{i}"), None, None));
+        }
+        let mut files = Capped::default();
+        files.push(FilesystemMutation::Write { path: ProjectFile::Registry });
+        let (blockers, registry) = (Capped::default(), Capped::default());
+        let lists = answer_lists(&blockers, &warnings, &registry, &files, Some(&Capped::default())).unwrap();
+        assert_eq!(lists.warnings.len(), LISTED);
+        assert!(lists.resolutions.is_none(), "an empty list of resolutions is left out");
+        let truncated = serde_json::to_value(lists.truncated).unwrap();
+        let expected = serde_json::json!({
+            "limit": 1000, "blockers": 0, "warnings": 1005, "registryMutations": 0, "filesystemMutations": 1,
+        });
+        assert_eq!(truncated, expected);
+        let short = answer_lists(&blockers, &Capped::default(), &registry, &files, None).unwrap();
+        assert!(short.truncated.is_none());
     }
 }

@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::mutation::{DiskEntry, Planner, ReconcileChoice, Step};
 use crate::project::disk::workspace;
 use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
@@ -14,6 +12,12 @@ use crate::project::model::{Asset, Kind, Observed};
 use crate::project::snapshot::divergence::{
     conflict_resolutions, resolutions_for, split_move, Item, ItemKind, Untracked,
 };
+use crate::protocol::model::{Resolution, ResolutionName};
+
+/// A resolution as the protocol names it.
+fn resolution_name(resolution: &str) -> Option<ResolutionName> {
+    super::mutation::wire_name(resolution)
+}
 
 fn is_asset_item(kind: ItemKind) -> bool {
     !matches!(kind, ItemKind::RegistryChanged | ItemKind::ManifestChanged)
@@ -85,14 +89,18 @@ impl Planner<'_> {
             chosen.retain(|(i, _, _)| !is_asset_item(i.kind));
         }
         for (item, resolution, path) in chosen {
-            self.reconcile.resolutions.push_with(|| {
-                let mut shown = json!({
-                    "divergenceId": item.id, "kind": item.kind, "path": item.path, "resolution": resolution,
-                });
-                if let Some(p) = &path {
-                    shown["to"] = json!(p);
-                }
-                shown
+            let Some(name) = resolution_name(&resolution) else {
+                // Never: a unit test holds every resolution the planner accepts to the protocol's names.
+                let msg = format!("the protocol has no resolution `{resolution}` (a bug in the packer)");
+                self.block("invalidResolution", msg, item.asset_id.as_deref(), Some(&item.path));
+                continue;
+            };
+            self.reconcile.resolutions.push_with(|| Resolution {
+                divergence_id: item.id.clone(),
+                kind: item.kind,
+                path: item.path.clone(),
+                resolution: name,
+                to: path.clone(),
             });
             self.resolve(&item, &resolution, path.as_deref());
         }
@@ -394,5 +402,29 @@ impl Planner<'_> {
         self.external.manifest_changed = false;
         self.reconcile.manifest_hash = Some(registry::content_hash(text.as_bytes()));
         self.reconcile.manifest = Some(manifest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resolution_the_planner_accepts_has_a_name_in_the_protocol() {
+        use ItemKind as K;
+        let kinds = [K::Modified, K::Missing, K::Untracked, K::Moved, K::RegistryChanged, K::ManifestChanged];
+        let kinds = kinds.into_iter().chain([K::RegistryConflict]);
+        for kind in kinds {
+            // A new kind of item does not compile here until it is listed above.
+            match kind {
+                K::Modified | K::Missing | K::Untracked | K::Moved => {}
+                K::RegistryChanged | K::ManifestChanged | K::RegistryConflict => {}
+            }
+            // (`conflict_resolutions` gives some of `resolutions_for(RegistryConflict)`.)
+            for resolution in resolutions_for(kind) {
+                assert!(resolution_name(resolution).is_some(), "`{resolution}` (of a {} item)", kind.as_str());
+            }
+        }
+        assert!(resolution_name("adopted").is_none());
     }
 }

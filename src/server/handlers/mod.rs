@@ -89,13 +89,14 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             // The snapshot is taken inside the gate: it and the disk agree.
             let _gate = project.disk_gate.read().unwrap_or_else(|e| e.into_inner());
             let snap = project.snapshot();
-            Ok(mutation::plan(&project.root, &snap, &p.mutation, None).preview_json())
+            let plan = mutation::plan(&project.root, &snap, &p.mutation, None);
+            answer(plan.preview().map_err(|e| RpcError::internal(e.to_string()))?)
         }
         Request::Divergence(p) => answer(snapshot::divergence(&server.project(&p.project_id)?.snapshot())),
         Request::Operations(p) => answer(OperationsResult { items: server.project(&p.project_id)?.ops.list() }),
         Request::CacheStats(p) => {
             let project = server.project(&p.project_id)?;
-            Ok(crate::build::cache_stats(&project))
+            answer(crate::build::cache_stats(&project))
         }
         Request::ReplayEvents(p) => {
             let project = server.project(&p.project_id)?;
