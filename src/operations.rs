@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::events::EventBus;
-use crate::protocol::model::{OperationInfo, OperationKind};
+use crate::protocol::events::{EventBody, FailedOutcome, RejectedOutcome, SucceededOutcome};
+use crate::protocol::model::{CancelledOutcome, OperationInfo, OperationKind};
 use crate::transport::{message::code, Id, Outbox, RpcError};
 
 /// How many finished operations `packer/operations` remembers per project.
@@ -47,6 +48,25 @@ impl OpState {
             OpState::Cancelled => "cancelled",
             OpState::Rejected => "rejected",
         }
+    }
+}
+
+/// The terminal event of an operation that ended with `result` (its
+/// response): `succeeded` (`applied` for an apply), `failed`, `cancelled`
+/// or `rejected`, as `state` says.
+pub fn terminal_body(state: OpState, result: Value) -> EventBody {
+    match state {
+        OpState::Succeeded => {
+            let outcome =
+                if result["outcome"] == "applied" { SucceededOutcome::Applied } else { SucceededOutcome::Succeeded };
+            EventBody::Succeeded { outcome, result: Some(result), recovered: None }
+        }
+        OpState::Failed => {
+            EventBody::Failed { outcome: FailedOutcome::Failed, result: Some(result), error: None, recovered: None }
+        }
+        OpState::Cancelled => EventBody::Cancelled { outcome: CancelledOutcome::Cancelled, result: Some(result) },
+        OpState::Rejected => EventBody::Rejected { outcome: RejectedOutcome::Rejected, result },
+        OpState::Queued | OpState::Running => unreachable!("a terminal body for a state that is not terminal"),
     }
 }
 
@@ -120,7 +140,7 @@ impl Operation {
     pub fn new(p: NewOperation) -> Arc<Operation> {
         let op = Operation::registered(p, OpState::Queued, 0);
         let mut rec = op.rec.lock().expect("operation lock");
-        op.emit_locked(&mut rec, "queued", crate::events::object(json!({ "operation": op.kind })), None);
+        op.emit_locked(&mut rec, EventBody::Queued { operation: OperationKind::named(op.kind) }, None);
         drop(rec);
         op
     }
@@ -128,13 +148,13 @@ impl Operation {
     /// An operation found unfinished in the journal after its process died:
     /// ends it with one terminal event (after its last journaled one) and
     /// lists it among the finished operations. `p.id` is its journaled id.
-    pub fn recover(p: NewOperation, last_sequence: u64, state: OpState, payload: Map<String, Value>) {
+    pub fn recover(p: NewOperation, last_sequence: u64, state: OpState, body: EventBody) {
         let op = Operation::registered(
             NewOperation { reply: None, progress_token: None, cancelled_result: None, ..p },
             OpState::Running,
             last_sequence,
         );
-        op.finish(state, payload, Ok(Value::Null));
+        op.finish(state, body, Ok(Value::Null));
     }
 
     /// Makes the operation and adds it to its table, emitting nothing.
@@ -165,9 +185,11 @@ impl Operation {
 
     /// Emits one event of this operation while its record is locked, so that
     /// `sequence` order and `seq` order agree.
-    fn emit_locked(&self, rec: &mut Record, kind: &str, mut payload: Map<String, Value>, progress: Option<Value>) {
+    fn emit_locked(&self, rec: &mut Record, body: EventBody, progress: Option<Value>) {
         rec.sequence += 1;
-        payload.insert("kind".into(), json!(kind));
+        let mut payload = body.into_fields();
+        let kind = payload.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kind = kind.as_str();
         payload.insert("operationId".into(), json!(self.id));
         payload.insert("sequence".into(), json!(rec.sequence));
         let coalesce = (kind == "progress").then_some(self.id.as_str());
@@ -191,41 +213,46 @@ impl Operation {
         rec.state = OpState::Running;
         rec.started_at_ms = Some(now_ms());
         let begin = json!({ "kind": "begin", "title": self.title, "cancellable": true });
-        self.emit_locked(&mut rec, "started", Map::new(), Some(begin));
+        self.emit_locked(&mut rec, EventBody::Started {}, Some(begin));
         true
     }
 
     /// Reports progress of a running operation.
     pub fn progress(&self, done: u64, total: u64, message: &str) {
-        self.progress_with(done, total, message, Map::new());
+        self.progress_with(done, total, message, None);
     }
 
-    /// Reports progress with more fields (e.g. `bytes`).
-    pub fn progress_with(&self, done: u64, total: u64, message: &str, extra: Map<String, Value>) {
+    /// Reports progress, with the bytes done of how many when they are counted.
+    pub fn progress_with(&self, done: u64, total: u64, message: &str, bytes: Option<(u64, u64)>) {
         let mut rec = self.rec.lock().expect("operation lock");
         if rec.state != OpState::Running {
             return;
         }
-        let mut payload = crate::events::object(json!({ "done": done, "total": total, "message": message }));
-        payload.extend(extra);
+        let body = EventBody::Progress {
+            done,
+            total,
+            message: message.to_string(),
+            bytes: bytes.map(|b| b.0),
+            bytes_total: bytes.map(|b| b.1),
+        };
         let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);
         let report = json!({ "kind": "report", "message": message, "percentage": pct });
-        self.emit_locked(&mut rec, "progress", payload, Some(report));
+        self.emit_locked(&mut rec, body, Some(report));
     }
 
     /// Emits a state event caused by this operation (e.g. `snapshotPublished`).
-    pub fn state_event(&self, kind: &str, payload: Map<String, Value>) {
+    pub fn state_event(&self, body: EventBody) {
         let mut rec = self.rec.lock().expect("operation lock");
         if rec.state.is_terminal() {
             return;
         }
-        self.emit_locked(&mut rec, kind, payload, None);
+        self.emit_locked(&mut rec, body, None);
     }
 
     /// Ends the operation: terminal event, `$/progress` end, then the
     /// response. Returns false when it had already ended.
-    pub fn finish(&self, state: OpState, payload: Map<String, Value>, response: Result<Value, RpcError>) -> bool {
-        self.finish_if(None, state, payload, response)
+    pub fn finish(&self, state: OpState, body: EventBody, response: Result<Value, RpcError>) -> bool {
+        self.finish_if(None, state, body, response)
     }
 
     /// `finish`, only when the operation is in state `only_from` (checked
@@ -235,7 +262,7 @@ impl Operation {
         &self,
         only_from: Option<OpState>,
         state: OpState,
-        payload: Map<String, Value>,
+        body: EventBody,
         response: Result<Value, RpcError>,
     ) -> bool {
         debug_assert!(state.is_terminal());
@@ -247,7 +274,7 @@ impl Operation {
         rec.state = state;
         rec.finished_at_ms = Some(now_ms());
         let end = was_started.then(|| json!({ "kind": "end", "message": state.as_str() }));
-        self.emit_locked(&mut rec, state.as_str(), payload, end);
+        self.emit_locked(&mut rec, body, end);
         let reply = rec.reply.take();
         drop(rec);
         // Out of the active list before the client can read the response, so
@@ -279,10 +306,10 @@ impl Operation {
     fn finish_cancelled_if(&self, only_from: Option<OpState>, result: Option<Value>) -> bool {
         let by_request = self.cancelled_by_request.load(Ordering::Acquire);
         let result = result.or_else(|| self.cancelled_result.as_ref().map(|make| make(self)));
-        let mut payload = crate::events::object(json!({ "outcome": "cancelled" }));
+        let mut carried = None;
         let response = match result {
             Some(result) if !by_request => {
-                payload.insert("result".into(), result.clone());
+                carried = Some(result.clone());
                 Ok(result)
             }
             _ => {
@@ -295,7 +322,8 @@ impl Operation {
                     .with_data(json!({ "operationId": self.id, "outcome": "cancelled" })))
             }
         };
-        self.finish_if(only_from, OpState::Cancelled, payload, response)
+        let body = EventBody::Cancelled { outcome: CancelledOutcome::Cancelled, result: carried };
+        self.finish_if(only_from, OpState::Cancelled, body, response)
     }
 
     /// Asks the operation to stop. A queued operation ends `cancelled` at once

@@ -440,8 +440,7 @@ class ErrorObjectVariant6(TypedDict):
     message: str
 
 
-# One event of a project, as sent in a `packer/event` notification and as
-# stored in `.packer/events.jsonl`.
+# One event of a project, as sent in a `packer/event` notification and as stored in `.packer/events.jsonl`: `projectId` and `seq` always; an operation's events also its `operationId` and `sequence`, which a snapshot or divergence event carries when an operation caused it.
 Event = Union["EventQueued", "EventStarted", "EventProgress", "EventSucceeded", "EventFailed", "EventCancelled", "EventRejected", "EventRemoteCacheDisabled", "EventSnapshotPublished", "EventDivergenceDetected", "EventDivergenceCleared", "EventWatchDegraded", "EventWatchRestored", "EventOwnerChanged", "EventExternalChangeBegan", "EventExternalChangeEnded"]
 
 
@@ -465,9 +464,7 @@ class EventStarted(TypedDict):
     kind: Literal["started"]
     operationId: OperationId
     projectId: ProjectId
-    # The project's event order (the journal's), across restarts.
     seq: Seq
-    # The operation's own event order, from 1.
     sequence: Sequence
 
 
@@ -522,9 +519,9 @@ class _EventFailedRequired(TypedDict):
 
 
 class EventFailed(_EventFailedRequired, total=False):
-    """Terminal: an apply failed (with `error`; nothing was changed), a build
-    was stopped by an internal error (with `error`), or a build or prune
-    failed (with `result`, whose diagnostics say why).
+    """Terminal: failed, with `error` (an apply that changed nothing, a build
+    stopped by an internal error, an operation its process did not live
+    to end) or with `result` (a build or a prune whose diagnostics say why).
     """
 
     error: OperationFailure
@@ -559,7 +556,6 @@ class EventRejected(TypedDict):
     operationId: OperationId
     outcome: RejectedOutcome
     projectId: ProjectId
-    # Equal to the response's result.
     result: ApplyResult
     seq: Seq
     sequence: Sequence
@@ -589,7 +585,6 @@ class _EventSnapshotPublishedRequired(TypedDict):
 class EventSnapshotPublished(_EventSnapshotPublishedRequired, total=False):
     """A new snapshot is current."""
 
-    # The operation that caused it, if one did.
     operationId: OperationId
     sequence: Sequence
 

@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde_json::{json, Map};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
@@ -376,8 +375,8 @@ fn amend(
     if let Some(report) = report {
         result.stats.remote = report.stats;
         warnings.extend(report.diagnostics);
-        if let Some(payload) = report.disabled {
-            op.state_event("remoteCacheDisabled", crate::events::object(payload));
+        if let Some(body) = report.disabled {
+            op.state_event(body);
         }
     }
     result.stats.duration_ms = started.elapsed().as_millis() as u64;
@@ -977,10 +976,8 @@ impl<'a> Progress<'a> {
         let mut last = self.last_report.lock().expect("progress lock");
         if force || last.elapsed() >= PROGRESS_EVERY {
             *last = Instant::now();
-            let mut extra = Map::new();
-            extra.insert("bytes".into(), json!(self.bytes_done.load(Ordering::Relaxed)));
-            extra.insert("bytesTotal".into(), json!(self.bytes_total));
-            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, "processing assets", extra);
+            let bytes = (self.bytes_done.load(Ordering::Relaxed), self.bytes_total);
+            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, "processing assets", Some(bytes));
         }
     }
 

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use studio_packer::project::model::{Asset, Diagnostic, Entry};
-use studio_packer::protocol::events::{Event, OperationFailure, OperationResult};
+use studio_packer::protocol::events::{Event, EventBody, OperationFailure, OperationResult};
 use studio_packer::protocol::model::{
     ApplyResult, Blocker, FilesystemMutation, PreviewResult, RegistryMutation, Resolution, Truncated, Warning,
 };
@@ -288,44 +288,53 @@ fn some<T: AsRef<str>>(items: &[T]) -> String {
 /// A `packer/event` as one line: its seq, its operation (when it has one),
 /// its kind and what it says.
 pub fn event_line(e: &Event) -> String {
-    let v = serde_json::to_value(e).unwrap_or_default();
-    let mut line = v["seq"].to_string();
-    if let Some(op) = v["operationId"].as_str() {
+    let mut line = e.seq.to_string();
+    if let Some(op) = &e.operation_id {
         line.push(' ');
         line.push_str(op);
     }
     line.push(' ');
-    line.push_str(v["kind"].as_str().unwrap_or_default());
+    let body = &e.body;
+    line.push_str(&kind_of(body));
     let whole = |state: String, count: usize| format!("{state}, {count} item(s)");
-    let detail = match e {
-        Event::Queued(q) => name(&q.operation),
-        Event::Started(_) | Event::WatchRestored(_) => String::new(),
-        Event::Progress(p) => format!("{}/{} {}", p.done, p.total, p.message),
-        Event::SnapshotPublished(s) => format!("generation {}", s.generation),
-        Event::DivergenceDetected(d) => {
-            let items: Vec<String> = d.items.iter().map(|i| format!("{} {}", name(&i.kind), i.path)).collect();
-            format!("generation {}: {}; {}", d.generation, some(&items), whole(name(&d.state), d.count))
+    let detail = match body {
+        EventBody::Queued { operation } => name(operation),
+        EventBody::Started {} | EventBody::WatchRestored {} => String::new(),
+        EventBody::Progress { done, total, message, .. } => format!("{done}/{total} {message}"),
+        EventBody::SnapshotPublished { generation } => format!("generation {generation}"),
+        EventBody::DivergenceDetected { generation, state, count, items } => {
+            let items: Vec<String> = items.iter().map(|i| format!("{} {}", name(&i.kind), i.path)).collect();
+            format!("generation {generation}: {}; {}", some(&items), whole(name(state), *count))
         }
-        Event::DivergenceCleared(c) => {
-            format!("generation {}: {} item(s) cleared; {}", c.generation, c.ids.len(), whole(name(&c.state), c.count))
+        EventBody::DivergenceCleared { generation, state, count, ids } => {
+            format!("generation {generation}: {} item(s) cleared; {}", ids.len(), whole(name(state), *count))
         }
-        Event::Succeeded(t) => outcome(&name(&t.outcome), None, t.result.as_ref(), t.recovered),
-        Event::Failed(t) => outcome(&name(&t.outcome), t.error.as_ref(), t.result.as_ref(), t.recovered),
-        Event::Cancelled(t) => outcome(&name(&t.outcome), None, t.result.as_ref(), None),
-        Event::Rejected(t) => outcome(&name(&t.outcome), None, Some(&OperationResult::Apply(t.result.clone())), None),
-        Event::WatchDegraded(w) => w.reason.clone(),
-        Event::OwnerChanged(o) => format!("pid {}", o.owner_pid),
-        Event::ExternalChangeBegan(b) => format!("{}: {}", b.change_id, b.reason),
-        Event::ExternalChangeEnded(x) => {
-            format!("{}: {} (ended by {} after {} ms)", x.change_id, x.reason, name(&x.ended_by), x.duration_ms)
+        EventBody::Succeeded { outcome: out, result, recovered } => {
+            outcome(&name(out), None, result.as_ref(), *recovered)
         }
-        Event::RemoteCacheDisabled(r) => format!("{}: {}", r.url, r.message),
+        EventBody::Failed { outcome: out, result, error, recovered } => {
+            outcome(&name(out), error.as_ref(), result.as_ref(), *recovered)
+        }
+        EventBody::Cancelled { outcome: out, result } => outcome(&name(out), None, result.as_ref(), None),
+        EventBody::Rejected { outcome: out, result } => outcome(&name(out), None, Some(result), None),
+        EventBody::WatchDegraded { reason } => reason.clone(),
+        EventBody::OwnerChanged { owner_pid } => format!("pid {owner_pid}"),
+        EventBody::ExternalChangeBegan { change_id, reason, .. } => format!("{change_id}: {reason}"),
+        EventBody::ExternalChangeEnded { change_id, reason, ended_by, duration_ms } => {
+            format!("{change_id}: {reason} (ended by {} after {duration_ms} ms)", name(ended_by))
+        }
+        EventBody::RemoteCacheDisabled { url, message, .. } => format!("{url}: {message}"),
     };
     if !detail.is_empty() {
         line.push(' ');
         line.push_str(&detail);
     }
     line
+}
+
+/// An event body's kind, as the wire names it.
+fn kind_of(body: &EventBody) -> String {
+    serde_json::to_value(body).ok().and_then(|v| v["kind"].as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// An event this CLI does not know (a newer packer's, read back from the
@@ -348,14 +357,10 @@ pub fn unknown_event_line(e: &Value) -> String {
 }
 
 /// What a terminal event says of its operation.
-fn outcome(
-    out: &str,
-    error: Option<&OperationFailure>,
-    result: Option<&OperationResult>,
-    recovered: Option<bool>,
-) -> String {
+fn outcome(out: &str, error: Option<&OperationFailure>, result: Option<&Value>, recovered: Option<bool>) -> String {
     let recovered = if recovered == Some(true) { " (recovered after a restart)" } else { "" };
-    let said = match (error, result) {
+    let result = result.and_then(|r| serde_json::from_value::<OperationResult>(r.clone()).ok());
+    let said = match (error, &result) {
         (Some(error), _) => error.message.clone(),
         (None, Some(OperationResult::Apply(r))) if !r.blockers.is_empty() => {
             let first: Vec<String> = r.blockers.iter().map(blocker).collect();

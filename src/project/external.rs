@@ -14,11 +14,10 @@
 //! A change never outlives its client: it ends when the connection that
 //! began it closes, and after its timeout at the latest.
 
+use crate::protocol::events::{EndedByName, EventBody};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use serde_json::json;
 
 use super::Project;
 
@@ -88,12 +87,12 @@ impl Project {
         let open = Open { reason: reason.to_string(), began: Instant::now() };
         self.external.open.lock().expect("external changes lock").insert(change_id.clone(), open);
         tracing::info!(project = %self.id, change = %change_id, reason, "external change began");
-        let mut ev = serde_json::Map::new();
-        ev.insert("kind".into(), json!("externalChangeBegan"));
-        ev.insert("changeId".into(), json!(change_id));
-        ev.insert("reason".into(), json!(reason));
-        ev.insert("timeoutMs".into(), json!(timeout.as_millis() as u64));
-        self.bus.emit(ev, None);
+        let began = EventBody::ExternalChangeBegan {
+            change_id: change_id.clone(),
+            reason: reason.to_string(),
+            timeout_ms: timeout.as_millis() as u64,
+        };
+        self.bus.emit(began.into_fields(), None);
         let project = Arc::downgrade(self);
         let id = change_id.clone();
         let spawned = std::thread::Builder::new().name("packer-change-timeout".into()).spawn(move || {
@@ -122,13 +121,18 @@ impl Project {
         };
         let Some(ended) = ended else { return false };
         tracing::info!(project = %self.id, change = %change_id, ended_by = by.as_str(), "external change ended");
-        let mut ev = serde_json::Map::new();
-        ev.insert("kind".into(), json!("externalChangeEnded"));
-        ev.insert("changeId".into(), json!(change_id));
-        ev.insert("reason".into(), json!(ended.reason));
-        ev.insert("endedBy".into(), json!(by.as_str()));
-        ev.insert("durationMs".into(), json!(ended.began.elapsed().as_millis() as u64));
-        self.bus.emit(ev, None);
+        let ended_by = match by {
+            EndedBy::Client => EndedByName::Client,
+            EndedBy::ConnectionClosed => EndedByName::ConnectionClosed,
+            EndedBy::Timeout => EndedByName::Timeout,
+        };
+        let body = EventBody::ExternalChangeEnded {
+            change_id: change_id.to_string(),
+            duration_ms: ended.began.elapsed().as_millis() as u64,
+            reason: ended.reason,
+            ended_by,
+        };
+        self.bus.emit(body.into_fields(), None);
         if last {
             self.observe(None);
         }

@@ -15,7 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
 
 use super::format::registry;
 use super::model::Diagnostic;
@@ -23,6 +22,7 @@ use super::snapshot::Snapshot;
 use super::write::mutation::{self, Capped, ExecError, Executed, Lists, Mutation, Plan, Unlisted};
 use super::Project;
 use crate::operations::{OpState, Operation};
+use crate::protocol::events::{EventBody, FailedOutcome, FailureReason, OperationFailure};
 use crate::protocol::model::{ApplyOutcome, ApplyResult};
 use crate::transport::RpcError;
 
@@ -193,18 +193,11 @@ pub fn apply_cancelled_before_running(project: Weak<Project>) -> crate::operatio
     })
 }
 
-fn terminal_payload(result: &Value) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("outcome".into(), result["outcome"].clone());
-    m.insert("result".into(), result.clone());
-    m
-}
-
 /// Ends `op` with its typed result, made JSON once for its terminal event
 /// (its `outcome` and `result`) and the response.
 fn finish(op: &Operation, state: OpState, result: &impl Serialize) {
     let result = crate::operations::result_json(result);
-    op.finish(state, terminal_payload(&result), Ok(result));
+    op.finish(state, crate::operations::terminal_body(state, result.clone()), Ok(result));
 }
 
 fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_generation: Option<u64>) {
@@ -476,12 +469,16 @@ fn build(project: &Project, op: &Operation, clean: bool) {
 
 fn fail(op: &Operation, message: &str) {
     tracing::error!(operation = %op.id, %message, "apply failed; nothing was changed");
-    let error = json!({ "reason": "applyFailed", "operationId": op.id, "message": message });
-    let payload = crate::events::object(json!({ "outcome": "failed", "error": error }));
+    let error = OperationFailure {
+        reason: FailureReason::ApplyFailed,
+        operation_id: op.id.clone(),
+        message: message.to_string(),
+    };
     let err = RpcError::new(
         crate::transport::message::code::REQUEST_FAILED,
         format!("apply failed, nothing was changed: {message}"),
     )
-    .with_data(error);
-    op.finish(OpState::Failed, payload, Err(err));
+    .with_data(serde_json::to_value(&error).expect("a failure serialises"));
+    let body = EventBody::Failed { outcome: FailedOutcome::Failed, result: None, error: Some(error), recovered: None };
+    op.finish(OpState::Failed, body, Err(err));
 }

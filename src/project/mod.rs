@@ -23,10 +23,10 @@ pub mod watcher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::protocol::events::{EventBody, FailedOutcome, FailureReason, OperationFailure, SucceededOutcome};
 use crate::protocol::model::{BuildResult, DivergenceCount, LaneCounts, LastBuild, Summary, Watch, WatchState};
 use arc_swap::ArcSwap;
 use imbl::OrdMap;
-use serde_json::{json, Value};
 
 use crate::events::EventBus;
 use crate::operations::{NewOperation, OpTable, Operation};
@@ -185,8 +185,9 @@ fn recover_operations(
                 let m = format!("build {}: a pack could not be put in place: {p}", u.operation_id);
                 diagnostics.push(Diagnostic::project(Severity::Error, "recoveryFailed", m, None));
             }
-            let payload = json!({ "outcome": "succeeded", "recovered": true });
-            Operation::recover(new, u.last_sequence, OpState::Succeeded, crate::events::object(payload));
+            let body =
+                EventBody::Succeeded { outcome: SucceededOutcome::Succeeded, result: None, recovered: Some(true) };
+            Operation::recover(new, u.last_sequence, OpState::Succeeded, body);
             continue;
         }
         if kind == "pruneCache" {
@@ -194,16 +195,14 @@ fn recover_operations(
             let message =
                 format!("cache prune {} was interrupted; the processing cache is whole, pruned or not", u.operation_id);
             tracing::warn!(operation = %u.operation_id, "{message}");
-            let error = json!({ "reason": "interrupted", "operationId": u.operation_id, "message": message });
-            let payload = json!({ "outcome": "failed", "recovered": true, "error": error });
-            Operation::recover(new, u.last_sequence, OpState::Failed, crate::events::object(payload));
+            Operation::recover(new, u.last_sequence, OpState::Failed, interrupted(&u.operation_id, message));
             continue;
         }
         let mine = settled.apply.filter(|s| s.operation_id == u.operation_id);
-        let (state, payload, message) = match mine {
+        let (state, body, message) = match mine {
             Some(s) if s.committed => (
                 OpState::Succeeded,
-                json!({ "outcome": "applied", "recovered": true }),
+                EventBody::Succeeded { outcome: SucceededOutcome::Applied, result: None, recovered: Some(true) },
                 format!("operation {} was interrupted after its commit point: it took effect", u.operation_id),
             ),
             _ => {
@@ -212,8 +211,7 @@ fn recover_operations(
                     "operation {} was interrupted before its commit point: it did not take effect ({undone} file step(s) undone)",
                     u.operation_id
                 );
-                let error = json!({ "reason": "interrupted", "operationId": u.operation_id, "message": message });
-                (OpState::Failed, json!({ "outcome": "failed", "recovered": true, "error": error }), message)
+                (OpState::Failed, interrupted(&u.operation_id, message.clone()), message)
             }
         };
         tracing::warn!(operation = %u.operation_id, "{message}");
@@ -224,8 +222,15 @@ fn recover_operations(
                 diagnostics.push(Diagnostic::project(Severity::Error, "recoveryFailed", m, None));
             }
         }
-        Operation::recover(new, u.last_sequence, state, crate::events::object(payload));
+        Operation::recover(new, u.last_sequence, state, body);
     }
+}
+
+/// The terminal event of an operation its process did not live to end.
+fn interrupted(operation_id: &str, message: String) -> EventBody {
+    let error =
+        OperationFailure { reason: FailureReason::Interrupted, operation_id: operation_id.to_string(), message };
+    EventBody::Failed { outcome: FailedOutcome::Failed, result: None, error: Some(error), recovered: Some(true) }
 }
 
 /// Creates the files of a new project in `root` (which may not exist yet).
@@ -592,28 +597,18 @@ impl Project {
         let state = next.divergence_state();
         let count = next.divergence.len();
         self.snapshot.store(Arc::new(next));
-        let emit = |kind: &str, fields: Value| {
-            let mut payload = crate::events::object(fields);
-            match op {
-                Some(op) => op.state_event(kind, payload),
-                None => {
-                    payload.insert("kind".into(), json!(kind));
-                    self.bus.emit(payload, None);
-                }
+        let emit = |body: EventBody| match op {
+            Some(op) => op.state_event(body),
+            None => {
+                self.bus.emit(body.into_fields(), None);
             }
         };
-        emit("snapshotPublished", json!({ "generation": generation }));
+        emit(EventBody::SnapshotPublished { generation });
         if !detected.is_empty() {
-            emit(
-                "divergenceDetected",
-                json!({ "generation": generation, "items": detected, "state": state, "count": count }),
-            );
+            emit(EventBody::DivergenceDetected { generation, state, count, items: detected });
         }
         if !cleared.is_empty() {
-            emit(
-                "divergenceCleared",
-                json!({ "generation": generation, "ids": cleared, "state": state, "count": count }),
-            );
+            emit(EventBody::DivergenceCleared { generation, state, count, ids: cleared });
         }
         generation
     }
@@ -704,10 +699,7 @@ impl Project {
     fn mark_watch_degraded(&self, reason: &str) {
         tracing::warn!(project = %self.id, %reason, "watching degraded; rescanning");
         *self.watch_problem.lock().expect("watch lock") = Some(reason.to_string());
-        let mut ev = serde_json::Map::new();
-        ev.insert("kind".into(), json!("watchDegraded"));
-        ev.insert("reason".into(), json!(reason));
-        self.bus.emit(ev, None);
+        self.bus.emit(EventBody::WatchDegraded { reason: reason.to_string() }.into_fields(), None);
     }
 
     /// Test builds only: really stops watching, says so, and rescans only
@@ -745,9 +737,7 @@ impl Project {
         match result {
             Ok(()) => {
                 if self.watch_problem.lock().expect("watch lock").take().is_some() {
-                    let mut ev = serde_json::Map::new();
-                    ev.insert("kind".into(), json!("watchRestored"));
-                    self.bus.emit(ev, None);
+                    self.bus.emit(EventBody::WatchRestored {}.into_fields(), None);
                 }
             }
             Err(e) => {

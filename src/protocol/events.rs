@@ -1,114 +1,272 @@
-//! `packer/event`: one type per event kind. Operation events carry their
-//! operation's `operationId` and `sequence`; state events carry neither
-//! (a snapshot or divergence event an operation caused carries both);
-//! `remoteCacheDisabled` is a build's. Every event carries its project's
-//! `projectId` and `seq`, the journal's order.
+//! `packer/event`: a header every event has (`projectId`, `seq`, and for an
+//! operation's events `operationId` and `sequence`) and a body per kind
+//! ([`EventBody`]). Emit sites build the body as a typed value; the event
+//! bus and the operation add the header (see `crate::events`,
+//! `crate::operations`). Which kinds belong to an operation is said once,
+//! in [`EventBody::cause`].
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
-use super::model::{ApplyResult, BuildResult, DivergenceState, OperationKind, PruneCacheResult};
+use super::model::{
+    ApplyResult, BuildResult, CancelledOutcome, DivergenceState, OperationId, OperationKind, ProjectId,
+    PruneCacheResult, Seq, Sequence,
+};
 use crate::project::snapshot::divergence::Item as DivergenceItem;
 
 /// One event of a project, as sent in a `packer/event` notification and as
 /// stored in `.packer/events.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub project_id: String,
+    /// The project's event order (the journal's), across restarts.
+    pub seq: u64,
+    /// The operation the event is of, or that caused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    /// The operation's own event order, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Whether an event kind carries `operationId` and `sequence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// An operation's own event: always.
+    Operation,
+    /// A state event an operation may have caused (a snapshot it published).
+    Maybe,
+    /// A state event of the project alone: never.
+    Project,
+}
+
+/// What an event says, by kind.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Event {
+#[schemars(deny_unknown_fields)]
+pub enum EventBody {
     /// The operation was accepted and waits in the project's lane. Always
     /// its first event (sequence 1).
-    Queued(QueuedEvent),
+    Queued {
+        /// The method that started the operation.
+        operation: OperationKind,
+    },
     /// The operation's turn in the lane came.
-    Started(OperationEvent),
+    Started {},
     /// Progress of a running operation. May be coalesced when the client reads slowly.
-    Progress(ProgressEvent),
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        done: u64,
+        total: u64,
+        message: String,
+        /// A build's bytes read so far.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes_total: Option<u64>,
+    },
     /// Terminal: an apply (outcome `applied`), a build or a cache prune
     /// (outcome `succeeded`) succeeded.
-    Succeeded(SucceededEvent),
-    /// Terminal: an apply failed (with `error`; nothing was changed), a build
-    /// was stopped by an internal error (with `error`), or a build or prune
-    /// failed (with `result`, whose diagnostics say why).
-    Failed(FailedEvent),
+    Succeeded {
+        outcome: SucceededOutcome,
+        /// The operation's result, as its request was answered (absent only
+        /// when `recovered`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<OperationResult>")]
+        result: Option<Value>,
+        /// Set on the terminal event of an operation whose process died: the
+        /// next owner ended it from the registry's state (see Crash recovery).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("const" = true))]
+        recovered: Option<bool>,
+    },
+    /// Terminal: failed, with `error` (an apply that changed nothing, a build
+    /// stopped by an internal error, an operation its process did not live
+    /// to end) or with `result` (a build or a prune whose diagnostics say why).
+    Failed {
+        outcome: FailedOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<OperationResult>")]
+        result: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<OperationFailure>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("const" = true))]
+        recovered: Option<bool>,
+    },
     /// Terminal: cancelled. Cancelled by packer/cancel or by its project
     /// closing (queued or running), it carries its `result`; cancelled by
     /// `$/cancelRequest` it does not.
-    Cancelled(CancelledEvent),
+    Cancelled {
+        outcome: CancelledOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<OperationResult>")]
+        result: Option<Value>,
+    },
     /// Terminal: the mutation had blockers and changed nothing. `result`
     /// equals the response's result.
-    Rejected(RejectedEvent),
+    Rejected {
+        outcome: RejectedOutcome,
+        #[schemars(with = "ApplyResult")]
+        result: Value,
+    },
     /// A build stopped using the shared cache (or uploading to it).
-    RemoteCacheDisabled(RemoteCacheDisabledEvent),
+    RemoteCacheDisabled { url: String, reason: RemoteDisabledReason, message: String, scope: RemoteDisabledScope },
     /// A new snapshot is current.
-    SnapshotPublished(SnapshotPublishedEvent),
+    SnapshotPublished {
+        #[schemars(with = "super::model::Generation")]
+        generation: u64,
+    },
     /// New divergence items (or changed ones).
-    DivergenceDetected(DivergenceDetectedEvent),
+    DivergenceDetected {
+        #[schemars(with = "super::model::Generation")]
+        generation: u64,
+        state: DivergenceState,
+        /// Every divergence item now.
+        count: usize,
+        /// The items that are new or changed.
+        #[schemars(length(min = 1))]
+        items: Vec<DivergenceItem>,
+    },
     /// Divergence items that are gone.
-    DivergenceCleared(DivergenceClearedEvent),
+    DivergenceCleared {
+        #[schemars(with = "super::model::Generation")]
+        generation: u64,
+        state: DivergenceState,
+        count: usize,
+        /// The ids of the items that are gone.
+        #[schemars(with = "Vec<super::model::DivergenceId>", length(min = 1))]
+        ids: Vec<String>,
+    },
     /// Watching the project's files failed: changes are seen at the next look.
-    WatchDegraded(WatchDegradedEvent),
+    WatchDegraded { reason: String },
     /// Watching works again.
-    WatchRestored(StateEvent),
+    WatchRestored {},
     /// Another process took the project over.
-    OwnerChanged(OwnerChangedEvent),
+    #[serde(rename_all = "camelCase")]
+    OwnerChanged {
+        #[schemars(range(min = 1))]
+        owner_pid: u32,
+    },
     /// A source-control operation began (`packer/beginExternalChange`).
-    ExternalChangeBegan(ExternalChangeBeganEvent),
+    #[serde(rename_all = "camelCase")]
+    ExternalChangeBegan {
+        #[schemars(with = "super::model::ChangeId")]
+        change_id: String,
+        reason: String,
+        #[schemars(range(min = 1, max = 3_600_000))]
+        timeout_ms: u64,
+    },
     /// A source-control operation ended.
-    ExternalChangeEnded(ExternalChangeEndedEvent),
+    #[serde(rename_all = "camelCase")]
+    ExternalChangeEnded {
+        #[schemars(with = "super::model::ChangeId")]
+        change_id: String,
+        reason: String,
+        ended_by: EndedByName,
+        duration_ms: u64,
+    },
 }
 
-/// An event of an operation.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct OperationEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    /// The project's event order (the journal's), across restarts.
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    /// The operation's own event order, from 1.
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
+impl EventBody {
+    /// Every kind, in the order `initialize` declares them: operation
+    /// events, then state events.
+    pub const KINDS: &'static [&'static str] = &[
+        "queued",
+        "started",
+        "progress",
+        "succeeded",
+        "failed",
+        "cancelled",
+        "rejected",
+        "remoteCacheDisabled",
+        "snapshotPublished",
+        "divergenceDetected",
+        "divergenceCleared",
+        "watchDegraded",
+        "watchRestored",
+        "ownerChanged",
+        "externalChangeBegan",
+        "externalChangeEnded",
+    ];
+
+    /// Whether events of `kind` carry an operation's id: the one place
+    /// that says which events belong to an operation.
+    pub fn cause(kind: &str) -> Cause {
+        match kind {
+            "queued"
+            | "started"
+            | "progress"
+            | "succeeded"
+            | "failed"
+            | "cancelled"
+            | "rejected"
+            | "remoteCacheDisabled" => Cause::Operation,
+            "snapshotPublished" | "divergenceDetected" | "divergenceCleared" => Cause::Maybe,
+            _ => Cause::Project,
+        }
+    }
+
+    /// The body's fields, `kind` among them, as the event bus takes them.
+    pub fn into_fields(self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            other => unreachable!("an event body is an object: {other:?}"),
+        }
+    }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct QueuedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    /// The method that started the operation.
-    pub operation: OperationKind,
-}
+impl JsonSchema for Event {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Event".into()
+    }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct ProgressEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub done: u64,
-    pub total: u64,
-    pub message: String,
-    /// A build's bytes read so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytes_total: Option<u64>,
+    /// Each kind's body with the header it carries ([`EventBody::cause`]):
+    /// one closed object per kind, so that a client's types narrow on `kind`.
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let mut schema = EventBody::json_schema(g);
+        let header = [
+            ("projectId", g.subschema_for::<ProjectId>()),
+            ("seq", g.subschema_for::<Seq>()),
+            ("operationId", g.subschema_for::<OperationId>()),
+            ("sequence", g.subschema_for::<Sequence>()),
+        ];
+        let variants = schema.get_mut("oneOf").and_then(Value::as_array_mut).expect("EventBody is a oneOf of kinds");
+        for variant in variants {
+            let kind = variant["properties"]["kind"]["const"].as_str().expect("each kind is a const").to_string();
+            let carried: &[&str] = match EventBody::cause(&kind) {
+                Cause::Operation | Cause::Maybe => &["projectId", "seq", "operationId", "sequence"],
+                Cause::Project => &["projectId", "seq"],
+            };
+            let required: &[&str] = match EventBody::cause(&kind) {
+                Cause::Operation => &["projectId", "seq", "operationId", "sequence"],
+                Cause::Maybe | Cause::Project => &["projectId", "seq"],
+            };
+            let properties = variant["properties"].as_object_mut().expect("properties");
+            for (name, sub) in &header {
+                if carried.contains(name) {
+                    properties.insert((*name).to_string(), sub.clone().to_value());
+                }
+            }
+            let list = variant["required"].as_array_mut().expect("required");
+            for name in required {
+                list.push(json!(name));
+            }
+        }
+        schema.insert(
+            "description".into(),
+            "One event of a project, as sent in a `packer/event` notification and as stored in \
+             `.packer/events.jsonl`: `projectId` and `seq` always; an operation's events also its \
+             `operationId` and `sequence`, which a snapshot or divergence event carries when an \
+             operation caused it."
+                .into(),
+        );
+        schema
+    }
 }
 
 /// `succeeded`'s outcome: `applied` for an apply, `succeeded` for a build or a prune.
@@ -162,95 +320,6 @@ pub struct OperationFailure {
     pub message: String,
 }
 
-/// The terminal event of an operation that succeeded.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct SucceededEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub outcome: SucceededOutcome,
-    /// The operation's result, as its request was answered (absent only
-    /// when `recovered`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<OperationResult>,
-    /// Set on the terminal event of an operation whose process died: the
-    /// next owner ended it from the registry's state (see Crash recovery).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("const" = true))]
-    pub recovered: Option<bool>,
-}
-
-/// The terminal event of an operation that failed: with `error` (an apply
-/// that changed nothing, a build stopped by an internal error, an
-/// operation its process did not live to end) or with `result` (a build or
-/// a prune whose diagnostics say why).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct FailedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub outcome: FailedOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<OperationResult>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<OperationFailure>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("const" = true))]
-    pub recovered: Option<bool>,
-}
-
-/// The terminal event of a cancelled operation. Cancelled by packer/cancel
-/// or by its project closing it carries its `result`; cancelled by
-/// `$/cancelRequest` it does not.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct CancelledEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub outcome: super::model::CancelledOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<OperationResult>,
-}
-
-/// The terminal event of a mutation whose blockers stopped it.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct RejectedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub outcome: RejectedOutcome,
-    /// Equal to the response's result.
-    pub result: ApplyResult,
-}
-
 /// Why the shared cache was switched off for the rest of a build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -269,139 +338,6 @@ pub enum RemoteDisabledScope {
     Uploads,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct RemoteCacheDisabledEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::OperationId")]
-    pub operation_id: String,
-    #[schemars(with = "super::model::Sequence")]
-    pub sequence: u64,
-    pub url: String,
-    pub reason: RemoteDisabledReason,
-    pub message: String,
-    pub scope: RemoteDisabledScope,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct SnapshotPublishedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    /// The operation that caused it, if one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::OperationId>")]
-    pub operation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::Sequence>")]
-    pub sequence: Option<u64>,
-    #[schemars(with = "super::model::Generation")]
-    pub generation: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct DivergenceDetectedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::OperationId>")]
-    pub operation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::Sequence>")]
-    pub sequence: Option<u64>,
-    #[schemars(with = "super::model::Generation")]
-    pub generation: u64,
-    pub state: DivergenceState,
-    /// Every divergence item now.
-    pub count: usize,
-    /// The items that are new or changed.
-    #[schemars(length(min = 1))]
-    pub items: Vec<DivergenceItem>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct DivergenceClearedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::OperationId>")]
-    pub operation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<super::model::Sequence>")]
-    pub sequence: Option<u64>,
-    #[schemars(with = "super::model::Generation")]
-    pub generation: u64,
-    pub state: DivergenceState,
-    pub count: usize,
-    /// The ids of the items that are gone.
-    #[schemars(with = "Vec<super::model::DivergenceId>", length(min = 1))]
-    pub ids: Vec<String>,
-}
-
-/// A state event with nothing more to say.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct StateEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct WatchDegradedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct OwnerChangedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(range(min = 1))]
-    pub owner_pid: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct ExternalChangeBeganEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::ChangeId")]
-    pub change_id: String,
-    pub reason: String,
-    #[schemars(range(min = 1, max = 3_600_000))]
-    pub timeout_ms: u64,
-}
-
 /// How an external change ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -411,39 +347,35 @@ pub enum EndedByName {
     Timeout,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(deny_unknown_fields)]
-pub struct ExternalChangeEndedEvent {
-    #[schemars(with = "super::model::ProjectId")]
-    pub project_id: String,
-    #[schemars(with = "super::model::Seq")]
-    pub seq: u64,
-    #[schemars(with = "super::model::ChangeId")]
-    pub change_id: String,
-    pub reason: String,
-    pub ended_by: EndedByName,
-    pub duration_ms: u64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Event {
-    /// Every kind, in the order `initialize` declares them.
-    pub const KINDS: &'static [&'static str] = &[
-        "queued",
-        "started",
-        "progress",
-        "succeeded",
-        "failed",
-        "cancelled",
-        "rejected",
-        "remoteCacheDisabled",
-        "snapshotPublished",
-        "divergenceDetected",
-        "divergenceCleared",
-        "watchDegraded",
-        "watchRestored",
-        "ownerChanged",
-        "externalChangeBegan",
-        "externalChangeEnded",
-    ];
+    #[test]
+    fn every_kind_is_a_body_and_says_its_cause() {
+        let schema = schemars::SchemaGenerator::default().into_root_schema_for::<EventBody>();
+        let kinds: Vec<&str> = schema
+            .get("oneOf")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|v| v["properties"]["kind"]["const"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, EventBody::KINDS);
+        assert_eq!(EventBody::cause("remoteCacheDisabled"), Cause::Operation);
+        assert_eq!(EventBody::cause("snapshotPublished"), Cause::Maybe);
+        assert_eq!(EventBody::cause("ownerChanged"), Cause::Project);
+    }
+
+    #[test]
+    fn an_event_reads_and_writes_as_its_header_and_body() {
+        let text = r#"{"generation":3,"kind":"snapshotPublished","operationId":"op-1","projectId":"p-0123456789abcdef","seq":7,"sequence":4}"#;
+        let event: Event = serde_json::from_str(text).unwrap();
+        assert!(matches!(event.body, EventBody::SnapshotPublished { generation: 3 }));
+        assert_eq!(event.sequence, Some(4));
+        // The bus writes an event's keys in order (a map): the same JSON.
+        let again = serde_json::to_value(&event).unwrap();
+        assert_eq!(again, serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(serde_json::to_string(&again).unwrap(), text);
+    }
 }

@@ -211,7 +211,7 @@ pub fn model() -> Value {
         "methods": methods,
         "notifications": notifications,
         "mutationKinds": crate::project::write::mutation::KINDS,
-        "eventKinds": Event::KINDS,
+        "eventKinds": super::events::EventBody::KINDS,
         "error": extra[0],
         "checkReport": check,
         "$defs": sorted,

@@ -99,8 +99,8 @@ pub fn method_names() -> Vec<&'static str> {
 pub const NOTIFICATIONS: &[&str] = &["packer/event", "packer/eventsDropped", "$/progress"];
 
 /// Every `kind` of `packer/event` the server sends: operation events, then
-/// state events (one variant of [`events::Event`] each).
-pub const EVENT_KINDS: &[&str] = events::Event::KINDS;
+/// state events (one variant of [`events::EventBody`] each).
+pub const EVENT_KINDS: &[&str] = events::EventBody::KINDS;
 
 /// Decodes params, naming the offending field on error.
 pub fn decode<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, RpcError> {

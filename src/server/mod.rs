@@ -190,10 +190,8 @@ impl Server {
         let owned = Owned::start(self, project.clone(), lock)
             .map_err(|e| RpcError::failed("io", format!("cannot listen for other processes: {e}")))?;
         self.projects.insert(project.id.clone(), ProjectHandle::Local(owned));
-        let mut ev = serde_json::Map::new();
-        ev.insert("kind".into(), json!("ownerChanged"));
-        ev.insert("ownerPid".into(), json!(std::process::id()));
-        project.bus.emit(ev, None);
+        let body = crate::protocol::events::EventBody::OwnerChanged { owner_pid: std::process::id() };
+        project.bus.emit(body.into_fields(), None);
         tracing::info!(project = %project.id, "took the project over");
         Ok(())
     }

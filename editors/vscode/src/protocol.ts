@@ -434,10 +434,7 @@ export interface ErrorObjectVariant6 {
   message: string;
 }
 
-/**
- * One event of a project, as sent in a `packer/event` notification and as
- * stored in `.packer/events.jsonl`.
- */
+/** One event of a project, as sent in a `packer/event` notification and as stored in `.packer/events.jsonl`: `projectId` and `seq` always; an operation's events also its `operationId` and `sequence`, which a snapshot or divergence event carries when an operation caused it. */
 export type Event =
   | EventQueued
   | EventStarted
@@ -475,9 +472,7 @@ export interface EventStarted {
   kind: "started";
   operationId: OperationId;
   projectId: ProjectId;
-  /** The project's event order (the journal's), across restarts. */
   seq: Seq;
-  /** The operation's own event order, from 1. */
   sequence: Sequence;
 }
 
@@ -520,9 +515,9 @@ export interface EventSucceeded {
 }
 
 /**
- * Terminal: an apply failed (with `error`; nothing was changed), a build
- * was stopped by an internal error (with `error`), or a build or prune
- * failed (with `result`, whose diagnostics say why).
+ * Terminal: failed, with `error` (an apply that changed nothing, a build
+ * stopped by an internal error, an operation its process did not live
+ * to end) or with `result` (a build or a prune whose diagnostics say why).
  */
 export interface EventFailed {
   error?: OperationFailure;
@@ -560,7 +555,6 @@ export interface EventRejected {
   operationId: OperationId;
   outcome: RejectedOutcome;
   projectId: ProjectId;
-  /** Equal to the response's result. */
   result: ApplyResult;
   seq: Seq;
   sequence: Sequence;
@@ -583,7 +577,6 @@ export interface EventRemoteCacheDisabled {
 export interface EventSnapshotPublished {
   generation: Generation;
   kind: "snapshotPublished";
-  /** The operation that caused it, if one did. */
   operationId?: OperationId;
   projectId: ProjectId;
   seq: Seq;

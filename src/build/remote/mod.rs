@@ -19,6 +19,7 @@ pub mod config;
 pub mod record;
 pub mod store;
 
+use crate::protocol::events::{EventBody, RemoteDisabledReason, RemoteDisabledScope};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,7 +27,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use serde_json::{json, Value};
 
 use super::cache::{Key, StoredMeta};
 use crate::project::format::manifest::{RemoteMode, RemoteSettings};
@@ -168,7 +168,7 @@ pub struct Report {
     pub stats: RemoteStats,
     pub diagnostics: Vec<Diagnostic>,
     /// The `remoteCacheDisabled` event's payload, when it (or its uploads) was switched off.
-    pub disabled: Option<Value>,
+    pub disabled: Option<EventBody>,
 }
 
 /// The statistics of a build that did not use a remote.
@@ -372,7 +372,12 @@ impl RemoteCache {
         let mut disabled = None;
         if let Some(why) = s.uploads_refused.get() {
             diagnostics.push(warning("remoteCacheRefused", why.clone()));
-            disabled = Some(json!({ "url": self.url, "reason": "refused", "scope": "uploads", "message": why }));
+            disabled = Some(EventBody::RemoteCacheDisabled {
+                url: self.url.clone(),
+                reason: RemoteDisabledReason::Refused,
+                message: why.clone(),
+                scope: RemoteDisabledScope::Uploads,
+            });
         }
         let denied = s.denied.load(Ordering::Relaxed);
         if denied > 0 && s.hits.load(Ordering::Relaxed) == 0 && s.disabled.get().is_none() {
@@ -389,8 +394,13 @@ impl RemoteCache {
         if let Some((refused, why)) = s.disabled.get() {
             let code = if *refused { "remoteCacheRefused" } else { "remoteCacheDisabled" };
             diagnostics.push(warning(code, why.clone()));
-            let reason = if *refused { "refused" } else { "failures" };
-            disabled = Some(json!({ "url": self.url, "reason": reason, "scope": "all", "message": why }));
+            let reason = if *refused { RemoteDisabledReason::Refused } else { RemoteDisabledReason::Failures };
+            disabled = Some(EventBody::RemoteCacheDisabled {
+                url: self.url.clone(),
+                reason,
+                message: why.clone(),
+                scope: RemoteDisabledScope::All,
+            });
         }
         Report { stats: stats(self.mode, s), diagnostics, disabled }
     }
