@@ -7,8 +7,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use studio_packer::protocol::model::{
-    BuildOutcome, BuildResult, CacheStatsResult, DivergenceState, ListProjectsResult, PruneCacheResult, RemoteModeName,
-    RemoteStats, Summary,
+    BuildOutcome, BuildResult, CacheStatsResult, DivergenceState, ListProjectsResult, PruneCacheResult, RemoteStats,
+    Summary,
 };
 
 use anyhow::{bail, Context, Result};
@@ -541,7 +541,7 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
 
 /// The remote cache's statistics as one line; none when it was not used.
 fn remote_line(r: &RemoteStats) -> Option<String> {
-    if r.mode == RemoteModeName::Off {
+    if r.mode == studio_packer::project::format::manifest::RemoteMode::Off {
         return None;
     }
     Some(format!(

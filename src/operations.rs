@@ -187,9 +187,8 @@ impl Operation {
     /// `sequence` order and `seq` order agree.
     fn emit_locked(&self, rec: &mut Record, body: EventBody, progress: Option<Value>) {
         rec.sequence += 1;
+        let kind = body.kind();
         let mut payload = body.into_fields();
-        let kind = payload.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        let kind = kind.as_str();
         payload.insert("operationId".into(), json!(self.id));
         payload.insert("sequence".into(), json!(rec.sequence));
         let coalesce = (kind == "progress").then_some(self.id.as_str());

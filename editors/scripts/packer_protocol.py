@@ -361,8 +361,12 @@ class EndExternalChangeParams(TypedDict):
     changeId: str
 
 
-# How an external change ended.
-EndedByName = Literal["client", "connectionClosed", "timeout"]
+# Why a change ended.
+#
+# - `client`: `packer/endExternalChange`.
+# - `connectionClosed`: The connection that began it closed.
+# - `timeout`: Its timeout passed.
+EndedBy = Literal["client", "connectionClosed", "timeout"]
 
 
 class EntriesAndBytes(TypedDict):
@@ -668,7 +672,7 @@ class EventExternalChangeEnded(TypedDict):
 
     changeId: ChangeId
     durationMs: int
-    endedBy: EndedByName
+    endedBy: EndedBy
     kind: Literal["externalChangeEnded"]
     projectId: ProjectId
     reason: str
@@ -1295,7 +1299,7 @@ RelativePath = str
 
 
 class RemoteCacheInfo(TypedDict):
-    mode: RemoteModeName
+    mode: RemoteMode
     url: str
 
 
@@ -1310,8 +1314,12 @@ RemoteDisabledReason = Literal["refused", "failures"]
 RemoteDisabledScope = Literal["all", "uploads"]
 
 
-# `[cache.remote] mode`, as this process uses it.
-RemoteModeName = Literal["read", "read-write", "off"]
+# What a build may do with the shared remote cache.
+#
+# - `read`: Use entries, never upload (the default: people read what CI wrote).
+# - `read-write`: Use entries and upload new ones (for CI).
+# - `off`: Do not use the remote at all.
+RemoteMode = Literal["read", "read-write", "off"]
 
 
 class RemoteStats(TypedDict):
@@ -1324,7 +1332,7 @@ class RemoteStats(TypedDict):
     errors: int
     hits: int
     misses: int
-    mode: RemoteModeName
+    mode: RemoteMode
     uploaded: int
 
 

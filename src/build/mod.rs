@@ -390,7 +390,7 @@ pub fn cache_stats(project: &Project) -> CacheStatsResult {
     let stats = LocalCache::open(&project.state_dir()).stats();
     let remote = snap.manifest.cache.remote.as_ref().map(|r| {
         let mode = remote::config::mode(Some(r), &remote::config::ProcessEnv, &mut Vec::new());
-        RemoteCacheInfo { url: r.url.clone(), mode: mode.into() }
+        RemoteCacheInfo { url: r.url.clone(), mode }
     });
     let local = LocalCacheStats {
         entries: stats.entries,

@@ -194,8 +194,9 @@ pub fn record(state_dir: &Path, inputs: &Inputs, result: &BuildResult, left: &[(
 mod tests {
     use super::*;
 
+    use crate::project::format::manifest::RemoteMode;
     use crate::project::model::Severity;
-    use crate::protocol::model::{BuildOutcome, BuildStats, RemoteModeName, RemoteStats};
+    use crate::protocol::model::{BuildOutcome, BuildStats, RemoteStats};
 
     fn main_pack(bytes: u64, written: bool) -> PackInfo {
         let (name, path, hash) = ("main".into(), "build/main.pack".into(), "h".into());
@@ -204,7 +205,7 @@ mod tests {
 
     fn pack_result(bytes: u64) -> BuildResult {
         let remote = RemoteStats {
-            mode: RemoteModeName::Off,
+            mode: RemoteMode::Off,
             hits: 0,
             misses: 0,
             corrupt: 0,

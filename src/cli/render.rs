@@ -288,14 +288,8 @@ fn some<T: AsRef<str>>(items: &[T]) -> String {
 /// A `packer/event` as one line: its seq, its operation (when it has one),
 /// its kind and what it says.
 pub fn event_line(e: &Event) -> String {
-    let mut line = e.seq.to_string();
-    if let Some(op) = &e.operation_id {
-        line.push(' ');
-        line.push_str(op);
-    }
-    line.push(' ');
     let body = &e.body;
-    line.push_str(&kind_of(body));
+    let mut line = event_head(&e.seq.to_string(), e.operation_id.as_deref(), body.kind());
     let whole = |state: String, count: usize| format!("{state}, {count} item(s)");
     let detail = match body {
         EventBody::Queued { operation } => name(operation),
@@ -332,21 +326,18 @@ pub fn event_line(e: &Event) -> String {
     line
 }
 
-/// An event body's kind, as the wire names it.
-fn kind_of(body: &EventBody) -> String {
-    serde_json::to_value(body).ok().and_then(|v| v["kind"].as_str().map(str::to_string)).unwrap_or_default()
+/// An event's seq, its operation (when it has one) and its kind.
+fn event_head(seq: &str, operation_id: Option<&str>, kind: &str) -> String {
+    match operation_id {
+        Some(op) => format!("{seq} {op} {kind}"),
+        None => format!("{seq} {kind}"),
+    }
 }
 
 /// An event this CLI does not know (a newer packer's, read back from the
 /// journal): its seq, operation and kind, then its other fields as JSON.
 pub fn unknown_event_line(e: &Value) -> String {
-    let mut line = e["seq"].to_string();
-    if let Some(op) = e["operationId"].as_str() {
-        line.push(' ');
-        line.push_str(op);
-    }
-    line.push(' ');
-    line.push_str(e["kind"].as_str().unwrap_or("?"));
+    let line = event_head(&e["seq"].to_string(), e["operationId"].as_str(), e["kind"].as_str().unwrap_or("?"));
     let mut rest = e.clone();
     if let Some(obj) = rest.as_object_mut() {
         for k in ["seq", "kind", "projectId", "operationId", "sequence"] {

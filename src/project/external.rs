@@ -14,7 +14,7 @@
 //! A change never outlives its client: it ends when the connection that
 //! began it closes, and after its timeout at the latest.
 
-use crate::protocol::events::{EndedByName, EventBody};
+use crate::protocol::events::EventBody;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +27,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Why a change ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum EndedBy {
     /// `packer/endExternalChange`.
     Client,
@@ -121,16 +122,11 @@ impl Project {
         };
         let Some(ended) = ended else { return false };
         tracing::info!(project = %self.id, change = %change_id, ended_by = by.as_str(), "external change ended");
-        let ended_by = match by {
-            EndedBy::Client => EndedByName::Client,
-            EndedBy::ConnectionClosed => EndedByName::ConnectionClosed,
-            EndedBy::Timeout => EndedByName::Timeout,
-        };
         let body = EventBody::ExternalChangeEnded {
             change_id: change_id.to_string(),
             duration_ms: ended.began.elapsed().as_millis() as u64,
             reason: ended.reason,
-            ended_by,
+            ended_by: by,
         };
         self.bus.emit(body.into_fields(), None);
         if last {

@@ -167,7 +167,7 @@ pub enum EventBody {
         #[schemars(with = "super::model::ChangeId")]
         change_id: String,
         reason: String,
-        ended_by: EndedByName,
+        ended_by: crate::project::external::EndedBy,
         duration_ms: u64,
     },
 }
@@ -211,10 +211,36 @@ impl EventBody {
         }
     }
 
+    /// The wire's name of this body's kind (one of [`EventBody::KINDS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::Queued { .. } => "queued",
+            EventBody::Started {} => "started",
+            EventBody::Progress { .. } => "progress",
+            EventBody::Succeeded { .. } => "succeeded",
+            EventBody::Failed { .. } => "failed",
+            EventBody::Cancelled { .. } => "cancelled",
+            EventBody::Rejected { .. } => "rejected",
+            EventBody::RemoteCacheDisabled { .. } => "remoteCacheDisabled",
+            EventBody::SnapshotPublished { .. } => "snapshotPublished",
+            EventBody::DivergenceDetected { .. } => "divergenceDetected",
+            EventBody::DivergenceCleared { .. } => "divergenceCleared",
+            EventBody::WatchDegraded { .. } => "watchDegraded",
+            EventBody::WatchRestored {} => "watchRestored",
+            EventBody::OwnerChanged { .. } => "ownerChanged",
+            EventBody::ExternalChangeBegan { .. } => "externalChangeBegan",
+            EventBody::ExternalChangeEnded { .. } => "externalChangeEnded",
+        }
+    }
+
     /// The body's fields, `kind` among them, as the event bus takes them.
     pub fn into_fields(self) -> Map<String, Value> {
+        let kind = self.kind();
         match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
+            Ok(Value::Object(map)) => {
+                debug_assert_eq!(map["kind"], kind, "EventBody::kind names each variant as serde does");
+                map
+            }
             other => unreachable!("an event body is an object: {other:?}"),
         }
     }
@@ -336,15 +362,6 @@ pub enum RemoteDisabledReason {
 pub enum RemoteDisabledScope {
     All,
     Uploads,
-}
-
-/// How an external change ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum EndedByName {
-    Client,
-    ConnectionClosed,
-    Timeout,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::project::disk::statcache::ObserveStats;
+use crate::project::format::manifest::RemoteMode;
 use crate::project::model::{Asset, Diagnostic, DiagnosticCode, Severity};
 use crate::project::snapshot::divergence::Item as DivergenceItem;
 use crate::project::snapshot::{AssetCounts, DiagnosticCounts};
@@ -454,7 +455,7 @@ pub struct BeginExternalChangeResult {
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct RemoteStats {
-    pub mode: RemoteModeName,
+    pub mode: RemoteMode,
     pub hits: u64,
     pub misses: u64,
     /// Entries found damaged (refetched or reprocessed).
@@ -463,17 +464,6 @@ pub struct RemoteStats {
     pub errors: u64,
     pub bytes_down: u64,
     pub bytes_up: u64,
-}
-
-/// `[cache.remote] mode`, as this process uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum RemoteModeName {
-    #[serde(rename = "read")]
-    Read,
-    #[serde(rename = "read-write")]
-    ReadWrite,
-    #[serde(rename = "off")]
-    Off,
 }
 
 /// What a build counted.
@@ -544,7 +534,7 @@ pub struct LocalCacheStats {
 #[schemars(deny_unknown_fields)]
 pub struct RemoteCacheInfo {
     pub url: String,
-    pub mode: RemoteModeName,
+    pub mode: RemoteMode,
 }
 
 /// `packer/cacheStats`.

@@ -360,8 +360,14 @@ export interface EndExternalChangeParams {
   changeId: string;
 }
 
-/** How an external change ended. */
-export type EndedByName = "client" | "connectionClosed" | "timeout";
+/**
+ * Why a change ended.
+ *
+ * - `client`: `packer/endExternalChange`.
+ * - `connectionClosed`: The connection that began it closed.
+ * - `timeout`: Its timeout passed.
+ */
+export type EndedBy = "client" | "connectionClosed" | "timeout";
 
 export interface EntriesAndBytes {
   bytes: number;
@@ -649,7 +655,7 @@ export interface EventExternalChangeBegan {
 export interface EventExternalChangeEnded {
   changeId: ChangeId;
   durationMs: number;
-  endedBy: EndedByName;
+  endedBy: EndedBy;
   kind: "externalChangeEnded";
   projectId: ProjectId;
   reason: string;
@@ -1239,7 +1245,7 @@ export type RejectedOutcome = "rejected";
 export type RelativePath = string;
 
 export interface RemoteCacheInfo {
-  mode: RemoteModeName;
+  mode: RemoteMode;
   url: string;
 }
 
@@ -1254,8 +1260,14 @@ export type RemoteDisabledReason = "refused" | "failures";
 /** What was switched off. */
 export type RemoteDisabledScope = "all" | "uploads";
 
-/** `[cache.remote] mode`, as this process uses it. */
-export type RemoteModeName = "read" | "read-write" | "off";
+/**
+ * What a build may do with the shared remote cache.
+ *
+ * - `read`: Use entries, never upload (the default: people read what CI wrote).
+ * - `read-write`: Use entries and upload new ones (for CI).
+ * - `off`: Do not use the remote at all.
+ */
+export type RemoteMode = "read" | "read-write" | "off";
 
 /** The shared cache's part of a build: what it found, fetched and stored. */
 export interface RemoteStats {
@@ -1266,7 +1278,7 @@ export interface RemoteStats {
   errors: number;
   hits: number;
   misses: number;
-  mode: RemoteModeName;
+  mode: RemoteMode;
   uploaded: number;
 }
 

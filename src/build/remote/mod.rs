@@ -31,7 +31,7 @@ use futures::StreamExt;
 use super::cache::{Key, StoredMeta};
 use crate::project::format::manifest::{RemoteMode, RemoteSettings};
 use crate::project::model::{Diagnostic, Severity};
-use crate::protocol::model::{RemoteModeName, RemoteStats};
+use crate::protocol::model::RemoteStats;
 use config::{Env, Resolved};
 use store::{Store, StoreError};
 
@@ -180,7 +180,7 @@ pub fn unused_stats(mode: RemoteMode) -> RemoteStats {
 fn stats(mode: RemoteMode, s: &Shared) -> RemoteStats {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     RemoteStats {
-        mode: mode.into(),
+        mode,
         hits: get(&s.hits),
         misses: get(&s.misses),
         corrupt: get(&s.corrupt),
@@ -188,17 +188,6 @@ fn stats(mode: RemoteMode, s: &Shared) -> RemoteStats {
         errors: get(&s.errors),
         bytes_down: get(&s.bytes_down),
         bytes_up: get(&s.bytes_up),
-    }
-}
-
-/// A mode as the protocol names it.
-impl From<RemoteMode> for RemoteModeName {
-    fn from(mode: RemoteMode) -> RemoteModeName {
-        match mode {
-            RemoteMode::Read => RemoteModeName::Read,
-            RemoteMode::ReadWrite => RemoteModeName::ReadWrite,
-            RemoteMode::Off => RemoteModeName::Off,
-        }
     }
 }
 

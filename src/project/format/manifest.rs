@@ -66,7 +66,7 @@ struct RawRemote {
 }
 
 /// What a build may do with the shared remote cache.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RemoteMode {
     /// Use entries, never upload (the default: people read what CI wrote).
