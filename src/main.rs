@@ -51,6 +51,9 @@ enum Command {
         /// Ignore the processing cache.
         #[arg(long)]
         clean: bool,
+        /// Build only this target of `[[build.targets]]` (default: every one).
+        #[arg(long, value_name = "NAME")]
+        target: Option<String>,
         /// Print the result as JSON (and no progress).
         #[arg(long)]
         json: bool,
@@ -288,7 +291,7 @@ fn main() -> ExitCode {
         Command::Init { dir, name } => init(&dir, name.as_deref()),
         Command::Status { dir, json } => status(&dir, json),
         Command::Call { method, params, root, events } => call(&method, &params, root.as_deref(), events),
-        Command::Build { dir, clean, json } => match build(&dir, clean, json) {
+        Command::Build { dir, clean, target, json } => match build(&dir, clean, target.as_deref(), json) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),
@@ -475,7 +478,7 @@ fn call(method: &str, params: &str, root: Option<&Path>, events: bool) -> Result
 
 /// Builds through the server like any client; prints progress and the
 /// packer's diagnostics the way a compiler does. Returns whether it succeeded.
-fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
+fn build(dir: &Path, clean: bool, target: Option<&str>, as_json: bool) -> Result<bool> {
     let (mut client, id) = open(dir, false)?;
     let show_bar = !as_json && std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::hidden();
@@ -504,7 +507,11 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
             eprintln!("  {done}/{total} {}", p["message"].as_str().unwrap_or(""));
         }
     });
-    let result = client.request("packer/build", json!({ "projectId": id, "clean": clean }));
+    let mut params = json!({ "projectId": id, "clean": clean });
+    if let Some(target) = target {
+        params["target"] = json!(target);
+    }
+    let result = client.request("packer/build", params);
     client.close();
     bar.finish_and_clear();
     let r = result.map_err(rpc)?;
@@ -522,6 +529,12 @@ fn build(dir: &Path, clean: bool, as_json: bool) -> Result<bool> {
             for p in &r.packs {
                 let state = if p.written { "written" } else { "unchanged" };
                 println!("  {} ({} assets, {} bytes, {state})", p.path, p.assets, p.bytes);
+            }
+            if r.targets.len() > 1 {
+                for t in &r.targets {
+                    let (name, profile, ts) = (&t.target, cli::render::name(&t.profile), &t.stats);
+                    println!("  target {name} ({profile}): {} processed, {} reused", ts.processed, ts.reused);
+                }
             }
             println!(
                 "built {} assets: {} processed, {} reused, {} bytes in, {} bytes out, in {} ms",

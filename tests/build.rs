@@ -39,9 +39,9 @@ fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets
     assert_eq!(r["stats"]["assets"], 7);
     assert_eq!(r["stats"]["processed"], 7);
     assert_eq!(r["packs"][0]["name"], "main");
-    assert_eq!(r["packs"][0]["path"], "build/main.pack");
+    assert_eq!(r["packs"][0]["path"], "build/desktop/main.pack");
     assert_eq!(r["packs"][0]["assets"], 7);
-    let pack = root.join("build/main.pack");
+    let pack = root.join("build/desktop/main.pack");
     assert_eq!(r["packs"][0]["bytes"], std::fs::metadata(&pack).unwrap().len());
 
     let (code, out, err) = cli(&["verify", pack.to_str().unwrap()]);
@@ -79,8 +79,16 @@ fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets
     assert_eq!(kinds.first().map(String::as_str), Some("begin"));
     assert_eq!(kinds.last().map(String::as_str), Some("end"));
     let summary = s.call("packer/summary", json!({"projectId": pid}));
-    assert_eq!(summary["lastBuild"]["operationId"], r["operationId"]);
-    assert_eq!(summary["lastBuild"]["outcome"], "succeeded");
+    assert_eq!(summary["lastBuild"]["desktop"]["operationId"], r["operationId"]);
+    assert_eq!(summary["lastBuild"]["desktop"]["outcome"], "succeeded");
+    assert_eq!(summary["lastBuild"]["desktop"]["target"], "desktop");
+    assert_eq!(
+        r["targets"],
+        json!([{"target": "desktop", "profile": "desktop", "outcome": "succeeded",
+        "packs": 1, "stats": r["targets"][0]["stats"].clone()}])
+    );
+    assert_eq!(r["targets"][0]["stats"]["processed"], r["stats"]["processed"]);
+    assert_eq!(r["packs"][0]["target"], "desktop");
 }
 
 #[test]
@@ -91,8 +99,8 @@ fn the_same_workspace_in_two_folders_gives_byte_identical_packs() {
         let (code, _, err) = cli(&["build", dir.path().to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");
     }
-    let pa = std::fs::read(a.path().join("build/main.pack")).unwrap();
-    let pb = std::fs::read(b.path().join("build/main.pack")).unwrap();
+    let pa = std::fs::read(a.path().join("build/desktop/main.pack")).unwrap();
+    let pb = std::fs::read(b.path().join("build/desktop/main.pack")).unwrap();
     assert!(pa == pb, "packs differ");
 }
 
@@ -100,7 +108,7 @@ fn the_same_workspace_in_two_folders_gives_byte_identical_packs() {
 fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change_reprocesses_one() {
     let (_dir, root, mut s, pid) = open_sample();
     build(&mut s, &pid);
-    let pack = root.join("build/main.pack");
+    let pack = root.join("build/desktop/main.pack");
     let bytes = std::fs::read(&pack).unwrap();
     let mtime = std::fs::metadata(&pack).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -134,6 +142,9 @@ fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change
 fn answer(mut r: Value) -> Value {
     r.as_object_mut().unwrap().remove("operationId");
     r["stats"].as_object_mut().unwrap().remove("durationMs");
+    for t in r["targets"].as_array_mut().unwrap() {
+        t["stats"].as_object_mut().unwrap().remove("durationMs");
+    }
     r
 }
 
@@ -164,7 +175,7 @@ fn a_build_with_nothing_to_do_answers_as_a_full_one_and_its_inputs_and_packs_are
     // A pack changed behind the packer's back is noticed and written again.
     std::thread::sleep(std::time::Duration::from_millis(120));
     build(&mut s, &pid);
-    let pack = root.join("build/main.pack");
+    let pack = root.join("build/desktop/main.pack");
     let mut bytes = std::fs::read(&pack).unwrap();
     bytes.truncate(bytes.len() - 1);
     std::fs::write(&pack, &bytes).unwrap();
@@ -193,7 +204,7 @@ fn a_corrupt_png_fails_the_build_naming_the_asset_and_writes_no_pack() {
     assert_eq!(d["path"], "assets/broken.png");
     assert_eq!(d["assetId"], json!(ids["assets/broken.png"]));
     assert!(d["message"].as_str().unwrap().contains("assets/broken.png"));
-    assert!(!f.path("build/main.pack").exists());
+    assert!(!f.path("build/desktop/main.pack").exists());
     let ev = op_events(&s.events(), r["operationId"].as_str().unwrap());
     assert_eq!(ev.last().unwrap()["kind"], "failed");
     // The CLI says it like a compiler and exits non-zero.
@@ -211,9 +222,9 @@ fn a_build_never_replaces_a_registered_assets_file_with_a_pack() {
     let pid = s.open(&f.root());
     let id = register_all(&mut s, &pid, &f)["assets/main.pack"].clone();
     assert_eq!(s.shutdown(), 0);
-    std::fs::create_dir(f.path("build")).unwrap();
-    std::fs::rename(f.path("assets/main.pack"), f.path("build/main.pack")).unwrap();
-    let registry = f.registry_text().replace("\"assets/main.pack\"", "\"build/main.pack\"");
+    std::fs::create_dir_all(f.path("build/desktop")).unwrap();
+    std::fs::rename(f.path("assets/main.pack"), f.path("build/desktop/main.pack")).unwrap();
+    let registry = f.registry_text().replace("\"assets/main.pack\"", "\"build/desktop/main.pack\"");
     std::fs::write(f.path("packer.registry.jsonl"), registry).unwrap();
     std::fs::remove_dir_all(f.path(".packer")).unwrap();
 
@@ -224,8 +235,8 @@ fn a_build_never_replaces_a_registered_assets_file_with_a_pack() {
     let d = &r["diagnostics"][0];
     assert_eq!(d["code"], "inBuildOutput", "{r}");
     assert_eq!(d["assetId"], json!(id));
-    assert_eq!(d["path"], "build/main.pack");
-    assert_eq!(std::fs::read(f.path("build/main.pack")).unwrap(), b"an artist's file, not a pack\n");
+    assert_eq!(d["path"], "build/desktop/main.pack");
+    assert_eq!(std::fs::read(f.path("build/desktop/main.pack")).unwrap(), b"an artist's file, not a pack\n");
     // It is not trapped there: tagged where it is, then moved out (the way
     // on), after which the build succeeds.
     let tagged = s.apply(&pid, json!({"kind": "setMetadata", "assetId": id, "tags": ["art"]}));
@@ -248,7 +259,7 @@ fn packs_are_readable_by_the_game_as_the_umask_allows() {
         assert_eq!(s.shutdown(), 0);
         let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let meta = std::fs::metadata(f.path("build/main.pack")).unwrap();
+        let meta = std::fs::metadata(f.path("build/desktop/main.pack")).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, mode, "umask {umask}");
     }
 }
@@ -270,7 +281,7 @@ fn packs_follow_the_manifest_and_include_globs() {
         .map(|p| (p["name"].as_str().unwrap().into(), p["assets"].as_u64().unwrap()))
         .collect();
     assert_eq!(packs, [("ui".to_string(), 2), ("levels".to_string(), 1)]);
-    assert!(f.path("build/ui.pack").exists() && f.path("build/levels.pack").exists());
+    assert!(f.path("build/desktop/ui.pack").exists() && f.path("build/desktop/levels.pack").exists());
 }
 
 #[cfg(feature = "test-hooks")]
@@ -282,7 +293,7 @@ fn a_cancelled_build_leaves_the_old_pack_and_reads_stay_answered_meanwhile() {
     let ids = register_all(&mut s, &pid, &f);
     let first = build(&mut s, &pid);
     assert_eq!(first["outcome"], "succeeded");
-    let pack = f.path("build/main.pack");
+    let pack = f.path("build/desktop/main.pack");
     let before = std::fs::read(&pack).unwrap();
     drop(s);
     // Every asset changes its settings, so every one is processed again, slowly.
@@ -314,7 +325,7 @@ fn a_cancelled_build_leaves_the_old_pack_and_reads_stay_answered_meanwhile() {
     let r = s.response(req);
     assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
     assert_eq!(std::fs::read(&pack).unwrap(), before, "the previous pack is intact");
-    let leftovers: Vec<_> = std::fs::read_dir(f.path("build"))
+    let leftovers: Vec<_> = std::fs::read_dir(f.path("build/desktop"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .filter(|n| n != "main.pack")
@@ -322,4 +333,71 @@ fn a_cancelled_build_leaves_the_old_pack_and_reads_stay_answered_meanwhile() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let evs = op_events(&s.events(), op.as_str().unwrap());
     assert_eq!(evs.last().unwrap()["kind"], "cancelled");
+}
+
+/// Builds of declared targets: each under `<output>/<target>/`, with its own
+/// packs, record and summary entry; switching targets back and forth
+/// processes nothing the second time.
+#[test]
+fn each_target_has_its_own_packs_and_switching_back_processes_nothing() {
+    let dir = sample_copy();
+    let manifest = dir.path().join("packer.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[[build.targets]]\nname = \"pc\"\nprofile = \"desktop\"\n\n[[build.targets]]\nname = \"phone\"\nprofile = \"mobile\"\n");
+    std::fs::write(&manifest, text).unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+
+    // No target: every declared one, in order.
+    let all = build(&mut s, &pid);
+    assert_eq!(all["outcome"], "succeeded", "{all}");
+    let names: Vec<&str> = all["targets"].as_array().unwrap().iter().map(|t| t["target"].as_str().unwrap()).collect();
+    assert_eq!(names, ["pc", "phone"]);
+    assert_eq!(all["targets"][1]["profile"], "mobile");
+    let paths: Vec<&str> = all["packs"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["build/pc/main.pack", "build/phone/main.pack"]);
+    assert_eq!(all["packs"][1]["target"], "phone");
+    for t in all["targets"].as_array().unwrap() {
+        let st = &t["stats"];
+        assert_eq!(st["processed"].as_u64().unwrap() + st["reused"].as_u64().unwrap(), 7, "{t}");
+    }
+    let sum = |k: &str| all["targets"].as_array().unwrap().iter().map(|t| t["stats"][k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(all["stats"]["processed"].as_u64().unwrap(), sum("processed"));
+    assert_eq!(all["stats"]["bytesOut"].as_u64().unwrap(), sum("bytesOut"));
+    for pack in ["build/pc/main.pack", "build/phone/main.pack"] {
+        let (code, out, err) = cli(&["verify", root.join(pack).to_str().unwrap()]);
+        assert_eq!(code, 0, "{pack}: {out}{err}");
+    }
+
+    // One target at a time: desktop, mobile, desktop again, each from a
+    // clean output: nothing is processed (every entry is in the cache).
+    for name in ["pc", "phone", "pc"] {
+        std::fs::remove_dir_all(root.join("build")).unwrap();
+        let r = s.call("packer/build", json!({"projectId": pid, "target": name}));
+        assert_eq!(r["outcome"], "succeeded", "{r}");
+        assert_eq!(r["targets"].as_array().unwrap().len(), 1);
+        assert_eq!(r["stats"]["processed"], 0, "{name}: {r}");
+        assert_eq!(r["packs"][0]["path"], format!("build/{name}/main.pack"));
+    }
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    let built: Vec<&String> = summary["lastBuild"].as_object().unwrap().keys().collect();
+    assert_eq!(built, ["pc", "phone"]);
+    assert_eq!(summary["lastBuild"]["pc"]["target"], "pc");
+    assert_eq!(summary["lastBuild"]["pc"]["packs"], 1);
+
+    // A target nobody declared: the build fails, naming the declared ones.
+    let r = s.call("packer/build", json!({"projectId": pid, "target": "console"}));
+    assert_eq!(r["outcome"], "failed", "{r}");
+    assert_eq!(r["diagnostics"][0]["code"], "unknownTarget");
+    let message = r["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("`console`") && message.contains("pc, phone"), "{message}");
+    assert_eq!(r["targets"], json!([]));
+
+    // The CLI builds one target too.
+    assert_eq!(s.shutdown(), 0);
+    let (code, out, err) = cli(&["build", root.to_str().unwrap(), "--target", "phone"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("build/phone/main.pack"), "{out}");
+    assert!(!out.contains("build/pc/"), "{out}");
 }

@@ -198,7 +198,7 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
     ]});
     let request = |pid: &str| ("packer/applyMutation".to_string(), json!({"projectId": pid, "mutation": batch}));
     let old_registry = registry_of(template.path());
-    let pack_before = std::fs::read(template.path().join("build/main.pack")).unwrap();
+    let pack_before = std::fs::read(template.path().join("build/desktop/main.pack")).unwrap();
     let (crashes, (done, _done_dir, answer)) = crash_at_every_point(template.path(), "apply", &request);
     assert_eq!(answer["result"]["outcome"], "applied", "{answer}");
     let new_registry = registry_of(&done);
@@ -257,7 +257,7 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
             "point {n} ({label})"
         );
         // The packs were not touched.
-        assert_eq!(std::fs::read(root.join("build/main.pack")).unwrap(), pack_before, "point {n} ({label})");
+        assert_eq!(std::fs::read(root.join("build/desktop/main.pack")).unwrap(), pack_before, "point {n} ({label})");
         // And the project keeps working: the same batch can be planned again.
         assert_eq!(s.shutdown(), 0);
         summary.push(format!("{label} => {state}"));
@@ -296,7 +296,10 @@ fn build_template() -> tempfile::TempDir {
 }
 
 fn packs(root: &Path) -> (Vec<u8>, Vec<u8>) {
-    (std::fs::read(root.join("build/ui.pack")).unwrap(), std::fs::read(root.join("build/world.pack")).unwrap())
+    (
+        std::fs::read(root.join("build/desktop/ui.pack")).unwrap(),
+        std::fs::read(root.join("build/desktop/world.pack")).unwrap(),
+    )
 }
 
 #[test]

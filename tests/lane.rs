@@ -164,7 +164,7 @@ fn a_build_cancelled_by_packer_cancel_answers_one_shape_queued_or_running() {
         let evs = op_events(&s.events(), op.as_str().unwrap());
         assert_eq!(evs.last().unwrap()["kind"], "cancelled");
     }
-    assert!(!f.path("build/main.pack").exists());
+    assert!(!f.path("build/desktop/main.pack").exists());
 }
 
 #[test]

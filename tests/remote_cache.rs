@@ -220,7 +220,7 @@ fn build(s: &mut Server, pid: &str) -> Value {
 }
 
 fn pack(root: &Path) -> Vec<u8> {
-    std::fs::read(root.join("build/main.pack")).unwrap()
+    std::fs::read(root.join("build/desktop/main.pack")).unwrap()
 }
 
 fn warnings(r: &Value) -> Vec<Value> {
@@ -283,7 +283,7 @@ fn machine_b_builds_everything_from_what_machine_a_uploaded_to_s3() {
     assert_eq!(pack(&b_root), pack(&a_root));
     // The summary carries the same statistics.
     let summary = b.call("packer/summary", json!({"projectId": b_pid}));
-    assert_eq!(summary["lastBuild"]["stats"]["remote"]["mode"], "read", "{summary}");
+    assert_eq!(summary["lastBuild"]["desktop"]["stats"]["remote"]["mode"], "read", "{summary}");
     b.shutdown();
 
     // The CLI says it too.
@@ -344,7 +344,7 @@ fn a_tampered_blob_is_not_used_and_a_record_without_its_blob_is_a_miss() {
     assert!(message.contains("do not match"), "{message}");
     // Processed locally, not taken from the tampered blob.
     assert_eq!(pack(&b_root), pack(&a_root));
-    let verify = Command::new(BIN).arg("verify").arg(b_root.join("build/main.pack")).output().unwrap();
+    let verify = Command::new(BIN).arg("verify").arg(b_root.join("build/desktop/main.pack")).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
     b.shutdown();
 
@@ -461,7 +461,7 @@ fn a_server_stopped_in_the_middle_of_a_build_leaves_a_whole_build_and_one_warnin
     assert_eq!(w.len(), 1, "{r}");
     assert_eq!(w[0]["code"], "remoteCacheDisabled");
     assert_eq!(disabled_events(&a).len(), 1);
-    let verify = Command::new(BIN).arg("verify").arg(a_root.join("build/main.pack")).output().unwrap();
+    let verify = Command::new(BIN).arg("verify").arg(a_root.join("build/desktop/main.pack")).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
 

@@ -34,7 +34,7 @@ fn the_python_example_builds_the_sample_and_prints_the_events() {
     assert!(lines.iter().any(|l| l == &"progress token=script-build begin"), "{stdout}");
     assert!(lines.iter().any(|l| l == &"progress token=script-build end"), "{stdout}");
     assert!(lines.iter().any(|l| l.starts_with("event ") && l.contains("kind=succeeded")), "{stdout}");
-    assert!(lines.iter().any(|l| l.starts_with("pack build/main.pack assets=2 bytes=")), "{stdout}");
+    assert!(lines.iter().any(|l| l.starts_with("pack build/desktop/main.pack assets=2 bytes=")), "{stdout}");
     assert!(lines.contains(&"build succeeded processed=2 reused=0"), "{stdout}");
     assert_eq!(lines.last(), Some(&"exit 0"));
 }

@@ -145,6 +145,9 @@ class BuildParams(_BuildParamsRequired, total=False):
     # Ignore the processing cache: process every asset again.
     clean: bool
     operationId: Optional[str]
+    # Build only this target (a `name` of `[[build.targets]]`); every
+    # declared target, in order, when absent.
+    target: Optional[str]
     workDoneToken: Optional[ProgressToken]
 
 
@@ -154,8 +157,14 @@ class BuildResult(TypedDict):
     diagnostics: List[Diagnostic]
     operationId: OperationId
     outcome: BuildOutcome
+    # Every target's packs, in target order.
     packs: List[PackInfo]
+    # The sums over the targets built.
     stats: BuildStats
+    # Each target the build reached, in `packer.toml` order: a target whose
+    # build failed or was cancelled ends the build, and the targets after it
+    # are not listed.
+    targets: List[TargetBuild]
 
 
 class BuildStats(TypedDict):
@@ -904,7 +913,7 @@ class LaneCounts(TypedDict):
 
 
 class LastBuild(TypedDict):
-    """The last build of this process, for the summary."""
+    """The last build of one target in this process, for the summary."""
 
     # Milliseconds since the Unix epoch.
     finishedAtMs: int
@@ -913,6 +922,8 @@ class LastBuild(TypedDict):
     # How many packs it made or kept.
     packs: int
     stats: BuildStats
+    # The target's name (`[[build.targets]]`).
+    target: str
 
 
 class _ListAssetsParamsRequired(TypedDict):
@@ -1140,6 +1151,8 @@ class PackInfo(TypedDict):
     name: str
     # Relative to the project root.
     path: str
+    # The target it was cooked for; it lies under `<build.output>/<target>/`.
+    target: str
     # False when the pack on disk already had these bytes and was kept.
     written: bool
 
@@ -1180,6 +1193,14 @@ class PreviewResult(_PreviewResultRequired, total=False):
     # A reconcile's items with the resolution each gets.
     resolutions: List[Resolution]
     truncated: Truncated
+
+
+# What kind of GPU and audio device a target's packs are cooked for.
+#
+# - `desktop`: PCs and consoles: the BC family of block-compressed textures.
+# - `mobile`: Phones and tablets: ASTC block-compressed textures.
+# - `uncompressed`: RGBA8 textures, for tools and debugging.
+Profile = Literal["desktop", "mobile", "uncompressed"]
 
 
 class ProgressParams(TypedDict):
@@ -1416,9 +1437,21 @@ class Summary(TypedDict):
     externalChanges: List[ExternalChangeInfo]
     generation: Generation
     lane: LaneCounts
-    # Null until this process has built the project.
-    lastBuild: Optional[LastBuild]
+    # Each target's last build in this process, by target name (no key
+    # until this process has built that target).
+    lastBuild: Dict[str, LastBuild]
     watch: Watch
+
+
+class TargetBuild(TypedDict):
+    """One target of a build."""
+
+    outcome: BuildOutcome
+    # How many packs it made or kept.
+    packs: int
+    profile: Profile
+    stats: BuildStats
+    target: str
 
 
 # A terminal state of an operation.

@@ -35,7 +35,7 @@ use crate::project::snapshot::Snapshot;
 use crate::project::Project;
 use crate::protocol::model::{
     BuildOutcome, BuildResult, BuildStats, CacheStatsResult, EntriesAndBytes, LocalCacheStats, PackInfo,
-    PruneCacheResult, RemoteCacheInfo, RemoteStats,
+    PruneCacheResult, RemoteCacheInfo, RemoteStats, TargetBuild,
 };
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
@@ -247,19 +247,59 @@ fn workers() -> &'static rayon::ThreadPool {
     })
 }
 
-/// Runs a build of the project's current snapshot. Called by the lane.
-pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
+/// Runs a build of the project's current snapshot: of target `target`, or
+/// of every declared target in order. Called by the lane.
+pub fn run(project: &Project, op: &Operation, clean: bool, target: Option<&str>) -> Outcome {
     // A build deletes and writes under `.packer/cache`: a link brought there
     // since the project was opened (a checkout, an archive) is refused first.
     if let Err(refused) = project.state.recheck() {
         return Outcome::Failed(state_refused(project, op, refused));
     }
+    let started = Instant::now();
+    // One snapshot for every target: they are built from the same registry.
+    let snap = project.snapshot();
+    let targets: Vec<manifest::Target> = match target {
+        None => snap.manifest.targets.clone(),
+        Some(name) => match snap.manifest.target(name) {
+            Some(t) => vec![t.clone()],
+            None => {
+                let declared: Vec<&str> = snap.manifest.targets.iter().map(|t| t.name.as_str()).collect();
+                let msg = format!(
+                    "no target `{name}` in packer.toml: the targets are {} (see [[build.targets]])",
+                    declared.join(", ")
+                );
+                let d =
+                    Diagnostic::project(Severity::Error, "unknownTarget", msg, Some(manifest::MANIFEST_FILE.into()));
+                return Outcome::Failed(did_not_run(op, BuildOutcome::Failed, vec![d]));
+            }
+        },
+    };
+    let mut parts: Vec<(manifest::Target, Outcome)> = Vec::with_capacity(targets.len());
+    for t in targets {
+        let outcome = build_target(project, op, clean, &snap, &t);
+        let go_on = matches!(outcome, Outcome::Succeeded(_));
+        parts.push((t, outcome));
+        if !go_on {
+            break;
+        }
+    }
+    combine(op, parts, started)
+}
+
+/// Builds one target's packs.
+fn build_target(
+    project: &Project,
+    op: &Operation,
+    clean: bool,
+    snap: &Arc<Snapshot>,
+    target: &manifest::Target,
+) -> Outcome {
     // All of it on the build's low-priority threads, the assembly of the
     // packs (hashing every byte) included: reads keep their answers quick.
     // What only waits (the remote's uploads) waits on the lane's thread,
     // not on a worker other projects' builds share.
-    let built = match workers().install(|| build_in_pool(project, op, clean)) {
-        Ran::Answered(outcome) => return outcome,
+    let built = match workers().install(|| build_in_pool(project, op, clean, snap, target)) {
+        Ran::Answered(outcome) => return *outcome,
         Ran::Built(built) => built,
     };
     let Built { mut outcome, cache, remote, warnings, inputs, left, started, max_size } = *built;
@@ -267,15 +307,82 @@ pub fn run(project: &Project, op: &Operation, clean: bool) -> Outcome {
     amend(&mut outcome, op, started, warnings, report);
     keep_processed(cache, max_size);
     if let Outcome::Succeeded(result) = &outcome {
-        uptodate::record(&project.state_dir(), &inputs, result, &left);
+        uptodate::record(&project.state_dir(), &target.name, &inputs, result, &left);
     }
     outcome
+}
+
+/// One build's outcome from its targets' (in order; the last one decides
+/// the outcome): packs in target order, statistics summed, each target's
+/// own part in `targets`.
+fn combine(op: &Operation, parts: Vec<(manifest::Target, Outcome)>, started: Instant) -> Outcome {
+    let mut packs = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut targets = Vec::with_capacity(parts.len());
+    let mut stats: Option<BuildStats> = None;
+    let mut outcome = BuildOutcome::Succeeded;
+    for (target, part) in parts {
+        let result = match part {
+            Outcome::Succeeded(r) | Outcome::Failed(r) | Outcome::Cancelled(r) => r,
+        };
+        outcome = result.outcome;
+        targets.push(TargetBuild {
+            target: target.name,
+            profile: target.profile,
+            outcome: result.outcome,
+            packs: result.packs.len(),
+            stats: result.stats.clone(),
+        });
+        packs.extend(result.packs);
+        // The same warning (a remote's configuration, an asset in no pack) once.
+        for d in result.diagnostics {
+            if !diagnostics.contains(&d) {
+                diagnostics.push(d);
+            }
+        }
+        stats = Some(match stats {
+            None => result.stats,
+            Some(sum) => add_stats(sum, &result.stats),
+        });
+    }
+    let mut stats = stats.unwrap_or_else(|| did_not_run(op, outcome, Vec::new()).stats);
+    stats.duration_ms = started.elapsed().as_millis() as u64;
+    let result = BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics, targets };
+    match outcome {
+        BuildOutcome::Succeeded => Outcome::Succeeded(result),
+        BuildOutcome::Failed => Outcome::Failed(result),
+        BuildOutcome::Cancelled => Outcome::Cancelled(result),
+    }
+}
+
+/// Two targets' statistics as one build's: the assets are the same ones.
+fn add_stats(a: BuildStats, b: &BuildStats) -> BuildStats {
+    let (r, s) = (a.remote, &b.remote);
+    let remote = RemoteStats {
+        mode: r.mode,
+        hits: r.hits + s.hits,
+        misses: r.misses + s.misses,
+        corrupt: r.corrupt + s.corrupt,
+        uploaded: r.uploaded + s.uploaded,
+        errors: r.errors + s.errors,
+        bytes_down: r.bytes_down + s.bytes_down,
+        bytes_up: r.bytes_up + s.bytes_up,
+    };
+    BuildStats {
+        assets: a.assets.max(b.assets),
+        processed: a.processed + b.processed,
+        reused: a.reused + b.reused,
+        bytes_in: a.bytes_in.max(b.bytes_in),
+        bytes_out: a.bytes_out + b.bytes_out,
+        duration_ms: a.duration_ms + b.duration_ms,
+        remote,
+    }
 }
 
 /// How the part of a build on the workers ended.
 enum Ran {
     /// Nothing was processed (a diverged asset, or nothing to do).
-    Answered(Outcome),
+    Answered(Box<Outcome>),
     Built(Box<Built>),
 }
 
@@ -294,17 +401,16 @@ struct Built {
 
 /// The part of a build on the workers: check what is to be built, answer
 /// at once when nothing is to be done, or open the caches and build.
-fn build_in_pool(project: &Project, op: &Operation, clean: bool) -> Ran {
+fn build_in_pool(project: &Project, op: &Operation, clean: bool, snap: &Snapshot, target: &manifest::Target) -> Ran {
     let started = Instant::now();
-    let snap = project.snapshot();
-    let mut build = Build::new(project, op, clean, &snap, started);
+    let mut build = Build::new(project, op, clean, snap, target, started);
     if let Some(failed) = build.diverged() {
-        return Ran::Answered(failed);
+        return Ran::Answered(Box::new(failed));
     }
     let state_dir = project.state_dir();
-    let inputs = uptodate::inputs(&snap.manifest, &build.assets);
+    let inputs = uptodate::inputs(&snap.manifest, target, &build.assets);
     if let Some(done) = build.already_built(&state_dir, &inputs) {
-        return Ran::Answered(build.up_to_date(done));
+        return Ran::Answered(Box::new(build.up_to_date(done)));
     }
     build.sort_by_path();
     let (cache, remote, warnings) = open_caches(&state_dir, &snap.manifest);
@@ -489,7 +595,7 @@ fn build_result(
     stats: BuildStats,
     diagnostics: Vec<Diagnostic>,
 ) -> BuildResult {
-    BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics }
+    BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics, targets: Vec::new() }
 }
 
 /// The result of a build that did not run: nothing built, nothing written.
@@ -537,6 +643,9 @@ struct Build<'a> {
     started: Instant,
     /// The remote cache's mode, for the statistics of a build that does not use it.
     remote_mode: manifest::RemoteMode,
+    target: &'a manifest::Target,
+    /// Where the target's packs go, relative to the project root.
+    output: String,
 }
 
 /// Units of work by cache key: assets with the same key (the same bytes,
@@ -592,13 +701,21 @@ struct Packed {
 }
 
 impl<'a> Build<'a> {
-    fn new(project: &'a Project, op: &'a Operation, clean: bool, snap: &'a Snapshot, started: Instant) -> Build<'a> {
+    fn new(
+        project: &'a Project,
+        op: &'a Operation,
+        clean: bool,
+        snap: &'a Snapshot,
+        target: &'a manifest::Target,
+        started: Instant,
+    ) -> Build<'a> {
         // What is built: every registered asset (in id order until it is
         // known that there is something to build).
         let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
         let remote_mode =
             remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
-        Build { project, op, clean, snap, assets, started, left: Default::default(), remote_mode }
+        let output = snap.manifest.target_output(&target.name);
+        Build { project, op, clean, snap, assets, started, left: Default::default(), remote_mode, target, output }
     }
 
     fn result(
@@ -671,7 +788,7 @@ impl<'a> Build<'a> {
         if self.clean {
             return None;
         }
-        uptodate::check(state_dir, &self.project.sandbox, inputs)
+        uptodate::check(state_dir, &self.project.sandbox, &self.target.name, inputs)
     }
 
     /// Built in path order. (Walking the id map and sorting costs a third
@@ -728,7 +845,7 @@ impl<'a> Build<'a> {
             remote,
             clean: self.clean,
             level: self.snap.manifest.zstd_level,
-            progress: Progress::new(self.op, units.list.len() as u64, self.bytes_in()),
+            progress: Progress::new(self.op, &self.target.name, units.list.len() as u64, self.bytes_in()),
             stop: AtomicBool::new(false),
             processed: AtomicU64::new(0),
         };
@@ -780,10 +897,9 @@ impl<'a> Build<'a> {
     /// that is (or goes through) a symlink is refused, so packs are never
     /// written elsewhere.
     fn make_output_folder(&self) -> Result<(), Stop> {
-        let manifest = &self.snap.manifest;
-        let output = paths::absolute(&self.project.root, &manifest.output);
-        if let Err(e) = self.project.sandbox.create_dir_all(&manifest.output) {
-            let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", manifest.output), None);
+        let output = paths::absolute(&self.project.root, &self.output);
+        if let Err(e) = self.project.sandbox.create_dir_all(&self.output) {
+            let d = Diagnostic::project(Severity::Error, "outputUnwritable", format!("{}: {e}", self.output), None);
             return Err(Stop::Failed(vec![d]));
         }
         // Temporary packs a killed build left behind.
@@ -805,7 +921,7 @@ impl<'a> Build<'a> {
         let mut in_a_pack = vec![false; self.assets.len()];
         for def in &manifest.packs {
             let (members, laid) = self.lay_out(def, processed, &mut in_a_pack);
-            let rel = format!("{}/{}.pack", manifest.output, def.name);
+            let rel = format!("{}/{}.pack", self.output, def.name);
             let unchanged = self.unchanged_pack(&rel, &laid);
             let (checksum, len) = match unchanged {
                 Some(found) => found,
@@ -818,6 +934,7 @@ impl<'a> Build<'a> {
             };
             packed.bytes_out += len;
             packed.packs.push(PackInfo {
+                target: self.target.name.clone(),
                 name: def.name.clone(),
                 path: rel,
                 assets: laid.entries.len(),
@@ -879,7 +996,7 @@ impl<'a> Build<'a> {
             (unit.key, meta.clone(), self.assets[i].clone())
         });
         let source = FromCache { cache, sandbox, level: self.snap.manifest.zstd_level, keys: keys.collect() };
-        match write_pack(sandbox, &self.snap.manifest.output, laid, &source, self.op) {
+        match write_pack(sandbox, &self.output, laid, &source, self.op) {
             Ok((tmp, checksum, len, stat)) => {
                 self.left.borrow_mut().push((rel.to_string(), stat));
                 crate::fault::point("a pack staged");
@@ -905,7 +1022,7 @@ impl<'a> Build<'a> {
         if self.op.is_cancel_requested() {
             return Err(Stop::Cancelled(Vec::new()));
         }
-        put_in_place(self.project, self.op, &self.snap.manifest.output, staged).map_err(|d| Stop::Failed(vec![*d]))
+        put_in_place(self.project, self.op, &self.output, staged).map_err(|d| Stop::Failed(vec![*d]))
     }
 
     /// The outcome of a build whose packs are in place.
@@ -956,6 +1073,8 @@ fn pack_entry(a: &Asset, meta: &StoredMeta) -> PackEntry {
 /// How far the processing is, reported at a rate a UI can draw.
 struct Progress<'a> {
     op: &'a Operation,
+    /// What a report says is being done (naming the target).
+    message: String,
     /// Units to process.
     total: u64,
     /// Source bytes of every asset built.
@@ -966,9 +1085,18 @@ struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    fn new(op: &'a Operation, total: u64, bytes_total: u64) -> Progress<'a> {
+    fn new(op: &'a Operation, target: &str, total: u64, bytes_total: u64) -> Progress<'a> {
         let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
-        Progress { op, total, bytes_total, done: AtomicU64::new(0), bytes_done: AtomicU64::new(0), last_report }
+        let message = format!("processing assets for {target}");
+        Progress {
+            op,
+            message,
+            total,
+            bytes_total,
+            done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            last_report,
+        }
     }
 
     /// Reports progress, when `force`d or when the last report is old enough.
@@ -977,7 +1105,7 @@ impl<'a> Progress<'a> {
         if force || last.elapsed() >= PROGRESS_EVERY {
             *last = Instant::now();
             let bytes = (self.bytes_done.load(Ordering::Relaxed), self.bytes_total);
-            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, "processing assets", Some(bytes));
+            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, &self.message, Some(bytes));
         }
     }
 

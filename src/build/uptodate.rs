@@ -2,7 +2,7 @@
 //!
 //! After every successful build the packer records a digest of everything
 //! that decides the packs' bytes (the build's inputs) beside what `stat`
-//! says of each pack it left in place (`.packer/build.last`). A later build
+//! says of each pack it left in place (`.packer/build.<target>.last`, one per target). A later build
 //! whose inputs hash the same, and whose packs `stat` exactly as recorded,
 //! would lay out the same tables of contents and write nothing: it ends
 //! there, with the packs as they are, at the cost of one hash over the
@@ -25,12 +25,15 @@ use super::pack;
 use super::process::processor;
 use crate::project::disk::sandbox::{FileStat, Sandbox};
 use crate::project::disk::statcache;
-use crate::project::format::manifest::Manifest;
+use crate::project::format::manifest::{Manifest, Target};
 use crate::project::model::Kind;
 use crate::project::model::{Asset, Diagnostic};
 use crate::protocol::model::{BuildResult, PackInfo};
 
-const FILE: &str = "build.last";
+/// The record of target `target`'s last build.
+fn file(target: &str) -> String {
+    format!("build.{target}.last")
+}
 
 /// The digest of a build's inputs.
 pub type Inputs = [u8; 32];
@@ -39,9 +42,11 @@ pub type Inputs = [u8; 32];
 /// processors of this packer, the manifest's build settings and packs, and
 /// each asset in id order (its id, path, kind, content and settings).
 /// Tags and metadata are not in a pack, so they are not inputs.
-pub fn inputs(manifest: &Manifest, assets: &[Arc<Asset>]) -> Inputs {
+pub fn inputs(manifest: &Manifest, target: &Target, assets: &[Arc<Asset>]) -> Inputs {
     let mut h = blake3::Hasher::new();
-    field(&mut h, b"studio-packer/build-inputs/v2");
+    field(&mut h, b"studio-packer/build-inputs/v3");
+    field(&mut h, target.name.as_bytes());
+    field(&mut h, target.profile.as_str().as_bytes());
     field(&mut h, format!("pack@{} zstd@{}", pack::VERSION, manifest.zstd_level).as_bytes());
     field(&mut h, manifest.output.as_bytes());
     for kind in Kind::ALL {
@@ -137,8 +142,8 @@ pub struct UpToDate {
 }
 
 /// The record, if it says that a build of `inputs` would change nothing.
-pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpToDate> {
-    let record: Record = serde_json::from_slice(&std::fs::read(state_dir.join(FILE)).ok()?).ok()?;
+pub fn check(state_dir: &Path, sandbox: &Sandbox, target: &str, inputs: &Inputs) -> Option<UpToDate> {
+    let record: Record = serde_json::from_slice(&std::fs::read(state_dir.join(file(target))).ok()?).ok()?;
     if record.inputs != crate::hash::hex(inputs) {
         return None;
     }
@@ -152,7 +157,7 @@ pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpT
         }
         bytes_out += stat.size;
         let Described { name, path, assets, bytes, hash } = p.result;
-        packs.push(PackInfo { name, path, assets, bytes, hash, written: false });
+        packs.push(PackInfo { target: target.to_string(), name, path, assets, bytes, hash, written: false });
     }
     Some(UpToDate { packs, units: record.units, bytes_out, diagnostics: record.diagnostics })
 }
@@ -161,8 +166,8 @@ pub fn check(state_dir: &Path, sandbox: &Sandbox, inputs: &Inputs) -> Option<UpT
 /// `packs`, `stats` and `diagnostics`, and `left`: each pack's path with what
 /// `stat` said of the file the build compared or wrote). Unsynced, like
 /// every cache: lost, the next build only runs in full.
-pub fn record(state_dir: &Path, inputs: &Inputs, result: &BuildResult, left: &[(String, FileStat)]) {
-    let file = state_dir.join(FILE);
+pub fn record(state_dir: &Path, target: &str, inputs: &Inputs, result: &BuildResult, left: &[(String, FileStat)]) {
+    let file = state_dir.join(file(target));
     // Whatever happens below, an old record must not outlive this build.
     let _ = std::fs::remove_file(&file);
     let units = result.stats.processed + result.stats.reused;
@@ -200,7 +205,7 @@ mod tests {
 
     fn main_pack(bytes: u64, written: bool) -> PackInfo {
         let (name, path, hash) = ("main".into(), "build/main.pack".into(), "h".into());
-        PackInfo { name, path, assets: 1, bytes, hash, written }
+        PackInfo { target: "desktop".into(), name, path, assets: 1, bytes, hash, written }
     }
 
     fn pack_result(bytes: u64) -> BuildResult {
@@ -223,6 +228,7 @@ mod tests {
             packs: vec![main_pack(bytes, true)],
             stats,
             diagnostics: vec![unpacked],
+            targets: Vec::new(),
         }
     }
 
@@ -250,49 +256,32 @@ mod tests {
     fn a_recorded_build_is_up_to_date_until_its_inputs_or_a_pack_change() {
         let (dir, sandbox, state) = project();
         let inputs = [7u8; 32];
-        assert!(check(&state, &sandbox, &inputs).is_none(), "nothing recorded yet");
-        record(&state, &inputs, &pack_result(4), &left(dir.path()));
-        let done = check(&state, &sandbox, &inputs).expect("up to date");
+        assert!(check(&state, &sandbox, "desktop", &inputs).is_none(), "nothing recorded yet");
+        record(&state, "desktop", &inputs, &pack_result(4), &left(dir.path()));
+        let done = check(&state, &sandbox, "desktop", &inputs).expect("up to date");
         assert_eq!(done.units, 3);
         assert_eq!(done.bytes_out, 4);
         assert_eq!(done.packs, vec![main_pack(4, false)]);
         assert_eq!(done.diagnostics, pack_result(4).diagnostics);
-        assert!(check(&state, &sandbox, &[8u8; 32]).is_none(), "other inputs");
+        assert!(check(&state, &sandbox, "desktop", &[8u8; 32]).is_none(), "other inputs");
         // A record is made from what the build saw, not from a later stat:
         // a pack replaced in between is not blessed.
         let seen = left(dir.path());
         std::fs::write(dir.path().join("build/other"), b"pack").unwrap();
         std::fs::rename(dir.path().join("build/other"), dir.path().join("build/main.pack")).unwrap();
-        record(&state, &inputs, &pack_result(4), &seen);
-        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack replaced after the build looked at it");
+        record(&state, "desktop", &inputs, &pack_result(4), &seen);
+        assert!(check(&state, &sandbox, "desktop", &inputs).is_none(), "a pack replaced after the build looked at it");
         std::fs::write(dir.path().join("build/main.pack"), b"pack!").unwrap();
-        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack changed behind the packer's back");
-        record(&state, &inputs, &pack_result(5), &left(dir.path()));
-        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack modified a moment before it was recorded");
-        std::fs::remove_file(dir.path().join("build/main.pack")).unwrap();
-        assert!(check(&state, &sandbox, &inputs).is_none(), "a pack gone");
-        std::fs::write(state.join(FILE), b"{").unwrap();
-        assert!(check(&state, &sandbox, &inputs).is_none(), "a damaged record");
-    }
-
-    /// A record as the packer wrote it while it built its results as JSON
-    /// (keys in sorted order) is read the same: an upgrade does not cost a
-    /// build in full.
-    #[test]
-    fn a_record_of_the_previous_version_is_read() {
-        let (dir, sandbox, state) = project();
-        let inputs = [7u8; 32];
-        let stat = serde_json::to_string(&left(dir.path())[0].1).unwrap();
-        let old = format!(
-            r#"{{"inputs":"{}","packs":[{{"result":{{"assets":1,"bytes":4,"hash":"h","name":"main","path":"build/main.pack"}},"path":"build/main.pack","stat":{stat},"recordedNs":{}}}],"units":3,"diagnostics":[{{"code":"unpacked","message":"1 asset(s) are in no pack","severity":"warning"}}]}}"#,
-            crate::hash::hex(&inputs),
-            statcache::now_ns()
+        assert!(check(&state, &sandbox, "desktop", &inputs).is_none(), "a pack changed behind the packer's back");
+        record(&state, "desktop", &inputs, &pack_result(5), &left(dir.path()));
+        assert!(
+            check(&state, &sandbox, "desktop", &inputs).is_none(),
+            "a pack modified a moment before it was recorded"
         );
-        std::fs::write(state.join(FILE), old).unwrap();
-        let done = check(&state, &sandbox, &inputs).expect("up to date");
-        assert_eq!((done.units, done.bytes_out), (3, 4));
-        assert_eq!(done.packs, vec![main_pack(4, false)]);
-        assert_eq!(done.diagnostics, pack_result(4).diagnostics);
+        std::fs::remove_file(dir.path().join("build/main.pack")).unwrap();
+        assert!(check(&state, &sandbox, "desktop", &inputs).is_none(), "a pack gone");
+        std::fs::write(state.join(file("desktop")), b"{").unwrap();
+        assert!(check(&state, &sandbox, "desktop", &inputs).is_none(), "a damaged record");
     }
 
     #[test]
@@ -314,8 +303,12 @@ mod tests {
             a.status = Status::Ok;
             vec![Arc::new(a)]
         };
-        let base = inputs(&manifest, &asset(&|_| {}));
-        assert_eq!(inputs(&manifest, &asset(&|e| e.tags = vec!["ui".into()])), base, "tags are not in a pack");
+        let base = inputs(&manifest, &manifest.targets[0], &asset(&|_| {}));
+        assert_eq!(
+            inputs(&manifest, &manifest.targets[0], &asset(&|e| e.tags = vec!["ui".into()])),
+            base,
+            "tags are not in a pack"
+        );
         let changes: [&dyn Fn(&mut Entry); 5] = [
             &|e| e.id = "01J0000000000000000000000B".into(),
             &|e| e.path = "assets/b.txt".into(),
@@ -326,11 +319,15 @@ mod tests {
             },
         ];
         for change in changes {
-            assert_ne!(inputs(&manifest, &asset(change)), base);
+            assert_ne!(inputs(&manifest, &manifest.targets[0], &asset(change)), base);
         }
         let level = Manifest::parse(&format!("{}zstd_level = 9\n", Manifest::template("t")), "packer.toml").unwrap();
-        assert_ne!(inputs(&level, &asset(&|_| {})), base);
-        assert_ne!(inputs(&manifest, &[]), base);
+        assert_ne!(inputs(&level, &level.targets[0], &asset(&|_| {})), base);
+        assert_ne!(inputs(&manifest, &manifest.targets[0], &[]), base);
+        let mobile = Target { name: "desktop".into(), profile: crate::project::format::manifest::Profile::Mobile };
+        assert_ne!(inputs(&manifest, &mobile, &asset(&|_| {})), base, "the profile decides what images become");
+        let renamed = Target { name: "pc".into(), ..manifest.targets[0].clone() };
+        assert_ne!(inputs(&manifest, &renamed, &asset(&|_| {})), base, "a target's packs go under its name");
 
         // Packs and their patterns cannot be shifted into one another.
         let packs = |toml: &str| Manifest::parse(&format!("{}{toml}", Manifest::template("t")), "packer.toml").unwrap();
@@ -338,6 +335,6 @@ mod tests {
         let two = packs(
             "\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\n\n[[build.packs]]\nname = \"B\"\ninclude = []\n",
         );
-        assert_ne!(inputs(&one, &asset(&|_| {})), inputs(&two, &asset(&|_| {})));
+        assert_ne!(inputs(&one, &one.targets[0], &asset(&|_| {})), inputs(&two, &two.targets[0], &asset(&|_| {})));
     }
 }

@@ -44,6 +44,8 @@ pub enum Job {
     /// A build of the snapshot current at its turn.
     Build {
         clean: bool,
+        /// One target's name; every declared target when `None`.
+        target: Option<String>,
     },
     /// Evicts least recently used processing cache entries (it must not
     /// run beside a build, which reads and writes the cache).
@@ -146,7 +148,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
         }
         let run = std::panic::AssertUnwindSafe(|| match &job {
             Job::Apply { mutation, expected_generation } => apply(&project, &op, mutation, *expected_generation),
-            Job::Build { clean } => build(&project, &op, *clean),
+            Job::Build { clean, target } => build(&project, &op, *clean, target.as_deref()),
             Job::PruneCache { max_size } => {
                 let (state, result) = crate::build::prune_cache(&project, &op, *max_size);
                 finish(&op, state, &result);
@@ -446,9 +448,9 @@ fn intent_of(
     Some(Intent { operation_id: op.id.clone(), registry_before, registry_after, steps })
 }
 
-fn build(project: &Project, op: &Operation, clean: bool) {
+fn build(project: &Project, op: &Operation, clean: bool, target: Option<&str>) {
     let _fault = crate::fault::Scope::new(crate::fault::Kind::Build);
-    let outcome = crate::build::run(project, op, clean);
+    let outcome = crate::build::run(project, op, clean, target);
     let (state, result) = match outcome {
         crate::build::Outcome::Succeeded(r) => (OpState::Succeeded, r),
         crate::build::Outcome::Failed(r) => (OpState::Failed, r),

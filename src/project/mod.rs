@@ -119,7 +119,7 @@ pub struct Project {
     /// The first watches are in place (or failed to be): see `ensure_watching`.
     watch_started: std::sync::atomic::AtomicBool,
     /// The outcome of the last build, for the summary.
-    last_build: Mutex<Option<LastBuild>>,
+    last_build: Mutex<std::collections::BTreeMap<String, LastBuild>>,
     retry_scheduled: std::sync::atomic::AtomicBool,
     /// Source-control operations in progress (see `external.rs`).
     pub external: external::ExternalChanges,
@@ -421,8 +421,11 @@ fn remove_leftovers(
     // committed (a processing-cache segment that its index never named
     // is removed by the next build). Only a real folder of the project:
     // never through a symlink.
-    if sandbox.entry(&manifest.output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
-        let _ = crate::fsutil::remove_stale_temps(&paths::absolute(root, &manifest.output));
+    for target in &manifest.targets {
+        let output = manifest.target_output(&target.name);
+        if sandbox.entry(&output).is_ok_and(|e| e == Some(sandbox::Entry::Dir)) {
+            let _ = crate::fsutil::remove_stale_temps(&paths::absolute(root, &output));
+        }
     }
     for dir in [root, state_dir] {
         let removed = crate::fsutil::remove_stale_temps(dir).map_err(|e| io_error(dir, e))?;
@@ -569,7 +572,7 @@ impl Project {
             watch_problem: Mutex::new(None),
             watch_requested: std::sync::atomic::AtomicBool::new(false),
             watch_started: std::sync::atomic::AtomicBool::new(false),
-            last_build: Mutex::new(None),
+            last_build: Mutex::new(Default::default()),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
             external: external::ExternalChanges::default(),
         })
@@ -769,13 +772,18 @@ impl Project {
     pub(crate) fn record_build(&self, op: &Operation, result: &BuildResult) {
         let finished =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        *self.last_build.lock().expect("last build lock") = Some(LastBuild {
-            operation_id: op.id.clone(),
-            outcome: result.outcome,
-            finished_at_ms: finished,
-            packs: result.packs.len(),
-            stats: result.stats.clone(),
-        });
+        let mut last = self.last_build.lock().expect("last build lock");
+        for t in &result.targets {
+            let build = LastBuild {
+                operation_id: op.id.clone(),
+                target: t.target.clone(),
+                outcome: t.outcome,
+                finished_at_ms: finished,
+                packs: t.packs,
+                stats: t.stats.clone(),
+            };
+            last.insert(t.target.clone(), build);
+        }
     }
 
     /// The parts of a new operation that come from this project.

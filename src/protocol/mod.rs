@@ -372,6 +372,10 @@ pub struct BuildParams {
     /// Ignore the processing cache: process every asset again.
     #[serde(default)]
     pub clean: bool,
+    /// Build only this target (a `name` of `[[build.targets]]`); every
+    /// declared target, in order, when absent.
+    #[serde(default, deserialize_with = "limits::opt_name")]
+    pub target: Option<String>,
     #[serde(default, deserialize_with = "limits::opt_name")]
     pub operation_id: Option<String>,
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::project::disk::statcache::ObserveStats;
-use crate::project::format::manifest::RemoteMode;
+use crate::project::format::manifest::{Profile, RemoteMode};
 use crate::project::model::{Asset, Diagnostic, DiagnosticCode, Severity};
 use crate::project::snapshot::divergence::Item as DivergenceItem;
 use crate::project::snapshot::{AssetCounts, DiagnosticCounts};
@@ -274,13 +274,15 @@ pub enum BuildOutcome {
     Cancelled,
 }
 
-/// The last build of this process, for the summary.
+/// The last build of one target in this process, for the summary.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct LastBuild {
     #[schemars(with = "OperationId")]
     pub operation_id: String,
+    /// The target's name (`[[build.targets]]`).
+    pub target: String,
     pub outcome: BuildOutcome,
     /// Milliseconds since the Unix epoch.
     pub finished_at_ms: u64,
@@ -312,8 +314,9 @@ pub struct Summary {
     pub divergence: DivergenceCount,
     pub lane: LaneCounts,
     pub watch: Watch,
-    /// Null until this process has built the project.
-    pub last_build: Option<LastBuild>,
+    /// Each target's last build in this process, by target name (no key
+    /// until this process has built that target).
+    pub last_build: std::collections::BTreeMap<String, LastBuild>,
     /// Source-control operations in progress, oldest first: divergence is held back until they end.
     pub external_changes: Vec<ExternalChangeInfo>,
 }
@@ -488,6 +491,8 @@ pub struct BuildStats {
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct PackInfo {
+    /// The target it was cooked for; it lies under `<build.output>/<target>/`.
+    pub target: String,
     pub name: String,
     /// Relative to the project root.
     pub path: String,
@@ -507,9 +512,28 @@ pub struct BuildResult {
     #[schemars(with = "OperationId")]
     pub operation_id: String,
     pub outcome: BuildOutcome,
+    /// Every target's packs, in target order.
     pub packs: Vec<PackInfo>,
+    /// The sums over the targets built.
     pub stats: BuildStats,
     pub diagnostics: Vec<Diagnostic>,
+    /// Each target the build reached, in `packer.toml` order: a target whose
+    /// build failed or was cancelled ends the build, and the targets after it
+    /// are not listed.
+    pub targets: Vec<TargetBuild>,
+}
+
+/// One target of a build.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct TargetBuild {
+    pub target: String,
+    pub profile: Profile,
+    pub outcome: BuildOutcome,
+    /// How many packs it made or kept.
+    pub packs: usize,
+    pub stats: BuildStats,
 }
 
 /// The local processing cache.

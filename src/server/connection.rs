@@ -398,7 +398,12 @@ impl Connection {
         let (project_id, kind, title, job, token, wanted) = match request {
             Request::Build(p) => {
                 let title = if p.clean { "Build (clean)" } else { "Build" }.to_string();
-                (p.project_id, "build", title, Job::Build { clean: p.clean }, p.work_done_token, p.operation_id)
+                let title = match &p.target {
+                    Some(target) => format!("{title} {target}"),
+                    None => title,
+                };
+                let job = Job::Build { clean: p.clean, target: p.target };
+                (p.project_id, "build", title, job, p.work_done_token, p.operation_id)
             }
             Request::PruneCache(p) => {
                 let job = Job::PruneCache { max_size: p.max_size };

@@ -33,7 +33,9 @@ export function statusBar(summary: Summary): StatusBarModel {
   // A checkout in progress: the packer holds divergence back until it ends.
   const held = (summary.externalChanges ?? []).map((c) => c.reason);
   if (held.length > 0) parts.push("$(git-branch) held");
-  const build = summary.lastBuild ? `last build: ${summary.lastBuild.outcome}` : "not built yet";
+  // One entry per target the packer built, in the packer's (name) order.
+  const builds = Object.values(summary.lastBuild ?? {}).map((b) => `${b.target} ${b.outcome}`);
+  const build = builds.length > 0 ? `last build: ${builds.join(", ")}` : "not built yet";
   const holding = held.length > 0 ? `; divergence held while ${held.join(", ")} runs` : "";
   return {
     text: parts.join("  "),

@@ -130,6 +130,11 @@ export interface BuildParams {
   clean?: boolean;
   operationId?: string | null;
   projectId: string;
+  /**
+   * Build only this target (a `name` of `[[build.targets]]`); every
+   * declared target, in order, when absent.
+   */
+  target?: string | null;
   workDoneToken?: ProgressToken | null;
 }
 
@@ -138,8 +143,16 @@ export interface BuildResult {
   diagnostics: Diagnostic[];
   operationId: OperationId;
   outcome: BuildOutcome;
+  /** Every target's packs, in target order. */
   packs: PackInfo[];
+  /** The sums over the targets built. */
   stats: BuildStats;
+  /**
+   * Each target the build reached, in `packer.toml` order: a target whose
+   * build failed or was cancelled ends the build, and the targets after it
+   * are not listed.
+   */
+  targets: TargetBuild[];
 }
 
 /** What a build counted. */
@@ -887,7 +900,7 @@ export interface LaneCounts {
   running: number;
 }
 
-/** The last build of this process, for the summary. */
+/** The last build of one target in this process, for the summary. */
 export interface LastBuild {
   /** Milliseconds since the Unix epoch. */
   finishedAtMs: number;
@@ -896,6 +909,8 @@ export interface LastBuild {
   /** How many packs it made or kept. */
   packs: number;
   stats: BuildStats;
+  /** The target's name (`[[build.targets]]`). */
+  target: string;
 }
 
 export interface ListAssetsParams {
@@ -1101,6 +1116,8 @@ export interface PackInfo {
   name: string;
   /** Relative to the project root. */
   path: string;
+  /** The target it was cooked for; it lies under `<build.output>/<target>/`. */
+  target: string;
   /** False when the pack on disk already had these bytes and was kept. */
   written: boolean;
 }
@@ -1138,6 +1155,15 @@ export interface PreviewResult {
   truncated?: Truncated;
   warnings: Warning[];
 }
+
+/**
+ * What kind of GPU and audio device a target's packs are cooked for.
+ *
+ * - `desktop`: PCs and consoles: the BC family of block-compressed textures.
+ * - `mobile`: Phones and tablets: ASTC block-compressed textures.
+ * - `uncompressed`: RGBA8 textures, for tools and debugging.
+ */
+export type Profile = "desktop" | "mobile" | "uncompressed";
 
 /**
  * `$/progress`: LSP work-done progress for an operation whose request
@@ -1359,9 +1385,22 @@ export interface Summary {
   externalChanges: ExternalChangeInfo[];
   generation: Generation;
   lane: LaneCounts;
-  /** Null until this process has built the project. */
-  lastBuild: LastBuild | null;
+  /**
+   * Each target's last build in this process, by target name (no key
+   * until this process has built that target).
+   */
+  lastBuild: Record<string, LastBuild>;
   watch: Watch;
+}
+
+/** One target of a build. */
+export interface TargetBuild {
+  outcome: BuildOutcome;
+  /** How many packs it made or kept. */
+  packs: number;
+  profile: Profile;
+  stats: BuildStats;
+  target: string;
 }
 
 /** A terminal state of an operation. */

@@ -116,13 +116,14 @@ test("open, list, preview blocked and allowed moves, apply, reconcile, build wit
     const buildOp = events.find((e): e is EventQueued => e.kind === "queued" && e.operation === "build")!.operationId;
     await waitFor(() => activity.operations.get(buildOp)?.finished, "the build's terminal event");
     assert.equal(activity.operations.get(buildOp)!.lastKind, "cancelled");
-    assert.ok(!fs.existsSync(path.join(root, "build/main.pack")), "a cancelled build writes no pack");
+    assert.ok(!fs.existsSync(path.join(root, "build/desktop/main.pack")), "a cancelled build writes no pack");
 
     // And a build to completion.
     delete process.env.STUDIO_PACKER_TEST_PROCESS_DELAY_MS;
     const built = await project.build("vscode-test-build-2");
     assert.equal(built.outcome, "succeeded");
-    assert.equal((await project.summary()).lastBuild?.outcome, "succeeded");
+    assert.equal((await project.summary()).lastBuild.desktop?.outcome, "succeeded");
+    assert.match(statusBar(await project.summary()).tooltip, /last build: desktop succeeded;/);
 
     // Nothing was shown finished before its terminal event.
     for (const [id, kind] of finishedSeenAt) assert.ok(TERMINAL.has(kind), `${id} shown finished at ${kind}`);
@@ -142,6 +143,7 @@ test("a build's message shows the packer's counts, the remote cache's only when 
     outcome: "succeeded",
     packs: [],
     diagnostics: [],
+    targets: [],
     stats: { assets: 7, processed: 2, reused: 5, bytesIn: 10, bytesOut: 8, durationMs: 1, remote },
   });
   const off: RemoteStats = { mode: "off", hits: 0, misses: 0, corrupt: 0, uploaded: 0, errors: 0, bytesDown: 0, bytesUp: 0 };
@@ -180,7 +182,7 @@ test("the status bar says when divergence is held for a checkout", () => {
     divergence: { state: "clean", count: 0 },
     lane: { queued: 0, running: 0 },
     watch: { state: "ok" },
-    lastBuild: null,
+    lastBuild: {},
     externalChanges: [{ changeId: "xc-1", reason: "git checkout feature", ageMs: 5 }],
   };
   const bar = statusBar(summary);

@@ -177,6 +177,45 @@ struct RawBuild {
     packs: Vec<RawPack>,
     #[serde(default = "default_level")]
     zstd_level: i32,
+    #[serde(default)]
+    targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: String,
+    profile: Profile,
+}
+
+/// What kind of GPU and audio device a target's packs are cooked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// PCs and consoles: the BC family of block-compressed textures.
+    Desktop,
+    /// Phones and tablets: ASTC block-compressed textures.
+    Mobile,
+    /// RGBA8 textures, for tools and debugging.
+    Uncompressed,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Desktop => "desktop",
+            Profile::Mobile => "mobile",
+            Profile::Uncompressed => "uncompressed",
+        }
+    }
+}
+
+/// A platform the build cooks packs for: `[[build.targets]]`. Its packs go
+/// under `<output>/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub profile: Profile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +227,7 @@ struct RawPack {
 
 impl Default for RawBuild {
     fn default() -> Self {
-        RawBuild { output: default_output(), packs: Vec::new(), zstd_level: default_level() }
+        RawBuild { output: default_output(), packs: Vec::new(), zstd_level: default_level(), targets: Vec::new() }
     }
 }
 
@@ -236,6 +275,9 @@ pub struct Manifest {
     pub packs: Vec<PackDef>,
     /// zstd level for pack entries (1 to 19).
     pub zstd_level: i32,
+    /// The targets a build cooks for, in file order; `desktop` alone when
+    /// none is declared.
+    pub targets: Vec<Target>,
     pub cache: CacheSettings,
 }
 
@@ -257,7 +299,9 @@ impl Manifest {
         let raw: RawManifest = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             let message = e.message().trim().to_string();
-            let key = message.split('`').nth(1).map(str::to_string);
+            // `unknown field `x``, `missing field `x``; but `unknown variant `v`` quotes a value.
+            let key = (!message.starts_with("unknown variant")).then(|| message.split('`').nth(1)).flatten();
+            let key = key.map(str::to_string);
             ManifestError::Invalid { file: file.to_string(), line, column, key, message }
         })?;
         let invalid = |key: &str, message: String| {
@@ -287,10 +331,7 @@ impl Manifest {
             .map_err(|p| invalid("output", format!("`build.output` `{}`: {}", raw.build.output, p.message)))?;
         let mut packs = Vec::new();
         for p in &raw.build.packs {
-            let valid = !p.name.is_empty()
-                && p.name.len() <= 64
-                && p.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !valid {
+            if !valid_name(&p.name) {
                 return Err(invalid(
                     "name",
                     format!("pack name `{}` must be 1 to 64 letters, digits, `-` or `_`", p.name),
@@ -319,8 +360,10 @@ impl Manifest {
                 format!("`build.zstd_level` must be 1 to 19, not {}", raw.build.zstd_level),
             ));
         }
+        let targets = targets(&raw.build.targets, text, file)?;
         let cache = cache_settings(raw.cache, &invalid)?;
         Ok(Manifest {
+            targets,
             cache,
             name: raw.project.name,
             roots,
@@ -330,6 +373,16 @@ impl Manifest {
             packs,
             zstd_level: raw.build.zstd_level,
         })
+    }
+
+    /// The declared target named `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Where target `name`'s packs go, relative to the project root.
+    pub fn target_output(&self, name: &str) -> String {
+        format!("{}/{name}", self.output)
     }
 
     /// Whether a relative path is excluded from the workspace: by a pattern,
@@ -358,6 +411,35 @@ impl Manifest {
             "[project]\nname = {name:?}\n\n[assets]\nroots = [\"assets\"]\nexclude = [\"**/*.tmp\", \"**/.DS_Store\"]\n\n[build]\noutput = \"build\"\n"
         )
     }
+}
+
+/// A pack or target name: 1 to 64 letters, digits, `-` or `_` (a file or
+/// folder name on every system).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Validates `[[build.targets]]`; an error names the line of the target's `name`.
+fn targets(raw: &[RawTarget], text: &str, file: &str) -> Result<Vec<Target>, ManifestError> {
+    let mut targets: Vec<Target> = Vec::with_capacity(raw.len().max(1));
+    for t in raw {
+        let nth = targets.iter().filter(|d| d.name == t.name).count();
+        let bad = |message: String| {
+            let (line, column) = find_value(text, "name", &t.name, nth);
+            ManifestError::Invalid { file: file.to_string(), line, column, key: Some("name".into()), message }
+        };
+        if !valid_name(&t.name) {
+            return Err(bad(format!("target name `{}` must be 1 to 64 letters, digits, `-` or `_`", t.name)));
+        }
+        if targets.iter().any(|d| d.name == t.name) {
+            return Err(bad(format!("two targets are named `{}`", t.name)));
+        }
+        targets.push(Target { name: t.name.clone(), profile: t.profile });
+    }
+    if targets.is_empty() {
+        targets.push(Target { name: "desktop".into(), profile: Profile::Desktop });
+    }
+    Ok(targets)
 }
 
 /// Validates `[cache]`.
@@ -446,6 +528,18 @@ fn find_key(text: &str, key: &str) -> (usize, usize) {
     (1, 1)
 }
 
+/// Best-effort position of the `nth` (from 0) line `key = "value"`: the
+/// line of one named table in an array of tables.
+fn find_value(text: &str, key: &str, value: &str, nth: usize) -> (usize, usize) {
+    let quoted = format!("{value:?}");
+    let found = text.lines().enumerate().filter_map(|(i, line)| {
+        let t = line.trim_start();
+        let rest = t.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+        rest.trim_start().starts_with(&quoted).then_some((i + 1, line.len() - t.len() + 1))
+    });
+    found.clone().nth(nth).or_else(|| found.last()).unwrap_or_else(|| find_key(text, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +610,33 @@ mod tests {
         assert_eq!((line, key.as_deref()), (4, Some("max_size")));
         let (line, key, _) = err(&format!("{base}[cache.remote]\nurl = \"s3://b\"\npassword = \"x\"\n"));
         assert_eq!((line, key.as_deref()), (5, Some("password")));
+    }
+
+    #[test]
+    fn targets_default_to_desktop_and_are_checked() {
+        let base = "[project]\nname = \"x\"\n";
+        let m = Manifest::parse(base, "packer.toml").unwrap();
+        assert_eq!(m.targets, vec![Target { name: "desktop".into(), profile: Profile::Desktop }]);
+        assert_eq!(m.target_output("desktop"), "build/desktop");
+        let text = format!(
+            "{base}[[build.targets]]\nname = \"pc\"\nprofile = \"desktop\"\n[[build.targets]]\nname = \"phone\"\nprofile = \"mobile\"\n"
+        );
+        let m = Manifest::parse(&text, "packer.toml").unwrap();
+        let names: Vec<_> = m.targets.iter().map(|t| (t.name.as_str(), t.profile)).collect();
+        assert_eq!(names, [("pc", Profile::Desktop), ("phone", Profile::Mobile)]);
+        assert_eq!(m.target("phone").map(|t| t.profile), Some(Profile::Mobile));
+
+        let (line, key, message) = err(&format!("{base}[[build.targets]]\nname = \"pc\"\nprofile = \"console\"\n"));
+        assert_eq!((line, key.as_deref()), (5, None), "{message}");
+        assert!(message.contains("desktop") && message.contains("mobile"), "{message}");
+        let (line, key, message) = err(&format!(
+            "{base}[[build.targets]]\nname = \"pc\"\nprofile = \"desktop\"\n[[build.targets]]\nname = \"pc\"\nprofile = \"mobile\"\n"
+        ));
+        assert_eq!((line, key.as_deref()), (7, Some("name")), "{message}");
+        let (line, _, message) = err(&format!("{base}[[build.targets]]\nname = \"a/b\"\nprofile = \"desktop\"\n"));
+        assert_eq!(line, 4, "{message}");
+        let (line, key, _) = err(&format!("{base}[[build.targets]]\nname = \"pc\"\n"));
+        assert_eq!((line, key.as_deref()), (3, Some("profile")));
     }
 
     #[test]

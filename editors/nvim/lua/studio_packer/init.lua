@@ -80,8 +80,18 @@ function M.status_lines(path)
     string.format("diagnostics: %d errors, %d warnings", s.diagnostics.errors, s.diagnostics.warnings),
     string.format("divergence: %s (%d)", s.divergence.state, s.divergence.count),
   }
-  if s.lastBuild ~= vim.NIL and s.lastBuild then
-    table.insert(lines, "last build: " .. s.lastBuild.outcome)
+  -- One entry per target the packer built, in target-name order.
+  local builds = {}
+  local names = {}
+  for name, _ in pairs(s.lastBuild or {}) do
+    table.insert(names, name)
+  end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    table.insert(builds, name .. " " .. s.lastBuild[name].outcome)
+  end
+  if #builds > 0 then
+    table.insert(lines, "last build: " .. table.concat(builds, ", "))
   end
   -- A checkout in progress: the packer holds divergence back until it ends.
   for _, change in ipairs(s.externalChanges or {}) do
