@@ -116,44 +116,68 @@ fn strip_block_rows(width: u32, format: GpuFormat, quality: Quality) -> u32 {
     (budget / row_pixels.max(1)).clamp(1, u64::from(u32::MAX)) as u32
 }
 
-/// Encodes one level; output is `format.level_bytes(w, h)` bytes in block-row order.
-/// Runs on the current rayon pool; reads `cancel` before each strip.
+/// Encodes levels with one set of parameters; holds what is worth keeping
+/// from one level to the next (astcenc's contexts, whose tables cost
+/// milliseconds to build).
+pub struct LevelEncoder {
+    p: EncodeParams,
+    astc: Option<Astc>,
+}
+
+impl LevelEncoder {
+    /// # Panics
+    /// If `p.format` is BC3, which is never encoded (passthrough only).
+    pub fn new(p: EncodeParams) -> Self {
+        assert!(p.format != GpuFormat::Bc3, "BC3 is passthrough-only");
+        LevelEncoder { p, astc: p.format.is_astc().then(|| Astc::new(p)) }
+    }
+
+    /// Encodes one level; output is `format.level_bytes(w, h)` bytes in
+    /// block-row order. Runs on the current rayon pool; reads `cancel`
+    /// before each strip.
+    pub fn encode(&self, img: &Rgba8Image, cancel: &(dyn Fn() -> bool + Sync)) -> Result<Vec<u8>, Cancelled> {
+        let rows = strip_block_rows(img.width, self.p.format, self.p.quality);
+        self.encode_in_strips(img, rows, cancel)
+    }
+
+    pub(super) fn encode_in_strips(
+        &self,
+        img: &Rgba8Image,
+        rows_per_strip: u32,
+        cancel: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Vec<u8>, Cancelled> {
+        let p = self.p;
+        let (bw, bh) = p.format.block_size();
+        let blocks_x = img.width.div_ceil(bw) as usize;
+        let block_rows = img.height.div_ceil(bh);
+        let rows_per_strip = rows_per_strip.clamp(1, block_rows.max(1));
+        let strip_bytes = blocks_x * rows_per_strip as usize * p.format.block_bytes() as usize;
+        let mut out = vec![0u8; p.format.level_bytes(img.width, img.height) as usize];
+        out.par_chunks_mut(strip_bytes).enumerate().try_for_each(|(i, dst)| {
+            if cancel() {
+                return Err(Cancelled);
+            }
+            let row0 = i as u32 * rows_per_strip;
+            let rows = rows_per_strip.min(block_rows - row0);
+            let y0 = row0 * bh;
+            let y1 = ((row0 + rows) * bh).min(img.height);
+            match &self.astc {
+                Some(astc) => astc.encode(img, y0, y1, dst),
+                None => encode_strip(img, p, y0, rows * bh, dst),
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// Encodes one level (see [`LevelEncoder::encode`]).
 pub fn encode_level(
     img: &Rgba8Image,
     p: EncodeParams,
     cancel: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<u8>, Cancelled> {
-    encode_level_in_strips(img, p, strip_block_rows(img.width, p.format, p.quality), cancel)
-}
-
-pub(super) fn encode_level_in_strips(
-    img: &Rgba8Image,
-    p: EncodeParams,
-    rows_per_strip: u32,
-    cancel: &(dyn Fn() -> bool + Sync),
-) -> Result<Vec<u8>, Cancelled> {
-    assert!(p.format != GpuFormat::Bc3, "BC3 is passthrough-only");
-    let (bw, bh) = p.format.block_size();
-    let blocks_x = img.width.div_ceil(bw) as usize;
-    let block_rows = img.height.div_ceil(bh);
-    let strip_bytes = blocks_x * rows_per_strip as usize * p.format.block_bytes() as usize;
-    let mut out = vec![0u8; p.format.level_bytes(img.width, img.height) as usize];
-    let astc = p.format.is_astc().then(|| Astc::new(p));
-    out.par_chunks_mut(strip_bytes).enumerate().try_for_each(|(i, dst)| {
-        if cancel() {
-            return Err(Cancelled);
-        }
-        let row0 = i as u32 * rows_per_strip;
-        let rows = rows_per_strip.min(block_rows - row0);
-        let y0 = row0 * bh;
-        let y1 = ((row0 + rows) * bh).min(img.height);
-        match &astc {
-            Some(astc) => astc.encode(img, y0, y1, dst),
-            None => encode_strip(img, p, y0, rows * bh, dst),
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    LevelEncoder::new(p).encode(img, cancel)
 }
 
 /// Copies rows `y0..y0 + h` (past the bottom: the last row again) with the

@@ -164,6 +164,15 @@ pub fn write_ktx2(levels: &Levels, premultiplied: bool) -> Vec<u8> {
 
 /// Checks that every level has the size its dimensions imply.
 fn check_level_sizes(levels: &Levels) -> Result<(), String> {
+    let most = super::mips::level_count(levels.width, levels.height);
+    if levels.data.len() as u32 > most {
+        return Err(format!(
+            "{} levels, a {}x{} texture has at most {most}",
+            levels.data.len(),
+            levels.width,
+            levels.height
+        ));
+    }
     for (i, data) in levels.data.iter().enumerate() {
         let (w, h) = ((levels.width >> i).max(1), (levels.height >> i).max(1));
         let want = levels.format.level_bytes(w, h);
@@ -174,9 +183,19 @@ fn check_level_sizes(levels: &Levels) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads a KTX2 source for passthrough: it must be a 2D texture (no depth,
-/// one layer, one face) of a VkFormat we know, uncompressed or zstd.
-pub fn read_ktx2(bytes: &[u8]) -> Result<Levels, String> {
+/// A KTX2 file checked for what we can carry, its levels still in place.
+struct Ktx2View<'a> {
+    format: GpuFormat,
+    srgb: bool,
+    width: u32,
+    height: u32,
+    zstd: bool,
+    reader: ktx2::Reader<&'a [u8]>,
+}
+
+/// Checks that `bytes` is a 2D texture (no depth, one layer, one face) of a
+/// VkFormat we know, uncompressed or zstd.
+fn view_ktx2(bytes: &[u8]) -> Result<Ktx2View<'_>, String> {
     let reader = ktx2::Reader::new(bytes).map_err(|e| format!("not a valid KTX2 file: {e:?}"))?;
     let h = reader.header();
     let vk = h.format.map_or(0, |f| f.value());
@@ -200,19 +219,47 @@ pub fn read_ktx2(bytes: &[u8]) -> Result<Levels, String> {
         Some(2) => true,
         Some(other) => return Err(format!("supercompression scheme {other} is not supported (none or zstd)")),
     };
-    let mut data = Vec::new();
-    for (i, level) in reader.levels().enumerate() {
-        if zstd {
-            let raw = zstd::bulk::decompress(level.data, level.uncompressed_byte_length as usize)
-                .map_err(|e| format!("level {i}: zstd: {e}"))?;
-            data.push(raw);
-        } else {
-            data.push(level.data.to_vec());
-        }
+    let most = super::mips::level_count(h.pixel_width, h.pixel_height);
+    if reader.levels().len() as u32 > most {
+        return Err(format!(
+            "{} levels, a {}x{} texture has at most {most}",
+            reader.levels().len(),
+            h.pixel_width,
+            h.pixel_height
+        ));
     }
-    let levels = Levels { format, srgb, width: h.pixel_width, height: h.pixel_height, data };
-    check_level_sizes(&levels)?;
-    Ok(levels)
+    Ok(Ktx2View { format, srgb, width: h.pixel_width, height: h.pixel_height, zstd, reader })
+}
+
+impl Ktx2View<'_> {
+    /// Level `i`'s bytes (inflated), checked against the size its dimensions imply.
+    fn level(&self, i: usize) -> Result<Vec<u8>, String> {
+        let level = self
+            .reader
+            .levels()
+            .nth(i)
+            .ok_or_else(|| format!("level {i} requested, the texture has {}", self.reader.levels().len()))?;
+        let data = if self.zstd {
+            zstd::bulk::decompress(level.data, level.uncompressed_byte_length as usize)
+                .map_err(|e| format!("level {i}: zstd: {e}"))?
+        } else {
+            level.data.to_vec()
+        };
+        let (w, h) = ((self.width >> i).max(1), (self.height >> i).max(1));
+        let want = self.format.level_bytes(w, h);
+        if data.len() as u64 != want {
+            return Err(format!("level {i} ({w}x{h}) has {} bytes, {} needs {want}", data.len(), self.format));
+        }
+        Ok(data)
+    }
+}
+
+/// Reads a KTX2 source for passthrough: it must be a 2D texture (no depth,
+/// one layer, one face) of a VkFormat we know, uncompressed or zstd.
+pub fn read_ktx2(bytes: &[u8]) -> Result<Levels, String> {
+    let view = view_ktx2(bytes)?;
+    let data = (0..view.reader.levels().len()).map(|i| view.level(i)).collect::<Result<_, _>>()?;
+    Ok(Levels { format: view.format, srgb: view.srgb, width: view.width, height: view.height, data })
 }
 
 /// Reads a DDS source for passthrough (BC1/BC3/BC4/BC5/BC7, a 2D texture
@@ -266,12 +313,9 @@ fn layout_name(layout: &dds::DataLayout) -> &'static str {
     }
 }
 
-/// Level `level`'s bytes and size from a KTX2 file we wrote or accepted.
+/// Level `level`'s format, size and bytes from a KTX2 file we wrote or accepted.
 pub fn level_of(bytes: &[u8], level: u32) -> Result<(GpuFormat, u32, u32, Vec<u8>), String> {
-    let levels = read_ktx2(bytes)?;
-    let data = levels
-        .data
-        .get(level as usize)
-        .ok_or_else(|| format!("level {level} requested, the texture has {}", levels.data.len()))?;
-    Ok((levels.format, (levels.width >> level).max(1), (levels.height >> level).max(1), data.clone()))
+    let view = view_ktx2(bytes)?;
+    let data = view.level(level as usize)?;
+    Ok((view.format, (view.width >> level).max(1), (view.height >> level).max(1), data))
 }

@@ -217,9 +217,10 @@ pub fn cook(
         has_alpha: source.has_alpha,
         channels: source.channels,
     };
+    let encoder = encode::LevelEncoder::new(params);
     let mut data = Vec::with_capacity(levels.len());
     for level in &levels {
-        data.push(encode::encode_level(level, params, cancel).map_err(|_| CookError::Cancelled)?);
+        data.push(encoder.encode(level, cancel).map_err(|_| CookError::Cancelled)?);
     }
     let psnr = level0_psnr(&levels[0], &data[0], params);
     let (width, height) = (levels[0].width, levels[0].height);
@@ -261,6 +262,9 @@ fn decode_source(bytes: &[u8], ext: &str, use_: Use) -> Result<Source, CookError
         }
     }
     let (width, height) = rgba.dimensions();
+    if width == 0 || height == 0 {
+        return Err(invalid("imageUnreadable", format!("the {ext} image is {width}x{height}: it has no texels")));
+    }
     let pixels = rgba.into_raw();
     let has_alpha = pixels.chunks_exact(4).any(|p| p[3] != 255);
     Ok(Source { image: Rgba8Image { width, height, pixels }, has_alpha, channels })

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::encode::{encode_level, encode_level_in_strips, EncodeParams};
+use super::encode::{encode_level, EncodeParams, LevelEncoder};
 use super::mips::Rgba8Image;
 use super::*;
 
@@ -291,8 +291,9 @@ fn bytes_do_not_depend_on_thread_count_or_strip_size() {
             continue; // thorough ASTC on noise is slow in debug; the colour case covers the path
         }
         let a = one.install(|| encode_level(&img, p, &never)).unwrap();
-        let b = two.install(|| encode_level_in_strips(&img, p, 1, &never)).unwrap();
-        let whole = encode_level_in_strips(&img, p, u32::MAX / 16, &never).unwrap();
+        let encoder = LevelEncoder::new(p);
+        let b = two.install(|| encoder.encode_in_strips(&img, 1, &never)).unwrap();
+        let whole = encoder.encode_in_strips(&img, u32::MAX, &never).unwrap();
         assert_eq!(a, b, "{p:?}: 1 vs 2 threads, strips of one block row");
         assert_eq!(a, whole, "{p:?}: strips vs whole image");
     }
@@ -317,7 +318,7 @@ fn cancel_stops_the_cook() {
         channels: 3,
     };
     let img = noise(64, 64, 1);
-    assert_eq!(encode_level_in_strips(&img, p, 1, &always), Err(encode::Cancelled));
+    assert_eq!(LevelEncoder::new(p).encode_in_strips(&img, 1, &always), Err(encode::Cancelled));
 }
 
 #[test]
@@ -435,4 +436,21 @@ fn pixel_cost_grows_with_effort() {
     let c = |f, q| pixel_cost(256, 256, f, q);
     assert!(c(GpuFormat::Bc7, Quality::High) > c(GpuFormat::Bc7, Quality::Fast));
     assert!(c(GpuFormat::Astc4x4, Quality::Normal) > c(GpuFormat::Bc1, Quality::Normal));
+}
+
+#[test]
+fn a_ktx2_source_that_is_not_a_plain_2d_texture_is_refused_with_the_reason() {
+    let c = cook_png(&gradient(16, 16), &settings(Use::Color), Profile::Desktop);
+    let patched = |offset: usize, value: u32| {
+        let mut b = c.ktx2.clone();
+        b[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+        b
+    };
+    let refused = |bytes: Vec<u8>| match cook(&bytes, "ktx2", &settings(Use::Color), Profile::Desktop, "d", &never) {
+        Err(CookError::Invalid { code: "textureInvalid", message }) => message,
+        other => panic!("{other:?}"),
+    };
+    assert!(refused(patched(36, 6)).contains("cube map"));
+    assert!(refused(patched(32, 4)).contains("4 layers"));
+    assert!(refused(patched(12, 143)).contains("vkFormat 143"));
 }
