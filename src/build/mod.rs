@@ -15,6 +15,7 @@ pub mod commit;
 pub mod pack;
 pub mod process;
 pub mod remote;
+pub mod texture;
 pub mod uptodate;
 
 use std::collections::HashMap;
