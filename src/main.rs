@@ -720,8 +720,15 @@ fn inspect(pack: &Path) -> Result<()> {
     let r = studio_packer::build::pack::PackReader::open(pack)?;
     println!("{} entries, {} bytes, checksum {}", r.entries().len(), r.len(), studio_packer::hash::hex(&r.checksum()));
     for e in r.entries() {
+        // A texture: its size, `VkFormat` and levels, as the table says.
+        let texture = if e.image.vk_format != 0 {
+            let i = &e.image;
+            format!(" {}x{} vk{} {} levels", i.width, i.height, i.vk_format, i.levels)
+        } else {
+            String::new()
+        };
         println!(
-            "{:<40} {:<26} {:<6} {:<5} {:>9} -> {:>9} {}",
+            "{:<40} {:<26} {:<6} {:<5} {:>9} -> {:>9} {}{texture}",
             e.path,
             e.asset_id,
             e.kind.as_str(),

@@ -218,11 +218,22 @@ impl Operation {
 
     /// Reports progress of a running operation.
     pub fn progress(&self, done: u64, total: u64, message: &str) {
-        self.progress_with(done, total, message, None);
+        self.progress_with(done, total, message, None, None);
     }
 
     /// Reports progress, with the bytes done of how many when they are counted.
-    pub fn progress_with(&self, done: u64, total: u64, message: &str, bytes: Option<(u64, u64)>) {
+    /// Reports progress: `done` of `total` steps; a build also says the
+    /// bytes read and its work (a texture weighs its pixels times its
+    /// encoder's cost), by which `$/progress` percentages go, so that a bar
+    /// moves evenly whatever the mix of assets.
+    pub fn progress_with(
+        &self,
+        done: u64,
+        total: u64,
+        message: &str,
+        bytes: Option<(u64, u64)>,
+        work: Option<(u64, u64)>,
+    ) {
         let mut rec = self.rec.lock().expect("operation lock");
         if rec.state != OpState::Running {
             return;
@@ -233,8 +244,11 @@ impl Operation {
             message: message.to_string(),
             bytes: bytes.map(|b| b.0),
             bytes_total: bytes.map(|b| b.1),
+            work: work.map(|w| w.0),
+            work_total: work.map(|w| w.1),
         };
-        let pct = (done * 100).checked_div(total).unwrap_or(0).min(100);
+        let (done, total) = work.unwrap_or((done, total));
+        let pct = (done.saturating_mul(100)).checked_div(total).unwrap_or(0).min(100);
         let report = json!({ "kind": "report", "message": message, "percentage": pct });
         self.emit_locked(&mut rec, body, Some(report));
     }

@@ -310,7 +310,7 @@ class Diagnostic(_DiagnosticRequired, total=False):
 
 
 # Every code a diagnostic of an asset, of the project or of a build may have.
-DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused"]
+DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused", "textureInvalid", "textureCooked", "unknownTarget"]
 
 
 class DiagnosticCounts(TypedDict):
@@ -358,6 +358,13 @@ DivergenceState = Literal["clean", "diverged"]
 
 class DuplicateIdData(TypedDict):
     duplicateId: RequestId
+
+
+class EffectiveSetting(TypedDict):
+    """One effective setting of an asset."""
+
+    source: SettingSource
+    value: Any
 
 
 class Empty(TypedDict):
@@ -498,6 +505,11 @@ class EventProgress(_EventProgressRequired, total=False):
     # A build's bytes read so far.
     bytes: int
     bytesTotal: int
+    # A build's work done so far, and in all: each texture weighs its
+    # pixels times its encoder's cost, any other asset its size. The
+    # `$/progress` percentage is `work` of `workTotal`.
+    work: int
+    workTotal: int
 
 
 class _EventSucceededRequired(TypedDict):
@@ -851,7 +863,13 @@ class GetAssetResult(TypedDict):
     """`packer/getAsset`."""
 
     asset: Asset
+    # The settings a build uses for the asset, by key (a texture's `format`
+    # by target: `format.<target>`), each with where it was set.
+    effectiveSettings: Dict[str, EffectiveSetting]
     generation: Generation
+    # Each effective setting the asset's kind cannot use (`invalidSetting`
+    # errors naming the key and where it was set): a build fails on them.
+    settingProblems: List[Diagnostic]
 
 
 class InitializeParams(TypedDict, total=False):
@@ -1415,6 +1433,29 @@ class ServerInfo(TypedDict):
     version: str
 
 
+# Where an effective setting comes from.
+SettingSource = Union["SettingSourceDefault", "SettingSourceRule", "SettingSourceAsset"]
+
+
+class SettingSourceDefault(TypedDict):
+    """The kind's default."""
+
+    kind: Literal["default"]
+
+
+class SettingSourceRule(TypedDict):
+    """An `[[assets.rules]]` rule of `packer.toml`, starting at `line` (1-based)."""
+
+    kind: Literal["rule"]
+    line: int
+
+
+class SettingSourceAsset(TypedDict):
+    """The asset's own `settings` in the registry."""
+
+    kind: Literal["asset"]
+
+
 # Ordered most severe first.
 Severity = Literal["error", "warning", "info"]
 
@@ -1494,7 +1535,7 @@ class Warning(_WarningRequired, total=False):
 
 
 # What a client should know of a mutation that does not stop it.
-WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
+WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "textureInvalid", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
 
 
 # A warning's severity: always `warning`.

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
-use super::pack::{self, Compression, Format};
+use super::pack::{self, Compression, Format, Image};
 use crate::binary::Reader;
 use crate::project::model::Kind;
 
@@ -39,8 +39,10 @@ pub struct StoredMeta {
     pub format: u8,
     pub compression: u8,
     pub level: u8,
-    pub width: u32,
-    pub height: u32,
+    pub image: Image,
+    /// Level 0's PSNR against its source in hundredths of a dB, for a GPU
+    /// texture a lossy format made (0: none).
+    pub psnr_cdb: u32,
     /// Stored bytes.
     pub length: u64,
     pub raw_length: u64,
@@ -59,14 +61,15 @@ impl StoredMeta {
         format: Format,
         compression: Compression,
         level: u8,
-        size: (u32, u32),
+        image: Image,
+        psnr_cdb: u32,
     ) -> StoredMeta {
         StoredMeta {
             format: format as u8,
             compression: compression as u8,
             level,
-            width: size.0,
-            height: size.1,
+            image,
+            psnr_cdb,
             length: stored.len() as u64,
             raw_length: raw.len() as u64,
             hash: blake3::hash(raw).into(),
@@ -78,6 +81,7 @@ impl StoredMeta {
         match self.format {
             1 => Format::Png,
             2 => Format::Rgba8,
+            3 => Format::Ktx2,
             _ => Format::Bytes,
         }
     }
@@ -95,7 +99,14 @@ impl StoredMeta {
 /// extension matters too (the same bytes as `.json` are minified, as `.yml`
 /// copied), in lower case. Computed for every asset on every build, so it
 /// is written into the hasher directly, with no allocation.
-pub fn key(source_hash: &ContentHash, kind: Kind, ext: &str, settings: &Map<String, Value>, level: i32) -> Key {
+pub fn key(
+    source_hash: &ContentHash,
+    kind: Kind,
+    ext: &str,
+    settings: &Map<String, Value>,
+    target_part: &str,
+    level: i32,
+) -> Key {
     use std::io::Write;
     let (name, version) = super::process::processor(kind);
     let mut h = blake3::Hasher::new();
@@ -121,7 +132,8 @@ pub fn key(source_hash: &ContentHash, kind: Kind, ext: &str, settings: &Map<Stri
     } else {
         serde_json::to_writer(&mut h, settings).expect("settings serialise");
     }
-    write!(h, "\0{name}@{version}\0pack@{}\0zstd@{level}", pack::VERSION).expect("a hasher takes every write");
+    write!(h, "\0{name}@{version}\0pack@{}\0zstd@{level}\0{target_part}", pack::VERSION)
+        .expect("a hasher takes every write");
     h.finalize().into()
 }
 
@@ -129,11 +141,12 @@ const INDEX_FILE: &str = "index.bin";
 const SEGMENTS_DIR: &str = "segments";
 const INDEX_MAGIC: &[u8; 8] = b"SPCACHE\0";
 /// Version 2 added when each entry was last used; a version 1 index is
-/// read as if every entry had never been used.
-const INDEX_VERSION: u32 = 2;
+/// read as if every entry had never been used. Version 3 added what a GPU
+/// texture is (format, levels, PSNR); an older index is read as an empty
+/// cache, since every image is processed anew by the texture processor.
+const INDEX_VERSION: u32 = 3;
 const INDEX_HEADER: usize = 16;
-const RECORD_V1: usize = 136;
-const RECORD: usize = RECORD_V1 + 8;
+const RECORD: usize = 156;
 
 /// Segments kept open for reading at once, at most.
 const MAX_OPEN_SEGMENTS: usize = 32;
@@ -176,8 +189,11 @@ fn encode_index(index: &Index) -> Vec<u8> {
         out.extend_from_slice(&m.length.to_le_bytes());
         out.extend_from_slice(&m.raw_length.to_le_bytes());
         out.extend_from_slice(&[m.format, m.compression, m.level, 0]);
-        out.extend_from_slice(&m.width.to_le_bytes());
-        out.extend_from_slice(&m.height.to_le_bytes());
+        out.extend_from_slice(&m.image.width.to_le_bytes());
+        out.extend_from_slice(&m.image.height.to_le_bytes());
+        out.extend_from_slice(&m.image.vk_format.to_le_bytes());
+        out.extend_from_slice(&m.image.levels.to_le_bytes());
+        out.extend_from_slice(&m.psnr_cdb.to_le_bytes());
         out.extend_from_slice(&m.hash);
         out.extend_from_slice(&m.stored_hash);
         out.extend_from_slice(&at.last_used.to_le_bytes());
@@ -196,12 +212,7 @@ fn decode_index(bytes: &[u8]) -> Option<Index> {
     }
     let mut r = Reader::new(&body[8..]);
     let (version, count) = (r.u32()?, r.u32()? as usize);
-    let record = match version {
-        1 => RECORD_V1,
-        INDEX_VERSION => RECORD,
-        _ => return None,
-    };
-    if body.len() != INDEX_HEADER + count * record {
+    if version != INDEX_VERSION || body.len() != INDEX_HEADER + count * RECORD {
         return None;
     }
     let mut index = HashMap::with_capacity(count);
@@ -210,12 +221,11 @@ fn decode_index(bytes: &[u8]) -> Option<Index> {
         let mut at = Location { segment: r.u32()?, offset: r.u64()?, last_used: 0 };
         let (length, raw_length) = (r.u64()?, r.u64()?);
         let [format, compression, level, _] = r.array()?;
-        let (width, height) = (r.u32()?, r.u32()?);
+        let image = Image { width: r.u32()?, height: r.u32()?, vk_format: r.u32()?, levels: r.u32()? };
+        let psnr_cdb = r.u32()?;
         let (hash, stored_hash) = (r.array()?, r.array()?);
-        if version == INDEX_VERSION {
-            at.last_used = r.u64()?;
-        }
-        let meta = StoredMeta { format, compression, level, width, height, length, raw_length, hash, stored_hash };
+        at.last_used = r.u64()?;
+        let meta = StoredMeta { format, compression, level, image, psnr_cdb, length, raw_length, hash, stored_hash };
         index.insert(key, (at, meta));
     }
     Some(index)
@@ -659,23 +669,33 @@ mod tests {
     #[test]
     fn keys_are_those_of_the_documented_input() {
         let source = ContentHash::of(b"abc");
-        let input = format!("studio-packer/cache/v1\0{source}\0image\0png\0{{}}\0image@1\0pack@1\0zstd@3");
+        let t = "desktop texture@1";
+        let input = format!("studio-packer/cache/v1\0{source}\0image\0png\0{{}}\0texture@2\0pack@2\0zstd@3\0{t}");
         let expected: Key = blake3::hash(input.as_bytes()).into();
-        assert_eq!(key(&source, Kind::Image, "png", &Map::new(), 3), expected);
+        assert_eq!(key(&source, Kind::Image, "png", &Map::new(), t, 3), expected);
         let mut settings = Map::new();
-        settings.insert("format".into(), Value::from("rgba8"));
-        assert_ne!(key(&source, Kind::Image, "png", &settings, 3), expected);
-        assert_eq!(key(&source, Kind::Image, "PNG", &Map::new(), 3), expected, "the extension in any case");
+        settings.insert("use".into(), Value::from("ui"));
+        assert_ne!(key(&source, Kind::Image, "png", &settings, t, 3), expected);
+        assert_ne!(key(&source, Kind::Image, "png", &Map::new(), "mobile texture@1", 3), expected);
+        assert_eq!(key(&source, Kind::Image, "PNG", &Map::new(), t, 3), expected, "the extension in any case");
         let long = "x".repeat(40);
-        let input = format!("studio-packer/cache/v1\0{source}\0image\0{long}\0{{}}\0image@1\0pack@1\0zstd@3");
+        let input = format!("studio-packer/cache/v1\0{source}\0image\0{long}\0{{}}\0texture@2\0pack@2\0zstd@3\0");
         assert_eq!(
-            key(&source, Kind::Image, &long.to_uppercase(), &Map::new(), 3),
+            key(&source, Kind::Image, &long.to_uppercase(), &Map::new(), "", 3),
             Key::from(blake3::hash(input.as_bytes()))
         );
     }
 
     fn meta(stored: &[u8]) -> StoredMeta {
-        StoredMeta::describing(stored, stored, Format::Bytes, Compression::None, 0, (1, 2))
+        StoredMeta::describing(
+            stored,
+            stored,
+            Format::Bytes,
+            Compression::None,
+            0,
+            Image { width: 1, height: 2, vk_format: 0, levels: 0 },
+            0,
+        )
     }
 
     #[test]
@@ -825,7 +845,7 @@ mod tests {
     }
 
     #[test]
-    fn uses_are_ordered_even_in_one_millisecond_and_a_version_1_index_is_read() {
+    fn uses_are_ordered_even_in_one_millisecond_and_an_older_index_is_an_empty_cache() {
         let dir = tempfile::tempdir().unwrap();
         builds(dir.path(), &[(1, 10, 1_000), (2, 10, 1_000)]);
         let cache = LocalCache::open(dir.path());
@@ -840,17 +860,15 @@ mod tests {
         let index = dir.path().join("cache").join(INDEX_FILE);
         let before = std::fs::read(&index).unwrap();
 
-        // The same entry in a version 1 index (no times).
-        let mut v1 = INDEX_MAGIC.to_vec();
-        v1.extend_from_slice(&1u32.to_le_bytes());
-        v1.extend_from_slice(&1u32.to_le_bytes());
-        let record = &before[INDEX_HEADER..INDEX_HEADER + RECORD_V1];
-        v1.extend_from_slice(record);
-        let checksum = blake3::hash(&v1);
-        v1.extend_from_slice(checksum.as_bytes());
-        std::fs::write(&index, v1).unwrap();
+        // The same entries under an older version's number: not read.
+        let mut older = before[..INDEX_HEADER].to_vec();
+        older[8..12].copy_from_slice(&2u32.to_le_bytes());
+        older.extend_from_slice(&before[INDEX_HEADER..before.len() - 32]);
+        let checksum = blake3::hash(&older);
+        older.extend_from_slice(checksum.as_bytes());
+        std::fs::write(&index, older).unwrap();
         let cache = LocalCache::open(dir.path());
-        assert_eq!(cache.read_stored(&[2u8; 32], &meta(&[2u8; 10])).unwrap(), vec![2u8; 10]);
-        assert_eq!(cache.stats().oldest_use, None);
+        assert!(cache.get(&[2u8; 32]).is_none());
+        assert_eq!(cache.stats().entries, 0);
     }
 }

@@ -15,6 +15,7 @@ pub mod commit;
 pub mod pack;
 pub mod process;
 pub mod remote;
+pub mod settings;
 pub mod texture;
 pub mod uptodate;
 
@@ -24,13 +25,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde_json::{Map, Value};
 
 use crate::hash::ContentHash;
 use crate::operations::Operation;
 use crate::project::disk::sandbox::{FileStat, Sandbox};
 use crate::project::format::manifest;
 use crate::project::model::paths;
-use crate::project::model::{Asset, Diagnostic, Severity, Status};
+use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
 use crate::project::snapshot::divergence::ItemKind;
 use crate::project::snapshot::Snapshot;
 use crate::project::Project;
@@ -61,11 +63,16 @@ impl Outcome {
 }
 
 /// One unit of processing: every asset with the same cache key is processed once.
+#[derive(Clone)]
 struct Unit {
     key: Key,
     asset: Arc<Asset>,
+    /// The settings its processor reads (resolved for the build's target).
+    settings: Map<String, Value>,
     /// Source bytes of every asset this unit stands for (for progress).
     bytes: u64,
+    /// The work of processing it once (see [`Build::work`]).
+    work: u64,
 }
 
 enum UnitError {
@@ -115,28 +122,60 @@ fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
     })
 }
 
-/// The cache key of an asset's processed form: everything that decides its bytes.
-fn unit_key(a: &Asset, level: i32) -> Key {
+/// What of a target decides the bytes an asset of `kind` becomes: for an
+/// image, the target's profile and the texture encoders (their versions and
+/// the fingerprint of their output on this machine, so that encoders built
+/// differently miss the cache rather than hit bytes they would not make);
+/// nothing for any other kind, whose processed form every target shares.
+fn target_part(kind: Kind, target: &manifest::Target) -> String {
+    match kind {
+        Kind::Image => format!(
+            "{} texture@{} {} {}",
+            target.profile.as_str(),
+            texture::VERSION,
+            texture::ENCODERS,
+            crate::hash::hex(&texture::fingerprint())
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The cache key of an asset's processed form for a target, with
+/// `settings` as resolved for it: everything that decides its bytes.
+fn unit_key(a: &Asset, settings: &Map<String, Value>, target_part: &str, level: i32) -> Key {
     let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
-    cache::key(&a.entry.hash, a.entry.kind, ext, &a.entry.settings, level)
+    cache::key(&a.entry.hash, a.entry.kind, ext, settings, target_part, level)
 }
 
 /// An asset's file read and processed, or the diagnostic a build reports
 /// for it: the one place a build judges an asset's own content.
-fn read_and_process(sandbox: &Sandbox, a: &Asset) -> Result<process::Processed, Box<Diagnostic>> {
-    let bytes = sandbox
-        .read(a.path())
-        .map_err(|e| Box::new(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
-    if ContentHash::of(&bytes) != a.entry.hash {
-        let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
-        return Err(Box::new(diag(a, "diverged", msg)));
-    }
+fn read_and_process(
+    sandbox: &Sandbox,
+    a: &Asset,
+    settings: &Map<String, Value>,
+    on: &process::For<'_>,
+) -> Result<process::Processed, UnitError> {
+    let read = |a: &Asset| -> Result<Vec<u8>, Box<Diagnostic>> {
+        let bytes = sandbox
+            .read(a.path())
+            .map_err(|e| Box::new(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))))?;
+        if ContentHash::of(&bytes) != a.entry.hash {
+            let msg = format!("`{}` changed on disk since it was registered: reconcile it first", a.path());
+            return Err(Box::new(diag(a, "diverged", msg)));
+        }
+        Ok(bytes)
+    };
+    let bytes = read(a).map_err(UnitError::Diagnostic)?;
     #[cfg(feature = "test-hooks")]
     if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
         std::thread::sleep(Duration::from_millis(ms));
     }
-    process::process(a.entry.kind, a.path(), &bytes, &a.entry.settings)
-        .map_err(|(code, message)| Box::new(diag(a, &code, format!("`{}`: {message}", a.path()))))
+    process::process(a.entry.kind, a.path(), &bytes, settings, on).map_err(|f| match f {
+        process::Failure::Cancelled => UnitError::Cancelled,
+        process::Failure::Refused { code, message } => {
+            UnitError::Diagnostic(Box::new(diag(a, &code, format!("`{}`: {message}", a.path()))))
+        }
+    })
 }
 
 /// A registered asset a build refuses for its place: inside the build
@@ -166,17 +205,52 @@ pub fn asset_problems(
 ) -> Vec<Diagnostic> {
     let level = manifest.zstd_level;
     let cache = state_dir.map(LocalCache::open);
-    let known = |a: &Asset| cache.as_ref().is_some_and(|c| c.get(&unit_key(a, level)).is_some());
+    let target = &manifest.targets[0];
+    let known = |a: &Asset, settings: &Map<String, Value>| {
+        let key = unit_key(a, settings, &target_part(a.entry.kind, target), level);
+        cache.as_ref().is_some_and(|c| c.get(&key).is_some())
+    };
     let judged = |a: &Asset| a.diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let never = || false;
+    let on = process::For { target, cancelled: &never };
+    let problems_of = |a: &Asset| -> Vec<Diagnostic> {
+        let settings = match settings::for_target(manifest, a, target) {
+            Ok(settings) => settings,
+            Err(problems) => return problems,
+        };
+        if known(a, &settings) {
+            return Vec::new();
+        }
+        // A texture is only decoded: cooking it for every target is a build's work.
+        if a.entry.kind == Kind::Image {
+            return image_problem(sandbox, a).into_iter().collect();
+        }
+        match read_and_process(sandbox, a, &settings, &on) {
+            Ok(_) | Err(UnitError::Cancelled) => Vec::new(),
+            Err(UnitError::Diagnostic(d)) => vec![*d],
+        }
+    };
     let mut problems: Vec<Diagnostic> = assets.iter().filter_map(|a| misplaced(manifest, a)).collect();
     problems.extend(workers().install(|| {
         assets
             .par_iter()
-            .filter(|a| matches!(a.status, Status::Ok | Status::Invalid) && !judged(a) && !known(a))
-            .filter_map(|a| read_and_process(sandbox, a).err().map(|d| *d))
+            .filter(|a| matches!(a.status, Status::Ok | Status::Invalid) && !judged(a))
+            .flat_map_iter(|a| problems_of(a))
             .collect::<Vec<_>>()
     }));
     problems
+}
+
+/// What reading and decoding an image says of it, if anything is wrong.
+fn image_problem(sandbox: &Sandbox, a: &Asset) -> Option<Diagnostic> {
+    let bytes = match sandbox.read(a.path()) {
+        Ok(bytes) => bytes,
+        Err(e) => return Some(diag(a, "unreadable", format!("cannot read `{}`: {e}", a.path()))),
+    };
+    match process::check_image(&bytes, a.path()) {
+        Ok(()) | Err(process::Failure::Cancelled) => None,
+        Err(process::Failure::Refused { code, message }) => Some(diag(a, &code, format!("`{}`: {message}", a.path()))),
+    }
 }
 
 /// Processes a unit into the local cache (and queues it for the remote's,
@@ -187,12 +261,20 @@ fn process_unit(
     remote: Option<&RemoteCache>,
     unit: &Unit,
     level: i32,
-) -> Result<StoredMeta, UnitError> {
+    on: &process::For<'_>,
+) -> Result<(StoredMeta, Vec<String>), UnitError> {
     let a = &unit.asset;
-    let processed = read_and_process(sandbox, a).map_err(UnitError::Diagnostic)?;
+    let processed = read_and_process(sandbox, a, &unit.settings, on)?;
     let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
-    let size = (processed.width, processed.height);
-    let meta = StoredMeta::describing(&processed.bytes, &stored, processed.format, compression, used_level, size);
+    let meta = StoredMeta::describing(
+        &processed.bytes,
+        &stored,
+        processed.format,
+        compression,
+        used_level,
+        processed.image,
+        processed.psnr_cdb,
+    );
     cache.put(&unit.key, &meta, &stored).map_err(|e| {
         UnitError::Diagnostic(Box::new(diag(a, "cacheWrite", format!("cannot write the processing cache: {e}"))))
     })?;
@@ -200,28 +282,30 @@ fn process_unit(
     if let Some(remote) = remote {
         remote.upload(&unit.key, &meta, stored);
     }
-    Ok(meta)
+    Ok((meta, processed.warnings))
 }
 
 struct FromCache<'a> {
     cache: &'a LocalCache,
     sandbox: &'a Sandbox,
     level: i32,
-    keys: Vec<(Key, StoredMeta, Arc<Asset>)>,
+    on: process::For<'a>,
+    /// Each entry's unit, and what the cache stores of it.
+    members: Vec<(Unit, StoredMeta)>,
 }
 
 impl EntrySource for FromCache<'_> {
     fn stored_bytes(&self, index: usize) -> std::io::Result<Vec<u8>> {
-        let (key, meta, asset) = &self.keys[index];
-        match self.cache.read_stored(key, meta) {
+        let (unit, meta) = &self.members[index];
+        match self.cache.read_stored(&unit.key, meta) {
             Ok(bytes) => Ok(bytes),
             Err(e) => {
                 // A damaged entry is a miss: process the asset again (the
                 // same inputs give the same bytes the table describes).
-                tracing::warn!(path = asset.path(), error = %e, "a cache entry is damaged; processing its asset again");
-                let unit = Unit { key: *key, asset: asset.clone(), bytes: 0 };
-                process_unit(self.sandbox, self.cache, None, &unit, self.level).map_err(|_| e)?;
-                self.cache.read_stored(key, meta)
+                let path = unit.asset.path();
+                tracing::warn!(path, error = %e, "a cache entry is damaged; processing its asset again");
+                process_unit(self.sandbox, self.cache, None, unit, self.level, &self.on).map_err(|_| e)?;
+                self.cache.read_stored(&unit.key, meta)
             }
         }
     }
@@ -647,6 +731,8 @@ struct Build<'a> {
     target: &'a manifest::Target,
     /// Where the target's packs go, relative to the project root.
     output: String,
+    /// What processing had to say (a texture downscaled, alpha dropped).
+    warnings: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 /// Units of work by cache key: assets with the same key (the same bytes,
@@ -686,6 +772,9 @@ enum Stop {
     Failed(Vec<Diagnostic>),
 }
 
+/// An asset's key, settings and work, once planned for a target.
+type Planned = (Key, Map<String, Value>, u64);
+
 /// What each unit gave, by unit (`None`: not answered yet).
 type Answers = Vec<Option<Result<StoredMeta, UnitError>>>;
 
@@ -716,7 +805,19 @@ impl<'a> Build<'a> {
         let remote_mode =
             remote::config::mode(snap.manifest.cache.remote.as_ref(), &remote::config::ProcessEnv, &mut Vec::new());
         let output = snap.manifest.target_output(&target.name);
-        Build { project, op, clean, snap, assets, started, left: Default::default(), remote_mode, target, output }
+        Build {
+            project,
+            op,
+            clean,
+            snap,
+            assets,
+            started,
+            left: Default::default(),
+            remote_mode,
+            target,
+            output,
+            warnings: Default::default(),
+        }
     }
 
     fn result(
@@ -801,7 +902,10 @@ impl<'a> Build<'a> {
     /// Processes the assets into the cache, then writes the packs and puts
     /// them in place.
     fn run(&self, cache: &LocalCache, remote: Option<&RemoteCache>) -> Outcome {
-        let units = self.plan_units(cache);
+        let units = match self.plan_units(cache) {
+            Ok(units) => units,
+            Err(stop) => return self.stopped(stop, Tally { processed: 0, reused: 0 }),
+        };
         let (tally, processed) = self.process_assets(&units, cache, remote);
         match processed.and_then(|processed| self.pack(&processed, cache)) {
             Ok(packed) => self.succeeded(packed, tally),
@@ -811,23 +915,40 @@ impl<'a> Build<'a> {
 
     /// The assets as units of work by cache key, each key marked used in the
     /// cache (what eviction must not take).
-    fn plan_units(&self, cache: &LocalCache) -> Units {
+    fn plan_units(&self, cache: &LocalCache) -> Result<Units, Stop> {
         let assets = &self.assets;
-        let level = self.snap.manifest.zstd_level;
+        let manifest = &self.snap.manifest;
+        let level = manifest.zstd_level;
+        let target = self.target;
+        let texture_part = target_part(Kind::Image, target);
+        let planned: Vec<Result<Planned, Vec<Diagnostic>>> = assets
+            .par_iter()
+            .map(|a| {
+                let settings = settings::for_target(manifest, a, target)?;
+                let part = if a.entry.kind == Kind::Image { texture_part.as_str() } else { "" };
+                let work = work(a, &settings, target);
+                Ok((unit_key(a, &settings, part, level), settings, work))
+            })
+            .collect();
+        // An asset whose settings cannot be used stops the build before any work.
+        let refused: Vec<Diagnostic> = planned.iter().filter_map(|p| p.as_ref().err()).flatten().cloned().collect();
+        if !refused.is_empty() {
+            return Err(Stop::Failed(refused));
+        }
         let mut list: Vec<Unit> = Vec::new();
         let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
         let mut of: Vec<usize> = Vec::with_capacity(assets.len());
-        let keys: Vec<Key> = assets.par_iter().map(|a| unit_key(a, level)).collect();
-        cache.mark_used(keys.iter().copied());
-        for (a, key) in assets.iter().zip(keys) {
+        let planned: Vec<Planned> = planned.into_iter().map(|p| p.expect("checked")).collect();
+        cache.mark_used(planned.iter().map(|(key, _, _)| *key));
+        for (a, (key, settings, work)) in assets.iter().zip(planned) {
             let u = *unit_by_key.entry(key).or_insert_with(|| {
-                list.push(Unit { key, asset: a.clone(), bytes: 0 });
+                list.push(Unit { key, asset: a.clone(), settings, bytes: 0, work });
                 list.len() - 1
             });
             list[u].bytes += a.entry.size;
             of.push(u);
         }
-        Units { list, of }
+        Ok(Units { list, of })
     }
 
     /// Every unit from the local cache, else from the remote, else
@@ -846,13 +967,18 @@ impl<'a> Build<'a> {
             remote,
             clean: self.clean,
             level: self.snap.manifest.zstd_level,
-            progress: Progress::new(self.op, &self.target.name, units.list.len() as u64, self.bytes_in()),
+            progress: Progress::new(self.op, &self.target.name, &units.list, self.bytes_in()),
             stop: AtomicBool::new(false),
             processed: AtomicU64::new(0),
+            target: self.target,
+            warnings: Mutex::new(Vec::new()),
         };
         processing.progress.report(true);
         let outcomes = processing.every_unit();
         let processed = processing.processed.load(Ordering::Relaxed);
+        let mut warnings = std::mem::take(&mut *processing.warnings.lock().expect("warnings lock"));
+        warnings.sort_by(|a, b| a.path.cmp(&b.path));
+        self.warnings.borrow_mut().extend(warnings);
         let (tally, metas) = self.judge(outcomes, processed);
         if metas.is_ok() {
             processing.progress.report(true);
@@ -994,9 +1120,11 @@ impl<'a> Build<'a> {
         let sandbox = &self.project.sandbox;
         let keys = members.iter().map(|&i| {
             let (unit, meta) = processed.of(i);
-            (unit.key, meta.clone(), self.assets[i].clone())
+            (Unit { asset: self.assets[i].clone(), ..unit.clone() }, meta.clone())
         });
-        let source = FromCache { cache, sandbox, level: self.snap.manifest.zstd_level, keys: keys.collect() };
+        let cancelled = || self.op.is_cancel_requested();
+        let on = process::For { target: self.target, cancelled: &cancelled };
+        let source = FromCache { cache, sandbox, level: self.snap.manifest.zstd_level, on, members: keys.collect() };
         match write_pack(sandbox, &self.output, laid, &source, self.op) {
             Ok((tmp, checksum, len, stat)) => {
                 self.left.borrow_mut().push((rel.to_string(), stat));
@@ -1028,7 +1156,7 @@ impl<'a> Build<'a> {
 
     /// The outcome of a build whose packs are in place.
     fn succeeded(&self, packed: Packed, tally: Tally) -> Outcome {
-        let mut diagnostics: Vec<Diagnostic> = Vec::new();
+        let mut diagnostics: Vec<Diagnostic> = self.warnings.take();
         let unpacked = packed.unpacked;
         if unpacked > 0 {
             let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
@@ -1052,6 +1180,16 @@ impl<'a> Build<'a> {
     }
 }
 
+/// How much work processing `a` for `target` is, for progress: a texture's
+/// pixels times its encoder's cost, any other asset's size.
+fn work(a: &Asset, settings: &Map<String, Value>, target: &manifest::Target) -> u64 {
+    let (Kind::Image, Some(w), Some(h)) = (a.entry.kind, a.metadata.width, a.metadata.height) else {
+        return a.entry.size.max(1);
+    };
+    let Ok(t) = texture::from_settings(settings) else { return a.entry.size.max(1) };
+    texture::work(w, h, &t, settings::to_texture_profile(target.profile), &target.name)
+}
+
 /// An asset's entry in a pack, as the cache stores its processed form (its
 /// offset is the layout's to set).
 fn pack_entry(a: &Asset, meta: &StoredMeta) -> PackEntry {
@@ -1062,8 +1200,7 @@ fn pack_entry(a: &Asset, meta: &StoredMeta) -> PackEntry {
         format: meta.format(),
         compression: meta.compression(),
         level: meta.level,
-        width: meta.width,
-        height: meta.height,
+        image: meta.image,
         offset: 0,
         length: meta.length,
         raw_length: meta.raw_length,
@@ -1080,22 +1217,27 @@ struct Progress<'a> {
     total: u64,
     /// Source bytes of every asset built.
     bytes_total: u64,
+    /// The work of every unit (see [`work`]).
+    work_total: u64,
     done: AtomicU64,
     bytes_done: AtomicU64,
+    work_done: AtomicU64,
     last_report: Mutex<Instant>,
 }
 
 impl<'a> Progress<'a> {
-    fn new(op: &'a Operation, target: &str, total: u64, bytes_total: u64) -> Progress<'a> {
+    fn new(op: &'a Operation, target: &str, units: &[Unit], bytes_total: u64) -> Progress<'a> {
         let last_report = Mutex::new(Instant::now() - PROGRESS_EVERY);
         let message = format!("processing assets for {target}");
         Progress {
             op,
             message,
-            total,
+            total: units.len() as u64,
             bytes_total,
+            work_total: units.iter().map(|u| u.work).sum(),
             done: AtomicU64::new(0),
             bytes_done: AtomicU64::new(0),
+            work_done: AtomicU64::new(0),
             last_report,
         }
     }
@@ -1106,7 +1248,9 @@ impl<'a> Progress<'a> {
         if force || last.elapsed() >= PROGRESS_EVERY {
             *last = Instant::now();
             let bytes = (self.bytes_done.load(Ordering::Relaxed), self.bytes_total);
-            self.op.progress_with(self.done.load(Ordering::Relaxed), self.total, &self.message, Some(bytes));
+            let work = (self.work_done.load(Ordering::Relaxed), self.work_total);
+            let done = self.done.load(Ordering::Relaxed);
+            self.op.progress_with(done, self.total, &self.message, Some(bytes), Some(work));
         }
     }
 
@@ -1114,6 +1258,7 @@ impl<'a> Progress<'a> {
     fn unit_done(&self, unit: &Unit) {
         self.done.fetch_add(1, Ordering::Relaxed);
         self.bytes_done.fetch_add(unit.bytes, Ordering::Relaxed);
+        self.work_done.fetch_add(unit.work, Ordering::Relaxed);
         self.report(false);
     }
 }
@@ -1132,6 +1277,9 @@ struct Processing<'a> {
     stop: AtomicBool,
     /// Units processed here (the others came from a cache).
     processed: AtomicU64,
+    target: &'a manifest::Target,
+    /// What processing had to say of the units processed here.
+    warnings: Mutex<Vec<Diagnostic>>,
 }
 
 impl Processing<'_> {
@@ -1191,7 +1339,25 @@ impl Processing<'_> {
         if let Some(meta) = self.accept_from_remote(unit, fetched) {
             return self.finished(unit, meta);
         }
-        let meta = process_unit(self.sandbox, self.cache, self.remote, unit, self.level)?;
+        // A long unit (a large texture) looks between its strips.
+        let cancelled = || self.stop.load(Ordering::Relaxed) || self.op.is_cancel_requested();
+        let on = process::For { target: self.target, cancelled: &cancelled };
+        let (meta, warnings) = match process_unit(self.sandbox, self.cache, self.remote, unit, self.level, &on) {
+            Err(UnitError::Cancelled) => {
+                self.stop.store(true, Ordering::Relaxed);
+                return Err(UnitError::Cancelled);
+            }
+            other => other?,
+        };
+        if !warnings.is_empty() {
+            let a = &unit.asset;
+            let mut list = self.warnings.lock().expect("warnings lock");
+            for w in warnings {
+                let message = format!("`{}`: {w}", a.path());
+                let d = Diagnostic::project(Severity::Warning, "textureCooked", message, Some(a.path().to_string()));
+                list.push(d.with_asset(Some(a.id())));
+            }
+        }
         self.processed.fetch_add(1, Ordering::Relaxed);
         self.finished(unit, meta)
     }

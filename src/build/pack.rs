@@ -18,7 +18,7 @@ use crate::project::model::Kind;
 
 pub const MAGIC: &[u8; 8] = b"SPAK\r\n\x1a\n";
 pub const END_MAGIC: &[u8; 8] = b"SPAKEND\0";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: u64 = 16;
 pub const FOOTER_LEN: u64 = 64;
 pub const ALIGN: u64 = 16;
@@ -39,6 +39,8 @@ pub enum Format {
     Png = 1,
     /// Raw RGBA, 8 bits per channel, `width * height * 4` bytes, rows top to bottom.
     Rgba8 = 2,
+    /// A Khronos KTX 2.0 file: a GPU texture with its mip levels.
+    Ktx2 = 3,
 }
 
 impl Format {
@@ -47,12 +49,26 @@ impl Format {
             Format::Bytes => "bytes",
             Format::Png => "png",
             Format::Rgba8 => "rgba8",
+            Format::Ktx2 => "ktx2",
         }
     }
 
     fn from_u8(v: u8) -> Option<Format> {
-        [Format::Bytes, Format::Png, Format::Rgba8].into_iter().find(|f| *f as u8 == v)
+        [Format::Bytes, Format::Png, Format::Rgba8, Format::Ktx2].into_iter().find(|f| *f as u8 == v)
     }
+}
+
+/// What an image entry is: its size and, for a GPU texture, its format and
+/// levels. All 0 for an entry that is not an image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Image {
+    /// Level 0's size in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// The texture's `VkFormat` (the KTX2 header's `vkFormat`); 0 when not a GPU texture.
+    pub vk_format: u32,
+    /// Mip levels in the texture; 0 when not a GPU texture.
+    pub levels: u32,
 }
 
 /// One entry of the table of contents.
@@ -65,8 +81,7 @@ pub struct PackEntry {
     pub compression: Compression,
     /// zstd level used (0 when not compressed).
     pub level: u8,
-    pub width: u32,
-    pub height: u32,
+    pub image: Image,
     pub offset: u64,
     /// Stored bytes.
     pub length: u64,
@@ -137,8 +152,10 @@ pub fn layout(mut entries: Vec<PackEntry>) -> Layout {
         toc.extend_from_slice(&(e.path.len() as u16).to_le_bytes());
         toc.extend_from_slice(e.path.as_bytes());
         toc.extend_from_slice(&[e.kind.code(), e.format as u8, e.compression as u8, e.level]);
-        toc.extend_from_slice(&e.width.to_le_bytes());
-        toc.extend_from_slice(&e.height.to_le_bytes());
+        toc.extend_from_slice(&e.image.width.to_le_bytes());
+        toc.extend_from_slice(&e.image.height.to_le_bytes());
+        toc.extend_from_slice(&e.image.vk_format.to_le_bytes());
+        toc.extend_from_slice(&e.image.levels.to_le_bytes());
         toc.extend_from_slice(&e.offset.to_le_bytes());
         toc.extend_from_slice(&e.length.to_le_bytes());
         toc.extend_from_slice(&e.raw_length.to_le_bytes());
@@ -305,8 +322,7 @@ impl PackReader {
                     _ => return None,
                 };
                 let level = c.u8()?;
-                let width = c.u32()?;
-                let height = c.u32()?;
+                let image = Image { width: c.u32()?, height: c.u32()?, vk_format: c.u32()?, levels: c.u32()? };
                 let offset = c.u64()?;
                 let length = c.u64()?;
                 let raw_length = c.u64()?;
@@ -318,8 +334,7 @@ impl PackReader {
                     format,
                     compression,
                     level,
-                    width,
-                    height,
+                    image,
                     offset,
                     length,
                     raw_length,
@@ -421,8 +436,7 @@ mod tests {
             format: Format::Bytes,
             compression: Compression::None,
             level: 0,
-            width: 0,
-            height: 0,
+            image: Image::default(),
             offset: 0,
             length: raw.len() as u64,
             raw_length: raw.len() as u64,

@@ -4,13 +4,16 @@
 
 use serde_json::{Map, Value};
 
-use super::pack::Format;
+use super::pack::{Format, Image};
+use super::texture;
+use crate::project::format::manifest::Target;
 use crate::project::model::Kind;
 
 /// A processor's identity, part of every cache key.
 pub fn processor(kind: Kind) -> (&'static str, u32) {
     match kind {
-        Kind::Image => ("image", 1),
+        // Version 2: a GPU texture (KTX2) per target profile.
+        Kind::Image => ("texture", 2),
         Kind::Audio => ("audio", 1),
         Kind::Data => ("data", 1),
         Kind::Text => ("text", 1),
@@ -23,65 +26,105 @@ pub fn processor(kind: Kind) -> (&'static str, u32) {
 pub struct Processed {
     pub bytes: Vec<u8>,
     pub format: Format,
-    pub width: u32,
-    pub height: u32,
+    pub image: Image,
+    /// Level 0's PSNR against the source in hundredths of a dB (0: none).
+    pub psnr_cdb: u32,
+    /// What the user should know of this result (a texture downscaled to its
+    /// `max_size`, alpha a format cannot keep).
+    pub warnings: Vec<String>,
 }
 
 impl Processed {
     fn bytes(bytes: Vec<u8>) -> Processed {
-        Processed { bytes, format: Format::Bytes, width: 0, height: 0 }
+        Processed { bytes, format: Format::Bytes, image: Image::default(), psnr_cdb: 0, warnings: Vec::new() }
     }
 }
 
-/// Processes one asset's bytes. An error is a message for a diagnostic.
+/// Why processing gave nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The build was cancelled in the middle of it.
+    Cancelled,
+    /// The content (or a setting) is refused: a code and a message for a diagnostic.
+    Refused { code: String, message: String },
+}
+
+fn refused(code: &str, message: String) -> Failure {
+    Failure::Refused { code: code.to_string(), message }
+}
+
+/// What an asset is processed for: the target (a texture is cooked for its
+/// profile) and when to give up.
+pub struct For<'a> {
+    pub target: &'a Target,
+    pub cancelled: &'a (dyn Fn() -> bool + Sync),
+}
+
+/// Processes one asset's bytes, with its settings as the build resolved them
+/// for this target (see [`super::settings`]).
 pub fn process(
     kind: Kind,
     path: &str,
     bytes: &[u8],
     settings: &Map<String, Value>,
-) -> Result<Processed, (String, String)> {
+    on: &For<'_>,
+) -> Result<Processed, Failure> {
     let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match kind {
-        Kind::Image => image(bytes, &ext, settings),
-        Kind::Data => data(bytes, &ext),
+        Kind::Image => texture(bytes, &ext, settings, on),
+        Kind::Data => data(bytes, &ext).map_err(|(code, message)| refused(&code, message)),
         Kind::Text => match std::str::from_utf8(bytes) {
             Ok(_) => Ok(Processed::bytes(bytes.to_vec())),
-            Err(e) => Err(("invalidUtf8".into(), format!("text is not valid UTF-8 at byte {}", e.valid_up_to()))),
+            Err(e) => Err(refused("invalidUtf8", format!("text is not valid UTF-8 at byte {}", e.valid_up_to()))),
         },
-        Kind::Audio => audio(bytes, &ext),
+        Kind::Audio => audio(bytes, &ext).map_err(|(code, message)| refused(&code, message)),
         Kind::Font | Kind::Binary => Ok(Processed::bytes(bytes.to_vec())),
     }
 }
 
-fn image(bytes: &[u8], ext: &str, settings: &Map<String, Value>) -> Result<Processed, (String, String)> {
-    let wanted = match settings.get("format") {
-        None => "png",
-        Some(Value::String(s)) if s == "png" || s == "rgba8" => s.as_str(),
-        Some(other) => {
-            return Err((
-                "invalidSetting".into(),
-                format!("setting `format` must be \"png\" or \"rgba8\", not {other}"),
-            ))
-        }
-    };
-    let decoded = image::load_from_memory(bytes)
-        .map_err(|e| ("imageUnreadable".to_string(), format!("the image cannot be decoded: {e}")))?;
-    let (width, height) = (decoded.width(), decoded.height());
-    match wanted {
-        "rgba8" => Ok(Processed { bytes: decoded.to_rgba8().into_raw(), format: Format::Rgba8, width, height }),
-        _ if ext == "png" && image::guess_format(bytes).ok() == Some(image::ImageFormat::Png) => {
-            // Decoded to prove it is whole; stored as it was (no re-encoding).
-            Ok(Processed { bytes: bytes.to_vec(), format: Format::Png, width, height })
-        }
-        _ => {
-            let mut out = std::io::Cursor::new(Vec::new());
-            decoded
-                .to_rgba8()
-                .write_to(&mut out, image::ImageFormat::Png)
-                .map_err(|e| ("imageUnreadable".to_string(), format!("the image cannot be encoded as PNG: {e}")))?;
-            Ok(Processed { bytes: out.into_inner(), format: Format::Png, width, height })
-        }
+/// An image cooked into a GPU texture for the target's profile.
+fn texture(bytes: &[u8], ext: &str, settings: &Map<String, Value>, on: &For<'_>) -> Result<Processed, Failure> {
+    let settings = texture::from_settings(settings).map_err(|errors| {
+        let what: Vec<String> = errors.iter().map(|e| format!("setting `{}`: {}", e.key, e.message)).collect();
+        refused("invalidSetting", what.join("; "))
+    })?;
+    let profile = super::settings::to_texture_profile(on.target.profile);
+    match texture::cook(bytes, ext, &settings, profile, &on.target.name, on.cancelled) {
+        Ok(cooked) => Ok(Processed {
+            image: Image {
+                width: cooked.width,
+                height: cooked.height,
+                vk_format: cooked.vk_format,
+                levels: cooked.levels,
+            },
+            // Hundredths of a dB: what the cache keeps (at most 100 dB).
+            psnr_cdb: cooked.psnr.map_or(0, |db| (db.clamp(0.0, 100.0) * 100.0).round() as u32),
+            warnings: cooked.warnings,
+            bytes: cooked.ktx2,
+            format: Format::Ktx2,
+        }),
+        Err(texture::CookError::Cancelled) => Err(Failure::Cancelled),
+        Err(texture::CookError::Invalid { code, message }) => Err(refused(code, message)),
     }
+}
+
+/// Whether an image's content can be cooked, without cooking it (for
+/// `studio-packer check`): it decodes, or, for a KTX2 or DDS source, its
+/// header and levels are whole.
+pub fn check_image(bytes: &[u8], path: &str) -> Result<(), Failure> {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let result = match ext.as_str() {
+        "ktx2" => texture::ktx::read_ktx2(bytes).map(drop),
+        "dds" => texture::ktx::read_dds(bytes, true).map(drop),
+        _ => match image::ImageFormat::from_extension(&ext) {
+            Some(f) => image::load_from_memory_with_format(bytes, f),
+            None => image::load_from_memory(bytes),
+        }
+        .map(drop)
+        .map_err(|e| format!("cannot decode the {ext} image: {e}")),
+    };
+    let code = if matches!(ext.as_str(), "ktx2" | "dds") { "textureInvalid" } else { "imageUnreadable" };
+    result.map_err(|message| refused(code, message))
 }
 
 fn data(bytes: &[u8], ext: &str) -> Result<Processed, (String, String)> {
@@ -167,14 +210,26 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors_with_codes() {
+        let target = Target { name: "desktop".into(), profile: crate::project::format::manifest::Profile::Desktop };
+        let on = For { target: &target, cancelled: &|| false };
+        let code = |kind, path: &str, bytes: &[u8], settings: &Map<String, Value>| match process(
+            kind, path, bytes, settings, &on,
+        )
+        .unwrap_err()
+        {
+            Failure::Refused { code, .. } => code,
+            Failure::Cancelled => "cancelled".into(),
+        };
         let m = Map::new();
-        assert_eq!(process(Kind::Image, "a.png", b"\x89PNG\r\n\x1a\nxx", &m).unwrap_err().0, "imageUnreadable");
-        assert_eq!(process(Kind::Data, "a.json", b"{", &m).unwrap_err().0, "invalidJson");
-        assert_eq!(process(Kind::Data, "a.toml", b"a = ", &m).unwrap_err().0, "invalidToml");
-        assert_eq!(process(Kind::Text, "a.txt", b"\xff", &m).unwrap_err().0, "invalidUtf8");
-        assert_eq!(process(Kind::Audio, "a.wav", b"RIFF", &m).unwrap_err().0, "audioUnreadable");
+        assert_eq!(code(Kind::Image, "a.png", b"\x89PNG\r\n\x1a\nxx", &m), "imageUnreadable");
+        assert_eq!(code(Kind::Data, "a.json", b"{", &m), "invalidJson");
+        assert_eq!(code(Kind::Data, "a.toml", b"a = ", &m), "invalidToml");
+        assert_eq!(code(Kind::Text, "a.txt", b"\xff", &m), "invalidUtf8");
+        assert_eq!(code(Kind::Audio, "a.wav", b"RIFF", &m), "audioUnreadable");
         let mut s = Map::new();
         s.insert("format".into(), Value::from("jpeg"));
-        assert_eq!(process(Kind::Image, "a.png", b"", &s).unwrap_err().0, "invalidSetting");
+        assert_eq!(code(Kind::Image, "a.png", b"", &s), "invalidSetting");
+        assert_eq!(check_image(b"\x89PNG\r\n\x1a\nxx", "a.png").map_err(|_| ()), Err(()));
+        assert_eq!(check_image(b"not a texture", "a.ktx2").map_err(|_| ()), Err(()));
     }
 }

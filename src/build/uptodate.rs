@@ -53,6 +53,17 @@ pub fn inputs(manifest: &Manifest, target: &Target, assets: &[Arc<Asset>]) -> In
         let (name, version) = processor(kind);
         field(&mut h, format!("{name}@{version}").as_bytes());
     }
+    // What decides a texture's bytes besides its own settings: the import
+    // rules, the target names a `format` names, the encoders' fingerprint.
+    field(&mut h, &super::texture::fingerprint());
+    h.update(&(manifest.rules.len() as u64).to_le_bytes());
+    for rule in &manifest.rules {
+        h.update(&(rule.patterns.len() as u64).to_le_bytes());
+        for pattern in &rule.patterns {
+            field(&mut h, pattern.as_bytes());
+        }
+        field(&mut h, &serde_json::to_vec(&rule.settings).expect("settings serialise"));
+    }
     h.update(&(manifest.packs.len() as u64).to_le_bytes());
     for def in &manifest.packs {
         field(&mut h, def.name.as_bytes());
@@ -336,5 +347,7 @@ mod tests {
             "\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\n\n[[build.packs]]\nname = \"B\"\ninclude = []\n",
         );
         assert_ne!(inputs(&one, &one.targets[0], &asset(&|_| {})), inputs(&two, &two.targets[0], &asset(&|_| {})));
+        let ruled = packs("\n[[assets.rules]]\nmatch = [\"assets/**\"]\nsettings = { use = \"ui\" }\n");
+        assert_ne!(inputs(&ruled, &ruled.targets[0], &asset(&|_| {})), base, "rules decide textures' settings");
     }
 }

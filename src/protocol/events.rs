@@ -68,6 +68,13 @@ pub enum EventBody {
         bytes: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bytes_total: Option<u64>,
+        /// A build's work done so far, and in all: each texture weighs its
+        /// pixels times its encoder's cost, any other asset its size. The
+        /// `$/progress` percentage is `work` of `workTotal`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work_total: Option<u64>,
     },
     /// Terminal: an apply (outcome `applied`), a build or a cache prune
     /// (outcome `succeeded`) succeeded.

@@ -343,6 +343,33 @@ pub struct GetAssetResult {
     #[schemars(with = "Generation")]
     pub generation: u64,
     pub asset: Arc<Asset>,
+    /// The settings a build uses for the asset, by key (a texture's `format`
+    /// by target: `format.<target>`), each with where it was set.
+    pub effective_settings: std::collections::BTreeMap<String, EffectiveSetting>,
+    /// Each effective setting the asset's kind cannot use (`invalidSetting`
+    /// errors naming the key and where it was set): a build fails on them.
+    pub setting_problems: Vec<Diagnostic>,
+}
+
+/// One effective setting of an asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct EffectiveSetting {
+    pub value: Value,
+    pub source: SettingSource,
+}
+
+/// Where an effective setting comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum SettingSource {
+    /// The kind's default.
+    Default,
+    /// An `[[assets.rules]]` rule of `packer.toml`, starting at `line` (1-based).
+    Rule { line: usize },
+    /// The asset's own `settings` in the registry.
+    Asset,
 }
 
 /// `packer/diagnostics`.
@@ -642,6 +669,7 @@ pub enum WarningCode {
     InvalidJson,
     InvalidToml,
     FontUnreadable,
+    TextureInvalid,
     Reevaluated,
     Skipped,
     ContentDiffers,

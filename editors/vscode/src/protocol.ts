@@ -322,7 +322,10 @@ export type DiagnosticCode =
   | "remoteCacheUploads"
   | "noMaxSize"
   | "inBuildOutput"
-  | "stateFolderRefused";
+  | "stateFolderRefused"
+  | "textureInvalid"
+  | "textureCooked"
+  | "unknownTarget";
 
 export interface DiagnosticCounts {
   errors: number;
@@ -364,6 +367,12 @@ export type DivergenceState = "clean" | "diverged";
 
 export interface DuplicateIdData {
   duplicateId: RequestId;
+}
+
+/** One effective setting of an asset. */
+export interface EffectiveSetting {
+  source: SettingSource;
+  value: unknown;
 }
 
 export type Empty = Record<string, never>;
@@ -508,6 +517,13 @@ export interface EventProgress {
   seq: Seq;
   sequence: Sequence;
   total: number;
+  /**
+   * A build's work done so far, and in all: each texture weighs its
+   * pixels times its encoder's cost, any other asset its size. The
+   * `$/progress` percentage is `work` of `workTotal`.
+   */
+  work?: number;
+  workTotal?: number;
 }
 
 /**
@@ -840,7 +856,17 @@ export interface GetAssetParams {
 /** `packer/getAsset`. */
 export interface GetAssetResult {
   asset: Asset;
+  /**
+   * The settings a build uses for the asset, by key (a texture's `format`
+   * by target: `format.<target>`), each with where it was set.
+   */
+  effectiveSettings: Record<string, EffectiveSetting>;
   generation: Generation;
+  /**
+   * Each effective setting the asset's kind cannot use (`invalidSetting`
+   * errors naming the key and where it was set): a build fails on them.
+   */
+  settingProblems: Diagnostic[];
 }
 
 /**
@@ -1367,6 +1393,25 @@ export interface ServerInfo {
   version: string;
 }
 
+/** Where an effective setting comes from. */
+export type SettingSource = SettingSourceDefault | SettingSourceRule | SettingSourceAsset;
+
+/** The kind's default. */
+export interface SettingSourceDefault {
+  kind: "default";
+}
+
+/** An `[[assets.rules]]` rule of `packer.toml`, starting at `line` (1-based). */
+export interface SettingSourceRule {
+  kind: "rule";
+  line: number;
+}
+
+/** The asset's own `settings` in the registry. */
+export interface SettingSourceAsset {
+  kind: "asset";
+}
+
 /** Ordered most severe first. */
 export type Severity = "error" | "warning" | "info";
 
@@ -1448,6 +1493,7 @@ export type WarningCode =
   | "invalidJson"
   | "invalidToml"
   | "fontUnreadable"
+  | "textureInvalid"
   | "reevaluated"
   | "skipped"
   | "contentDiffers"

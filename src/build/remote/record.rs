@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::build::cache::{Key, StoredMeta};
+use crate::build::pack::Image;
 use crate::hash::{hex, ContentHash};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,6 +22,11 @@ struct Record {
     level: u8,
     width: u32,
     height: u32,
+    /// A GPU texture's `VkFormat` and mip levels (0 for anything else).
+    vk_format: u32,
+    levels: u32,
+    /// Level 0's PSNR in hundredths of a dB (0: none).
+    psnr_cdb: u32,
     length: u64,
     raw_length: u64,
     /// blake3 of the raw (decompressed) bytes.
@@ -43,8 +49,11 @@ pub fn encode(key: &Key, meta: &StoredMeta) -> Vec<u8> {
         format: meta.format,
         compression: meta.compression,
         level: meta.level,
-        width: meta.width,
-        height: meta.height,
+        width: meta.image.width,
+        height: meta.image.height,
+        vk_format: meta.image.vk_format,
+        levels: meta.image.levels,
+        psnr_cdb: meta.psnr_cdb,
         length: meta.length,
         raw_length: meta.raw_length,
         hash: hex(&meta.hash),
@@ -65,15 +74,15 @@ pub fn decode(key: &Key, bytes: &[u8]) -> Result<StoredMeta, String> {
     if r.key != hex(key) {
         return Err("the action record is another key's".into());
     }
-    if r.format > 2 || r.compression > 1 {
+    if r.format > 3 || r.compression > 1 {
         return Err("the action record names an unknown format or compression".into());
     }
     Ok(StoredMeta {
         format: r.format,
         compression: r.compression,
         level: r.level,
-        width: r.width,
-        height: r.height,
+        image: Image { width: r.width, height: r.height, vk_format: r.vk_format, levels: r.levels },
+        psnr_cdb: r.psnr_cdb,
         length: r.length,
         raw_length: r.raw_length,
         hash: hash_of(&r.hash, "hash")?,
@@ -109,7 +118,7 @@ mod tests {
 
     fn meta_of(raw: &[u8], stored: &[u8], compression: u8) -> StoredMeta {
         let compression = if compression == 1 { Compression::Zstd } else { Compression::None };
-        StoredMeta::describing(raw, stored, Format::Bytes, compression, 3, (0, 0))
+        StoredMeta::describing(raw, stored, Format::Bytes, compression, 3, Image::default(), 0)
     }
 
     #[test]

@@ -424,6 +424,22 @@ pub fn pixel_cost(width: u32, height: u32, format: GpuFormat, quality: Quality) 
     px * encode::cost_per_pixel(format, quality) * 4 / 3
 }
 
+/// The work of cooking a `width` x `height` source with `settings` for
+/// `target`, in [`pixel_cost`] units, before the source is read (its format
+/// as an RGBA source would get it): what a build's progress is weighted by.
+pub fn work(width: u32, height: u32, settings: &TextureSettings, profile: Profile, target: &str) -> u64 {
+    let format = choose_format(settings, profile, target, true, 4).map_or(GpuFormat::Bc7, |(f, _)| f);
+    let (mut w, mut h) = (width.max(1), height.max(1));
+    if let Some(max) = settings.max_size {
+        let scale = f64::from(max) / f64::from(w.max(h));
+        if scale < 1.0 {
+            w = ((f64::from(w) * scale) as u32).max(1);
+            h = ((f64::from(h) * scale) as u32).max(1);
+        }
+    }
+    pixel_cost(w, h, format, settings.quality)
+}
+
 /// A hash of this build's encoders' output: a small fixed image encoded with
 /// every format, quality and swizzle path, plus its mip chains. Put it in
 /// cache keys: a build whose compiler or flags change the bytes then misses

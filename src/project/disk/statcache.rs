@@ -339,8 +339,9 @@ mod codec {
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
     /// Also the version of what `workspace::inspect` finds: a cache written
     /// by an older inspector is not trusted (3: image headers are read by
-    /// the decoder a build uses, so a header it refuses is now a problem).
-    const VERSION: u32 = 3;
+    /// the decoder a build uses, so a header it refuses is now a problem;
+    /// 4: KTX2 and DDS sources are read by the texture reader).
+    const VERSION: u32 = 4;
 
     struct Out(Vec<u8>);
 

@@ -31,6 +31,7 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
     let mut metadata = Metadata::default();
     let mut problems = Vec::new();
     match kind {
+        Kind::Image if matches!(ext, "ktx2" | "dds") => texture_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Image => image_metadata(bytes, &mut metadata, &mut problems),
         Kind::Audio => audio_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Data => data_metadata(bytes, ext, &mut metadata, &mut problems),
@@ -87,6 +88,28 @@ fn image_metadata(bytes: &[u8], meta: &mut Metadata, problems: &mut Vec<(Severit
     }
     meta.width = Some(width);
     meta.height = Some(height);
+}
+
+/// A source that is a GPU texture already (KTX2, DDS): the build passes its
+/// blocks through, so it is whole when the texture reader takes it.
+fn texture_metadata(
+    bytes: &[u8],
+    ext: &str,
+    meta: &mut Metadata,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
+    use crate::build::texture::ktx;
+    let read = if ext == "ktx2" { ktx::read_ktx2(bytes) } else { ktx::read_dds(bytes, true) };
+    meta.format = Some(Name::new(ext));
+    match read {
+        Ok(levels) => {
+            meta.width = Some(levels.width);
+            meta.height = Some(levels.height);
+        }
+        Err(why) => {
+            problems.push((Severity::Error, "textureInvalid", format!("the {ext} texture cannot be used: {why}")))
+        }
+    }
 }
 
 fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {

@@ -156,11 +156,40 @@ struct RawAssets {
     roots: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
+    #[serde(default)]
+    rules: Vec<toml::Spanned<RawRule>>,
 }
 
 impl Default for RawAssets {
     fn default() -> Self {
-        RawAssets { roots: default_roots(), exclude: Vec::new() }
+        RawAssets { roots: default_roots(), exclude: Vec::new(), rules: Vec::new() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(rename = "match")]
+    patterns: Vec<String>,
+    settings: toml::Table,
+}
+
+/// An import rule, `[[assets.rules]]`: settings for every asset whose
+/// project path one of its patterns matches. An asset's effective settings
+/// are the defaults, then every matching rule in file order, then its own.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    set: GlobSet,
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The line of `packer.toml` the rule starts at (1-based).
+    pub line: usize,
+}
+
+impl Rule {
+    pub fn matches(&self, path: &str) -> bool {
+        self.set.is_match(path)
     }
 }
 
@@ -269,6 +298,8 @@ pub struct Manifest {
     /// The exclude patterns as written.
     pub exclude: Vec<String>,
     exclude_set: GlobSet,
+    /// Import rules, in file order.
+    pub rules: Vec<Rule>,
     /// Build output folder, a normalised relative path.
     pub output: String,
     /// The packs to build; one pack `main` with every asset when none is declared.
@@ -361,9 +392,11 @@ impl Manifest {
             ));
         }
         let targets = targets(&raw.build.targets, text, file)?;
+        let rules = rules(raw.assets.rules, &targets, text, file)?;
         let cache = cache_settings(raw.cache, &invalid)?;
         Ok(Manifest {
             targets,
+            rules,
             cache,
             name: raw.project.name,
             roots,
@@ -440,6 +473,48 @@ fn targets(raw: &[RawTarget], text: &str, file: &str) -> Result<Vec<Target>, Man
         targets.push(Target { name: "desktop".into(), profile: Profile::Desktop });
     }
     Ok(targets)
+}
+
+/// Validates `[[assets.rules]]`: patterns, and every setting (a setting a
+/// rule gives must be one some kind of asset has, with a value it takes).
+/// An error names the key and the rule's line.
+fn rules(
+    raw: Vec<toml::Spanned<RawRule>>,
+    targets: &[Target],
+    text: &str,
+    file: &str,
+) -> Result<Vec<Rule>, ManifestError> {
+    let mut rules = Vec::with_capacity(raw.len());
+    for spanned in raw {
+        let (line, column) = line_col(text, spanned.span().start);
+        let bad = |key: &str, message: String| ManifestError::Invalid {
+            file: file.to_string(),
+            line,
+            column,
+            key: Some(key.to_string()),
+            message: format!("[[assets.rules]] {message}"),
+        };
+        let r = spanned.into_inner();
+        if r.patterns.is_empty() {
+            return Err(bad("match", "`match` must hold at least one pattern".into()));
+        }
+        let mut builder = GlobSetBuilder::new();
+        for pattern in &r.patterns {
+            let glob = Glob::new(pattern).map_err(|e| bad("match", format!("pattern `{pattern}`: {}", e.kind())))?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|e| bad("match", e.to_string()))?;
+        let settings = match serde_json::to_value(&r.settings) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(bad("settings", "`settings` must be a table of settings".into())),
+        };
+        // The first problem, as for every other key of the manifest.
+        if let Some(problem) = crate::build::settings::check_rule(&settings, targets).into_iter().next() {
+            return Err(bad(&problem.key, format!("setting `{}`: {}", problem.key, problem.message)));
+        }
+        rules.push(Rule { patterns: r.patterns, set, settings, line });
+    }
+    Ok(rules)
 }
 
 /// Validates `[cache]`.

@@ -309,6 +309,9 @@ pub enum DiagnosticCode {
     NoMaxSize,
     InBuildOutput,
     StateFolderRefused,
+    TextureInvalid,
+    TextureCooked,
+    UnknownTarget,
 }
 
 /// An asset's status, in the order of precedence used to pick one.

@@ -18,7 +18,9 @@ use crate::transport::RpcError;
 
 /// `packer/getAsset`.
 pub fn get_asset(snap: &Snapshot, p: &GetAssetParams) -> Result<GetAssetResult, RpcError> {
-    Ok(GetAssetResult { generation: snap.generation, asset: find_asset(snap, &p.asset_id)?.clone() })
+    let asset = find_asset(snap, &p.asset_id)?.clone();
+    let (effective_settings, setting_problems) = crate::build::settings::of_asset(&snap.manifest, &asset);
+    Ok(GetAssetResult { generation: snap.generation, asset, effective_settings, setting_problems })
 }
 
 /// `packer/diagnostics`: the project's, or one asset's.

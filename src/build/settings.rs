@@ -1,0 +1,297 @@
+//! An asset's effective settings: the one place they are worked out.
+//!
+//! The settings a build uses for an asset are its kind's defaults, then the
+//! settings of every `[[assets.rules]]` whose patterns match its path, in
+//! file order, then the asset's own registry `settings`, key by key (a
+//! texture's `format` table key by target: `format.<target>`). Each value
+//! keeps where it came from, so that Studio shows the source of a setting
+//! without working it out again. A rule's settings apply to the kinds of
+//! asset that have them (a rule for `assets/**` that sets `use` leaves the
+//! JSON files there alone); an asset's own settings always apply, and one
+//! its kind does not have is a problem.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::texture::{self, format::Named, GpuFormat};
+use crate::project::format::manifest::{Manifest, Profile, Target};
+use crate::project::model::{Asset, Diagnostic, Kind, Severity};
+use crate::protocol::model::{EffectiveSetting, SettingSource};
+
+/// A setting that cannot be used, naming its key (`format.desktop`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+/// Whether assets of `kind` read settings at all. Other kinds' settings are
+/// kept as written, and only take part in the processing cache's key.
+pub fn has_settings(kind: Kind) -> bool {
+    kind == Kind::Image
+}
+
+/// An asset's effective settings by key (`format.<target>` for each target
+/// entry of a texture's `format`), each with its source.
+pub fn effective(
+    manifest: &Manifest,
+    kind: Kind,
+    path: &str,
+    own: &Map<String, Value>,
+) -> BTreeMap<String, EffectiveSetting> {
+    let mut out: BTreeMap<String, EffectiveSetting> = BTreeMap::new();
+    if has_settings(kind) {
+        for (key, value) in defaults() {
+            out.insert(key.to_string(), EffectiveSetting { value, source: SettingSource::Default });
+        }
+        for rule in manifest.rules.iter().filter(|r| r.matches(path)) {
+            let source = SettingSource::Rule { line: rule.line };
+            put_all(&mut out, &rule.settings, &source);
+        }
+    }
+    put_all(&mut out, own, &SettingSource::Asset);
+    // `mipmaps` follows `use` unless someone set it: a `ui` texture has none.
+    let derived = out.get("mipmaps").is_some_and(|m| m.source == SettingSource::Default);
+    if derived {
+        let ui = out.get("use").is_some_and(|u| u.value == "ui");
+        out.insert("mipmaps".into(), EffectiveSetting { value: Value::Bool(!ui), source: SettingSource::Default });
+    }
+    out
+}
+
+/// The defaults of a texture, as values.
+fn defaults() -> Vec<(&'static str, Value)> {
+    vec![
+        ("use", Value::from("color")),
+        ("mipmaps", Value::Bool(true)),
+        ("max_size", Value::Null),
+        ("quality", Value::from("normal")),
+        ("premultiplied_alpha", Value::Bool(false)),
+    ]
+}
+
+/// Sets every key of `settings`, a texture's `format` table target by target.
+fn put_all(out: &mut BTreeMap<String, EffectiveSetting>, settings: &Map<String, Value>, source: &SettingSource) {
+    for (key, value) in settings {
+        match (key.as_str(), value) {
+            ("format", Value::Object(targets)) => {
+                for (target, format) in targets {
+                    let entry = EffectiveSetting { value: format.clone(), source: source.clone() };
+                    out.insert(format!("format.{target}"), entry);
+                }
+            }
+            _ => {
+                out.insert(key.clone(), EffectiveSetting { value: value.clone(), source: source.clone() });
+            }
+        }
+    }
+}
+
+/// The effective settings as the settings map a processor reads (a
+/// texture's `format` entries as one table again).
+pub fn values(effective: &BTreeMap<String, EffectiveSetting>) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (key, e) in effective {
+        match key.strip_prefix("format.") {
+            Some(target) => {
+                let formats = map.entry("format").or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(f) = formats {
+                    f.insert(target.to_string(), e.value.clone());
+                }
+            }
+            None => {
+                map.insert(key.clone(), e.value.clone());
+            }
+        }
+    }
+    map
+}
+
+/// What is wrong with an asset's effective settings, each problem named by
+/// its key and where that key was set.
+pub fn problems(manifest: &Manifest, kind: Kind, effective: &BTreeMap<String, EffectiveSetting>) -> Vec<Problem> {
+    if !has_settings(kind) {
+        return Vec::new();
+    }
+    let where_set = |key: &str| match effective.get(key).map(|e| &e.source) {
+        Some(SettingSource::Rule { line }) => format!(" (set by the rule at packer.toml line {line})"),
+        Some(SettingSource::Asset) => " (set in the asset's own settings)".to_string(),
+        Some(SettingSource::Default) | None => String::new(),
+    };
+    let mut out: Vec<Problem> = texture_problems(&values(effective), &manifest.targets)
+        .into_iter()
+        .map(|p| Problem { message: format!("{}{}", p.message, where_set(&p.key)), key: p.key })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+/// An asset's effective settings and the `invalidSetting` errors they
+/// give: what `packer/getAsset` shows and what a build refuses.
+pub fn of_asset(manifest: &Manifest, asset: &Asset) -> (BTreeMap<String, EffectiveSetting>, Vec<Diagnostic>) {
+    let effective = effective(manifest, asset.entry.kind, asset.path(), &asset.entry.settings);
+    let diagnostics = problems(manifest, asset.entry.kind, &effective)
+        .into_iter()
+        .map(|p| {
+            let message = format!("`{}`: setting `{}`: {}", asset.path(), p.key, p.message);
+            Diagnostic::project(Severity::Error, "invalidSetting", message, Some(asset.path().to_string()))
+                .with_asset(Some(asset.id()))
+        })
+        .collect();
+    (effective, diagnostics)
+}
+
+/// The settings a processor reads for `asset` built for `target` (a
+/// texture's `format` reduced to that target's entry, so that another
+/// target's override does not change this target's cache key), or the
+/// `invalidSetting` errors that stop it being built.
+pub fn for_target(manifest: &Manifest, asset: &Asset, target: &Target) -> Result<Map<String, Value>, Vec<Diagnostic>> {
+    let (effective, problems) = of_asset(manifest, asset);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut values = values(&effective);
+    if let Some(Value::Object(formats)) = values.get_mut("format") {
+        formats.retain(|name, _| *name == target.name);
+        if formats.is_empty() {
+            values.remove("format");
+        }
+    }
+    Ok(values)
+}
+
+/// What is wrong with a rule's settings: every key must be a setting of
+/// some kind of asset, with a value it takes.
+pub fn check_rule(settings: &Map<String, Value>, targets: &[Target]) -> Vec<Problem> {
+    texture_problems(settings, targets)
+}
+
+/// A texture's settings checked: the keys and values (by the texture
+/// module, which reads them), and each `format.<target>` against the
+/// declared targets and what their profile can load.
+fn texture_problems(settings: &Map<String, Value>, targets: &[Target]) -> Vec<Problem> {
+    let mut out: Vec<Problem> = match texture::from_settings(settings) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| Problem { key: e.key, message: e.message }).collect(),
+    };
+    if let Some(Value::Object(formats)) = settings.get("format") {
+        for (name, format) in formats {
+            let key = format!("format.{name}");
+            if out.iter().any(|p| p.key == key) {
+                continue;
+            }
+            let Some(target) = targets.iter().find(|t| t.name == *name) else {
+                let declared: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                out.push(Problem {
+                    key,
+                    message: format!("no target `{name}` is declared (the targets are {})", declared.join(", ")),
+                });
+                continue;
+            };
+            let Some(Ok(f)) = format.as_str().map(texture::format::parse::<GpuFormat>) else { continue };
+            let allowed = texture::format::allowed_formats(to_texture_profile(target.profile));
+            if !allowed.contains(&f) {
+                out.push(Problem {
+                    key,
+                    message: format!(
+                        "`{}` is not a format a `{}` target loads; allowed: {}",
+                        f.name(),
+                        target.profile.as_str(),
+                        texture::format::names(allowed)
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The texture module's name for a target profile.
+pub fn to_texture_profile(profile: Profile) -> texture::Profile {
+    match profile {
+        Profile::Desktop => texture::Profile::Desktop,
+        Profile::Mobile => texture::Profile::Mobile,
+        Profile::Uncompressed => texture::Profile::Uncompressed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn manifest(extra: &str) -> Manifest {
+        Manifest::parse(&format!("{}{extra}", Manifest::template("t")), "packer.toml").unwrap()
+    }
+
+    fn own(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn defaults_then_rules_in_order_then_the_asset_each_with_its_source() {
+        let m = manifest(concat!(
+            "\n[[build.targets]]\nname = \"pc\"\nprofile = \"desktop\"\n",
+            "\n[[assets.rules]]\nmatch = [\"assets/ui/**\"]\nsettings = { use = \"ui\", quality = \"high\" }\n",
+            "\n[[assets.rules]]\nmatch = [\"assets/**/*.png\"]\nsettings = { quality = \"fast\", format = { pc = \"bc1\" } }\n",
+        ));
+        let e = effective(&m, Kind::Image, "assets/ui/button.png", &own(json!({"max_size": 256})));
+        let got: Vec<(&str, Value, SettingSource)> =
+            e.iter().map(|(k, v)| (k.as_str(), v.value.clone(), v.source.clone())).collect();
+        let rule = |line| SettingSource::Rule { line };
+        assert_eq!(
+            got,
+            vec![
+                ("format.pc", json!("bc1"), rule(19)),
+                ("max_size", json!(256), SettingSource::Asset),
+                ("mipmaps", json!(false), SettingSource::Default),
+                ("premultiplied_alpha", json!(false), SettingSource::Default),
+                ("quality", json!("fast"), rule(19)),
+                ("use", json!("ui"), rule(15)),
+            ]
+        );
+        assert_eq!(
+            values(&e),
+            own(json!({"format": {"pc": "bc1"}, "max_size": 256, "mipmaps": false, "premultiplied_alpha": false,
+                "quality": "fast", "use": "ui"}))
+        );
+        assert!(problems(&m, Kind::Image, &e).is_empty());
+        // A rule's texture settings leave other kinds alone.
+        let data = effective(&m, Kind::Data, "assets/ui/layout.json", &Map::new());
+        assert!(data.is_empty());
+    }
+
+    #[test]
+    fn a_bad_setting_names_its_key_and_where_it_was_set() {
+        let m = manifest("\n[[assets.rules]]\nmatch = [\"**\"]\nsettings = { use = \"normal\" }\n");
+        let e = effective(&m, Kind::Image, "assets/a.png", &own(json!({"quality": "best", "colour": 1})));
+        let p = problems(&m, Kind::Image, &e);
+        let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["colour", "quality"]);
+        assert!(p[1].message.contains("fast, normal, high"), "{}", p[1].message);
+        assert!(p[1].message.ends_with("(set in the asset's own settings)"), "{}", p[1].message);
+        let e = effective(&m, Kind::Image, "assets/a.png", &own(json!({"format": {"phone": "bc7"}})));
+        let p = problems(&m, Kind::Image, &e);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].key, "format.phone");
+        assert!(p[0].message.contains("no target `phone`"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn a_rule_with_a_bad_setting_makes_the_manifest_invalid_at_its_line() {
+        let text = format!(
+            "{}\n[[assets.rules]]\nmatch = [\"assets/**\"]\nsettings = {{ use = \"colour\" }}\n",
+            Manifest::template("t")
+        );
+        let err = Manifest::parse(&text, "packer.toml").unwrap_err().to_string();
+        assert!(err.starts_with("packer.toml:11:1: [[assets.rules]] setting `use`: "), "{err}");
+        assert!(err.contains("`use`") && err.contains("color, linear, normal, mask, ui"), "{err}");
+        let text = format!(
+            "{}\n[[assets.rules]]\nmatch = [\"assets/**\"]\nsettings = {{ format = {{ desktop = \"astc-4x4\" }} }}\n",
+            Manifest::template("t")
+        );
+        let err = Manifest::parse(&text, "packer.toml").unwrap_err().to_string();
+        assert!(err.contains("format.desktop") && err.contains("bc7"), "{err}");
+    }
+}
