@@ -87,9 +87,10 @@ mod pinned {
     }
 }
 
-/// Pixels per strip before cost weighting: about 0.05 s of the slowest
-/// common case (ISPC BC7) on one core, so cancel lands within ~0.5 s even
-/// with 2 workers finishing their strips.
+/// Texels per strip for cheap encoders; costly ones (BC7 and ASTC at
+/// `high`) get half. From the probe's per-block-row timings at 4096 wide on
+/// white noise, the worst strip is then ~0.25 s on one core (ASTC 4x4
+/// thorough), so a cancel lands within about that on any machine.
 const STRIP_PIXELS: u64 = 64 * 1024;
 
 /// Relative cost per pixel (1 = cheapest); also used for progress weighting.

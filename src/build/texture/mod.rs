@@ -45,7 +45,8 @@ pub struct TextureSettings {
     /// Largest side of level 0; a larger source is downscaled.
     pub max_size: Option<u32>,
     pub quality: Quality,
-    /// Store colour multiplied by alpha.
+    /// Store colour multiplied by alpha (for `color`, `ui` and `linear`;
+    /// normals and masks are data, not colour, and are stored as they are).
     pub premultiplied_alpha: bool,
     /// Per target name, the format that target uses instead of its profile's default.
     pub format: BTreeMap<String, GpuFormat>,
@@ -413,7 +414,7 @@ pub fn decode_level(ktx2: &[u8], level: u32) -> Result<(u32, u32, Vec<u8>), Stri
 /// The smallest level whose larger side is still at least `size` (level 0
 /// when the texture is smaller than `size`), for picking a thumbnail source.
 pub fn nearest_level(width: u32, height: u32, levels: u32, size: u32) -> u32 {
-    let side = |l: u32| (width >> l).max(height >> l).max(1);
+    let side = |l: u32| width.checked_shr(l).unwrap_or(0).max(height.checked_shr(l).unwrap_or(0)).max(1);
     (0..levels.max(1)).take_while(|&l| side(l) >= size).last().unwrap_or(0)
 }
 
