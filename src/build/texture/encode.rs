@@ -87,32 +87,45 @@ mod pinned {
     }
 }
 
-/// Texels per strip for cheap encoders; costly ones (BC7 and ASTC at
-/// `high`) get half. From the probe's per-block-row timings at 4096 wide on
-/// white noise, the worst strip is then ~0.25 s on one core (ASTC 4x4
-/// thorough), so a cancel lands within about that on any machine.
+/// Texels per strip for cheap encoders; costly ones get half. Measured
+/// (release, one core, 1024² with per-texel noise, the slow case), the
+/// slowest strip is then ~0.25 s (ISPC BC7 slow, ASTC thorough), and a
+/// cancel raised in the middle of an ASTC 4x4 `high` cook on 2 threads
+/// returned within 0.24 s.
 const STRIP_PIXELS: u64 = 64 * 1024;
 
-/// Relative cost per pixel (1 = cheapest); also used for progress weighting.
-/// Orders of magnitude from the probe's per-block-row timings on white noise.
+/// From this cost per texel on, strips get half the texels.
+const COSTLY: u64 = 4000;
+
+/// Rough cost of a whole cook (decode, mips, encode of every level) per
+/// level-0 texel, in nanoseconds on one core of the probe machine: the
+/// geometric mean of a smooth and a noisy 1024² image (noise costs ASTC
+/// 2-5x, others little). For progress weights and strip sizes, not promises.
 pub(super) fn cost_per_pixel(format: GpuFormat, quality: Quality) -> u64 {
     use GpuFormat::*;
+    use Quality::*;
     match (format, quality) {
-        (Rgba8, _) | (Bc3, _) => 1,
-        (Bc1 | Bc4 | Bc5, _) => 2,
-        (Bc7, Quality::Fast) => 8,
-        (Bc7, Quality::Normal) => 10,
-        (Bc7, Quality::High) => 150,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::Fast) => 10,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::Normal) => 40,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::High) => 500,
+        (Rgba8 | Bc3, _) => 25,
+        (Bc1 | Bc4 | Bc5, _) => 50,
+        (Bc7, Fast) => 120,
+        (Bc7, Normal) => 380,
+        (Bc7, High) => 10_500,
+        (Astc4x4, Fast) => 700,
+        (Astc4x4, Normal) => 2_700,
+        (Astc4x4, High) => 8_300,
+        (Astc6x6, Fast) => 380,
+        (Astc6x6, Normal) => 1_500,
+        (Astc6x6, High) => 6_100,
+        (Astc8x8, Fast) => 240,
+        (Astc8x8, Normal) => 1_100,
+        (Astc8x8, High) => 5_800,
     }
 }
 
-/// Block rows per strip: the pixel budget, halved for costly encoders, never below one row.
+/// Block rows per strip: the texel budget for the encoder's cost, never below one row.
 fn strip_block_rows(width: u32, format: GpuFormat, quality: Quality) -> u32 {
     let (bw, bh) = format.block_size();
-    let budget = if cost_per_pixel(format, quality) >= 100 { STRIP_PIXELS / 2 } else { STRIP_PIXELS };
+    let budget = if cost_per_pixel(format, quality) >= COSTLY { STRIP_PIXELS / 2 } else { STRIP_PIXELS };
     let row_pixels = u64::from(width.div_ceil(bw) * bw) * u64::from(bh);
     (budget / row_pixels.max(1)).clamp(1, u64::from(u32::MAX)) as u32
 }

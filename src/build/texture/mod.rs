@@ -418,11 +418,11 @@ pub fn nearest_level(width: u32, height: u32, levels: u32, size: u32) -> u32 {
     (0..levels.max(1)).take_while(|&l| side(l) >= size).last().unwrap_or(0)
 }
 
-/// An estimate of the work to cook a `width` x `height` texture with its mip
-/// chain (4/3 of level 0), in units comparable across formats, for progress.
+/// An estimate of the work to cook a `width` x `height` texture (with its
+/// mip chain), in nanoseconds of one core of the probe machine: comparable
+/// across formats and qualities, for progress weights, not a promise.
 pub fn pixel_cost(width: u32, height: u32, format: GpuFormat, quality: Quality) -> u64 {
-    let px = u64::from(width) * u64::from(height);
-    px * encode::cost_per_pixel(format, quality) * 4 / 3
+    u64::from(width) * u64::from(height) * encode::cost_per_pixel(format, quality)
 }
 
 /// A hash of this build's encoders' output: a small fixed image encoded with

@@ -457,39 +457,55 @@ fn a_ktx2_source_that_is_not_a_plain_2d_texture_is_refused_with_the_reason() {
 
 /// Timing figures, not a check: run in release with
 /// `cargo test --release --lib build::texture::tests::cook_timings_1024 -- --ignored --nocapture`.
+/// Two 1024x1024 images: smooth waves, and the same with per-texel noise
+/// (the slow case for every encoder, ASTC most).
 #[test]
 #[ignore = "timings: run in release by hand"]
 fn cook_timings_1024() {
-    let mut s = 5u64;
-    let img = image_from(1024, 1024, |x, y| {
-        let n = xorshift(&mut s).to_le_bytes();
-        let wave = |f: f32, p: f32| ((x as f32 * f + y as f32 * p).sin() * 90.0 + 128.0) as u8;
-        [wave(0.02, 0.011).wrapping_add(n[0] % 24), wave(0.013, 0.03).wrapping_add(n[1] % 24), wave(0.005, 0.007), 255]
-    });
-    let bytes = png(&img);
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        for (profile, f) in [
-            (Profile::Desktop, GpuFormat::Bc1),
-            (Profile::Desktop, GpuFormat::Bc7),
-            (Profile::Mobile, GpuFormat::Astc4x4),
-            (Profile::Mobile, GpuFormat::Astc6x6),
-            (Profile::Mobile, GpuFormat::Astc8x8),
-            (Profile::Uncompressed, GpuFormat::Rgba8),
-        ] {
-            for &quality in Quality::ALL {
-                let mut st = with_format(Use::Color, "t", f);
-                st.quality = quality;
-                let t = std::time::Instant::now();
-                let c = pool.install(|| cook(&bytes, "png", &st, profile, "t", &never)).unwrap();
-                let secs = t.elapsed().as_secs_f64();
-                eprintln!("{threads} thr {f} {quality}: {secs:.3} s, level 0 {:.2} dB", c.psnr.unwrap_or(f64::NAN));
+    for (name, noise_amp) in [("smooth", 1u8), ("noisy", 24)] {
+        let mut s = 5u64;
+        let img = image_from(1024, 1024, |x, y| {
+            let n = xorshift(&mut s).to_le_bytes();
+            let wave = |f: f32, p: f32| ((x as f32 * f + y as f32 * p).sin() * 90.0 + 128.0) as u8;
+            [
+                wave(0.02, 0.011).wrapping_add(n[0] % noise_amp),
+                wave(0.013, 0.03).wrapping_add(n[1] % noise_amp),
+                wave(0.005, 0.007),
+                255,
+            ]
+        });
+        let bytes = png(&img);
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            for (profile, f) in [
+                (Profile::Desktop, GpuFormat::Bc1),
+                (Profile::Desktop, GpuFormat::Bc7),
+                (Profile::Mobile, GpuFormat::Astc4x4),
+                (Profile::Mobile, GpuFormat::Astc6x6),
+                (Profile::Mobile, GpuFormat::Astc8x8),
+                (Profile::Uncompressed, GpuFormat::Rgba8),
+            ] {
+                for &quality in Quality::ALL {
+                    let mut st = with_format(Use::Color, "t", f);
+                    st.quality = quality;
+                    let t = std::time::Instant::now();
+                    let c = pool.install(|| cook(&bytes, "png", &st, profile, "t", &never)).unwrap();
+                    let secs = t.elapsed().as_secs_f64();
+                    let db = c.psnr.unwrap_or(f64::NAN);
+                    eprintln!("{name} {threads} thr {f} {quality}: {secs:.3} s, level 0 {db:.2} dB");
+                }
             }
         }
-        for (profile, use_) in [(Profile::Desktop, Use::Normal), (Profile::Mobile, Use::Normal)] {
-            let t = std::time::Instant::now();
-            let c = pool.install(|| cook(&bytes, "png", &settings(use_), profile, "t", &never)).unwrap();
-            eprintln!("{threads} thr {} normal: {:.3} s", c.format, t.elapsed().as_secs_f64());
-        }
+        // Cancel latency: the flag is raised 0.5 s into the slowest cook.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let mut st = with_format(Use::Color, "t", GpuFormat::Astc4x4);
+        st.quality = Quality::High;
+        let start = std::time::Instant::now();
+        let flag = || start.elapsed().as_secs_f64() > 0.5;
+        let r = pool.install(|| cook(&bytes, "png", &st, Profile::Mobile, "t", &flag));
+        eprintln!(
+            "{name}: astc-4x4 high cancelled 0.5 s in, returned after {:.3} s ({r:?})",
+            start.elapsed().as_secs_f64() - 0.5
+        );
     }
 }
