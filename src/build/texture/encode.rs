@@ -194,6 +194,11 @@ pub fn encode_level(
     LevelEncoder::new(p).encode(img, cancel)
 }
 
+/// Byte offset of row `y` (in usize: a large level overflows u32 arithmetic).
+fn row_start(img: &Rgba8Image, y: u32) -> usize {
+    y as usize * img.width as usize * 4
+}
+
 /// Copies rows `y0..y0 + h` (past the bottom: the last row again) with the
 /// width padded to whole 4-texel blocks by repeating the last column, keeping
 /// the channels `ch` of each texel: the ISPC kernels take whole blocks only.
@@ -202,7 +207,7 @@ fn padded_rows(img: &Rgba8Image, y0: u32, h: u32, ch: &[usize]) -> (Vec<u8>, u32
     let mut buf = Vec::with_capacity((pw * h) as usize * ch.len());
     for y in y0..y0 + h {
         let sy = y.min(img.height - 1);
-        let row = &img.pixels[(sy * img.width * 4) as usize..((sy + 1) * img.width * 4) as usize];
+        let row = &img.pixels[row_start(img, sy)..row_start(img, sy + 1)];
         for x in 0..pw {
             let o = (x.min(img.width - 1) * 4) as usize;
             buf.extend(ch.iter().map(|&c| row[o + c]));
@@ -214,7 +219,7 @@ fn padded_rows(img: &Rgba8Image, y0: u32, h: u32, ch: &[usize]) -> (Vec<u8>, u32
 fn encode_strip(img: &Rgba8Image, p: EncodeParams, y0: u32, h: u32, dst: &mut [u8]) {
     match p.format {
         GpuFormat::Rgba8 => {
-            let start = (y0 * img.width * 4) as usize;
+            let start = row_start(img, y0);
             dst.copy_from_slice(&img.pixels[start..start + dst.len()]);
         }
         GpuFormat::Bc1 => ispc(img, y0, h, &[0, 1, 2, 3], 8, dst, |s, d| {
@@ -387,7 +392,7 @@ impl Astc {
     /// texels of a partial last block row itself, exactly as for the whole image.
     fn encode(&self, img: &Rgba8Image, y0: u32, y1: u32, dst: &mut [u8]) {
         let ctx = self.context();
-        let rows = &img.pixels[(y0 * img.width * 4) as usize..(y1 * img.width * 4) as usize];
+        let rows = &img.pixels[row_start(img, y0)..row_start(img, y1)];
         let mut slice = rows.as_ptr() as *mut std::ffi::c_void;
         let mut image = astc::astcenc_image {
             dim_x: img.width,
