@@ -87,31 +87,45 @@ mod pinned {
     }
 }
 
-/// Pixels per strip before cost weighting: about 0.05 s of the slowest
-/// common case (ISPC BC7) on one core, so cancel lands within ~0.5 s even
-/// with 2 workers finishing their strips.
+/// Texels per strip for cheap encoders; costly ones get half. Measured
+/// (release, one core, 1024² with per-texel noise, the slow case), the
+/// slowest strip is then ~0.25 s (ISPC BC7 slow, ASTC thorough), and a
+/// cancel raised in the middle of an ASTC 4x4 `high` cook on 2 threads
+/// returned within 0.24 s.
 const STRIP_PIXELS: u64 = 64 * 1024;
 
-/// Relative cost per pixel (1 = cheapest); also used for progress weighting.
-/// Orders of magnitude from the probe's per-block-row timings on white noise.
+/// From this cost per texel on, strips get half the texels.
+const COSTLY: u64 = 4000;
+
+/// Rough cost of a whole cook (decode, mips, encode of every level) per
+/// level-0 texel, in nanoseconds on one core of the probe machine: the
+/// geometric mean of a smooth and a noisy 1024² image (noise costs ASTC
+/// 2-5x, others little). For progress weights and strip sizes, not promises.
 pub(super) fn cost_per_pixel(format: GpuFormat, quality: Quality) -> u64 {
     use GpuFormat::*;
+    use Quality::*;
     match (format, quality) {
-        (Rgba8, _) | (Bc3, _) => 1,
-        (Bc1 | Bc4 | Bc5, _) => 2,
-        (Bc7, Quality::Fast) => 8,
-        (Bc7, Quality::Normal) => 10,
-        (Bc7, Quality::High) => 150,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::Fast) => 10,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::Normal) => 40,
-        (Astc4x4 | Astc6x6 | Astc8x8, Quality::High) => 500,
+        (Rgba8 | Bc3, _) => 25,
+        (Bc1 | Bc4 | Bc5, _) => 50,
+        (Bc7, Fast) => 120,
+        (Bc7, Normal) => 380,
+        (Bc7, High) => 10_500,
+        (Astc4x4, Fast) => 700,
+        (Astc4x4, Normal) => 2_700,
+        (Astc4x4, High) => 8_300,
+        (Astc6x6, Fast) => 380,
+        (Astc6x6, Normal) => 1_500,
+        (Astc6x6, High) => 6_100,
+        (Astc8x8, Fast) => 240,
+        (Astc8x8, Normal) => 1_100,
+        (Astc8x8, High) => 5_800,
     }
 }
 
-/// Block rows per strip: the pixel budget, halved for costly encoders, never below one row.
+/// Block rows per strip: the texel budget for the encoder's cost, never below one row.
 fn strip_block_rows(width: u32, format: GpuFormat, quality: Quality) -> u32 {
     let (bw, bh) = format.block_size();
-    let budget = if cost_per_pixel(format, quality) >= 100 { STRIP_PIXELS / 2 } else { STRIP_PIXELS };
+    let budget = if cost_per_pixel(format, quality) >= COSTLY { STRIP_PIXELS / 2 } else { STRIP_PIXELS };
     let row_pixels = u64::from(width.div_ceil(bw) * bw) * u64::from(bh);
     (budget / row_pixels.max(1)).clamp(1, u64::from(u32::MAX)) as u32
 }
@@ -180,6 +194,11 @@ pub fn encode_level(
     LevelEncoder::new(p).encode(img, cancel)
 }
 
+/// Byte offset of row `y` (in usize: a large level overflows u32 arithmetic).
+fn row_start(img: &Rgba8Image, y: u32) -> usize {
+    y as usize * img.width as usize * 4
+}
+
 /// Copies rows `y0..y0 + h` (past the bottom: the last row again) with the
 /// width padded to whole 4-texel blocks by repeating the last column, keeping
 /// the channels `ch` of each texel: the ISPC kernels take whole blocks only.
@@ -188,7 +207,7 @@ fn padded_rows(img: &Rgba8Image, y0: u32, h: u32, ch: &[usize]) -> (Vec<u8>, u32
     let mut buf = Vec::with_capacity((pw * h) as usize * ch.len());
     for y in y0..y0 + h {
         let sy = y.min(img.height - 1);
-        let row = &img.pixels[(sy * img.width * 4) as usize..((sy + 1) * img.width * 4) as usize];
+        let row = &img.pixels[row_start(img, sy)..row_start(img, sy + 1)];
         for x in 0..pw {
             let o = (x.min(img.width - 1) * 4) as usize;
             buf.extend(ch.iter().map(|&c| row[o + c]));
@@ -200,7 +219,7 @@ fn padded_rows(img: &Rgba8Image, y0: u32, h: u32, ch: &[usize]) -> (Vec<u8>, u32
 fn encode_strip(img: &Rgba8Image, p: EncodeParams, y0: u32, h: u32, dst: &mut [u8]) {
     match p.format {
         GpuFormat::Rgba8 => {
-            let start = (y0 * img.width * 4) as usize;
+            let start = row_start(img, y0);
             dst.copy_from_slice(&img.pixels[start..start + dst.len()]);
         }
         GpuFormat::Bc1 => ispc(img, y0, h, &[0, 1, 2, 3], 8, dst, |s, d| {
@@ -373,7 +392,7 @@ impl Astc {
     /// texels of a partial last block row itself, exactly as for the whole image.
     fn encode(&self, img: &Rgba8Image, y0: u32, y1: u32, dst: &mut [u8]) {
         let ctx = self.context();
-        let rows = &img.pixels[(y0 * img.width * 4) as usize..(y1 * img.width * 4) as usize];
+        let rows = &img.pixels[row_start(img, y0)..row_start(img, y1)];
         let mut slice = rows.as_ptr() as *mut std::ffi::c_void;
         let mut image = astc::astcenc_image {
             dim_x: img.width,

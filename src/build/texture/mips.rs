@@ -230,12 +230,12 @@ pub fn level_count(width: u32, height: u32) -> u32 {
 }
 
 /// The full chain from `base` down to 1x1 (next size max(1, floor(n/2)) per
-/// axis, the Vulkan/D3D rule). Level 0 is `base` itself unless the output is
-/// premultiplied and the source is not, when it is premultiplied too.
+/// axis, the Vulkan/D3D rule). Level 0 is `base` itself unless the source's
+/// and the output's alpha conventions differ, when it is converted too.
 /// `keep_going` is asked before each reduction (cancel); `None` when it said no.
 pub fn mip_chain(base: Rgba8Image, f: Filter, keep_going: &dyn Fn() -> bool) -> Option<Vec<Rgba8Image>> {
     let mut cur = to_f32(&base, f);
-    let needs_rewrite = f.output_premultiplied && !f.source_premultiplied && f.premultiply();
+    let needs_rewrite = f.output_premultiplied != f.source_premultiplied && f.premultiply();
     let mut levels = vec![if needs_rewrite { to_rgba8(&cur, f) } else { base }];
     while cur.width > 1 || cur.height > 1 {
         if !keep_going() {
@@ -255,7 +255,7 @@ pub fn mip_chain(base: Rgba8Image, f: Filter, keep_going: &dyn Fn() -> bool) -> 
 /// Level 0 alone, with the output alpha convention applied (for textures
 /// without mips).
 pub fn base_level(base: Rgba8Image, f: Filter) -> Rgba8Image {
-    if f.output_premultiplied && !f.source_premultiplied && f.premultiply() {
+    if f.output_premultiplied != f.source_premultiplied && f.premultiply() {
         to_rgba8(&to_f32(&base, f), f)
     } else {
         base
@@ -335,6 +335,15 @@ mod tests {
         let levels = mip_chain(solid(2, 2, [200, 100, 50, 128]), f, &|| true).unwrap();
         assert_eq!(levels[0].pixels[..4], [100, 50, 25, 128]);
         assert_eq!(levels[1].pixels, [100, 50, 25, 128]);
+    }
+
+    #[test]
+    fn a_premultiplied_source_is_stored_straight_unless_asked() {
+        let f = Filter { source_premultiplied: true, ..filter(Use::Linear) };
+        let levels = mip_chain(solid(2, 2, [100, 50, 25, 128]), f, &|| true).unwrap();
+        assert_eq!(levels[0].pixels[..4], [199, 100, 50, 128]);
+        let f = Filter { output_premultiplied: true, ..f };
+        assert_eq!(base_level(solid(1, 1, [100, 50, 25, 128]), f).pixels, [100, 50, 25, 128]);
     }
 
     #[test]

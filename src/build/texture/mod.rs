@@ -45,7 +45,8 @@ pub struct TextureSettings {
     /// Largest side of level 0; a larger source is downscaled.
     pub max_size: Option<u32>,
     pub quality: Quality,
-    /// Store colour multiplied by alpha.
+    /// Store colour multiplied by alpha (for `color`, `ui` and `linear`;
+    /// normals and masks are data, not colour, and are stored as they are).
     pub premultiplied_alpha: bool,
     /// Per target name, the format that target uses instead of its profile's default.
     pub format: BTreeMap<String, GpuFormat>,
@@ -413,15 +414,15 @@ pub fn decode_level(ktx2: &[u8], level: u32) -> Result<(u32, u32, Vec<u8>), Stri
 /// The smallest level whose larger side is still at least `size` (level 0
 /// when the texture is smaller than `size`), for picking a thumbnail source.
 pub fn nearest_level(width: u32, height: u32, levels: u32, size: u32) -> u32 {
-    let side = |l: u32| (width >> l).max(height >> l).max(1);
+    let side = |l: u32| width.checked_shr(l).unwrap_or(0).max(height.checked_shr(l).unwrap_or(0)).max(1);
     (0..levels.max(1)).take_while(|&l| side(l) >= size).last().unwrap_or(0)
 }
 
-/// An estimate of the work to cook a `width` x `height` texture with its mip
-/// chain (4/3 of level 0), in units comparable across formats, for progress.
+/// An estimate of the work to cook a `width` x `height` texture (with its
+/// mip chain), in nanoseconds of one core of the probe machine: comparable
+/// across formats and qualities, for progress weights, not a promise.
 pub fn pixel_cost(width: u32, height: u32, format: GpuFormat, quality: Quality) -> u64 {
-    let px = u64::from(width) * u64::from(height);
-    px * encode::cost_per_pixel(format, quality) * 4 / 3
+    u64::from(width) * u64::from(height) * encode::cost_per_pixel(format, quality)
 }
 
 /// The work of cooking a `width` x `height` source with `settings` for

@@ -454,3 +454,19 @@ fn a_ktx2_source_that_is_not_a_plain_2d_texture_is_refused_with_the_reason() {
     assert!(refused(patched(32, 4)).contains("4 layers"));
     assert!(refused(patched(12, 143)).contains("vkFormat 143"));
 }
+
+#[test]
+fn a_legacy_bc3_dds_passes_through_as_a_valid_ktx2() {
+    // Any bytes are valid BC3 blocks: 8x8 with 4 levels is 4 + 1 + 1 + 1 blocks of 16 bytes.
+    let header = dds::header::Header::new_image(8, 8, dds::Format::BC3_UNORM).with_mipmap_count(4);
+    let header = dds::header::Header::Dx9(header.to_dx9().expect("BC3 has a DXT5 FourCC"));
+    let mut file = Vec::new();
+    header.write(&mut file).unwrap();
+    file.extend((0..7 * 16).map(|i| (i * 37) as u8));
+    let c = cook(&file, "dds", &settings(Use::Color), Profile::Desktop, "d", &never).unwrap();
+    // A DX9 header does not say sRGB: a colour texture is taken to be.
+    assert_eq!((c.format, c.srgb, c.vk_format, c.levels), (GpuFormat::Bc3, true, 138, 4));
+    assert_valid(&c);
+    let (w, h, px) = decode_level(&c.ktx2, 1).unwrap();
+    assert_eq!((w, h, px.len()), (4, 4, 64));
+}
