@@ -411,3 +411,68 @@ fn each_target_has_its_own_packs_and_switching_back_processes_nothing() {
     assert!(out.contains("build/phone/main.pack"), "{out}");
     assert!(!out.contains("build/pc/"), "{out}");
 }
+
+/// After a build, an image's cooked texture per target is reported and
+/// drawn from the cache; before it, a thumbnail says the texture is not
+/// cooked.
+#[test]
+fn cooked_textures_are_reported_and_drawn_as_the_gpu_gets_them() {
+    let (_dir, root, mut s, pid) = open_sample();
+    let ids = s.call("packer/listAssets", json!({"projectId": pid}))["items"].as_array().unwrap().clone();
+    let id_of = |path: &str| ids.iter().find(|a| a["path"] == path).unwrap()["id"].as_str().unwrap().to_string();
+    let (hero, levels_json) = (id_of("assets/sprites/hero.png"), id_of("assets/data/levels.json"));
+    let thumb = |s: &mut Server, id: &str, size: u32| {
+        s.request("packer/thumbnail", json!({"projectId": pid, "assetId": id, "size": size}))
+    };
+    let e = thumb(&mut s, &hero, 16).unwrap_err();
+    assert_eq!((e["code"].as_i64(), e["data"]["reason"].as_str()), (Some(-32803), Some("notCooked")), "{e}");
+    let asset = s.call("packer/getAsset", json!({"projectId": pid, "assetId": hero}));
+    assert_eq!(asset["cooked"], json!([]));
+    assert_eq!(build(&mut s, &pid)["outcome"], "succeeded");
+
+    let asset = s.call("packer/getAsset", json!({"projectId": pid, "assetId": hero}));
+    let cooked = &asset["cooked"][0];
+    assert_eq!(asset["cooked"].as_array().unwrap().len(), 1, "{asset}");
+    assert_eq!((cooked["target"].as_str(), cooked["format"].as_str()), (Some("desktop"), Some("bc7")));
+    assert_eq!((cooked["vkFormat"].as_u64(), cooked["srgb"].as_bool()), (Some(146), Some(true)));
+    assert_eq!(
+        (cooked["width"].as_u64(), cooked["height"].as_u64(), cooked["levels"].as_u64()),
+        (Some(32), Some(32), Some(6))
+    );
+    assert!(cooked["psnr"].as_f64().unwrap() >= 40.0, "{cooked}");
+    assert_eq!(asset["effectiveSettings"]["use"], json!({"value": "color", "source": {"kind": "default"}}));
+
+    // Level 0 drawn at its own size is the source, give or take BC7's error.
+    use base64::Engine;
+    let decode = |t: &Value| {
+        let png = base64::engine::general_purpose::STANDARD.decode(t["png"].as_str().unwrap()).unwrap();
+        image::load_from_memory(&png).unwrap().to_rgba8()
+    };
+    let full = thumb(&mut s, &hero, 32).unwrap();
+    assert_eq!(
+        (full["level"].as_u64(), full["width"].as_u64(), full["format"].as_str()),
+        (Some(0), Some(32), Some("bc7"))
+    );
+    let drawn = decode(&full);
+    let source = image::open(root.join("assets/sprites/hero.png")).unwrap().to_rgba8();
+    let mse =
+        drawn.as_raw().iter().zip(source.as_raw()).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum::<f64>()
+            / drawn.as_raw().len() as f64;
+    let psnr = 10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10();
+    assert!(psnr >= 35.0, "the thumbnail is the cooked texture: {psnr:.1} dB");
+    let small = thumb(&mut s, &hero, 10).unwrap();
+    assert_eq!(
+        (small["level"].as_u64(), small["width"].as_u64(), small["height"].as_u64()),
+        (Some(1), Some(10), Some(10))
+    );
+    assert_eq!(decode(&small).dimensions(), (10, 10));
+
+    let e = thumb(&mut s, &levels_json, 16).unwrap_err();
+    assert_eq!((e["code"].as_i64(), e["data"]["field"].as_str()), (Some(-32602), Some("assetId")), "{e}");
+    let e = thumb(&mut s, &hero, 0).unwrap_err();
+    assert_eq!(e["data"]["field"], "size", "{e}");
+    let e = s
+        .request("packer/thumbnail", json!({"projectId": pid, "assetId": hero, "size": 8, "target": "ps9"}))
+        .unwrap_err();
+    assert_eq!(e["data"]["field"], "target", "{e}");
+}

@@ -268,6 +268,32 @@ class ContentModifiedData(TypedDict):
     generation: Generation
 
 
+class _CookedTextureRequired(TypedDict):
+    # The KTX2 file's size.
+    bytes: int
+    # The GPU format: `bc1`, `bc3`, `bc4`, `bc5`, `bc7`, `astc-4x4`, `astc-6x6`, `astc-8x8` or `rgba8`.
+    format: str
+    height: int
+    levels: int
+    profile: Profile
+    # Whether the format is the sRGB variant (the GPU decodes to linear light).
+    srgb: bool
+    target: str
+    # The KTX2 header's `vkFormat`.
+    vkFormat: int
+    # Level 0's size in pixels.
+    width: int
+
+
+class CookedTexture(_CookedTextureRequired, total=False):
+    """What a build cooked of an image for one target."""
+
+    # Level 0's PSNR in dB against the image that was encoded, decoded by
+    # a decoder other than the encoder; absent for RGBA8 and for a source
+    # passed through.
+    psnr: float
+
+
 class CountsByKind(TypedDict):
     """Counts per kind: every kind is present."""
 
@@ -723,7 +749,7 @@ class ExternalChangeInfo(TypedDict):
 
 
 # Why a request failed (-32803).
-FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
+FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataNotCooked", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
 
 
 class FailedDataNoFolder(TypedDict):
@@ -766,6 +792,12 @@ class FailedDataOwnerChanged(TypedDict):
     """The owner changed while the request was forwarded."""
 
     reason: Literal["ownerChanged"]
+
+
+class FailedDataNotCooked(TypedDict):
+    """The asset has not been cooked for the target as it is now: build it first."""
+
+    reason: Literal["notCooked"]
 
 
 class _FailedDataManifestInvalidRequired(TypedDict):
@@ -863,6 +895,9 @@ class GetAssetResult(TypedDict):
     """`packer/getAsset`."""
 
     asset: Asset
+    # An image's texture for each target a build cooked it for as it is
+    # now (source and settings), in target order; empty for other kinds.
+    cooked: List[CookedTexture]
     # The settings a build uses for the asset, by key (a texture's `format`
     # by target: `format.<target>`), each with where it was set.
     effectiveSettings: Dict[str, EffectiveSetting]
@@ -1186,8 +1221,12 @@ class PackerCapabilities(TypedDict):
     mutationKinds: List[str]
     # Every notification the server sends.
     notifications: List[str]
+    # Every `profile` a `[[build.targets]]` may have.
+    profiles: List[Profile]
     # Bumped when a change would break a client written for an older one.
     protocolVersion: int
+    # Every texture format a target's `format` setting may name, by profile.
+    textureFormats: Dict[str, List[str]]
 
 
 class PreviewParams(TypedDict):

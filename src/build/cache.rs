@@ -256,6 +256,12 @@ pub struct LocalCache {
 }
 
 impl LocalCache {
+    /// Where the index of the cache under `state_dir` is (what changes when
+    /// a build or a prune changed the cache).
+    pub fn index_path(state_dir: &Path) -> PathBuf {
+        state_dir.join("cache").join(INDEX_FILE)
+    }
+
     /// Loads the cache's index (empty when absent or damaged).
     pub fn open(state_dir: &Path) -> LocalCache {
         let dir = state_dir.join("cache");

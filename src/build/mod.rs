@@ -12,6 +12,8 @@
 
 pub mod cache;
 pub mod commit;
+pub mod cooked;
+pub mod memory;
 pub mod pack;
 pub mod process;
 pub mod remote;
@@ -231,7 +233,7 @@ pub fn asset_problems(
         }
     };
     let mut problems: Vec<Diagnostic> = assets.iter().filter_map(|a| misplaced(manifest, a)).collect();
-    problems.extend(workers().install(|| {
+    problems.extend(workers(thread_count(manifest)).install(|| {
         assets
             .par_iter()
             .filter(|a| matches!(a.status, Status::Ok | Status::Invalid) && !judged(a))
@@ -311,25 +313,45 @@ impl EntrySource for FromCache<'_> {
     }
 }
 
-/// The threads that process a build's assets: one per core, at a lower
-/// scheduling priority than the rest of the process, so that a build using
-/// every core does not make the answers to reads wait (measured: the read
-/// p99 during a build was 9 times the idle one on two cores).
-fn workers() -> &'static rayon::ThreadPool {
-    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("packer-build-{i}"))
-            .start_handler(|_| {
-                // On Linux a nice value belongs to the calling thread alone.
-                // Best effort: at the usual priority, a build is only slower
-                // to give way.
-                // SAFETY: setpriority takes plain integers and changes no memory.
-                let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-            })
-            .build()
-            .expect("the build's worker threads start")
-    })
+/// How many threads process a build's assets: `STUDIO_PACKER_THREADS` when
+/// it is set to a number from 1 to 1024 (a machine's say over a project's),
+/// else `[build] threads`, else one per core. The bytes built never depend
+/// on it.
+pub fn thread_count(manifest: &manifest::Manifest) -> usize {
+    let from_env = std::env::var("STUDIO_PACKER_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok());
+    from_env
+        .filter(|n| (1..=manifest::MAX_THREADS).contains(n))
+        .or(manifest.threads)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The threads that process a build's assets, `threads` of them, made once
+/// per count: at a lower scheduling priority than the rest of the process,
+/// so that a build using every core does not make the answers to reads
+/// wait (measured: the read p99 during a build was 9 times the idle one on
+/// two cores).
+fn workers(threads: usize) -> &'static rayon::ThreadPool {
+    static POOLS: Mutex<Vec<(usize, &'static rayon::ThreadPool)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().expect("pools lock");
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return pool;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("packer-build-{i}"))
+        .start_handler(|_| {
+            // On Linux a nice value belongs to the calling thread alone.
+            // Best effort: at the usual priority, a build is only slower
+            // to give way.
+            // SAFETY: setpriority takes plain integers and changes no memory.
+            let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+        })
+        .build()
+        .expect("the build's worker threads start");
+    // Kept for the life of the process: a handful of counts at most.
+    let pool: &'static rayon::ThreadPool = Box::leak(Box::new(pool));
+    pools.push((threads, pool));
+    pool
 }
 
 /// Runs a build of the project's current snapshot: of target `target`, or
@@ -383,7 +405,8 @@ fn build_target(
     // packs (hashing every byte) included: reads keep their answers quick.
     // What only waits (the remote's uploads) waits on the lane's thread,
     // not on a worker other projects' builds share.
-    let built = match workers().install(|| build_in_pool(project, op, clean, snap, target)) {
+    let pool = workers(thread_count(&snap.manifest));
+    let built = match pool.install(|| build_in_pool(project, op, clean, snap, target)) {
         Ran::Answered(outcome) => return *outcome,
         Ran::Built(built) => built,
     };
@@ -972,6 +995,7 @@ impl<'a> Build<'a> {
             processed: AtomicU64::new(0),
             target: self.target,
             warnings: Mutex::new(Vec::new()),
+            memory: memory::Budget::new(memory::DEFAULT_BUDGET),
         };
         processing.progress.report(true);
         let outcomes = processing.every_unit();
@@ -1190,6 +1214,16 @@ fn work(a: &Asset, settings: &Map<String, Value>, target: &manifest::Target) -> 
     texture::work(w, h, &t, settings::to_texture_profile(target.profile), &target.name)
 }
 
+/// The memory processing `a` holds at its peak: a texture's pixels (from
+/// the size its header gave when the file was looked at) times what a cook
+/// holds per pixel; any other asset's bytes, twice.
+fn memory_of(a: &Asset) -> u64 {
+    match (a.entry.kind, a.metadata.width, a.metadata.height) {
+        (Kind::Image, Some(w), Some(h)) => u64::from(w) * u64::from(h) * memory::BYTES_PER_PIXEL,
+        _ => a.entry.size.saturating_mul(2),
+    }
+}
+
 /// An asset's entry in a pack, as the cache stores its processed form (its
 /// offset is the layout's to set).
 fn pack_entry(a: &Asset, meta: &StoredMeta) -> PackEntry {
@@ -1280,6 +1314,8 @@ struct Processing<'a> {
     target: &'a manifest::Target,
     /// What processing had to say of the units processed here.
     warnings: Mutex<Vec<Diagnostic>>,
+    /// Memory the units being processed may hold at once.
+    memory: memory::Budget,
 }
 
 impl Processing<'_> {
@@ -1299,34 +1335,34 @@ impl Processing<'_> {
         outcomes
     }
 
+    // These run on the build's workers already (see `build_target`).
+
     /// The units the local cache holds (none for a clean build), by unit.
     fn look_up_local_cache(&self) -> Answers {
-        workers().install(|| {
-            self.units
-                .par_iter()
-                .map(|unit| {
-                    let cached = if self.clean { None } else { self.cache.get(&unit.key) };
-                    cached.map(|meta| self.finished(unit, meta))
-                })
-                .collect()
-        })
+        self.units
+            .par_iter()
+            .map(|unit| {
+                let cached = if self.clean { None } else { self.cache.get(&unit.key) };
+                cached.map(|meta| self.finished(unit, meta))
+            })
+            .collect()
     }
 
     /// The units at `missing`: looked up in the remote cache, when there is
     /// one, as many at once as it takes; processed otherwise.
     fn fetch_or_process(&self, missing: &[usize]) -> Vec<(usize, Result<StoredMeta, UnitError>)> {
-        workers().install(|| match self.remote {
+        match self.remote {
             Some(r) if !self.clean && !missing.is_empty() => {
                 let lookups = r.lookups(missing.iter().map(|&i| (i, self.units[i].key)).collect());
                 lookups.par_bridge().map(|(i, fetched)| (i, self.work(i, Some(fetched)))).collect()
             }
             _ => missing.par_iter().map(|&i| (i, self.work(i, None))).collect(),
-        })
+        }
     }
 
     /// The units at `indices`, processed.
     fn process_each(&self, indices: &[usize]) -> Vec<(usize, Result<StoredMeta, UnitError>)> {
-        workers().install(|| indices.par_iter().map(|&i| (i, self.work(i, None))).collect())
+        indices.par_iter().map(|&i| (i, self.work(i, None))).collect()
     }
 
     /// A unit the local cache lacks: from the remote when it has it
@@ -1338,6 +1374,11 @@ impl Processing<'_> {
         let unit = &self.units[i];
         if let Some(meta) = self.accept_from_remote(unit, fetched) {
             return self.finished(unit, meta);
+        }
+        // Within the build's bound on pixels in memory (see `memory`).
+        let _share = self.memory.take(memory_of(&unit.asset));
+        if self.cancelled() {
+            return Err(UnitError::Cancelled);
         }
         // A long unit (a large texture) looks between its strips.
         let cancelled = || self.stop.load(Ordering::Relaxed) || self.op.is_cancel_requested();

@@ -207,6 +207,12 @@ fn texture_problems(settings: &Map<String, Value>, targets: &[Target]) -> Vec<Pr
     out
 }
 
+/// The formats a target of `profile` may name in a texture's `format`.
+pub fn format_names(profile: Profile) -> Vec<String> {
+    let allowed = texture::format::allowed_formats(to_texture_profile(profile));
+    allowed.iter().map(|f| f.name().to_string()).collect()
+}
+
 /// The texture module's name for a target profile.
 pub fn to_texture_profile(profile: Profile) -> texture::Profile {
     match profile {

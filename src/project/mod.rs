@@ -123,6 +123,8 @@ pub struct Project {
     retry_scheduled: std::sync::atomic::AtomicBool,
     /// Source-control operations in progress (see `external.rs`).
     pub external: external::ExternalChanges,
+    /// The processing cache as reads last saw it (see `build::cooked`).
+    pub cooked: crate::build::cooked::CacheView,
 }
 
 /// What the packer last saw of files on disk.
@@ -575,6 +577,7 @@ impl Project {
             last_build: Mutex::new(Default::default()),
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
             external: external::ExternalChanges::default(),
+            cooked: Default::default(),
         })
     }
 

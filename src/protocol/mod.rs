@@ -63,7 +63,8 @@ pub const METHODS: &[Method] = &[
     read("packer/listProjects", true),
     read("packer/summary", false),
     read("packer/listAssets", false),
-    read("packer/getAsset", false),
+    read("packer/getAsset", true),
+    read("packer/thumbnail", true),
     read("packer/diagnostics", false),
     read("packer/divergence", false),
     read("packer/previewMutation", true),
@@ -144,6 +145,7 @@ pub enum Request {
     Summary(ProjectParams),
     ListAssets(ListAssetsParams),
     GetAsset(GetAssetParams),
+    Thumbnail(ThumbnailParams),
     Diagnostics(DiagnosticsParams),
     Divergence(ProjectParams),
     PreviewMutation(PreviewParams),
@@ -174,6 +176,7 @@ impl Request {
             "packer/summary" => Request::Summary(decode(params)?),
             "packer/listAssets" => Request::ListAssets(decode(params)?),
             "packer/getAsset" => Request::GetAsset(decode(params)?),
+            "packer/thumbnail" => Request::Thumbnail(decode(params)?),
             "packer/diagnostics" => Request::Diagnostics(decode(params)?),
             "packer/divergence" => Request::Divergence(decode(params)?),
             "packer/previewMutation" => Request::PreviewMutation(decode(params)?),
@@ -223,6 +226,7 @@ impl Request {
             Request::Summary(_) => "packer/summary",
             Request::ListAssets(_) => "packer/listAssets",
             Request::GetAsset(_) => "packer/getAsset",
+            Request::Thumbnail(_) => "packer/thumbnail",
             Request::Diagnostics(_) => "packer/diagnostics",
             Request::Divergence(_) => "packer/divergence",
             Request::PreviewMutation(_) => "packer/previewMutation",
@@ -245,6 +249,22 @@ impl Request {
 /// to another process before its params are decoded.
 pub fn is_commit_bearing_method(name: &str) -> bool {
     method(name).is_some_and(|m| m.lane)
+}
+
+/// `packer/thumbnail`: a picture of an image as a target's GPU shows it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThumbnailParams {
+    #[serde(deserialize_with = "limits::name")]
+    pub project_id: String,
+    #[serde(deserialize_with = "limits::name")]
+    pub asset_id: String,
+    /// The longest side wanted, in pixels (1 to 1024).
+    #[schemars(range(min = 1, max = 1024))]
+    pub size: u32,
+    /// A `name` of `[[build.targets]]`; the first declared target when absent.
+    #[serde(default, deserialize_with = "limits::opt_name")]
+    pub target: Option<String>,
 }
 
 /// `packer/beginExternalChange`: a source-control operation begins.

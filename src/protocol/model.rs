@@ -140,6 +140,10 @@ pub struct PackerCapabilities {
     pub mutation_kinds: Vec<String>,
     /// Every `kind` of `packer/event` the server sends.
     pub event_kinds: Vec<String>,
+    /// Every `profile` a `[[build.targets]]` may have.
+    pub profiles: Vec<Profile>,
+    /// Every texture format a target's `format` setting may name, by profile.
+    pub texture_formats: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -349,6 +353,53 @@ pub struct GetAssetResult {
     /// Each effective setting the asset's kind cannot use (`invalidSetting`
     /// errors naming the key and where it was set): a build fails on them.
     pub setting_problems: Vec<Diagnostic>,
+    /// An image's texture for each target a build cooked it for as it is
+    /// now (source and settings), in target order; empty for other kinds.
+    pub cooked: Vec<CookedTexture>,
+}
+
+/// What a build cooked of an image for one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct CookedTexture {
+    pub target: String,
+    pub profile: Profile,
+    /// The GPU format: `bc1`, `bc3`, `bc4`, `bc5`, `bc7`, `astc-4x4`, `astc-6x6`, `astc-8x8` or `rgba8`.
+    pub format: String,
+    /// Whether the format is the sRGB variant (the GPU decodes to linear light).
+    pub srgb: bool,
+    /// The KTX2 header's `vkFormat`.
+    pub vk_format: u32,
+    /// Level 0's size in pixels.
+    pub width: u32,
+    pub height: u32,
+    pub levels: u32,
+    /// The KTX2 file's size.
+    pub bytes: u64,
+    /// Level 0's PSNR in dB against the image that was encoded, decoded by
+    /// a decoder other than the encoder; absent for RGBA8 and for a source
+    /// passed through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psnr: Option<f64>,
+}
+
+/// `packer/thumbnail`: a picture of a cooked texture as the target's GPU
+/// shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ThumbnailResult {
+    pub target: String,
+    /// The GPU format it was decoded from.
+    pub format: String,
+    /// The mip level it was decoded from.
+    pub level: u32,
+    /// The picture's size: at most the asked `size` on its longer side.
+    pub width: u32,
+    pub height: u32,
+    /// A PNG file (8-bit RGBA), base64.
+    pub png: String,
 }
 
 /// One effective setting of an asset.
@@ -1206,6 +1257,8 @@ pub enum FailedData {
     OwnerUnreachable {},
     /// The owner changed while the request was forwarded.
     OwnerChanged {},
+    /// The asset has not been cooked for the target as it is now: build it first.
+    NotCooked {},
     /// packer.toml does not parse or does not validate.
     #[serde(rename_all = "camelCase")]
     ManifestInvalid {

@@ -260,6 +260,30 @@ export interface ContentModifiedData {
   generation: Generation;
 }
 
+/** What a build cooked of an image for one target. */
+export interface CookedTexture {
+  /** The KTX2 file's size. */
+  bytes: number;
+  /** The GPU format: `bc1`, `bc3`, `bc4`, `bc5`, `bc7`, `astc-4x4`, `astc-6x6`, `astc-8x8` or `rgba8`. */
+  format: string;
+  height: number;
+  levels: number;
+  profile: Profile;
+  /**
+   * Level 0's PSNR in dB against the image that was encoded, decoded by
+   * a decoder other than the encoder; absent for RGBA8 and for a source
+   * passed through.
+   */
+  psnr?: number;
+  /** Whether the format is the sRGB variant (the GPU decodes to linear light). */
+  srgb: boolean;
+  target: string;
+  /** The KTX2 header's `vkFormat`. */
+  vkFormat: number;
+  /** Level 0's size in pixels. */
+  width: number;
+}
+
 /** Counts per kind: every kind is present. */
 export interface CountsByKind {
   audio: number;
@@ -721,6 +745,7 @@ export type FailedData =
   | FailedDataAttached
   | FailedDataOwnerUnreachable
   | FailedDataOwnerChanged
+  | FailedDataNotCooked
   | FailedDataManifestInvalid
   | FailedDataStateFolderRefused
   | FailedDataApplyFailed
@@ -759,6 +784,11 @@ export interface FailedDataOwnerUnreachable {
 /** The owner changed while the request was forwarded. */
 export interface FailedDataOwnerChanged {
   reason: "ownerChanged";
+}
+
+/** The asset has not been cooked for the target as it is now: build it first. */
+export interface FailedDataNotCooked {
+  reason: "notCooked";
 }
 
 /** packer.toml does not parse or does not validate. */
@@ -856,6 +886,11 @@ export interface GetAssetParams {
 /** `packer/getAsset`. */
 export interface GetAssetResult {
   asset: Asset;
+  /**
+   * An image's texture for each target a build cooked it for as it is
+   * now (source and settings), in target order; empty for other kinds.
+   */
+  cooked: CookedTexture[];
   /**
    * The settings a build uses for the asset, by key (a texture's `format`
    * by target: `format.<target>`), each with where it was set.
@@ -1158,8 +1193,12 @@ export interface PackerCapabilities {
   mutationKinds: string[];
   /** Every notification the server sends. */
   notifications: string[];
+  /** Every `profile` a `[[build.targets]]` may have. */
+  profiles: Profile[];
   /** Bumped when a change would break a client written for an older one. */
   protocolVersion: number;
+  /** Every texture format a target's `format` setting may name, by profile. */
+  textureFormats: Record<string, string[]>;
 }
 
 export interface PreviewParams {

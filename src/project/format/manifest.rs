@@ -13,6 +13,9 @@ use crate::project::model::paths;
 
 pub const MANIFEST_FILE: &str = "packer.toml";
 
+/// The most threads a build may be given (`[build] threads`, `STUDIO_PACKER_THREADS`).
+pub const MAX_THREADS: usize = 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error(
@@ -208,6 +211,7 @@ struct RawBuild {
     zstd_level: i32,
     #[serde(default)]
     targets: Vec<RawTarget>,
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +234,8 @@ pub enum Profile {
 }
 
 impl Profile {
+    pub const ALL: &[Profile] = &[Profile::Desktop, Profile::Mobile, Profile::Uncompressed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Desktop => "desktop",
@@ -256,7 +262,13 @@ struct RawPack {
 
 impl Default for RawBuild {
     fn default() -> Self {
-        RawBuild { output: default_output(), packs: Vec::new(), zstd_level: default_level(), targets: Vec::new() }
+        RawBuild {
+            output: default_output(),
+            packs: Vec::new(),
+            zstd_level: default_level(),
+            targets: Vec::new(),
+            threads: None,
+        }
     }
 }
 
@@ -309,6 +321,8 @@ pub struct Manifest {
     /// The targets a build cooks for, in file order; `desktop` alone when
     /// none is declared.
     pub targets: Vec<Target>,
+    /// Threads a build processes assets on (`None`: one per core).
+    pub threads: Option<usize>,
     pub cache: CacheSettings,
 }
 
@@ -392,10 +406,14 @@ impl Manifest {
             ));
         }
         let targets = targets(&raw.build.targets, text, file)?;
+        if raw.build.threads.is_some_and(|n| !(1..=MAX_THREADS).contains(&n)) {
+            return Err(invalid("threads", format!("`build.threads` must be 1 to {MAX_THREADS}")));
+        }
         let rules = rules(raw.assets.rules, &targets, text, file)?;
         let cache = cache_settings(raw.cache, &invalid)?;
         Ok(Manifest {
             targets,
+            threads: raw.build.threads,
             rules,
             cache,
             name: raw.project.name,

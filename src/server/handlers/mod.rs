@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::connection::Connection;
+use crate::project::format::manifest::Profile;
 use crate::project::write::mutation;
 use crate::protocol::model::{
     ExperimentalCapabilities, InitializeResult, ListProjectsResult, OperationsResult, PackerCapabilities, ProjectInfo,
@@ -53,6 +54,11 @@ pub fn initialize() -> Value {
                     notifications: strings(protocol::NOTIFICATIONS),
                     mutation_kinds: strings(mutation::KINDS),
                     event_kinds: strings(protocol::EVENT_KINDS),
+                    profiles: Profile::ALL.to_vec(),
+                    texture_formats: Profile::ALL
+                        .iter()
+                        .map(|p| (p.as_str().to_string(), crate::build::settings::format_names(*p)))
+                        .collect(),
                 },
             },
         },
@@ -82,7 +88,30 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
             answer(project.summary(&project.snapshot()))
         }
         Request::ListAssets(p) => answer(snapshot::list_assets(&server.project(&p.project_id)?.snapshot(), &p)?),
-        Request::GetAsset(p) => answer(snapshot::get_asset(&server.project(&p.project_id)?.snapshot(), &p)?),
+        Request::GetAsset(p) => {
+            let project = server.project(&p.project_id)?;
+            let snap = project.snapshot();
+            let mut result = snapshot::get_asset(&snap, &p)?;
+            result.cooked = crate::build::cooked::of_asset(&project.cooked, &project.state_dir(), &snap, &result.asset);
+            answer(result)
+        }
+        Request::Thumbnail(p) => {
+            let project = server.project(&p.project_id)?;
+            let snap = project.snapshot();
+            let asset = snapshot::find_asset(&snap, &p.asset_id)?;
+            if !(1..=crate::build::cooked::MAX_THUMBNAIL).contains(&p.size) {
+                let msg = format!("invalid params: `size`: {} is not from 1 to 1024", p.size);
+                return Err(RpcError::invalid_params("size", msg));
+            }
+            answer(crate::build::cooked::thumbnail(
+                &project.cooked,
+                &project.state_dir(),
+                &snap,
+                asset,
+                p.size,
+                p.target.as_deref(),
+            )?)
+        }
         Request::Diagnostics(p) => answer(snapshot::diagnostics(&server.project(&p.project_id)?.snapshot(), &p)?),
         Request::PreviewMutation(p) => {
             let project = server.project(&p.project_id)?;

@@ -20,7 +20,8 @@ use crate::transport::RpcError;
 pub fn get_asset(snap: &Snapshot, p: &GetAssetParams) -> Result<GetAssetResult, RpcError> {
     let asset = find_asset(snap, &p.asset_id)?.clone();
     let (effective_settings, setting_problems) = crate::build::settings::of_asset(&snap.manifest, &asset);
-    Ok(GetAssetResult { generation: snap.generation, asset, effective_settings, setting_problems })
+    let cooked = Vec::new();
+    Ok(GetAssetResult { generation: snap.generation, asset, effective_settings, setting_problems, cooked })
 }
 
 /// `packer/diagnostics`: the project's, or one asset's.
@@ -37,7 +38,7 @@ pub fn divergence(snap: &Snapshot) -> DivergenceResult {
     DivergenceResult { generation: snap.generation, state: snap.divergence_state(), items: snap.divergence.clone() }
 }
 
-fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, RpcError> {
+pub fn find_asset<'a>(snap: &'a Snapshot, asset_id: &str) -> Result<&'a Arc<Asset>, RpcError> {
     snap.asset(asset_id).ok_or_else(|| {
         RpcError::invalid_params(
             "assetId",
