@@ -1538,6 +1538,37 @@ class TargetBuild(TypedDict):
 TerminalState = Literal["succeeded", "failed", "cancelled", "rejected"]
 
 
+class _ThumbnailParamsRequired(TypedDict):
+    assetId: str
+    projectId: str
+    # The longest side wanted, in pixels (1 to 1024).
+    size: int
+
+
+class ThumbnailParams(_ThumbnailParamsRequired, total=False):
+    """`packer/thumbnail`: a picture of an image as a target's GPU shows it."""
+
+    # A `name` of `[[build.targets]]`; the first declared target when absent.
+    target: Optional[str]
+
+
+class ThumbnailResult(TypedDict):
+    """`packer/thumbnail`: a picture of a cooked texture as the target's GPU
+    shows it.
+    """
+
+    # The GPU format it was decoded from.
+    format: str
+    height: int
+    # The mip level it was decoded from.
+    level: int
+    # A PNG file (8-bit RGBA), base64.
+    png: str
+    target: str
+    # The picture's size: at most the asked `size` on its longer side.
+    width: int
+
+
 class _TruncatedRequired(TypedDict):
     blockers: int
     filesystemMutations: int
@@ -1638,6 +1669,7 @@ METHODS = (
     {"name": "packer/summary", "lane": False, "cancellable": False},
     {"name": "packer/listAssets", "lane": False, "cancellable": False},
     {"name": "packer/getAsset", "lane": False, "cancellable": False},
+    {"name": "packer/thumbnail", "lane": False, "cancellable": False},
     {"name": "packer/diagnostics", "lane": False, "cancellable": False},
     {"name": "packer/divergence", "lane": False, "cancellable": False},
     {"name": "packer/previewMutation", "lane": False, "cancellable": False},
@@ -1808,11 +1840,18 @@ class Client:
         return cast(ListAssetsResult, self.request("packer/listAssets", params))
 
     def get_asset(self, params: GetAssetParams) -> GetAssetResult:
-        """One asset with its metadata, status and diagnostics.
+        """One asset with its metadata, status, diagnostics, effective settings and cooked textures.
 
         `packer/getAsset`
         """
         return cast(GetAssetResult, self.request("packer/getAsset", params))
+
+    def thumbnail(self, params: ThumbnailParams) -> ThumbnailResult:
+        """A PNG of an image's cooked texture for a target, as its GPU shows it.
+
+        `packer/thumbnail`
+        """
+        return cast(ThumbnailResult, self.request("packer/thumbnail", params))
 
     def diagnostics(self, params: DiagnosticsParams) -> DiagnosticsResult:
         """The project's diagnostics, or one asset's.

@@ -92,7 +92,13 @@ pub fn model() -> Value {
             name: "packer/getAsset",
             params: Some(def::<GetAssetParams>(r)),
             result: Some(def::<GetAssetResult>(w)),
-            doc: "One asset with its metadata, status and diagnostics.",
+            doc: "One asset with its metadata, status, diagnostics, effective settings and cooked textures.",
+        },
+        Row {
+            name: "packer/thumbnail",
+            params: Some(def::<ThumbnailParams>(r)),
+            result: Some(def::<ThumbnailResult>(w)),
+            doc: "A PNG of an image's cooked texture for a target, as its GPU shows it.",
         },
         Row {
             name: "packer/diagnostics",

@@ -1490,6 +1490,33 @@ export interface TargetBuild {
 /** A terminal state of an operation. */
 export type TerminalState = "succeeded" | "failed" | "cancelled" | "rejected";
 
+/** `packer/thumbnail`: a picture of an image as a target's GPU shows it. */
+export interface ThumbnailParams {
+  assetId: string;
+  projectId: string;
+  /** The longest side wanted, in pixels (1 to 1024). */
+  size: number;
+  /** A `name` of `[[build.targets]]`; the first declared target when absent. */
+  target?: string | null;
+}
+
+/**
+ * `packer/thumbnail`: a picture of a cooked texture as the target's GPU
+ * shows it.
+ */
+export interface ThumbnailResult {
+  /** The GPU format it was decoded from. */
+  format: string;
+  height: number;
+  /** The mip level it was decoded from. */
+  level: number;
+  /** A PNG file (8-bit RGBA), base64. */
+  png: string;
+  target: string;
+  /** The picture's size: at most the asked `size` on its longer side. */
+  width: number;
+}
+
 /**
  * Present only when a list of the answer holds more than `limit` entries.
  * Each list then holds its first `limit` entries, in order, and this
@@ -1601,8 +1628,10 @@ export interface Requests {
   "packer/summary": { params: ProjectParams; result: Summary };
   /** A page of assets in path order, filtered. */
   "packer/listAssets": { params: ListAssetsParams; result: ListAssetsResult };
-  /** One asset with its metadata, status and diagnostics. */
+  /** One asset with its metadata, status, diagnostics, effective settings and cooked textures. */
   "packer/getAsset": { params: GetAssetParams; result: GetAssetResult };
+  /** A PNG of an image's cooked texture for a target, as its GPU shows it. */
+  "packer/thumbnail": { params: ThumbnailParams; result: ThumbnailResult };
   /** The project's diagnostics, or one asset's. */
   "packer/diagnostics": { params: DiagnosticsParams; result: DiagnosticsResult };
   /** Every difference between disk and registry. */
@@ -1652,6 +1681,7 @@ export const METHODS = [
   { name: "packer/summary", lane: false, cancellable: false },
   { name: "packer/listAssets", lane: false, cancellable: false },
   { name: "packer/getAsset", lane: false, cancellable: false },
+  { name: "packer/thumbnail", lane: false, cancellable: false },
   { name: "packer/diagnostics", lane: false, cancellable: false },
   { name: "packer/divergence", lane: false, cancellable: false },
   { name: "packer/previewMutation", lane: false, cancellable: false },
