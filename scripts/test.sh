@@ -75,7 +75,7 @@ STUDIO_PACKER_BIN="$root/target/debug/studio-packer" PROJECT="$project" \
 cat "$log"
 echo
 # run.lua prints `ok ...` per check, `FAILED: ...` and exits non-zero on a failure.
-if [ "$status" != 0 ] || ! grep -q "^ok last build: desktop succeeded" "$log"; then
+if [ "$status" != 0 ] || ! grep -q "^ok last build: desktop succeeded, mobile succeeded" "$log"; then
   echo "editors/nvim: FAILED (exit $status)" >&2
   exit 1
 fi

@@ -37,7 +37,11 @@ fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets
     let r = build(&mut s, &pid);
     assert_eq!(r["outcome"], "succeeded", "{r}");
     assert_eq!(r["stats"]["assets"], 7);
-    assert_eq!(r["stats"]["processed"], 7);
+    // Every asset for desktop, then only the textures for mobile (the
+    // rest are the same bytes on both, from the cache).
+    assert_eq!(r["stats"]["processed"], 10);
+    assert_eq!(r["targets"][1]["stats"]["processed"], 3);
+    assert_eq!(r["packs"][1]["path"], "build/mobile/main.pack");
     assert_eq!(r["packs"][0]["name"], "main");
     assert_eq!(r["packs"][0]["path"], "build/desktop/main.pack");
     assert_eq!(r["packs"][0]["assets"], 7);
@@ -54,15 +58,23 @@ fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets
         assert_eq!(std::fs::read(unpacked.path().join(rel)).unwrap(), std::fs::read(root.join(rel)).unwrap(), "{rel}");
     }
     // Images are GPU textures for the desktop profile: KTX2 files of BC7
-    // sRGB blocks (vkFormat 146) with their whole mip chain (32x32: 6 levels).
-    for rel in ["assets/sprites/hero.png", "assets/ui/button.png"] {
-        let ktx = std::fs::read(unpacked.path().join(rel)).unwrap();
+    // sRGB blocks (vkFormat 146), with their whole mip chain (32x32: 6
+    // levels) except the `ui` art the sample's rule names (1 level).
+    let header = |dir: &std::path::Path, rel: &str| {
+        let ktx = std::fs::read(dir.join(rel)).unwrap();
         assert_eq!(&ktx[..12], b"\xabKTX 20\xbb\r\n\x1a\n", "{rel}");
         let u32_at = |o: usize| u32::from_le_bytes(ktx[o..o + 4].try_into().unwrap());
-        assert_eq!(u32_at(12), 146, "{rel}: vkFormat");
-    }
-    let hero = std::fs::read(unpacked.path().join("assets/sprites/hero.png")).unwrap();
-    assert_eq!(u32::from_le_bytes(hero[40..44].try_into().unwrap()), 6, "levelCount");
+        (u32_at(12), u32_at(40))
+    };
+    assert_eq!(header(unpacked.path(), "assets/sprites/hero.png"), (146, 6));
+    assert_eq!(header(unpacked.path(), "assets/ui/button.png"), (146, 1));
+    // And ASTC for mobile: 6x6 for colour, 4x4 for `ui`.
+    let mobile = tempfile::tempdir().unwrap();
+    let mobile_pack = root.join("build/mobile/main.pack");
+    let (code, _, err) = cli(&["unpack", mobile_pack.to_str().unwrap(), mobile.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(header(mobile.path(), "assets/sprites/hero.png"), (166, 6));
+    assert_eq!(header(mobile.path(), "assets/ui/button.png"), (158, 1));
     for rel in ["assets/data/levels.json", "assets/data/tuning.json"] {
         let out = std::fs::read_to_string(unpacked.path().join(rel)).unwrap();
         let src = std::fs::read_to_string(root.join(rel)).unwrap();
@@ -95,9 +107,11 @@ fn the_sample_builds_to_a_pack_that_verifies_and_unpacks_to_the_processed_assets
     assert_eq!(
         r["targets"],
         json!([{"target": "desktop", "profile": "desktop", "outcome": "succeeded",
-        "packs": 1, "stats": r["targets"][0]["stats"].clone()}])
+        "packs": 1, "stats": r["targets"][0]["stats"].clone()},
+        {"target": "mobile", "profile": "mobile", "outcome": "succeeded",
+        "packs": 1, "stats": r["targets"][1]["stats"].clone()}])
     );
-    assert_eq!(r["targets"][0]["stats"]["processed"], r["stats"]["processed"]);
+    assert_eq!(r["targets"][0]["stats"]["processed"], 7);
     assert_eq!(r["packs"][0]["target"], "desktop");
 }
 
@@ -123,8 +137,9 @@ fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change
     let mtime = std::fs::metadata(&pack).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     let r = build(&mut s, &pid);
+    // Both targets' units (7 each) come from the cache.
     assert_eq!(r["stats"]["processed"], 0);
-    assert_eq!(r["stats"]["reused"], 7);
+    assert_eq!(r["stats"]["reused"], 14);
     assert_eq!(r["packs"][0]["written"], false);
     assert_eq!(std::fs::read(&pack).unwrap(), bytes);
     assert_eq!(std::fs::metadata(&pack).unwrap().modified().unwrap(), mtime);
@@ -143,9 +158,12 @@ fn a_second_build_reuses_everything_and_leaves_the_pack_untouched_and_one_change
     assert_eq!(s.apply(&pid, json!({"kind": "reconcile"}))["outcome"], "applied");
     let r = build(&mut s, &pid);
     assert_eq!(r["outcome"], "succeeded");
+    // The text is the same bytes on both targets: processed once, for the
+    // first, and taken from the cache by the second.
     assert_eq!(r["stats"]["processed"], 1);
-    assert_eq!(r["stats"]["reused"], 6);
+    assert_eq!(r["stats"]["reused"], 13);
     assert_eq!(r["packs"][0]["written"], true);
+    assert_eq!(r["packs"][1]["written"], true);
 }
 
 /// A build's answer without what differs between any two builds.
@@ -352,8 +370,9 @@ fn a_cancelled_build_leaves_the_old_pack_and_reads_stay_answered_meanwhile() {
 fn each_target_has_its_own_packs_and_switching_back_processes_nothing() {
     let dir = sample_copy();
     let manifest = dir.path().join("packer.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str("\n[[build.targets]]\nname = \"pc\"\nprofile = \"desktop\"\n\n[[build.targets]]\nname = \"phone\"\nprofile = \"mobile\"\n");
+    // The sample's targets, named apart from their profiles.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replace("name = \"desktop\"", "name = \"pc\"").replace("name = \"mobile\"", "name = \"phone\"");
     std::fs::write(&manifest, text).unwrap();
     let root = dir.path().canonicalize().unwrap();
     let mut s = Server::ready();
@@ -432,7 +451,10 @@ fn cooked_textures_are_reported_and_drawn_as_the_gpu_gets_them() {
 
     let asset = s.call("packer/getAsset", json!({"projectId": pid, "assetId": hero}));
     let cooked = &asset["cooked"][0];
-    assert_eq!(asset["cooked"].as_array().unwrap().len(), 1, "{asset}");
+    assert_eq!(asset["cooked"].as_array().unwrap().len(), 2, "{asset}");
+    let mobile = &asset["cooked"][1];
+    assert_eq!((mobile["target"].as_str(), mobile["format"].as_str()), (Some("mobile"), Some("astc-6x6")));
+    assert!(mobile["psnr"].as_f64().unwrap() >= 30.0, "{mobile}");
     assert_eq!((cooked["target"].as_str(), cooked["format"].as_str()), (Some("desktop"), Some("bc7")));
     assert_eq!((cooked["vkFormat"].as_u64(), cooked["srgb"].as_bool()), (Some(146), Some(true)));
     assert_eq!(

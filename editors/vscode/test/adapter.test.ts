@@ -123,7 +123,7 @@ test("open, list, preview blocked and allowed moves, apply, reconcile, build wit
     const built = await project.build("vscode-test-build-2");
     assert.equal(built.outcome, "succeeded");
     assert.equal((await project.summary()).lastBuild.desktop?.outcome, "succeeded");
-    assert.match(statusBar(await project.summary()).tooltip, /last build: desktop succeeded;/);
+    assert.match(statusBar(await project.summary()).tooltip, /last build: desktop succeeded, mobile succeeded;/);
 
     // Nothing was shown finished before its terminal event.
     for (const [id, kind] of finishedSeenAt) assert.ok(TERMINAL.has(kind), `${id} shown finished at ${kind}`);
