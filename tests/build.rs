@@ -498,3 +498,46 @@ fn cooked_textures_are_reported_and_drawn_as_the_gpu_gets_them() {
         .unwrap_err();
     assert_eq!(e["data"]["field"], "target", "{e}");
 }
+
+/// A cancel in the middle of a long texture encode (4096² at `high`, many
+/// seconds of work on every core) ends the build within a second: the
+/// encoder is run in strips, and the cancel is seen between two strips.
+#[test]
+fn a_cancel_during_a_large_high_quality_encode_ends_the_build_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(
+        root.join("packer.toml"),
+        "[project]\nname = \"big\"\n\n[[assets.rules]]\nmatch = [\"**\"]\nsettings = { quality = \"high\" }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("assets")).unwrap();
+    // Noise (the encoder's slowest case), as a BMP: quick to write and read.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let img = image::RgbaImage::from_fn(4096, 4096, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let b = state.to_le_bytes();
+        image::Rgba([b[0], b[1], b[2], 255])
+    });
+    img.save(root.join("assets/huge.bmp")).unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&root);
+    assert_eq!(s.apply(&pid, json!({"kind": "reconcile"}))["outcome"], "applied");
+    let req = s.send("packer/build", json!({"projectId": pid}));
+    let queued = s.wait_for("the build queued", |m| m["params"]["kind"] == "queued" && m["params"]["operation"] == "build");
+    let op = queued["params"]["operationId"].clone();
+    s.wait_for("the build's start", |m| m["params"]["kind"] == "started" && m["params"]["operationId"] == op);
+    // Past decoding and the mip chain: into the encode of level 0 (minutes of work).
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert!(s.position_of_response(req).is_none(), "the encode is still running");
+    let asked = std::time::Instant::now();
+    let c = s.call("packer/cancel", json!({"operationId": op}));
+    assert_eq!(c["previousState"], "running", "{c}");
+    let r = s.response(req);
+    let took = asked.elapsed();
+    assert_eq!(r["result"]["outcome"], "cancelled", "{r}");
+    assert!(took < std::time::Duration::from_secs(1), "the build ended {took:?} after the cancel");
+    eprintln!("cancelled {took:?} after the request");
+}
