@@ -549,12 +549,15 @@ fn build_workers(pid: u32) -> Vec<String> {
 fn studio_packer_threads_sets_the_number_of_build_workers() {
     let t = texture("mask");
     let f = Fixture::new(&[(t.path, &t.png)]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    register_all(&mut s, &pid, &f);
+    assert_eq!(s.shutdown(), 0);
     let cores = std::thread::available_parallelism().unwrap().get();
     for (env, want) in [(Some("1"), 1), (None, cores)] {
         let env: Vec<(&str, &str)> = env.map(|v| ("STUDIO_PACKER_THREADS", v)).into_iter().collect();
         let mut s = Server::ready_with_env(&env);
         let pid = s.open(&f.root());
-        register_all(&mut s, &pid, &f);
         build_all(&mut s, &pid, true);
         let workers = build_workers(s.child.id());
         assert_eq!(workers.len(), want, "{env:?}: build workers {workers:?}");
