@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+/// The KTX2 spec checker, shared with the texture module's unit tests. Only
+/// `tests/textures.rs` uses it (this module's `allow(dead_code)` covers the rest).
+pub mod ktxcheck;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_studio-packer");
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 

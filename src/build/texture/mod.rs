@@ -16,7 +16,9 @@ pub mod format;
 pub mod ktx;
 pub mod mips;
 
+// The KTX2 spec checker is shared with the integration tests (tests/textures.rs).
 #[cfg(test)]
+#[path = "../../../tests/common/ktxcheck.rs"]
 mod ktxcheck;
 #[cfg(test)]
 mod tests;

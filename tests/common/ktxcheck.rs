@@ -1,6 +1,10 @@
 //! A KTX2 checker written from the KTX 2.0 and Khronos Data Format specs,
 //! sharing no code with the writer (ported from docs/textures-probe). Also
 //! runs the `ktx2` crate's Reader, which checks bounds but not the DFD.
+//!
+//! One file for both kinds of test: the texture module's unit tests include
+//! it by path (`src/build/texture/mod.rs`), and the integration tests as
+//! `common::ktxcheck` (`tests/textures.rs` checks every entry of a built pack).
 
 fn u32le(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
