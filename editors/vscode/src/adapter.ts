@@ -12,11 +12,14 @@ import type {
   EventFailed,
   EventCancelled,
   EventRejected,
+  EffectiveSetting,
+  GetAssetResult,
   Kind,
   PreviewResult,
   Status,
   Summary,
 } from "./protocol";
+import type { ThumbnailResult } from "./pending";
 
 export interface StatusBarModel {
   text: string;
@@ -218,4 +221,89 @@ export class ActivityLog {
     this.lines.push(line);
     return line;
   }
+}
+
+export interface TextureTarget {
+  target: string;
+  /** Whether the packer reported a cooked texture for it (`cooked`). */
+  cooked: boolean;
+  line: string;
+}
+
+export interface TextureModel {
+  /** One per target the packer named: `cooked` first, in its order, then
+   *  the targets of `lastBuild` it did not cook the asset for. */
+  targets: TextureTarget[];
+  /** Each effective setting with where the packer says it was set. */
+  settings: string[];
+  /** The packer's `settingProblems`: a build refuses the asset. */
+  problems: string[];
+}
+
+/** Bytes for a person: B, KiB, MiB, GiB, one decimal past B. */
+export function byteSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function settingValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function settingSource(setting: EffectiveSetting): string {
+  const source = setting.source;
+  switch (source.kind) {
+    case "rule":
+      return `rule, packer.toml:${source.line}`;
+    default:
+      return source.kind;
+  }
+}
+
+/** The texture panel of an image: what each target's GPU gets, as the
+ *  packer's `cooked` says, and the effective settings with their sources.
+ *  Which targets exist is known only from what the packer named: `cooked`
+ *  and the summary's `lastBuild` (pass it to list a target a build reached
+ *  without cooking this asset as it is now as "not built"). */
+export function textureView(answer: GetAssetResult, lastBuild: Summary["lastBuild"] = {}): TextureModel {
+  const targets: TextureTarget[] = answer.cooked.map((c) => {
+    const parts = [
+      `${c.format}${c.srgb ? " sRGB" : ""}`,
+      `${c.width}×${c.height}`,
+      `${c.levels} ${c.levels === 1 ? "level" : "levels"}`,
+      byteSize(c.bytes),
+    ];
+    if (c.psnr !== undefined && c.psnr !== null) parts.push(`PSNR ${c.psnr.toFixed(1)} dB`);
+    return { target: c.target, cooked: true, line: `${c.target} (${c.profile}): ${parts.join(", ")}` };
+  });
+  // Only images are cooked: another kind is "not built" for no target.
+  if (answer.asset.kind === "image") {
+    for (const target of Object.keys(lastBuild)) {
+      if (!targets.some((t) => t.target === target)) targets.push({ target, cooked: false, line: `${target}: not built` });
+    }
+  }
+  return {
+    targets,
+    settings: Object.entries(answer.effectiveSettings).map(
+      ([key, s]) => `${key}: ${settingValue(s.value)} (${settingSource(s)})`,
+    ),
+    problems: answer.settingProblems.map((d) => `${d.severity}: ${d.message}`),
+  };
+}
+
+/** A thumbnail as an image source for a webview or a hover. */
+export function thumbnailUri(thumbnail: ThumbnailResult): string {
+  return `data:image/png;base64,${thumbnail.png}`;
+}
+
+/** What a thumbnail shows, under it. */
+export function thumbnailCaption(thumbnail: ThumbnailResult): string {
+  return `${thumbnail.target}: ${thumbnail.format}, level ${thumbnail.level}, ${thumbnail.width}×${thumbnail.height}`;
 }

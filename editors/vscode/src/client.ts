@@ -3,7 +3,8 @@
 //
 // Every method, its params and its result are the generated types of
 // ./protocol (generated from the protocol model: never edit that file), so a
-// protocol change that breaks this code breaks `tsc`.
+// protocol change that breaks this code breaks `tsc`. The one exception,
+// `packer/thumbnail`, which the model lacks so far, is in ./pending.
 
 import { spawn, ChildProcess } from "node:child_process";
 import * as rpc from "vscode-jsonrpc/node";
@@ -15,6 +16,7 @@ import type {
   DivergenceResult,
   ErrorObject,
   Event,
+  GetAssetResult,
   ListAssetsResult,
   Mutation,
   NotificationMethod,
@@ -22,20 +24,19 @@ import type {
   PreviewResult,
   ProgressParams,
   ProgressToken,
-  RequestMethod,
-  Requests,
   Summary,
 } from "./protocol";
+import type { ClientMethod, ClientRequests, ThumbnailResult } from "./pending";
 
 /** What the project wrappers need of a connection: one typed request per
  *  packer method. `PackerClient` (vscode-jsonrpc, no VS Code) is one;
  *  `transportOver` makes one of vscode-languageclient's `LanguageClient`. */
 export interface Transport {
-  sendRequest<M extends RequestMethod>(
+  sendRequest<M extends ClientMethod>(
     method: M,
-    params: Requests[M]["params"],
+    params: ClientRequests[M]["params"],
     token?: rpc.CancellationToken,
-  ): Promise<Requests[M]["result"]>;
+  ): Promise<ClientRequests[M]["result"]>;
 }
 
 /** vscode-jsonrpc's untyped `sendRequest`, as `MessageConnection` and
@@ -49,14 +50,14 @@ export interface RpcSender {
  *  an array of params (`[params, null]`), which the packer refuses. */
 export function transportOver(sender: RpcSender): Transport {
   return {
-    sendRequest<M extends RequestMethod>(
+    sendRequest<M extends ClientMethod>(
       method: M,
-      params: Requests[M]["params"],
+      params: ClientRequests[M]["params"],
       token?: rpc.CancellationToken,
-    ): Promise<Requests[M]["result"]> {
+    ): Promise<ClientRequests[M]["result"]> {
       const args: unknown[] = params === undefined ? [] : [params];
       if (token) args.push(token);
-      return sender.sendRequest(method, ...args) as Promise<Requests[M]["result"]>;
+      return sender.sendRequest(method, ...args) as Promise<ClientRequests[M]["result"]>;
     },
   };
 }
@@ -85,11 +86,11 @@ export class PackerClient implements Transport {
     return client;
   }
 
-  sendRequest<M extends RequestMethod>(
+  sendRequest<M extends ClientMethod>(
     method: M,
-    params: Requests[M]["params"],
+    params: ClientRequests[M]["params"],
     token?: rpc.CancellationToken,
-  ): Promise<Requests[M]["result"]> {
+  ): Promise<ClientRequests[M]["result"]> {
     return this.transport.sendRequest(method, params, token);
   }
 
@@ -162,6 +163,30 @@ export class PackerProject {
         if ((e as Partial<ErrorObject> | undefined)?.code !== -32801) throw e;
       }
     }
+  }
+  /** The registered asset at a project path (`assets/sprites/hero.png`),
+   *  if there is one. `pathPrefix` is a plain prefix and pages are sorted
+   *  by path, so the path itself, if registered, is the first item. */
+  async assetAt(assetPath: string): Promise<Asset | undefined> {
+    const page = await this.transport.sendRequest("packer/listAssets", {
+      projectId: this.projectId,
+      filter: { pathPrefix: assetPath },
+      limit: 1,
+    });
+    return page.items.find((a) => a.path === assetPath);
+  }
+  getAsset(assetId: string): Promise<GetAssetResult> {
+    return this.transport.sendRequest("packer/getAsset", { projectId: this.projectId, assetId });
+  }
+  /** A picture of the texture `target` gets (the packer's default target
+   *  when none is given); -32803 `notCooked` until a build cooked it. */
+  thumbnail(assetId: string, size: number, target?: string): Promise<ThumbnailResult> {
+    return this.transport.sendRequest("packer/thumbnail", {
+      projectId: this.projectId,
+      assetId,
+      size,
+      ...(target !== undefined ? { target } : {}),
+    });
   }
   preview(mutation: Mutation): Promise<PreviewResult> {
     return this.transport.sendRequest("packer/previewMutation", { projectId: this.projectId, mutation });

@@ -4,8 +4,19 @@
 import * as vscode from "vscode";
 import { LanguageClient, ServerOptions, LanguageClientOptions, WorkDoneProgress } from "vscode-languageclient/node";
 import { PackerProject, transportOver } from "./client";
-import type { Asset, Mutation, Notifications } from "./protocol";
-import { ActivityLog, assetTree, buildMessage, previewDialog, refreshesStatus, statusBar, TreeNode } from "./adapter";
+import type { Asset, ErrorObject, FailedData, Mutation, Notifications } from "./protocol";
+import {
+  ActivityLog,
+  assetTree,
+  buildMessage,
+  previewDialog,
+  refreshesStatus,
+  statusBar,
+  textureView,
+  thumbnailCaption,
+  thumbnailUri,
+  TreeNode,
+} from "./adapter";
 
 let client: LanguageClient | undefined;
 
@@ -101,6 +112,52 @@ export async function activate(context: vscode.ExtensionContext) {
     );
     return pick?.asset;
   };
+  // The file of the active editor: a text editor's, or a custom editor's
+  // (VS Code shows an image in its image preview, not in a text editor).
+  const activeFile = (): vscode.Uri | undefined => {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom) return input.uri;
+    return vscode.window.activeTextEditor?.document.uri;
+  };
+  const escape = (text: string) =>
+    text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+  const list = (lines: string[], cls = "") => `<ul class="${cls}">${lines.map((l) => `<li>${escape(l)}</li>`).join("")}</ul>`;
+  // A target's picture as its GPU gets it, or the packer's word that it
+  // has none yet (-32803 notCooked); any other error is an error.
+  const picture = async (assetId: string, target?: string): Promise<string> => {
+    try {
+      const thumb = await project.thumbnail(assetId, 128, target);
+      const img = `<img src="${thumbnailUri(thumb)}" width="${thumb.width}" height="${thumb.height}">`;
+      return `<figure>${img}<figcaption>${escape(thumbnailCaption(thumb))}</figcaption></figure>`;
+    } catch (e) {
+      const error = e as Partial<ErrorObject>;
+      if (error.code !== -32803 || (error.data as FailedData | undefined)?.reason !== "notCooked") throw e;
+      return `<p>${escape(error.message ?? "")}</p>`;
+    }
+  };
+  const showTexture = async (uri?: vscode.Uri) => {
+    const file = uri ?? activeFile();
+    if (!file) return;
+    const assetPath = vscode.workspace.asRelativePath(file, false);
+    const asset = await project.assetAt(assetPath);
+    if (!asset) {
+      void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
+      return;
+    }
+    const model = textureView(await project.getAsset(asset.id), (await project.summary()).lastBuild);
+    // Only an image has textures. With no target named by the packer yet,
+    // its default target is asked (for its notCooked message).
+    const named = model.targets.map((t): string | undefined => t.target);
+    const targets = asset.kind !== "image" ? [] : named.length > 0 ? named : [undefined];
+    const pictures: string[] = [];
+    for (const target of targets) pictures.push(await picture(asset.id, target));
+    const panel = vscode.window.createWebviewPanel("studioPacker.texture", `Texture: ${asset.path}`, vscode.ViewColumn.Beside, {});
+    panel.webview.html = `<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<style>img { image-rendering: pixelated; } .problems { color: var(--vscode-errorForeground); }</style></head>
+<body><h3>${escape(asset.path)}</h3>${pictures.join("")}
+${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${list(model.settings)}</body></html>`;
+  };
   const previewThenApply = async (mutation: Mutation) => {
     const preview = await project.preview(mutation);
     const model = previewDialog(preview);
@@ -132,6 +189,7 @@ export async function activate(context: vscode.ExtensionContext) {
       const asset = await pickAsset();
       if (asset) await previewThenApply({ kind: "delete", assetIds: [asset.id] });
     }),
+    vscode.commands.registerCommand("studioPacker.showTexture", showTexture),
     vscode.commands.registerCommand("studioPacker.reconcile", () => previewThenApply({ kind: "reconcile" })),
     vscode.commands.registerCommand("studioPacker.build", () =>
       vscode.window.withProgress(

@@ -8,8 +8,29 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as rpc from "vscode-jsonrpc/node";
 import { PackerClient, PackerProject } from "../src/client";
-import { ActivityLog, assetTree, buildMessage, previewDialog, refreshesStatus, statusBar } from "../src/adapter";
-import type { BuildResult, ErrorObject, Event, EventQueued, Mutation, RemoteStats, Summary } from "../src/protocol";
+import {
+  ActivityLog,
+  assetTree,
+  buildMessage,
+  previewDialog,
+  refreshesStatus,
+  statusBar,
+  textureView,
+  thumbnailCaption,
+  thumbnailUri,
+} from "../src/adapter";
+import type {
+  BuildResult,
+  CookedTexture,
+  ErrorObject,
+  Event,
+  EventQueued,
+  FailedData,
+  GetAssetResult,
+  Mutation,
+  RemoteStats,
+  Summary,
+} from "../src/protocol";
 
 const BIN = process.env.STUDIO_PACKER_BIN ?? path.resolve(__dirname, "../../../../target/debug/studio-packer");
 const SAMPLE = path.resolve(__dirname, "../../../../examples/sample-game");
@@ -232,4 +253,178 @@ test("the activity log marks an operation finished only on its terminal event", 
     assert.equal(log.operations.get("op-1")!.finished, event.kind === "succeeded");
   }
   assert.equal(log.lines[4], "#5 op-1 [5] succeeded");
+});
+
+/** A PNG's IHDR: the signature, then the first chunk, which must be IHDR. */
+function pngHeader(png: Buffer): { width: number; height: number; bitDepth: number; colorType: number } {
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "PNG signature");
+  assert.equal(png.readUInt32BE(8), 13, "IHDR length");
+  assert.equal(png.toString("latin1", 12, 16), "IHDR");
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20), bitDepth: png[24], colorType: png[25] };
+}
+
+/** The texture line the packer's numbers make (files under 1 MiB). */
+function lineOf(c: CookedTexture): string {
+  assert.ok(c.bytes < 1024 * 1024, `${c.bytes} bytes`);
+  const psnr = c.psnr === undefined ? "" : `, PSNR ${c.psnr.toFixed(1)} dB`;
+  const size = c.bytes < 1024 ? `${c.bytes} B` : `${(c.bytes / 1024).toFixed(1)} KiB`;
+  return `${c.target} (${c.profile}): ${c.format}${c.srgb ? " sRGB" : ""}, ${c.width}×${c.height}, ${c.levels} levels, ${size}${psnr}`;
+}
+
+/** -32803 notCooked, as the packer refuses a thumbnail of a texture it has not cooked. */
+function notCooked(e: unknown): boolean {
+  const error = e as ErrorObject;
+  assert.equal(error.code, -32803);
+  assert.equal((error.data as FailedData).reason, "notCooked");
+  return true;
+}
+
+test("the texture panel shows what the packer cooked, and the thumbnail is that texture", async () => {
+  const root = sampleCopy();
+  const client = await PackerClient.start(BIN);
+  try {
+    const project = await PackerProject.open(client, root);
+    const hero = (await project.assetAt("assets/sprites/hero.png"))!;
+    assert.equal(hero.path, "assets/sprites/hero.png");
+    assert.equal(await project.assetAt("assets/sprites/her"), undefined, "a prefix of a path is no asset");
+
+    // Before a build: nothing cooked, no target named, no thumbnail.
+    await assert.rejects(project.thumbnail(hero.id, 16), notCooked);
+    const before = await project.getAsset(hero.id);
+    assert.deepEqual(before.cooked, []);
+    assert.deepEqual(textureView(before, (await project.summary()).lastBuild).targets, []);
+
+    assert.equal((await project.build("vscode-texture-build")).outcome, "succeeded");
+    const answer = await project.getAsset(hero.id);
+    assert.equal(answer.cooked.length, 1);
+    const cooked = answer.cooked[0];
+    const view = textureView(answer, (await project.summary()).lastBuild);
+    assert.deepEqual(view.targets, [{ target: cooked.target, cooked: true, line: lineOf(cooked) }]);
+    // What that is for the sample's 32×32 sprite on the default desktop target.
+    assert.match(view.targets[0].line, /^desktop \(desktop\): bc7 sRGB, 32×32, 6 levels, \d+\.\d KiB, PSNR \d+\.\d dB$/);
+    assert.deepEqual(view.settings, [
+      "max_size: null (default)",
+      "mipmaps: true (default)",
+      "premultiplied_alpha: false (default)",
+      "quality: normal (default)",
+      "use: color (default)",
+    ]);
+    assert.deepEqual(view.problems, []);
+
+    // The thumbnail is a PNG of the size the packer says, from the level nearest 16.
+    const thumb = await project.thumbnail(hero.id, 16);
+    assert.equal(thumb.target, cooked.target);
+    assert.equal(thumb.format, cooked.format);
+    assert.equal(thumb.level, 1);
+    assert.deepEqual([thumb.width, thumb.height], [16, 16]);
+    const png = Buffer.from(thumb.png, "base64");
+    const ihdr = pngHeader(png);
+    assert.deepEqual([ihdr.width, ihdr.height], [thumb.width, thumb.height]);
+    assert.deepEqual([ihdr.bitDepth, ihdr.colorType], [8, 6], "8-bit RGBA");
+    assert.equal(thumbnailUri(thumb), `data:image/png;base64,${thumb.png}`);
+    assert.equal(thumbnailCaption(thumb), "desktop: bc7, level 1, 16×16");
+
+    // A setting changed: the cooked texture is not what a build would use
+    // any more, and the target the last build reached is "not built".
+    const set: Mutation = { kind: "setMetadata", assetId: hero.id, settings: { max_size: 16 } };
+    assert.equal((await project.apply(set)).outcome, "applied");
+    const changed = await project.getAsset(hero.id);
+    assert.deepEqual(changed.cooked, []);
+    const stale = textureView(changed, (await project.summary()).lastBuild);
+    assert.deepEqual(stale.targets, [{ target: "desktop", cooked: false, line: "desktop: not built" }]);
+    assert.ok(stale.settings.includes("max_size: 16 (asset)"), stale.settings.join("\n"));
+    await assert.rejects(project.thumbnail(hero.id, 16, "desktop"), notCooked);
+
+    assert.equal((await project.build("vscode-texture-build-2")).outcome, "succeeded");
+    const rebuilt = await project.getAsset(hero.id);
+    assert.deepEqual(rebuilt.cooked.map((c) => [c.width, c.height, c.levels]), [[16, 16, 5]]);
+    const line = textureView(rebuilt).targets[0].line;
+    assert.equal(line, lineOf(rebuilt.cooked[0]));
+    assert.match(line, /^desktop \(desktop\): bc7 sRGB, 16×16, 5 levels, \d+ B, PSNR \d+\.\d dB$/);
+  } finally {
+    await client.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("the texture panel shows each setting's source, the packer's problems, and targets not built", () => {
+  const answer: GetAssetResult = {
+    generation: 4,
+    asset: {
+      id: "a1",
+      path: "assets/sprites/rock_n.png",
+      kind: "image",
+      hash: "00",
+      size: 100,
+      tags: [],
+      settings: { max_size: 256, quality: "ultra" },
+      metadata: { format: "png", width: 512, height: 512 },
+      status: "ok",
+      diagnostics: [],
+    },
+    effectiveSettings: {
+      "format.phone": { value: "astc-4x4", source: { kind: "rule", line: 12 } },
+      max_size: { value: 256, source: { kind: "asset" } },
+      mipmaps: { value: true, source: { kind: "default" } },
+      quality: { value: "ultra", source: { kind: "asset" } },
+      use: { value: "normal", source: { kind: "rule", line: 12 } },
+    },
+    settingProblems: [
+      {
+        severity: "error",
+        code: "invalidSetting",
+        message: "`assets/sprites/rock_n.png`: setting `quality`: unknown quality \"ultra\"; allowed: fast, normal, high (set in the asset's own settings)",
+        assetId: "a1",
+        path: "assets/sprites/rock_n.png",
+      },
+    ],
+    cooked: [
+      { target: "pc", profile: "desktop", format: "bc5", srgb: false, vkFormat: 141, width: 256, height: 256, levels: 9, bytes: 87524, psnr: 48.26 },
+      { target: "web", profile: "uncompressed", format: "rgba8", srgb: false, vkFormat: 37, width: 1, height: 1, levels: 1, bytes: 900 },
+    ],
+  };
+  const remote: RemoteStats = { mode: "off", hits: 0, misses: 0, corrupt: 0, uploaded: 0, errors: 0, bytesDown: 0, bytesUp: 0 };
+  const lastBuild: Summary["lastBuild"] = {
+    phone: {
+      operationId: "op-1",
+      target: "phone",
+      outcome: "failed",
+      finishedAtMs: 1,
+      packs: 0,
+      stats: { assets: 1, processed: 0, reused: 0, bytesIn: 0, bytesOut: 0, durationMs: 1, remote },
+    },
+    pc: {
+      operationId: "op-1",
+      target: "pc",
+      outcome: "succeeded",
+      finishedAtMs: 1,
+      packs: 1,
+      stats: { assets: 1, processed: 1, reused: 0, bytesIn: 100, bytesOut: 87524, durationMs: 1, remote },
+    },
+  };
+  const view = textureView(answer, lastBuild);
+  assert.deepEqual(
+    view.targets.map((t) => t.line),
+    [
+      "pc (desktop): bc5, 256×256, 9 levels, 85.5 KiB, PSNR 48.3 dB",
+      "web (uncompressed): rgba8, 1×1, 1 level, 900 B",
+      "phone: not built",
+    ],
+  );
+  assert.deepEqual(view.targets.map((t) => t.cooked), [true, true, false]);
+  assert.deepEqual(view.settings, [
+    "format.phone: astc-4x4 (rule, packer.toml:12)",
+    "max_size: 256 (asset)",
+    "mipmaps: true (default)",
+    "quality: ultra (asset)",
+    "use: normal (rule, packer.toml:12)",
+  ]);
+  assert.deepEqual(view.problems, [
+    "error: `assets/sprites/rock_n.png`: setting `quality`: unknown quality \"ultra\"; allowed: fast, normal, high (set in the asset's own settings)",
+  ]);
+  // Without the summary, only the targets the packer cooked the asset for.
+  assert.deepEqual(textureView(answer).targets.map((t) => t.target), ["pc", "web"]);
+  // Another kind has no texture: no target is "not built" for it.
+  const data: GetAssetResult = { ...answer, asset: { ...answer.asset, kind: "data" }, cooked: [], settingProblems: [] };
+  assert.deepEqual(textureView(data, lastBuild).targets, []);
 });
