@@ -526,7 +526,8 @@ fn a_cancel_during_a_large_high_quality_encode_ends_the_build_within_a_second() 
     let pid = s.open(&root);
     assert_eq!(s.apply(&pid, json!({"kind": "reconcile"}))["outcome"], "applied");
     let req = s.send("packer/build", json!({"projectId": pid}));
-    let queued = s.wait_for("the build queued", |m| m["params"]["kind"] == "queued" && m["params"]["operation"] == "build");
+    let queued =
+        s.wait_for("the build queued", |m| m["params"]["kind"] == "queued" && m["params"]["operation"] == "build");
     let op = queued["params"]["operationId"].clone();
     s.wait_for("the build's start", |m| m["params"]["kind"] == "started" && m["params"]["operationId"] == op);
     // Past decoding and the mip chain: into the encode of level 0 (minutes of work).

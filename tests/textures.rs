@@ -648,7 +648,6 @@ fn build_workers(pid: u32) -> Vec<String> {
 /// That `STUDIO_PACKER_THREADS` is honoured at all (the test above cannot
 /// tell "one worker gave the same bytes" from "the variable was ignored").
 #[test]
-#[ignore = "STUDIO_PACKER_THREADS is not on this branch yet: main has it (passes merged with main at 5fde436)"]
 fn studio_packer_threads_sets_the_number_of_build_workers() {
     let t = texture("mask");
     let f = Fixture::new(&[(t.path, &t.png)]);

@@ -19,7 +19,7 @@ import type {
   Status,
   Summary,
 } from "./protocol";
-import type { ThumbnailResult } from "./pending";
+import type { ThumbnailResult } from "./protocol";
 
 export interface StatusBarModel {
   text: string;

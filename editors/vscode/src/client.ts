@@ -22,21 +22,23 @@ import type {
   NotificationMethod,
   Notifications,
   PreviewResult,
+  RequestMethod,
+  Requests,
   ProgressParams,
   ProgressToken,
   Summary,
+  ThumbnailResult,
 } from "./protocol";
-import type { ClientMethod, ClientRequests, ThumbnailResult } from "./pending";
 
 /** What the project wrappers need of a connection: one typed request per
  *  packer method. `PackerClient` (vscode-jsonrpc, no VS Code) is one;
  *  `transportOver` makes one of vscode-languageclient's `LanguageClient`. */
 export interface Transport {
-  sendRequest<M extends ClientMethod>(
+  sendRequest<M extends RequestMethod>(
     method: M,
-    params: ClientRequests[M]["params"],
+    params: Requests[M]["params"],
     token?: rpc.CancellationToken,
-  ): Promise<ClientRequests[M]["result"]>;
+  ): Promise<Requests[M]["result"]>;
 }
 
 /** vscode-jsonrpc's untyped `sendRequest`, as `MessageConnection` and
@@ -50,14 +52,14 @@ export interface RpcSender {
  *  an array of params (`[params, null]`), which the packer refuses. */
 export function transportOver(sender: RpcSender): Transport {
   return {
-    sendRequest<M extends ClientMethod>(
+    sendRequest<M extends RequestMethod>(
       method: M,
-      params: ClientRequests[M]["params"],
+      params: Requests[M]["params"],
       token?: rpc.CancellationToken,
-    ): Promise<ClientRequests[M]["result"]> {
+    ): Promise<Requests[M]["result"]> {
       const args: unknown[] = params === undefined ? [] : [params];
       if (token) args.push(token);
-      return sender.sendRequest(method, ...args) as Promise<ClientRequests[M]["result"]>;
+      return sender.sendRequest(method, ...args) as Promise<Requests[M]["result"]>;
     },
   };
 }
@@ -86,11 +88,11 @@ export class PackerClient implements Transport {
     return client;
   }
 
-  sendRequest<M extends ClientMethod>(
+  sendRequest<M extends RequestMethod>(
     method: M,
-    params: ClientRequests[M]["params"],
+    params: Requests[M]["params"],
     token?: rpc.CancellationToken,
-  ): Promise<ClientRequests[M]["result"]> {
+  ): Promise<Requests[M]["result"]> {
     return this.transport.sendRequest(method, params, token);
   }
 
