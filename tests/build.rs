@@ -413,6 +413,8 @@ fn each_target_has_its_own_packs_and_switching_back_processes_nothing() {
     let built: Vec<&String> = summary["lastBuild"].as_object().unwrap().keys().collect();
     assert_eq!(built, ["pc", "phone"]);
     assert_eq!(summary["lastBuild"]["pc"]["target"], "pc");
+    let declared = json!([{"name": "pc", "profile": "desktop"}, {"name": "phone", "profile": "mobile"}]);
+    assert_eq!(summary["targets"], declared);
     assert_eq!(summary["lastBuild"]["pc"]["packs"], 1);
 
     // A target nobody declared: the build fails, naming the declared ones.
@@ -497,6 +499,12 @@ fn cooked_textures_are_reported_and_drawn_as_the_gpu_gets_them() {
         .request("packer/thumbnail", json!({"projectId": pid, "assetId": hero, "size": 8, "target": "ps9"}))
         .unwrap_err();
     assert_eq!(e["data"]["field"], "target", "{e}");
+    // Settings no build can use: no thumbnail will come, and it says so.
+    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": hero, "settings": {"quality": "ultra"}}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let e = thumb(&mut s, &hero, 16).unwrap_err();
+    assert_eq!((e["code"].as_i64(), e["data"]["reason"].as_str()), (Some(-32803), Some("invalidSetting")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("quality"), "{e}");
 }
 
 /// A cancel in the middle of a long texture encode (4096² at `high`, many

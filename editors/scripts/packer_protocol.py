@@ -749,7 +749,7 @@ class ExternalChangeInfo(TypedDict):
 
 
 # Why a request failed (-32803).
-FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataNotCooked", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
+FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataNotCooked", "FailedDataInvalidSetting", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
 
 
 class FailedDataNoFolder(TypedDict):
@@ -798,6 +798,12 @@ class FailedDataNotCooked(TypedDict):
     """The asset has not been cooked for the target as it is now: build it first."""
 
     reason: Literal["notCooked"]
+
+
+class FailedDataInvalidSetting(TypedDict):
+    """The asset's settings cannot be used (see `settingProblems`): no build cooks it."""
+
+    reason: Literal["invalidSetting"]
 
 
 class _FailedDataManifestInvalidRequired(TypedDict):
@@ -1520,6 +1526,9 @@ class Summary(TypedDict):
     # Each target's last build in this process, by target name (no key
     # until this process has built that target).
     lastBuild: Dict[str, LastBuild]
+    # The build targets of the manifest the snapshot was made with, in
+    # `packer.toml` order (the one a build without `target` builds first is first).
+    targets: List[TargetInfo]
     watch: Watch
 
 
@@ -1532,6 +1541,13 @@ class TargetBuild(TypedDict):
     profile: Profile
     stats: BuildStats
     target: str
+
+
+class TargetInfo(TypedDict):
+    """A build target of `packer.toml`."""
+
+    name: str
+    profile: Profile
 
 
 # A terminal state of an operation.

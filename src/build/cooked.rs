@@ -113,6 +113,10 @@ pub fn thumbnail(
             ),
         )
     };
+    if let Err(problems) = settings::for_target(manifest, asset, target) {
+        let first = problems.first().map_or(String::new(), |d| d.message.clone());
+        return Err(RpcError::failed("invalidSetting", format!("no build can cook it: {first}")));
+    }
     let (key, meta) = lookup(&cache, manifest, asset, target).ok_or_else(not_cooked)?;
     let stored = cache.read_stored(&key, &meta).map_err(|_| not_cooked())?;
     let ktx2 = match meta.compression() {

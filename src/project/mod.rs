@@ -848,6 +848,12 @@ impl Project {
             watch: Watch { state, reason: problem },
             last_build: self.last_build.lock().expect("last build lock").clone(),
             external_changes: self.external.describe(),
+            targets: snap
+                .manifest
+                .targets
+                .iter()
+                .map(|t| crate::protocol::model::TargetInfo { name: t.name.clone(), profile: t.profile })
+                .collect(),
         }
     }
 

@@ -323,6 +323,18 @@ pub struct Summary {
     pub last_build: std::collections::BTreeMap<String, LastBuild>,
     /// Source-control operations in progress, oldest first: divergence is held back until they end.
     pub external_changes: Vec<ExternalChangeInfo>,
+    /// The build targets of the manifest the snapshot was made with, in
+    /// `packer.toml` order (the one a build without `target` builds first is first).
+    pub targets: Vec<TargetInfo>,
+}
+
+/// A build target of `packer.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct TargetInfo {
+    pub name: String,
+    pub profile: Profile,
 }
 
 // -------------------------------------------------------------------- reads
@@ -1259,6 +1271,8 @@ pub enum FailedData {
     OwnerChanged {},
     /// The asset has not been cooked for the target as it is now: build it first.
     NotCooked {},
+    /// The asset's settings cannot be used (see `settingProblems`): no build cooks it.
+    InvalidSetting {},
     /// packer.toml does not parse or does not validate.
     #[serde(rename_all = "camelCase")]
     ManifestInvalid {

@@ -269,11 +269,11 @@ function settingSource(setting: EffectiveSetting): string {
 
 /** The texture panel of an image: what each target's GPU gets, as the
  *  packer's `cooked` says, and the effective settings with their sources.
- *  Which targets exist is known only from what the packer named: `cooked`
- *  and the summary's `lastBuild` (pass it to list a target a build reached
- *  without cooking this asset as it is now as "not built"). */
-export function textureView(answer: GetAssetResult, lastBuild: Summary["lastBuild"] = {}): TextureModel {
-  const targets: TextureTarget[] = answer.cooked.map((c) => {
+ *  `declared` is the summary's `targets` (the project's, in order): a
+ *  declared target without a cooked texture of this asset as it is now is
+ *  "not built". Without it, only the cooked targets are listed. */
+export function textureView(answer: GetAssetResult, declared: Summary["targets"] = []): TextureModel {
+  const cooked: TextureTarget[] = answer.cooked.map((c) => {
     const parts = [
       `${c.format}${c.srgb ? " sRGB" : ""}`,
       `${c.width}×${c.height}`,
@@ -283,12 +283,15 @@ export function textureView(answer: GetAssetResult, lastBuild: Summary["lastBuil
     if (c.psnr !== undefined && c.psnr !== null) parts.push(`PSNR ${c.psnr.toFixed(1)} dB`);
     return { target: c.target, cooked: true, line: `${c.target} (${c.profile}): ${parts.join(", ")}` };
   });
-  // Only images are cooked: another kind is "not built" for no target.
+  // In the project's order; only images are cooked, so another kind is
+  // "not built" for no target.
+  const targets: TextureTarget[] = [];
   if (answer.asset.kind === "image") {
-    for (const target of Object.keys(lastBuild)) {
-      if (!targets.some((t) => t.target === target)) targets.push({ target, cooked: false, line: `${target}: not built` });
+    for (const { name } of declared) {
+      targets.push(cooked.find((c) => c.target === name) ?? { target: name, cooked: false, line: `${name}: not built` });
     }
   }
+  for (const c of cooked) if (!targets.some((t) => t.target === c.target)) targets.push(c);
   return {
     targets,
     settings: Object.entries(answer.effectiveSettings).map(

@@ -144,7 +144,7 @@ export async function activate(context: vscode.ExtensionContext) {
       void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
       return;
     }
-    const model = textureView(await project.getAsset(asset.id), (await project.summary()).lastBuild);
+    const model = textureView(await project.getAsset(asset.id), (await project.summary()).targets);
     // Only an image has textures. With no target named by the packer yet,
     // its default target is asked (for its notCooked message).
     const named = model.targets.map((t): string | undefined => t.target);

@@ -746,6 +746,7 @@ export type FailedData =
   | FailedDataOwnerUnreachable
   | FailedDataOwnerChanged
   | FailedDataNotCooked
+  | FailedDataInvalidSetting
   | FailedDataManifestInvalid
   | FailedDataStateFolderRefused
   | FailedDataApplyFailed
@@ -789,6 +790,11 @@ export interface FailedDataOwnerChanged {
 /** The asset has not been cooked for the target as it is now: build it first. */
 export interface FailedDataNotCooked {
   reason: "notCooked";
+}
+
+/** The asset's settings cannot be used (see `settingProblems`): no build cooks it. */
+export interface FailedDataInvalidSetting {
+  reason: "invalidSetting";
 }
 
 /** packer.toml does not parse or does not validate. */
@@ -1474,6 +1480,11 @@ export interface Summary {
    * until this process has built that target).
    */
   lastBuild: Record<string, LastBuild>;
+  /**
+   * The build targets of the manifest the snapshot was made with, in
+   * `packer.toml` order (the one a build without `target` builds first is first).
+   */
+  targets: TargetInfo[];
   watch: Watch;
 }
 
@@ -1485,6 +1496,12 @@ export interface TargetBuild {
   profile: Profile;
   stats: BuildStats;
   target: string;
+}
+
+/** A build target of `packer.toml`. */
+export interface TargetInfo {
+  name: string;
+  profile: Profile;
 }
 
 /** A terminal state of an operation. */

@@ -205,6 +205,7 @@ test("the status bar says when divergence is held for a checkout", () => {
     watch: { state: "ok" },
     lastBuild: {},
     externalChanges: [{ changeId: "xc-1", reason: "git checkout feature", ageMs: 5 }],
+    targets: [{ name: "desktop", profile: "desktop" }],
   };
   const bar = statusBar(summary);
   assert.equal(bar.text, "$(package) 2 assets  $(git-branch) held");
@@ -288,20 +289,23 @@ test("the texture panel shows what the packer cooked, and the thumbnail is that 
     assert.equal(hero.path, "assets/sprites/hero.png");
     assert.equal(await project.assetAt("assets/sprites/her"), undefined, "a prefix of a path is no asset");
 
-    // Before a build: nothing cooked, no target named, no thumbnail.
+    // Before a build: nothing cooked for either of the sample's targets, no thumbnail.
     await assert.rejects(project.thumbnail(hero.id, 16), notCooked);
     const before = await project.getAsset(hero.id);
     assert.deepEqual(before.cooked, []);
-    assert.deepEqual(textureView(before, (await project.summary()).lastBuild).targets, []);
+    const declared = (await project.summary()).targets;
+    assert.deepEqual(declared, [{ name: "desktop", profile: "desktop" }, { name: "mobile", profile: "mobile" }]);
+    assert.deepEqual(textureView(before, declared).targets.map((t) => t.line), ["desktop: not built", "mobile: not built"]);
 
     assert.equal((await project.build("vscode-texture-build")).outcome, "succeeded");
     const answer = await project.getAsset(hero.id);
-    assert.equal(answer.cooked.length, 1);
+    assert.equal(answer.cooked.length, 2);
     const cooked = answer.cooked[0];
-    const view = textureView(answer, (await project.summary()).lastBuild);
-    assert.deepEqual(view.targets, [{ target: cooked.target, cooked: true, line: lineOf(cooked) }]);
-    // What that is for the sample's 32×32 sprite on the default desktop target.
+    const view = textureView(answer, declared);
+    assert.deepEqual(view.targets, answer.cooked.map((c) => ({ target: c.target, cooked: true, line: lineOf(c) })));
+    // What that is for the sample's 32×32 sprite on its desktop and mobile targets.
     assert.match(view.targets[0].line, /^desktop \(desktop\): bc7 sRGB, 32×32, 6 levels, \d+\.\d KiB, PSNR \d+\.\d dB$/);
+    assert.match(view.targets[1].line, /^mobile \(mobile\): astc-6x6 sRGB, 32×32, 6 levels, \d+\.\d KiB, PSNR \d+\.\d dB$/);
     assert.deepEqual(view.settings, [
       "max_size: null (default)",
       "mipmaps: true (default)",
@@ -330,14 +334,14 @@ test("the texture panel shows what the packer cooked, and the thumbnail is that 
     assert.equal((await project.apply(set)).outcome, "applied");
     const changed = await project.getAsset(hero.id);
     assert.deepEqual(changed.cooked, []);
-    const stale = textureView(changed, (await project.summary()).lastBuild);
-    assert.deepEqual(stale.targets, [{ target: "desktop", cooked: false, line: "desktop: not built" }]);
+    const stale = textureView(changed, declared);
+    assert.deepEqual(stale.targets.map((t) => t.line), ["desktop: not built", "mobile: not built"]);
     assert.ok(stale.settings.includes("max_size: 16 (asset)"), stale.settings.join("\n"));
     await assert.rejects(project.thumbnail(hero.id, 16, "desktop"), notCooked);
 
     assert.equal((await project.build("vscode-texture-build-2")).outcome, "succeeded");
     const rebuilt = await project.getAsset(hero.id);
-    assert.deepEqual(rebuilt.cooked.map((c) => [c.width, c.height, c.levels]), [[16, 16, 5]]);
+    assert.deepEqual(rebuilt.cooked.map((c) => [c.width, c.height, c.levels]), [[16, 16, 5], [16, 16, 5]]);
     const line = textureView(rebuilt).targets[0].line;
     assert.equal(line, lineOf(rebuilt.cooked[0]));
     assert.match(line, /^desktop \(desktop\): bc7 sRGB, 16×16, 5 levels, \d+ B, PSNR \d+\.\d dB$/);
@@ -383,35 +387,21 @@ test("the texture panel shows each setting's source, the packer's problems, and 
       { target: "web", profile: "uncompressed", format: "rgba8", srgb: false, vkFormat: 37, width: 1, height: 1, levels: 1, bytes: 900 },
     ],
   };
-  const remote: RemoteStats = { mode: "off", hits: 0, misses: 0, corrupt: 0, uploaded: 0, errors: 0, bytesDown: 0, bytesUp: 0 };
-  const lastBuild: Summary["lastBuild"] = {
-    phone: {
-      operationId: "op-1",
-      target: "phone",
-      outcome: "failed",
-      finishedAtMs: 1,
-      packs: 0,
-      stats: { assets: 1, processed: 0, reused: 0, bytesIn: 0, bytesOut: 0, durationMs: 1, remote },
-    },
-    pc: {
-      operationId: "op-1",
-      target: "pc",
-      outcome: "succeeded",
-      finishedAtMs: 1,
-      packs: 1,
-      stats: { assets: 1, processed: 1, reused: 0, bytesIn: 100, bytesOut: 87524, durationMs: 1, remote },
-    },
-  };
-  const view = textureView(answer, lastBuild);
+  const declared: Summary["targets"] = [
+    { name: "pc", profile: "desktop" },
+    { name: "phone", profile: "mobile" },
+    { name: "web", profile: "uncompressed" },
+  ];
+  const view = textureView(answer, declared);
   assert.deepEqual(
     view.targets.map((t) => t.line),
     [
       "pc (desktop): bc5, 256×256, 9 levels, 85.5 KiB, PSNR 48.3 dB",
-      "web (uncompressed): rgba8, 1×1, 1 level, 900 B",
       "phone: not built",
+      "web (uncompressed): rgba8, 1×1, 1 level, 900 B",
     ],
   );
-  assert.deepEqual(view.targets.map((t) => t.cooked), [true, true, false]);
+  assert.deepEqual(view.targets.map((t) => t.cooked), [true, false, true]);
   assert.deepEqual(view.settings, [
     "format.phone: astc-4x4 (rule, packer.toml:12)",
     "max_size: 256 (asset)",
@@ -426,5 +416,5 @@ test("the texture panel shows each setting's source, the packer's problems, and 
   assert.deepEqual(textureView(answer).targets.map((t) => t.target), ["pc", "web"]);
   // Another kind has no texture: no target is "not built" for it.
   const data: GetAssetResult = { ...answer, asset: { ...answer.asset, kind: "data" }, cooked: [], settingProblems: [] };
-  assert.deepEqual(textureView(data, lastBuild).targets, []);
+  assert.deepEqual(textureView(data, declared).targets, []);
 });
