@@ -113,10 +113,13 @@ remote_pair() {
     cp -r "$ws/assets" "$ws/packer.toml" "$ws/packer.registry.jsonl" "$ws.$name.$m/"
     printf '\n%s\n' "$toml" >> "$ws.$name.$m/packer.toml"
   done
-  STUDIO_PACKER_CACHE_MODE=read-write "$bin" build "$ws.$name.a" --json > /dev/null
+  STUDIO_PACKER_CACHE_MODE=read-write "$bin" build "$ws.$name.a" --json > "$work/a_$name.json" || true
   [ -z "$local_runs" ] || rm -rf "$ws.$name.a"
   local b=$ws.$name.b
-  "$bin" build "$b" --json > /dev/null
+  "$bin" build "$b" --json > "$work/b_$name.json" || true
+  # What A uploaded and B's first build found, on stderr: a row is only as
+  # good as the upload before it.
+  echo "  ($name: machine A $(remote_stats "$work/a_$name.json"); B's first build $(remote_stats "$work/b_$name.json"))" >&2
   local clear="rm -rf '$b/.packer/cache' '$b/.packer/build.last' '$b/build'"
   local remote local_
   remote=$(bench "remote_$name" "$clear" "'$bin' build '$b' --json")
@@ -127,6 +130,28 @@ remote_pair() {
     local_=$(bench "local_$name" "$clear" "env STUDIO_PACKER_CACHE_MODE=off '$bin' build '$b' --json")
   fi
   echo "$remote $local_"
+}
+# The remote counters of a `build --json` answer, and its remote warnings.
+remote_stats() {
+  python3 -c '
+import json, sys
+def find(v, key):
+    if isinstance(v, dict):
+        if key in v and isinstance(v[key], dict) and "uploaded" in v[key]:
+            return v[key]
+        v = list(v.values())
+    if isinstance(v, list):
+        for x in v:
+            r = find(x, key)
+            if r is not None:
+                return r
+try:
+    doc = json.load(open(sys.argv[1]))
+except ValueError:
+    print("(no answer)"); sys.exit()
+r = find(doc, "remote") or {}
+warn = sorted({d.get("code", "") for d in (doc.get("diagnostics") or []) if "emote" in json.dumps(d)} - {""}) if isinstance(doc, dict) else []
+print(", ".join(f"{k} {r.get(k)}" for k in ("hits", "misses", "uploaded", "errors", "bytesUp")) + (f"; warnings {warn}" if warn else ""))' "$1"
 }
 verdict() { python3 -c "print('ok' if $1 <= $2 else 'MISSED')"; }
 
