@@ -5,6 +5,11 @@
 #
 #   bash benches/run.sh               # N = 1000 and 10000
 #   BENCH_N="1000 10000 100000" bash benches/run.sh
+#   BENCH_N= bash benches/run.sh      # the texture workspace only
+#   BENCH_TEXTURES=0 bash benches/run.sh   # without the texture workspace
+#
+# The texture workspace (BENCH_TEXTURES_N PNGs, default 600, from 256 to
+# 2048 px) takes about ten minutes: its cold cooks take a minute each.
 #
 # Needs hyperfine, b3sum, zstd and GNU time (`apt-get install hyperfine
 # b3sum zstd time`; installed here when missing and running as root). The
@@ -14,8 +19,12 @@
 # micro-benchmarks of the hot paths are separate: `cargo bench`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sizes=${BENCH_N:-"1000 10000"}
+sizes=${BENCH_N-"1000 10000"}
 runs=${BENCH_RUNS:-5}
+textures=${BENCH_TEXTURES:-1}
+texture_n=${BENCH_TEXTURES_N:-600}
+# A cold texture cook takes about a minute: that many runs of it.
+cook_runs=${BENCH_COOK_RUNS:-1}
 
 need=()
 for tool in hyperfine b3sum zstd; do command -v "$tool" > /dev/null || need+=("$tool"); done
@@ -29,18 +38,21 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc
-bin=$PWD/target/release/studio-packer
+cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc --example texture_direct
+release=${CARGO_TARGET_DIR:-$PWD/target}/release
+bin=$release/studio-packer
 work=$(mktemp -d)
 
 # Mean seconds of a hyperfine result file.
 mean() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["mean"])' "$1"; }
-# `hyperfine` on one command; prints the mean in seconds.
-bench() {
-  local name=$1 prepare=$2 cmd=$3
-  hyperfine --style none --runs "$runs" --warmup 1 --prepare "$prepare" --export-json "$work/$name.json" "$cmd" > /dev/null 2>&1
+# `hyperfine` on one command, RUNS runs after WARMUP; prints the mean in seconds.
+bench_n() {
+  local n=$1 warmup=$2 name=$3 prepare=$4 cmd=$5
+  hyperfine --style none --runs "$n" --warmup "$warmup" --prepare "$prepare" --export-json "$work/$name.json" "$cmd" > /dev/null 2>&1
   mean "$work/$name.json"
 }
+# `hyperfine` on one command, BENCH_RUNS runs after one warmup; prints the mean in seconds.
+bench() { bench_n "$runs" 1 "$@"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.05; done; return 1; }
@@ -90,20 +102,56 @@ fi
 
 # Machine B's build from a warm remote against processing locally, on
 # copies of workspace $1 (A uploads first, in read-write mode). Prints the
-# two means in seconds.
+# two means in seconds. With $4 = N, processing locally is timed N times
+# without a warmup (a cold texture cook takes a minute), and the copies are
+# deleted once used (the texture workspace's outputs are large).
 remote_pair() {
-  local ws=$1 name=$2 toml=$3
+  local ws=$1 name=$2 toml=$3 local_runs=${4:-}
   for m in a b; do
     rm -rf "$ws.$name.$m"
     mkdir "$ws.$name.$m"
     cp -r "$ws/assets" "$ws/packer.toml" "$ws/packer.registry.jsonl" "$ws.$name.$m/"
     printf '\n%s\n' "$toml" >> "$ws.$name.$m/packer.toml"
   done
-  STUDIO_PACKER_CACHE_MODE=read-write "$bin" build "$ws.$name.a" --json > /dev/null
+  STUDIO_PACKER_CACHE_MODE=read-write "$bin" build "$ws.$name.a" --json > "$work/a_$name.json" || true
+  [ -z "$local_runs" ] || rm -rf "$ws.$name.a"
   local b=$ws.$name.b
-  "$bin" build "$b" --json > /dev/null
+  "$bin" build "$b" --json > "$work/b_$name.json" || true
+  # What A uploaded and B's first build found, on stderr: a row is only as
+  # good as the upload before it.
+  echo "  ($name: machine A $(remote_stats "$work/a_$name.json"); B's first build $(remote_stats "$work/b_$name.json"))" >&2
   local clear="rm -rf '$b/.packer/cache' '$b/.packer/build.last' '$b/build'"
-  echo "$(bench "remote_$name" "$clear" "'$bin' build '$b' --json") $(bench "local_$name" "$clear" "env STUDIO_PACKER_CACHE_MODE=off '$bin' build '$b' --json")"
+  local remote local_
+  remote=$(bench "remote_$name" "$clear" "'$bin' build '$b' --json")
+  if [ -n "$local_runs" ]; then
+    local_=$(bench_n "$local_runs" 0 "local_$name" "$clear" "env STUDIO_PACKER_CACHE_MODE=off '$bin' build '$b' --json")
+    rm -rf "$b"
+  else
+    local_=$(bench "local_$name" "$clear" "env STUDIO_PACKER_CACHE_MODE=off '$bin' build '$b' --json")
+  fi
+  echo "$remote $local_"
+}
+# The remote counters of a `build --json` answer, and its remote warnings.
+remote_stats() {
+  python3 -c '
+import json, sys
+def find(v, key):
+    if isinstance(v, dict):
+        if key in v and isinstance(v[key], dict) and "uploaded" in v[key]:
+            return v[key]
+        v = list(v.values())
+    if isinstance(v, list):
+        for x in v:
+            r = find(x, key)
+            if r is not None:
+                return r
+try:
+    doc = json.load(open(sys.argv[1]))
+except ValueError:
+    print("(no answer)"); sys.exit()
+r = find(doc, "remote") or {}
+warn = sorted({d.get("code", "") for d in (doc.get("diagnostics") or []) if "emote" in json.dumps(d)} - {""}) if isinstance(doc, dict) else []
+print(", ".join(f"{k} {r.get(k)}" for k in ("hits", "misses", "uploaded", "errors", "bytesUp")) + (f"; warnings {warn}" if warn else ""))' "$1"
 }
 verdict() { python3 -c "print('ok' if $1 <= $2 else 'MISSED')"; }
 
@@ -111,7 +159,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "tools: $(hyperfine --version), $(b3sum --version), $(zstd --version | head -1 | cut -c1-40)"
 for n in $sizes; do
   ws="$work/ws$n"
-  target/release/examples/gen_workspace "$ws" "$n" 42 > /dev/null
+  "$release/examples/gen_workspace" "$ws" "$n" 42 > /dev/null
   "$bin" call packer/applyMutation '{"mutation":{"kind":"reconcile"}}' --root "$ws" > /dev/null
   bytes=$(du -sb "$ws/assets" | cut -f1)
   files="find '$ws/assets' -type f"
@@ -127,7 +175,7 @@ for n in $sizes; do
   noop_build=$(bench noop_build ":" "'$bin' build '$ws' --json")
   rss_kib=$(/usr/bin/time -f '%M' "$bin" status "$ws" 2>&1 > /dev/null | tail -1)
   declare -A rpc=()
-  while read -r key value; do rpc[$key]=$value; done < <(target/release/examples/bench_rpc "$bin" "$ws")
+  while read -r key value; do rpc[$key]=$value; done < <("$release/examples/bench_rpc" "$bin" "$ws")
 
   echo
   echo "== N = $n assets, $((bytes / 1000000)) MB"
@@ -175,3 +223,50 @@ url = \"$dav_url/bench$n\"")
   judged=$(python3 -c "print(('ok' if $per_asset <= 1024 else 'MISSED') if $n >= 100000 else 'judged at 100000')")
   printf "%-52s %8s KiB  %s B/asset (target <= 1024 B: %s)\n" "peak memory with all assets open" "$rss_kib" "$per_asset" "$judged"
 done
+
+# The texture workspace: a cold cook of every image for the desktop target
+# against the same pinned encoder entry points (`build::texture::cook`)
+# driven directly on all cores (examples/texture_direct.rs); a rebuild from
+# the local cache; machine B from a warm shared cache on s3s-fs.
+if [ "$textures" != 0 ]; then
+  ws="$work/textures"
+  "$release/examples/gen_workspace" --textures "$ws" "$texture_n" 42 > /dev/null
+  "$bin" call packer/applyMutation '{"mutation":{"kind":"reconcile"}}' --root "$ws" > /dev/null
+  bytes=$(du -sb "$ws/assets" | cut -f1)
+  mpx=$(python3 -c '
+import struct, sys, pathlib
+def px(p):
+    w, h = struct.unpack(">II", p.read_bytes()[16:24])
+    return w * h
+print(round(sum(px(p) for p in pathlib.Path(sys.argv[1]).rglob("*.png")) / 1e6))' "$ws/assets")
+  normals=$(find "$ws/assets" -name '*_normal.png' | wc -l)
+  echo
+  echo "== textures: $texture_n PNGs (256 to 2048 px, $normals normal maps), $mpx Mpx, $((bytes / 1000000)) MB; desktop target"
+  printf "%-52s %10s %10s %7s %8s %s\n" "measure" "packer" "reference" "ratio" "target" "load before"
+  ratio3() { python3 -c "print(f'{$1 / $2:.3f}')"; }
+  trow() { printf "%-52s %9.3fs %9.3fs %7s %8s %-6s %s\n" "$1" "$2" "$3" "$(ratio3 "$2" "$3")" "<= $4" "$(verdict "$(ratio3 "$2" "$3")" "$4")" "$5"; }
+  load() { cut -d' ' -f1-3 /proc/loadavg; }
+  l_cold=$(load)
+  cold_cook=$(bench_n "$cook_runs" 0 tex_cold "rm -rf '$ws/.packer/cache' '$ws/.packer/build.last' '$ws/build'" "'$bin' build '$ws' --json")
+  l_direct=$(load)
+  # At the build's worker priority (nice 10, src/build/mod.rs `workers`), so
+  # that a busy machine slows both alike.
+  direct=$(bench_n "$cook_runs" 0 tex_direct ":" "nice -n 10 '$release/examples/texture_direct' '$ws'")
+  trow "cold cook vs texture::cook direct, all cores" "$cold_cook" "$direct" 1.15 "$l_cold / $l_direct"
+  l_re=$(load)
+  rebuild=$(bench tex_rebuild "rm -rf '$ws/build'" "'$bin' build '$ws' --json")
+  trow "rebuild, output deleted vs cold cook" "$rebuild" "$cold_cook" 0.05 "$l_re"
+  if [ -n "$s3_endpoint" ]; then
+    # Only the sources are needed from here on: the disk may be small.
+    rm -rf "$ws/.packer/cache" "$ws/build"
+    export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret
+    l_b=$(load)
+    read -r remote local_ < <(remote_pair "$ws" s3 "[cache.remote]
+url = \"s3://cache/textures\"
+endpoint = \"$s3_endpoint\"" "$cook_runs")
+    trow "machine B, warm remote (s3s-fs) vs its cold cook" "$remote" "$local_" 0.1 "$l_b"
+  else
+    echo "machine B, warm remote (s3s-fs): skipped, s3s-fs is not installed"
+  fi
+  echo "load at the end: $(load)"
+fi

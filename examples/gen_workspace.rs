@@ -1,8 +1,10 @@
 //! Generates a deterministic workspace for benchmarks: N assets across
 //! nested folders with a realistic mix (many small JSON and text files,
-//! PNGs of a few KB up to about a MB, some WAVs).
+//! PNGs of a few KB up to about a MB, some WAVs); or, with `--textures`, N
+//! PNG textures from 256 to 2048 px for the texture benchmark (see
+//! [`textures`]).
 //!
-//! Usage: gen_workspace DIR N [SEED]
+//! Usage: gen_workspace [--textures] DIR N [SEED]
 
 use std::io::Write;
 use std::path::Path;
@@ -23,14 +25,21 @@ impl Rng {
 }
 
 fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let texture_mode = args.get(1).is_some_and(|a| a == "--textures");
+    if texture_mode {
+        args.remove(1);
+    }
     if args.len() < 3 {
-        eprintln!("usage: gen_workspace DIR N [SEED]");
+        eprintln!("usage: gen_workspace [--textures] DIR N [SEED]");
         std::process::exit(2);
     }
     let root = Path::new(&args[1]);
     let n: u64 = args[2].parse().expect("N is a number");
     let mut rng = Rng(args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42) | 1);
+    if texture_mode {
+        return textures(root, n, &mut rng);
+    }
     std::fs::create_dir_all(root.join("assets"))?;
     std::fs::write(
         root.join("packer.toml"),
@@ -84,6 +93,92 @@ fn main() -> std::io::Result<()> {
                 w.write_sample(s as i16).map_err(std::io::Error::other)?;
             }
             w.finalize().map_err(std::io::Error::other)?;
+        }
+    }
+    std::io::stdout().flush()
+}
+
+/// The texture workspace: `n` PNGs whose sides are 256, 512, 1024 or 2048
+/// (35 / 35 / 22 / 8 %; one in five is twice as wide as it is high), of
+/// mixed content: 35 % smooth gradients (RGB), 40 % noisy detail (waves
+/// plus per-texel noise, RGB), 15 % cut-out sprites with soft alpha edges
+/// (RGBA), 10 % tangent-space normal maps (`*_normal.png`, cooked with
+/// `use = "normal"` by the rule written in `packer.toml`).
+fn textures(root: &Path, n: u64, rng: &mut Rng) -> std::io::Result<()> {
+    std::fs::create_dir_all(root.join("assets"))?;
+    std::fs::write(
+        root.join("packer.toml"),
+        "[project]\nname = \"texbench\"\n\n[assets]\nroots = [\"assets\"]\n\n[build]\noutput = \"build\"\n\n\
+         [[assets.rules]]\nmatch = [\"assets/**/*_normal.png\"]\nsettings = { use = \"normal\" }\n",
+    )?;
+    std::fs::write(root.join("packer.registry.jsonl"), "{\"format\":\"studio-packer.registry\",\"version\":1}\n")?;
+    let folders = ["env", "props", "chars", "fx", "terrain", "ui"];
+    let save = |img: image::DynamicImage, path: String| img.save(root.join(path)).map_err(std::io::Error::other);
+    for i in 0..n {
+        let dir = format!("assets/{}/{}", folders[(i % 6) as usize], (i / 6) % 8);
+        std::fs::create_dir_all(root.join(&dir))?;
+        let side = match rng.below(100) {
+            0..35 => 256,
+            35..70 => 512,
+            70..92 => 1024,
+            _ => 2048,
+        };
+        let (w, h) = if rng.below(5) == 0 { (side, side / 2) } else { (side, side) };
+        let roll = rng.below(100);
+        let (c0, c1) = (rng.next().to_le_bytes(), rng.next().to_le_bytes());
+        let (fx, fy) = (1.0 + rng.below(12) as f32, 1.0 + rng.below(12) as f32);
+        let mut noise = Rng(rng.next() | 1);
+        let mix = |a: u8, b: u8, t: f32| (f32::from(a) + (f32::from(b) - f32::from(a)) * t.clamp(0.0, 1.0)) as u8;
+        if roll < 35 {
+            // A smooth gradient: linear or radial between two colours.
+            let radial = rng.below(2) == 0;
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+                let t = if radial { ((u - 0.5).hypot(v - 0.5) * 1.4).min(1.0) } else { u * 0.7 + v * 0.3 };
+                image::Rgb([mix(c0[0], c1[0], t), mix(c0[1], c1[1], t), mix(c0[2], c1[2], t)])
+            });
+            save(img.into(), format!("{dir}/grad{i}.png"))?;
+        } else if roll < 75 {
+            // Noisy detail: a few waves with per-texel noise (stone, fabric, foliage).
+            let amp = 8 + rng.below(56) as u8;
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+                let wave = ((u * fx * 6.3).sin() * (v * fy * 6.3).cos() * 0.5 + 0.5).clamp(0.0, 1.0);
+                let n = noise.next().to_le_bytes();
+                let px = |c: usize| mix(c0[c], c1[c], wave).saturating_add(n[c] % amp).saturating_sub(amp / 2);
+                image::Rgb([px(0), px(1), px(2)])
+            });
+            save(img.into(), format!("{dir}/detail{i}.png"))?;
+        } else if roll < 90 {
+            // A cut-out sprite: a shaded blob on transparency with a soft edge.
+            let img = image::RgbaImage::from_fn(w, h, |x, y| {
+                let (u, v) = (x as f32 / w as f32 - 0.5, y as f32 / h as f32 - 0.5);
+                let r = u.hypot(v) * (1.0 + 0.15 * (u.atan2(v) * fx).sin());
+                let alpha = ((0.42 - r) * 40.0).clamp(0.0, 1.0);
+                let n = (noise.next() % 16) as u8;
+                let shade = (0.5 - r).clamp(0.0, 0.5) * 2.0;
+                image::Rgba([
+                    mix(c0[0], c1[0], shade).saturating_add(n),
+                    mix(c0[1], c1[1], shade),
+                    mix(c0[2], c1[2], shade),
+                    (alpha * 255.0) as u8,
+                ])
+            });
+            save(img.into(), format!("{dir}/sprite{i}.png"))?;
+        } else {
+            // A tangent-space normal map of a height field of bumps and ridges.
+            let height =
+                |u: f32, v: f32| (u * fx * 6.3).sin() * (v * fy * 6.3).sin() * 0.6 + (u * 40.0 + v * 13.0).sin() * 0.1;
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+                let e = 1.0 / w as f32;
+                let dx = (height(u + e, v) - height(u - e, v)) / (2.0 * e) * 0.02;
+                let dy = (height(u, v + e) - height(u, v - e)) / (2.0 * e) * 0.02;
+                let len = (dx * dx + dy * dy + 1.0).sqrt();
+                let enc = |c: f32| ((c / len * 0.5 + 0.5) * 255.0).round() as u8;
+                image::Rgb([enc(-dx), enc(-dy), enc(1.0)])
+            });
+            save(img.into(), format!("{dir}/rock{i}_normal.png"))?;
         }
     }
     std::io::stdout().flush()
