@@ -1322,7 +1322,11 @@ impl Processing<'_> {
     /// What each unit gave, by unit.
     fn every_unit(&self) -> Answers {
         let mut outcomes = self.look_up_local_cache();
-        let missing: Vec<usize> = (0..self.units.len()).filter(|&i| outcomes[i].is_none()).collect();
+        let mut missing: Vec<usize> = (0..self.units.len()).filter(|&i| outcomes[i].is_none()).collect();
+        // The heaviest first (a large texture's decode and mips run on one
+        // thread): one started last would leave the other cores idle at the
+        // end. Answers are by unit, so the order decides no byte.
+        missing.sort_by_key(|&i| std::cmp::Reverse(self.units[i].work));
         for (i, answer) in self.fetch_or_process(&missing) {
             outcomes[i] = Some(answer);
         }
