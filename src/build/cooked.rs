@@ -39,11 +39,16 @@ impl CacheView {
     }
 }
 
-/// The key and stored form of `asset` cooked for `target`, when the cache
-/// holds it.
-fn lookup(cache: &LocalCache, manifest: &Manifest, asset: &Asset, target: &Target) -> Option<(Key, StoredMeta)> {
-    let settings = settings::for_target(manifest, asset, target).ok()?;
-    let key = unit_key(asset, &settings, &target_part(Kind::Image, target), manifest.zstd_level);
+/// The key and stored form of `asset` cooked for `target` with `settings`
+/// (as resolved for it), when the cache holds it.
+fn lookup(
+    cache: &LocalCache,
+    manifest: &Manifest,
+    asset: &Asset,
+    target: &Target,
+    settings: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(Key, StoredMeta)> {
+    let key = unit_key(asset, settings, &target_part(Kind::Image, target), manifest.zstd_level);
     cache.get(&key).map(|meta| (key, meta))
 }
 
@@ -59,7 +64,8 @@ pub fn of_asset(view: &CacheView, state_dir: &std::path::Path, snap: &Snapshot, 
         .targets
         .iter()
         .filter_map(|t| {
-            let (_, meta) = lookup(&cache, manifest, asset, t)?;
+            let settings = settings::for_target(manifest, asset, t).ok()?;
+            let (_, meta) = lookup(&cache, manifest, asset, t, &settings)?;
             let (format, srgb) = texture::GpuFormat::from_vk_format(meta.image.vk_format)?;
             Some(CookedTexture {
                 target: t.name.clone(),
@@ -113,11 +119,11 @@ pub fn thumbnail(
             ),
         )
     };
-    if let Err(problems) = settings::for_target(manifest, asset, target) {
+    let settings = settings::for_target(manifest, asset, target).map_err(|problems| {
         let first = problems.first().map_or(String::new(), |d| d.message.clone());
-        return Err(RpcError::failed("invalidSetting", format!("no build can cook it: {first}")));
-    }
-    let (key, meta) = lookup(&cache, manifest, asset, target).ok_or_else(not_cooked)?;
+        RpcError::failed("invalidSetting", format!("no build can cook it: {first}"))
+    })?;
+    let (key, meta) = lookup(&cache, manifest, asset, target, &settings).ok_or_else(not_cooked)?;
     let stored = cache.read_stored(&key, &meta).map_err(|_| not_cooked())?;
     let ktx2 = match meta.compression() {
         pack::Compression::None => stored,

@@ -1211,7 +1211,7 @@ fn work(a: &Asset, settings: &Map<String, Value>, target: &manifest::Target) -> 
         return a.entry.size.max(1);
     };
     let Ok(t) = texture::from_settings(settings) else { return a.entry.size.max(1) };
-    texture::work(w, h, &t, settings::to_texture_profile(target.profile), &target.name)
+    texture::work(w, h, &t, target.profile, &target.name)
 }
 
 /// The memory processing `a` holds at its peak: a texture's pixels (from

@@ -88,7 +88,7 @@ fn texture(bytes: &[u8], ext: &str, settings: &Map<String, Value>, on: &For<'_>)
         let what: Vec<String> = errors.iter().map(|e| format!("setting `{}`: {}", e.key, e.message)).collect();
         refused("invalidSetting", what.join("; "))
     })?;
-    let profile = super::settings::to_texture_profile(on.target.profile);
+    let profile = on.target.profile;
     match texture::cook(bytes, ext, &settings, profile, &on.target.name, on.cancelled) {
         Ok(cooked) => Ok(Processed {
             image: Image {

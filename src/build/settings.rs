@@ -190,7 +190,7 @@ fn texture_problems(settings: &Map<String, Value>, targets: &[Target]) -> Vec<Pr
                 continue;
             };
             let Some(Ok(f)) = format.as_str().map(texture::format::parse::<GpuFormat>) else { continue };
-            let allowed = texture::format::allowed_formats(to_texture_profile(target.profile));
+            let allowed = texture::format::allowed_formats(target.profile);
             if !allowed.contains(&f) {
                 out.push(Problem {
                     key,
@@ -209,17 +209,8 @@ fn texture_problems(settings: &Map<String, Value>, targets: &[Target]) -> Vec<Pr
 
 /// The formats a target of `profile` may name in a texture's `format`.
 pub fn format_names(profile: Profile) -> Vec<String> {
-    let allowed = texture::format::allowed_formats(to_texture_profile(profile));
+    let allowed = texture::format::allowed_formats(profile);
     allowed.iter().map(|f| f.name().to_string()).collect()
-}
-
-/// The texture module's name for a target profile.
-pub fn to_texture_profile(profile: Profile) -> texture::Profile {
-    match profile {
-        Profile::Desktop => texture::Profile::Desktop,
-        Profile::Mobile => texture::Profile::Mobile,
-        Profile::Uncompressed => texture::Profile::Uncompressed,
-    }
 }
 
 #[cfg(test)]

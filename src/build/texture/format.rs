@@ -8,15 +8,8 @@
 use std::fmt;
 
 /// A family of GPUs a target builds for: it decides which formats exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Profile {
-    /// BCn (D3D/Vulkan desktop GPUs).
-    Desktop,
-    /// ASTC LDR (phones, tablets, Apple silicon).
-    Mobile,
-    /// RGBA8 only: for tools, previews and GPUs without either.
-    Uncompressed,
-}
+/// The manifest's own type (`[[build.targets]] profile`), not a copy.
+pub use crate::project::format::manifest::Profile;
 
 /// What the pixels mean: decides the transfer function, the mip filter and
 /// the channels an encoder spends its bits on.
@@ -90,14 +83,10 @@ pub fn names<T: Named>(values: &[T]) -> String {
 }
 
 impl Named for Profile {
-    const ALL: &'static [Self] = &[Profile::Desktop, Profile::Mobile, Profile::Uncompressed];
+    const ALL: &'static [Self] = Profile::ALL;
     const WHAT: &'static str = "profile";
     fn name(self) -> &'static str {
-        match self {
-            Profile::Desktop => "desktop",
-            Profile::Mobile => "mobile",
-            Profile::Uncompressed => "uncompressed",
-        }
+        self.as_str()
     }
 }
 
