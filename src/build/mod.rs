@@ -1425,7 +1425,7 @@ impl Processing<'_> {
     fn accept_from_remote(&self, unit: &Unit, fetched: Option<Fetched>) -> Option<StoredMeta> {
         let (r, fetched) = (self.remote?, fetched?);
         match fetched {
-            Fetched::Found { meta, blob } => {
+            Fetched::Found { meta, blob, held: _held } => {
                 if r.accept(&unit.key, unit.asset.path(), &meta, &blob)
                     && self.cache.put(&unit.key, &meta, &blob).is_ok()
                 {

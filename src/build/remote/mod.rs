@@ -39,6 +39,9 @@ use store::{Store, StoreError};
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
 /// Bytes queued for upload at most; processing waits beyond it.
 const UPLOAD_QUEUE_BYTES: usize = 256 << 20;
+/// Downloaded bytes the build has not taken yet, at most: a lookup waits
+/// for room before it asks for a blob, never while a request is in flight.
+const DOWNLOAD_BYTES: usize = 256 << 20;
 /// How long a build's end waits for its uploads, at most.
 pub const UPLOAD_DRAIN: Duration = Duration::from_secs(60);
 /// Corrupt entries named one by one in a build's diagnostics, at most.
@@ -79,11 +82,17 @@ fn store_for(resolved: &Resolved) -> Result<Arc<dyn Store>, String> {
 /// What a lookup found.
 pub enum Fetched {
     /// An action record and its blob, still to be checked ([`RemoteCache::accept`]).
-    Found { meta: StoredMeta, blob: Bytes },
+    /// The blob's share of [`DOWNLOAD_BYTES`] is given back when this is dropped.
+    Found { meta: StoredMeta, blob: Bytes, held: Held },
     /// Nothing usable: process the asset.
     Miss,
     /// An action record that does not decode: process the asset.
     Corrupt(String),
+}
+
+/// A found blob's share of the download budget.
+pub struct Held {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Counters and state shared with the requests in flight.
@@ -137,13 +146,16 @@ pub struct RemoteCache {
     uploader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     lookup_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     queue_bytes: Arc<tokio::sync::Semaphore>,
+    download_bytes: Arc<tokio::sync::Semaphore>,
 }
 
-/// The answers to [`RemoteCache::lookups`], as they come. Bounded: the requests
-/// in flight wait while the build has not taken what came back, so that
-/// downloads never pile up in memory.
+/// The answers to [`RemoteCache::lookups`], as they come. The lookups go on
+/// whether or not the build takes them (a request left unpolled while the
+/// workers cook would run out its timeout and count as a failure: measured,
+/// 102 of 597 lookups of a texture build failed so); what bounds memory is
+/// [`DOWNLOAD_BYTES`], which a lookup waits for before asking for a blob.
 pub struct Lookups {
-    rx: tokio::sync::mpsc::Receiver<(usize, Fetched)>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<(usize, Fetched)>,
 }
 
 impl Iterator for Lookups {
@@ -228,6 +240,7 @@ impl RemoteCache {
             uploader: Mutex::new(None),
             lookup_task: Mutex::new(None),
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(UPLOAD_QUEUE_BYTES)),
+            download_bytes: Arc::new(tokio::sync::Semaphore::new(DOWNLOAD_BYTES)),
         }
     }
 
@@ -240,7 +253,7 @@ impl RemoteCache {
     /// gets exactly one answer; once the remote is off, the rest are misses
     /// without a request.
     pub fn lookups(&self, keys: Vec<(usize, Key)>) -> Lookups {
-        let (tx, rx) = tokio::sync::mpsc::channel(self.in_flight);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let ctx = self.context();
         let in_flight = self.in_flight;
         let task = runtime().spawn(async move {
@@ -249,7 +262,7 @@ impl RemoteCache {
                 .map(|(i, key)| async move { (i, ctx.lookup(&key).await) })
                 .buffer_unordered(in_flight);
             while let Some(answer) = answers.next().await {
-                if tx.send(answer).await.is_err() {
+                if tx.send(answer).is_err() {
                     return;
                 }
             }
@@ -400,6 +413,7 @@ impl RemoteCache {
             shared: self.shared.clone(),
             url: self.url.clone(),
             credential_source: self.credential_source.clone(),
+            download_bytes: self.download_bytes.clone(),
         }
     }
 }
@@ -422,6 +436,7 @@ struct Context {
     shared: Arc<Shared>,
     url: String,
     credential_source: String,
+    download_bytes: Arc<tokio::sync::Semaphore>,
 }
 
 impl Context {
@@ -438,8 +453,10 @@ impl Context {
             Ok(meta) => meta,
             Err(why) => return Fetched::Corrupt(why),
         };
+        let want = meta.length.clamp(1, DOWNLOAD_BYTES as u64) as u32;
+        let Ok(permit) = self.download_bytes.clone().acquire_many_owned(want).await else { return Fetched::Miss };
         match self.get(&record::cas_name(&meta.stored_hash)).await {
-            Some(Some(blob)) => Fetched::Found { meta, blob },
+            Some(Some(blob)) => Fetched::Found { meta, blob, held: Held { _permit: permit } },
             // An action record whose blob is gone is a miss.
             Some(None) => {
                 self.shared.misses.fetch_add(1, Ordering::Relaxed);
@@ -506,6 +523,7 @@ impl Context {
     /// or too many failures in a row (a refused write only switches off
     /// uploads: the credentials may be a reader's).
     fn failed(&self, e: StoreError, writing: bool) {
+        tracing::debug!(remote = %self.url, writing, error = ?e, "remote cache request failed");
         if self.shared.off() || (writing && self.shared.uploads_off()) {
             // A request that was in flight when the remote went off.
             return;
@@ -551,5 +569,73 @@ impl Context {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::future::BoxFuture;
+    use std::time::Instant;
+
+    /// A store with an empty bucket whose requests fail when they take
+    /// longer than `timeout` from their first poll to their answer, as an
+    /// HTTP client's request timeout does, polled or not.
+    struct Slow {
+        timeout: Duration,
+    }
+
+    impl Store for Slow {
+        fn get(&self, _name: &str) -> BoxFuture<'_, Result<Option<Bytes>, StoreError>> {
+            Box::pin(async move {
+                let started = Instant::now();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                if started.elapsed() > self.timeout {
+                    return Err(StoreError::Failed("timed out".into()));
+                }
+                Ok(None)
+            })
+        }
+
+        fn put(&self, _name: &str, _bytes: Bytes, _overwrite: bool) -> BoxFuture<'_, Result<(), StoreError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn resolved(in_flight: usize) -> Resolved {
+        Resolved {
+            url: "s3://bucket/test".into(),
+            backend: config::Backend::S3,
+            mode: RemoteMode::Read,
+            endpoint: None,
+            region: None,
+            allow_http: true,
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            requests_in_flight: in_flight,
+            credentials: config::Credentials::None,
+            credential_source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn lookups_go_on_while_the_build_is_busy_with_earlier_answers() {
+        // The build's workers take an answer, then cook for a while (every
+        // tenth answer for longer than a request may take); the store's
+        // requests time out after 150 ms. Were the lookups to wait for the
+        // build, those in flight during a long cook would time out.
+        let cache = RemoteCache::new(Arc::new(Slow { timeout: Duration::from_millis(150) }), &resolved(8));
+        let keys: Vec<(usize, Key)> = (0..60).map(|i| (i, [i as u8; 32])).collect();
+        let mut answered = Vec::new();
+        for (i, fetched) in cache.lookups(keys) {
+            assert!(matches!(fetched, Fetched::Miss));
+            answered.push(i);
+            std::thread::sleep(Duration::from_millis(if i % 10 == 0 { 200 } else { 2 }));
+        }
+        answered.sort();
+        assert_eq!(answered, (0..60).collect::<Vec<_>>());
+        let report = cache.finish(Duration::from_secs(1));
+        assert_eq!((report.stats.misses, report.stats.errors), (60, 0));
+        assert!(report.disabled.is_none() && report.diagnostics.is_empty(), "{:?}", report.diagnostics);
     }
 }
