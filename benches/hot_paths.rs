@@ -15,6 +15,7 @@ use studio_packer::project::disk::workspace::inspect_bytes;
 use studio_packer::project::format::manifest::Manifest;
 use studio_packer::project::format::registry;
 use studio_packer::project::model::{Asset, Entry, Kind};
+use studio_packer::project::snapshot::graph::{Graph, Maps};
 use studio_packer::project::snapshot::{Contents, Snapshot};
 use studio_packer::transport::codec::{encode, Decoder, Frame};
 
@@ -36,12 +37,13 @@ fn contents(n: usize) -> Contents {
     let mut by_path = OrdMap::new();
     for i in 0..n {
         let bytes = format!("{{\"a\":{i}}}");
-        let observed = inspect_bytes(bytes.as_bytes(), Kind::Data, "json");
+        let observed = inspect_bytes(bytes.as_bytes(), Kind::Data, "a.json");
         let e = Entry { hash: observed.hash, size: observed.size, ..entry(i) };
         by_path.insert(e.path.clone(), e.id.clone());
         assets.insert(e.id.clone(), Arc::new(Asset::from_observation(e, Some(observed))));
     }
-    Contents { assets, by_path, untracked: OrdMap::new(), external: Arc::default(), conflicts: Arc::default() }
+    let graph = Graph::build(&Maps { assets: &assets, by_path: &by_path });
+    Contents { assets, by_path, untracked: OrdMap::new(), external: Arc::default(), conflicts: Arc::default(), graph }
 }
 
 fn frames(c: &mut Criterion) {

@@ -22,6 +22,7 @@ use crate::project::format::manifest::{Manifest, ManifestError, MANIFEST_FILE};
 use crate::project::format::registry::{self, RegistryError, REGISTRY_FILE};
 use crate::project::model::{Asset, Diagnostic, Severity};
 use crate::project::snapshot::divergence::{External, ItemKind};
+use crate::project::snapshot::graph::{Graph, Maps};
 use crate::project::snapshot::{Contents, Snapshot};
 
 /// What `studio-packer check` found (`check --json` prints it). Each
@@ -130,12 +131,14 @@ pub fn check(root: &Path) -> Result<Report, String> {
     let scan = workspace::scan_in(&sandbox, &manifest);
     let conflicts = Arc::new(parsed.conflicts);
     let loaded = crate::project::load(&sandbox, scan, parsed.entries, &mut cache);
+    let graph = Graph::build(&Maps { assets: &loaded.assets, by_path: &loaded.by_path });
     let contents = Contents {
         assets: loaded.assets,
         by_path: loaded.by_path,
         untracked: loaded.untracked,
         external: Arc::new(External::default()),
         conflicts: conflicts.clone(),
+        graph,
     };
     let snap = Snapshot::new(0, Arc::new(manifest), contents, Arc::new(loaded.skipped));
 

@@ -82,6 +82,8 @@ class AssetFilter(TypedDict, total=False):
     status: Optional[Status]
     tag: Optional[str]
     text: Optional[str]
+    # `true`: only assets no other asset names; `false`: only assets some other names.
+    unused: Optional[bool]
 
 
 # An asset's id. New ids are 128 random bits in lowercase Crockford
@@ -302,6 +304,7 @@ class CountsByKind(TypedDict):
     data: int
     font: int
     image: int
+    model: int
     text: int
 
 
@@ -336,7 +339,7 @@ class Diagnostic(_DiagnosticRequired, total=False):
 
 
 # Every code a diagnostic of an asset, of the project or of a build may have.
-DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused", "textureInvalid", "textureCooked", "unknownTarget"]
+DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused", "textureInvalid", "textureCooked", "unknownTarget", "brokenReference", "tooManyReferences"]
 
 
 class DiagnosticCounts(TypedDict):
@@ -908,6 +911,9 @@ class GetAssetResult(TypedDict):
     # by target: `format.<target>`), each with where it was set.
     effectiveSettings: Dict[str, EffectiveSetting]
     generation: Generation
+    # How many references the asset's file holds, how many name it, and
+    # how many of its own name nothing registered.
+    references: ReferenceCounts
     # Each effective setting the asset's kind cannot use (`invalidSetting`
     # errors naming the key and where it was set): a build fails on them.
     settingProblems: List[Diagnostic]
@@ -961,7 +967,9 @@ ItemKind = Literal["modified", "missing", "untracked", "moved", "registryChanged
 
 
 # What an asset is, decided by its extension.
-Kind = Literal["image", "audio", "data", "text", "font", "binary"]
+#
+# - `model`: A glTF model (`.gltf`, `.glb`), copied as it is; a `.gltf` file's buffers and images are references.
+Kind = Literal["image", "audio", "data", "text", "font", "binary", "model"]
 
 
 class LaneCounts(TypedDict):
@@ -1350,6 +1358,74 @@ class ReconcileChoice(_ReconcileChoiceRequired, total=False):
     path: Optional[str]
 
 
+# How a reference names an asset.
+#
+# - `id`: `asset:<id>`: survives every move.
+# - `path`: `asset:<path>` or a glTF `uri`.
+ReferenceBy = Literal["id", "path"]
+
+
+class ReferenceCounts(TypedDict):
+    """An asset's references, counted (`packer/references` lists them)."""
+
+    # Of `uses`, those that name nothing registered.
+    broken: int
+    # References in other files that name this asset, each one.
+    usedBy: int
+    # References in the asset's file, each one (broken ones included).
+    uses: int
+
+
+class _ReferenceItemRequired(TypedDict):
+    # It names nothing registered.
+    broken: bool
+    # How the reference names its target.
+    by: ReferenceBy
+    column: int
+    line: int
+    # Where it is written, in the referring file: a JSON pointer (RFC 6901,
+    # over the TOML tree for TOML), and the 1-based line and column.
+    pointer: str
+    # What it names: an id, or a path from the project root.
+    target: str
+
+
+class ReferenceItem(_ReferenceItemRequired, total=False):
+    """One reference: the other asset, and where the reference is written."""
+
+    # The other asset (in `uses`, the one named; in `usedBy`, the one whose
+    # file holds the reference); absent when the reference is broken.
+    assetId: AssetId
+    path: RelativePath
+
+
+class ReferenceTotals(TypedDict):
+    """The project's references, counted."""
+
+    # References that name nothing registered (each an error diagnostic on its file).
+    broken: int
+
+
+class ReferencesParams(TypedDict):
+    assetId: str
+    projectId: str
+
+
+class ReferencesResult(TypedDict):
+    """`packer/references`: what an asset's file names, and what names it."""
+
+    assetId: AssetId
+    # How many there are of each, whatever the lists hold.
+    counts: ReferenceCounts
+    generation: Generation
+    path: RelativePath
+    # The references in other files that name this asset, by referrer id,
+    # then in file order (the first 1,000).
+    usedBy: List[ReferenceItem]
+    # The references in the asset's file, in file order (the first 1,000).
+    uses: List[ReferenceItem]
+
+
 # A change to one registry entry: `add` has `after`, `remove` has
 # `before`, `update` has both.
 RegistryMutation = Union["RegistryMutationAdd", "RegistryMutationUpdate", "RegistryMutationRemove"]
@@ -1526,6 +1602,7 @@ class Summary(TypedDict):
     # Each target's last build in this process, by target name (no key
     # until this process has built that target).
     lastBuild: Dict[str, LastBuild]
+    references: ReferenceTotals
     # The build targets of the manifest the snapshot was made with, in
     # `packer.toml` order (the one a build without `target` builds first is first).
     targets: List[TargetInfo]
@@ -1621,7 +1698,7 @@ class Warning(_WarningRequired, total=False):
 
 
 # What a client should know of a mutation that does not stop it.
-WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "textureInvalid", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
+WarningCode = Literal["outsideAssetRoots", "excluded", "noChange", "kindChanged", "fileAlreadyMissing", "invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "textureInvalid", "tooManyReferences", "reevaluated", "skipped", "contentDiffers", "choiceNeeded", "copyKept"]
 
 
 # A warning's severity: always `warning`.
@@ -1685,6 +1762,7 @@ METHODS = (
     {"name": "packer/summary", "lane": False, "cancellable": False},
     {"name": "packer/listAssets", "lane": False, "cancellable": False},
     {"name": "packer/getAsset", "lane": False, "cancellable": False},
+    {"name": "packer/references", "lane": False, "cancellable": False},
     {"name": "packer/thumbnail", "lane": False, "cancellable": False},
     {"name": "packer/diagnostics", "lane": False, "cancellable": False},
     {"name": "packer/divergence", "lane": False, "cancellable": False},
@@ -1861,6 +1939,13 @@ class Client:
         `packer/getAsset`
         """
         return cast(GetAssetResult, self.request("packer/getAsset", params))
+
+    def references(self, params: ReferencesParams) -> ReferencesResult:
+        """What an asset's file names and what names it, each reference with its place.
+
+        `packer/references`
+        """
+        return cast(ReferencesResult, self.request("packer/references", params))
 
     def thumbnail(self, params: ThumbnailParams) -> ThumbnailResult:
         """A PNG of an image's cooked texture for a target, as its GPU shows it.

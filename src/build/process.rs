@@ -17,7 +17,7 @@ pub fn processor(kind: Kind) -> (&'static str, u32) {
         Kind::Audio => ("audio", 1),
         Kind::Data => ("data", 1),
         Kind::Text => ("text", 1),
-        Kind::Font | Kind::Binary => ("copy", 1),
+        Kind::Font | Kind::Binary | Kind::Model => ("copy", 1),
     }
 }
 
@@ -78,7 +78,7 @@ pub fn process(
             Err(e) => Err(refused("invalidUtf8", format!("text is not valid UTF-8 at byte {}", e.valid_up_to()))),
         },
         Kind::Audio => audio(bytes, &ext).map_err(|(code, message)| refused(&code, message)),
-        Kind::Font | Kind::Binary => Ok(Processed::bytes(bytes.to_vec())),
+        Kind::Font | Kind::Binary | Kind::Model => Ok(Processed::bytes(bytes.to_vec())),
     }
 }
 

@@ -38,6 +38,7 @@ use model::{paths, Asset, Kind};
 use registry::RegistryError;
 use sandbox::FileStat;
 use snapshot::divergence::{External, Untracked};
+use snapshot::graph::{Graph, Maps};
 use snapshot::{Contents, Snapshot};
 use statcache::{ObserveStats, Seen, StatCache};
 use write::intent;
@@ -508,7 +509,8 @@ fn first_snapshot(
     // matches by accident.
     let generation = bus.last_seq() + 1;
     let external = External { registry: baseline::registry_change(registry_on_disk, &assets), manifest_changed };
-    let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts };
+    let graph = Graph::build(&Maps { assets: &assets, by_path: &by_path });
+    let contents = Contents { assets, by_path, untracked, external: Arc::new(external), conflicts, graph };
     let mut project_diagnostics = skipped;
     recover_operations(id, bus, ops, interrupted.settled(), &mut project_diagnostics);
     Snapshot::new(generation, manifest, contents, Arc::new(project_diagnostics))
@@ -854,6 +856,7 @@ impl Project {
                 .iter()
                 .map(|t| crate::protocol::model::TargetInfo { name: t.name.clone(), profile: t.profile })
                 .collect(),
+            references: crate::protocol::model::ReferenceTotals { broken: snap.contents.graph.broken_total() },
         }
     }
 

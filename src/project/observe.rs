@@ -151,6 +151,8 @@ struct Found {
     changed: bool,
     /// The files found different (see [`look_again_later`]).
     paths: Vec<String>,
+    /// The registered assets found different (their references may be).
+    touched: Vec<Arc<str>>,
 }
 
 /// One look at the disk: the snapshot's contents, updated with what it finds.
@@ -181,6 +183,7 @@ impl Look<'_> {
             let fresh = Asset::from_observation(current.entry.clone(), obs);
             if &fresh != current.as_ref() {
                 contents.assets.insert(id.clone(), Arc::new(fresh));
+                self.found.touched.push(id.clone());
                 self.found.changed = true;
                 self.found.paths.push(path.clone());
             }
@@ -255,6 +258,7 @@ impl Look<'_> {
             return;
         }
         contents.external = Arc::new(external);
+        contents.graph = snap.contents.graph.update(&snap.contents.maps(), &contents.maps(), &found.touched);
         let next = Snapshot::new(snap.generation + 1, manifest.clone(), contents, snap.project_diagnostics.clone());
         if next.divergence == snap.divergence && !found.changed {
             return;

@@ -95,6 +95,12 @@ pub fn model() -> Value {
             doc: "One asset with its metadata, status, diagnostics, effective settings and cooked textures.",
         },
         Row {
+            name: "packer/references",
+            params: Some(def::<ReferencesParams>(r)),
+            result: Some(def::<ReferencesResult>(w)),
+            doc: "What an asset's file names and what names it, each reference with its place.",
+        },
+        Row {
             name: "packer/thumbnail",
             params: Some(def::<ThumbnailParams>(r)),
             result: Some(def::<ThumbnailResult>(w)),

@@ -64,6 +64,7 @@ pub const METHODS: &[Method] = &[
     read("packer/summary", false),
     read("packer/listAssets", false),
     read("packer/getAsset", true),
+    read("packer/references", false),
     read("packer/thumbnail", true),
     read("packer/diagnostics", false),
     read("packer/divergence", false),
@@ -145,6 +146,7 @@ pub enum Request {
     Summary(ProjectParams),
     ListAssets(ListAssetsParams),
     GetAsset(GetAssetParams),
+    References(ReferencesParams),
     Thumbnail(ThumbnailParams),
     Diagnostics(DiagnosticsParams),
     Divergence(ProjectParams),
@@ -176,6 +178,7 @@ impl Request {
             "packer/summary" => Request::Summary(decode(params)?),
             "packer/listAssets" => Request::ListAssets(decode(params)?),
             "packer/getAsset" => Request::GetAsset(decode(params)?),
+            "packer/references" => Request::References(decode(params)?),
             "packer/thumbnail" => Request::Thumbnail(decode(params)?),
             "packer/diagnostics" => Request::Diagnostics(decode(params)?),
             "packer/divergence" => Request::Divergence(decode(params)?),
@@ -226,6 +229,7 @@ impl Request {
             Request::Summary(_) => "packer/summary",
             Request::ListAssets(_) => "packer/listAssets",
             Request::GetAsset(_) => "packer/getAsset",
+            Request::References(_) => "packer/references",
             Request::Thumbnail(_) => "packer/thumbnail",
             Request::Diagnostics(_) => "packer/diagnostics",
             Request::Divergence(_) => "packer/divergence",
@@ -329,6 +333,8 @@ pub struct AssetFilter {
     pub status: Option<Status>,
     #[serde(default, deserialize_with = "limits::opt_path")]
     pub text: Option<String>,
+    /// `true`: only assets no other asset names; `false`: only assets some other names.
+    pub unused: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -346,6 +352,15 @@ pub struct ListAssetsParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetAssetParams {
+    #[serde(deserialize_with = "limits::name")]
+    pub project_id: String,
+    #[serde(deserialize_with = "limits::name")]
+    pub asset_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReferencesParams {
     #[serde(deserialize_with = "limits::name")]
     pub project_id: String,
     #[serde(deserialize_with = "limits::name")]

@@ -326,6 +326,7 @@ pub struct Summary {
     /// The build targets of the manifest the snapshot was made with, in
     /// `packer.toml` order (the one a build without `target` builds first is first).
     pub targets: Vec<TargetInfo>,
+    pub references: ReferenceTotals,
 }
 
 /// A build target of `packer.toml`.
@@ -368,6 +369,89 @@ pub struct GetAssetResult {
     /// An image's texture for each target a build cooked it for as it is
     /// now (source and settings), in target order; empty for other kinds.
     pub cooked: Vec<CookedTexture>,
+    /// How many references the asset's file holds, how many name it, and
+    /// how many of its own name nothing registered.
+    pub references: ReferenceCounts,
+}
+
+/// An asset's references, counted (`packer/references` lists them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReferenceCounts {
+    /// References in the asset's file, each one (broken ones included).
+    pub uses: usize,
+    /// References in other files that name this asset, each one.
+    pub used_by: usize,
+    /// Of `uses`, those that name nothing registered.
+    pub broken: usize,
+}
+
+/// `packer/references`: what an asset's file names, and what names it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReferencesResult {
+    #[schemars(with = "Generation")]
+    pub generation: u64,
+    #[schemars(with = "AssetId")]
+    pub asset_id: String,
+    #[schemars(with = "RelativePath")]
+    pub path: String,
+    /// The references in the asset's file, in file order (the first 1,000).
+    pub uses: Vec<ReferenceItem>,
+    /// The references in other files that name this asset, by referrer id,
+    /// then in file order (the first 1,000).
+    pub used_by: Vec<ReferenceItem>,
+    /// How many there are of each, whatever the lists hold.
+    pub counts: ReferenceCounts,
+}
+
+/// One reference: the other asset, and where the reference is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReferenceItem {
+    /// The other asset (in `uses`, the one named; in `usedBy`, the one whose
+    /// file holds the reference); absent when the reference is broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<AssetId>")]
+    pub asset_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<RelativePath>")]
+    pub path: Option<String>,
+    /// How the reference names its target.
+    pub by: ReferenceBy,
+    /// What it names: an id, or a path from the project root.
+    pub target: String,
+    /// It names nothing registered.
+    pub broken: bool,
+    /// Where it is written, in the referring file: a JSON pointer (RFC 6901,
+    /// over the TOML tree for TOML), and the 1-based line and column.
+    pub pointer: String,
+    #[schemars(range(min = 1))]
+    pub line: u32,
+    #[schemars(range(min = 1))]
+    pub column: u32,
+}
+
+/// How a reference names an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReferenceBy {
+    /// `asset:<id>`: survives every move.
+    Id,
+    /// `asset:<path>` or a glTF `uri`.
+    Path,
+}
+
+/// The project's references, counted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReferenceTotals {
+    /// References that name nothing registered (each an error diagnostic on its file).
+    pub broken: usize,
 }
 
 /// What a build cooked of an image for one target.
@@ -733,6 +817,7 @@ pub enum WarningCode {
     InvalidToml,
     FontUnreadable,
     TextureInvalid,
+    TooManyReferences,
     Reevaluated,
     Skipped,
     ContentDiffers,

@@ -88,6 +88,7 @@ const KIND_ICONS: Partial<Record<Kind, string>> = {
   text: "file-text",
   font: "text-size",
   binary: "file-binary",
+  model: "symbol-misc",
 };
 const STATUS_ICONS: Partial<Record<Status, string>> = { ok: "", invalid: "error", modified: "diff-modified", missing: "question" };
 

@@ -59,6 +59,8 @@ export interface AssetFilter {
   status?: Status | null;
   tag?: string | null;
   text?: string | null;
+  /** `true`: only assets no other asset names; `false`: only assets some other names. */
+  unused?: boolean | null;
 }
 
 /**
@@ -291,6 +293,7 @@ export interface CountsByKind {
   data: number;
   font: number;
   image: number;
+  model: number;
   text: number;
 }
 
@@ -349,7 +352,9 @@ export type DiagnosticCode =
   | "stateFolderRefused"
   | "textureInvalid"
   | "textureCooked"
-  | "unknownTarget";
+  | "unknownTarget"
+  | "brokenReference"
+  | "tooManyReferences";
 
 export interface DiagnosticCounts {
   errors: number;
@@ -904,6 +909,11 @@ export interface GetAssetResult {
   effectiveSettings: Record<string, EffectiveSetting>;
   generation: Generation;
   /**
+   * How many references the asset's file holds, how many name it, and
+   * how many of its own name nothing registered.
+   */
+  references: ReferenceCounts;
+  /**
    * Each effective setting the asset's kind cannot use (`invalidSetting`
    * errors naming the key and where it was set): a build fails on them.
    */
@@ -957,8 +967,12 @@ export type ItemKind =
   | "manifestChanged"
   | "registryConflict";
 
-/** What an asset is, decided by its extension. */
-export type Kind = "image" | "audio" | "data" | "text" | "font" | "binary";
+/**
+ * What an asset is, decided by its extension.
+ *
+ * - `model`: A glTF model (`.gltf`, `.glb`), copied as it is; a `.gltf` file's buffers and images are references.
+ */
+export type Kind = "image" | "audio" | "data" | "text" | "font" | "binary" | "model";
 
 export interface LaneCounts {
   /** Operations waiting in the project's lane. */
@@ -1308,6 +1322,74 @@ export interface ReconcileChoice {
 }
 
 /**
+ * How a reference names an asset.
+ *
+ * - `id`: `asset:<id>`: survives every move.
+ * - `path`: `asset:<path>` or a glTF `uri`.
+ */
+export type ReferenceBy = "id" | "path";
+
+/** An asset's references, counted (`packer/references` lists them). */
+export interface ReferenceCounts {
+  /** Of `uses`, those that name nothing registered. */
+  broken: number;
+  /** References in other files that name this asset, each one. */
+  usedBy: number;
+  /** References in the asset's file, each one (broken ones included). */
+  uses: number;
+}
+
+/** One reference: the other asset, and where the reference is written. */
+export interface ReferenceItem {
+  /**
+   * The other asset (in `uses`, the one named; in `usedBy`, the one whose
+   * file holds the reference); absent when the reference is broken.
+   */
+  assetId?: AssetId;
+  /** It names nothing registered. */
+  broken: boolean;
+  /** How the reference names its target. */
+  by: ReferenceBy;
+  column: number;
+  line: number;
+  path?: RelativePath;
+  /**
+   * Where it is written, in the referring file: a JSON pointer (RFC 6901,
+   * over the TOML tree for TOML), and the 1-based line and column.
+   */
+  pointer: string;
+  /** What it names: an id, or a path from the project root. */
+  target: string;
+}
+
+/** The project's references, counted. */
+export interface ReferenceTotals {
+  /** References that name nothing registered (each an error diagnostic on its file). */
+  broken: number;
+}
+
+export interface ReferencesParams {
+  assetId: string;
+  projectId: string;
+}
+
+/** `packer/references`: what an asset's file names, and what names it. */
+export interface ReferencesResult {
+  assetId: AssetId;
+  /** How many there are of each, whatever the lists hold. */
+  counts: ReferenceCounts;
+  generation: Generation;
+  path: RelativePath;
+  /**
+   * The references in other files that name this asset, by referrer id,
+   * then in file order (the first 1,000).
+   */
+  usedBy: ReferenceItem[];
+  /** The references in the asset's file, in file order (the first 1,000). */
+  uses: ReferenceItem[];
+}
+
+/**
  * A change to one registry entry: `add` has `after`, `remove` has
  * `before`, `update` has both.
  */
@@ -1480,6 +1562,7 @@ export interface Summary {
    * until this process has built that target).
    */
   lastBuild: Record<string, LastBuild>;
+  references: ReferenceTotals;
   /**
    * The build targets of the manifest the snapshot was made with, in
    * `packer.toml` order (the one a build without `target` builds first is first).
@@ -1577,6 +1660,7 @@ export type WarningCode =
   | "invalidToml"
   | "fontUnreadable"
   | "textureInvalid"
+  | "tooManyReferences"
   | "reevaluated"
   | "skipped"
   | "contentDiffers"
@@ -1647,6 +1731,8 @@ export interface Requests {
   "packer/listAssets": { params: ListAssetsParams; result: ListAssetsResult };
   /** One asset with its metadata, status, diagnostics, effective settings and cooked textures. */
   "packer/getAsset": { params: GetAssetParams; result: GetAssetResult };
+  /** What an asset's file names and what names it, each reference with its place. */
+  "packer/references": { params: ReferencesParams; result: ReferencesResult };
   /** A PNG of an image's cooked texture for a target, as its GPU shows it. */
   "packer/thumbnail": { params: ThumbnailParams; result: ThumbnailResult };
   /** The project's diagnostics, or one asset's. */
@@ -1698,6 +1784,7 @@ export const METHODS = [
   { name: "packer/summary", lane: false, cancellable: false },
   { name: "packer/listAssets", lane: false, cancellable: false },
   { name: "packer/getAsset", lane: false, cancellable: false },
+  { name: "packer/references", lane: false, cancellable: false },
   { name: "packer/thumbnail", lane: false, cancellable: false },
   { name: "packer/diagnostics", lane: false, cancellable: false },
   { name: "packer/divergence", lane: false, cancellable: false },

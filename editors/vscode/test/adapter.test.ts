@@ -196,7 +196,7 @@ test("the status bar says when divergence is held for a checkout", () => {
     generation: 3,
     assets: {
       total: 2,
-      byKind: { image: 1, audio: 0, data: 1, text: 0, font: 0, binary: 0 },
+      byKind: { image: 1, audio: 0, data: 1, text: 0, font: 0, binary: 0, model: 0 },
       byStatus: { ok: 2, invalid: 0, modified: 0, missing: 0 },
     },
     diagnostics: { errors: 0, warnings: 0 },
@@ -206,6 +206,7 @@ test("the status bar says when divergence is held for a checkout", () => {
     lastBuild: {},
     externalChanges: [{ changeId: "xc-1", reason: "git checkout feature", ageMs: 5 }],
     targets: [{ name: "desktop", profile: "desktop" }],
+    references: { broken: 0 },
   };
   const bar = statusBar(summary);
   assert.equal(bar.text, "$(package) 2 assets  $(git-branch) held");
@@ -386,6 +387,7 @@ test("the texture panel shows each setting's source, the packer's problems, and 
       { target: "pc", profile: "desktop", format: "bc5", srgb: false, vkFormat: 141, width: 256, height: 256, levels: 9, bytes: 87524, psnr: 48.26 },
       { target: "web", profile: "uncompressed", format: "rgba8", srgb: false, vkFormat: 37, width: 1, height: 1, levels: 1, bytes: 900 },
     ],
+    references: { uses: 0, usedBy: 1, broken: 0 },
   };
   const declared: Summary["targets"] = [
     { name: "pc", profile: "desktop" },

@@ -334,14 +334,16 @@ mod codec {
     use super::{Entry, Stat};
     use crate::binary::Reader;
     use crate::hash::ContentHash;
+    use crate::project::model::references::{self, Reference, Target};
     use crate::project::model::{Kind, Metadata, Name, Observed, Problem, Severity};
 
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
     /// Also the version of what `workspace::inspect` finds: a cache written
     /// by an older inspector is not trusted (3: image headers are read by
     /// the decoder a build uses, so a header it refuses is now a problem;
-    /// 4: KTX2 and DDS sources are read by the texture reader).
-    const VERSION: u32 = 4;
+    /// 4: KTX2 and DDS sources are read by the texture reader; 5: the
+    /// references a file holds).
+    const VERSION: u32 = 5;
 
     struct Out(Vec<u8>);
 
@@ -491,6 +493,18 @@ mod codec {
                 out.str(&problem.code);
                 out.str(&problem.message);
             }
+            out.u32(e.observed.references.len() as u32);
+            for reference in e.observed.references.iter() {
+                let (tag, target) = match &reference.target {
+                    Target::Id(id) => (0, id),
+                    Target::Path(path) => (1, path),
+                };
+                out.0.push(tag);
+                out.str(target);
+                out.str(&reference.pointer);
+                out.u32(reference.line);
+                out.u32(reference.column);
+            }
             let len = (out.0.len() - len_at - 4) as u32;
             out.0[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
         }
@@ -561,7 +575,20 @@ mod codec {
             };
             problems.push(Problem { severity, code: text(r)?.to_string(), message: text(r)?.to_string() });
         }
-        let observed = Observed { hash, size, metadata, problems };
+        let count = r.u32()? as usize;
+        let mut references = Vec::with_capacity(count.min(references::MAX_PER_FILE));
+        for _ in 0..count {
+            let tag = r.u8()?;
+            let target: Arc<str> = text(r)?.into();
+            let target = match tag {
+                0 => Target::Id(target),
+                1 => Target::Path(target),
+                _ => return None,
+            };
+            let pointer = text(r)?.into();
+            references.push(Reference { target, pointer, line: r.u32()?, column: r.u32()? });
+        }
+        let observed = Observed { hash, size, metadata, problems, references: references.into() };
         r.is_empty().then_some((path, Entry { kind, stat, recorded_ns, observed }))
     }
 }
@@ -664,6 +691,13 @@ mod tests {
             size: 1,
             metadata: std::sync::Arc::new(metadata),
             problems: vec![problem],
+            references: vec![crate::project::model::references::Reference {
+                target: crate::project::model::references::Target::Path("assets/x.png".into()),
+                pointer: "/a/0".into(),
+                line: 3,
+                column: 9,
+            }]
+            .into(),
         };
         let stat = Stat { size: 1, mtime_ns: -5, ino: 9 };
         cache.record("assets/a.wav".into(), Kind::Audio, stat, &observed);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use crate::hash::ContentHash;
 use crate::project::format::manifest::Manifest;
-use crate::project::model::{extension, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
+use crate::project::model::{extension, references, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
 /// Content that does not parse is a problem, never an error of this function.
@@ -23,10 +23,13 @@ pub fn inspect(root: &Path, rel: &str, kind: Kind) -> io::Result<Observed> {
 
 fn inspect_in(sandbox: &Sandbox, rel: &str, kind: Kind) -> io::Result<Observed> {
     let bytes = sandbox.read(rel)?;
-    Ok(inspect_bytes(&bytes, kind, &extension(rel)))
+    Ok(inspect_bytes(&bytes, kind, rel))
 }
 
-pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
+/// What the bytes of the file at `rel` (project-relative) are: hash, size,
+/// metadata, content problems and the references the file holds.
+pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
+    let ext = &*extension(rel);
     let hash = ContentHash::of(bytes);
     let mut metadata = Metadata::default();
     let mut problems = Vec::new();
@@ -47,13 +50,34 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, ext: &str) -> Observed {
             )),
         },
         Kind::Font => font_metadata(bytes, ext, &mut metadata, &mut problems),
-        Kind::Binary => {}
+        Kind::Binary | Kind::Model => {}
     }
+    // By extension, whatever kind the registry gave the file: a `.gltf`
+    // registered before models were a kind still names its buffers.
+    let mut found = Vec::new();
+    if let Some(syntax) = references::Syntax::of_extension(ext) {
+        match references::find(bytes, syntax, rel) {
+            Ok(f) => found = f,
+            // JSON and TOML say so in their own diagnostic.
+            Err(e) if syntax == references::Syntax::Gltf => {
+                problems.push((Severity::Error, "invalidJson", format!("invalid glTF JSON: {e}")))
+            }
+            Err(_) => {}
+        }
+        if found.len() == references::MAX_PER_FILE {
+            problems.push((
+                Severity::Warning,
+                "tooManyReferences",
+                format!("the file names more than {} assets; only the first are followed", references::MAX_PER_FILE),
+            ));
+        }
+    }
+    let references = found.into_iter().map(|f| f.reference).collect();
     let problems = problems
         .into_iter()
         .map(|(severity, code, message)| Problem { severity, code: code.to_string(), message })
         .collect();
-    Observed { hash, size: bytes.len() as u64, metadata: Arc::new(metadata), problems }
+    Observed { hash, size: bytes.len() as u64, metadata: Arc::new(metadata), problems, references }
 }
 
 /// An image's format and size from its header, read by the decoder a
@@ -354,7 +378,7 @@ mod tests {
 
     #[test]
     fn invalid_json_is_a_problem_with_position() {
-        let o = inspect_bytes(b"{\n  \"a\": }", Kind::Data, "json");
+        let o = inspect_bytes(b"{\n  \"a\": }", Kind::Data, "a.json");
         assert_eq!(o.problems.len(), 1);
         assert_eq!(o.problems[0].code, "invalidJson");
         assert!(o.problems[0].message.contains("line 2"), "{}", o.problems[0].message);
@@ -363,11 +387,11 @@ mod tests {
 
     #[test]
     fn corrupt_image_is_a_problem_not_a_crash() {
-        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nshort", Kind::Image, "png");
+        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nshort", Kind::Image, "a.png");
         assert_eq!(o.problems[0].code, "imageUnreadable");
         // The signature and text that happen to spell huge dimensions: a
         // header reader that does not check the chunk took them as a size.
-        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nhello, this is text", Kind::Image, "png");
+        let o = inspect_bytes(b"\x89PNG\r\n\x1a\nhello, this is text", Kind::Image, "a.png");
         assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
         assert_eq!(o.problems[0].code, "imageUnreadable");
         assert_eq!((o.metadata.width, o.metadata.height), (None, None));
@@ -386,7 +410,7 @@ mod tests {
         // An empty IDAT: the header ends where the pixel data begins.
         png.extend_from_slice(b"\x00\x00\x00\x00IDAT");
         png.extend_from_slice(&crc32(b"IDAT").to_be_bytes());
-        let o = inspect_bytes(&png, Kind::Image, "png");
+        let o = inspect_bytes(&png, Kind::Image, "a.png");
         assert_eq!(o.problems.len(), 1, "{:?}", o.problems);
         assert!(o.problems[0].message.contains("60000×60000"), "{}", o.problems[0].message);
     }
@@ -404,13 +428,13 @@ mod tests {
 
     #[test]
     fn text_utf8() {
-        assert!(inspect_bytes(b"hi\nthere", Kind::Text, "txt").problems.is_empty());
-        assert_eq!(inspect_bytes(b"\xff", Kind::Text, "txt").problems[0].code, "invalidUtf8");
+        assert!(inspect_bytes(b"hi\nthere", Kind::Text, "a.txt").problems.is_empty());
+        assert_eq!(inspect_bytes(b"\xff", Kind::Text, "a.txt").problems[0].code, "invalidUtf8");
     }
 
     #[test]
     fn hash_is_blake3() {
-        let o = inspect_bytes(b"abc", Kind::Binary, "bin");
+        let o = inspect_bytes(b"abc", Kind::Binary, "a.bin");
         assert_eq!(o.hash, ContentHash::of(b"abc"));
         assert_eq!(o.size, 3);
     }

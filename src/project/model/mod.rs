@@ -10,6 +10,7 @@
 //! of them can use these types without a cycle.
 
 pub mod paths;
+pub mod references;
 
 use std::sync::Arc;
 
@@ -28,10 +29,15 @@ pub enum Kind {
     Text,
     Font,
     Binary,
+    /// A glTF model (`.gltf`, `.glb`), copied as it is; a `.gltf` file's
+    /// buffers and images are references.
+    Model,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::Image, Kind::Audio, Kind::Data, Kind::Text, Kind::Font, Kind::Binary];
+    // Codes are places in this list: a new kind goes at the end.
+    pub const ALL: [Kind; 7] =
+        [Kind::Image, Kind::Audio, Kind::Data, Kind::Text, Kind::Font, Kind::Binary, Kind::Model];
 
     /// The kind's number in the packer's binary files (its place in `ALL`).
     pub fn code(self) -> u8 {
@@ -50,6 +56,7 @@ impl Kind {
             Kind::Text => "text",
             Kind::Font => "font",
             Kind::Binary => "binary",
+            Kind::Model => "model",
         }
     }
 
@@ -63,6 +70,7 @@ impl Kind {
             "json" | "toml" | "yaml" | "yml" | "csv" | "xml" | "ron" | "ini" => Kind::Data,
             "txt" | "md" | "text" | "po" | "lua" | "glsl" | "hlsl" | "wgsl" | "vert" | "frag" | "shader" => Kind::Text,
             "ttf" | "otf" | "woff" | "woff2" | "fnt" => Kind::Font,
+            "gltf" | "glb" => Kind::Model,
             _ => Kind::Binary,
         }
     }
@@ -150,6 +158,8 @@ pub struct Observed {
     pub metadata: Arc<Metadata>,
     /// Problems with the content; the caller adds the asset id and path.
     pub problems: Vec<Problem>,
+    /// The assets the file names, in the order they are written.
+    pub references: Arc<[references::Reference]>,
 }
 
 /// A problem found in a file's content.
@@ -312,6 +322,8 @@ pub enum DiagnosticCode {
     TextureInvalid,
     TextureCooked,
     UnknownTarget,
+    BrokenReference,
+    TooManyReferences,
 }
 
 /// An asset's status, in the order of precedence used to pick one.
@@ -352,6 +364,10 @@ pub struct Asset {
     /// Hash of the file as last read from disk, when it differs from the registry.
     #[serde(skip)]
     pub disk_hash: Option<ContentHash>,
+    /// The assets the file names, as last read from disk (the graph's edges;
+    /// on the wire through `packer/references`).
+    #[serde(skip)]
+    pub references: Arc<[references::Reference]>,
 }
 
 impl Asset {
@@ -365,6 +381,7 @@ impl Asset {
                 status: Status::Missing,
                 diagnostics: Vec::new(),
                 disk_hash: None,
+                references: Arc::default(),
             };
         };
         let diagnostics: Vec<Diagnostic> = obs
@@ -389,7 +406,7 @@ impl Asset {
             Status::Ok
         };
         let disk_hash = modified.then_some(obs.hash);
-        Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash }
+        Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash, references: obs.references }
     }
 
     /// The hash of the file as last read: the registry's, unless the file

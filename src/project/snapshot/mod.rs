@@ -12,11 +12,13 @@ use imbl::OrdMap;
 use serde::Serialize;
 
 pub mod divergence;
+pub mod graph;
 
 use crate::project::format::manifest::Manifest;
 use crate::project::format::registry::Conflict;
+use crate::project::model::references::{Reference, Target, SCHEME};
 use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
-use crate::protocol::model::DivergenceState;
+use crate::protocol::model::{DivergenceState, ReferenceBy, ReferenceCounts, ReferenceItem};
 use divergence::{External, Item, Untracked};
 
 /// Counts kept with each snapshot, computed once when it is made.
@@ -39,6 +41,7 @@ pub struct CountsByKind {
     pub data: usize,
     pub font: usize,
     pub image: usize,
+    pub model: usize,
     pub text: usize,
 }
 
@@ -50,6 +53,7 @@ impl CountsByKind {
             Kind::Data => &mut self.data,
             Kind::Font => &mut self.font,
             Kind::Image => &mut self.image,
+            Kind::Model => &mut self.model,
             Kind::Text => &mut self.text,
         } += 1;
     }
@@ -97,6 +101,16 @@ pub struct Contents {
     pub external: Arc<External>,
     /// Conflict records the registry holds (a merge's), until reconciled.
     pub conflicts: Arc<Vec<Conflict>>,
+    /// Which asset names which, for `assets` and `by_path`: whoever changes
+    /// them updates it ([`graph::Graph::update`]).
+    pub graph: graph::Graph,
+}
+
+impl Contents {
+    /// The maps references are resolved against.
+    pub fn maps(&self) -> graph::Maps<'_> {
+        graph::Maps { assets: &self.assets, by_path: &self.by_path }
+    }
 }
 
 /// One project's coherent state at one generation.
@@ -143,6 +157,8 @@ impl Snapshot {
             }
         }
         project_diagnostics.iter().for_each(&mut count);
+        // Each broken reference is an error on its referrer (`asset_diagnostics`).
+        diagnostic_counts.errors += contents.graph.broken_total();
         let asset_counts = AssetCounts { total: assets.len(), by_kind, by_status };
         let divergence = Arc::new(divergence::compute(
             diverging,
@@ -173,8 +189,98 @@ impl Snapshot {
         for id in self.contents.by_path.values() {
             if let Some(a) = self.contents.assets.get(id) {
                 out.extend(a.diagnostics.iter().cloned());
+                out.extend(self.broken_references(a));
             }
         }
         out
+    }
+
+    /// An asset as a read shows it: its diagnostics include its broken
+    /// references (copied only when it has some).
+    pub fn asset_view(&self, asset: &Arc<Asset>) -> Arc<Asset> {
+        if self.contents.graph.broken_of(asset.id()) == 0 {
+            return asset.clone();
+        }
+        let mut a = asset.as_ref().clone();
+        a.diagnostics.extend(self.broken_references(asset));
+        Arc::new(a)
+    }
+
+    /// What `asset`'s file names (in file order) and what names it (by
+    /// referrer id, then file order): the items of `packer/references`.
+    pub fn references_of(&self, asset: &Asset) -> (Vec<ReferenceItem>, Vec<ReferenceItem>) {
+        let maps = self.contents.maps();
+        let item = |other: Option<&Asset>, r: &Reference| ReferenceItem {
+            asset_id: other.map(|a| a.id().to_string()),
+            path: other.map(|a| a.path().to_string()),
+            by: match r.target {
+                Target::Id(_) => ReferenceBy::Id,
+                Target::Path(_) => ReferenceBy::Path,
+            },
+            target: r.target.as_str().to_string(),
+            broken: other.is_none(),
+            pointer: r.pointer.to_string(),
+            line: r.line,
+            column: r.column,
+        };
+        let uses = asset
+            .references
+            .iter()
+            .map(|r| item(maps.resolve(&r.target).and_then(|id| self.contents.assets.get(&id)).map(|a| &**a), r))
+            .collect();
+        let used_by = self
+            .contents
+            .graph
+            .used_by(&maps, asset.id(), asset.path())
+            .iter()
+            .map(|(referrer, r)| ReferenceItem { broken: false, ..item(Some(referrer), r) })
+            .collect();
+        (uses, used_by)
+    }
+
+    /// `asset`'s references, counted: the one place these counts are made.
+    pub fn reference_counts(&self, asset: &Asset) -> ReferenceCounts {
+        let graph = &self.contents.graph;
+        ReferenceCounts {
+            uses: asset.references.len(),
+            used_by: graph.used_by(&self.contents.maps(), asset.id(), asset.path()).len(),
+            broken: graph.broken_of(asset.id()) as usize,
+        }
+    }
+
+    /// The one place a broken reference becomes a diagnostic: an error on
+    /// the referrer, at the reference's line and column.
+    pub fn broken_references(&self, asset: &Asset) -> Vec<Diagnostic> {
+        if self.contents.graph.broken_of(asset.id()) == 0 {
+            return Vec::new();
+        }
+        let maps = self.contents.maps();
+        asset
+            .references
+            .iter()
+            .filter(|r| maps.resolve(&r.target).is_none())
+            .map(|r| {
+                let written = format!("`{}{}` at `{}`", SCHEME, r.target.as_str(), r.pointer);
+                let why = match &r.target {
+                    Target::Id(id) => format!("no asset has the id `{id}`"),
+                    Target::Path(p) if p.starts_with("../") || p.as_ref() == ".." => {
+                        format!("`{p}` is outside the project")
+                    }
+                    Target::Path(p) if self.contents.untracked.contains_key(&**p) => {
+                        format!("`{p}` is not registered")
+                    }
+                    Target::Path(p) => format!("no asset is at `{p}`"),
+                };
+                Diagnostic::at(
+                    Severity::Error,
+                    "brokenReference",
+                    format!("broken reference {written}: {why}"),
+                    asset.path(),
+                    Some(r.line as usize),
+                    Some(r.column as usize),
+                )
+                .with_asset(Some(asset.id()))
+            })
+            .collect()
     }
 }

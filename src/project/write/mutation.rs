@@ -23,6 +23,7 @@ use crate::project::model::paths;
 use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Severity, Status};
 use crate::project::snapshot::divergence::External;
 use crate::project::snapshot::divergence::Untracked;
+use crate::project::snapshot::graph::Maps;
 use crate::project::snapshot::{Contents, Snapshot};
 use crate::protocol::model::{
     ApplyOutcome, ApplyResult, Blocker, BlockerCode, BlockerSeverity, FilesystemMutation, PreviewResult, ProjectFile,
@@ -582,12 +583,17 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         registry_mutations,
         filesystem_mutations,
         steps: p.steps,
-        contents: Contents {
-            assets: p.assets,
-            by_path: p.by_path,
-            untracked: p.untracked,
-            external: Arc::new(p.external),
-            conflicts: Arc::new(p.conflicts),
+        contents: {
+            let after = Maps { assets: &p.assets, by_path: &p.by_path };
+            let graph = snap.contents.graph.update(&snap.contents.maps(), &after, &p.touched);
+            Contents {
+                assets: p.assets,
+                by_path: p.by_path,
+                untracked: p.untracked,
+                external: Arc::new(p.external),
+                conflicts: Arc::new(p.conflicts),
+                graph,
+            }
         },
         write_registry,
         adopt_registry_hash: p.reconcile.reloaded_registry,

@@ -112,6 +112,7 @@ pub fn read(conn: &Arc<Connection>, request: Request) -> Result<Value, RpcError>
                 p.target.as_deref(),
             )?)
         }
+        Request::References(p) => answer(snapshot::references(&server.project(&p.project_id)?.snapshot(), &p)?),
         Request::Diagnostics(p) => answer(snapshot::diagnostics(&server.project(&p.project_id)?.snapshot(), &p)?),
         Request::PreviewMutation(p) => {
             let project = server.project(&p.project_id)?;

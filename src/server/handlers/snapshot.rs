@@ -11,23 +11,47 @@ use serde_json::json;
 use super::{DEFAULT_PAGE, MAX_PAGE};
 use crate::project::model::Asset;
 use crate::project::snapshot::Snapshot;
-use crate::protocol::model::{DiagnosticsResult, DivergenceResult, GetAssetResult, ListAssetsResult};
-use crate::protocol::{DiagnosticsParams, GetAssetParams, ListAssetsParams};
+use crate::protocol::model::{
+    DiagnosticsResult, DivergenceResult, GetAssetResult, ListAssetsResult, ReferenceCounts, ReferencesResult,
+};
+use crate::protocol::{DiagnosticsParams, GetAssetParams, ListAssetsParams, ReferencesParams};
 use crate::transport::message::code;
 use crate::transport::RpcError;
 
 /// `packer/getAsset`.
 pub fn get_asset(snap: &Snapshot, p: &GetAssetParams) -> Result<GetAssetResult, RpcError> {
-    let asset = find_asset(snap, &p.asset_id)?.clone();
+    let asset = snap.asset_view(find_asset(snap, &p.asset_id)?);
     let (effective_settings, setting_problems) = crate::build::settings::of_asset(&snap.manifest, &asset);
     let cooked = Vec::new();
-    Ok(GetAssetResult { generation: snap.generation, asset, effective_settings, setting_problems, cooked })
+    let references = snap.reference_counts(&asset);
+    Ok(GetAssetResult { generation: snap.generation, asset, effective_settings, setting_problems, cooked, references })
+}
+
+/// The most items of each list `packer/references` answers (the counts say how many there are).
+pub const MAX_REFERENCES: usize = 1_000;
+
+/// `packer/references`.
+pub fn references(snap: &Snapshot, p: &ReferencesParams) -> Result<ReferencesResult, RpcError> {
+    let asset = find_asset(snap, &p.asset_id)?;
+    let (mut uses, mut used_by) = snap.references_of(asset);
+    let counts =
+        ReferenceCounts { uses: uses.len(), used_by: used_by.len(), broken: uses.iter().filter(|u| u.broken).count() };
+    uses.truncate(MAX_REFERENCES);
+    used_by.truncate(MAX_REFERENCES);
+    Ok(ReferencesResult {
+        generation: snap.generation,
+        asset_id: asset.id().to_string(),
+        path: asset.path().to_string(),
+        uses,
+        used_by,
+        counts,
+    })
 }
 
 /// `packer/diagnostics`: the project's, or one asset's.
 pub fn diagnostics(snap: &Snapshot, p: &DiagnosticsParams) -> Result<DiagnosticsResult, RpcError> {
     let items = match &p.asset_id {
-        Some(id) => find_asset(snap, id)?.diagnostics.clone(),
+        Some(id) => snap.asset_view(find_asset(snap, id)?).diagnostics.clone(),
         None => snap.diagnostics(),
     };
     Ok(DiagnosticsResult { generation: snap.generation, items })
@@ -87,6 +111,7 @@ pub fn list_assets(snap: &Snapshot, p: &ListAssetsParams) -> Result<ListAssetsRe
             && f.path_prefix.as_ref().is_none_or(|pre| a.path().starts_with(pre.as_str()))
             && f.tag.as_ref().is_none_or(|t| a.entry.tags.iter().any(|x| x == t))
             && text.as_ref().is_none_or(|t| a.path().to_lowercase().contains(t.as_str()))
+            && f.unused.is_none_or(|unused| unused != snap.contents.graph.is_used(a.id(), a.path()))
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
@@ -101,7 +126,7 @@ pub fn list_assets(snap: &Snapshot, p: &ListAssetsParams) -> Result<ListAssetsRe
             next_cursor = Some(format!("{}:{}", snap.generation, items_last_path(&items)));
             break;
         }
-        items.push(asset.clone());
+        items.push(snap.asset_view(asset));
     }
     Ok(ListAssetsResult { generation: snap.generation, items, next_cursor })
 }

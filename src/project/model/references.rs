@@ -1,0 +1,415 @@
+//! References between assets: how one is written in a file, and where.
+//!
+//! In JSON and TOML data, a string value `"asset:<id>"` names an asset by
+//! id and `"asset:<path>"` (a path from the project root, told apart by its
+//! `/`) by path. In a glTF file, every relative `uri` of `buffers` and
+//! `images` names a file relative to the glTF's own folder. Keys are never
+//! references; neither is a string that merely contains `asset:`.
+//!
+//! Finding them is a function of the file's bytes alone, so what the packer
+//! found is kept with what else reading the file gave (the stat cache), and
+//! a change to one file re-reads that file's references only. The byte
+//! range of each string literal is kept while the text is at hand, for the
+//! rewrites a move or `replaceReferences` makes.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What a reference in data starts with.
+pub const SCHEME: &str = "asset:";
+
+/// The most references kept of one file: a file with more is a problem of
+/// its own, and its first ones are kept (bounded memory per asset).
+pub const MAX_PER_FILE: usize = 10_000;
+
+/// What a reference names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Target {
+    /// An asset id: survives every move.
+    Id(Arc<str>),
+    /// A path from the project root, normalised (no `.`, no `..` left
+    /// inside the root; one that climbs out keeps its leading `..`).
+    Path(Arc<str>),
+}
+
+impl Target {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Target::Id(s) | Target::Path(s) => s,
+        }
+    }
+}
+
+/// A reference as the packer keeps it: what it names and where it is
+/// written in the referring file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reference {
+    pub target: Target,
+    /// Where the value sits in the file's tree, as a JSON pointer (RFC 6901;
+    /// for TOML, over the same tree of tables and arrays).
+    pub pointer: Box<str>,
+    /// 1-based line of the string's opening quote.
+    pub line: u32,
+    /// 1-based column (in characters) of the opening quote.
+    pub column: u32,
+}
+
+/// A reference found in a file's text, with what a rewrite needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub reference: Reference,
+    /// The byte range of the string literal, quotes included.
+    pub span: Range<usize>,
+    /// How it is written, so that a rewrite writes the new target alike.
+    pub form: Form,
+}
+
+/// How a reference is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `"asset:…"` in JSON.
+    JsonString,
+    /// `"asset:…"` in TOML (a basic string; literal strings are rewritten as basic).
+    TomlString,
+    /// A glTF `uri`, relative to the glTF file's folder and percent-encoded.
+    GltfUri,
+}
+
+/// The file formats references are read from, by extension (`None`: the
+/// file holds none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Json,
+    Toml,
+    Gltf,
+}
+
+impl Syntax {
+    pub fn of_extension(ext: &str) -> Option<Syntax> {
+        match ext {
+            "json" => Some(Syntax::Json),
+            "toml" => Some(Syntax::Toml),
+            "gltf" => Some(Syntax::Gltf),
+            _ => None,
+        }
+    }
+}
+
+/// The references in a file at `path` (project-relative; a glTF's URIs are
+/// relative to its folder). `Err` when the text does not parse: the file's
+/// own diagnostic says so, and it has no references until it does.
+pub fn find(bytes: &[u8], syntax: Syntax, path: &str) -> Result<Vec<Found>, String> {
+    // Most data files name no asset: a scan for the scheme is far cheaper
+    // than a parse with positions.
+    if syntax != Syntax::Gltf && memchr::memmem::find(bytes, SCHEME.as_bytes()).is_none() {
+        return Ok(Vec::new());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
+    let mut found = match syntax {
+        Syntax::Json => json(text, |s| data_target(s).map(|t| (t, Form::JsonString)))?,
+        Syntax::Toml => toml(text)?,
+        Syntax::Gltf => gltf(text, path)?,
+    };
+    found.sort_by_key(|f| f.span.start);
+    found.truncate(MAX_PER_FILE);
+    locate(text, &mut found);
+    Ok(found)
+}
+
+/// The target of a data string: `asset:<id>` or `asset:<path>`.
+fn data_target(s: &str) -> Option<Target> {
+    let rest = s.strip_prefix(SCHEME)?;
+    if rest.is_empty() {
+        return None;
+    }
+    Some(if rest.contains('/') {
+        Target::Path(normalise(rest.strip_prefix('/').unwrap_or(rest)).into())
+    } else {
+        Target::Id(rest.into())
+    })
+}
+
+/// `a/./b/../c` as `a/c`; what climbs above the start keeps its `..`.
+fn normalise(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if out.last().is_some_and(|p| *p != "..") => {
+                out.pop();
+            }
+            _ => out.push(part),
+        }
+    }
+    out.join("/")
+}
+
+/// Line and column of each reference, in one pass over the text.
+fn locate(text: &str, found: &mut [Found]) {
+    let (mut line, mut line_start, mut at) = (1u32, 0usize, 0usize);
+    for f in found.iter_mut() {
+        let start = f.span.start;
+        for (i, b) in text.as_bytes()[at..start].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = at + i + 1;
+            }
+        }
+        at = start;
+        f.reference.line = line;
+        f.reference.column = text[line_start..start].chars().count() as u32 + 1;
+    }
+}
+
+/// One step of a JSON pointer, escaped (`~` as `~0`, `/` as `~1`).
+fn step(pointer: &str, key: &str) -> String {
+    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+fn found(target: Target, pointer: String, span: Range<usize>, form: Form) -> Found {
+    Found { reference: Reference { target, pointer: pointer.into(), line: 0, column: 0 }, span, form }
+}
+
+fn json_ast(text: &str) -> Result<Option<jsonc_parser::ast::Value<'_>>, String> {
+    // Strict JSON: what `invalidJson` accepts, nothing more.
+    let options = jsonc_parser::ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+    };
+    jsonc_parser::parse_to_ast(text, &Default::default(), &options).map(|r| r.value).map_err(|e| e.to_string())
+}
+
+/// Every string value of a JSON document that `target` accepts.
+fn json(text: &str, target: impl Fn(&str) -> Option<(Target, Form)>) -> Result<Vec<Found>, String> {
+    use jsonc_parser::ast::Value;
+    fn walk(v: &Value<'_>, pointer: String, target: &dyn Fn(&str) -> Option<(Target, Form)>, out: &mut Vec<Found>) {
+        match v {
+            Value::StringLit(s) => {
+                if let Some((t, form)) = target(&s.value) {
+                    out.push(found(t, pointer, s.range.start..s.range.end, form));
+                }
+            }
+            Value::Object(o) => {
+                for p in &o.properties {
+                    walk(&p.value, step(&pointer, p.name.as_str()), target, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, e) in a.elements.iter().enumerate() {
+                    walk(e, format!("{pointer}/{i}"), target, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(root) = json_ast(text)? {
+        walk(&root, String::new(), &target, &mut out);
+    }
+    Ok(out)
+}
+
+/// Every string value of a TOML document that names an asset.
+fn toml(text: &str) -> Result<Vec<Found>, String> {
+    use toml_edit::{Item, Value};
+    fn value(v: &Value, pointer: String, out: &mut Vec<Found>) {
+        match v {
+            Value::String(s) => {
+                if let (Some(t), Some(span)) = (data_target(s.value()), s.span()) {
+                    out.push(found(t, pointer, span, Form::TomlString));
+                }
+            }
+            Value::Array(a) => {
+                for (i, e) in a.iter().enumerate() {
+                    value(e, format!("{pointer}/{i}"), out);
+                }
+            }
+            Value::InlineTable(t) => {
+                for (k, e) in t.iter() {
+                    value(e, step(&pointer, k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn item(it: &Item, pointer: String, out: &mut Vec<Found>) {
+        match it {
+            Item::Value(v) => value(v, pointer, out),
+            Item::Table(t) => {
+                for (k, e) in t.iter() {
+                    item(e, step(&pointer, k), out);
+                }
+            }
+            Item::ArrayOfTables(a) => {
+                for (i, t) in a.iter().enumerate() {
+                    for (k, e) in t.iter() {
+                        item(e, step(&format!("{pointer}/{i}"), k), out);
+                    }
+                }
+            }
+            Item::None => {}
+        }
+    }
+    let doc = toml_edit::Document::parse(text).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (k, e) in doc.iter() {
+        item(e, step("", k), &mut out);
+    }
+    Ok(out)
+}
+
+/// The relative `uri` of every buffer and image of a glTF file.
+fn gltf(text: &str, path: &str) -> Result<Vec<Found>, String> {
+    use jsonc_parser::ast::Value;
+    let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut out = Vec::new();
+    let Some(Value::Object(root)) = json_ast(text)? else { return Ok(out) };
+    for p in &root.properties {
+        let list = p.name.as_str();
+        if list != "buffers" && list != "images" {
+            continue;
+        }
+        let Value::Array(items) = &p.value else { continue };
+        for (i, item) in items.elements.iter().enumerate() {
+            let Value::Object(item) = item else { continue };
+            for q in &item.properties {
+                if let (true, Value::StringLit(s)) = (q.name.as_str() == "uri", &q.value) {
+                    if let Some(t) = uri_target(folder, &s.value) {
+                        out.push(found(t, format!("/{list}/{i}/uri"), s.range.start..s.range.end, Form::GltfUri));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A glTF URI as a project path: `None` for a data URI, one with a scheme
+/// or an absolute path (not a file of the project).
+fn uri_target(folder: &str, uri: &str) -> Option<Target> {
+    let scheme = uri.split_once(':').is_some_and(|(s, _)| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if uri.is_empty() || scheme || uri.starts_with('/') {
+        return None;
+    }
+    // The reference part only: no query or fragment names a file.
+    let uri = uri.split(['?', '#']).next().unwrap_or(uri);
+    let decoded = percent_encoding::percent_decode_str(uri).decode_utf8().ok()?;
+    let joined = if folder.is_empty() { decoded.into_owned() } else { format!("{folder}/{decoded}") };
+    Some(Target::Path(normalise(&joined).into()))
+}
+
+/// How `target` is written as a reference of `form` in a file at `path`
+/// (for a glTF URI, relative to its folder and percent-encoded): the
+/// literal, quotes included, that replaces the old one.
+pub fn literal(form: Form, target: &Target, path: &str) -> String {
+    match form {
+        Form::JsonString => serde_json::to_string(&format!("{SCHEME}{}", target_text(target))).expect("a string"),
+        Form::TomlString => toml_edit::Value::from(format!("{SCHEME}{}", target_text(target))).to_string(),
+        Form::GltfUri => {
+            let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let relative = relative_to(folder, target.as_str());
+            // RFC 3986 path characters stay as they are.
+            const ESCAPED: &percent_encoding::AsciiSet =
+                &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'.').remove(b'-').remove(b'_').remove(b'~');
+            let encoded = percent_encoding::utf8_percent_encode(&relative, ESCAPED).to_string();
+            serde_json::to_string(&encoded).expect("a string")
+        }
+    }
+}
+
+/// A data reference's text after the scheme.
+fn target_text(target: &Target) -> &str {
+    target.as_str()
+}
+
+/// `to` (from the project root) relative to the folder `from`.
+fn relative_to(from: &str, to: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = to.split('/').collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(found: &[Found]) -> Vec<(&str, &str, u32, u32)> {
+        found
+            .iter()
+            .map(|f| (f.reference.target.as_str(), &*f.reference.pointer, f.reference.line, f.reference.column))
+            .collect()
+    }
+
+    #[test]
+    fn json_strings_name_assets_by_id_or_by_path_with_pointer_line_and_column() {
+        let text = "{\n  \"name\": \"level 1\",\n  \"sprites\": [\"asset:a-1\", \"asset:assets/ui/a.png\"],\n  \"a/b~c\": {\"snd\": \"asset:/assets/s.wav\"},\n  \"asset:key\": 1,\n  \"note\": \"see asset:a-1\"\n}";
+        let found = find(text.as_bytes(), Syntax::Json, "levels/l1.json").unwrap();
+        assert_eq!(
+            targets(&found),
+            vec![
+                ("a-1", "/sprites/0", 3, 15),
+                ("assets/ui/a.png", "/sprites/1", 3, 28),
+                ("assets/s.wav", "/a~1b~0c/snd", 4, 20),
+            ]
+        );
+        assert_eq!(found[0].reference.target, Target::Id("a-1".into()));
+        assert_eq!(found[1].reference.target, Target::Path("assets/ui/a.png".into()));
+        assert_eq!(&text[found[0].span.clone()], "\"asset:a-1\"");
+    }
+
+    #[test]
+    fn toml_strings_name_assets_too() {
+        let text = "title = \"x\"\n[level]\nsky = \"asset:assets/sky.png\"\n[[spawns]]\nwho = 'asset:hero'\n";
+        let found = find(text.as_bytes(), Syntax::Toml, "a.toml").unwrap();
+        assert_eq!(targets(&found), vec![("assets/sky.png", "/level/sky", 3, 7), ("hero", "/spawns/0/who", 5, 7)]);
+        assert_eq!(&text[found[1].span.clone()], "'asset:hero'");
+        assert_eq!(literal(Form::TomlString, &Target::Id("villain".into()), "a.toml"), "\"asset:villain\"");
+    }
+
+    #[test]
+    fn gltf_uris_are_relative_to_the_models_folder() {
+        let text = r#"{"asset": {"version": "2.0"},
+ "buffers": [{"uri": "mesh.bin", "byteLength": 4}, {"uri": "data:application/octet-stream;base64,AAAA"}],
+ "images": [{"uri": "../textures/brick%20wall.png"}, {"uri": "https://example.com/x.png"}, {"bufferView": 0}]}"#;
+        let found = find(text.as_bytes(), Syntax::Gltf, "assets/models/box.gltf").unwrap();
+        assert_eq!(
+            targets(&found),
+            vec![
+                ("assets/models/mesh.bin", "/buffers/0/uri", 2, 22),
+                ("assets/textures/brick wall.png", "/images/0/uri", 3, 21),
+            ]
+        );
+        let moved = Target::Path("assets/tex/brick wall.png".into());
+        assert_eq!(literal(Form::GltfUri, &moved, "assets/models/box.gltf"), "\"../tex/brick%20wall.png\"");
+    }
+
+    #[test]
+    fn files_that_do_not_parse_have_no_references_and_say_why() {
+        assert!(find(b"{\"a\": \"asset:x\",}", Syntax::Json, "a.json").is_err());
+        assert_eq!(find(b"{\"a\": 1,}", Syntax::Json, "a.json").unwrap(), Vec::new());
+        assert!(find(b"a = \"asset:x", Syntax::Toml, "a.toml").is_err());
+    }
+
+    #[test]
+    fn paths_are_normalised_and_climbing_out_is_kept_visible() {
+        assert_eq!(data_target("asset:assets/./a/../b.png"), Some(Target::Path("assets/b.png".into())));
+        assert_eq!(data_target("asset:../x/y"), Some(Target::Path("../x/y".into())));
+        assert_eq!(data_target("asset:"), None);
+        assert_eq!(uri_target("m", "../../../x.bin"), Some(Target::Path("../../x.bin".into())));
+        assert_eq!(relative_to("a/b", "a/c/d.png"), "../c/d.png");
+        assert_eq!(relative_to("", "a/d.png"), "a/d.png");
+    }
+}

@@ -1,0 +1,285 @@
+//! The reference graph: which asset names which, in both directions.
+//!
+//! The edges out of an asset are its file's references (`Asset::references`,
+//! read with the file, kept in the stat cache). The graph adds the edges in:
+//! one sorted set of (target, referrer) pairs, so that what names an asset is
+//! a range of it (by its id, then by its path), found in O(log n + answer).
+//! It also keeps which referrers hold references to nothing registered, so
+//! that the summary's count costs nothing per read.
+//!
+//! A new generation updates the graph for the assets it touched only
+//! ([`Graph::update`]): their own edges, and the referrers of what they
+//! were and are (a moved or deleted asset breaks or mends others'
+//! references).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+
+use crate::project::model::references::{Reference, Target};
+use crate::project::model::Asset;
+
+/// The maps a reference is resolved against.
+pub struct Maps<'a> {
+    pub assets: &'a OrdMap<Arc<str>, Arc<Asset>>,
+    pub by_path: &'a OrdMap<Arc<str>, Arc<str>>,
+}
+
+impl Maps<'_> {
+    /// The id of the registered asset `target` names, if any.
+    pub fn resolve(&self, target: &Target) -> Option<Arc<str>> {
+        match target {
+            Target::Id(id) => self.assets.get_key_value(&**id).map(|(k, _)| k.clone()),
+            Target::Path(path) => self.by_path.get(&**path).cloned(),
+        }
+    }
+
+    /// How many of `asset`'s references name nothing registered.
+    fn broken_of(&self, asset: &Asset) -> u32 {
+        asset.references.iter().filter(|r| self.resolve(&r.target).is_none()).count() as u32
+    }
+}
+
+/// The edges into each asset, and the broken references, of one generation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Graph {
+    /// (what a reference names, the id of the asset whose file holds it).
+    used_by: OrdSet<(Target, Arc<str>)>,
+    /// Referrers with references to nothing registered, and how many.
+    broken: OrdMap<Arc<str>, u32>,
+    broken_total: usize,
+}
+
+impl Graph {
+    /// The graph of every asset at once (a project's open).
+    pub fn build(maps: &Maps<'_>) -> Graph {
+        let mut pairs: Vec<(Target, Arc<str>)> = Vec::new();
+        let mut broken = OrdMap::new();
+        let mut broken_total = 0;
+        for (id, asset) in maps.assets.iter() {
+            for r in asset.references.iter() {
+                pairs.push((r.target.clone(), id.clone()));
+            }
+            let n = maps.broken_of(asset);
+            if n > 0 {
+                broken.insert(id.clone(), n);
+                broken_total += n as usize;
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        Graph { used_by: pairs.into_iter().collect(), broken, broken_total }
+    }
+
+    /// This graph after the assets `touched` changed (added, removed,
+    /// moved, re-read): `before` are the maps this graph was made for,
+    /// `after` the new ones.
+    pub fn update<'a>(
+        &self,
+        before: &Maps<'_>,
+        after: &Maps<'_>,
+        touched: impl IntoIterator<Item = &'a Arc<str>>,
+    ) -> Graph {
+        let mut g = self.clone();
+        // Targets whose resolution may have changed: each touched asset's
+        // id, and its path before and after.
+        let mut targets: BTreeSet<Target> = BTreeSet::new();
+        let mut referrers: BTreeSet<Arc<str>> = BTreeSet::new();
+        for id in touched {
+            let old = before.assets.get(&**id);
+            let new = after.assets.get(&**id);
+            if let (Some(o), Some(n)) = (old, new) {
+                if Arc::ptr_eq(o, n) {
+                    continue;
+                }
+            }
+            targets.insert(Target::Id(id.clone()));
+            if let Some(old) = old {
+                targets.insert(Target::Path(old.entry.path.clone()));
+                for r in old.references.iter() {
+                    g.used_by.remove(&(r.target.clone(), id.clone()));
+                }
+            }
+            if let Some(new) = new {
+                targets.insert(Target::Path(new.entry.path.clone()));
+                for r in new.references.iter() {
+                    g.used_by.insert((r.target.clone(), id.clone()));
+                }
+            }
+            referrers.insert(id.clone());
+        }
+        for t in &targets {
+            referrers.extend(g.referrers(t));
+        }
+        for id in referrers {
+            let n = after.assets.get(&*id).map_or(0, |a| after.broken_of(a));
+            let was = if n > 0 { g.broken.insert(id, n) } else { g.broken.remove(&*id) };
+            g.broken_total = g.broken_total + n as usize - was.unwrap_or(0) as usize;
+        }
+        g
+    }
+
+    /// The ids of the assets whose files name `target`, in id order.
+    pub fn referrers<'a>(&'a self, target: &Target) -> impl Iterator<Item = Arc<str>> + 'a {
+        let start = (target.clone(), Arc::<str>::from(""));
+        let target = target.clone();
+        self.used_by.range(start..).take_while(move |(t, _)| *t == target).map(|(_, id)| id.clone())
+    }
+
+    /// Every reference, in other files, to the asset `id` at `path`: the
+    /// referrer's id and the reference, by referrer then file order.
+    pub fn used_by<'m>(&self, maps: &Maps<'m>, id: &str, path: &str) -> Vec<(Arc<Asset>, Reference)> {
+        let mut ids: Vec<Arc<str>> = self.referrers(&Target::Id(id.into())).collect();
+        ids.extend(self.referrers(&Target::Path(path.into())));
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::new();
+        for rid in ids {
+            let Some(referrer) = maps.assets.get(&*rid) else { continue };
+            for r in referrer.references.iter() {
+                if maps.resolve(&r.target).as_deref() == Some(id) {
+                    out.push((referrer.clone(), r.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// References in the project that name nothing registered.
+    pub fn broken_total(&self) -> usize {
+        self.broken_total
+    }
+
+    /// How many of `id`'s references name nothing registered.
+    pub fn broken_of(&self, id: &str) -> u32 {
+        self.broken.get(id).copied().unwrap_or(0)
+    }
+
+    /// The assets with broken references, in id order.
+    pub fn with_broken(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.broken.keys()
+    }
+
+    /// Whether anything names the asset `id` at `path`.
+    pub fn is_used(&self, id: &str, path: &str) -> bool {
+        self.referrers(&Target::Id(id.into())).next().is_some()
+            || self.referrers(&Target::Path(path.into())).next().is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::ContentHash;
+    use crate::project::model::{Entry, Kind, Metadata, Observed};
+
+    fn asset(id: &str, path: &str, refs: &[Target]) -> Arc<Asset> {
+        let entry = Entry {
+            id: id.into(),
+            path: path.into(),
+            kind: Kind::Data,
+            hash: ContentHash::of(b""),
+            size: 0,
+            tags: Vec::new(),
+            settings: Default::default(),
+        };
+        let references: Vec<Reference> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Reference { target: t.clone(), pointer: format!("/{i}").into(), line: 1, column: 1 })
+            .collect();
+        let observed = Observed {
+            hash: ContentHash::of(b""),
+            size: 0,
+            metadata: Arc::new(Metadata::default()),
+            problems: Vec::new(),
+            references: references.into(),
+        };
+        Arc::new(Asset::from_observation(entry, Some(observed)))
+    }
+
+    #[derive(Clone, Default)]
+    struct World {
+        assets: OrdMap<Arc<str>, Arc<Asset>>,
+        by_path: OrdMap<Arc<str>, Arc<str>>,
+    }
+
+    impl World {
+        fn maps(&self) -> Maps<'_> {
+            Maps { assets: &self.assets, by_path: &self.by_path }
+        }
+        fn put(&mut self, a: Arc<Asset>) {
+            self.remove(a.id());
+            self.by_path.insert(a.entry.path.clone(), a.entry.id.clone());
+            self.assets.insert(a.entry.id.clone(), a);
+        }
+        fn remove(&mut self, id: &str) {
+            if let Some(old) = self.assets.remove(id) {
+                self.by_path.remove(old.path());
+            }
+        }
+    }
+
+    #[test]
+    fn updating_for_what_changed_gives_the_graph_built_from_scratch() {
+        // A small world changed at random, step by step: moves, deletes,
+        // new assets, re-read files. After every step the graph updated
+        // for the touched assets is the one built anew.
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let paths = ["p/1", "p/2", "p/3", "p/4", "p/5", "p/6", "p/7"];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut world = World::default();
+        let mut graph = Graph::build(&world.maps());
+        for _ in 0..2_000 {
+            let before = world.clone();
+            let mut touched: Vec<Arc<str>> = Vec::new();
+            for _ in 0..1 + next(3) {
+                let id = ids[next(ids.len())];
+                touched.push(id.into());
+                if next(4) == 0 {
+                    world.remove(id);
+                    continue;
+                }
+                let path = paths[next(paths.len())];
+                if world.by_path.get(path).is_some_and(|other| &**other != id) {
+                    continue;
+                }
+                let refs: Vec<Target> = (0..next(4))
+                    .map(|_| match next(2) {
+                        0 => Target::Id(ids[next(ids.len())].into()),
+                        _ => Target::Path(paths[next(paths.len())].into()),
+                    })
+                    .collect();
+                world.put(asset(id, path, &refs));
+            }
+            graph = graph.update(&before.maps(), &world.maps(), &touched);
+            assert_eq!(graph, Graph::build(&world.maps()));
+        }
+        assert!(graph.broken_total() > 0 || !world.assets.is_empty());
+    }
+
+    #[test]
+    fn what_names_an_asset_is_found_by_its_id_and_by_its_path() {
+        let mut world = World::default();
+        world.put(asset("level", "levels/1.json", &[Target::Id("hero".into()), Target::Path("s/jump.wav".into())]));
+        world.put(asset("hero", "sprites/hero.png", &[]));
+        world.put(asset("jump", "s/jump.wav", &[]));
+        world.put(asset("menu", "ui/menu.toml", &[Target::Id("gone".into()), Target::Path("sprites/hero.png".into())]));
+        let g = Graph::build(&world.maps());
+        let named: Vec<(String, Box<str>)> = g
+            .used_by(&world.maps(), "hero", "sprites/hero.png")
+            .into_iter()
+            .map(|(a, r)| (a.id().to_string(), r.pointer))
+            .collect();
+        assert_eq!(named, vec![("level".to_string(), "/0".into()), ("menu".to_string(), "/1".into())]);
+        assert_eq!((g.broken_total(), g.broken_of("menu"), g.broken_of("level")), (1, 1, 0));
+        assert!(g.is_used("jump", "s/jump.wav") && !g.is_used("level", "levels/1.json"));
+    }
+}

@@ -1,0 +1,208 @@
+//! References between assets, over the wire: what a level names and what
+//! names a sprite (`packer/references`), the counts `getAsset`, the summary
+//! and `listAssets` give, broken references as diagnostics with their line,
+//! and a glTF model's buffers and images.
+
+mod common;
+
+use common::{Fixture, Server};
+use serde_json::{json, Value};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::RgbaImage::new(width, height)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+/// A project with a sprite, a second sprite and a sound registered; returns
+/// the server, the project id and `path -> id`.
+fn project(f: &Fixture) -> (Server, String, std::collections::BTreeMap<String, String>) {
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = common::register_all(&mut s, &pid, f);
+    (s, pid, ids)
+}
+
+fn register(s: &mut Server, pid: &str, paths: &[&str]) {
+    let r = s.apply(pid, json!({"kind": "register", "paths": paths}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+}
+
+fn id_of(s: &mut Server, pid: &str, path: &str) -> String {
+    let page = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": path}}));
+    page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_level_names_a_sprite_by_id_and_a_sound_by_path_and_both_directions_are_answered() {
+    let f = Fixture::new(&[
+        ("assets/sprites/hero.png", &png(4, 4)),
+        ("assets/sprites/villain.png", &png(4, 4)),
+        (
+            "assets/sounds/jump.wav",
+            b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x44\xac\0\0\x88\x58\x01\0\x02\0\x10\0data\0\0\0\0",
+        ),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let hero = ids["assets/sprites/hero.png"].clone();
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    let level = format!(
+        "{{\n  \"name\": \"level 1\",\n  \"sprites\": [\"asset:{hero}\"],\n  \"music\": {{\n    \"jump\": \"asset:assets/sounds/jump.wav\"\n  }}\n}}\n"
+    );
+    f.write("assets/levels/l1.json", level.as_bytes());
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": l1}));
+    assert_eq!(r["assetId"], l1.as_str());
+    assert_eq!(r["path"], "assets/levels/l1.json");
+    assert_eq!(
+        r["uses"],
+        json!([
+            {"assetId": hero, "path": "assets/sprites/hero.png", "by": "id", "target": hero, "broken": false,
+             "pointer": "/sprites/0", "line": 3, "column": 15},
+            {"assetId": jump, "path": "assets/sounds/jump.wav", "by": "path", "target": "assets/sounds/jump.wav",
+             "broken": false, "pointer": "/music/jump", "line": 5, "column": 13},
+        ])
+    );
+    assert_eq!(r["usedBy"], json!([]));
+    assert_eq!(r["counts"], json!({"uses": 2, "usedBy": 0, "broken": 0}));
+
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": hero}));
+    assert_eq!(r["uses"], json!([]));
+    assert_eq!(
+        r["usedBy"],
+        json!([{"assetId": l1, "path": "assets/levels/l1.json", "by": "id", "target": hero, "broken": false,
+                "pointer": "/sprites/0", "line": 3, "column": 15}])
+    );
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": jump}));
+    assert_eq!(r["usedBy"][0]["pointer"], "/music/jump");
+    assert_eq!(r["usedBy"][0]["by"], "path");
+
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": hero}));
+    assert_eq!(a["references"], json!({"uses": 0, "usedBy": 1, "broken": 0}));
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": l1}));
+    assert_eq!(a["references"], json!({"uses": 2, "usedBy": 0, "broken": 0}));
+
+    // Nothing names the villain, nor the level.
+    let unused = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"unused": true}}));
+    let paths: Vec<&str> = unused["items"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["assets/levels/l1.json", "assets/sprites/villain.png"]);
+    let used = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"unused": false}}));
+    let paths: Vec<&str> = used["items"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["assets/sounds/jump.wav", "assets/sprites/hero.png"]);
+
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["references"], json!({"broken": 0}));
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_broken_reference_is_an_error_on_its_file_at_its_line_and_mends_when_its_target_appears() {
+    let f = Fixture::new(&[(
+        "assets/ui/menu.toml",
+        b"title = \"Menu\"\n\n[buttons]\nplay = \"asset:assets/ui/play.png\"\nback = \"asset:nosuchid\"\n",
+    )]);
+    let (mut s, pid, ids) = project(&f);
+    let menu = ids["assets/ui/menu.toml"].clone();
+    let d = s.call("packer/diagnostics", json!({"projectId": pid, "assetId": menu}));
+    assert_eq!(
+        d["items"],
+        json!([
+            {"severity": "error", "code": "brokenReference", "assetId": menu, "path": "assets/ui/menu.toml",
+             "line": 4, "column": 8,
+             "message": "broken reference `asset:assets/ui/play.png` at `/buttons/play`: no asset is at `assets/ui/play.png`"},
+            {"severity": "error", "code": "brokenReference", "assetId": menu, "path": "assets/ui/menu.toml",
+             "line": 5, "column": 8,
+             "message": "broken reference `asset:nosuchid` at `/buttons/back`: no asset has the id `nosuchid`"},
+        ])
+    );
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["references"], json!({"broken": 2}));
+    assert_eq!(summary["diagnostics"]["errors"], 2);
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": menu}));
+    assert_eq!(a["references"], json!({"uses": 2, "usedBy": 0, "broken": 2}));
+    assert_eq!(a["asset"]["diagnostics"].as_array().unwrap().len(), 2);
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": menu}));
+    assert_eq!(
+        r["uses"][0],
+        json!({"by": "path", "target": "assets/ui/play.png", "broken": true, "pointer": "/buttons/play",
+               "line": 4, "column": 8})
+    );
+
+    // The file appears (untracked: still broken, and the message says why),
+    // then is registered: the reference mends, without the menu being read again.
+    f.write("assets/ui/play.png", &png(2, 2));
+    let d = s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "untracked"));
+    assert_eq!(d["state"], "diverged");
+    let d = s.call("packer/diagnostics", json!({"projectId": pid, "assetId": menu}));
+    assert!(d["items"][0]["message"].as_str().unwrap().ends_with("`assets/ui/play.png` is not registered"), "{d}");
+    register(&mut s, &pid, &["assets/ui/play.png"]);
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["references"], json!({"broken": 1}));
+    let play = id_of(&mut s, &pid, "assets/ui/play.png");
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": play}));
+    assert_eq!(r["usedBy"][0]["assetId"], menu.as_str());
+
+    // Editing the menu re-reads its references: the dangling id goes.
+    f.write("assets/ui/menu.toml", b"title = \"Menu\"\n\n[buttons]\nplay = \"asset:assets/ui/play.png\"\n");
+    s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "modified"));
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["references"], json!({"broken": 0}));
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": menu}));
+    assert_eq!(a["references"], json!({"uses": 1, "usedBy": 0, "broken": 0}));
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_gltf_model_names_its_buffers_and_images_relative_to_its_folder() {
+    let gltf = br#"{
+  "asset": {"version": "2.0"},
+  "buffers": [{"uri": "box.bin", "byteLength": 4}, {"uri": "data:application/octet-stream;base64,AAAA", "byteLength": 3}],
+  "images": [{"uri": "../textures/brick%20wall.png"}]
+}
+"#;
+    let f = Fixture::new(&[
+        ("assets/models/box.gltf", gltf),
+        ("assets/models/box.bin", b"\0\0\0\0"),
+        ("assets/textures/brick wall.png", &png(2, 2)),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let model = ids["assets/models/box.gltf"].clone();
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": model}));
+    assert_eq!(a["asset"]["kind"], "model");
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
+    let uses: Vec<(Value, Value, Value)> = r["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["path"].clone(), u["pointer"].clone(), u["line"].clone()))
+        .collect();
+    assert_eq!(
+        uses,
+        vec![
+            (json!("assets/models/box.bin"), json!("/buffers/0/uri"), json!(3)),
+            (json!("assets/textures/brick wall.png"), json!("/images/0/uri"), json!(4)),
+        ]
+    );
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["assets"]["byKind"]["model"], 1);
+    assert_eq!(summary["references"], json!({"broken": 0}));
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn references_survive_a_restart_from_the_stat_cache() {
+    let f = Fixture::new(&[("assets/a.txt", b"a"), ("assets/list.json", b"[\"asset:assets/a.txt\"]")]);
+    let (s, _pid, ids) = project(&f);
+    assert_eq!(s.shutdown(), 0);
+    // A new process reads no file again (the stat cache holds the references).
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": ids["assets/a.txt"]}));
+    assert_eq!(r["usedBy"][0]["assetId"], ids["assets/list.json"].as_str());
+    assert_eq!(r["usedBy"][0]["pointer"], "/0");
+    assert_eq!(s.shutdown(), 0);
+}
