@@ -197,13 +197,10 @@ pub fn check(root: &Path) -> Result<Report, String> {
     // content gives.
     let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
     let build_problems = crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &assets);
-    let diagnostics = snap
-        .contents
-        .assets
-        .values()
-        .flat_map(|a| a.diagnostics.iter())
-        .chain(snap.project_diagnostics.iter())
-        .chain(build_problems.iter());
+    // Each asset's own, its broken references at their lines included.
+    let of_assets: Vec<Diagnostic> =
+        snap.contents.assets.values().flat_map(|a| snap.asset_view(a).diagnostics.clone()).collect();
+    let diagnostics = of_assets.iter().chain(snap.project_diagnostics.iter()).chain(build_problems.iter());
     for d in diagnostics {
         if d.severity == Severity::Info {
             continue;

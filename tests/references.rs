@@ -206,3 +206,44 @@ fn references_survive_a_restart_from_the_stat_cache() {
     assert_eq!(r["usedBy"][0]["pointer"], "/0");
     assert_eq!(s.shutdown(), 0);
 }
+
+#[test]
+fn check_and_build_name_a_broken_reference_at_its_file_and_line() {
+    let f = Fixture::new(&[
+        ("assets/a.txt", b"a"),
+        ("assets/levels/l1.json", b"{\n  \"ok\": \"asset:assets/a.txt\",\n  \"bad\": \"asset:assets/gone.png\"\n}\n"),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "failed", "{b}");
+    assert_eq!(
+        b["diagnostics"],
+        json!([{"severity": "error", "code": "brokenReference", "assetId": ids["assets/levels/l1.json"],
+                "path": "assets/levels/l1.json", "line": 3, "column": 10,
+                "message": "broken reference `asset:assets/gone.png` at `/bad`: no asset is at `assets/gone.png`"}])
+    );
+    assert_eq!(s.shutdown(), 0);
+
+    let out = std::process::Command::new(common::BIN).arg("check").arg(f.root()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.contains("/assets/levels/l1.json:3:10: error[brokenReference]: ")
+            && l.contains("`asset:assets/gone.png`")),
+        "{text}"
+    );
+    let out = std::process::Command::new(common::BIN).arg("check").arg(f.root()).arg("--json").output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding =
+        report["findings"].as_array().unwrap().iter().find(|x| x["code"] == "brokenReference").unwrap().clone();
+    assert_eq!((finding["path"].clone(), finding["line"].clone()), (json!("assets/levels/l1.json"), json!(3)));
+
+    // Fixed: the build goes through.
+    f.write("assets/gone.png", &png(2, 2));
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    register(&mut s, &pid, &["assets/gone.png"]);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(s.shutdown(), 0);
+}

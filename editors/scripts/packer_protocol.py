@@ -239,10 +239,11 @@ class CheckFinding(_CheckFindingRequired, total=False):
     """
 
     assetId: str
-    # 1-based: the manifest's errors.
+    # 1-based: the manifest's errors, a broken reference's column.
     column: int
     # 1-based: the registry entry's or conflict record's line, a bad
-    # registry line, the manifest's error line.
+    # registry line, the manifest's error line, a broken reference's line
+    # in the asset's file.
     line: int
 
 

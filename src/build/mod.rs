@@ -512,7 +512,7 @@ struct Built {
 fn build_in_pool(project: &Project, op: &Operation, clean: bool, snap: &Snapshot, target: &manifest::Target) -> Ran {
     let started = Instant::now();
     let mut build = Build::new(project, op, clean, snap, target, started);
-    if let Some(failed) = build.diverged() {
+    if let Some(failed) = build.refused() {
         return Ran::Answered(Box::new(failed));
     }
     let state_dir = project.state_dir();
@@ -863,10 +863,12 @@ impl<'a> Build<'a> {
         stats(counts, self.started.elapsed(), remote::unused_stats(self.remote_mode))
     }
     /// A failed outcome naming every asset that differs from its registry
-    /// entry: a build never packs what the registry does not say.
-    fn diverged(&self) -> Option<Outcome> {
+    /// entry (a build never packs what the registry does not say), and every
+    /// broken reference at its line (a game would load a reference to nothing).
+    fn refused(&self) -> Option<Outcome> {
         let mut diagnostics: Vec<Diagnostic> = Vec::new();
         for a in &self.assets {
+            diagnostics.extend(self.snap.broken_references(a));
             match a.status {
                 Status::Missing => {
                     diagnostics.push(diag(a, "diverged", format!("`{}` is missing: reconcile it first", a.path())))
@@ -896,7 +898,7 @@ impl<'a> Build<'a> {
             let d = Diagnostic::project(Severity::Error, "diverged", msg, Some(item.path.clone()));
             diagnostics.push(d.with_asset(item.asset_id.as_deref()));
         }
-        diagnostics.sort_by(|a, b| a.path.cmp(&b.path));
+        diagnostics.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         (!diagnostics.is_empty())
             .then(|| Outcome::Failed(self.result(BuildOutcome::Failed, Vec::new(), self.stats(0, 0, 0), diagnostics)))
     }

@@ -1080,11 +1080,12 @@ pub struct CheckFinding {
     /// path, or the path in a state folder the packer refuses.
     pub path: String,
     /// 1-based: the registry entry's or conflict record's line, a bad
-    /// registry line, the manifest's error line.
+    /// registry line, the manifest's error line, a broken reference's line
+    /// in the asset's file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub line: Option<usize>,
-    /// 1-based: the manifest's errors.
+    /// 1-based: the manifest's errors, a broken reference's column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub column: Option<usize>,

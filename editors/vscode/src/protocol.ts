@@ -223,11 +223,12 @@ export type CheckCode =
 export interface CheckFinding {
   assetId?: string;
   code: FindingCode;
-  /** 1-based: the manifest's errors. */
+  /** 1-based: the manifest's errors, a broken reference's column. */
   column?: number;
   /**
    * 1-based: the registry entry's or conflict record's line, a bad
-   * registry line, the manifest's error line.
+   * registry line, the manifest's error line, a broken reference's line
+   * in the asset's file.
    */
   line?: number;
   message: string;
