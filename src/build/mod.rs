@@ -1362,13 +1362,19 @@ impl Processing<'_> {
                 let lookups = r.lookups(missing.iter().map(|&i| (i, self.units[i].key)).collect());
                 lookups.par_bridge().map(|(i, fetched)| (i, self.work(i, Some(fetched)))).collect()
             }
-            _ => missing.par_iter().map(|&i| (i, self.work(i, None))).collect(),
+            _ => self.process_each(missing),
         }
     }
 
-    /// The units at `indices`, processed.
+    /// The units at `indices`, processed. Each unit is a job of its own
+    /// (`with_max_len(1)`): rayon otherwise hands each thread a run of units
+    /// to fold in sequence, and a thread done with its run finds nothing to
+    /// take while the other works through its own. With the heaviest units
+    /// first, the runs at the end are all small textures, whose strips are
+    /// too few to share: one core sat idle a third of the time there
+    /// (measured on 600 textures, the cook then 1.2 x the encoder's own).
     fn process_each(&self, indices: &[usize]) -> Vec<(usize, Result<StoredMeta, UnitError>)> {
-        indices.par_iter().map(|&i| (i, self.work(i, None))).collect()
+        indices.par_iter().with_max_len(1).map(|&i| (i, self.work(i, None))).collect()
     }
 
     /// A unit the local cache lacks: from the remote when it has it
