@@ -247,3 +247,52 @@ fn check_and_build_name_a_broken_reference_at_its_file_and_line() {
     assert_eq!(b["outcome"], "succeeded", "{b}");
     assert_eq!(s.shutdown(), 0);
 }
+
+#[test]
+fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_removes_the_level_too() {
+    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sounds/jump.wav", b"RIFF")]);
+    let (mut s, pid, ids) = project(&f);
+    let hero = ids["assets/sprites/hero.png"].clone();
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    f.write(
+        "assets/levels/l1.json",
+        format!("{{\n  \"sprite\": \"asset:{hero}\",\n  \"sound\": \"asset:assets/sounds/jump.wav\"\n}}\n").as_bytes(),
+    );
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+    let before = f.tree();
+
+    let delete = json!({"kind": "delete", "assetIds": [hero]});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": delete}));
+    assert_eq!(
+        p["blockers"],
+        json!([{"code": "referenced", "severity": "error", "assetId": hero, "path": "assets/sprites/hero.png",
+                "message": "`assets/sprites/hero.png` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 2 (`/sprite`); delete or repoint them in the same batch (replaceReferences)"}])
+    );
+    let r = s.apply(&pid, delete);
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["blockers"][0]["code"], "referenced");
+    // Unregistering breaks the reference as surely; so would a reconcile's drop.
+    let r = s.apply(&pid, json!({"kind": "unregister", "assetIds": [jump]}));
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["blockers"][0]["code"], "referenced");
+    assert_eq!(f.tree(), before, "nothing changed");
+
+    std::fs::remove_file(f.path("assets/sounds/jump.wav")).unwrap();
+    s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "missing"));
+    // Its default resolution is `drop`.
+    let drop = json!({"kind": "reconcile"});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": drop}));
+    let blockers: Vec<&str> = p["blockers"].as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
+    assert!(blockers.contains(&"referenced"), "{p}");
+
+    // The level goes in the same batch: nothing is left naming them.
+    let batch = json!({"kind": "batch", "mutations": [
+        {"kind": "delete", "assetIds": [hero]},
+        {"kind": "delete", "assetIds": [l1]},
+    ]});
+    let r = s.apply(&pid, batch);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert!(!f.path("assets/sprites/hero.png").exists() && !f.path("assets/levels/l1.json").exists());
+    assert_eq!(s.shutdown(), 0);
+}

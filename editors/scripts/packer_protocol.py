@@ -128,7 +128,7 @@ class Blocker(_BlockerRequired, total=False):
 
 
 # What stops a mutation: any blocker rejects it and it changes nothing.
-BlockerCode = Literal["staleGeneration", "emptyMutation", "outsideProject", "invalidName", "alreadyRegistered", "notFound", "notAFile", "unreadable", "unknownAsset", "targetExists", "fileMissing", "invalidTag", "invalidSetting", "diverged", "unknownDivergence", "invalidResolution", "registryInvalid", "manifestInvalid", "inConflict", "caseConflict", "inBuildOutput"]
+BlockerCode = Literal["staleGeneration", "emptyMutation", "outsideProject", "invalidName", "alreadyRegistered", "notFound", "notAFile", "unreadable", "unknownAsset", "targetExists", "fileMissing", "invalidTag", "invalidSetting", "diverged", "unknownDivergence", "invalidResolution", "registryInvalid", "manifestInvalid", "inConflict", "caseConflict", "inBuildOutput", "referenced"]
 
 
 # A blocker's severity: always `error`.

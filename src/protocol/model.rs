@@ -799,6 +799,7 @@ pub enum BlockerCode {
     InConflict,
     CaseConflict,
     InBuildOutput,
+    Referenced,
 }
 
 /// What a client should know of a mutation that does not stop it.

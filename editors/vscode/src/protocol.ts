@@ -119,7 +119,8 @@ export type BlockerCode =
   | "manifestInvalid"
   | "inConflict"
   | "caseConflict"
-  | "inBuildOutput";
+  | "inBuildOutput"
+  | "referenced";
 
 /** A blocker's severity: always `error`. */
 export type BlockerSeverity = "error";

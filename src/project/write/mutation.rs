@@ -20,10 +20,11 @@ use crate::project::disk::workspace;
 use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
 use crate::project::format::registry::{Conflict, REGISTRY_FILE};
 use crate::project::model::paths;
+use crate::project::model::references::Target;
 use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Severity, Status};
 use crate::project::snapshot::divergence::External;
 use crate::project::snapshot::divergence::Untracked;
-use crate::project::snapshot::graph::Maps;
+use crate::project::snapshot::graph::{Graph, Maps};
 use crate::project::snapshot::{Contents, Snapshot};
 use crate::protocol::model::{
     ApplyOutcome, ApplyResult, Blocker, BlockerCode, BlockerSeverity, FilesystemMutation, PreviewResult, ProjectFile,
@@ -522,6 +523,14 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         case_index: None,
     };
     p.mutation(mutation);
+    // The graph after the whole plan: what a removal would leave broken is
+    // judged against it, so that a batch that also deletes or repoints the
+    // referrers goes through.
+    let graph = {
+        let after = Maps { assets: &p.assets, by_path: &p.by_path };
+        snap.contents.graph.update(&snap.contents.maps(), &after, &p.touched)
+    };
+    p.still_referenced(&graph);
     let mut registry_mutations = Capped::default();
     for id in &p.touched {
         let before = snap.contents.assets.get(&**id).map(|a| &a.entry);
@@ -583,17 +592,13 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         registry_mutations,
         filesystem_mutations,
         steps: p.steps,
-        contents: {
-            let after = Maps { assets: &p.assets, by_path: &p.by_path };
-            let graph = snap.contents.graph.update(&snap.contents.maps(), &after, &p.touched);
-            Contents {
-                assets: p.assets,
-                by_path: p.by_path,
-                untracked: p.untracked,
-                external: Arc::new(p.external),
-                conflicts: Arc::new(p.conflicts),
-                graph,
-            }
+        contents: Contents {
+            assets: p.assets,
+            by_path: p.by_path,
+            untracked: p.untracked,
+            external: Arc::new(p.external),
+            conflicts: Arc::new(p.conflicts),
+            graph,
         },
         write_registry,
         adopt_registry_hash: p.reconcile.reloaded_registry,
@@ -604,6 +609,54 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
 }
 
 impl Planner<'_> {
+    /// Blocks the removal of every asset that references left after the
+    /// plan still name (`referenced`): a delete, an unregister or a
+    /// reconcile's `drop` must not leave a reference to nothing.
+    fn still_referenced(&mut self, graph: &Graph) {
+        const NAMED: usize = 3;
+        let removed: Vec<Arc<Asset>> = self
+            .touched
+            .iter()
+            .filter(|id| !self.assets.contains_key(&***id))
+            .filter_map(|id| self.snap.asset(id).cloned())
+            .collect();
+        let mut blocked = Vec::new();
+        for gone in removed {
+            let after = Maps { assets: &self.assets, by_path: &self.by_path };
+            let targets = [Target::Id(gone.entry.id.clone()), Target::Path(gone.entry.path.clone())];
+            let mut referrers: Vec<Arc<str>> = targets.iter().flat_map(|t| graph.referrers(t)).collect();
+            referrers.sort();
+            referrers.dedup();
+            let mut places = Vec::new();
+            for rid in &referrers {
+                let Some(referrer) = self.assets.get(&**rid) else { continue };
+                for r in referrer.references.iter() {
+                    if targets.contains(&r.target) && after.resolve(&r.target).is_none() {
+                        places.push(format!("`{}` line {} (`{}`)", referrer.path(), r.line, r.pointer));
+                    }
+                }
+            }
+            if places.is_empty() {
+                continue;
+            }
+            let users = referrers.iter().filter(|id| self.assets.contains_key(&***id)).count();
+            let more = if places.len() > NAMED { format!(" and {} more", places.len() - NAMED) } else { String::new() };
+            let msg = format!(
+                "`{}` is named by {} reference{} in {} asset{}: {}{more}; delete or repoint them in the same batch (replaceReferences)",
+                gone.path(),
+                places.len(),
+                if places.len() == 1 { "" } else { "s" },
+                users,
+                if users == 1 { "" } else { "s" },
+                places[..places.len().min(NAMED)].join(", "),
+            );
+            blocked.push((msg, gone));
+        }
+        for (msg, gone) in blocked {
+            self.block("referenced", msg, Some(gone.id()), Some(gone.path()));
+        }
+    }
+
     pub(super) fn block(&mut self, code: &str, message: String, asset_id: Option<&str>, path: Option<&str>) {
         self.blockers.push_with(|| Diagnostic::blocker(code, message, asset_id, path));
     }
