@@ -279,7 +279,9 @@ fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_remov
     assert_eq!(f.tree(), before, "nothing changed");
 
     std::fs::remove_file(f.path("assets/sounds/jump.wav")).unwrap();
-    s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "missing"));
+    let d = s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "missing"));
+    let missing = d["items"].as_array().unwrap().iter().find(|i| i["kind"] == "missing").unwrap().clone();
+    assert_eq!((missing["assetId"].clone(), missing["detail"].clone()), (json!(jump), json!({"usedBy": 1})));
     // Its default resolution is `drop`.
     let drop = json!({"kind": "reconcile"});
     let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": drop}));

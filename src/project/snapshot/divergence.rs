@@ -9,6 +9,7 @@ use imbl::OrdMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::graph::{Graph, Maps};
 use crate::hash::ContentHash;
 use crate::project::format::registry::{Conflict, ConflictKind, Parsed};
 use crate::project::model::{Asset, Entry, Status};
@@ -201,13 +202,17 @@ pub fn registry_diff(current: &OrdMap<Arc<str>, Arc<Asset>>, disk: &Parsed) -> V
 /// have: they get no item of their own until it is resolved (git leaves a
 /// file at both paths of a conflicting move; the conflict, not an
 /// `untracked` item, says why).
+/// A `missing` item says how many references name the asset (`usedBy`):
+/// dropping it would break them, and a reconcile that does is blocked.
 pub fn compute(
     mut diverging: Vec<&Arc<Asset>>,
-    by_path: &OrdMap<Arc<str>, Arc<str>>,
+    maps: &Maps<'_>,
+    graph: &Graph,
     untracked: &OrdMap<String, Untracked>,
     external: &External,
     conflicts: &[Conflict],
 ) -> Vec<Item> {
+    let by_path = maps.by_path;
     let mut items = Vec::new();
     if let Some(change) = &external.registry {
         items.push(item(
@@ -262,7 +267,10 @@ pub fn compute(
                         paired.insert(to);
                         items.push(item(ItemKind::Moved, a.path(), Some(id), json!({ "from": a.path(), "to": to })));
                     }
-                    None => items.push(item(ItemKind::Missing, a.path(), Some(id), json!({}))),
+                    None => {
+                        let used_by = graph.used_by(maps, id, a.path()).len();
+                        items.push(item(ItemKind::Missing, a.path(), Some(id), json!({ "usedBy": used_by })))
+                    }
                 }
             }
             Status::Ok | Status::Invalid => {}

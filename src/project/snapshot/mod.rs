@@ -162,7 +162,8 @@ impl Snapshot {
         let asset_counts = AssetCounts { total: assets.len(), by_kind, by_status };
         let divergence = Arc::new(divergence::compute(
             diverging,
-            &contents.by_path,
+            &contents.maps(),
+            &contents.graph,
             &contents.untracked,
             &contents.external,
             &contents.conflicts,
