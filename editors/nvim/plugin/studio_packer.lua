@@ -12,6 +12,18 @@ vim.api.nvim_create_user_command("StudioPackerBuild", function()
   require("studio_packer").build()
 end, {})
 
+-- :StudioPackerReferences fills the quickfix list with the packer's
+-- references of the current buffer's asset.
+vim.api.nvim_create_user_command("StudioPackerReferences", function()
+  local sp = require("studio_packer")
+  local p = sp.project()
+  local rel = vim.api.nvim_buf_get_name(0):sub(#p.root + 2)
+  local items, counts = sp.references(rel)
+  local title = string.format("%s: uses %d (%d broken), used by %d", rel, counts.uses, counts.broken, counts.usedBy)
+  vim.fn.setqflist({}, " ", { title = title, items = items })
+  vim.cmd("copen")
+end, {})
+
 -- :StudioPackerMove NEW_PATH moves the current buffer's asset.
 vim.api.nvim_create_user_command("StudioPackerMove", function(opts)
   local sp = require("studio_packer")

@@ -32,6 +32,21 @@ local ok, err = pcall(function()
   assert(#sp.status_lines(root .. "/packer.toml") == #held - 1)
   print("ok status while held: " .. held[#held])
 
+  -- A level naming the hero by id: the packer's references, as quickfix items.
+  local f = io.open(root .. "/assets/data/level3.json", "w")
+  f:write('{\n  "hero": "asset:13hsh6x879ccd571kndbbbe4rw"\n}\n')
+  f:close()
+  local reg = c.request_sync("packer/applyMutation", {
+    projectId = p.project_id,
+    mutation = { kind = "register", paths = { "assets/data/level3.json" } },
+  }, 10000)
+  assert(reg.result.outcome == "applied", vim.inspect(reg))
+  local items, counts = sp.references("assets/sprites/hero.png", root)
+  assert(counts.usedBy == 1 and #items == 1, vim.inspect(items))
+  assert(items[1].filename == root .. "/assets/data/level3.json" and items[1].lnum == 2 and items[1].col == 11, vim.inspect(items))
+  assert(items[1].text == "uses assets/sprites/hero.png (/hero, by id)", items[1].text)
+  print("ok references: " .. items[1].text .. " at level3.json:" .. items[1].lnum)
+
   local blocked = sp.move("assets/sprites/hero.png", "assets/sprites/slime.png", function()
     error("a blocked move must not ask")
   end, root)

@@ -16,6 +16,8 @@ import type {
   GetAssetResult,
   Kind,
   PreviewResult,
+  ReferenceItem,
+  ReferencesResult,
   Status,
   Summary,
 } from "./protocol";
@@ -310,4 +312,50 @@ export function thumbnailUri(thumbnail: ThumbnailResult): string {
 /** What a thumbnail shows, under it. */
 export function thumbnailCaption(thumbnail: ThumbnailResult): string {
   return `${thumbnail.target}: ${thumbnail.format}, level ${thumbnail.level}, ${thumbnail.width}×${thumbnail.height}`;
+}
+
+/** One reference as the "Show References" list shows it: where it is
+ *  written (the file to open, at its line and column) and what it names. */
+export interface ReferenceEntry {
+  label: string;
+  description: string;
+  /** The file the reference is written in (project-relative). */
+  path: string;
+  line: number;
+  column: number;
+  broken: boolean;
+}
+
+export interface ReferencesModel {
+  title: string;
+  entries: ReferenceEntry[];
+  /** The packer's counts where its lists were cut. */
+  notes: string[];
+}
+
+/** `packer/references` as a list: what the asset uses (written in its own
+ *  file), then what uses it (written in theirs). Broken and counts are the
+ *  packer's. */
+export function referencesView(answer: ReferencesResult): ReferencesModel {
+  const entry = (item: ReferenceItem, direction: "uses" | "usedBy"): ReferenceEntry => {
+    const other = item.path ?? `asset:${item.target}`;
+    const where = direction === "uses" ? answer.path : item.path ?? answer.path;
+    return {
+      label: direction === "uses" ? `$(arrow-right) ${other}` : `$(arrow-left) ${other}`,
+      description: `${where}:${item.line} ${item.pointer} (by ${item.by})${item.broken ? " broken: names nothing registered" : ""}`,
+      path: where,
+      line: item.line,
+      column: item.column,
+      broken: item.broken,
+    };
+  };
+  const notes: string[] = [];
+  const { uses, usedBy, broken } = answer.counts;
+  if (answer.uses.length < uses) notes.push(`uses: the first ${answer.uses.length} of ${uses} are shown`);
+  if (answer.usedBy.length < usedBy) notes.push(`used by: the first ${answer.usedBy.length} of ${usedBy} are shown`);
+  return {
+    title: `${answer.path}: uses ${uses}${broken > 0 ? ` (${broken} broken)` : ""}, used by ${usedBy}`,
+    entries: [...answer.uses.map((u) => entry(u, "uses")), ...answer.usedBy.map((u) => entry(u, "usedBy"))],
+    notes,
+  };
 }

@@ -22,6 +22,7 @@ import type {
   NotificationMethod,
   Notifications,
   PreviewResult,
+  ReferencesResult,
   RequestMethod,
   Requests,
   ProgressParams,
@@ -179,6 +180,10 @@ export class PackerProject {
   }
   getAsset(assetId: string): Promise<GetAssetResult> {
     return this.transport.sendRequest("packer/getAsset", { projectId: this.projectId, assetId });
+  }
+  /** What the asset's file names and what names it, each with its place. */
+  references(assetId: string): Promise<ReferencesResult> {
+    return this.transport.sendRequest("packer/references", { projectId: this.projectId, assetId });
   }
   /** A picture of the texture `target` gets (the packer's default target
    *  when none is given); -32803 `notCooked` until a build cooked it. */

@@ -12,6 +12,7 @@ import {
   previewDialog,
   refreshesStatus,
   statusBar,
+  referencesView,
   textureView,
   thumbnailCaption,
   thumbnailUri,
@@ -158,6 +159,30 @@ export async function activate(context: vscode.ExtensionContext) {
 <body><h3>${escape(asset.path)}</h3>${pictures.join("")}
 ${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${list(model.settings)}</body></html>`;
   };
+  // The packer's references of the asset in the editor (or the one clicked):
+  // picking one opens the file it is written in, at its line.
+  const showReferences = async (uri?: vscode.Uri) => {
+    const file = uri ?? activeFile();
+    if (!file) return;
+    const assetPath = vscode.workspace.asRelativePath(file, false);
+    const asset = await project.assetAt(assetPath);
+    if (!asset) {
+      void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
+      return;
+    }
+    const model = referencesView(await project.references(asset.id));
+    const picked = await vscode.window.showQuickPick(
+      model.entries.map((e) => ({ label: e.label, description: e.description, entry: e })),
+      { title: model.title, placeHolder: model.notes.join("; ") || "Open where the reference is written" },
+    );
+    if (!picked) return;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!folder) return;
+    const at = new vscode.Position(picked.entry.line - 1, picked.entry.column - 1);
+    await vscode.window.showTextDocument(vscode.Uri.joinPath(folder, picked.entry.path), {
+      selection: new vscode.Range(at, at),
+    });
+  };
   const previewThenApply = async (mutation: Mutation) => {
     const preview = await project.preview(mutation);
     const model = previewDialog(preview);
@@ -190,6 +215,7 @@ ${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${li
       if (asset) await previewThenApply({ kind: "delete", assetIds: [asset.id] });
     }),
     vscode.commands.registerCommand("studioPacker.showTexture", showTexture),
+    vscode.commands.registerCommand("studioPacker.showReferences", showReferences),
     vscode.commands.registerCommand("studioPacker.reconcile", () => previewThenApply({ kind: "reconcile" })),
     vscode.commands.registerCommand("studioPacker.build", () =>
       vscode.window.withProgress(

@@ -13,6 +13,7 @@ import {
   assetTree,
   buildMessage,
   previewDialog,
+  referencesView,
   refreshesStatus,
   statusBar,
   textureView,
@@ -419,4 +420,55 @@ test("the texture panel shows each setting's source, the packer's problems, and 
   // Another kind has no texture: no target is "not built" for it.
   const data: GetAssetResult = { ...answer, asset: { ...answer.asset, kind: "data" }, cooked: [], settingProblems: [] };
   assert.deepEqual(textureView(data, declared).targets, []);
+});
+
+test("Show References lists what the packer says, and delete shows its referenced blocker as worded", async () => {
+  const root = sampleCopy();
+  // The sample's hero sprite by id, its jump sound by path.
+  fs.writeFileSync(
+    path.join(root, "assets/data/level3.json"),
+    '{\n  "hero": "asset:13hsh6x879ccd571kndbbbe4rw",\n  "sounds": ["asset:assets/audio/jump.wav", "asset:assets/audio/gone.wav"]\n}\n',
+  );
+  const client = await PackerClient.start(BIN);
+  try {
+    const project = await PackerProject.open(client, root);
+    const applied = await project.apply({ kind: "register", paths: ["assets/data/level3.json"] });
+    assert.equal(applied.outcome, "applied");
+    const level = (await project.assetAt("assets/data/level3.json"))!;
+    const hero = (await project.assetAt("assets/sprites/hero.png"))!;
+
+    const mine = referencesView(await project.references(level.id));
+    assert.equal(mine.title, "assets/data/level3.json: uses 3 (1 broken), used by 0");
+    assert.deepEqual(
+      mine.entries.map((e) => [e.label, e.description, e.path, e.line, e.column]),
+      [
+        ["$(arrow-right) assets/sprites/hero.png", "assets/data/level3.json:2 /hero (by id)", "assets/data/level3.json", 2, 11],
+        ["$(arrow-right) assets/audio/jump.wav", "assets/data/level3.json:3 /sounds/0 (by path)", "assets/data/level3.json", 3, 14],
+        [
+          "$(arrow-right) asset:assets/audio/gone.wav",
+          "assets/data/level3.json:3 /sounds/1 (by path) broken: names nothing registered",
+          "assets/data/level3.json",
+          3,
+          45,
+        ],
+      ],
+    );
+    assert.deepEqual(mine.notes, []);
+    const theirs = referencesView(await project.references(hero.id));
+    assert.equal(theirs.title, "assets/sprites/hero.png: uses 0, used by 1");
+    assert.deepEqual(
+      theirs.entries.map((e) => [e.label, e.path, e.line]),
+      [["$(arrow-left) assets/data/level3.json", "assets/data/level3.json", 2]],
+    );
+
+    const dialog = previewDialog(await project.preview({ kind: "delete", assetIds: [hero.id] }));
+    assert.equal(dialog.blocked, true);
+    assert.deepEqual(dialog.lines.slice(0, 1), [
+      "Blocked (referenced): `assets/sprites/hero.png` is named by 1 reference in 1 asset: " +
+        "`assets/data/level3.json` line 2 (`/hero`); delete or repoint them in the same batch (replaceReferences)",
+    ]);
+  } finally {
+    await client.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

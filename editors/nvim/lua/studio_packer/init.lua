@@ -189,6 +189,43 @@ function M.move(from, to, confirm, path)
   return result
 end
 
+--- The packer's references of the asset at `rel` (project-relative) as
+--- quickfix items, each at the file and line where the reference is
+--- written: first what the asset uses, then what uses it.
+function M.references(rel, path)
+  local p = M.project(path)
+  local client = client_of(p)
+  local list = request_sync(client, "packer/listAssets", { projectId = p.project_id, filter = { pathPrefix = rel } })
+  local asset
+  for _, a in ipairs(list.items) do
+    if a.path == rel then
+      asset = a
+    end
+  end
+  if not asset then
+    error("not a registered asset: " .. rel)
+  end
+  local r = request_sync(client, "packer/references", { projectId = p.project_id, assetId = asset.id })
+  local items = {}
+  local function add(item, written_in, text)
+    table.insert(items, {
+      filename = p.root .. "/" .. written_in,
+      lnum = item.line,
+      col = item.column,
+      text = text .. " (" .. item.pointer .. ", by " .. item.by .. ")",
+      type = item.broken and "E" or "I",
+    })
+  end
+  for _, u in ipairs(r.uses) do
+    local named = u.path or ("asset:" .. u.target)
+    add(u, r.path, "uses " .. named .. (u.broken and ": names nothing registered" or ""))
+  end
+  for _, u in ipairs(r.usedBy) do
+    add(u, u.path, "uses " .. r.path)
+  end
+  return items, r.counts
+end
+
 function M.stop()
   for root, p in pairs(projects) do
     local client = client_of(p)
