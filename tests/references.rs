@@ -8,6 +8,9 @@ mod common;
 use common::{Fixture, Server};
 use serde_json::{json, Value};
 
+/// A WAV file of no samples (a valid header).
+const WAV: &[u8] = b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x44\xac\0\0\x88\x58\x01\0\x02\0\x10\0data\0\0\0\0";
+
 fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = Vec::new();
     image::RgbaImage::new(width, height)
@@ -40,10 +43,7 @@ fn a_level_names_a_sprite_by_id_and_a_sound_by_path_and_both_directions_are_answ
     let f = Fixture::new(&[
         ("assets/sprites/hero.png", &png(4, 4)),
         ("assets/sprites/villain.png", &png(4, 4)),
-        (
-            "assets/sounds/jump.wav",
-            b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x44\xac\0\0\x88\x58\x01\0\x02\0\x10\0data\0\0\0\0",
-        ),
+        ("assets/sounds/jump.wav", WAV),
     ]);
     let (mut s, pid, ids) = project(&f);
     let hero = ids["assets/sprites/hero.png"].clone();
@@ -250,7 +250,7 @@ fn check_and_build_name_a_broken_reference_at_its_file_and_line() {
 
 #[test]
 fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_removes_the_level_too() {
-    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sounds/jump.wav", b"RIFF")]);
+    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sounds/jump.wav", WAV)]);
     let (mut s, pid, ids) = project(&f);
     let hero = ids["assets/sprites/hero.png"].clone();
     let jump = ids["assets/sounds/jump.wav"].clone();
@@ -296,5 +296,77 @@ fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_remov
     let r = s.apply(&pid, batch);
     assert_eq!(r["outcome"], "applied", "{r}");
     assert!(!f.path("assets/sprites/hero.png").exists() && !f.path("assets/levels/l1.json").exists());
+    assert_eq!(s.shutdown(), 0);
+}
+
+/// The asset paths a pack holds, sorted.
+fn pack_paths(pack: &std::path::Path) -> Vec<String> {
+    let r = studio_packer::build::pack::PackReader::open(pack).unwrap();
+    let mut paths: Vec<String> = r.entries().iter().map(|e| e.path.clone()).collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn a_pack_declared_by_roots_holds_exactly_what_they_reach_and_the_rest_is_listed_unpacked() {
+    let gltf = br#"{"asset": {"version": "2.0"}, "buffers": [{"uri": "box.bin", "byteLength": 4}]}"#;
+    let f = Fixture::new(&[
+        ("assets/sprites/hero.png", &png(2, 2)),
+        ("assets/sprites/villain.png", &png(2, 2)),
+        ("assets/sounds/jump.wav", WAV),
+        ("assets/models/box.gltf", gltf),
+        ("assets/models/box.bin", b"\0\0\0\0"),
+        ("assets/ui/button.png", &png(2, 2)),
+        // Two levels that name each other: a cycle is walked once.
+        (
+            "assets/levels/l2.json",
+            b"{\"back\": \"asset:assets/levels/l1.json\", \"prop\": \"asset:assets/models/box.gltf\"}",
+        ),
+    ]);
+    let mut manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap();
+    manifest.push_str(
+        "\n[[build.packs]]\nname = \"level1\"\nroots = [\"assets/levels/l1.json\"]\n\n[[build.packs]]\nname = \"ui\"\ninclude = [\"assets/ui/**\"]\n",
+    );
+    std::fs::write(f.path("packer.toml"), manifest).unwrap();
+    let (mut s, pid, ids) = project(&f);
+    let hero = ids["assets/sprites/hero.png"].clone();
+    f.write(
+        "assets/levels/l1.json",
+        format!("{{\"hero\": \"asset:{hero}\", \"jump\": \"asset:assets/sounds/jump.wav\", \"next\": \"asset:assets/levels/l2.json\"}}").as_bytes(),
+    );
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(
+        pack_paths(&f.path("build/desktop/level1.pack")),
+        [
+            "assets/levels/l1.json",
+            "assets/levels/l2.json",
+            "assets/models/box.bin",
+            "assets/models/box.gltf",
+            "assets/sounds/jump.wav",
+            "assets/sprites/hero.png",
+        ]
+    );
+    assert_eq!(pack_paths(&f.path("build/desktop/ui.pack")), ["assets/ui/button.png"]);
+    assert_eq!(
+        b["unpacked"],
+        json!([{"assetId": ids["assets/sprites/villain.png"], "path": "assets/sprites/villain.png"}])
+    );
+    let warning = b["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "unpacked").unwrap().clone();
+    assert!(warning["message"].as_str().unwrap().starts_with("1 asset(s) are in no pack"), "{warning}");
+
+    // The level names the villain too: the next build packs it, and nothing is left out.
+    f.write(
+        "assets/levels/l1.json",
+        format!("{{\"hero\": \"asset:{hero}\", \"jump\": \"asset:assets/sounds/jump.wav\", \"next\": \"asset:assets/levels/l2.json\", \"boss\": \"asset:assets/sprites/villain.png\"}}").as_bytes(),
+    );
+    s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "modified"));
+    let r = s.apply(&pid, json!({"kind": "reconcile"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert!(pack_paths(&f.path("build/desktop/level1.pack")).contains(&"assets/sprites/villain.png".to_string()));
+    assert_eq!(b["unpacked"], json!([]));
     assert_eq!(s.shutdown(), 0);
 }

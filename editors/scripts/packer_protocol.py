@@ -167,6 +167,9 @@ class BuildResult(TypedDict):
     # build failed or was cancelled ends the build, and the targets after it
     # are not listed.
     targets: List[TargetBuild]
+    # The registered assets no pack holds (neither a pack's `include` nor
+    # the closure of its `roots`), in path order; the first 1,000.
+    unpacked: List[UnpackedAsset]
 
 
 class BuildStats(TypedDict):
@@ -1681,6 +1684,13 @@ class Truncated(_TruncatedRequired, total=False):
 
     # In a preview of a reconcile that resolves at least one item.
     resolutions: int
+
+
+class UnpackedAsset(TypedDict):
+    """An asset no pack holds."""
+
+    assetId: AssetId
+    path: RelativePath
 
 
 class _WarningRequired(TypedDict):

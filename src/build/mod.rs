@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod commit;
 pub mod cooked;
+pub mod membership;
 pub mod memory;
 pub mod pack;
 pub mod process;
@@ -40,7 +41,7 @@ use crate::project::snapshot::Snapshot;
 use crate::project::Project;
 use crate::protocol::model::{
     BuildOutcome, BuildResult, BuildStats, CacheStatsResult, EntriesAndBytes, LocalCacheStats, PackInfo,
-    PruneCacheResult, RemoteCacheInfo, RemoteStats, TargetBuild,
+    PruneCacheResult, RemoteCacheInfo, RemoteStats, TargetBuild, UnpackedAsset,
 };
 use cache::{Key, LocalCache, StoredMeta};
 use pack::{Compression, EntrySource, Format, PackEntry};
@@ -390,8 +391,22 @@ pub fn run(project: &Project, op: &Operation, clean: bool, target: Option<&str>)
             break;
         }
     }
-    combine(op, parts, started)
+    let mut outcome = combine(op, parts, started);
+    // What no pack holds: a fact of the manifest and the snapshot, the same
+    // for every target.
+    let assets: Vec<Arc<Asset>> = snap.contents.by_path.values().filter_map(|id| snap.asset(id).cloned()).collect();
+    let membership = membership::Membership::new(&snap.manifest, &snap);
+    outcome.result_mut().unpacked = membership
+        .unpacked(&snap.manifest, &assets)
+        .into_iter()
+        .take(MAX_UNPACKED_LISTED)
+        .map(|a| UnpackedAsset { asset_id: a.id().to_string(), path: a.path().to_string() })
+        .collect();
+    outcome
 }
+
+/// The most unpacked assets a build result lists (the `unpacked` warning counts them all).
+const MAX_UNPACKED_LISTED: usize = 1_000;
 
 /// Builds one target's packs.
 fn build_target(
@@ -455,7 +470,8 @@ fn combine(op: &Operation, parts: Vec<(manifest::Target, Outcome)>, started: Ins
     }
     let mut stats = stats.unwrap_or_else(|| did_not_run(op, outcome, Vec::new()).stats);
     stats.duration_ms = started.elapsed().as_millis() as u64;
-    let result = BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics, targets };
+    let result =
+        BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics, targets, unpacked: Vec::new() };
     match outcome {
         BuildOutcome::Succeeded => Outcome::Succeeded(result),
         BuildOutcome::Failed => Outcome::Failed(result),
@@ -703,7 +719,15 @@ fn build_result(
     stats: BuildStats,
     diagnostics: Vec<Diagnostic>,
 ) -> BuildResult {
-    BuildResult { operation_id: op.id.clone(), outcome, packs, stats, diagnostics, targets: Vec::new() }
+    BuildResult {
+        operation_id: op.id.clone(),
+        outcome,
+        packs,
+        stats,
+        diagnostics,
+        targets: Vec::new(),
+        unpacked: Vec::new(),
+    }
 }
 
 /// The result of a build that did not run: nothing built, nothing written.
@@ -1072,8 +1096,9 @@ impl<'a> Build<'a> {
         let mut packed = Packed { packs: Vec::new(), bytes_out: 0, unpacked: 0 };
         let mut staged: Vec<StagedPack<'a>> = Vec::new();
         let mut in_a_pack = vec![false; self.assets.len()];
-        for def in &manifest.packs {
-            let (members, laid) = self.lay_out(def, processed, &mut in_a_pack);
+        let membership = membership::Membership::new(manifest, self.snap);
+        for (index, def) in manifest.packs.iter().enumerate() {
+            let (members, laid) = self.lay_out(&membership, index, processed, &mut in_a_pack);
             let rel = format!("{}/{}.pack", self.output, def.name);
             let unchanged = self.unchanged_pack(&rel, &laid);
             let (checksum, len) = match unchanged {
@@ -1103,12 +1128,15 @@ impl<'a> Build<'a> {
     /// The assets `def` includes (by index), and its entries laid out.
     fn lay_out(
         &self,
-        def: &manifest::PackDef,
+        membership: &membership::Membership,
+        index: usize,
         processed: &Processed<'_>,
         in_a_pack: &mut [bool],
     ) -> (Vec<usize>, pack::Layout) {
         let assets = &self.assets;
-        let members: Vec<usize> = (0..assets.len()).filter(|i| def.includes(assets[*i].path())).collect();
+        let manifest = &self.snap.manifest;
+        let members: Vec<usize> =
+            (0..assets.len()).filter(|i| membership.holds(manifest, index, &assets[*i])).collect();
         let mut entries = Vec::with_capacity(members.len());
         for &i in &members {
             in_a_pack[i] = true;
@@ -1185,7 +1213,9 @@ impl<'a> Build<'a> {
         let mut diagnostics: Vec<Diagnostic> = self.warnings.take();
         let unpacked = packed.unpacked;
         if unpacked > 0 {
-            let msg = format!("{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them");
+            let msg = format!(
+                "{unpacked} asset(s) are in no pack: no `include` of [[build.packs]] matches them and no pack's `roots` reaches them (the build result's `unpacked` lists them)"
+            );
             diagnostics.push(Diagnostic::project(Severity::Warning, "unpacked", msg, None));
         }
         let stats = self.stats(tally.processed, tally.reused, packed.bytes_out);

@@ -72,6 +72,12 @@ pub fn inputs(manifest: &Manifest, target: &Target, assets: &[Arc<Asset>]) -> In
         for include in &def.include {
             field(&mut h, include.as_bytes());
         }
+        // What `roots` reach is the assets' (their hashes below say what
+        // they reference); the patterns are the manifest's.
+        h.update(&(def.roots.len() as u64).to_le_bytes());
+        for root in &def.roots {
+            field(&mut h, root.as_bytes());
+        }
     }
     // The assets in chunks hashed on all cores, then the chunks' digests in order.
     let chunks: Vec<[u8; 32]> = assets
@@ -240,6 +246,7 @@ mod tests {
             stats,
             diagnostics: vec![unpacked],
             targets: Vec::new(),
+            unpacked: Vec::new(),
         }
     }
 
@@ -347,6 +354,13 @@ mod tests {
             "\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\n\n[[build.packs]]\nname = \"B\"\ninclude = []\n",
         );
         assert_ne!(inputs(&one, &one.targets[0], &asset(&|_| {})), inputs(&two, &two.targets[0], &asset(&|_| {})));
+        let rooted = packs("\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\nroots = [\"B\"]\n");
+        let plain = packs("\n[[build.packs]]\nname = \"A\"\ninclude = [\"assets/**\"]\n");
+        assert_ne!(
+            inputs(&rooted, &rooted.targets[0], &asset(&|_| {})),
+            inputs(&plain, &plain.targets[0], &asset(&|_| {})),
+            "a pack's roots decide what it holds"
+        );
         let ruled = packs("\n[[assets.rules]]\nmatch = [\"assets/**\"]\nsettings = { use = \"ui\" }\n");
         assert_ne!(inputs(&ruled, &ruled.targets[0], &asset(&|_| {})), base, "rules decide textures' settings");
     }

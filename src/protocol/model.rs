@@ -695,6 +695,21 @@ pub struct BuildResult {
     /// build failed or was cancelled ends the build, and the targets after it
     /// are not listed.
     pub targets: Vec<TargetBuild>,
+    /// The registered assets no pack holds (neither a pack's `include` nor
+    /// the closure of its `roots`), in path order; the first 1,000.
+    #[serde(default)]
+    pub unpacked: Vec<UnpackedAsset>,
+}
+
+/// An asset no pack holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct UnpackedAsset {
+    #[schemars(with = "AssetId")]
+    pub asset_id: String,
+    #[schemars(with = "RelativePath")]
+    pub path: String,
 }
 
 /// One target of a build.

@@ -156,6 +156,11 @@ export interface BuildResult {
    * are not listed.
    */
   targets: TargetBuild[];
+  /**
+   * The registered assets no pack holds (neither a pack's `include` nor
+   * the closure of its `roots`), in path order; the first 1,000.
+   */
+  unpacked: UnpackedAsset[];
 }
 
 /** What a build counted. */
@@ -1634,6 +1639,12 @@ export interface Truncated {
   /** In a preview of a reconcile that resolves at least one item. */
   resolutions?: number;
   warnings: number;
+}
+
+/** An asset no pack holds. */
+export interface UnpackedAsset {
+  assetId: AssetId;
+  path: RelativePath;
 }
 
 /**

@@ -164,6 +164,7 @@ test("a build's message shows the packer's counts, the remote cache's only when 
     operationId: "op-1",
     outcome: "succeeded",
     packs: [],
+    unpacked: [],
     diagnostics: [],
     targets: [],
     stats: { assets: 7, processed: 2, reused: 5, bytesIn: 10, bytesOut: 8, durationMs: 1, remote },

@@ -257,7 +257,8 @@ pub struct Target {
 #[serde(deny_unknown_fields)]
 struct RawPack {
     name: String,
-    include: Vec<String>,
+    include: Option<Vec<String>>,
+    roots: Option<Vec<String>>,
 }
 
 impl Default for RawBuild {
@@ -282,13 +283,26 @@ pub struct PackDef {
     pub name: String,
     pub include: Vec<String>,
     set: GlobSet,
+    /// Globs of the assets the pack holds with everything they reference.
+    pub roots: Vec<String>,
+    roots_set: GlobSet,
     /// The pack nobody declared: it holds every asset.
     everything: bool,
 }
 
 impl PackDef {
+    /// Whether `include` matches `path` (the roots' closure is the
+    /// build's to add: see `build::membership`).
     pub fn includes(&self, path: &str) -> bool {
         self.everything || self.set.is_match(path)
+    }
+
+    pub fn has_roots(&self) -> bool {
+        !self.roots.is_empty()
+    }
+
+    pub fn is_root(&self, path: &str) -> bool {
+        self.roots_set.is_match(path)
     }
 
     /// Whether this is the pack nobody declared, which holds every asset.
@@ -385,19 +399,48 @@ impl Manifest {
             if packs.iter().any(|d: &PackDef| d.name == p.name) {
                 return Err(invalid("name", format!("two packs are named `{}`", p.name)));
             }
-            let mut builder = GlobSetBuilder::new();
-            for pattern in &p.include {
-                let glob = Glob::new(pattern).map_err(|e| {
-                    invalid("include", format!("pack `{}`: include pattern `{pattern}`: {}", p.name, e.kind()))
-                })?;
-                builder.add(glob);
+            if p.include.is_none() && p.roots.is_none() {
+                // At the pack's own `name` line.
+                let (line, column) = find_value(text, "name", &p.name, 0);
+                let message = format!("pack `{}` names neither `include` nor `roots`", p.name);
+                return Err(ManifestError::Invalid {
+                    file: file.to_string(),
+                    line,
+                    column,
+                    key: Some("name".into()),
+                    message,
+                });
             }
-            let set = builder.build().map_err(|e| invalid("include", format!("pack `{}`: {e}", p.name)))?;
-            packs.push(PackDef { name: p.name.clone(), include: p.include.clone(), set, everything: false });
+            let (include, roots) = (p.include.clone().unwrap_or_default(), p.roots.clone().unwrap_or_default());
+            let globs = |key: &str, patterns: &[String]| -> Result<GlobSet, ManifestError> {
+                let mut builder = GlobSetBuilder::new();
+                for pattern in patterns {
+                    let glob = Glob::new(pattern).map_err(|e| {
+                        invalid(key, format!("pack `{}`: {key} pattern `{pattern}`: {}", p.name, e.kind()))
+                    })?;
+                    builder.add(glob);
+                }
+                builder.build().map_err(|e| invalid(key, format!("pack `{}`: {e}", p.name)))
+            };
+            packs.push(PackDef {
+                name: p.name.clone(),
+                set: globs("include", &include)?,
+                include,
+                roots_set: globs("roots", &roots)?,
+                roots,
+                everything: false,
+            });
         }
         if packs.is_empty() {
             let set = GlobSetBuilder::new().build().expect("an empty glob set builds");
-            packs.push(PackDef { name: "main".into(), include: vec!["**".into()], set, everything: true });
+            packs.push(PackDef {
+                name: "main".into(),
+                include: vec!["**".into()],
+                set: set.clone(),
+                roots: Vec::new(),
+                roots_set: set,
+                everything: true,
+            });
         }
         if !(1..=19).contains(&raw.build.zstd_level) {
             return Err(invalid(
@@ -663,6 +706,18 @@ mod tests {
         let (line, _, message) = err("[project]\nname = 3\n");
         assert_eq!(line, 2);
         assert!(message.contains("string"), "{message}");
+    }
+
+    #[test]
+    fn a_pack_names_include_or_roots() {
+        let pack = |body: &str| format!("[project]\nname = \"x\"\n[[build.packs]]\nname = \"p\"\n{body}");
+        let (line, key, message) = err(&pack(""));
+        assert_eq!((line, key.as_deref()), (4, Some("name")), "{message}");
+        assert!(message.contains("neither `include` nor `roots`"), "{message}");
+        let (line, key, _) = err(&pack("roots = [\"a[\"]\n"));
+        assert_eq!((line, key.as_deref()), (5, Some("roots")));
+        let m = Manifest::parse(&pack("roots = [\"assets/levels/*.json\"]\n"), "packer.toml").unwrap();
+        assert!(m.packs[0].has_roots() && m.packs[0].is_root("assets/levels/a.json") && !m.packs[0].includes("x"));
     }
 
     #[test]
