@@ -267,7 +267,7 @@ fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_remov
     assert_eq!(
         p["blockers"],
         json!([{"code": "referenced", "severity": "error", "assetId": hero, "path": "assets/sprites/hero.png",
-                "message": "`assets/sprites/hero.png` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 2 (`/sprite`); delete or repoint them in the same batch (replaceReferences)"}])
+                "message": "`assets/sprites/hero.png` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 2 (`/sprite`); this change would leave them naming nothing: change those files first, or remove them in the same batch"}])
     );
     let r = s.apply(&pid, delete);
     assert_eq!(r["outcome"], "rejected", "{r}");
@@ -368,5 +368,83 @@ fn a_pack_declared_by_roots_holds_exactly_what_they_reach_and_the_rest_is_listed
     assert_eq!(b["outcome"], "succeeded", "{b}");
     assert!(pack_paths(&f.path("build/desktop/level1.pack")).contains(&"assets/sprites/villain.png".to_string()));
     assert_eq!(b["unpacked"], json!([]));
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_move_that_would_break_path_references_is_blocked_and_a_whole_model_moves_with_its_files() {
+    let gltf = br#"{"asset": {"version": "2.0"}, "buffers": [{"uri": "box.bin", "byteLength": 4}]}"#;
+    let f = Fixture::new(&[
+        ("assets/sprites/hero.png", &png(2, 2)),
+        ("assets/sounds/jump.wav", WAV),
+        ("assets/models/box.gltf", gltf),
+        ("assets/models/box.bin", b"\0\0\0\0"),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let hero = ids["assets/sprites/hero.png"].clone();
+    f.write(
+        "assets/levels/l1.json",
+        format!("{{\n  \"hero\": \"asset:{hero}\",\n  \"jump\": \"asset:assets/sounds/jump.wav\"\n}}\n").as_bytes(),
+    );
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+
+    // By id: the move needs nothing.
+    let r = s.apply(&pid, json!({"kind": "move", "assetId": hero, "to": "assets/chars/hero.png"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    // By path: blocked, naming the reference, until moves rewrite them.
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    let r = s.apply(&pid, json!({"kind": "move", "assetId": jump, "to": "assets/sfx/jump.wav"}));
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(
+        r["blockers"][0]["message"],
+        "`assets/sounds/jump.wav` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 3 (`/jump`); \
+         this change would leave them naming nothing: change those files first, or remove them in the same batch"
+    );
+
+    // A model's buffer is relative to the model's folder: moving the model
+    // alone would break it; moving both keeps it whole, and the packer reads
+    // the model's references for its new place.
+    let model = ids["assets/models/box.gltf"].clone();
+    let bin = ids["assets/models/box.bin"].clone();
+    let alone = json!({"kind": "move", "assetId": model, "to": "assets/props/box.gltf"});
+    let r = s.apply(&pid, alone);
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert!(r["blockers"][0]["message"].as_str().unwrap().contains("1 of its own references naming nothing"), "{r}");
+    let both = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": model, "to": "assets/props/box.gltf"},
+        {"kind": "move", "assetId": bin, "to": "assets/props/box.bin"},
+    ]});
+    let r = s.apply(&pid, both);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
+    assert_eq!(refs["uses"][0]["path"], "assets/props/box.bin");
+    assert_eq!(refs["counts"]["broken"], 0);
+    assert_eq!(s.shutdown(), 0);
+
+    // And after a restart (the stat cache did not keep the old reading).
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
+    assert_eq!(
+        (refs["uses"][0]["path"].clone(), refs["counts"]["broken"].clone()),
+        (json!("assets/props/box.bin"), json!(0))
+    );
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["references"]["broken"], 0);
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn an_asset_that_names_itself_is_not_its_own_user() {
+    let f = Fixture::new(&[("assets/self.json", b"{\"me\": \"asset:assets/self.json\"}")]);
+    let (mut s, pid, ids) = project(&f);
+    let me = ids["assets/self.json"].clone();
+    let r = s.call("packer/references", json!({"projectId": pid, "assetId": me}));
+    assert_eq!((r["counts"]["uses"].clone(), r["counts"]["usedBy"].clone()), (json!(1), json!(0)));
+    let unused = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"unused": true}}));
+    assert_eq!(unused["items"][0]["path"], "assets/self.json");
+    // Deleting it breaks nothing it leaves behind.
+    let r = s.apply(&pid, json!({"kind": "delete", "assetIds": [me]}));
+    assert_eq!(r["outcome"], "applied", "{r}");
     assert_eq!(s.shutdown(), 0);
 }

@@ -172,7 +172,10 @@ impl StatCache {
     /// Follows a file the packer itself renamed (a rename keeps its stat).
     pub fn rename(&mut self, from: &str, to: &str) {
         if let Some(e) = self.entries.remove(from) {
-            self.entries.insert(to.into(), e);
+            // What such a file names was read for its old place: read it again.
+            if !workspace::references_move_with(from, to) {
+                self.entries.insert(to.into(), e);
+            }
             self.dirty = true;
         }
     }

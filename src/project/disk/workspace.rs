@@ -21,6 +21,21 @@ pub fn inspect(root: &Path, rel: &str, kind: Kind) -> io::Result<Observed> {
     inspect_in(&Sandbox::open(root)?, rel, kind)
 }
 
+/// Reads the file at `on_disk` and inspects it as the file at `named` (a
+/// move's plan: a glTF's references are relative to its folder).
+pub fn inspect_as(root: &Path, on_disk: &str, named: &str, kind: Kind) -> io::Result<Observed> {
+    let bytes = Sandbox::open(root)?.read(on_disk)?;
+    Ok(inspect_bytes(&bytes, kind, named))
+}
+
+/// Whether what a file names depends on where it is: moved from `from` to
+/// `to`, its references must be read again (a glTF's URIs are relative to
+/// its folder; a new extension may change how references are written).
+pub fn references_move_with(from: &str, to: &str) -> bool {
+    let (a, b) = (references::Syntax::of_extension(&extension(from)), references::Syntax::of_extension(&extension(to)));
+    a != b || a == Some(references::Syntax::Gltf)
+}
+
 fn inspect_in(sandbox: &Sandbox, rel: &str, kind: Kind) -> io::Result<Observed> {
     let bytes = sandbox.read(rel)?;
     Ok(inspect_bytes(&bytes, kind, rel))
@@ -64,7 +79,8 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
             }
             Err(_) => {}
         }
-        if found.len() == references::MAX_PER_FILE {
+        if found.len() > references::MAX_PER_FILE {
+            found.truncate(references::MAX_PER_FILE);
             problems.push((
                 Severity::Warning,
                 "tooManyReferences",

@@ -103,7 +103,12 @@ impl Syntax {
 pub fn find(bytes: &[u8], syntax: Syntax, path: &str) -> Result<Vec<Found>, String> {
     // Most data files name no asset: a scan for the scheme is far cheaper
     // than a parse with positions.
-    if syntax != Syntax::Gltf && memchr::memmem::find(bytes, SCHEME.as_bytes()).is_none() {
+    // (A string may spell the scheme with escapes, `asset\u003a`: a file
+    // with any `\u` is parsed.)
+    if syntax != Syntax::Gltf
+        && memchr::memmem::find(bytes, SCHEME.as_bytes()).is_none()
+        && memchr::memmem::find(bytes, b"\\u").is_none()
+    {
         return Ok(Vec::new());
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
@@ -113,7 +118,8 @@ pub fn find(bytes: &[u8], syntax: Syntax, path: &str) -> Result<Vec<Found>, Stri
         Syntax::Gltf => gltf(text, path)?,
     };
     found.sort_by_key(|f| f.span.start);
-    found.truncate(MAX_PER_FILE);
+    // One more than kept: the caller says when a file names too many.
+    found.truncate(MAX_PER_FILE + 1);
     locate(text, &mut found);
     Ok(found)
 }
@@ -394,6 +400,14 @@ mod tests {
         );
         let moved = Target::Path("assets/tex/brick wall.png".into());
         assert_eq!(literal(Form::GltfUri, &moved, "assets/models/box.gltf"), "\"../tex/brick%20wall.png\"");
+    }
+
+    #[test]
+    fn a_scheme_spelled_with_escapes_is_found() {
+        let found = find(br#"{"a": "asset\u003ahero"}"#, Syntax::Json, "a.json").unwrap();
+        assert_eq!(found[0].reference.target, Target::Id("hero".into()));
+        let found = find(b"a = \"asset\\u003Ahero\"\n", Syntax::Toml, "a.toml").unwrap();
+        assert_eq!(found[0].reference.target, Target::Id("hero".into()));
     }
 
     #[test]

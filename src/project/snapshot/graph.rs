@@ -134,6 +134,8 @@ impl Graph {
         ids.extend(self.referrers(&Target::Path(path.into())));
         ids.sort();
         ids.dedup();
+        // Other files only: an asset naming itself does not use itself.
+        ids.retain(|r| &**r != id);
         let mut out = Vec::new();
         for rid in ids {
             let Some(referrer) = maps.assets.get(&*rid) else { continue };
@@ -161,10 +163,10 @@ impl Graph {
         self.broken.keys()
     }
 
-    /// Whether anything names the asset `id` at `path`.
+    /// Whether another asset names the asset `id` at `path`.
     pub fn is_used(&self, id: &str, path: &str) -> bool {
-        self.referrers(&Target::Id(id.into())).next().is_some()
-            || self.referrers(&Target::Path(path.into())).next().is_some()
+        self.referrers(&Target::Id(id.into())).any(|r| &*r != id)
+            || self.referrers(&Target::Path(path.into())).any(|r| &*r != id)
     }
 }
 

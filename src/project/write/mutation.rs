@@ -609,51 +609,85 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
 }
 
 impl Planner<'_> {
-    /// Blocks the removal of every asset that references left after the
-    /// plan still name (`referenced`): a delete, an unregister or a
-    /// reconcile's `drop` must not leave a reference to nothing.
+    /// Blocks a plan that would leave a reference naming nothing, or
+    /// another asset than it named (`referenced`): deleting, unregistering
+    /// or dropping an asset others name, or moving one others name by path
+    /// (path references are not rewritten yet), unless the same plan also
+    /// removes those referrers. Judged against the graph after the whole plan.
     fn still_referenced(&mut self, graph: &Graph) {
         const NAMED: usize = 3;
-        let removed: Vec<Arc<Asset>> = self
+        let before = self.snap.contents.maps();
+        // Each touched asset that was there before, with the targets that named it.
+        let changed: Vec<(Arc<Asset>, Vec<Target>)> = self
             .touched
             .iter()
-            .filter(|id| !self.assets.contains_key(&***id))
-            .filter_map(|id| self.snap.asset(id).cloned())
+            .filter_map(|id| {
+                let old = self.snap.asset(id)?.clone();
+                let targets = match self.assets.get(&**id) {
+                    None => vec![Target::Id(old.entry.id.clone()), Target::Path(old.entry.path.clone())],
+                    Some(now) if now.path() != old.path() => vec![Target::Path(old.entry.path.clone())],
+                    Some(_) => return None,
+                };
+                Some((old, targets))
+            })
             .collect();
         let mut blocked = Vec::new();
-        for gone in removed {
+        for (old, targets) in changed {
             let after = Maps { assets: &self.assets, by_path: &self.by_path };
-            let targets = [Target::Id(gone.entry.id.clone()), Target::Path(gone.entry.path.clone())];
             let mut referrers: Vec<Arc<str>> = targets.iter().flat_map(|t| graph.referrers(t)).collect();
             referrers.sort();
             referrers.dedup();
-            let mut places = Vec::new();
+            let (mut shown, mut count, mut users, mut redirected) = (Vec::new(), 0, 0, false);
             for rid in &referrers {
-                let Some(referrer) = self.assets.get(&**rid) else { continue };
-                for r in referrer.references.iter() {
-                    if targets.contains(&r.target) && after.resolve(&r.target).is_none() {
-                        places.push(format!("`{}` line {} (`{}`)", referrer.path(), r.line, r.pointer));
+                // An asset's references to itself go where it goes.
+                let Some(referrer) = self.assets.get(&**rid).filter(|_| **rid != *old.entry.id) else { continue };
+                let mut uses = false;
+                for r in referrer.references.iter().filter(|r| targets.contains(&r.target)) {
+                    let (was, now) = (before.resolve(&r.target), after.resolve(&r.target));
+                    if was.as_deref() == Some(old.id()) && now.as_deref() != Some(old.id()) {
+                        redirected |= now.is_some();
+                        uses = true;
+                        count += 1;
+                        if shown.len() < NAMED {
+                            shown.push(format!("`{}` line {} (`{}`)", referrer.path(), r.line, r.pointer));
+                        }
                     }
                 }
+                users += usize::from(uses);
             }
-            if places.is_empty() {
+            if count == 0 {
                 continue;
             }
-            let users = referrers.iter().filter(|id| self.assets.contains_key(&***id)).count();
-            let more = if places.len() > NAMED { format!(" and {} more", places.len() - NAMED) } else { String::new() };
+            let more = if count > shown.len() { format!(" and {} more", count - shown.len()) } else { String::new() };
+            let what = if redirected { "naming nothing or another asset" } else { "naming nothing" };
             let msg = format!(
-                "`{}` is named by {} reference{} in {} asset{}: {}{more}; delete or repoint them in the same batch (replaceReferences)",
-                gone.path(),
-                places.len(),
-                if places.len() == 1 { "" } else { "s" },
-                users,
+                "`{}` is named by {count} reference{} in {users} asset{}: {}{more}; this change would leave them {what}: \
+                 change those files first, or remove them in the same batch",
+                old.path(),
+                if count == 1 { "" } else { "s" },
                 if users == 1 { "" } else { "s" },
-                places[..places.len().min(NAMED)].join(", "),
+                shown.join(", "),
             );
-            blocked.push((msg, gone));
+            blocked.push((msg, old));
         }
-        for (msg, gone) in blocked {
-            self.block("referenced", msg, Some(gone.id()), Some(gone.path()));
+        // A moved file's own references relative to its folder (a glTF's)
+        // must still name something where it goes.
+        for id in &self.touched {
+            let (Some(old), Some(now)) = (self.snap.asset(id), self.assets.get(&**id)) else { continue };
+            let (was, will) = (self.snap.contents.graph.broken_of(id), graph.broken_of(id));
+            if now.path() != old.path() && will > was {
+                let msg = format!(
+                    "moving `{}` to `{}` would leave {} of its own references naming nothing (they are relative to \
+                     its folder): move what it names with it, in the same batch",
+                    old.path(),
+                    now.path(),
+                    will - was
+                );
+                blocked.push((msg, old.clone()));
+            }
+        }
+        for (msg, old) in blocked {
+            self.block("referenced", msg, Some(old.id()), Some(old.path()));
         }
     }
 
@@ -974,8 +1008,11 @@ impl Planner<'_> {
                 Some(&to),
             );
             moved.entry.kind = new_kind;
-            // Metadata depends on the kind: read it again as the new kind.
-            if let Ok(obs) = workspace::inspect(self.root, &from, new_kind) {
+        }
+        // Metadata depends on the kind, and what a glTF names on its folder:
+        // read the file again as the file at its new path.
+        if new_kind != asset.entry.kind || workspace::references_move_with(&from, &to) {
+            if let Ok(obs) = workspace::inspect_as(self.root, &from, &to, new_kind) {
                 let mut entry = moved.entry.clone();
                 entry.path = to.as_str().into();
                 moved = Asset::from_observation(entry, Some(obs));
