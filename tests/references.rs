@@ -5,19 +5,11 @@
 
 mod common;
 
-use common::{Fixture, Server};
+use common::{png, Fixture, Server};
 use serde_json::{json, Value};
 
 /// A WAV file of no samples (a valid header).
 const WAV: &[u8] = b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x44\xac\0\0\x88\x58\x01\0\x02\0\x10\0data\0\0\0\0";
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image::RgbaImage::new(width, height)
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .unwrap();
-    bytes
-}
 
 /// A project with a sprite, a second sprite and a sound registered; returns
 /// the server, the project id and `path -> id`.

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::BIN;
+use common::{png, BIN};
 use serde_json::Value;
 
 struct Out {
@@ -91,14 +91,6 @@ impl Project {
         assert_eq!(r.code, 0, "{r:?}");
         r.out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image::RgbaImage::new(width, height)
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .unwrap();
-    bytes
 }
 
 /// The lines of one section of a preview (`registry:`, `files:`, …),

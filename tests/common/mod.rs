@@ -544,3 +544,12 @@ pub fn require_python3(why: &str) {
     let ok = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
     assert!(ok, "python3 is needed ({why}) and does not run: install it (scripts/test.sh does)");
 }
+
+/// A blank RGBA PNG of that size.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::RgbaImage::new(width, height)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}

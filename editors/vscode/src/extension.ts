@@ -136,15 +136,18 @@ export async function activate(context: vscode.ExtensionContext) {
       return `<p>${escape(error.message ?? "")}</p>`;
     }
   };
-  const showTexture = async (uri?: vscode.Uri) => {
+  // The registered asset of the clicked or active file; says so when there is none.
+  const assetOf = async (uri?: vscode.Uri) => {
     const file = uri ?? activeFile();
-    if (!file) return;
+    if (!file) return undefined;
     const assetPath = vscode.workspace.asRelativePath(file, false);
     const asset = await project.assetAt(assetPath);
-    if (!asset) {
-      void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
-      return;
-    }
+    if (!asset) void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
+    return asset;
+  };
+  const showTexture = async (uri?: vscode.Uri) => {
+    const asset = await assetOf(uri);
+    if (!asset) return;
     const model = textureView(await project.getAsset(asset.id), (await project.summary()).targets);
     // Only an image has textures. With no target named by the packer yet,
     // its default target is asked (for its notCooked message).
@@ -162,14 +165,8 @@ ${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${li
   // The packer's references of the asset in the editor (or the one clicked):
   // picking one opens the file it is written in, at its line.
   const showReferences = async (uri?: vscode.Uri) => {
-    const file = uri ?? activeFile();
-    if (!file) return;
-    const assetPath = vscode.workspace.asRelativePath(file, false);
-    const asset = await project.assetAt(assetPath);
-    if (!asset) {
-      void vscode.window.showErrorMessage(`Not a registered asset: ${assetPath}`);
-      return;
-    }
+    const asset = await assetOf(uri);
+    if (!asset) return;
     const model = referencesView(await project.references(asset.id));
     const picked = await vscode.window.showQuickPick(
       model.entries.map((e) => ({ label: e.label, description: e.description, entry: e })),

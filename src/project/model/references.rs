@@ -319,8 +319,8 @@ fn uri_target(folder: &str, uri: &str) -> Option<Target> {
 /// literal, quotes included, that replaces the old one.
 pub fn literal(form: Form, target: &Target, path: &str) -> String {
     match form {
-        Form::JsonString => serde_json::to_string(&format!("{SCHEME}{}", target_text(target))).expect("a string"),
-        Form::TomlString => toml_edit::Value::from(format!("{SCHEME}{}", target_text(target))).to_string(),
+        Form::JsonString => serde_json::to_string(&format!("{SCHEME}{}", target.as_str())).expect("a string"),
+        Form::TomlString => toml_edit::Value::from(format!("{SCHEME}{}", target.as_str())).to_string(),
         Form::GltfUri => {
             let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             let relative = relative_to(folder, target.as_str());
@@ -331,11 +331,6 @@ pub fn literal(form: Form, target: &Target, path: &str) -> String {
             serde_json::to_string(&encoded).expect("a string")
         }
     }
-}
-
-/// A data reference's text after the scheme.
-fn target_text(target: &Target) -> &str {
-    target.as_str()
 }
 
 /// `to` (from the project root) relative to the folder `from`.

@@ -268,7 +268,7 @@ pub fn compute(
                         items.push(item(ItemKind::Moved, a.path(), Some(id), json!({ "from": a.path(), "to": to })));
                     }
                     None => {
-                        let used_by = graph.used_by(maps, id, a.path()).len();
+                        let used_by = graph.used_by_count(maps, id, a.path());
                         items.push(item(ItemKind::Missing, a.path(), Some(id), json!({ "usedBy": used_by })))
                     }
                 }

@@ -129,23 +129,33 @@ impl Graph {
 
     /// Every reference, in other files, to the asset `id` at `path`: the
     /// referrer's id and the reference, by referrer then file order.
-    pub fn used_by<'m>(&self, maps: &Maps<'m>, id: &str, path: &str) -> Vec<(Arc<Asset>, Reference)> {
+    pub fn used_by(&self, maps: &Maps<'_>, id: &str, path: &str) -> Vec<(Arc<Asset>, Reference)> {
+        let mut out = Vec::new();
+        self.each_use(maps, id, path, |referrer, r| out.push((referrer.clone(), r.clone())));
+        out
+    }
+
+    /// How many references in other files name the asset `id` at `path`
+    /// (what [`Graph::used_by`] lists, counted without copying).
+    pub fn used_by_count(&self, maps: &Maps<'_>, id: &str, path: &str) -> usize {
+        let mut n = 0;
+        self.each_use(maps, id, path, |_, _| n += 1);
+        n
+    }
+
+    fn each_use(&self, maps: &Maps<'_>, id: &str, path: &str, mut each: impl FnMut(&Arc<Asset>, &Reference)) {
         let mut ids: Vec<Arc<str>> = self.referrers(&Target::Id(id.into())).collect();
         ids.extend(self.referrers(&Target::Path(path.into())));
         ids.sort();
         ids.dedup();
         // Other files only: an asset naming itself does not use itself.
         ids.retain(|r| &**r != id);
-        let mut out = Vec::new();
         for rid in ids {
             let Some(referrer) = maps.assets.get(&*rid) else { continue };
-            for r in referrer.references.iter() {
-                if maps.resolve(&r.target).as_deref() == Some(id) {
-                    out.push((referrer.clone(), r.clone()));
-                }
+            for r in referrer.references.iter().filter(|r| maps.resolve(&r.target).as_deref() == Some(id)) {
+                each(referrer, r);
             }
         }
-        out
     }
 
     /// References in the project that name nothing registered.

@@ -244,7 +244,7 @@ impl Snapshot {
         let graph = &self.contents.graph;
         ReferenceCounts {
             uses: asset.references.len(),
-            used_by: graph.used_by(&self.contents.maps(), asset.id(), asset.path()).len(),
+            used_by: graph.used_by_count(&self.contents.maps(), asset.id(), asset.path()),
             broken: graph.broken_of(asset.id()) as usize,
         }
     }

@@ -11,9 +11,7 @@ use serde_json::json;
 use super::{DEFAULT_PAGE, MAX_PAGE};
 use crate::project::model::Asset;
 use crate::project::snapshot::Snapshot;
-use crate::protocol::model::{
-    DiagnosticsResult, DivergenceResult, GetAssetResult, ListAssetsResult, ReferenceCounts, ReferencesResult,
-};
+use crate::protocol::model::{DiagnosticsResult, DivergenceResult, GetAssetResult, ListAssetsResult, ReferencesResult};
 use crate::protocol::{DiagnosticsParams, GetAssetParams, ListAssetsParams, ReferencesParams};
 use crate::transport::message::code;
 use crate::transport::RpcError;
@@ -34,8 +32,7 @@ pub const MAX_REFERENCES: usize = 1_000;
 pub fn references(snap: &Snapshot, p: &ReferencesParams) -> Result<ReferencesResult, RpcError> {
     let asset = find_asset(snap, &p.asset_id)?;
     let (mut uses, mut used_by) = snap.references_of(asset);
-    let counts =
-        ReferenceCounts { uses: uses.len(), used_by: used_by.len(), broken: uses.iter().filter(|u| u.broken).count() };
+    let counts = snap.reference_counts(asset);
     uses.truncate(MAX_REFERENCES);
     used_by.truncate(MAX_REFERENCES);
     Ok(ReferencesResult {

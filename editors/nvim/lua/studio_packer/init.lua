@@ -70,6 +70,18 @@ local function client_of(p)
   return vim.lsp.get_client_by_id(p.client_id)
 end
 
+-- The registered asset at `rel` (project-relative), or nil. `pathPrefix`
+-- is a plain prefix, so the path itself is among the first items.
+local function asset_at(client, p, rel)
+  local list = request_sync(client, "packer/listAssets", { projectId = p.project_id, filter = { pathPrefix = rel } })
+  for _, a in ipairs(list.items) do
+    if a.path == rel then
+      return a
+    end
+  end
+  return nil
+end
+
 --- The packer's summary as lines for a person.
 function M.status_lines(path)
   local p = M.project(path)
@@ -159,13 +171,7 @@ end
 function M.move(from, to, confirm, path)
   local p = M.project(path)
   local client = client_of(p)
-  local list = request_sync(client, "packer/listAssets", { projectId = p.project_id, filter = { pathPrefix = from } })
-  local asset
-  for _, a in ipairs(list.items) do
-    if a.path == from then
-      asset = a
-    end
-  end
+  local asset = asset_at(client, p, from)
   if not asset then
     vim.notify("not a registered asset: " .. from, vim.log.levels.ERROR)
     return nil
@@ -195,13 +201,7 @@ end
 function M.references(rel, path)
   local p = M.project(path)
   local client = client_of(p)
-  local list = request_sync(client, "packer/listAssets", { projectId = p.project_id, filter = { pathPrefix = rel } })
-  local asset
-  for _, a in ipairs(list.items) do
-    if a.path == rel then
-      asset = a
-    end
-  end
+  local asset = asset_at(client, p, rel)
   if not asset then
     error("not a registered asset: " .. rel)
   end
