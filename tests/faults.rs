@@ -265,6 +265,101 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
     eprintln!("apply: {} fault points, each crashed and recovered:\n  {}", crashes.len(), summary.join("\n  "));
 }
 
+/// A project where a level names a sprite by id and a sound by path.
+fn references_template() -> (tempfile::TempDir, BTreeMap<String, String>, String) {
+    let f = Fixture::new(&[
+        ("assets/sprites/hero.txt", b"hero\n"),
+        ("assets/sprites/villain.txt", b"villain\n"),
+        ("assets/sounds/jump.txt", b"jump\n"),
+    ]);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let mut ids = common::register_all(&mut s, &pid, &f);
+    let level = format!(
+        "{{\n  \"sprite\": \"asset:{}\",\n  \"sound\": \"asset:assets/sounds/jump.txt\"\n}}\n",
+        ids["assets/sprites/hero.txt"]
+    );
+    f.write("assets/levels/l1.json", level.as_bytes());
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/levels/l1.json"]}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let page = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": "assets/levels/"}}));
+    ids.insert("assets/levels/l1.json".into(), page["items"][0]["id"].as_str().unwrap().to_string());
+    assert_eq!(s.shutdown(), 0);
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&f.root(), dir.path());
+    (dir, ids, level)
+}
+
+#[test]
+fn a_crash_at_every_step_of_an_apply_that_rewrites_references_leaves_the_old_state_or_the_new() {
+    let (template, ids, level) = references_template();
+    let (hero, villain) = (&ids["assets/sprites/hero.txt"], &ids["assets/sprites/villain.txt"]);
+    let batch = json!({"kind": "batch", "mutations": [
+        {"kind": "move", "assetId": ids["assets/sounds/jump.txt"], "to": "assets/sfx/jump.txt"},
+        {"kind": "replaceReferences", "from": hero, "to": villain},
+        {"kind": "delete", "assetIds": [hero]},
+    ]});
+    let request = |pid: &str| ("packer/applyMutation".to_string(), json!({"projectId": pid, "mutation": batch}));
+    let old_registry = registry_of(template.path());
+    let (crashes, (done, _done_dir, answer)) = crash_at_every_point(template.path(), "apply", &request);
+    assert_eq!(answer["result"]["outcome"], "applied", "{answer}");
+    let new_registry = registry_of(&done);
+    let new_level = level.replace(hero.as_str(), villain).replace("assets/sounds/jump.txt", "assets/sfx/jump.txt");
+    assert_eq!(std::fs::read_to_string(done.join("assets/levels/l1.json")).unwrap(), new_level);
+    let labels: Vec<&str> = crashes.iter().map(|(_, _, l)| l.as_str()).collect();
+    assert!(labels.iter().any(|l| l.ends_with(" file rewritten")), "the rewrite has its own fault points: {labels:?}");
+    let mut summary = Vec::new();
+    for (i, (root, _dir, label)) in crashes.iter().enumerate() {
+        let n = i + 1;
+        let registry = registry_of(root);
+        let state = if registry == old_registry {
+            "old"
+        } else if registry == new_registry {
+            "new"
+        } else {
+            panic!("after a crash at point {n} ({label}) the registry is neither the old nor the new state")
+        };
+        let (mut s, pid, events) = reopen(root);
+        let terminal = terminal_of_last(&events, "applyMutation");
+        let expected = if state == "new" { "succeeded" } else { "failed" };
+        assert_eq!(terminal["kind"], expected, "point {n} ({label}): {terminal}");
+        // The level is exactly the old file or the new one, with the rest.
+        let files = files_under(root, "assets");
+        let want: BTreeMap<String, Vec<u8>> = if state == "new" {
+            [
+                ("assets/levels/l1.json", new_level.as_bytes()),
+                ("assets/sfx/jump.txt", b"jump\n".as_slice()),
+                ("assets/sprites/villain.txt", b"villain\n"),
+            ]
+        } else {
+            [
+                ("assets/levels/l1.json", level.as_bytes()),
+                ("assets/sounds/jump.txt", b"jump\n".as_slice()),
+                ("assets/sprites/villain.txt", b"villain\n"),
+            ]
+        }
+        .into_iter()
+        .map(|(p, b)| (p.to_string(), b.to_vec()))
+        .chain((state == "old").then(|| ("assets/sprites/hero.txt".to_string(), b"hero\n".to_vec())))
+        .collect();
+        assert_eq!(files, want, "point {n} ({label}), state {state}");
+        let d = s.call("packer/divergence", json!({"projectId": pid}));
+        assert_eq!(d["items"], json!([]), "point {n} ({label}), state {state}: {d}");
+        let summary_now = s.call("packer/summary", json!({"projectId": pid}));
+        assert_eq!(summary_now["references"]["broken"], 0, "point {n} ({label})");
+        assert_eq!(temp_files(root), Vec::<PathBuf>::new(), "point {n} ({label})");
+        assert!(
+            !root.join(".packer/trash").exists() || files_under(root, ".packer/trash").is_empty(),
+            "point {n} ({label})"
+        );
+        assert_eq!(s.shutdown(), 0);
+        let check = std::process::Command::new(common::BIN).arg("check").arg(root).output().unwrap();
+        assert!(check.status.success(), "point {n} ({label}): {}", String::from_utf8_lossy(&check.stdout));
+        summary.push(format!("{label} => {state}"));
+    }
+    eprintln!("rewrite: {} fault points, each crashed and recovered:\n  {}", crashes.len(), summary.join("\n  "));
+}
+
 /// A project with two packs, built once, then two more assets registered so
 /// that the next build changes both packs.
 fn build_template() -> tempfile::TempDir {

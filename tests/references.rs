@@ -259,7 +259,7 @@ fn deleting_what_a_level_uses_is_blocked_naming_the_level_unless_the_batch_remov
     assert_eq!(
         p["blockers"],
         json!([{"code": "referenced", "severity": "error", "assetId": hero, "path": "assets/sprites/hero.png",
-                "message": "`assets/sprites/hero.png` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 2 (`/sprite`); this change would leave them naming nothing: change those files first, or remove them in the same batch"}])
+                "message": "`assets/sprites/hero.png` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 2 (`/sprite`); this change would leave them naming nothing: repoint them (replaceReferences) or remove them in the same batch"}])
     );
     let r = s.apply(&pid, delete);
     assert_eq!(r["outcome"], "rejected", "{r}");
@@ -364,62 +364,241 @@ fn a_pack_declared_by_roots_holds_exactly_what_they_reach_and_the_rest_is_listed
 }
 
 #[test]
-fn a_move_that_would_break_path_references_is_blocked_and_a_whole_model_moves_with_its_files() {
-    let gltf = br#"{"asset": {"version": "2.0"}, "buffers": [{"uri": "box.bin", "byteLength": 4}]}"#;
-    let f = Fixture::new(&[
-        ("assets/sprites/hero.png", &png(2, 2)),
-        ("assets/sounds/jump.wav", WAV),
-        ("assets/models/box.gltf", gltf),
-        ("assets/models/box.bin", b"\0\0\0\0"),
-    ]);
+fn a_move_rewrites_the_path_references_to_what_it_moves_in_the_same_apply() {
+    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sounds/jump.wav", WAV)]);
     let (mut s, pid, ids) = project(&f);
     let hero = ids["assets/sprites/hero.png"].clone();
-    f.write(
-        "assets/levels/l1.json",
-        format!("{{\n  \"hero\": \"asset:{hero}\",\n  \"jump\": \"asset:assets/sounds/jump.wav\"\n}}\n").as_bytes(),
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    let level = format!(
+        "{{\n  \"hero\": \"asset:{hero}\",\n  \"jump\": \"asset:assets/sounds/jump.wav\",\n  \"again\": [\"asset:/assets/sounds/../sounds/jump.wav\"]\n}}\n"
     );
+    f.write("assets/levels/l1.json", level.as_bytes());
     register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
 
     // By id: the move needs nothing.
     let r = s.apply(&pid, json!({"kind": "move", "assetId": hero, "to": "assets/chars/hero.png"}));
     assert_eq!(r["outcome"], "applied", "{r}");
-    // By path: blocked, naming the reference, until moves rewrite them.
-    let jump = ids["assets/sounds/jump.wav"].clone();
-    let r = s.apply(&pid, json!({"kind": "move", "assetId": jump, "to": "assets/sfx/jump.wav"}));
-    assert_eq!(r["outcome"], "rejected", "{r}");
-    assert_eq!(
-        r["blockers"][0]["message"],
-        "`assets/sounds/jump.wav` is named by 1 reference in 1 asset: `assets/levels/l1.json` line 3 (`/jump`); \
-         this change would leave them naming nothing: change those files first, or remove them in the same batch"
-    );
+    assert_eq!(r["filesystemMutations"].as_array().unwrap().len(), 2, "a move and the registry: {r}");
+    assert_eq!(std::fs::read_to_string(f.path("assets/levels/l1.json")).unwrap(), level);
 
-    // A model's buffer is relative to the model's folder: moving the model
-    // alone would break it; moving both keeps it whole, and the packer reads
-    // the model's references for its new place.
-    let model = ids["assets/models/box.gltf"].clone();
-    let bin = ids["assets/models/box.bin"].clone();
-    let alone = json!({"kind": "move", "assetId": model, "to": "assets/props/box.gltf"});
-    let r = s.apply(&pid, alone);
+    // By path: the preview lists the level's write with each change.
+    let mv = json!({"kind": "move", "assetId": jump, "to": "assets/sfx/jump.wav"});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": mv}));
+    assert_eq!(p["blockers"], json!([]), "{p}");
+    assert_eq!(
+        p["filesystemMutations"],
+        json!([
+            {"op": "move", "path": "assets/sounds/jump.wav", "to": "assets/sfx/jump.wav"},
+            {"op": "rewrite", "path": "assets/levels/l1.json", "assetId": l1, "count": 2, "changes": [
+                {"pointer": "/jump", "line": 3, "column": 11,
+                 "before": "\"asset:assets/sounds/jump.wav\"", "after": "\"asset:assets/sfx/jump.wav\""},
+                {"pointer": "/again/0", "line": 4, "column": 13,
+                 "before": "\"asset:/assets/sounds/../sounds/jump.wav\"", "after": "\"asset:assets/sfx/jump.wav\""},
+            ]},
+            {"op": "write", "path": "packer.registry.jsonl"},
+        ])
+    );
+    let updated: Vec<&str> =
+        p["registryMutations"].as_array().unwrap().iter().map(|m| m["assetId"].as_str().unwrap()).collect();
+    assert_eq!(updated.len(), 2, "the sound's path and the level's hash: {p}");
+    assert!(updated.contains(&l1.as_str()) && updated.contains(&jump.as_str()));
+    let r = s.apply(&pid, mv);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let expected = level
+        .replace("asset:assets/sounds/jump.wav", "asset:assets/sfx/jump.wav")
+        .replace("asset:/assets/sounds/../sounds/jump.wav", "asset:assets/sfx/jump.wav");
+    assert_eq!(std::fs::read_to_string(f.path("assets/levels/l1.json")).unwrap(), expected);
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": jump}));
+    assert_eq!(
+        (refs["counts"]["usedBy"].clone(), refs["usedBy"][0]["path"].clone()),
+        (json!(2), json!("assets/levels/l1.json"))
+    );
+    let a = s.call("packer/getAsset", json!({"projectId": pid, "assetId": l1}));
+    assert_eq!((a["asset"]["status"].clone(), a["references"]["broken"].clone()), (json!("ok"), json!(0)), "{a}");
+    // Nothing diverged: the write was the packer's own, and the registry has its hash.
+    let d = s.call("packer/divergence", json!({"projectId": pid}));
+    assert_eq!(d["items"], json!([]), "{d}");
+    assert_eq!(s.shutdown(), 0);
+    let out = std::process::Command::new(common::BIN).arg("check").arg(f.root()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_file_moved_outside_the_packer_is_followed_by_its_path_references_when_reconciled() {
+    let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);
+    let (mut s, pid, ids) = project(&f);
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    f.write("assets/levels/l1.json", b"{\"jump\": \"asset:assets/sounds/jump.wav\"}");
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+    std::fs::create_dir_all(f.path("assets/sfx")).unwrap();
+    std::fs::rename(f.path("assets/sounds/jump.wav"), f.path("assets/sfx/jump.wav")).unwrap();
+    let d = s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "moved"));
+    assert_eq!(d["items"].as_array().unwrap().len(), 1, "{d}");
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": {"kind": "reconcile"}}));
+    assert_eq!(p["blockers"], json!([]), "{p}");
+    assert_eq!(p["filesystemMutations"][0]["op"], "rewrite", "{p}");
+    let r = s.apply(&pid, json!({"kind": "reconcile"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(
+        std::fs::read_to_string(f.path("assets/levels/l1.json")).unwrap(),
+        "{\"jump\": \"asset:assets/sfx/jump.wav\"}"
+    );
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": jump}));
+    assert_eq!((refs["path"].clone(), refs["counts"]["usedBy"].clone()), (json!("assets/sfx/jump.wav"), json!(1)));
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_referrer_changed_on_disk_blocks_the_move_that_would_rewrite_it() {
+    let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);
+    let (mut s, pid, ids) = project(&f);
+    let jump = ids["assets/sounds/jump.wav"].clone();
+    f.write("assets/levels/l1.json", b"{\"jump\": \"asset:assets/sounds/jump.wav\"}");
+    register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+    // Someone edits the level; the packer has not reconciled it.
+    let edited = "{\"jump\": \"asset:assets/sounds/jump.wav\", \"new\": 1}";
+    f.write("assets/levels/l1.json", edited.as_bytes());
+    let mv = json!({"kind": "move", "assetId": jump, "to": "assets/sfx/jump.wav"});
+    let r = s.apply(&pid, mv);
     assert_eq!(r["outcome"], "rejected", "{r}");
-    assert!(r["blockers"][0]["message"].as_str().unwrap().contains("1 of its own references naming nothing"), "{r}");
+    let diverged: Vec<&Value> = r["blockers"].as_array().unwrap().iter().filter(|b| b["code"] == "diverged").collect();
+    assert_eq!(diverged.len(), 1, "{r}");
+    assert_eq!(
+        (diverged[0]["assetId"].clone(), diverged[0]["path"].clone()),
+        (json!(l1), json!("assets/levels/l1.json"))
+    );
+    assert_eq!(std::fs::read_to_string(f.path("assets/levels/l1.json")).unwrap(), edited, "their change is kept");
+    assert!(f.path("assets/sounds/jump.wav").exists());
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_model_keeps_valid_uris_when_its_image_moves_and_when_it_moves_itself() {
+    let gltf = r#"{"asset": {"version": "2.0"},
+  "buffers": [{"uri": "box.bin", "byteLength": 4}],
+  "images": [{"uri": "../textures/brick%20wall.png"}]}"#;
+    let f = Fixture::new(&[
+        ("assets/models/box.gltf", gltf.as_bytes()),
+        ("assets/models/box.bin", b"\0\0\0\0"),
+        ("assets/textures/brick wall.png", &png(2, 2)),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let model = ids["assets/models/box.gltf"].clone();
+    let brick = ids["assets/textures/brick wall.png"].clone();
+
+    // The image moves: the model's uri is written for where it went.
+    let r = s.apply(&pid, json!({"kind": "move", "assetId": brick, "to": "assets/textures/walls/brick wall.png"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let text = std::fs::read_to_string(f.path("assets/models/box.gltf")).unwrap();
+    assert_eq!(text, gltf.replace("../textures/brick%20wall.png", "../textures/walls/brick%20wall.png"));
+
+    // The model moves alone: its relative uris are written from its new folder.
+    let r = s.apply(&pid, json!({"kind": "move", "assetId": model, "to": "assets/props/deep/box.gltf"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let text = std::fs::read_to_string(f.path("assets/props/deep/box.gltf")).unwrap();
+    assert!(text.contains(r#""uri": "../../models/box.bin""#), "{text}");
+    assert!(text.contains(r#""uri": "../../textures/walls/brick%20wall.png""#), "{text}");
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
+    let paths: Vec<&str> = refs["uses"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["assets/models/box.bin", "assets/textures/walls/brick wall.png"]);
+    assert_eq!(refs["counts"]["broken"], 0);
+
+    // Moving the model and its buffer together writes what is needed only.
+    let bin = ids["assets/models/box.bin"].clone();
     let both = json!({"kind": "batch", "mutations": [
-        {"kind": "move", "assetId": model, "to": "assets/props/box.gltf"},
-        {"kind": "move", "assetId": bin, "to": "assets/props/box.bin"},
+        {"kind": "move", "assetId": model, "to": "assets/kit/box.gltf"},
+        {"kind": "move", "assetId": bin, "to": "assets/kit/box.bin"},
     ]});
     let r = s.apply(&pid, both);
     assert_eq!(r["outcome"], "applied", "{r}");
-    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
-    assert_eq!(refs["uses"][0]["path"], "assets/props/box.bin");
-    assert_eq!(refs["counts"]["broken"], 0);
+    let text = std::fs::read_to_string(f.path("assets/kit/box.gltf")).unwrap();
+    assert!(
+        text.contains(r#""uri": "box.bin""#) && text.contains(r#""uri": "../textures/walls/brick%20wall.png""#),
+        "{text}"
+    );
     assert_eq!(s.shutdown(), 0);
 
-    // And after a restart (the stat cache did not keep the old reading).
+    // And after a restart (the stat cache did not keep an old reading).
     let mut s = Server::ready();
     let pid = s.open(&f.root());
     let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
     assert_eq!(
         (refs["uses"][0]["path"].clone(), refs["counts"]["broken"].clone()),
-        (json!("assets/props/box.bin"), json!(0))
+        (json!("assets/kit/box.bin"), json!(0))
+    );
+    let d = s.call("packer/divergence", json!({"projectId": pid}));
+    assert_eq!(d["items"], json!([]), "{d}");
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn replace_references_then_delete_is_one_batch_and_the_level_names_the_other_sprite() {
+    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sprites/villain.png", &png(2, 2))]);
+    let (mut s, pid, ids) = project(&f);
+    let (hero, villain) = (ids["assets/sprites/hero.png"].clone(), ids["assets/sprites/villain.png"].clone());
+    let level = format!("{{\"a\": \"asset:{hero}\", \"b\": \"asset:assets/sprites/hero.png\"}}");
+    f.write("assets/levels/l1.json", level.as_bytes());
+    f.write("assets/levels/l2.toml", format!("sprite = 'asset:{hero}'\n").as_bytes());
+    register(&mut s, &pid, &["assets/levels/l1.json", "assets/levels/l2.toml"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+
+    let batch = json!({"kind": "batch", "mutations": [
+        {"kind": "replaceReferences", "from": hero, "to": villain},
+        {"kind": "delete", "assetIds": [hero]},
+    ]});
+    let p = s.call("packer/previewMutation", json!({"projectId": pid, "mutation": batch}));
+    assert_eq!(p["blockers"], json!([]), "{p}");
+    let ops: Vec<(&str, &str)> = p["filesystemMutations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["op"].as_str().unwrap(), m["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("delete", "assets/sprites/hero.png"),
+            ("rewrite", "assets/levels/l1.json"),
+            ("rewrite", "assets/levels/l2.toml"),
+            ("write", "packer.registry.jsonl")
+        ]
+    );
+    assert_eq!(p["filesystemMutations"][1]["assetId"], l1.as_str());
+    assert_eq!(
+        p["filesystemMutations"][1]["changes"][1],
+        json!({"pointer": "/b", "line": 1, "column": 22 + hero.len(), "before": "\"asset:assets/sprites/hero.png\"",
+               "after": "\"asset:assets/sprites/villain.png\""})
+    );
+    let r = s.apply(&pid, batch);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(
+        std::fs::read_to_string(f.path("assets/levels/l1.json")).unwrap(),
+        format!("{{\"a\": \"asset:{villain}\", \"b\": \"asset:assets/sprites/villain.png\"}}")
+    );
+    // A TOML literal string is written back as a basic one.
+    assert_eq!(
+        std::fs::read_to_string(f.path("assets/levels/l2.toml")).unwrap(),
+        format!("sprite = \"asset:{villain}\"\n")
+    );
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": villain}));
+    assert_eq!(refs["counts"]["usedBy"], 3);
+
+    // Unknown `to`, and a `from` nothing has or names, are refused.
+    let r = s.apply(&pid, json!({"kind": "replaceReferences", "from": villain, "to": "nobody"}));
+    assert_eq!((r["outcome"].clone(), r["blockers"][0]["code"].clone()), (json!("rejected"), json!("unknownAsset")));
+    let r = s.apply(&pid, json!({"kind": "replaceReferences", "from": "nobody", "to": villain}));
+    assert_eq!((r["outcome"].clone(), r["blockers"][0]["code"].clone()), (json!("rejected"), json!("unknownAsset")));
+    // A broken reference by id can be repointed: its id names no asset.
+    f.write("assets/levels/l3.json", b"{\"x\": \"asset:ghost\"}");
+    let r = s.apply(&pid, json!({"kind": "register", "paths": ["assets/levels/l3.json"]}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let r = s.apply(&pid, json!({"kind": "replaceReferences", "from": "ghost", "to": villain}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(
+        std::fs::read_to_string(f.path("assets/levels/l3.json")).unwrap(),
+        format!("{{\"x\": \"asset:{villain}\"}}")
     );
     let summary = s.call("packer/summary", json!({"projectId": pid}));
     assert_eq!(summary["references"]["broken"], 0);

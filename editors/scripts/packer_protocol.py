@@ -870,7 +870,7 @@ FailureReason = Literal["applyFailed", "interrupted"]
 # One filesystem step, in the order it is performed: a `write` of
 # packer.toml (a reconcile's `ignore`) is a step among the others; a
 # `write` of packer.registry.jsonl, when present, is always last.
-FilesystemMutation = Union["FilesystemMutationMove", "FilesystemMutationDelete", "FilesystemMutationWrite"]
+FilesystemMutation = Union["FilesystemMutationMove", "FilesystemMutationDelete", "FilesystemMutationWrite", "FilesystemMutationRewrite"]
 
 
 class FilesystemMutationMove(TypedDict):
@@ -887,6 +887,21 @@ class FilesystemMutationDelete(TypedDict):
 class FilesystemMutationWrite(TypedDict):
     op: Literal["write"]
     path: ProjectFile
+
+
+class FilesystemMutationRewrite(TypedDict):
+    """An asset's file written again with some of its references changed
+    (a move of what they name, or `replaceReferences`); nothing else in
+    the file changes. `path` is where the file is when it is written.
+    """
+
+    assetId: AssetId
+    # The references changed, in file order: the first 100.
+    changes: List[ReferenceChange]
+    # How many references the write changes in all.
+    count: int
+    op: Literal["rewrite"]
+    path: RelativePath
 
 
 # A check finding's code: one only `check` reports, or a diagnostic's (of
@@ -1055,7 +1070,7 @@ class Metadata(TypedDict, total=False):
 
 
 # A change a client asks for; `kind` says which.
-Mutation = Union["MutationRegister", "MutationMove", "MutationDelete", "MutationUnregister", "MutationSetMetadata", "MutationBatch", "MutationReconcile"]
+Mutation = Union["MutationRegister", "MutationMove", "MutationDelete", "MutationUnregister", "MutationSetMetadata", "MutationBatch", "MutationReconcile", "MutationReplaceReferences"]
 
 
 class MutationRegister(TypedDict):
@@ -1116,6 +1131,19 @@ class MutationReconcile(_MutationReconcileRequired, total=False):
     """
 
     items: Optional[List[ReconcileChoice]]
+
+
+# Rewrites every reference to the asset `from` (by id, or by path) so
+# that it names the asset `to`, written the same way; `from` may be an
+# id no asset has, which references name (a broken reference repointed).
+MutationReplaceReferences = TypedDict(
+    "MutationReplaceReferences",
+    {
+        "from": str,
+        "kind": Literal["replaceReferences"],
+        "to": str,
+    },
+)
 
 
 # A short name in metadata (`png`, `utf-8`).
@@ -1367,6 +1395,21 @@ class ReconcileChoice(_ReconcileChoiceRequired, total=False):
 # - `id`: `asset:<id>`: survives every move.
 # - `path`: `asset:<path>` or a glTF `uri`.
 ReferenceBy = Literal["id", "path"]
+
+
+class ReferenceChange(TypedDict):
+    """One reference a rewrite changes: where it is in the file as it was, and
+    its literal before and after, quotes included, exactly as written.
+    """
+
+    after: str
+    before: str
+    # 1-based column of the literal, in characters.
+    column: int
+    # 1-based line of the literal.
+    line: int
+    # JSON pointer of the value.
+    pointer: str
 
 
 class ReferenceCounts(TypedDict):

@@ -190,12 +190,23 @@ pub fn preview(p: &PreviewResult) {
     )
 }
 
-/// One filesystem step: `move a -> b`, `delete a`, `write packer.toml`.
+/// One filesystem step: `move a -> b`, `delete a`, `write packer.toml`,
+/// `rewrite a (n references)` with a line per change.
 fn file_step(f: &FilesystemMutation) -> String {
     match f {
         FilesystemMutation::Move { path, to } => format!("move {path} -> {to}"),
         FilesystemMutation::Delete { path } => format!("delete {path}"),
         FilesystemMutation::Write { path } => format!("write {}", name(path)),
+        FilesystemMutation::Rewrite { path, changes, count, .. } => {
+            let mut out = format!("rewrite {path} ({count} reference{})", if *count == 1 { "" } else { "s" });
+            for c in changes {
+                out.push_str(&format!("\n      line {}: {} -> {}", c.line, c.before, c.after));
+            }
+            if *count > changes.len() {
+                out.push_str(&format!("\n      and {} more", count - changes.len()));
+            }
+            out
+        }
     }
 }
 

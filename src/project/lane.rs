@@ -384,6 +384,8 @@ fn remember_applied(project: &Project, plan: &Plan, registry_hash: String) {
         match step {
             mutation::Step::Move { from, to } => disk.cache.rename(from, to),
             mutation::Step::Delete { path } => disk.cache.forget(path),
+            // Read again when next looked at: the packer's own write.
+            mutation::Step::Rewrite(rw) => disk.cache.forget(&rw.path),
             _ => {}
         }
     }
@@ -435,6 +437,15 @@ fn intent_of(
             mutation::Step::Delete { path } => {
                 parked += 1;
                 Some(IntentStep::Delete { path: path.clone(), parked: parked - 1 })
+            }
+            mutation::Step::Rewrite(rw) => {
+                parked += 1;
+                Some(IntentStep::Rewrite {
+                    path: rw.path.clone(),
+                    parked: parked - 1,
+                    before_hash: rw.before.to_hex().to_string(),
+                    after_hash: registry::content_hash(&rw.bytes),
+                })
             }
             mutation::Step::WriteManifest { text } => {
                 let before = std::fs::read_to_string(project.root.join(super::format::manifest::MANIFEST_FILE))

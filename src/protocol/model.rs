@@ -943,6 +943,40 @@ pub enum FilesystemMutation {
     Write {
         path: ProjectFile,
     },
+    /// An asset's file written again with some of its references changed
+    /// (a move of what they name, or `replaceReferences`); nothing else in
+    /// the file changes. `path` is where the file is when it is written.
+    #[serde(rename_all = "camelCase")]
+    Rewrite {
+        #[schemars(with = "RelativePath")]
+        path: String,
+        #[schemars(with = "AssetId")]
+        asset_id: String,
+        /// The references changed, in file order: the first 100.
+        #[schemars(length(max = 100))]
+        changes: Vec<ReferenceChange>,
+        /// How many references the write changes in all.
+        #[schemars(range(min = 1))]
+        count: usize,
+    },
+}
+
+/// One reference a rewrite changes: where it is in the file as it was, and
+/// its literal before and after, quotes included, exactly as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct ReferenceChange {
+    /// JSON pointer of the value.
+    pub pointer: String,
+    /// 1-based line of the literal.
+    #[schemars(range(min = 1))]
+    pub line: u32,
+    /// 1-based column of the literal, in characters.
+    #[schemars(range(min = 1))]
+    pub column: u32,
+    pub before: String,
+    pub after: String,
 }
 
 /// How one divergence item is resolved.

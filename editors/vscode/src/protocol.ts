@@ -866,7 +866,8 @@ export type FailureReason = "applyFailed" | "interrupted";
 export type FilesystemMutation =
   | FilesystemMutationMove
   | FilesystemMutationDelete
-  | FilesystemMutationWrite;
+  | FilesystemMutationWrite
+  | FilesystemMutationRewrite;
 
 export interface FilesystemMutationMove {
   op: "move";
@@ -882,6 +883,21 @@ export interface FilesystemMutationDelete {
 export interface FilesystemMutationWrite {
   op: "write";
   path: ProjectFile;
+}
+
+/**
+ * An asset's file written again with some of its references changed
+ * (a move of what they name, or `replaceReferences`); nothing else in
+ * the file changes. `path` is where the file is when it is written.
+ */
+export interface FilesystemMutationRewrite {
+  assetId: AssetId;
+  /** The references changed, in file order: the first 100. */
+  changes: ReferenceChange[];
+  /** How many references the write changes in all. */
+  count: number;
+  op: "rewrite";
+  path: RelativePath;
 }
 
 /**
@@ -1060,7 +1076,8 @@ export type Mutation =
   | MutationUnregister
   | MutationSetMetadata
   | MutationBatch
-  | MutationReconcile;
+  | MutationReconcile
+  | MutationReplaceReferences;
 
 /** Registers files that exist on disk as new assets. */
 export interface MutationRegister {
@@ -1108,6 +1125,17 @@ export interface MutationBatch {
 export interface MutationReconcile {
   items?: ReconcileChoice[] | null;
   kind: "reconcile";
+}
+
+/**
+ * Rewrites every reference to the asset `from` (by id, or by path) so
+ * that it names the asset `to`, written the same way; `from` may be an
+ * id no asset has, which references name (a broken reference repointed).
+ */
+export interface MutationReplaceReferences {
+  from: string;
+  kind: "replaceReferences";
+  to: string;
 }
 
 /** A short name in metadata (`png`, `utf-8`). */
@@ -1335,6 +1363,21 @@ export interface ReconcileChoice {
  * - `path`: `asset:<path>` or a glTF `uri`.
  */
 export type ReferenceBy = "id" | "path";
+
+/**
+ * One reference a rewrite changes: where it is in the file as it was, and
+ * its literal before and after, quotes included, exactly as written.
+ */
+export interface ReferenceChange {
+  after: string;
+  before: string;
+  /** 1-based column of the literal, in characters. */
+  column: number;
+  /** 1-based line of the literal. */
+  line: number;
+  /** JSON pointer of the value. */
+  pointer: string;
+}
 
 /** An asset's references, counted (`packer/references` lists them). */
 export interface ReferenceCounts {

@@ -466,7 +466,7 @@ test("Show References lists what the packer says, and delete shows its reference
     assert.equal(dialog.blocked, true);
     assert.deepEqual(dialog.lines.slice(0, 1), [
       "Blocked (referenced): `assets/sprites/hero.png` is named by 1 reference in 1 asset: " +
-        "`assets/data/level3.json` line 2 (`/hero`); this change would leave them naming nothing: change those files first, or remove them in the same batch",
+        "`assets/data/level3.json` line 2 (`/hero`); this change would leave them naming nothing: repoint them (replaceReferences) or remove them in the same batch",
     ]);
   } finally {
     await client.dispose();

@@ -318,9 +318,14 @@ fn uri_target(folder: &str, uri: &str) -> Option<Target> {
 /// (for a glTF URI, relative to its folder and percent-encoded): the
 /// literal, quotes included, that replaces the old one.
 pub fn literal(form: Form, target: &Target, path: &str) -> String {
+    // A path is told from an id by its `/`: a file at the root is written `/name`.
+    let data = || match target {
+        Target::Path(p) if !p.contains('/') => format!("{SCHEME}/{p}"),
+        _ => format!("{SCHEME}{}", target.as_str()),
+    };
     match form {
-        Form::JsonString => serde_json::to_string(&format!("{SCHEME}{}", target.as_str())).expect("a string"),
-        Form::TomlString => toml_edit::Value::from(format!("{SCHEME}{}", target.as_str())).to_string(),
+        Form::JsonString => serde_json::to_string(&data()).expect("a string"),
+        Form::TomlString => toml_edit::Value::from(data()).to_string(),
         Form::GltfUri => {
             let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             let relative = relative_to(folder, target.as_str());
@@ -331,6 +336,54 @@ pub fn literal(form: Form, target: &Target, path: &str) -> String {
             serde_json::to_string(&encoded).expect("a string")
         }
     }
+}
+
+/// One reference a rewrite changes: where it was, and the literal written
+/// before and after (quotes included, exactly as in the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub pointer: Box<str>,
+    pub line: u32,
+    pub column: u32,
+    pub before: String,
+    pub after: String,
+}
+
+/// The file's bytes with some references rewritten, and what changed.
+/// `bytes` are the file as it is at `read_as`; it will be at `at` (a
+/// glTF's URIs are written relative to that folder). `new_target` is asked
+/// for each reference as read at `read_as`, and answers what it must name
+/// instead, if anything. Nothing else in the file changes, byte for byte.
+pub fn rewrite(
+    bytes: &[u8],
+    syntax: Syntax,
+    read_as: &str,
+    at: &str,
+    mut new_target: impl FnMut(&Reference) -> Option<Target>,
+) -> Result<(Vec<u8>, Vec<Change>), String> {
+    let found = find(bytes, syntax, read_as)?;
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
+    let (mut out, mut changes, mut copied) = (Vec::with_capacity(bytes.len()), Vec::new(), 0);
+    for f in found.iter().take(MAX_PER_FILE) {
+        let Some(target) = new_target(&f.reference) else { continue };
+        let (before, after) = (&text[f.span.clone()], literal(f.form, &target, at));
+        if before == after {
+            continue;
+        }
+        out.extend_from_slice(&bytes[copied..f.span.start]);
+        out.extend_from_slice(after.as_bytes());
+        copied = f.span.end;
+        let r = &f.reference;
+        changes.push(Change {
+            pointer: r.pointer.clone(),
+            line: r.line,
+            column: r.column,
+            before: before.into(),
+            after,
+        });
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    Ok((out, changes))
 }
 
 /// `to` (from the project root) relative to the folder `from`.
@@ -395,6 +448,45 @@ mod tests {
         );
         let moved = Target::Path("assets/tex/brick wall.png".into());
         assert_eq!(literal(Form::GltfUri, &moved, "assets/models/box.gltf"), "\"../tex/brick%20wall.png\"");
+    }
+
+    #[test]
+    fn a_rewrite_changes_the_chosen_literals_and_nothing_else() {
+        let text =
+            "{\n  \"sky\": \"asset:assets/sky.png\",\n  \"hero\": \"asset:h-1\", \"top\": \"asset:/x.json\"\n}\n";
+        let (out, changes) = rewrite(text.as_bytes(), Syntax::Json, "l.json", "l.json", |r| match r.target.as_str() {
+            "assets/sky.png" => Some(Target::Path("assets/env/sky day.png".into())),
+            "h-1" => Some(Target::Id("h-1".into())),
+            "x.json" => Some(Target::Path("y.json".into())),
+            _ => None,
+        })
+        .unwrap();
+        let expected = "{\n  \"sky\": \"asset:assets/env/sky day.png\",\n  \"hero\": \"asset:h-1\", \"top\": \"asset:/y.json\"\n}\n";
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        let at: Vec<(&str, u32, u32, &str)> =
+            changes.iter().map(|c| (&*c.pointer, c.line, c.column, c.after.as_str())).collect();
+        assert_eq!(at, vec![("/sky", 2, 10, "\"asset:assets/env/sky day.png\""), ("/top", 3, 31, "\"asset:/y.json\"")]);
+        assert_eq!(changes[0].before, "\"asset:assets/sky.png\"");
+        // What it wrote reads back as what was asked.
+        let again = find(expected.as_bytes(), Syntax::Json, "l.json").unwrap();
+        assert_eq!(again[2].reference.target, Target::Path("y.json".into()));
+    }
+
+    #[test]
+    fn a_moved_gltf_has_its_uris_written_from_its_new_folder() {
+        let text = r#"{"buffers": [{"uri": "mesh.bin"}], "images": [{"uri": "tex/a.png"}]}"#;
+        let (out, changes) =
+            rewrite(text.as_bytes(), Syntax::Gltf, "m/box.gltf", "m/deep/box.gltf", |r| Some(r.target.clone()))
+                .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"buffers": [{"uri": "../mesh.bin"}], "images": [{"uri": "../tex/a.png"}]}"#
+        );
+        assert_eq!(changes.len(), 2);
+        let toml = "a = 'asset:hero'\n";
+        let (out, _) =
+            rewrite(toml.as_bytes(), Syntax::Toml, "a.toml", "a.toml", |_| Some(Target::Id("villain".into()))).unwrap();
+        assert_eq!(out, b"a = \"asset:villain\"\n");
     }
 
     #[test]

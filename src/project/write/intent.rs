@@ -30,6 +30,16 @@ pub enum IntentStep {
         before: String,
         after_hash: String,
     },
+    /// An asset's file written again with references changed: its old
+    /// bytes are parked at `trash/<operation>/<parked>` (numbered with the
+    /// deletes), the new ones written at `<parked>.new` and renamed over it.
+    #[serde(rename_all = "camelCase")]
+    Rewrite {
+        path: String,
+        parked: u32,
+        before_hash: String,
+        after_hash: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +156,23 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
             let undone = match step {
                 IntentStep::Move { from, to } => undo(to, from),
                 IntentStep::Delete { path, parked } => undo(&format!("{trash_rel}/{parked}"), path),
+                IntentStep::Rewrite { path, parked, before_hash, after_hash } => {
+                    let parked = format!("{trash_rel}/{parked}");
+                    // New bytes not yet renamed over the file: never used.
+                    let _ = sandbox.remove_file(&format!("{parked}.new"));
+                    let now = sandbox.read(path).map(|b| registry::content_hash(&b));
+                    match (sandbox.entry(&parked), now) {
+                        (Ok(Some(Entry::File)), Ok(now)) if now == *after_hash => {
+                            sandbox.rename(&parked, path, true).map(|()| true).map_err(Into::into)
+                        }
+                        // Never written over: the parked copy is not needed.
+                        (Ok(Some(Entry::File)), Ok(now)) if now == *before_hash => {
+                            sandbox.remove_file(&parked).map(|()| false)
+                        }
+                        // Anything else is someone's: the parked bytes are kept aside.
+                        _ => Ok(false),
+                    }
+                }
                 IntentStep::WriteManifest { before, after_hash } => {
                     let path = root.join(crate::project::format::manifest::MANIFEST_FILE);
                     let now = registry::content_hash(&std::fs::read(&path).unwrap_or_default());
@@ -239,6 +266,36 @@ mod tests {
         let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
         assert!(s.committed, "{s:?}");
         assert_eq!(std::fs::read(dir.path().join("packer.toml")).unwrap(), b"after");
+    }
+
+    #[test]
+    fn an_uncommitted_rewrite_is_put_back_and_one_never_written_leaves_the_file_alone() {
+        let (dir, state) = setup();
+        std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+        // a.json was written over; b.json's new bytes were never renamed over it;
+        // c.json was changed by someone else since.
+        for (name, now, parked) in [("a", "new a", "old a"), ("b", "old b", "old b"), ("c", "theirs", "old c")] {
+            std::fs::write(dir.path().join(format!("assets/{name}.json")), now).unwrap();
+            let k = (name.as_bytes()[0] - b'a') as u32;
+            std::fs::write(state.join(format!("trash/op-1/{k}")), parked).unwrap();
+        }
+        std::fs::write(state.join("trash/op-1/1.new"), "new b").unwrap();
+        let step = |name: &str, parked: u32| IntentStep::Rewrite {
+            path: format!("assets/{name}.json"),
+            parked,
+            before_hash: registry::content_hash(format!("old {name}").as_bytes()),
+            after_hash: registry::content_hash(format!("new {name}").as_bytes()),
+        };
+        write(&state, &intent(vec![step("a", 0), step("b", 1), step("c", 2)])).unwrap();
+        let s = settle(&Sandbox::open(&dir.path().canonicalize().unwrap()).unwrap(), &state).unwrap();
+        assert!(!s.committed);
+        assert_eq!(s.steps, 1, "{s:?}");
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(format!("assets/{name}.json"))).unwrap();
+        assert_eq!((read("a"), read("b"), read("c")), ("old a".into(), "old b".into(), "theirs".into()));
+        // Only what could not be settled is kept, for a person to look at.
+        assert_eq!(std::fs::read_to_string(state.join("recovered/op-1/2")).unwrap(), "old c");
+        assert!(!state.join("recovered/op-1/1.new").exists() && !state.join("recovered/op-1/1").exists());
+        assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
     }
 
     #[test]

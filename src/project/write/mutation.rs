@@ -13,6 +13,7 @@ use imbl::OrdMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::hash::ContentHash;
 use crate::limits;
 use crate::project::disk::sandbox::{self, RenameError, Sandbox};
 use crate::project::disk::statcache::StatCache;
@@ -20,7 +21,7 @@ use crate::project::disk::workspace;
 use crate::project::format::manifest::{Manifest, MANIFEST_FILE};
 use crate::project::format::registry::{Conflict, REGISTRY_FILE};
 use crate::project::model::paths;
-use crate::project::model::references::Target;
+use crate::project::model::references::{self, Reference, Target};
 use crate::project::model::{Asset, Diagnostic, Entry, Kind, Observed, Severity, Status};
 use crate::project::snapshot::divergence::External;
 use crate::project::snapshot::divergence::Untracked;
@@ -28,7 +29,7 @@ use crate::project::snapshot::graph::{Graph, Maps};
 use crate::project::snapshot::{Contents, Snapshot};
 use crate::protocol::model::{
     ApplyOutcome, ApplyResult, Blocker, BlockerCode, BlockerSeverity, FilesystemMutation, PreviewResult, ProjectFile,
-    RegistryMutation, Resolution, Truncated, Warning, WarningCode, WarningSeverity,
+    ReferenceChange, RegistryMutation, Resolution, Truncated, Warning, WarningCode, WarningSeverity,
 };
 
 /// A change a client asks for. `kind` selects the variant on the wire.
@@ -54,6 +55,8 @@ pub enum Mutation {
     /// Resolves divergence items: the ones chosen (with their resolution),
     /// or every item with its default resolution.
     Reconcile { items: Option<Vec<ReconcileChoice>> },
+    /// Rewrites every reference to the asset `from` so that it names `to`.
+    ReplaceReferences { from: String, to: String },
     /// Test builds only: occupies the lane for `ms` milliseconds, checking
     /// for cancellation, as a long operation would.
     #[cfg(feature = "test-hooks")]
@@ -96,6 +99,10 @@ enum MutationSchema {
         #[serde(default)]
         items: Option<Vec<ReconcileChoice>>,
     },
+    /// Rewrites every reference to the asset `from` (by id, or by path) so
+    /// that it names the asset `to`, written the same way; `from` may be an
+    /// id no asset has, which references name (a broken reference repointed).
+    ReplaceReferences { from: String, to: String },
 }
 
 impl schemars::JsonSchema for Mutation {
@@ -124,7 +131,8 @@ pub struct ReconcileChoice {
 
 /// The mutation kinds a client may send, as `initialize` declares them
 /// (the test-only `testSleep` is not declared).
-pub const KINDS: &[&str] = &["register", "move", "delete", "unregister", "setMetadata", "batch", "reconcile"];
+pub const KINDS: &[&str] =
+    &["register", "move", "delete", "unregister", "setMetadata", "batch", "reconcile", "replaceReferences"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,6 +144,7 @@ enum MutationKind {
     SetMetadata,
     Batch,
     Reconcile,
+    ReplaceReferences,
     #[cfg(feature = "test-hooks")]
     TestSleep,
 }
@@ -150,6 +159,9 @@ struct RawMutation {
     paths: Option<Vec<String>>,
     #[serde(default, deserialize_with = "limits::opt_name")]
     asset_id: Option<String>,
+    #[serde(default, deserialize_with = "limits::opt_name")]
+    from: Option<String>,
+    /// A path (`move`) or an id (`replaceReferences`): bounded as the longer.
     #[serde(default, deserialize_with = "limits::opt_path")]
     to: Option<String>,
     #[serde(default, deserialize_with = "limits::opt_names")]
@@ -176,6 +188,7 @@ impl TryFrom<RawMutation> for Mutation {
         let present: Vec<&str> = [
             ("paths", r.paths.is_some()),
             ("assetId", r.asset_id.is_some()),
+            ("from", r.from.is_some()),
             ("to", r.to.is_some()),
             ("assetIds", r.asset_ids.is_some()),
             ("tags", r.tags.is_some()),
@@ -193,6 +206,7 @@ impl TryFrom<RawMutation> for Mutation {
             MutationKind::SetMetadata => &["assetId", "tags", "settings"],
             MutationKind::Batch => &["mutations"],
             MutationKind::Reconcile => &["items"],
+            MutationKind::ReplaceReferences => &["from", "to"],
             #[cfg(feature = "test-hooks")]
             MutationKind::TestSleep => &[],
         };
@@ -209,6 +223,9 @@ impl TryFrom<RawMutation> for Mutation {
             }
             MutationKind::Batch => Mutation::Batch { mutations: need(r.mutations, "mutations")? },
             MutationKind::Reconcile => Mutation::Reconcile { items: r.items },
+            MutationKind::ReplaceReferences => {
+                Mutation::ReplaceReferences { from: need(r.from, "from")?, to: need(r.to, "to")? }
+            }
             #[cfg(feature = "test-hooks")]
             MutationKind::TestSleep => Mutation::TestSleep { ms: need(r.ms, "ms")? },
         })
@@ -398,11 +415,31 @@ pub enum Step {
     WriteManifest {
         text: String,
     },
+    /// Write an asset's file again with references changed.
+    Rewrite(Arc<Rewrite>),
     #[cfg(feature = "test-hooks")]
     Sleep {
         ms: u64,
     },
 }
+
+/// An asset's file written again with some of its references changed: the
+/// plan has the new bytes, made from the file as it was then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewrite {
+    /// Where the file is when it is written (after the plan's moves).
+    pub path: String,
+    pub asset_id: Arc<str>,
+    /// The file's hash when planned: a file changed since is not written.
+    pub before: ContentHash,
+    pub bytes: Arc<[u8]>,
+    /// The changes (the first [`CHANGES_LISTED`]) and how many there are.
+    pub changes: Vec<ReferenceChange>,
+    pub count: usize,
+}
+
+/// Changes listed per rewritten file: a file may change 10,000 references.
+pub const CHANGES_LISTED: usize = 100;
 
 /// What a mutation would do against one snapshot.
 #[derive(Debug, Clone)]
@@ -485,6 +522,12 @@ pub(super) struct Planner<'a> {
     /// first use (for `caseConflict`); paths added by this plan join it.
     /// Entries may be stale: candidates are checked against the maps.
     case_index: Option<HashMap<String, Vec<String>>>,
+    /// Each `replaceReferences` of the plan, `(from, to)`, in order.
+    replacements: Vec<(Arc<str>, Arc<str>)>,
+    /// Assets this plan gives a new path as their file moves (a `move`, a
+    /// reconcile's `relink` or `move`; not a `reload`, whose registry is
+    /// taken as it is): their path references are rewritten.
+    pub(super) moved: BTreeSet<Arc<str>>,
 }
 
 /// What a reconcile decided beyond asset entries.
@@ -521,8 +564,11 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         verify,
         reconcile: ReconcileState::default(),
         case_index: None,
+        replacements: Vec::new(),
+        moved: BTreeSet::new(),
     };
     p.mutation(mutation);
+    p.rewrite_references();
     // The graph after the whole plan: what a removal would leave broken is
     // judged against it, so that a batch that also deletes or repoints the
     // referrers goes through.
@@ -563,6 +609,12 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
             Step::WriteManifest { .. } => {
                 filesystem_mutations.push(FilesystemMutation::Write { path: ProjectFile::Manifest })
             }
+            Step::Rewrite(rw) => filesystem_mutations.push_with(|| FilesystemMutation::Rewrite {
+                path: rw.path.clone(),
+                asset_id: rw.asset_id.to_string(),
+                changes: rw.changes.clone(),
+                count: rw.count,
+            }),
             // Touches no file (test builds' `testSleep`).
             #[cfg(feature = "test-hooks")]
             Step::Sleep { .. } => {}
@@ -609,11 +661,165 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
 }
 
 impl Planner<'_> {
+    /// A `replaceReferences`: recorded, and done by [`Planner::rewrite_references`]
+    /// once the whole plan is known (the referrers' files are written once each).
+    fn replace_references(&mut self, from: &str, to: &str) {
+        if self.known(to).is_none() {
+            return;
+        }
+        let graph = &self.snap.contents.graph;
+        let old = self.snap.asset(from);
+        let mut targets = vec![Target::Id(from.into())];
+        targets.extend(old.map(|a| Target::Path(a.entry.path.clone())));
+        let named = targets.iter().any(|t| graph.referrers(t).next().is_some());
+        if old.is_none() && !named {
+            let msg = format!("no asset has the id `{from}`, and no reference names it");
+            self.block("unknownAsset", msg, Some(from), None);
+            return;
+        }
+        if from == to {
+            self.warn("noChange", format!("`from` and `to` are the same asset `{to}`"), Some(to), None);
+            return;
+        }
+        if !named {
+            let msg = format!("no reference names `{from}`: there is nothing to replace");
+            self.warn("noChange", msg, Some(from), old.map(|a| a.path()));
+        }
+        self.replacements.push((from.into(), to.into()));
+    }
+
+    /// Keeps references naming what this plan means them to: a reference by
+    /// path to an asset the plan moves gets its new path, a moved glTF's
+    /// URIs are written from its new folder, and a reference to the `from`
+    /// of a `replaceReferences` names its `to`. Each referrer changed is one
+    /// rewrite of its file, after every other step of the plan.
+    fn rewrite_references(&mut self) {
+        let snap = self.snap;
+        let graph = &snap.contents.graph;
+        let mut referrers: BTreeSet<Arc<str>> = BTreeSet::new();
+        for (from, _) in &self.replacements {
+            referrers.extend(graph.referrers(&Target::Id(from.clone())));
+            if let Some(a) = snap.asset(from) {
+                referrers.extend(graph.referrers(&Target::Path(a.entry.path.clone())));
+            }
+        }
+        for id in &self.moved {
+            let (Some(old), Some(now)) = (snap.asset(id), self.assets.get(&**id)) else { continue };
+            if old.path() != now.path() {
+                referrers.extend(graph.referrers(&Target::Path(old.entry.path.clone())));
+                if !old.references.is_empty() {
+                    referrers.insert(id.clone());
+                }
+            }
+        }
+        // In the order of their paths: a preview reads like a listing.
+        let mut referrers: Vec<(Arc<str>, Arc<str>)> =
+            referrers.into_iter().filter_map(|id| Some((self.assets.get(&*id)?.entry.path.clone(), id))).collect();
+        referrers.sort();
+        for (_, id) in referrers {
+            self.rewrite_referrer(&id);
+        }
+    }
+
+    /// What the reference `r` (as the snapshot read it) must name once
+    /// this plan is done, when that is not what it will name as written.
+    fn wanted(&self, r: &Reference, will_name: Option<&Target>) -> Option<Target> {
+        let before = self.snap.contents.maps();
+        let mut named = before.resolve(&r.target).or_else(|| match &r.target {
+            Target::Id(id) => Some(id.clone()),
+            Target::Path(_) => None,
+        })?;
+        for (from, to) in &self.replacements {
+            if named == *from {
+                named = to.clone();
+            }
+        }
+        let wanted = match &r.target {
+            Target::Id(_) => Target::Id(named),
+            Target::Path(_) => Target::Path(self.assets.get(&*named)?.entry.path.clone()),
+        };
+        (will_name != Some(&wanted)).then_some(wanted)
+    }
+
+    /// Plans the rewrite of one referrer's file, if any of its references
+    /// must change; blocks when its file is not what the registry says (the
+    /// packer would overwrite a change it has not seen).
+    fn rewrite_referrer(&mut self, id: &Arc<str>) {
+        let snap = self.snap;
+        let (Some(old), Some(now)) = (snap.asset(id), self.assets.get(&**id).cloned()) else { return };
+        let at = now.path().to_string();
+        let syntax = references::Syntax::of_extension(&crate::project::model::extension(old.path()));
+        if syntax.is_none() || syntax != references::Syntax::of_extension(&crate::project::model::extension(&at)) {
+            return;
+        }
+        // What each reference names as written, where the file will be.
+        let will_name: HashMap<&str, &Target> = now.references.iter().map(|r| (&*r.pointer, &r.target)).collect();
+        let wants = |r: &Reference| self.wanted(r, will_name.get(&*r.pointer).copied());
+        if !old.references.iter().any(|r| wants(r).is_some()) {
+            return;
+        }
+        // The file is where the plan's moves take it from.
+        let mut on_disk = at.clone();
+        for step in self.steps.iter().rev() {
+            if let Step::Move { from, to } = step {
+                if *to == on_disk {
+                    on_disk = from.clone();
+                }
+            }
+        }
+        let read = Sandbox::open(self.root).and_then(|sb| sb.read(&on_disk));
+        let bytes = match read {
+            Ok(bytes) if ContentHash::of(&bytes) == now.entry.hash => bytes,
+            Ok(_) => {
+                let msg = format!(
+                    "`{at}` names what this change moves or replaces, and it changed on disk since it was \
+                     registered: reconcile it first (its references cannot be rewritten over a change the packer \
+                     has not seen)"
+                );
+                return self.block("diverged", msg, Some(id), Some(&at));
+            }
+            Err(e) => {
+                let msg = format!("`{on_disk}` names what this change moves or replaces, and cannot be read: {e}");
+                return self.block("unreadable", msg, Some(id), Some(&at));
+            }
+        };
+        let syntax = syntax.expect("checked above");
+        let rewritten = references::rewrite(&bytes, syntax, old.path(), &at, wants);
+        let (new_bytes, changes) = match rewritten {
+            Ok(done) if !done.1.is_empty() => done,
+            Ok(_) => return,
+            Err(e) => {
+                let msg = format!("`{at}` names what this change moves or replaces, and cannot be read: {e}");
+                return self.block("unreadable", msg, Some(id), Some(&at));
+            }
+        };
+        let observed = workspace::inspect_bytes(&new_bytes, now.entry.kind, &at);
+        let mut entry = now.entry.clone();
+        (entry.hash, entry.size) = (observed.hash, observed.size);
+        let count = changes.len();
+        let changes = changes
+            .into_iter()
+            .take(CHANGES_LISTED)
+            .map(|c| ReferenceChange {
+                pointer: c.pointer.into(),
+                line: c.line,
+                column: c.column,
+                before: c.before,
+                after: c.after,
+            })
+            .collect();
+        self.put(Asset::from_observation(entry, Some(observed)));
+        let rewrite =
+            Rewrite { path: at, asset_id: id.clone(), before: now.entry.hash, bytes: new_bytes.into(), changes, count };
+        self.steps.push(Step::Rewrite(Arc::new(rewrite)));
+    }
+
     /// Blocks a plan that would leave a reference naming nothing, or
     /// another asset than it named (`referenced`): deleting, unregistering
-    /// or dropping an asset others name, or moving one others name by path
-    /// (path references are not rewritten yet), unless the same plan also
-    /// removes those referrers. Judged against the graph after the whole plan.
+    /// or dropping an asset others name, unless the same plan also removes
+    /// or repoints those referrers; or a move whose path references could
+    /// not be rewritten (their file is blocked `diverged`). Judged against
+    /// the graph after the whole plan, rewrites included.
     fn still_referenced(&mut self, graph: &Graph) {
         const NAMED: usize = 3;
         let before = self.snap.contents.maps();
@@ -662,7 +868,7 @@ impl Planner<'_> {
             let what = if redirected { "naming nothing or another asset" } else { "naming nothing" };
             let msg = format!(
                 "`{}` is named by {count} reference{} in {users} asset{}: {}{more}; this change would leave them {what}: \
-                 change those files first, or remove them in the same batch",
+                 repoint them (replaceReferences) or remove them in the same batch",
                 old.path(),
                 if count == 1 { "" } else { "s" },
                 if users == 1 { "" } else { "s" },
@@ -886,6 +1092,7 @@ impl Planner<'_> {
                 }
             }
             Mutation::Reconcile { items } => self.reconcile(items.as_deref()),
+            Mutation::ReplaceReferences { from, to } => self.replace_references(from, to),
             #[cfg(feature = "test-hooks")]
             Mutation::TestSleep { ms } => self.steps.push(Step::Sleep { ms: *ms }),
         }
@@ -1025,6 +1232,7 @@ impl Planner<'_> {
         self.placement_warnings(&to, Some(asset_id));
         self.remove(&asset);
         self.put(moved);
+        self.moved.insert(asset.entry.id.clone());
         self.overlay.insert(from.clone(), DiskEntry::Absent);
         self.overlay.insert(to.clone(), DiskEntry::File);
         self.steps.push(Step::Move { from, to });
@@ -1166,6 +1374,8 @@ pub struct Executed<'a> {
     done: Vec<Step>,
     /// `(asset path, parked path)`, both relative to the root.
     trashed: Vec<(String, String)>,
+    /// Rewritten files, `(asset path, parked copy of the old bytes)`.
+    rewritten: Vec<(String, String)>,
     manifest_before: Option<Vec<u8>>,
 }
 
@@ -1196,7 +1406,14 @@ pub fn execute<'a>(
 
 impl<'a> Executed<'a> {
     fn new(sandbox: &'a Sandbox, trash: &str) -> Executed<'a> {
-        Executed { sandbox, trash: trash.to_string(), done: Vec::new(), trashed: Vec::new(), manifest_before: None }
+        Executed {
+            sandbox,
+            trash: trash.to_string(),
+            done: Vec::new(),
+            trashed: Vec::new(),
+            rewritten: Vec::new(),
+            manifest_before: None,
+        }
     }
 
     /// Does one step, and counts it done.
@@ -1208,6 +1425,7 @@ impl<'a> Executed<'a> {
             // Counted done before it is written (see `write_manifest`).
             Step::WriteManifest { text } => return self.write_manifest(step, text),
             Step::Delete { path } => self.park(step, path)?,
+            Step::Rewrite(rw) => self.rewrite(step, rw)?,
             #[cfg(feature = "test-hooks")]
             Step::Sleep { ms } => sleep(*ms, cancelled)?,
         }
@@ -1263,7 +1481,7 @@ impl<'a> Executed<'a> {
         let sb = self.sandbox;
         let io = |source| ExecError::Io { step: format!("deleting `{path}`"), source };
         sb.create_dir_all(&self.trash).map_err(io)?;
-        let parked = format!("{}/{}", self.trash, self.trashed.len());
+        let parked = self.next_parked();
         match sb.rename(path, &parked, false) {
             Ok(()) => {}
             Err(RenameError::NotRenamed(e)) => return Err(io(e)),
@@ -1277,6 +1495,65 @@ impl<'a> Executed<'a> {
         }
         crate::fault::point("deleted file parked in the trash");
         self.trashed.push((path.to_string(), parked));
+        Ok(())
+    }
+
+    /// Where the next file the apply sets aside goes: deletes and rewrites
+    /// are numbered together, in step order (as the intent numbers them).
+    fn next_parked(&self) -> String {
+        format!("{}/{}", self.trash, self.trashed.len() + self.rewritten.len())
+    }
+
+    /// Writes a file's new bytes over it. Its old bytes are parked first
+    /// (put back by a rollback, or by the next open after a crash), the new
+    /// ones are written beside them and renamed over the file: a reader or
+    /// a crash sees the old file or the new one.
+    fn rewrite(&mut self, step: &Step, rw: &Rewrite) -> Result<(), ExecError> {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let sb = self.sandbox;
+        let path = rw.path.as_str();
+        let io = |source| ExecError::Io { step: format!("rewriting `{path}`"), source };
+        let old = sb.read(path).map_err(io)?;
+        if ContentHash::of(&old) != rw.before {
+            return Err(io(std::io::Error::other("the file changed since the plan")));
+        }
+        let mode = sb.metadata(path).map_err(io)?.permissions().mode() & 0o7777;
+        sb.create_dir_all(&self.trash).map_err(io)?;
+        let parked = self.next_parked();
+        let fresh = format!("{parked}.new");
+        let write_new = |rel: &str, bytes: &[u8]| -> std::io::Result<()> {
+            let mut f = sb.create_new(rel)?;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        let staged = write_new(&parked, &old).and_then(|()| {
+            crate::fault::point("a rewritten file's old bytes parked");
+            write_new(&fresh, &rw.bytes)
+        });
+        let replaced = match staged {
+            Err(e) => Err(e),
+            Ok(()) => match sb.rename(&fresh, path, true) {
+                Ok(()) => Ok(()),
+                Err(RenameError::NotRenamed(e)) => Err(e),
+                // Replaced but not durable: counted as done, so that the
+                // rollback that follows this error puts the old bytes back.
+                Err(e @ RenameError::NotSynced(_)) => {
+                    self.rewritten.push((path.to_string(), parked));
+                    self.done.push(step.clone());
+                    return Err(io(e.into()));
+                }
+            },
+        };
+        if let Err(e) = replaced {
+            // The file was not replaced: what was staged for it goes.
+            let _ = sb.remove_file(&fresh);
+            let _ = sb.remove_file(&parked);
+            return Err(io(e));
+        }
+        crate::fault::point("file rewritten");
+        self.rewritten.push((path.to_string(), parked));
         Ok(())
     }
 
@@ -1295,6 +1572,10 @@ impl<'a> Executed<'a> {
                     Some((_, parked)) => sb.rename(&parked, path, false).map_err(Into::into),
                     None => Ok(()),
                 },
+                Step::Rewrite(rw) => match self.rewritten.pop() {
+                    Some((_, parked)) => sb.rename(&parked, &rw.path, true).map_err(Into::into),
+                    None => Ok(()),
+                },
                 #[cfg(feature = "test-hooks")]
                 Step::Sleep { .. } => Ok(()),
             };
@@ -1311,6 +1592,11 @@ impl<'a> Executed<'a> {
                 tracing::warn!(%path, error = %e, "could not empty the trash after a delete");
             }
             crate::fault::point("a parked file removed from the trash");
+        }
+        for (path, parked) in &self.rewritten {
+            if let Err(e) = self.sandbox.remove_file(parked) {
+                tracing::warn!(%path, error = %e, "could not empty the trash after a rewrite");
+            }
         }
         self.sandbox.remove_empty_dir(&self.trash);
     }
@@ -1340,6 +1626,7 @@ impl Mutation {
             Mutation::SetMetadata { .. } => "setMetadata",
             Mutation::Batch { .. } => "batch",
             Mutation::Reconcile { .. } => "reconcile",
+            Mutation::ReplaceReferences { .. } => "replaceReferences",
             #[cfg(feature = "test-hooks")]
             Mutation::TestSleep { .. } => "testSleep",
         }
