@@ -196,7 +196,8 @@ pub fn check(root: &Path) -> Result<Report, String> {
     // that is where the registry says and as it says) what processing its
     // content gives.
     let assets: Vec<Arc<Asset>> = snap.contents.assets.values().cloned().collect();
-    let build_problems = crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &assets);
+    let build_problems =
+        crate::build::asset_problems(&sandbox, state_dir.as_deref(), &snap.manifest, &snap.contents.maps(), &assets);
     // Each asset's own, its broken references at their lines included.
     let of_assets: Vec<Diagnostic> =
         snap.contents.assets.values().flat_map(|a| snap.asset_view(a).diagnostics.clone()).collect();

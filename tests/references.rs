@@ -424,6 +424,59 @@ fn a_move_rewrites_the_path_references_to_what_it_moves_in_the_same_apply() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// The bytes of the entry at `path` in a pack.
+fn pack_entry(pack: &std::path::Path, path: &str) -> Vec<u8> {
+    let r = studio_packer::build::pack::PackReader::open(pack).unwrap();
+    let e = r.by_path(path).unwrap_or_else(|| panic!("no `{path}` in {}", pack.display())).clone();
+    r.read(&e).unwrap()
+}
+
+#[test]
+fn a_levels_processed_bytes_name_what_it_uses_by_id_so_a_move_changes_none_of_them() {
+    let f = Fixture::new(&[("assets/sprites/hero.png", &png(2, 2)), ("assets/sounds/jump.wav", WAV)]);
+    let (mut s, pid, ids) = project(&f);
+    let (hero, jump) = (ids["assets/sprites/hero.png"].clone(), ids["assets/sounds/jump.wav"].clone());
+    f.write(
+        "assets/levels/l1.json",
+        format!("{{\n  \"hero\": \"asset:{hero}\",\n  \"jump\": \"asset:assets/sounds/jump.wav\"\n}}\n").as_bytes(),
+    );
+    f.write("assets/levels/l2.toml", b"jump = \"asset:assets/sounds/jump.wav\"\n");
+    register(&mut s, &pid, &["assets/levels/l1.json", "assets/levels/l2.toml"]);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    let pack = f.path("build/desktop/main.pack");
+    let l1 = pack_entry(&pack, "assets/levels/l1.json");
+    assert_eq!(
+        String::from_utf8(l1.clone()).unwrap(),
+        format!("{{\"hero\":\"asset:{hero}\",\"jump\":\"asset:{jump}\"}}")
+    );
+    let l2 = pack_entry(&pack, "assets/levels/l2.toml");
+    assert_eq!(String::from_utf8(l2.clone()).unwrap(), format!("jump = \"asset:{jump}\"\n"));
+
+    // The sound moves: the levels' files change, what the game loads of them does not.
+    let r = s.apply(&pid, json!({"kind": "move", "assetId": jump, "to": "assets/sfx/jump.wav"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(pack_entry(&pack, "assets/levels/l1.json"), l1);
+    assert_eq!(pack_entry(&pack, "assets/levels/l2.toml"), l2);
+
+    // The bytes l2 had, now that another asset is at that path: the cache
+    // holds them under the old links, and its key tells them apart.
+    f.write("assets/sounds/jump.wav", WAV);
+    register(&mut s, &pid, &["assets/sounds/jump.wav"]);
+    let jump2 = id_of(&mut s, &pid, "assets/sounds/jump.wav");
+    f.write("assets/levels/l3.toml", b"jump = \"asset:assets/sounds/jump.wav\"\n");
+    register(&mut s, &pid, &["assets/levels/l3.toml"]);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(
+        String::from_utf8(pack_entry(&pack, "assets/levels/l3.toml")).unwrap(),
+        format!("jump = \"asset:{jump2}\"\n")
+    );
+    assert_eq!(s.shutdown(), 0);
+}
+
 #[test]
 fn a_file_moved_outside_the_packer_is_followed_by_its_path_references_when_reconciled() {
     let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);

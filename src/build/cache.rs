@@ -97,8 +97,10 @@ impl StoredMeta {
 
 /// The key of a processed entry: every input that decides its bytes. The
 /// extension matters too (the same bytes as `.json` are minified, as `.yml`
-/// copied), in lower case. Computed for every asset on every build, so it
-/// is written into the hasher directly, with no allocation.
+/// copied), in lower case, and so does what the processor reads of other
+/// assets (`links`: the id each of a data asset's path references resolves
+/// to). Computed for every asset on every build, so it is written into the
+/// hasher directly, with no allocation.
 pub fn key(
     source_hash: &ContentHash,
     kind: Kind,
@@ -106,6 +108,7 @@ pub fn key(
     settings: &Map<String, Value>,
     target_part: &str,
     level: i32,
+    links: &super::process::Links,
 ) -> Key {
     use std::io::Write;
     let (name, version) = super::process::processor(kind);
@@ -134,6 +137,16 @@ pub fn key(
     }
     write!(h, "\0{name}@{version}\0pack@{}\0zstd@{level}\0{target_part}", pack::VERSION)
         .expect("a hasher takes every write");
+    // Nothing is added without links: keys made before links existed hold.
+    if !links.is_empty() {
+        h.update(b"\0links");
+        for (path, id) in links {
+            for part in [path.as_bytes(), id.as_bytes()] {
+                h.update(b"\0");
+                h.update(part);
+            }
+        }
+    }
     h.finalize().into()
 }
 
@@ -678,16 +691,25 @@ mod tests {
         let t = "desktop texture@1";
         let input = format!("studio-packer/cache/v1\0{source}\0image\0png\0{{}}\0texture@2\0pack@2\0zstd@3\0{t}");
         let expected: Key = blake3::hash(input.as_bytes()).into();
-        assert_eq!(key(&source, Kind::Image, "png", &Map::new(), t, 3), expected);
+        assert_eq!(key(&source, Kind::Image, "png", &Map::new(), t, 3, &[]), expected);
         let mut settings = Map::new();
         settings.insert("use".into(), Value::from("ui"));
-        assert_ne!(key(&source, Kind::Image, "png", &settings, t, 3), expected);
-        assert_ne!(key(&source, Kind::Image, "png", &Map::new(), "mobile texture@1", 3), expected);
-        assert_eq!(key(&source, Kind::Image, "PNG", &Map::new(), t, 3), expected, "the extension in any case");
+        assert_ne!(key(&source, Kind::Image, "png", &settings, t, 3, &[]), expected);
+        assert_ne!(key(&source, Kind::Image, "png", &Map::new(), "mobile texture@1", 3, &[]), expected);
+        assert_eq!(key(&source, Kind::Image, "PNG", &Map::new(), t, 3, &[]), expected, "the extension in any case");
         let long = "x".repeat(40);
         let input = format!("studio-packer/cache/v1\0{source}\0image\0{long}\0{{}}\0texture@2\0pack@2\0zstd@3\0");
         assert_eq!(
-            key(&source, Kind::Image, &long.to_uppercase(), &Map::new(), "", 3),
+            key(&source, Kind::Image, &long.to_uppercase(), &Map::new(), "", 3, &[]),
+            Key::from(blake3::hash(input.as_bytes()))
+        );
+        // A data asset's links: what its path references resolve to.
+        let links = [("assets/a.wav".into(), "id-1".into())];
+        let input = format!(
+            "studio-packer/cache/v1\0{source}\0data\0json\0{{}}\0data@1\0pack@2\0zstd@3\0\0links\0assets/a.wav\0id-1"
+        );
+        assert_eq!(
+            key(&source, Kind::Data, "json", &Map::new(), "", 3, &links),
             Key::from(blake3::hash(input.as_bytes()))
         );
     }

@@ -48,7 +48,7 @@ fn lookup(
     target: &Target,
     settings: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<(Key, StoredMeta)> {
-    let key = unit_key(asset, settings, &target_part(Kind::Image, target), manifest.zstd_level);
+    let key = unit_key(asset, settings, &target_part(Kind::Image, target), manifest.zstd_level, &[]);
     cache.get(&key).map(|meta| (key, meta))
 }
 

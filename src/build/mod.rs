@@ -35,8 +35,10 @@ use crate::operations::Operation;
 use crate::project::disk::sandbox::{FileStat, Sandbox};
 use crate::project::format::manifest;
 use crate::project::model::paths;
+use crate::project::model::references;
 use crate::project::model::{Asset, Diagnostic, Kind, Severity, Status};
 use crate::project::snapshot::divergence::ItemKind;
+use crate::project::snapshot::graph::Maps;
 use crate::project::snapshot::Snapshot;
 use crate::project::Project;
 use crate::protocol::model::{
@@ -72,6 +74,8 @@ struct Unit {
     asset: Arc<Asset>,
     /// The settings its processor reads (resolved for the build's target).
     settings: Map<String, Value>,
+    /// What its references by path resolve to (data assets).
+    links: Arc<process::Links>,
     /// Source bytes of every asset this unit stands for (for progress).
     bytes: u64,
     /// The work of processing it once (see [`Build::work`]).
@@ -145,9 +149,29 @@ fn target_part(kind: Kind, target: &manifest::Target) -> String {
 
 /// The cache key of an asset's processed form for a target, with
 /// `settings` as resolved for it: everything that decides its bytes.
-fn unit_key(a: &Asset, settings: &Map<String, Value>, target_part: &str, level: i32) -> Key {
+fn unit_key(a: &Asset, settings: &Map<String, Value>, target_part: &str, level: i32, links: &process::Links) -> Key {
     let ext = a.path().rsplit_once('.').map_or("", |(_, e)| e);
-    cache::key(&a.entry.hash, a.entry.kind, ext, settings, target_part, level)
+    cache::key(&a.entry.hash, a.entry.kind, ext, settings, target_part, level, links)
+}
+
+/// What a data asset's references by path resolve to, by path (see
+/// [`process::Links`]); empty for other kinds and for data naming nothing by
+/// path, which is nearly all of it.
+fn links_of(maps: &Maps<'_>, a: &Asset) -> Arc<process::Links> {
+    if a.entry.kind != Kind::Data {
+        return Arc::from([]);
+    }
+    let mut links: Vec<(Arc<str>, Arc<str>)> = a
+        .references
+        .iter()
+        .filter_map(|r| match &r.target {
+            references::Target::Path(p) => Some((p.clone(), maps.resolve(&r.target)?)),
+            references::Target::Id(_) => None,
+        })
+        .collect();
+    links.sort();
+    links.dedup();
+    links.into()
 }
 
 /// An asset's file read and processed, or the diagnostic a build reports
@@ -156,6 +180,7 @@ fn read_and_process(
     sandbox: &Sandbox,
     a: &Asset,
     settings: &Map<String, Value>,
+    links: &process::Links,
     on: &process::For<'_>,
 ) -> Result<process::Processed, UnitError> {
     let read = |a: &Asset| -> Result<Vec<u8>, Box<Diagnostic>> {
@@ -173,7 +198,7 @@ fn read_and_process(
     if let Some(ms) = std::env::var("STUDIO_PACKER_TEST_PROCESS_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
         std::thread::sleep(Duration::from_millis(ms));
     }
-    process::process(a.entry.kind, a.path(), &bytes, settings, on).map_err(|f| match f {
+    process::process(a.entry.kind, a.path(), &bytes, settings, links, on).map_err(|f| match f {
         process::Failure::Cancelled => UnitError::Cancelled,
         process::Failure::Refused { code, message } => {
             UnitError::Diagnostic(Box::new(diag(a, &code, format!("`{}`: {message}", a.path()))))
@@ -204,13 +229,14 @@ pub fn asset_problems(
     sandbox: &Sandbox,
     state_dir: Option<&std::path::Path>,
     manifest: &manifest::Manifest,
+    maps: &Maps<'_>,
     assets: &[Arc<Asset>],
 ) -> Vec<Diagnostic> {
     let level = manifest.zstd_level;
     let cache = state_dir.map(LocalCache::open);
     let target = &manifest.targets[0];
-    let known = |a: &Asset, settings: &Map<String, Value>| {
-        let key = unit_key(a, settings, &target_part(a.entry.kind, target), level);
+    let known = |a: &Asset, settings: &Map<String, Value>, links: &process::Links| {
+        let key = unit_key(a, settings, &target_part(a.entry.kind, target), level, links);
         cache.as_ref().is_some_and(|c| c.get(&key).is_some())
     };
     let judged = |a: &Asset| a.diagnostics.iter().any(|d| d.severity == Severity::Error);
@@ -221,14 +247,15 @@ pub fn asset_problems(
             Ok(settings) => settings,
             Err(problems) => return problems,
         };
-        if known(a, &settings) {
+        let links = links_of(maps, a);
+        if known(a, &settings, &links) {
             return Vec::new();
         }
         // A texture is only decoded: cooking it for every target is a build's work.
         if a.entry.kind == Kind::Image {
             return image_problem(sandbox, a).into_iter().collect();
         }
-        match read_and_process(sandbox, a, &settings, &on) {
+        match read_and_process(sandbox, a, &settings, &links, &on) {
             Ok(_) | Err(UnitError::Cancelled) => Vec::new(),
             Err(UnitError::Diagnostic(d)) => vec![*d],
         }
@@ -267,7 +294,7 @@ fn process_unit(
     on: &process::For<'_>,
 ) -> Result<(StoredMeta, Vec<String>), UnitError> {
     let a = &unit.asset;
-    let processed = read_and_process(sandbox, a, &unit.settings, on)?;
+    let processed = read_and_process(sandbox, a, &unit.settings, &unit.links, on)?;
     let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
     let meta = StoredMeta::describing(
         &processed.bytes,
@@ -820,7 +847,7 @@ enum Stop {
 }
 
 /// An asset's key, settings and work, once planned for a target.
-type Planned = (Key, Map<String, Value>, u64);
+type Planned = (Key, Map<String, Value>, Arc<process::Links>, u64);
 
 /// What each unit gave, by unit (`None`: not answered yet).
 type Answers = Vec<Option<Result<StoredMeta, UnitError>>>;
@@ -970,13 +997,15 @@ impl<'a> Build<'a> {
         let level = manifest.zstd_level;
         let target = self.target;
         let texture_part = target_part(Kind::Image, target);
+        let maps = self.snap.contents.maps();
         let planned: Vec<Result<Planned, Vec<Diagnostic>>> = assets
             .par_iter()
             .map(|a| {
                 let settings = settings::for_target(manifest, a, target)?;
                 let part = if a.entry.kind == Kind::Image { texture_part.as_str() } else { "" };
                 let work = work(a, &settings, target);
-                Ok((unit_key(a, &settings, part, level), settings, work))
+                let links = links_of(&maps, a);
+                Ok((unit_key(a, &settings, part, level, &links), settings, links, work))
             })
             .collect();
         // An asset whose settings cannot be used stops the build before any work.
@@ -988,10 +1017,10 @@ impl<'a> Build<'a> {
         let mut unit_by_key: HashMap<Key, usize> = HashMap::with_capacity(assets.len());
         let mut of: Vec<usize> = Vec::with_capacity(assets.len());
         let planned: Vec<Planned> = planned.into_iter().map(|p| p.expect("checked")).collect();
-        cache.mark_used(planned.iter().map(|(key, _, _)| *key));
-        for (a, (key, settings, work)) in assets.iter().zip(planned) {
+        cache.mark_used(planned.iter().map(|(key, ..)| *key));
+        for (a, (key, settings, links, work)) in assets.iter().zip(planned) {
             let u = *unit_by_key.entry(key).or_insert_with(|| {
-                list.push(Unit { key, asset: a.clone(), settings, bytes: 0, work });
+                list.push(Unit { key, asset: a.clone(), settings, links, bytes: 0, work });
                 list.len() - 1
             });
             list[u].bytes += a.entry.size;

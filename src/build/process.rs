@@ -2,11 +2,14 @@
 //! and a version; changing what a processor outputs means a new version,
 //! which invalidates exactly its cache entries.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::pack::{Format, Image};
 use super::texture;
 use crate::project::format::manifest::Target;
+use crate::project::model::references::{self, Syntax};
 use crate::project::model::Kind;
 
 /// A processor's identity, part of every cache key.
@@ -60,19 +63,25 @@ pub struct For<'a> {
     pub cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
+/// What a data asset's references by path resolve to, `(path, id)` sorted
+/// by path: its processed bytes name each by id, so that a move changes no
+/// pack byte. Part of its cache key ([`super::cache::key`]).
+pub type Links = [(Arc<str>, Arc<str>)];
+
 /// Processes one asset's bytes, with its settings as the build resolved them
-/// for this target (see [`super::settings`]).
+/// for this target (see [`super::settings`]) and its links.
 pub fn process(
     kind: Kind,
     path: &str,
     bytes: &[u8],
     settings: &Map<String, Value>,
+    links: &Links,
     on: &For<'_>,
 ) -> Result<Processed, Failure> {
     let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match kind {
         Kind::Image => texture(bytes, &ext, settings, on),
-        Kind::Data => data(bytes, &ext).map_err(|(code, message)| refused(&code, message)),
+        Kind::Data => data(bytes, &ext, path, links).map_err(|(code, message)| refused(&code, message)),
         Kind::Text => match std::str::from_utf8(bytes) {
             Ok(_) => Ok(Processed::bytes(bytes.to_vec())),
             Err(e) => Err(refused("invalidUtf8", format!("text is not valid UTF-8 at byte {}", e.valid_up_to()))),
@@ -127,13 +136,28 @@ pub fn check_image(bytes: &[u8], path: &str) -> Result<(), Failure> {
     result.map_err(|message| refused(code, message))
 }
 
-fn data(bytes: &[u8], ext: &str) -> Result<Processed, (String, String)> {
+/// A data asset's bytes with every reference by path written as a
+/// reference by id (`links` says which). The game resolves ids.
+fn by_id(bytes: &[u8], syntax: Syntax, path: &str, links: &Links) -> Result<Vec<u8>, (String, String)> {
+    let code = if syntax == Syntax::Toml { "invalidToml" } else { "invalidJson" };
+    if links.is_empty() {
+        return Ok(bytes.to_vec());
+    }
+    let id_of = |p: &str| links.binary_search_by(|(l, _)| (**l).cmp(p)).ok().map(|i| links[i].1.clone());
+    let rewritten = references::rewrite(bytes, syntax, path, path, |r| match &r.target {
+        references::Target::Path(p) => id_of(p).map(references::Target::Id),
+        references::Target::Id(_) => None,
+    });
+    rewritten.map(|(bytes, _)| bytes).map_err(|e| (code.to_string(), e))
+}
+
+fn data(bytes: &[u8], ext: &str, path: &str, links: &Links) -> Result<Processed, (String, String)> {
     match ext {
         "json" => {
             serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| {
                 ("invalidJson".to_string(), format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()))
             })?;
-            Ok(Processed::bytes(minify_json(bytes)))
+            Ok(Processed::bytes(minify_json(&by_id(bytes, Syntax::Json, path, links)?)))
         }
         "toml" => {
             let text = std::str::from_utf8(bytes)
@@ -141,7 +165,7 @@ fn data(bytes: &[u8], ext: &str) -> Result<Processed, (String, String)> {
             toml::from_str::<toml::Table>(text).map_err(|e| {
                 ("invalidToml".to_string(), format!("invalid TOML: {}", e.to_string().trim().replace('\n', " ")))
             })?;
-            Ok(Processed::bytes(bytes.to_vec()))
+            Ok(Processed::bytes(by_id(bytes, Syntax::Toml, path, links)?))
         }
         _ => Ok(Processed::bytes(bytes.to_vec())),
     }
@@ -202,6 +226,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn data_names_its_references_by_id_once_processed() {
+        let target = Target { name: "desktop".into(), profile: crate::project::format::manifest::Profile::Desktop };
+        let on = For { target: &target, cancelled: &|| false };
+        let links: Vec<(Arc<str>, Arc<str>)> =
+            vec![("assets/a.wav".into(), "id-a".into()), ("b.json".into(), "id-b".into())];
+        let json = b"{ \"s\": \"asset:assets/a.wav\", \"t\": [\"asset:/b.json\", \"asset:id-c\", \"asset:x/none\"] }";
+        let out = process(Kind::Data, "l.json", json, &Map::new(), &links, &on).unwrap();
+        assert_eq!(out.bytes, br#"{"s":"asset:id-a","t":["asset:id-b","asset:id-c","asset:x/none"]}"#.to_vec());
+        let toml = b"s = 'asset:assets/a.wav' # the jump\n";
+        let out = process(Kind::Data, "l.toml", toml, &Map::new(), &links, &on).unwrap();
+        assert_eq!(out.bytes, b"s = \"asset:id-a\" # the jump\n".to_vec());
+        // No links: the bytes as before (minified JSON, TOML as it is).
+        let out = process(Kind::Data, "l.toml", toml, &Map::new(), &[], &on).unwrap();
+        assert_eq!(out.bytes, toml.to_vec());
+    }
+
+    #[test]
     fn json_is_minified_keeping_strings_and_order() {
         let src = br#"{ "b" : [1, 2],
   "a": "x y \" z", "c": {} }"#;
@@ -213,7 +254,12 @@ mod tests {
         let target = Target { name: "desktop".into(), profile: crate::project::format::manifest::Profile::Desktop };
         let on = For { target: &target, cancelled: &|| false };
         let code = |kind, path: &str, bytes: &[u8], settings: &Map<String, Value>| match process(
-            kind, path, bytes, settings, &on,
+            kind,
+            path,
+            bytes,
+            settings,
+            &[],
+            &on,
         )
         .unwrap_err()
         {
