@@ -7,6 +7,7 @@
 #   BENCH_N="1000 10000 100000" bash benches/run.sh
 #   BENCH_N= bash benches/run.sh      # the texture workspace only
 #   BENCH_TEXTURES=0 bash benches/run.sh   # without the texture workspace
+#   BENCH_REFERENCES=0 bash benches/run.sh # without the workspace of references
 #
 # The texture workspace (BENCH_TEXTURES_N PNGs, default 600, from 256 to
 # 2048 px) takes about ten minutes: its cold cooks take a minute each.
@@ -25,6 +26,8 @@ textures=${BENCH_TEXTURES:-1}
 texture_n=${BENCH_TEXTURES_N:-600}
 # A cold texture cook takes about a minute: that many runs of it.
 cook_runs=${BENCH_COOK_RUNS:-1}
+# References per asset in the workspace measured beside each size (0: none).
+refs=${BENCH_REFERENCES:-3}
 
 need=()
 for tool in hyperfine b3sum zstd; do command -v "$tool" > /dev/null || need+=("$tool"); done
@@ -222,6 +225,28 @@ url = \"$dav_url/bench$n\"")
   # fixed cost dominates the quotient.
   judged=$(python3 -c "print(('ok' if $per_asset <= 1024 else 'MISSED') if $n >= 100000 else 'judged at 100000')")
   printf "%-52s %8s KiB  %s B/asset (target <= 1024 B: %s)\n" "peak memory with all assets open" "$rss_kib" "$per_asset" "$judged"
+  # The same number of assets naming each other: BENCH_REFERENCES per asset
+  # (JSON files naming earlier assets, half by id, half by path), measured
+  # against the figures above, in the same run.
+  if [ "$refs" != 0 ]; then
+    wr="$ws-refs"
+    nrefs=$("$release/examples/gen_workspace" --references "$refs" "$wr" "$n" 42 | awk '{print $1}')
+    "$bin" status "$wr" > /dev/null
+    cold_refs=$(bench cold_open_refs "rm -rf '$wr/.packer'" "'$bin' status '$wr'")
+    warm_refs=$(bench warm_open_refs ":" "'$bin' status '$wr'")
+    rss_refs=$(/usr/bin/time -f '%M' "$bin" status "$wr" 2>&1 > /dev/null | tail -1)
+    declare -A rrpc=()
+    while read -r key value; do rrpc[$key]=$value; done < <("$release/examples/bench_rpc" --references "$bin" "$wr")
+    echo "-- the same with $nrefs references between the assets"
+    row "cold open with references vs without" "$cold_refs" "$cold_open" 1.2
+    row "warm re-open with references vs without" "$warm_refs" "$warm_open" 1.2
+    per_asset=$(python3 -c "print(f'{$rss_refs * 1024 / $n:.0f}')")
+    judged=$(python3 -c "print(('ok' if $per_asset <= 1024 else 'MISSED') if $n >= 100000 else 'judged at 100000')")
+    printf "%-52s %8s KiB  %s B/asset (target <= 1024 B: %s)\n" "peak memory with references" "$rss_refs" "$per_asset" "$judged"
+    printf "%-52s %7.3f / %.3f ms  (%s items per answer)\n" "packer/references p50 / p99" \
+      "${rrpc[references_p50_ms]}" "${rrpc[references_p99_ms]}" "${rrpc[references_items_mean]}"
+    rm -rf "$wr"
+  fi
 done
 
 # The texture workspace: a cold cook of every image for the desktop target

@@ -156,8 +156,31 @@ fn read_latencies(s: &mut Server, pid: &str, ids: &[String], n: usize, while_run
     out
 }
 
+/// `packer/references` on every `step`-th asset: round trip p50 and p99 in
+/// ms, and the mean number of items answered (uses + usedBy), so that runs
+/// at two sizes show whether its cost follows the answer or the project.
+fn references_latencies(s: &mut Server, pid: &str, ids: &[String]) {
+    let step = (ids.len() / 2000).max(1);
+    let (mut times, mut items) = (Vec::new(), 0usize);
+    for id in ids.iter().step_by(step) {
+        let t = Instant::now();
+        let r = s.call("packer/references", json!({"projectId": pid, "assetId": id}));
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        items += r["uses"].as_array().map_or(0, Vec::len) + r["usedBy"].as_array().map_or(0, Vec::len);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("references_p50_ms {:.3}", percentile(&times, 0.5));
+    println!("references_p99_ms {:.3}", percentile(&times, 0.99));
+    println!("references_items_mean {:.2}", items as f64 / times.len() as f64);
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    // `--references BIN WS`: only the `packer/references` measure.
+    let references_only = args.get(1).is_some_and(|a| a == "--references");
+    if references_only {
+        args.remove(1);
+    }
     let (bin, ws) = (&args[1], std::path::Path::new(&args[2]).canonicalize().unwrap());
     let mut s = Server::start(bin);
     let open = s.call("packer/openProject", json!({"root": ws}));
@@ -173,6 +196,10 @@ fn main() {
         }
     }
     println!("assets {}", ids.len());
+    if references_only {
+        references_latencies(&mut s, &pid, &ids);
+        return;
+    }
 
     // Idle latency (after a warm-up).
     read_latencies(&mut s, &pid, &ids, 200, None);

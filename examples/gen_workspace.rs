@@ -4,7 +4,12 @@
 //! PNG textures from 256 to 2048 px for the texture benchmark (see
 //! [`textures`]).
 //!
-//! Usage: gen_workspace [--textures] DIR N [SEED]
+//! With `--references R`, the JSON files name R assets per asset on
+//! average (each naming earlier assets, half by id and half by path), and
+//! the workspace is written registered (ids of its own, hashes of the
+//! files), so that ids can be named; it prints how many references it wrote.
+//!
+//! Usage: gen_workspace [--textures] [--references R] DIR N [SEED]
 
 use std::io::Write;
 use std::path::Path;
@@ -30,8 +35,13 @@ fn main() -> std::io::Result<()> {
     if texture_mode {
         args.remove(1);
     }
+    let mut per_asset: Option<f64> = None;
+    if args.get(1).is_some_and(|a| a == "--references") {
+        per_asset = Some(args[2].parse().expect("R is a number"));
+        args.drain(1..3);
+    }
     if args.len() < 3 {
-        eprintln!("usage: gen_workspace [--textures] DIR N [SEED]");
+        eprintln!("usage: gen_workspace [--textures] [--references R] DIR N [SEED]");
         std::process::exit(2);
     }
     let root = Path::new(&args[1]);
@@ -47,6 +57,12 @@ fn main() -> std::io::Result<()> {
     )?;
     std::fs::write(root.join("packer.registry.jsonl"), "{\"format\":\"studio-packer.registry\",\"version\":1}\n")?;
     let words = ["hero", "slime", "cave", "forest", "door", "key", "coin", "boss", "sword", "potion"];
+    // References come from a generator of their own: the files other than
+    // JSON are the same with and without them.
+    let mut refs_rng = Rng(rng.0 ^ 0x9e37_79b9_7f4a_7c15);
+    let mut written: Vec<(String, String)> = Vec::new();
+    let mut registry: Vec<String> = Vec::new();
+    let mut total_refs = 0u64;
     for i in 0..n {
         let dir = format!("assets/{}/{}", words[(i % 10) as usize], (i / 10) % 32);
         std::fs::create_dir_all(root.join(&dir))?;
@@ -57,6 +73,19 @@ fn main() -> std::io::Result<()> {
             for f in 0..fields {
                 let sep = if f + 1 == fields { "" } else { "," };
                 json.push_str(&format!("  \"{}_{f}\": {}{sep}\n", words[rng.below(10) as usize], rng.below(100_000)));
+            }
+            if let Some(r) = per_asset.filter(|_| !written.is_empty()) {
+                // A JSON file is 55 % of the assets: it names R / 0.55 on average.
+                let mean = r / 0.55;
+                let k = refs_rng.below((2.0 * mean).round() as u64 + 1);
+                let uses: Vec<String> = (0..k)
+                    .map(|_| {
+                        let (id, path) = &written[refs_rng.below(written.len() as u64) as usize];
+                        format!("\"asset:{}\"", if refs_rng.below(2) == 0 { id } else { path })
+                    })
+                    .collect();
+                total_refs += k;
+                json.push_str(&format!(",\n  \"uses\": [{}]\n", uses.join(", ")));
             }
             json.push('}');
             std::fs::write(root.join(format!("{dir}/d{i}.json")), json)?;
@@ -94,6 +123,38 @@ fn main() -> std::io::Result<()> {
             }
             w.finalize().map_err(std::io::Error::other)?;
         }
+        if per_asset.is_some() {
+            let name = [format!("d{i}.json"), format!("t{i}.txt"), format!("i{i}.png"), format!("s{i}.wav")]
+                .into_iter()
+                .find(|f| root.join(&dir).join(f).exists())
+                .expect("the file just written");
+            let path = format!("{dir}/{name}");
+            let bytes = std::fs::read(root.join(&path))?;
+            let kind = match name.rsplit('.').next() {
+                Some("json") => "data",
+                Some("txt") => "text",
+                Some("png") => "image",
+                _ => "audio",
+            };
+            const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+            let id: String = (0..26).map(|_| ALPHABET[refs_rng.below(32) as usize] as char).collect();
+            let hash = blake3::hash(&bytes).to_hex();
+            let len = bytes.len();
+            registry.push(format!(
+                "{{\"id\":\"{id}\",\"path\":\"{path}\",\"kind\":\"{kind}\",\"hash\":\"{hash}\",\"size\":{len},\"tags\":[],\"settings\":{{}}}}"
+            ));
+            written.push((id, path));
+        }
+    }
+    if per_asset.is_some() {
+        registry.sort();
+        let mut text = String::from("{\"format\":\"studio-packer.registry\",\"version\":1}\n");
+        for line in registry {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(root.join("packer.registry.jsonl"), text)?;
+        println!("{total_refs} references");
     }
     std::io::stdout().flush()
 }

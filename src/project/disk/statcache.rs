@@ -543,6 +543,10 @@ mod codec {
         // sorted entries has full nodes, one filled by inserts half-full ones.
         let mut entries = Vec::with_capacity(count.min(1 << 20));
         let mut record = Vec::new();
+        // One allocation per distinct string: a path, and the targets and
+        // pointers of references, repeat across files (an asset named by
+        // three files is one path, not four).
+        let mut strings = Strings::default();
         for _ in 0..count {
             let mut len = [0u8; 4];
             take(&mut len)?;
@@ -552,7 +556,7 @@ mod codec {
             }
             record.resize(len, 0);
             take(&mut record)?;
-            let (path, entry) = decode_entry(&mut Reader::new(&record), metadata)?;
+            let (path, entry) = decode_entry(&mut Reader::new(&record), metadata, &mut strings)?;
             entries.push((path, entry));
         }
         let mut checksum = [0u8; 32];
@@ -561,8 +565,27 @@ mod codec {
         (at_end && hasher.finalize().as_bytes() == &checksum).then(|| entries.into_iter().collect())
     }
 
-    fn decode_entry(r: &mut Reader<'_>, shared: &mut super::SharedMetadata) -> Option<(Arc<str>, Entry)> {
-        let path = Arc::from(text(r)?);
+    /// The strings a decode has made, each shared by all who use it.
+    #[derive(Default)]
+    struct Strings(std::collections::HashSet<Arc<str>, rustc_hash::FxBuildHasher>);
+
+    impl Strings {
+        fn share(&mut self, s: &str) -> Arc<str> {
+            if let Some(known) = self.0.get(s) {
+                return known.clone();
+            }
+            let made: Arc<str> = s.into();
+            self.0.insert(made.clone());
+            made
+        }
+    }
+
+    fn decode_entry(
+        r: &mut Reader<'_>,
+        shared: &mut super::SharedMetadata,
+        strings: &mut Strings,
+    ) -> Option<(Arc<str>, Entry)> {
+        let path = strings.share(text(r)?);
         let kind = Kind::from_code(r.u8()?)?;
         let stat = Stat { size: r.u64()?, mtime_ns: r.i64()?, ino: r.u64()? };
         let recorded_ns = r.i64()?;
@@ -582,13 +605,13 @@ mod codec {
         let mut references = Vec::with_capacity(count.min(references::MAX_PER_FILE));
         for _ in 0..count {
             let tag = r.u8()?;
-            let target: Arc<str> = text(r)?.into();
+            let target = strings.share(text(r)?);
             let target = match tag {
                 0 => Target::Id(target),
                 1 => Target::Path(target),
                 _ => return None,
             };
-            let pointer = text(r)?.into();
+            let pointer = strings.share(text(r)?);
             references.push(Reference { target, pointer, line: r.u32()?, column: r.u32()? });
         }
         let observed = Observed { hash, size, metadata, problems, references: references.into() };

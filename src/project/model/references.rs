@@ -49,7 +49,7 @@ pub struct Reference {
     pub target: Target,
     /// Where the value sits in the file's tree, as a JSON pointer (RFC 6901;
     /// for TOML, over the same tree of tables and arrays).
-    pub pointer: Box<str>,
+    pub pointer: Arc<str>,
     /// 1-based line of the string's opening quote.
     pub line: u32,
     /// 1-based column (in characters) of the opening quote.
@@ -342,7 +342,7 @@ pub fn literal(form: Form, target: &Target, path: &str) -> String {
 /// before and after (quotes included, exactly as in the file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    pub pointer: Box<str>,
+    pub pointer: Arc<str>,
     pub line: u32,
     pub column: u32,
     pub before: String,

@@ -2,8 +2,14 @@
 //!
 //! The edges out of an asset are its file's references (`Asset::references`,
 //! read with the file, kept in the stat cache). The graph adds the edges in:
-//! one sorted set of (target, referrer) pairs, so that what names an asset is
-//! a range of it (by its id, then by its path), found in O(log n + answer).
+//! one sorted set of (target key, referrer) pairs, so that what names an
+//! asset is a range of it (by its id, then by its path), found in
+//! O(log n + answer). A target key is a 64-bit hash of the target: a pair
+//! is 24 bytes and compares as integers (a set of the targets' strings cost
+//! twice the memory, and an open spent most of its time comparing paths
+//! with long common prefixes). Two targets may share a key, so a range
+//! gives candidates, and whoever needs the exact referrers checks their
+//! references ([`Graph::naming`]).
 //! It also keeps which referrers hold references to nothing registered, so
 //! that the summary's count costs nothing per read.
 //!
@@ -13,9 +19,13 @@
 //! references).
 
 use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use imbl::{OrdMap, OrdSet};
+use imbl::OrdMap;
+use rustc_hash::FxHashSet;
+
+use super::chunked::ChunkedSet;
 
 use crate::project::model::references::{Reference, Target};
 use crate::project::model::Asset;
@@ -41,11 +51,26 @@ impl Maps<'_> {
     }
 }
 
+/// An edge into an asset: (the key of what a reference names, the id of
+/// the asset whose file holds it).
+type Edge = (Key, Arc<str>);
+
+/// A target as the index keys it (see the module's comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key(u64);
+
+impl Key {
+    fn of(target: &Target) -> Key {
+        let mut h = rustc_hash::FxHasher::default();
+        target.hash(&mut h);
+        Key(h.finish())
+    }
+}
+
 /// The edges into each asset, and the broken references, of one generation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Graph {
-    /// (what a reference names, the id of the asset whose file holds it).
-    used_by: OrdSet<(Target, Arc<str>)>,
+    used_by: ChunkedSet<Edge>,
     /// Referrers with references to nothing registered, and how many.
     broken: OrdMap<Arc<str>, u32>,
     broken_total: usize,
@@ -53,23 +78,40 @@ pub struct Graph {
 
 impl Graph {
     /// The graph of every asset at once (a project's open).
+    /// On every core: it is on the path of a project's open.
     pub fn build(maps: &Maps<'_>) -> Graph {
-        let mut pairs: Vec<(Target, Arc<str>)> = Vec::new();
-        let mut broken = OrdMap::new();
-        let mut broken_total = 0;
-        for (id, asset) in maps.assets.iter() {
-            for r in asset.references.iter() {
-                pairs.push((r.target.clone(), id.clone()));
-            }
-            let n = maps.broken_of(asset);
-            if n > 0 {
-                broken.insert(id.clone(), n);
-                broken_total += n as usize;
+        use rayon::prelude::*;
+        // Resolved by hashing, once each: a look-up in the ordered maps
+        // compares paths that share long prefixes, for every reference.
+        let (ids, paths) = rayon::join(
+            || maps.assets.keys().map(|k| &**k).collect::<FxHashSet<&str>>(),
+            || maps.by_path.keys().map(|k| &**k).collect::<FxHashSet<&str>>(),
+        );
+        let names_something = |t: &Target| match t {
+            Target::Id(id) => ids.contains(&**id),
+            Target::Path(path) => paths.contains(&**path),
+        };
+        let referrers: Vec<(&Arc<str>, &Arc<Asset>)> =
+            maps.assets.iter().filter(|(_, a)| !a.references.is_empty()).collect();
+        let edges: Vec<(Vec<Edge>, u32)> = referrers
+            .par_iter()
+            .map(|(id, asset)| {
+                let pairs = asset.references.iter().map(|r| (Key::of(&r.target), Arc::clone(id))).collect();
+                let broken = asset.references.iter().filter(|r| !names_something(&r.target)).count() as u32;
+                (pairs, broken)
+            })
+            .collect();
+        let (mut broken, mut broken_total) = (OrdMap::new(), 0);
+        for ((id, _), (_, n)) in referrers.iter().zip(&edges) {
+            if *n > 0 {
+                broken.insert(Arc::clone(id), *n);
+                broken_total += *n as usize;
             }
         }
-        pairs.sort_unstable();
+        let mut pairs: Vec<Edge> = edges.into_iter().flat_map(|(pairs, _)| pairs).collect();
+        pairs.par_sort_unstable();
         pairs.dedup();
-        Graph { used_by: pairs.into_iter().collect(), broken, broken_total }
+        Graph { used_by: ChunkedSet::from_sorted(pairs), broken, broken_total }
     }
 
     /// This graph after the assets `touched` changed (added, removed,
@@ -98,17 +140,18 @@ impl Graph {
             if let Some(old) = old {
                 targets.insert(Target::Path(old.entry.path.clone()));
                 for r in old.references.iter() {
-                    g.used_by.remove(&(r.target.clone(), id.clone()));
+                    g.used_by.remove(&(Key::of(&r.target), id.clone()));
                 }
             }
             if let Some(new) = new {
                 targets.insert(Target::Path(new.entry.path.clone()));
                 for r in new.references.iter() {
-                    g.used_by.insert((r.target.clone(), id.clone()));
+                    g.used_by.insert((Key::of(&r.target), id.clone()));
                 }
             }
             referrers.insert(id.clone());
         }
+        // Candidates are enough here: a referrer counted again is counted right.
         for t in &targets {
             referrers.extend(g.referrers(t));
         }
@@ -120,11 +163,21 @@ impl Graph {
         g
     }
 
-    /// The ids of the assets whose files name `target`, in id order.
+    /// The ids of the assets whose files may name `target`, in id order:
+    /// every one that does, and (rarely) one that names another target with
+    /// the same key. For candidates whose references are checked anyway.
     pub fn referrers<'a>(&'a self, target: &Target) -> impl Iterator<Item = Arc<str>> + 'a {
-        let start = (target.clone(), Arc::<str>::from(""));
-        let target = target.clone();
-        self.used_by.range(start..).take_while(move |(t, _)| *t == target).map(|(_, id)| id.clone())
+        let key = Key::of(target);
+        self.used_by
+            .range_from((key, Arc::<str>::from("")))
+            .take_while(move |(k, _)| *k == key)
+            .map(|(_, id)| id.clone())
+    }
+
+    /// The ids of the assets whose files name `target`, exactly, in id order.
+    pub fn naming<'a>(&'a self, maps: &'a Maps<'_>, target: &'a Target) -> impl Iterator<Item = Arc<str>> + 'a {
+        self.referrers(target)
+            .filter(move |id| maps.assets.get(&**id).is_some_and(|a| a.references.iter().any(|r| r.target == *target)))
     }
 
     /// Every reference, in other files, to the asset `id` at `path`: the
@@ -174,9 +227,9 @@ impl Graph {
     }
 
     /// Whether another asset names the asset `id` at `path`.
-    pub fn is_used(&self, id: &str, path: &str) -> bool {
-        self.referrers(&Target::Id(id.into())).any(|r| &*r != id)
-            || self.referrers(&Target::Path(path.into())).any(|r| &*r != id)
+    pub fn is_used(&self, maps: &Maps<'_>, id: &str, path: &str) -> bool {
+        let (by_id, by_path) = (Target::Id(id.into()), Target::Path(path.into()));
+        self.naming(maps, &by_id).any(|r| &*r != id) || self.naming(maps, &by_path).any(|r| &*r != id)
     }
 }
 
@@ -285,13 +338,14 @@ mod tests {
         world.put(asset("jump", "s/jump.wav", &[]));
         world.put(asset("menu", "ui/menu.toml", &[Target::Id("gone".into()), Target::Path("sprites/hero.png".into())]));
         let g = Graph::build(&world.maps());
-        let named: Vec<(String, Box<str>)> = g
+        let named: Vec<(String, Arc<str>)> = g
             .used_by(&world.maps(), "hero", "sprites/hero.png")
             .into_iter()
             .map(|(a, r)| (a.id().to_string(), r.pointer))
             .collect();
         assert_eq!(named, vec![("level".to_string(), "/0".into()), ("menu".to_string(), "/1".into())]);
         assert_eq!((g.broken_total(), g.broken_of("menu"), g.broken_of("level")), (1, 1, 0));
-        assert!(g.is_used("jump", "s/jump.wav") && !g.is_used("level", "levels/1.json"));
+        let maps = world.maps();
+        assert!(g.is_used(&maps, "jump", "s/jump.wav") && !g.is_used(&maps, "level", "levels/1.json"));
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 use serde::Serialize;
 
+mod chunked;
 pub mod divergence;
 pub mod graph;
 

@@ -671,7 +671,8 @@ impl Planner<'_> {
         let old = self.snap.asset(from);
         let mut targets = vec![Target::Id(from.into())];
         targets.extend(old.map(|a| Target::Path(a.entry.path.clone())));
-        let named = targets.iter().any(|t| graph.referrers(t).next().is_some());
+        let maps = self.snap.contents.maps();
+        let named = targets.iter().any(|t| graph.naming(&maps, t).next().is_some());
         if old.is_none() && !named {
             let msg = format!("no asset has the id `{from}`, and no reference names it");
             self.block("unknownAsset", msg, Some(from), None);
@@ -801,7 +802,7 @@ impl Planner<'_> {
             .into_iter()
             .take(CHANGES_LISTED)
             .map(|c| ReferenceChange {
-                pointer: c.pointer.into(),
+                pointer: c.pointer.to_string(),
                 line: c.line,
                 column: c.column,
                 before: c.before,

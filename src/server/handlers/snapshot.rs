@@ -102,13 +102,14 @@ pub fn list_assets(snap: &Snapshot, p: &ListAssetsParams) -> Result<ListAssetsRe
     };
     let f = &p.filter;
     let text = f.text.as_ref().map(|t| t.to_lowercase());
+    let maps = snap.contents.maps();
     let matches = |a: &Asset| {
         f.kind.is_none_or(|k| a.entry.kind == k)
             && f.status.is_none_or(|s| a.status == s)
             && f.path_prefix.as_ref().is_none_or(|pre| a.path().starts_with(pre.as_str()))
             && f.tag.as_ref().is_none_or(|t| a.entry.tags.iter().any(|x| x == t))
             && text.as_ref().is_none_or(|t| a.path().to_lowercase().contains(t.as_str()))
-            && f.unused.is_none_or(|unused| unused != snap.contents.graph.is_used(a.id(), a.path()))
+            && f.unused.is_none_or(|unused| unused != snap.contents.graph.is_used(&maps, a.id(), a.path()))
     };
     let mut items = Vec::with_capacity(limit);
     let mut next_cursor = None;
