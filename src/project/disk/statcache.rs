@@ -614,7 +614,7 @@ mod codec {
             let pointer = strings.share(text(r)?);
             references.push(Reference { target, pointer, line: r.u32()?, column: r.u32()? });
         }
-        let observed = Observed { hash, size, metadata, problems, references: references.into() };
+        let observed = Observed { hash, size, metadata, problems, references: references::shared(references) };
         r.is_empty().then_some((path, Entry { kind, stat, recorded_ns, observed }))
     }
 }

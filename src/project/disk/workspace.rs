@@ -88,7 +88,7 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
             ));
         }
     }
-    let references = found.into_iter().map(|f| f.reference).collect();
+    let references = references::shared(found.into_iter().map(|f| f.reference).collect());
     let problems = problems
         .into_iter()
         .map(|(severity, code, message)| Problem { severity, code: code.to_string(), message })

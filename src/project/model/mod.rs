@@ -381,7 +381,7 @@ impl Asset {
                 status: Status::Missing,
                 diagnostics: Vec::new(),
                 disk_hash: None,
-                references: Arc::default(),
+                references: references::shared(Vec::new()),
             };
         };
         let diagnostics: Vec<Diagnostic> = obs

@@ -24,6 +24,17 @@ pub const SCHEME: &str = "asset:";
 /// its own, and its first ones are kept (bounded memory per asset).
 pub const MAX_PER_FILE: usize = 10_000;
 
+/// A file's references as the packer keeps them; most files have none, and
+/// share one empty list (an `Arc` of an empty slice is an allocation each).
+pub fn shared(found: Vec<Reference>) -> Arc<[Reference]> {
+    static NONE: std::sync::LazyLock<Arc<[Reference]>> = std::sync::LazyLock::new(|| Arc::from([]));
+    if found.is_empty() {
+        NONE.clone()
+    } else {
+        found.into()
+    }
+}
+
 /// What a reference names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Target {
