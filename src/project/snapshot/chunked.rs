@@ -1,8 +1,9 @@
 //! A persistent sorted set stored as shared chunks: the reference graph's
 //! edges into assets (300,000 of them in a large project).
 //!
-//! `imbl::OrdSet` costs about three times the size of its elements in node
-//! overhead at that scale and is built one insert at a time; this set holds
+//! An `imbl::OrdSet` of them took about twice the memory of the elements
+//! (14 MB for 300,000 edges of 24 bytes, this set 7 MB) and is built one
+//! insert at a time; this set holds
 //! its elements in sorted runs of at most [`CHUNK`] (each an `Arc`, shared
 //! between generations until one of them changes it), found through an
 //! ordered map of their first elements. Built from a sorted vector in one
