@@ -166,6 +166,19 @@ fn registry_of(root: &Path) -> Vec<String> {
     paths
 }
 
+/// Which state a crashed copy's registry holds, `"old"` or `"new"`: it
+/// parses and is one or the other, never a mix.
+fn state_of(root: &Path, old: &[String], new: &[String], at: &str) -> &'static str {
+    let registry = registry_of(root);
+    if registry == old {
+        "old"
+    } else if registry == new {
+        "new"
+    } else {
+        panic!("after a crash at {at} the registry is neither the old nor the new state: {registry:?}")
+    }
+}
+
 /// A project with five registered text assets and a built pack.
 fn apply_template() -> (tempfile::TempDir, BTreeMap<String, String>) {
     let f = Fixture::new(&[
@@ -207,17 +220,7 @@ fn a_crash_at_every_step_of_an_apply_loses_nothing() {
     let mut summary = Vec::new();
     for (i, (root, _dir, label)) in crashes.iter().enumerate() {
         let n = i + 1;
-        // The registry parses and is one state or the other, never a mix.
-        let registry = registry_of(root);
-        let state = if registry == old_registry {
-            "old"
-        } else if registry == new_registry {
-            "new"
-        } else {
-            panic!(
-                "after a crash at point {n} ({label}) the registry is neither the old nor the new state: {registry:?}"
-            )
-        };
+        let state = state_of(root, &old_registry, &new_registry, &format!("point {n} ({label})"));
         let (mut s, pid, events) = reopen(root);
         // The interrupted operation ended exactly once, as the registry says.
         let terminal = terminal_of_last(&events, "applyMutation");
@@ -311,14 +314,7 @@ fn a_crash_at_every_step_of_an_apply_that_rewrites_references_leaves_the_old_sta
     let mut summary = Vec::new();
     for (i, (root, _dir, label)) in crashes.iter().enumerate() {
         let n = i + 1;
-        let registry = registry_of(root);
-        let state = if registry == old_registry {
-            "old"
-        } else if registry == new_registry {
-            "new"
-        } else {
-            panic!("after a crash at point {n} ({label}) the registry is neither the old nor the new state")
-        };
+        let state = state_of(root, &old_registry, &new_registry, &format!("point {n} ({label})"));
         let (mut s, pid, events) = reopen(root);
         let terminal = terminal_of_last(&events, "applyMutation");
         let expected = if state == "new" { "succeeded" } else { "failed" };

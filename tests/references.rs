@@ -477,13 +477,21 @@ fn a_levels_processed_bytes_name_what_it_uses_by_id_so_a_move_changes_none_of_th
     assert_eq!(s.shutdown(), 0);
 }
 
-#[test]
-fn a_file_moved_outside_the_packer_is_followed_by_its_path_references_when_reconciled() {
-    let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);
-    let (mut s, pid, ids) = project(&f);
+/// A project of one sound (`f`'s), and a level registered naming it by
+/// path: the server, the project id, and the ids of the sound and the level.
+fn level_naming_a_sound(f: &Fixture) -> (Server, String, String, String) {
+    let (mut s, pid, ids) = project(f);
     let jump = ids["assets/sounds/jump.wav"].clone();
     f.write("assets/levels/l1.json", b"{\"jump\": \"asset:assets/sounds/jump.wav\"}");
     register(&mut s, &pid, &["assets/levels/l1.json"]);
+    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+    (s, pid, jump, l1)
+}
+
+#[test]
+fn a_file_moved_outside_the_packer_is_followed_by_its_path_references_when_reconciled() {
+    let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);
+    let (mut s, pid, jump, _) = level_naming_a_sound(&f);
     std::fs::create_dir_all(f.path("assets/sfx")).unwrap();
     std::fs::rename(f.path("assets/sounds/jump.wav"), f.path("assets/sfx/jump.wav")).unwrap();
     let d = s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "moved"));
@@ -505,11 +513,7 @@ fn a_file_moved_outside_the_packer_is_followed_by_its_path_references_when_recon
 #[test]
 fn a_referrer_changed_on_disk_blocks_the_move_that_would_rewrite_it() {
     let f = Fixture::new(&[("assets/sounds/jump.wav", WAV)]);
-    let (mut s, pid, ids) = project(&f);
-    let jump = ids["assets/sounds/jump.wav"].clone();
-    f.write("assets/levels/l1.json", b"{\"jump\": \"asset:assets/sounds/jump.wav\"}");
-    register(&mut s, &pid, &["assets/levels/l1.json"]);
-    let l1 = id_of(&mut s, &pid, "assets/levels/l1.json");
+    let (mut s, pid, jump, l1) = level_naming_a_sound(&f);
     // Someone edits the level; the packer has not reconciled it.
     let edited = "{\"jump\": \"asset:assets/sounds/jump.wav\", \"new\": 1}";
     f.write("assets/levels/l1.json", edited.as_bytes());
