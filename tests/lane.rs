@@ -204,6 +204,41 @@ fn cancel_request_stops_a_running_operation_and_rolls_back_its_steps() {
 }
 
 #[test]
+fn an_undo_that_cannot_put_a_deleted_file_back_fails_and_keeps_it_for_a_person() {
+    let f = Fixture::with_text_files(2);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = register_all(&mut s, &pid, &f);
+    let deleted = std::fs::read(f.path("assets/f000.txt")).unwrap();
+    let mutation = json!({"kind": "batch", "mutations": [
+        {"kind": "delete", "assetIds": [ids["assets/f000.txt"]]},
+        {"kind": "testSleep", "ms": 10000},
+    ]});
+    let (req, op) = start_apply(&mut s, json!({"projectId": pid, "mutation": mutation}));
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    while f.path("assets/f000.txt").exists() {
+        assert!(std::time::Instant::now() < deadline, "the delete never happened");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // Someone saves a new file where the deleted one was, then the apply is cancelled.
+    f.write("assets/f000.txt", b"someone's new file");
+    s.notify("$/cancelRequest", json!({"id": req}));
+    let r = s.response(req);
+    let message = r["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r["error"]["data"]["reason"], "applyNotUndone", "{r}");
+    assert!(message.contains("putting `assets/f000.txt` back"), "{message}");
+    assert!(message.contains(&format!(".packer/recovered/{op}")), "{message}");
+    assert_eq!(std::fs::read(f.path("assets/f000.txt")).unwrap(), b"someone's new file");
+    assert_eq!(std::fs::read(f.path(&format!(".packer/recovered/{op}/0"))).unwrap(), deleted);
+    // Nothing was committed, and a reopen empties no trash of it.
+    assert_eq!(s.shutdown(), 0);
+    let mut s = Server::ready();
+    let _ = s.open(&f.root());
+    assert_eq!(std::fs::read(f.path(&format!(".packer/recovered/{op}/0"))).unwrap(), deleted);
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
 fn closing_the_project_cancels_its_operations_and_the_client_sees_their_terminal_events() {
     let f = Fixture::with_text_files(1);
     let mut s = Server::ready();

@@ -676,3 +676,32 @@ fn an_asset_that_names_itself_is_not_its_own_user() {
     assert_eq!(r["outcome"], "applied", "{r}");
     assert_eq!(s.shutdown(), 0);
 }
+
+#[test]
+fn a_model_moved_outside_the_packer_keeps_the_uris_that_name_an_asset_where_it_went() {
+    let gltf =
+        r#"{"asset": {"version": "2.0"}, "buffers": [{"uri": "box.bin?v=1#whole"}], "images": [{"uri": "tex.png"}]}"#;
+    let f = Fixture::new(&[
+        ("assets/models/box.gltf", gltf.as_bytes()),
+        ("assets/models/box.bin", b"\0\0\0\0"),
+        ("assets/models/tex.png", &png(2, 2)),
+        ("assets/kit/tex.png", &png(4, 4)),
+    ]);
+    let (mut s, pid, ids) = project(&f);
+    let model = ids["assets/models/box.gltf"].clone();
+    std::fs::rename(f.path("assets/models/box.gltf"), f.path("assets/kit/box.gltf")).unwrap();
+    s.divergence_until(&pid, |d| d["items"].as_array().unwrap().iter().any(|i| i["kind"] == "moved"));
+    let r = s.apply(&pid, json!({"kind": "reconcile"}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    // The buffer names nothing beside the model now: it follows, with its
+    // query and fragment; the image names a texture there, as the person
+    // who moved the file may mean: it is left as written.
+    assert_eq!(
+        std::fs::read_to_string(f.path("assets/kit/box.gltf")).unwrap(),
+        gltf.replace("box.bin?v=1", "../models/box.bin?v=1")
+    );
+    let refs = s.call("packer/references", json!({"projectId": pid, "assetId": model}));
+    let paths: Vec<&str> = refs["uses"].as_array().unwrap().iter().map(|u| u["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["assets/models/box.bin", "assets/kit/tex.png"]);
+    assert_eq!(s.shutdown(), 0);
+}

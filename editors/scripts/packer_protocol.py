@@ -756,7 +756,7 @@ class ExternalChangeInfo(TypedDict):
 
 
 # Why a request failed (-32803).
-FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataNotCooked", "FailedDataInvalidSetting", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataOwnerLost"]
+FailedData = Union["FailedDataNoFolder", "FailedDataNoManifest", "FailedDataRegistryInvalid", "FailedDataIo", "FailedDataAttached", "FailedDataOwnerUnreachable", "FailedDataOwnerChanged", "FailedDataNotCooked", "FailedDataInvalidSetting", "FailedDataManifestInvalid", "FailedDataStateFolderRefused", "FailedDataApplyFailed", "FailedDataApplyNotUndone", "FailedDataOwnerLost"]
 
 
 class FailedDataNoFolder(TypedDict):
@@ -846,6 +846,18 @@ class FailedDataApplyFailed(TypedDict):
     reason: Literal["applyFailed"]
 
 
+class FailedDataApplyNotUndone(TypedDict):
+    """An apply failed before its commit point and some of what it did
+    could not be undone (the message names each step); what it had set
+    aside is kept in `.packer/recovered/<operationId>/`. The same object
+    is the `error` of the `failed` event.
+    """
+
+    message: str
+    operationId: OperationId
+    reason: Literal["applyNotUndone"]
+
+
 class FailedDataOwnerLost(TypedDict):
     """The owner of an attached project went away before answering a
     forwarded request. For a forwarded apply, `operationId` names the
@@ -862,9 +874,10 @@ FailedOutcome = Literal["failed"]
 
 # Why an operation failed without a result.
 #
-# - `applyFailed`: An apply failed before its commit point.
+# - `applyFailed`: An apply failed before its commit point; everything it did was undone.
+# - `applyNotUndone`: An apply failed before its commit point and some of what it did could not be undone (the message says what): the registry is as it was, the files not put back show as divergence, and what the apply had set aside is kept in `.packer/recovered/<operationId>/`.
 # - `interrupted`: Its process died; the next owner ended it.
-FailureReason = Literal["applyFailed", "interrupted"]
+FailureReason = Literal["applyFailed", "applyNotUndone", "interrupted"]
 
 
 # One filesystem step, in the order it is performed: a `write` of

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::format::registry;
 use super::model::Diagnostic;
 use super::snapshot::Snapshot;
-use super::write::mutation::{self, Capped, ExecError, Executed, Lists, Mutation, Plan, Unlisted};
+use super::write::mutation::{self, Capped, ExecError, Executed, Lists, Mutation, Plan, Stopped, Unlisted};
 use super::Project;
 use crate::operations::{OpState, Operation};
 use crate::protocol::events::{EventBody, FailedOutcome, FailureReason, OperationFailure};
@@ -237,9 +237,13 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     let registry_hash = match commit_registry(project, &state_dir, &plan, registry_text.as_deref()) {
         Ok(hash) => hash,
         Err(message) => {
-            executed.rollback();
+            let not_undone = executed.rollback();
+            let kept = keep_what_was_not_undone(op, &state_dir, &not_undone);
             super::write::intent::clear(&state_dir);
-            return fail(op, &message);
+            return match kept {
+                Some(kept) => fail_with(op, FailureReason::ApplyNotUndone, &(message + &kept)),
+                None => fail(op, &message),
+            };
         }
     };
     // Committed: from here on the operation succeeds whatever happens.
@@ -311,7 +315,7 @@ fn record_intent(
 
 /// The plan's file steps, done in order; progress is reported between
 /// them, and a cancel undoes them.
-fn run_steps<'p>(project: &'p Project, op: &Operation, trash: &str, plan: &Plan) -> Result<Executed<'p>, ExecError> {
+fn run_steps<'p>(project: &'p Project, op: &Operation, trash: &str, plan: &Plan) -> Result<Executed<'p>, Stopped> {
     let last_report = std::cell::Cell::new(Instant::now());
     let check = |done: usize, total: usize| {
         // Report progress at a rate a UI can draw, never faster.
@@ -321,19 +325,40 @@ fn run_steps<'p>(project: &'p Project, op: &Operation, trash: &str, plan: &Plan)
         }
         op.is_cancel_requested()
     };
-    mutation::execute(&project.sandbox, trash, plan, &check)
+    mutation::execute(&project.sandbox, trash, &plan.steps, &check)
 }
 
-/// Ends an apply whose file steps were cancelled or failed: every step done
-/// was undone, so the project is as it was.
-fn end_undone(op: &Operation, state_dir: &Path, generation: u64, e: ExecError) {
+/// Ends an apply whose file steps were cancelled or failed: the steps done
+/// were undone, so the project is as it was, unless some could not be (a
+/// failure that says which, with the parked files kept for a person).
+fn end_undone(op: &Operation, state_dir: &Path, generation: u64, stopped: Stopped) {
+    let kept = keep_what_was_not_undone(op, state_dir, &stopped.not_undone);
     super::write::intent::clear(state_dir);
-    match e {
-        ExecError::Cancelled => {
+    match (stopped.error, kept) {
+        (e, Some(kept)) => fail_with(op, FailureReason::ApplyNotUndone, &(e.to_string() + &kept)),
+        (ExecError::Cancelled, None) => {
             op.finish_cancelled_with(crate::operations::result_json(&apply_cancelled(op, generation)));
         }
-        e => fail(op, &e.to_string()),
+        (e, None) => fail(op, &e.to_string()),
     }
+}
+
+/// When a failed apply's undo left steps not undone, the files it parked
+/// are moved where no open empties them (`.packer/recovered/<operation>`),
+/// and the failure says so: the intent is cleared next, and the trash it
+/// named would otherwise go with the next open. Answers the words to add
+/// to the failure (`None` when everything was undone).
+fn keep_what_was_not_undone(op: &Operation, state_dir: &Path, not_undone: &[String]) -> Option<String> {
+    if not_undone.is_empty() {
+        return None;
+    }
+    super::write::intent::keep_trash(state_dir, Some(&op.id));
+    Some(format!(
+        "; undoing it failed for {}; what the apply had set aside is kept in {}/recovered/{}/",
+        not_undone.join("; "),
+        crate::project::disk::state::STATE_DIR,
+        op.id
+    ))
 }
 
 /// The commit point: the registry file written, or (for a reload) found
@@ -481,17 +506,18 @@ fn build(project: &Project, op: &Operation, clean: bool, target: Option<&str>) {
 }
 
 fn fail(op: &Operation, message: &str) {
-    tracing::error!(operation = %op.id, %message, "apply failed; nothing was changed");
-    let error = OperationFailure {
-        reason: FailureReason::ApplyFailed,
-        operation_id: op.id.clone(),
-        message: message.to_string(),
+    fail_with(op, FailureReason::ApplyFailed, message);
+}
+
+fn fail_with(op: &Operation, reason: FailureReason, message: &str) {
+    let what = match reason {
+        FailureReason::ApplyNotUndone => "apply failed, and not all of it could be undone",
+        _ => "apply failed, nothing was changed",
     };
-    let err = RpcError::new(
-        crate::transport::message::code::REQUEST_FAILED,
-        format!("apply failed, nothing was changed: {message}"),
-    )
-    .with_data(serde_json::to_value(&error).expect("a failure serialises"));
+    tracing::error!(operation = %op.id, %message, "{what}");
+    let error = OperationFailure { reason, operation_id: op.id.clone(), message: message.to_string() };
+    let err = RpcError::new(crate::transport::message::code::REQUEST_FAILED, format!("{what}: {message}"))
+        .with_data(serde_json::to_value(&error).expect("a failure serialises"));
     let body = EventBody::Failed { outcome: FailedOutcome::Failed, result: None, error: Some(error), recovered: None };
     op.finish(OpState::Failed, body, Err(err));
 }

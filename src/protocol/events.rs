@@ -337,8 +337,13 @@ pub enum OperationResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum FailureReason {
-    /// An apply failed before its commit point.
+    /// An apply failed before its commit point; everything it did was undone.
     ApplyFailed,
+    /// An apply failed before its commit point and some of what it did
+    /// could not be undone (the message says what): the registry is as it
+    /// was, the files not put back show as divergence, and what the apply
+    /// had set aside is kept in `.packer/recovered/<operationId>/`.
+    ApplyNotUndone,
     /// Its process died; the next owner ended it.
     Interrupted,
 }

@@ -1438,6 +1438,16 @@ pub enum FailedData {
         operation_id: String,
         message: String,
     },
+    /// An apply failed before its commit point and some of what it did
+    /// could not be undone (the message names each step); what it had set
+    /// aside is kept in `.packer/recovered/<operationId>/`. The same object
+    /// is the `error` of the `failed` event.
+    #[serde(rename_all = "camelCase")]
+    ApplyNotUndone {
+        #[schemars(with = "OperationId")]
+        operation_id: String,
+        message: String,
+    },
     /// The owner of an attached project went away before answering a
     /// forwarded request. For a forwarded apply, `operationId` names the
     /// operation to look up in packer/operations or packer/replayEvents.

@@ -762,6 +762,7 @@ export type FailedData =
   | FailedDataManifestInvalid
   | FailedDataStateFolderRefused
   | FailedDataApplyFailed
+  | FailedDataApplyNotUndone
   | FailedDataOwnerLost;
 
 /** The folder does not exist (and `create` was not set). */
@@ -838,6 +839,18 @@ export interface FailedDataApplyFailed {
 }
 
 /**
+ * An apply failed before its commit point and some of what it did
+ * could not be undone (the message names each step); what it had set
+ * aside is kept in `.packer/recovered/<operationId>/`. The same object
+ * is the `error` of the `failed` event.
+ */
+export interface FailedDataApplyNotUndone {
+  message: string;
+  operationId: OperationId;
+  reason: "applyNotUndone";
+}
+
+/**
  * The owner of an attached project went away before answering a
  * forwarded request. For a forwarded apply, `operationId` names the
  * operation to look up in packer/operations or packer/replayEvents.
@@ -853,10 +866,11 @@ export type FailedOutcome = "failed";
 /**
  * Why an operation failed without a result.
  *
- * - `applyFailed`: An apply failed before its commit point.
+ * - `applyFailed`: An apply failed before its commit point; everything it did was undone.
+ * - `applyNotUndone`: An apply failed before its commit point and some of what it did could not be undone (the message says what): the registry is as it was, the files not put back show as divergence, and what the apply had set aside is kept in `.packer/recovered/<operationId>/`.
  * - `interrupted`: Its process died; the next owner ended it.
  */
-export type FailureReason = "applyFailed" | "interrupted";
+export type FailureReason = "applyFailed" | "applyNotUndone" | "interrupted";
 
 /**
  * One filesystem step, in the order it is performed: a `write` of

@@ -396,14 +396,16 @@ impl Sandbox {
         }
     }
 
-    /// Creates the folder `rel` and any missing folders above it.
+    /// Creates the folder `rel` and any missing folders above it, durably
+    /// (the folder holding each one created is synced).
     pub fn create_dir_all(&self, rel: &str) -> io::Result<()> {
         let segs = segments(rel)?;
         let mut dir: Option<OwnedFd> = None;
         for seg in segs {
             let base = self.fd(&dir);
             match rfs::mkdirat(base, seg, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
+                Ok(()) => rfs::fsync(base).map_err(|e| explain(rel, e))?,
+                Err(Errno::EXIST) => {}
                 Err(e) => return Err(explain(rel, e)),
             }
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -454,6 +456,12 @@ impl Sandbox {
         let synced =
             rfs::fsync(a).and_then(|()| if from_dir.is_some() || to_dir.is_some() { rfs::fsync(b) } else { Ok(()) });
         synced.map_err(|e| RenameError::NotSynced(io::Error::from(e)))
+    }
+
+    /// Makes the entries of the folder `rel` durable (an fsync of it).
+    pub fn sync_dir(&self, rel: &str) -> io::Result<()> {
+        let fd = self.open_dir(rel)?;
+        rfs::fsync(&fd).map_err(|e| explain(rel, e))
     }
 
     /// Removes a file (never a folder, never through a symlink) durably.

@@ -329,6 +329,12 @@ fn uri_target(folder: &str, uri: &str) -> Option<Target> {
 /// (for a glTF URI, relative to its folder and percent-encoded): the
 /// literal, quotes included, that replaces the old one.
 pub fn literal(form: Form, target: &Target, path: &str) -> String {
+    literal_keeping(form, target, path, "")
+}
+
+/// [`literal`], with a glTF URI's query or fragment (`suffix`, from its
+/// `?` or `#` on) kept after the new path: it is not the file's to drop.
+fn literal_keeping(form: Form, target: &Target, path: &str, suffix: &str) -> String {
     // A path is told from an id by its `/`: a file at the root is written `/name`.
     let data = || match target {
         Target::Path(p) if !p.contains('/') => format!("{SCHEME}/{p}"),
@@ -344,7 +350,7 @@ pub fn literal(form: Form, target: &Target, path: &str) -> String {
             const ESCAPED: &percent_encoding::AsciiSet =
                 &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'.').remove(b'-').remove(b'_').remove(b'~');
             let encoded = percent_encoding::utf8_percent_encode(&relative, ESCAPED).to_string();
-            serde_json::to_string(&encoded).expect("a string")
+            serde_json::to_string(&(encoded + suffix)).expect("a string")
         }
     }
 }
@@ -377,7 +383,11 @@ pub fn rewrite(
     let (mut out, mut changes, mut copied) = (Vec::with_capacity(bytes.len()), Vec::new(), 0);
     for f in found.iter().take(MAX_PER_FILE) {
         let Some(target) = new_target(&f.reference) else { continue };
-        let (before, after) = (&text[f.span.clone()], literal(f.form, &target, at));
+        let before = &text[f.span.clone()];
+        // A URI's query or fragment, as the file had it (the literal is JSON).
+        let value = (f.form == Form::GltfUri).then(|| serde_json::from_str::<String>(before).ok()).flatten();
+        let suffix = value.as_deref().and_then(|v| v.find(['?', '#']).map(|at| &v[at..])).unwrap_or("");
+        let after = literal_keeping(f.form, &target, at, suffix);
         if before == after {
             continue;
         }
@@ -498,6 +508,19 @@ mod tests {
         let (out, _) =
             rewrite(toml.as_bytes(), Syntax::Toml, "a.toml", "a.toml", |_| Some(Target::Id("villain".into()))).unwrap();
         assert_eq!(out, b"a = \"asset:villain\"\n");
+    }
+
+    #[test]
+    fn a_uris_query_and_fragment_survive_a_rewrite() {
+        let text = r#"{"buffers": [{"uri": "mesh%20a.bin?v=2#lod0"}], "images": [{"uri": "a.png#x"}]}"#;
+        let found = find(text.as_bytes(), Syntax::Gltf, "m/box.gltf").unwrap();
+        assert_eq!(found[0].reference.target, Target::Path("m/mesh a.bin".into()));
+        let (out, _) =
+            rewrite(text.as_bytes(), Syntax::Gltf, "m/box.gltf", "box.gltf", |r| Some(r.target.clone())).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"buffers": [{"uri": "m/mesh%20a.bin?v=2#lod0"}], "images": [{"uri": "m/a.png#x"}]}"#
+        );
     }
 
     #[test]

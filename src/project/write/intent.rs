@@ -74,7 +74,7 @@ pub fn trash_rel(operation_id: &str) -> String {
 
 /// Moves parked files out of the trash (which open empties) into
 /// `.packer/recovered/`. Returns where they went.
-fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
+pub fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
     let recovered = state_dir.join("recovered");
     let _ = crate::project::disk::state::create_dir_all(&recovered);
     let (from, to) = match operation {

@@ -423,6 +423,20 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// What undoing the step does, for a report of one that could not be.
+    fn describe(&self) -> String {
+        match self {
+            Step::Move { from, to } => format!("moving `{to}` back to `{from}`"),
+            Step::Delete { path } => format!("putting `{path}` back"),
+            Step::WriteManifest { .. } => format!("writing {MANIFEST_FILE} back"),
+            Step::Rewrite(rw) => format!("putting the old bytes of `{}` back", rw.path),
+            #[cfg(feature = "test-hooks")]
+            Step::Sleep { .. } => "a test sleep".into(),
+        }
+    }
+}
+
 /// An asset's file written again with some of its references changed: the
 /// plan has the new bytes, made from the file as it was then.
 #[derive(Debug, Clone, PartialEq)]
@@ -528,6 +542,11 @@ pub(super) struct Planner<'a> {
     /// reconcile's `relink` or `move`; not a `reload`, whose registry is
     /// taken as it is): their path references are rewritten.
     pub(super) moved: BTreeSet<Arc<str>>,
+    /// Those of `moved` whose file was moved outside the packer (a
+    /// reconcile's `relink` or `move`): a reference of theirs that names an
+    /// asset as written where the file now is was written for that place,
+    /// and is kept.
+    pub(super) relinked: BTreeSet<Arc<str>>,
 }
 
 /// What a reconcile decided beyond asset entries.
@@ -566,6 +585,7 @@ pub fn plan(root: &Path, snap: &Snapshot, mutation: &Mutation, verify: Option<&m
         case_index: None,
         replacements: Vec::new(),
         moved: BTreeSet::new(),
+        relinked: BTreeSet::new(),
     };
     p.mutation(mutation);
     p.rewrite_references();
@@ -708,7 +728,9 @@ impl Planner<'_> {
             let (Some(old), Some(now)) = (snap.asset(id), self.assets.get(&**id)) else { continue };
             if old.path() != now.path() {
                 referrers.extend(graph.referrers(&Target::Path(old.entry.path.clone())));
-                if !old.references.is_empty() {
+                // (A file moved outside the packer was missing from the
+                // snapshot, which then knew none of its references.)
+                if !old.references.is_empty() || !now.references.is_empty() {
                     referrers.insert(id.clone());
                 }
             }
@@ -755,8 +777,16 @@ impl Planner<'_> {
         }
         // What each reference names as written, where the file will be.
         let will_name: HashMap<&str, &Target> = now.references.iter().map(|r| (&*r.pointer, &r.target)).collect();
-        let wants = |r: &Reference| self.wanted(r, will_name.get(&*r.pointer).copied());
-        if !old.references.iter().any(|r| wants(r).is_some()) {
+        let after = Maps { assets: &self.assets, by_path: &self.by_path };
+        let relinked = self.relinked.contains(id);
+        let wants = |r: &Reference| {
+            let will = will_name.get(&*r.pointer).copied();
+            if relinked && will.is_some_and(|t| after.resolve(t).is_some()) {
+                return None;
+            }
+            self.wanted(r, will)
+        };
+        if !relinked && !old.references.iter().any(|r| wants(r).is_some()) {
             return;
         }
         // The file is where the plan's moves take it from.
@@ -1364,6 +1394,15 @@ pub enum ExecError {
     Io { step: String, source: std::io::Error },
 }
 
+/// An apply's file steps that stopped before the commit point: why, and
+/// what undoing the steps done could not undo (empty: the project is as
+/// it was).
+#[derive(Debug)]
+pub struct Stopped {
+    pub error: ExecError,
+    pub not_undone: Vec<String>,
+}
+
 /// Filesystem steps done so far, so that they can be undone before the
 /// commit point, and finished (the trash emptied) after it. Every file
 /// operation goes through the project's [`Sandbox`]: resolved beneath the
@@ -1380,26 +1419,25 @@ pub struct Executed<'a> {
     manifest_before: Option<Vec<u8>>,
 }
 
-/// Performs the plan's filesystem steps in order. `safe_point(done, total)`
+/// Performs a plan's filesystem steps in order. `safe_point(done, total)`
 /// is called before each step (and while a step waits) and answers whether
 /// the operation was cancelled; on cancel or error the steps done are undone.
 /// `trash` is this apply's trash folder, relative to the root.
 pub fn execute<'a>(
     sandbox: &'a Sandbox,
     trash: &str,
-    plan: &Plan,
+    steps: &[Step],
     safe_point: &dyn Fn(usize, usize) -> bool,
-) -> Result<Executed<'a>, ExecError> {
+) -> Result<Executed<'a>, Stopped> {
     let mut ex = Executed::new(sandbox, trash);
-    let total = plan.steps.len();
-    for (i, step) in plan.steps.iter().enumerate() {
-        if safe_point(i, total) {
-            ex.rollback();
-            return Err(ExecError::Cancelled);
-        }
-        if let Err(e) = ex.run(step, &|| safe_point(i, total)) {
-            ex.rollback();
-            return Err(e);
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        let stopped = match safe_point(i, total) {
+            true => Err(ExecError::Cancelled),
+            false => ex.run(step, &|| safe_point(i, total)),
+        };
+        if let Err(error) = stopped {
+            return Err(Stopped { error, not_undone: ex.rollback() });
         }
     }
     Ok(ex)
@@ -1531,7 +1569,17 @@ impl<'a> Executed<'a> {
         };
         let staged = write_new(&parked, &old).and_then(|()| {
             crate::fault::point("a rewritten file's old bytes parked");
-            write_new(&fresh, &rw.bytes)
+            write_new(&fresh, &rw.bytes)?;
+            // The parked copy's name is durable before the file is replaced.
+            sb.sync_dir(&self.trash)?;
+            // Checked again at the last moment: a save since the first read
+            // would be lost. (What remains is the time of one rename; no
+            // portable call replaces a file only if it is unchanged.)
+            match sb.read(path) {
+                Ok(now) if ContentHash::of(&now) == rw.before => Ok(()),
+                Ok(_) => Err(std::io::Error::other("the file changed while it was being rewritten")),
+                Err(e) => Err(e),
+            }
         });
         let replaced = match staged {
             Err(e) => Err(e),
@@ -1559,9 +1607,13 @@ impl<'a> Executed<'a> {
     }
 
     /// Undoes the steps done, newest first. Best effort: a step that cannot
-    /// be undone is logged, and the difference shows as divergence.
-    pub fn rollback(&mut self) {
+    /// be undone is logged and answered (the difference shows as
+    /// divergence); the caller then keeps what is still parked out of the
+    /// trash that the next open empties.
+    #[must_use = "a step that could not be undone leaves parked files the trash must keep"]
+    pub fn rollback(&mut self) -> Vec<String> {
         let sb = self.sandbox;
+        let mut problems = Vec::new();
         while let Some(step) = self.done.pop() {
             let result = match &step {
                 Step::Move { from, to } => sb.rename(to, from, false).map_err(Into::into),
@@ -1574,7 +1626,13 @@ impl<'a> Executed<'a> {
                     None => Ok(()),
                 },
                 Step::Rewrite(rw) => match self.rewritten.pop() {
-                    Some((_, parked)) => sb.rename(&parked, &rw.path, true).map_err(Into::into),
+                    // Only over the bytes this apply wrote: a save since is
+                    // someone's, and the old bytes stay parked.
+                    Some((_, parked)) => match sb.read(&rw.path) {
+                        Ok(now) if now == *rw.bytes => sb.rename(&parked, &rw.path, true).map_err(Into::into),
+                        Ok(_) => Err(std::io::Error::other("the file changed since it was rewritten")),
+                        Err(e) => Err(e),
+                    },
                     None => Ok(()),
                 },
                 #[cfg(feature = "test-hooks")]
@@ -1582,8 +1640,10 @@ impl<'a> Executed<'a> {
             };
             if let Err(e) = result {
                 tracing::error!(?step, error = %e, "could not undo a step of a failed apply");
+                problems.push(format!("{}: {e}", step.describe()));
             }
         }
+        problems
     }
 
     /// After the commit point: empties this apply's trash.
@@ -1637,6 +1697,79 @@ impl Mutation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `steps` then a test sleep, and during the sleep lets `meddle`
+    /// change the project (as another program would) before cancelling:
+    /// what the undo could not undo.
+    #[cfg(feature = "test-hooks")]
+    fn undo_after(root: &Path, mut steps: Vec<Step>, meddle: impl Fn()) -> Vec<String> {
+        let sandbox = Sandbox::open(root).unwrap();
+        steps.push(Step::Sleep { ms: 10_000 });
+        let last = steps.len() - 1;
+        let cancel = |done: usize, _| done == last && (meddle(), true).1;
+        let stopped = execute(&sandbox, ".packer/trash/op-1", &steps, &cancel).err().expect("cancelled");
+        assert!(matches!(stopped.error, ExecError::Cancelled));
+        stopped.not_undone
+    }
+
+    #[cfg(feature = "test-hooks")]
+    #[test]
+    fn an_undo_never_writes_over_a_change_made_since_and_says_what_it_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("level.json"), "old").unwrap();
+        std::fs::write(root.join("gone.txt"), "deleted").unwrap();
+        let rewrite = |new: &str| {
+            Step::Rewrite(Arc::new(Rewrite {
+                path: "level.json".into(),
+                asset_id: "level".into(),
+                before: ContentHash::of(b"old"),
+                bytes: new.as_bytes().into(),
+                changes: Vec::new(),
+                count: 0,
+            }))
+        };
+        // Untouched since: everything is undone.
+        let steps = vec![rewrite("new"), Step::Delete { path: "gone.txt".into() }];
+        assert!(undo_after(&root, steps.clone(), || ()).is_empty());
+        assert_eq!(std::fs::read(root.join("level.json")).unwrap(), b"old");
+        assert_eq!(std::fs::read(root.join("gone.txt")).unwrap(), b"deleted");
+        // Saved over, and the deleted path taken, while the apply ran: both
+        // are kept as they are now, and the undo says so.
+        let not_undone = undo_after(&root, steps, || {
+            std::fs::write(root.join("level.json"), "theirs").unwrap();
+            std::fs::write(root.join("gone.txt"), "a new file").unwrap();
+        });
+        assert_eq!(not_undone.len(), 2, "{not_undone:?}");
+        assert!(not_undone[0].starts_with("putting `gone.txt` back: "), "{not_undone:?}");
+        assert!(not_undone[1].starts_with("putting the old bytes of `level.json` back: "), "{not_undone:?}");
+        assert_eq!(std::fs::read(root.join("level.json")).unwrap(), b"theirs");
+        assert_eq!(std::fs::read(root.join("gone.txt")).unwrap(), b"a new file");
+        // What was set aside is still parked, for the caller to keep.
+        assert_eq!(std::fs::read(root.join(".packer/trash/op-1/0")).unwrap(), b"old");
+        assert_eq!(std::fs::read(root.join(".packer/trash/op-1/1")).unwrap(), b"deleted");
+    }
+
+    #[test]
+    fn a_rewrite_is_refused_when_the_file_changed_since_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("level.json"), "saved since").unwrap();
+        let sandbox = Sandbox::open(&root).unwrap();
+        let step = Step::Rewrite(Arc::new(Rewrite {
+            path: "level.json".into(),
+            asset_id: "level".into(),
+            before: ContentHash::of(b"old"),
+            bytes: b"new"[..].into(),
+            changes: Vec::new(),
+            count: 0,
+        }));
+        let stopped = execute(&sandbox, ".packer/trash/op-1", &[step], &|_, _| false).err().expect("refused");
+        assert!(stopped.error.to_string().contains("changed since the plan"), "{}", stopped.error);
+        assert!(stopped.not_undone.is_empty());
+        assert_eq!(std::fs::read(root.join("level.json")).unwrap(), b"saved since");
+        assert!(!root.join(".packer/trash/op-1").exists());
+    }
 
     /// The string literals that follow each of `calls` in `source` (calls
     /// with a computed first argument are skipped).

@@ -298,6 +298,7 @@ impl Planner<'_> {
         self.remove(asset);
         self.put(Asset::from_observation(entry, Some(obs)));
         self.moved.insert(asset.entry.id.clone());
+        self.relinked.insert(asset.entry.id.clone());
     }
 
     /// Adds an exclude for `path` to the manifest (written at apply).
