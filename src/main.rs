@@ -276,6 +276,7 @@ enum CacheCommand {
 }
 
 fn main() -> ExitCode {
+    studio_packer::limits::tune_allocator();
     init_logging();
     let cli = Cli::parse();
     // `events --follow` lives as long as a person watches: when it owns the

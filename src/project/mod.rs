@@ -352,9 +352,19 @@ pub(crate) fn load(
             }
             by_path
         });
+        // Taken off the ends of the two vectors, which shrink as the map
+        // grows: whole, they are 21 MB at 100,000 assets, and this loop
+        // was an open's peak of memory.
+        let (mut entries, mut observed) = (entries, observed);
         let mut assets = OrdMap::new();
-        for (entry, obs) in entries.into_iter().zip(observed) {
+        let mut shrunk_at = entries.len();
+        while let (Some(entry), Some(obs)) = (entries.pop(), observed.pop()) {
             assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
+            if shrunk_at - entries.len() >= 4096 {
+                entries.shrink_to_fit();
+                observed.shrink_to_fit();
+                shrunk_at = entries.len();
+            }
         }
         (assets, by_path.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });

@@ -345,8 +345,8 @@ mod codec {
     /// by an older inspector is not trusted (3: image headers are read by
     /// the decoder a build uses, so a header it refuses is now a problem;
     /// 4: KTX2 and DDS sources are read by the texture reader; 5: the
-    /// references a file holds).
-    const VERSION: u32 = 5;
+    /// references a file holds; 6: strings written once, then by number).
+    const VERSION: u32 = 6;
 
     struct Out(Vec<u8>);
 
@@ -366,6 +366,46 @@ mod codec {
         fn str(&mut self, s: &str) {
             self.u32(s.len() as u32);
             self.0.extend_from_slice(s.as_bytes());
+        }
+    }
+
+    /// Paths, and the targets and pointers of references, repeat across
+    /// files (an asset named by three files is one path, not four): each
+    /// distinct one is written once, where it first appears, and after
+    /// that by its number. A `u32` says which: even, the length of the
+    /// text that follows (times two); odd, the number of one before (times
+    /// two, plus one). Reading needs no hashing, and makes one allocation
+    /// per distinct string, shared by all who use it.
+    #[derive(Default)]
+    struct Written<'a>(rustc_hash::FxHashMap<&'a str, u32>);
+
+    impl<'a> Written<'a> {
+        fn put(&mut self, out: &mut Out, s: &'a str) {
+            let next = self.0.len() as u32;
+            match self.0.entry(s) {
+                std::collections::hash_map::Entry::Occupied(known) => out.u32(*known.get() << 1 | 1),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(next);
+                    out.u32((s.len() as u32) << 1);
+                    out.0.extend_from_slice(s.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// The strings a decode has read so far, by number.
+    #[derive(Default)]
+    struct ReadStrings(Vec<Arc<str>>);
+
+    impl ReadStrings {
+        fn get(&mut self, r: &mut Reader<'_>) -> Option<Arc<str>> {
+            let v = r.u32()?;
+            if v & 1 == 1 {
+                return self.0.get((v >> 1) as usize).cloned();
+            }
+            let s: Arc<str> = std::str::from_utf8(r.take((v >> 1) as usize)?).ok()?.into();
+            self.0.push(s.clone());
+            Some(s)
         }
     }
 
@@ -476,12 +516,13 @@ mod codec {
         let count_at = out.0.len();
         out.u32(0);
         let mut count = 0u32;
+        let mut strings = Written::default();
         for (p, e) in entries {
             let hash = e.observed.hash;
             count += 1;
             let len_at = out.0.len();
             out.u32(0);
-            out.str(p);
+            strings.put(&mut out, p);
             out.0.push(e.kind.code());
             out.u64(e.stat.size);
             out.i64(e.stat.mtime_ns);
@@ -503,8 +544,8 @@ mod codec {
                     Target::Path(path) => (1, path),
                 };
                 out.0.push(tag);
-                out.str(target);
-                out.str(&reference.pointer);
+                strings.put(&mut out, target);
+                strings.put(&mut out, &reference.pointer);
                 out.u32(reference.line);
                 out.u32(reference.column);
             }
@@ -543,10 +584,7 @@ mod codec {
         // sorted entries has full nodes, one filled by inserts half-full ones.
         let mut entries = Vec::with_capacity(count.min(1 << 20));
         let mut record = Vec::new();
-        // One allocation per distinct string: a path, and the targets and
-        // pointers of references, repeat across files (an asset named by
-        // three files is one path, not four).
-        let mut strings = Strings::default();
+        let mut strings = ReadStrings::default();
         for _ in 0..count {
             let mut len = [0u8; 4];
             take(&mut len)?;
@@ -565,27 +603,12 @@ mod codec {
         (at_end && hasher.finalize().as_bytes() == &checksum).then(|| entries.into_iter().collect())
     }
 
-    /// The strings a decode has made, each shared by all who use it.
-    #[derive(Default)]
-    struct Strings(std::collections::HashSet<Arc<str>, rustc_hash::FxBuildHasher>);
-
-    impl Strings {
-        fn share(&mut self, s: &str) -> Arc<str> {
-            if let Some(known) = self.0.get(s) {
-                return known.clone();
-            }
-            let made: Arc<str> = s.into();
-            self.0.insert(made.clone());
-            made
-        }
-    }
-
     fn decode_entry(
         r: &mut Reader<'_>,
         shared: &mut super::SharedMetadata,
-        strings: &mut Strings,
+        strings: &mut ReadStrings,
     ) -> Option<(Arc<str>, Entry)> {
-        let path = strings.share(text(r)?);
+        let path = strings.get(r)?;
         let kind = Kind::from_code(r.u8()?)?;
         let stat = Stat { size: r.u64()?, mtime_ns: r.i64()?, ino: r.u64()? };
         let recorded_ns = r.i64()?;
@@ -605,13 +628,13 @@ mod codec {
         let mut references = Vec::with_capacity(count.min(references::MAX_PER_FILE));
         for _ in 0..count {
             let tag = r.u8()?;
-            let target = strings.share(text(r)?);
+            let target = strings.get(r)?;
             let target = match tag {
                 0 => Target::Id(target),
                 1 => Target::Path(target),
                 _ => return None,
             };
-            let pointer = strings.share(text(r)?);
+            let pointer = strings.get(r)?;
             references.push(Reference { target, pointer, line: r.u32()?, column: r.u32()? });
         }
         let observed = Observed { hash, size, metadata, problems, references: references::shared(references) };

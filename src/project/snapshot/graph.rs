@@ -93,22 +93,30 @@ impl Graph {
         };
         let referrers: Vec<(&Arc<str>, &Arc<Asset>)> =
             maps.assets.iter().filter(|(_, a)| !a.references.is_empty()).collect();
-        let edges: Vec<(Vec<Edge>, u32)> = referrers
+        let counts: Vec<(u32, u32)> = referrers
             .par_iter()
-            .map(|(id, asset)| {
-                let pairs = asset.references.iter().map(|r| (Key::of(&r.target), Arc::clone(id))).collect();
+            .map(|(_, asset)| {
                 let broken = asset.references.iter().filter(|r| !names_something(&r.target)).count() as u32;
-                (pairs, broken)
+                (asset.references.len() as u32, broken)
             })
             .collect();
+        // Gone before the edges are made: this is an open's peak of memory.
+        drop((ids, paths));
         let (mut broken, mut broken_total) = (OrdMap::new(), 0);
-        for ((id, _), (_, n)) in referrers.iter().zip(&edges) {
+        for ((id, _), (_, n)) in referrers.iter().zip(&counts) {
             if *n > 0 {
                 broken.insert(Arc::clone(id), *n);
                 broken_total += *n as usize;
             }
         }
-        let mut pairs: Vec<Edge> = edges.into_iter().flat_map(|(pairs, _)| pairs).collect();
+        // Made in one vector of the exact size (no vector per referrer, no
+        // second copy; hashing 300,000 targets takes a few milliseconds).
+        let total = counts.iter().map(|(n, _)| *n as usize).sum();
+        let mut pairs: Vec<Edge> = Vec::with_capacity(total);
+        for (id, asset) in &referrers {
+            pairs.extend(asset.references.iter().map(|r| (Key::of(&r.target), Arc::clone(id))));
+        }
+        drop((referrers, counts));
         pairs.par_sort_unstable();
         pairs.dedup();
         Graph { used_by: ChunkedSet::from_sorted(pairs), broken, broken_total }
