@@ -163,7 +163,10 @@ fn data(bytes: &[u8], ext: &str, path: &str, links: &Links) -> Result<Processed,
             let text = std::str::from_utf8(bytes)
                 .map_err(|e| ("invalidToml".to_string(), format!("not valid UTF-8 at byte {}", e.valid_up_to())))?;
             toml::from_str::<toml::Table>(text).map_err(|e| {
-                ("invalidToml".to_string(), format!("invalid TOML: {}", e.to_string().trim().replace('\n', " ")))
+                (
+                    "invalidToml".to_string(),
+                    format!("invalid TOML: {}", crate::project::disk::workspace::toml_error(text, &e)),
+                )
             })?;
             Ok(Processed::bytes(by_id(bytes, Syntax::Toml, path, links)?))
         }

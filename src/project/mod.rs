@@ -345,18 +345,21 @@ pub(crate) fn load(
     drop(walked_files);
     // The two maps are independent: each is filled on a thread of its own.
     let (assets, by_path) = std::thread::scope(|s| {
-        let by_path = s.spawn(move || {
-            let mut by_path = OrdMap::new();
-            for (path, id) in paths {
-                by_path.insert(path, id);
-            }
-            by_path
-        });
+        let by_path = s.spawn(move || full_map(paths));
         // Taken off the ends of the two vectors, which shrink as the map
         // grows: whole, they are 21 MB at 100,000 assets, and this loop
         // was an open's peak of memory.
         let (mut entries, mut observed) = (entries, observed);
         let mut assets = OrdMap::new();
+        // Every other id first, with a stand-in, so that the loop fills
+        // the leaves between them (see `full_map`; the entries are in id
+        // order) and puts each asset in place of its stand-in.
+        let stand_in = entries.first().map(|first| Arc::new(Asset::from_observation(first.clone(), None)));
+        if let Some(stand_in) = &stand_in {
+            for entry in entries.iter().step_by(2) {
+                assets.insert(entry.id.clone(), stand_in.clone());
+            }
+        }
         let mut shrunk_at = entries.len();
         while let (Some(entry), Some(obs)) = (entries.pop(), observed.pop()) {
             assets.insert(entry.id.clone(), Arc::new(Asset::from_observation(entry, obs)));
@@ -366,9 +369,27 @@ pub(crate) fn load(
                 shrunk_at = entries.len();
             }
         }
+        debug_assert!(stand_in.is_none_or(|s| Arc::strong_count(&s) == 1), "every stand-in was replaced");
         (assets, by_path.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
     Loaded { assets, by_path, untracked, stats, skipped: project_diagnostics_from_scan }
+}
+
+/// An ordered map of sorted `pairs` with full leaves. Inserted in order,
+/// every leaf of an `imbl` map is split in half as the next key arrives
+/// and never filled again: half its memory empty (11 MB of the two maps
+/// of an open at 100,000 assets). Every other pair first, then the ones
+/// between: each half-full leaf of the first pass is filled by the second
+/// without a split.
+fn full_map<K: Ord + Clone, V: Clone>(pairs: Vec<(K, V)>) -> OrdMap<K, V> {
+    let mut map = OrdMap::new();
+    for (k, v) in pairs.iter().step_by(2) {
+        map.insert(k.clone(), v.clone());
+    }
+    for (k, v) in pairs.into_iter().skip(1).step_by(2) {
+        map.insert(k, v);
+    }
+    map
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> OpenError {

@@ -48,10 +48,20 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
     let hash = ContentHash::of(bytes);
     let mut metadata = Metadata::default();
     let mut problems = Vec::new();
+    // By extension, whatever kind the registry gave the file: a `.gltf`
+    // registered before models were a kind still names its buffers.
+    let syntax = references::Syntax::of_extension(ext);
+    let refs = syntax.map(|syntax| (syntax, references::find_in(bytes, syntax, rel)));
+    // A JSON file the reference finder read whole is valid: not parsed twice.
+    let json_valid = matches!(refs, Some((_, Ok((_, true)))));
     match kind {
         Kind::Image if matches!(ext, "ktx2" | "dds") => texture_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Image => image_metadata(bytes, &mut metadata, &mut problems),
         Kind::Audio => audio_metadata(bytes, ext, &mut metadata, &mut problems),
+        Kind::Data if ext == "json" && json_valid => {
+            metadata.format = Some(Name::new(ext));
+            metadata.valid = Some(true);
+        }
         Kind::Data => data_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Text => match std::str::from_utf8(bytes) {
             Ok(s) => {
@@ -67,12 +77,10 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
         Kind::Font => font_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Binary | Kind::Model => {}
     }
-    // By extension, whatever kind the registry gave the file: a `.gltf`
-    // registered before models were a kind still names its buffers.
     let mut found = Vec::new();
-    if let Some(syntax) = references::Syntax::of_extension(ext) {
-        match references::find(bytes, syntax, rel) {
-            Ok(f) => found = f,
+    if let Some((syntax, refs)) = refs {
+        match refs {
+            Ok((f, _)) => found = f,
             // JSON and TOML say so in their own diagnostic.
             Err(e) if syntax == references::Syntax::Gltf => {
                 problems.push((Severity::Error, "invalidJson", format!("invalid glTF JSON: {e}")))
@@ -207,7 +215,7 @@ fn data_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Ve
         "toml" => {
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
-                .and_then(|s| toml::from_str::<toml::Table>(s).map_err(|e| e.to_string().trim().replace('\n', " ")));
+                .and_then(|s| toml::from_str::<toml::Table>(s).map_err(|e| toml_error(s, &e)));
             meta.valid = Some(parsed.is_ok());
             if let Err(e) = parsed {
                 problems.push((Severity::Error, "invalidToml", format!("invalid TOML: {e}")));
@@ -215,6 +223,17 @@ fn data_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Ve
         }
         _ => {}
     }
+}
+
+/// A TOML parse error as one bounded line: where, and what. (The error's
+/// own text quotes the offending line whole, and a line can be megabytes.)
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(at) = e.span().map(|span| span.start.min(text.len())) else { return message };
+    let before = text.get(..at).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 fn font_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
@@ -380,6 +399,21 @@ pub fn inspect_many_in(sandbox: &Sandbox, items: &[(String, Kind)]) -> Vec<io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_toml_error_says_where_in_one_bounded_line_and_json_is_read_once_for_references() {
+        let text = format!("ok = 1\nlong = {}\"asset:x\"{}", "[".repeat(100_000), "]".repeat(100_000));
+        let obs = inspect_bytes(text.as_bytes(), Kind::Data, "a.toml");
+        let message = &obs.problems[0].message;
+        assert!(message.starts_with("invalid TOML: line 2, column "), "{message}");
+        assert!(message.len() < 200, "{} bytes", message.len());
+        // A JSON file that names assets: valid, its references found, in one parse.
+        let obs = inspect_bytes(br#"{"a": ["asset:hero", "asset:a/b.png"]}"#, Kind::Data, "l.json");
+        assert_eq!((obs.metadata.valid, obs.references.len(), obs.problems.len()), (Some(true), 2, 0));
+        let obs = inspect_bytes(br#"{"a": ["asset:hero",]}"#, Kind::Data, "l.json");
+        assert_eq!((obs.metadata.valid, obs.references.len()), (Some(false), 0));
+        assert!(obs.problems[0].message.starts_with("invalid JSON at line 1"), "{:?}", obs.problems);
+    }
 
     #[test]
     fn kinds_from_extension() {

@@ -112,6 +112,12 @@ impl Syntax {
 /// relative to its folder). `Err` when the text does not parse: the file's
 /// own diagnostic says so, and it has no references until it does.
 pub fn find(bytes: &[u8], syntax: Syntax, path: &str) -> Result<Vec<Found>, String> {
+    find_in(bytes, syntax, path).map(|(found, _)| found)
+}
+
+/// [`find`], and whether `serde_json` read the whole file as valid JSON
+/// on the way (then the file needs no other check that it is JSON).
+pub fn find_in(bytes: &[u8], syntax: Syntax, path: &str) -> Result<(Vec<Found>, bool), String> {
     // Most data files name no asset: a scan for the scheme is far cheaper
     // than a parse with positions.
     // (A string may spell the scheme with escapes, `asset\u003a`: a file
@@ -120,19 +126,23 @@ pub fn find(bytes: &[u8], syntax: Syntax, path: &str) -> Result<Vec<Found>, Stri
         && memchr::memmem::find(bytes, SCHEME.as_bytes()).is_none()
         && memchr::memmem::find(bytes, b"\\u").is_none()
     {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
-    let mut found = match syntax {
-        Syntax::Json => json(text, |s| data_target(s).map(|t| (t, Form::JsonString)))?,
-        Syntax::Toml => toml(text)?,
-        Syntax::Gltf => gltf(text, path)?,
+    let (mut found, valid) = match syntax {
+        Syntax::Json => match fast_json(text)? {
+            Some(found) => (found, true),
+            // (Its parser's idea of strict JSON is not exactly serde_json's.)
+            None => (json(text, |s| data_target(s).map(|t| (t, Form::JsonString)))?, false),
+        },
+        Syntax::Toml => (toml(text)?, false),
+        Syntax::Gltf => (gltf(text, path)?, false),
     };
     found.sort_by_key(|f| f.span.start);
     // One more than kept: the caller says when a file names too many.
     found.truncate(MAX_PER_FILE + 1);
     locate(text, &mut found);
-    Ok(found)
+    Ok((found, valid))
 }
 
 /// The target of a data string: `asset:<id>` or `asset:<path>`.
@@ -180,13 +190,40 @@ fn locate(text: &str, found: &mut [Found]) {
     }
 }
 
-/// One step of a JSON pointer, escaped (`~` as `~0`, `/` as `~1`).
-fn step(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
+/// A JSON pointer as a walk goes down a tree: one buffer, a step pushed
+/// on the way down and popped on the way up (a pointer is only made into
+/// a string of its own for a reference: most values are not one).
+#[derive(Default)]
+struct Pointer(String);
+
+impl Pointer {
+    /// Runs `f` one step further down: a key (escaped, `~` as `~0`, `/` as
+    /// `~1`) or an index.
+    fn key<R>(&mut self, key: &str, f: impl FnOnce(&mut Pointer) -> R) -> R {
+        let len = self.0.len();
+        self.0.push('/');
+        if key.contains(['~', '/']) {
+            self.0.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        } else {
+            self.0.push_str(key);
+        }
+        let r = f(self);
+        self.0.truncate(len);
+        r
+    }
+
+    fn index<R>(&mut self, i: usize, f: impl FnOnce(&mut Pointer) -> R) -> R {
+        use std::fmt::Write;
+        let len = self.0.len();
+        let _ = write!(self.0, "/{i}");
+        let r = f(self);
+        self.0.truncate(len);
+        r
+    }
 }
 
-fn found(target: Target, pointer: String, span: Range<usize>, form: Form) -> Found {
-    Found { reference: Reference { target, pointer: pointer.into(), line: 0, column: 0 }, span, form }
+fn found(target: Target, pointer: &Pointer, span: Range<usize>, form: Form) -> Found {
+    Found { reference: Reference { target, pointer: pointer.0.as_str().into(), line: 0, column: 0 }, span, form }
 }
 
 fn json_ast(text: &str) -> Result<Option<jsonc_parser::ast::Value<'_>>, String> {
@@ -203,24 +240,137 @@ fn json_ast(text: &str) -> Result<Option<jsonc_parser::ast::Value<'_>>, String> 
     jsonc_parser::parse_to_ast(text, &Default::default(), &options).map(|r| r.value).map_err(|e| e.to_string())
 }
 
+/// The references of a JSON data file in one pass of `serde_json`, with no
+/// tree built: a string the parser lends from the text (one without
+/// escapes) is where it sits in the text, so its span is known exactly.
+/// `Ok(None)` when a reference is written with escapes: its span is not
+/// known this way, and [`json`] takes the file (rare; five times slower).
+fn fast_json(text: &str) -> Result<Option<Vec<Found>>, String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+
+    struct Walk<'w> {
+        base: usize,
+        at: &'w mut Pointer,
+        out: &'w mut Vec<Found>,
+        escaped: &'w mut bool,
+    }
+
+    impl Walk<'_> {
+        fn deeper(&mut self) -> Walk<'_> {
+            Walk { base: self.base, at: self.at, out: self.out, escaped: self.escaped }
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+            if let Some(t) = data_target(v) {
+                // The quotes are one byte each side of the lent text.
+                let start = v.as_ptr() as usize - self.base - 1;
+                self.out.push(found(t, self.at, start..start + v.len() + 2, Form::JsonString));
+            }
+            Ok(())
+        }
+        fn visit_str<E>(self, v: &str) -> Result<(), E> {
+            *self.escaped |= data_target(v).is_some();
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            loop {
+                let w = self.deeper();
+                let more = w
+                    .at
+                    .index(i, |at| seq.next_element_seed(Walk { base: w.base, at, out: w.out, escaped: w.escaped }))?;
+                if more.is_none() {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key_seed(Key)? {
+                let w = self.deeper();
+                w.at.key(&key, |at| map.next_value_seed(Walk { base: w.base, at, out: w.out, escaped: w.escaped }))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// An object's key, lent by the parser when it has no escapes.
+    struct Key;
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+    }
+
+    let (mut at, mut out, mut escaped) = (Pointer::default(), Vec::new(), false);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let walk = Walk { base: text.as_ptr() as usize, at: &mut at, out: &mut out, escaped: &mut escaped };
+    walk.deserialize(&mut de).and_then(|()| de.end()).map_err(|e| e.to_string())?;
+    Ok((!escaped).then_some(out))
+}
+
 /// Every string value of a JSON document that `target` accepts.
 fn json(text: &str, target: impl Fn(&str) -> Option<(Target, Form)>) -> Result<Vec<Found>, String> {
     use jsonc_parser::ast::Value;
-    fn walk(v: &Value<'_>, pointer: String, target: &dyn Fn(&str) -> Option<(Target, Form)>, out: &mut Vec<Found>) {
+    fn walk(v: &Value<'_>, at: &mut Pointer, target: &dyn Fn(&str) -> Option<(Target, Form)>, out: &mut Vec<Found>) {
         match v {
             Value::StringLit(s) => {
                 if let Some((t, form)) = target(&s.value) {
-                    out.push(found(t, pointer, s.range.start..s.range.end, form));
+                    out.push(found(t, at, s.range.start..s.range.end, form));
                 }
             }
             Value::Object(o) => {
                 for p in &o.properties {
-                    walk(&p.value, step(&pointer, p.name.as_str()), target, out);
+                    at.key(p.name.as_str(), |at| walk(&p.value, at, target, out));
                 }
             }
             Value::Array(a) => {
                 for (i, e) in a.elements.iter().enumerate() {
-                    walk(e, format!("{pointer}/{i}"), target, out);
+                    at.index(i, |at| walk(e, at, target, out));
                 }
             }
             _ => {}
@@ -228,7 +378,7 @@ fn json(text: &str, target: impl Fn(&str) -> Option<(Target, Form)>) -> Result<V
     }
     let mut out = Vec::new();
     if let Some(root) = json_ast(text)? {
-        walk(&root, String::new(), &target, &mut out);
+        walk(&root, &mut Pointer::default(), &target, &mut out);
     }
     Ok(out)
 }
@@ -236,39 +386,41 @@ fn json(text: &str, target: impl Fn(&str) -> Option<(Target, Form)>) -> Result<V
 /// Every string value of a TOML document that names an asset.
 fn toml(text: &str) -> Result<Vec<Found>, String> {
     use toml_edit::{Item, Value};
-    fn value(v: &Value, pointer: String, out: &mut Vec<Found>) {
+    fn value(v: &Value, at: &mut Pointer, out: &mut Vec<Found>) {
         match v {
             Value::String(s) => {
                 if let (Some(t), Some(span)) = (data_target(s.value()), s.span()) {
-                    out.push(found(t, pointer, span, Form::TomlString));
+                    out.push(found(t, at, span, Form::TomlString));
                 }
             }
             Value::Array(a) => {
                 for (i, e) in a.iter().enumerate() {
-                    value(e, format!("{pointer}/{i}"), out);
+                    at.index(i, |at| value(e, at, out));
                 }
             }
             Value::InlineTable(t) => {
                 for (k, e) in t.iter() {
-                    value(e, step(&pointer, k), out);
+                    at.key(k, |at| value(e, at, out));
                 }
             }
             _ => {}
         }
     }
-    fn item(it: &Item, pointer: String, out: &mut Vec<Found>) {
+    fn item(it: &Item, at: &mut Pointer, out: &mut Vec<Found>) {
         match it {
-            Item::Value(v) => value(v, pointer, out),
+            Item::Value(v) => value(v, at, out),
             Item::Table(t) => {
                 for (k, e) in t.iter() {
-                    item(e, step(&pointer, k), out);
+                    at.key(k, |at| item(e, at, out));
                 }
             }
             Item::ArrayOfTables(a) => {
                 for (i, t) in a.iter().enumerate() {
-                    for (k, e) in t.iter() {
-                        item(e, step(&format!("{pointer}/{i}"), k), out);
-                    }
+                    at.index(i, |at| {
+                        for (k, e) in t.iter() {
+                            at.key(k, |at| item(e, at, out));
+                        }
+                    });
                 }
             }
             Item::None => {}
@@ -276,8 +428,9 @@ fn toml(text: &str) -> Result<Vec<Found>, String> {
     }
     let doc = toml_edit::Document::parse(text).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
+    let mut at = Pointer::default();
     for (k, e) in doc.iter() {
-        item(e, step("", k), &mut out);
+        at.key(k, |at| item(e, at, &mut out));
     }
     Ok(out)
 }
@@ -299,7 +452,8 @@ fn gltf(text: &str, path: &str) -> Result<Vec<Found>, String> {
             for q in &item.properties {
                 if let (true, Value::StringLit(s)) = (q.name.as_str() == "uri", &q.value) {
                     if let Some(t) = uri_target(folder, &s.value) {
-                        out.push(found(t, format!("/{list}/{i}/uri"), s.range.start..s.range.end, Form::GltfUri));
+                        let at = Pointer(format!("/{list}/{i}/uri"));
+                        out.push(found(t, &at, s.range.start..s.range.end, Form::GltfUri));
                     }
                 }
             }
@@ -521,6 +675,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"buffers": [{"uri": "m/mesh%20a.bin?v=2#lod0"}], "images": [{"uri": "m/a.png#x"}]}"#
         );
+    }
+
+    #[test]
+    fn the_one_pass_json_reader_finds_what_the_tree_walk_finds() {
+        let docs = [
+            r#"{"a": "asset:hero", "b": {"c/d~e": ["x", "asset:sprites/a.png", 1, null, true]}, "e": []}"#,
+            r#"["asset:/root.txt", {"": "asset:id2"}, [[["asset:deep/x.png"]]], "asset:"]"#,
+            r#"{"k": "asset:hero", "k": "asset:villain", "n": -1.5e3, "u": "\u00e9 asset:nope"}"#,
+        ];
+        for doc in docs {
+            let fast = fast_json(doc).unwrap().expect("no reference written with escapes");
+            let tree = json(doc, |s| data_target(s).map(|t| (t, Form::JsonString))).unwrap();
+            assert_eq!(fast, tree, "{doc}");
+        }
+        // A reference written with escapes is left to the tree walk.
+        assert_eq!(fast_json(r#"{"a": "asset:h\u0065ro"}"#).unwrap(), None);
+        assert!(fast_json(r#"{"a": "asset:hero",}"#).is_err());
     }
 
     #[test]
