@@ -302,10 +302,11 @@ pub(crate) fn load(
     // and the assets together were the peak of an open. The registered
     // paths, the walk and the stat cache are all in path order: one merge
     // of the three says what each file is, with no lookups.
-    let (observed, untracked, stats, paths) = {
+    let (observed, untracked, stats, paths, skipped) = {
         let mut registered: Vec<Seen> = Vec::with_capacity(order.len());
         let mut unregistered: Vec<Seen> = Vec::new();
-        let mut found = scan.files.iter().peekable();
+        let workspace::Scan { files: walked, skipped } = scan;
+        let mut found = walked.iter().peekable();
         let mut other = |(p, stat): &(String, FileStat)| {
             let slot = unregistered.len();
             unregistered.push(Seen { path: p.as_str().into(), kind: Kind::of_path(p), stat: Some(*stat), slot });
@@ -318,7 +319,9 @@ pub(crate) fn load(
             registered.push(Seen { path: path.clone(), kind: entries[*i].kind, stat, slot: *i });
         }
         found.for_each(&mut other);
-        drop(order);
+        // What each file is, is known: the walk's own list goes before the
+        // files are looked at (9 MB at 100,000 files, at an open's peak).
+        drop((order, walked));
         let mut observed = vec![None; entries.len()];
         let mut stats = cache.observe_sorted(sandbox, &mut registered, &mut observed);
         // One copy of each path, shared by the entry, both maps and the
@@ -339,10 +342,8 @@ pub(crate) fn load(
             .zip(untracked_obs)
             .filter_map(|(seen, obs)| obs.map(|o| (seen.path.to_string(), Untracked { hash: o.hash, size: o.size })))
             .collect();
-        (observed, untracked, stats, paths)
+        (observed, untracked, stats, paths, skipped)
     };
-    let workspace::Scan { files: walked_files, skipped: project_diagnostics_from_scan } = scan;
-    drop(walked_files);
     // The two maps are independent: each is filled on a thread of its own.
     let (assets, by_path) = std::thread::scope(|s| {
         let by_path = s.spawn(move || full_map(paths));
@@ -372,7 +373,7 @@ pub(crate) fn load(
         debug_assert!(stand_in.is_none_or(|s| Arc::strong_count(&s) == 1), "every stand-in was replaced");
         (assets, by_path.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     });
-    Loaded { assets, by_path, untracked, stats, skipped: project_diagnostics_from_scan }
+    Loaded { assets, by_path, untracked, stats, skipped }
 }
 
 /// An ordered map of sorted `pairs` with full leaves. Inserted in order,

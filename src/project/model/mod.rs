@@ -157,7 +157,8 @@ pub struct Observed {
     /// Shared, not copied, between the stat cache and the snapshots.
     pub metadata: Arc<Metadata>,
     /// Problems with the content; the caller adds the asset id and path.
-    pub problems: Vec<Problem>,
+    /// (Boxed: 8 bytes less on every entry of the stat cache.)
+    pub problems: Box<[Problem]>,
     /// The assets the file names, in the order they are written.
     pub references: Arc<[references::Reference]>,
 }
@@ -360,7 +361,9 @@ pub struct Asset {
     pub entry: Entry,
     pub metadata: Arc<Metadata>,
     pub status: Status,
-    pub diagnostics: Vec<Diagnostic>,
+    // Boxed, not a `Vec`: 8 bytes less puts an asset in a smaller
+    // allocation (1.6 MB at 100,000 assets), and most have none.
+    pub diagnostics: Box<[Diagnostic]>,
     /// Hash of the file as last read from disk, when it differs from the
     /// registry (boxed: rarely set, and 32 bytes more on every asset).
     #[serde(skip)]
@@ -380,13 +383,14 @@ impl Asset {
                 entry,
                 metadata: Arc::default(),
                 status: Status::Missing,
-                diagnostics: Vec::new(),
+                diagnostics: Box::default(),
                 disk_hash: None,
                 references: references::shared(Vec::new()),
             };
         };
         let diagnostics: Vec<Diagnostic> = obs
             .problems
+            .into_vec()
             .into_iter()
             .map(|p| Diagnostic {
                 severity: p.severity,
@@ -407,6 +411,7 @@ impl Asset {
             Status::Ok
         };
         let disk_hash = modified.then(|| Box::new(obs.hash));
+        let diagnostics = diagnostics.into_boxed_slice();
         Asset { entry, metadata: obs.metadata, status, diagnostics, disk_hash, references: obs.references }
     }
 
@@ -428,6 +433,7 @@ impl Asset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use serde_json::json;
 
     #[test]

@@ -266,7 +266,7 @@ mod tests {
             hash: ContentHash::of(b""),
             size: 0,
             metadata: Arc::new(Metadata::default()),
-            problems: Vec::new(),
+            problems: Box::default(),
             references: references.into(),
         };
         Arc::new(Asset::from_observation(entry, Some(observed)))

@@ -204,7 +204,7 @@ impl Snapshot {
             return asset.clone();
         }
         let mut a = asset.as_ref().clone();
-        a.diagnostics.extend(self.broken_references(asset));
+        a.diagnostics = a.diagnostics.iter().cloned().chain(self.broken_references(asset)).collect();
         Arc::new(a)
     }
 

@@ -48,7 +48,7 @@ pub fn references(snap: &Snapshot, p: &ReferencesParams) -> Result<ReferencesRes
 /// `packer/diagnostics`: the project's, or one asset's.
 pub fn diagnostics(snap: &Snapshot, p: &DiagnosticsParams) -> Result<DiagnosticsResult, RpcError> {
     let items = match &p.asset_id {
-        Some(id) => snap.asset_view(find_asset(snap, id)?).diagnostics.clone(),
+        Some(id) => snap.asset_view(find_asset(snap, id)?).diagnostics.to_vec(),
         None => snap.diagnostics(),
     };
     Ok(DiagnosticsResult { generation: snap.generation, items })
