@@ -238,9 +238,7 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
         Ok(hash) => hash,
         Err(message) => {
             let not_undone = executed.rollback();
-            let kept = keep_what_was_not_undone(op, &state_dir, &not_undone);
-            super::write::intent::clear(&state_dir);
-            return match kept {
+            return match end_intent(op, &state_dir, &not_undone) {
                 Some(kept) => fail_with(op, FailureReason::ApplyNotUndone, &(message + &kept)),
                 None => fail(op, &message),
             };
@@ -332,9 +330,7 @@ fn run_steps<'p>(project: &'p Project, op: &Operation, trash: &str, plan: &Plan)
 /// were undone, so the project is as it was, unless some could not be (a
 /// failure that says which, with the parked files kept for a person).
 fn end_undone(op: &Operation, state_dir: &Path, generation: u64, stopped: Stopped) {
-    let kept = keep_what_was_not_undone(op, state_dir, &stopped.not_undone);
-    super::write::intent::clear(state_dir);
-    match (stopped.error, kept) {
+    match (stopped.error, end_intent(op, state_dir, &stopped.not_undone)) {
         (e, Some(kept)) => fail_with(op, FailureReason::ApplyNotUndone, &(e.to_string() + &kept)),
         (ExecError::Cancelled, None) => {
             op.finish_cancelled_with(crate::operations::result_json(&apply_cancelled(op, generation)));
@@ -343,22 +339,35 @@ fn end_undone(op: &Operation, state_dir: &Path, generation: u64, stopped: Stoppe
     }
 }
 
-/// When a failed apply's undo left steps not undone, the files it parked
-/// are moved where no open empties them (`.packer/recovered/<operation>`),
-/// and the failure says so: the intent is cleared next, and the trash it
-/// named would otherwise go with the next open. Answers the words to add
-/// to the failure (`None` when everything was undone).
-fn keep_what_was_not_undone(op: &Operation, state_dir: &Path, not_undone: &[String]) -> Option<String> {
+/// Clears the intent of an apply that stopped before its commit point.
+/// When its undo left steps not undone, the files it parked are first
+/// moved, durably, where no open empties them
+/// (`.packer/recovered/<operation>`), and the failure says so; if they
+/// cannot be, the intent stays, and the next open settles it (keeping
+/// them aside). Answers the words to add to the failure (`None` when
+/// everything was undone).
+fn end_intent(op: &Operation, state_dir: &Path, not_undone: &[String]) -> Option<String> {
     if not_undone.is_empty() {
+        super::write::intent::clear(state_dir);
         return None;
     }
-    super::write::intent::keep_trash(state_dir, Some(&op.id));
-    Some(format!(
-        "; undoing it failed for {}; what the apply had set aside is kept in {}/recovered/{}/",
-        not_undone.join("; "),
-        crate::project::disk::state::STATE_DIR,
-        op.id
-    ))
+    let steps = not_undone.join("; ");
+    let kept = match super::write::intent::keep_trash_of(state_dir, &op.id) {
+        Ok(Some(_)) => format!(
+            "; what the apply had set aside is kept in {}/recovered/{}/",
+            crate::project::disk::state::STATE_DIR,
+            op.id
+        ),
+        Ok(None) => String::new(),
+        Err(e) => {
+            tracing::error!(operation = %op.id, error = %e, "cannot keep a failed apply's trash aside; its intent stays for the next open");
+            return Some(format!(
+                "; undoing it failed for {steps}; its intent is kept, and the next open puts back what it can and keeps the rest aside"
+            ));
+        }
+    };
+    super::write::intent::clear(state_dir);
+    Some(format!("; undoing it failed for {steps}{kept}"))
 }
 
 /// The commit point: the registry file written, or (for a reload) found

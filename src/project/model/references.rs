@@ -130,10 +130,14 @@ pub fn find_in(bytes: &[u8], syntax: Syntax, path: &str) -> Result<(Vec<Found>, 
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))?;
     let (mut found, valid) = match syntax {
-        Syntax::Json => match fast_json(text)? {
-            Some(found) => (found, true),
-            // (Its parser's idea of strict JSON is not exactly serde_json's.)
-            None => (json(text, |s| data_target(s).map(|t| (t, Form::JsonString)))?, false),
+        Syntax::Json => match fast_json(text) {
+            Ok(Some(found)) => (found, true),
+            // Escaped references, or a file serde_json's one pass refuses
+            // that is still JSON (nested deeper than 128, a number beyond
+            // f64): the tree walk decides, and the file's own check says
+            // whether it is JSON (the tree's idea of strict JSON is not
+            // exactly serde_json's).
+            Ok(None) | Err(_) => (json(text, |s| data_target(s).map(|t| (t, Form::JsonString)))?, false),
         },
         Syntax::Toml => (toml(text)?, false),
         Syntax::Gltf => (gltf(text, path)?, false),
@@ -692,6 +696,17 @@ mod tests {
         // A reference written with escapes is left to the tree walk.
         assert_eq!(fast_json(r#"{"a": "asset:h\u0065ro"}"#).unwrap(), None);
         assert!(fast_json(r#"{"a": "asset:hero",}"#).is_err());
+        // JSON serde_json's one pass refuses but the file's own check
+        // accepts (nesting past 128, a number beyond f64): the tree walk
+        // still finds its references, and the file is not vouched for.
+        let deep = format!("{}\"asset:hero\"{}", "[".repeat(200), "]".repeat(200));
+        let huge = r#"{"n": 1e400, "a": "asset:hero"}"#;
+        for doc in [deep.as_str(), huge] {
+            assert!(fast_json(doc).is_err());
+            let (found, vouched) = find_in(doc.as_bytes(), Syntax::Json, "a.json").unwrap();
+            assert_eq!((found.len(), vouched), (1, false), "{doc}");
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(doc).is_ok());
+        }
     }
 
     #[test]

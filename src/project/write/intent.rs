@@ -72,9 +72,27 @@ pub fn trash_rel(operation_id: &str) -> String {
     format!("{}/trash/{operation_id}", crate::project::disk::state::STATE_DIR)
 }
 
+/// Moves an apply's trash (which open empties) into
+/// `.packer/recovered/<operation>/`, durably. Answers where it went, or
+/// `None` when the apply had parked nothing.
+pub fn keep_trash_of(state_dir: &Path, operation: &str) -> std::io::Result<Option<std::path::PathBuf>> {
+    let trash = state_dir.join("trash");
+    let from = trash.join(operation);
+    if std::fs::symlink_metadata(&from).is_err() {
+        return Ok(None);
+    }
+    let recovered = state_dir.join("recovered");
+    crate::project::disk::state::create_dir_all(&recovered)?;
+    let to = recovered.join(operation);
+    std::fs::rename(&from, &to)?;
+    crate::fsutil::sync_dir(&recovered)?;
+    crate::fsutil::sync_dir(&trash)?;
+    Ok(Some(to))
+}
+
 /// Moves parked files out of the trash (which open empties) into
 /// `.packer/recovered/`. Returns where they went.
-pub fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
+fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
     let recovered = state_dir.join("recovered");
     let _ = crate::project::disk::state::create_dir_all(&recovered);
     let (from, to) = match operation {

@@ -1614,22 +1614,39 @@ impl<'a> Executed<'a> {
     pub fn rollback(&mut self) -> Vec<String> {
         let sb = self.sandbox;
         let mut problems = Vec::new();
+        // Put back but not made durable is still put back (a crash could
+        // lose it, as it could lose any unsynced rename): logged, not failed.
+        let renamed = |r: Result<(), RenameError>| match r {
+            Ok(()) => Ok(()),
+            Err(RenameError::NotSynced(e)) => {
+                tracing::warn!(error = %e, "a step of a failed apply was undone, but not synced");
+                Ok(())
+            }
+            Err(RenameError::NotRenamed(e)) => Err(e),
+        };
         while let Some(step) = self.done.pop() {
             let result = match &step {
-                Step::Move { from, to } => sb.rename(to, from, false).map_err(Into::into),
-                Step::WriteManifest { .. } => match self.manifest_before.take() {
-                    Some(before) => crate::fsutil::write_atomic(&sb.path().join(MANIFEST_FILE), &before),
-                    None => Ok(()),
+                Step::Move { from, to } => renamed(sb.rename(to, from, false)),
+                // Only over the text this apply wrote (it may not have
+                // been written at all): an edit since is someone's.
+                Step::WriteManifest { text } => match (self.manifest_before.take(), sb.read(MANIFEST_FILE)) {
+                    (Some(before), Ok(now)) if now == text.as_bytes() => {
+                        crate::fsutil::write_atomic(&sb.path().join(MANIFEST_FILE), &before)
+                    }
+                    (Some(before), Ok(now)) if now == before => Ok(()),
+                    (Some(_), Ok(_)) => Err(std::io::Error::other("packer.toml changed since it was written")),
+                    (Some(_), Err(e)) => Err(e),
+                    (None, _) => Ok(()),
                 },
                 Step::Delete { path } => match self.trashed.pop() {
-                    Some((_, parked)) => sb.rename(&parked, path, false).map_err(Into::into),
+                    Some((_, parked)) => renamed(sb.rename(&parked, path, false)),
                     None => Ok(()),
                 },
                 Step::Rewrite(rw) => match self.rewritten.pop() {
                     // Only over the bytes this apply wrote: a save since is
                     // someone's, and the old bytes stay parked.
                     Some((_, parked)) => match sb.read(&rw.path) {
-                        Ok(now) if now == *rw.bytes => sb.rename(&parked, &rw.path, true).map_err(Into::into),
+                        Ok(now) if now == *rw.bytes => renamed(sb.rename(&parked, &rw.path, true)),
                         Ok(_) => Err(std::io::Error::other("the file changed since it was rewritten")),
                         Err(e) => Err(e),
                     },
@@ -1719,6 +1736,7 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         std::fs::write(root.join("level.json"), "old").unwrap();
         std::fs::write(root.join("gone.txt"), "deleted").unwrap();
+        std::fs::write(root.join(MANIFEST_FILE), "[project]\n").unwrap();
         let rewrite = |new: &str| {
             Step::Rewrite(Arc::new(Rewrite {
                 path: "level.json".into(),
@@ -1730,19 +1748,24 @@ mod tests {
             }))
         };
         // Untouched since: everything is undone.
-        let steps = vec![rewrite("new"), Step::Delete { path: "gone.txt".into() }];
+        let manifest = Step::WriteManifest { text: "[project]\n# ours\n".into() };
+        let steps = vec![manifest, rewrite("new"), Step::Delete { path: "gone.txt".into() }];
         assert!(undo_after(&root, steps.clone(), || ()).is_empty());
         assert_eq!(std::fs::read(root.join("level.json")).unwrap(), b"old");
         assert_eq!(std::fs::read(root.join("gone.txt")).unwrap(), b"deleted");
+        assert_eq!(std::fs::read(root.join(MANIFEST_FILE)).unwrap(), b"[project]\n");
         // Saved over, and the deleted path taken, while the apply ran: both
         // are kept as they are now, and the undo says so.
         let not_undone = undo_after(&root, steps, || {
             std::fs::write(root.join("level.json"), "theirs").unwrap();
             std::fs::write(root.join("gone.txt"), "a new file").unwrap();
+            std::fs::write(root.join(MANIFEST_FILE), "[project]\n# theirs\n").unwrap();
         });
-        assert_eq!(not_undone.len(), 2, "{not_undone:?}");
+        assert_eq!(not_undone.len(), 3, "{not_undone:?}");
         assert!(not_undone[0].starts_with("putting `gone.txt` back: "), "{not_undone:?}");
         assert!(not_undone[1].starts_with("putting the old bytes of `level.json` back: "), "{not_undone:?}");
+        assert!(not_undone[2].starts_with("writing packer.toml back: "), "{not_undone:?}");
+        assert_eq!(std::fs::read(root.join(MANIFEST_FILE)).unwrap(), b"[project]\n# theirs\n");
         assert_eq!(std::fs::read(root.join("level.json")).unwrap(), b"theirs");
         assert_eq!(std::fs::read(root.join("gone.txt")).unwrap(), b"a new file");
         // What was set aside is still parked, for the caller to keep.
