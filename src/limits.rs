@@ -307,20 +307,6 @@ pub fn opt_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
     Ok(Option::<List<T, T, MAX_ITEMS>>::deserialize(d)?.map(|l| l.0))
 }
 
-/// Large allocations (an open's vectors of every asset, a texture's pixels)
-/// are mapped and unmapped on their own, at a fixed size from 1 MiB: glibc
-/// otherwise raises that size to the largest block freed so far, and the
-/// freed vectors of an open leave holes in the heap that the process keeps
-/// (8 of 118 MB resident at 100,000 assets; see BENCHMARKS.md).
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a parameter of the allocator; called first
-    // thing in main, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

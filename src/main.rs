@@ -275,8 +275,22 @@ enum CacheCommand {
     },
 }
 
+/// Large allocations (an open's vectors of every asset, a texture's pixels)
+/// are mapped and unmapped on their own, at a fixed size from 1 MiB: glibc
+/// otherwise raises that size to the largest block freed so far, and the
+/// freed vectors of an open leave holes in the heap that the process keeps
+/// (8 of 118 MB resident at 100,000 assets; see BENCHMARKS.md).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a parameter of the allocator; called first
+    // thing in main, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
-    studio_packer::limits::tune_allocator();
+    tune_allocator();
     init_logging();
     let cli = Cli::parse();
     // `events --follow` lives as long as a person watches: when it owns the

@@ -58,11 +58,7 @@ pub fn inspect_bytes(bytes: &[u8], kind: Kind, rel: &str) -> Observed {
         Kind::Image if matches!(ext, "ktx2" | "dds") => texture_metadata(bytes, ext, &mut metadata, &mut problems),
         Kind::Image => image_metadata(bytes, &mut metadata, &mut problems),
         Kind::Audio => audio_metadata(bytes, ext, &mut metadata, &mut problems),
-        Kind::Data if ext == "json" && json_valid => {
-            metadata.format = Some(Name::new(ext));
-            metadata.valid = Some(true);
-        }
-        Kind::Data => data_metadata(bytes, ext, &mut metadata, &mut problems),
+        Kind::Data => data_metadata(bytes, ext, json_valid, &mut metadata, &mut problems),
         Kind::Text => match std::str::from_utf8(bytes) {
             Ok(s) => {
                 metadata.encoding = Some(Name::new("utf-8"));
@@ -198,9 +194,18 @@ fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut V
     }
 }
 
-fn data_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
+/// `json_valid`: serde_json has already read the file whole (the
+/// reference finder did), so it is not parsed again.
+fn data_metadata(
+    bytes: &[u8],
+    ext: &str,
+    json_valid: bool,
+    meta: &mut Metadata,
+    problems: &mut Vec<(Severity, &'static str, String)>,
+) {
     meta.format = Some(Name::new(ext));
     match ext {
+        "json" if json_valid => meta.valid = Some(true),
         "json" => match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
             Ok(_) => meta.valid = Some(true),
             Err(e) => {

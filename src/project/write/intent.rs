@@ -90,19 +90,15 @@ pub fn keep_trash_of(state_dir: &Path, operation: &str) -> std::io::Result<Optio
     Ok(Some(to))
 }
 
-/// Moves parked files out of the trash (which open empties) into
-/// `.packer/recovered/`. Returns where they went.
-fn keep_trash(state_dir: &Path, operation: Option<&str>) -> std::path::PathBuf {
+/// Moves the whole trash (which open empties) into `.packer/recovered/`,
+/// when no readable intent says whose it is.
+fn keep_all_trash(state_dir: &Path) {
     let recovered = state_dir.join("recovered");
     let _ = crate::project::disk::state::create_dir_all(&recovered);
-    let (from, to) = match operation {
-        Some(op) => (state_dir.join("trash").join(op), recovered.join(op)),
-        None => (state_dir.join("trash"), recovered.join(format!("trash-{}", std::process::id()))),
-    };
+    let from = state_dir.join("trash");
     if from.exists() {
-        let _ = std::fs::rename(&from, &to);
+        let _ = std::fs::rename(&from, recovered.join(format!("trash-{}", std::process::id())));
     }
-    to
 }
 
 /// What settling a left-over intent did.
@@ -126,7 +122,7 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         // Kept aside (the next apply writes a new intent), with the trash it may name.
         let aside = state_dir.join(format!("intent.unreadable.{}.json", std::process::id()));
         let _ = std::fs::rename(state_dir.join(INTENT_FILE), &aside);
-        keep_trash(state_dir, None);
+        keep_all_trash(state_dir);
         tracing::error!(kept = %aside.display(), "the intent record is unreadable; kept aside with the trash for a person to look at");
         return None;
     };
@@ -210,7 +206,9 @@ pub fn settle(sandbox: &Sandbox, state_dir: &Path) -> Option<Settled> {
         // Never delete a file that was neither restored nor committed as
         // deleted: whatever is still parked is kept aside for a person.
         if std::fs::read_dir(&trash).is_ok_and(|mut d| d.next().is_some()) {
-            let kept = keep_trash(state_dir, Some(&intent.operation_id));
+            // Left in the trash if the move fails: open keeps the trash
+            // when settling had problems.
+            let kept = keep_trash_of(state_dir, &intent.operation_id).ok().flatten().unwrap_or(trash.clone());
             problems.push(format!("files that could not be put back are kept in {}", kept.display()));
         } else {
             let _ = std::fs::remove_dir_all(&trash);
