@@ -30,6 +30,12 @@ if ! command -v python3 > /dev/null; then
   apt_install python3
 fi
 
+echo "== ffmpeg, the decoder and loudness meter that check sound (tests/audio.rs)"
+if ! command -v ffmpeg > /dev/null; then
+  echo "installing ffmpeg"
+  apt_install ffmpeg
+fi
+
 # A test never passes without doing its work. Those that need root (mounts,
 # chown, a process run as another user) are #[ignore = "needs root: ..."],
 # so a plain `cargo test` counts them as ignored with their reason. Here

@@ -1072,12 +1072,21 @@ class Metadata(TypedDict, total=False):
 
     bitsPerSample: int
     channels: int
+    # A sound's codec: `pcm`, `adpcm`, `flac`, `vorbis` or `mp3`.
+    codec: Name
     durationMs: int
     encoding: Name
     format: Name
     height: int
     lines: int
+    # A sound's integrated loudness (EBU R128, ITU-R BS.1770-4) in LUFS, to
+    # a hundredth; absent when the standard gives none (no 400 ms block
+    # above the -70 LUFS gate: a click, silence).
+    loudnessLufs: float
     sampleRate: int
+    # A sound's true peak (4x oversampled, the loudest channel) in dBTP, to
+    # a hundredth; absent for pure silence.
+    truePeakDbtp: float
     valid: bool
     width: int
 

@@ -10,6 +10,7 @@
 //! written to a temporary file and renamed into place: a crash or a cancel
 //! never leaves a torn pack, and the previous one stays intact until then.
 
+pub mod audio;
 pub mod cache;
 pub mod commit;
 pub mod cooked;

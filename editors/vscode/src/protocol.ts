@@ -1072,12 +1072,25 @@ export interface LocalCacheStats {
 export interface Metadata {
   bitsPerSample?: number;
   channels?: number;
+  /** A sound's codec: `pcm`, `adpcm`, `flac`, `vorbis` or `mp3`. */
+  codec?: Name;
   durationMs?: number;
   encoding?: Name;
   format?: Name;
   height?: number;
   lines?: number;
+  /**
+   * A sound's integrated loudness (EBU R128, ITU-R BS.1770-4) in LUFS, to
+   * a hundredth; absent when the standard gives none (no 400 ms block
+   * above the -70 LUFS gate: a click, silence).
+   */
+  loudnessLufs?: number;
   sampleRate?: number;
+  /**
+   * A sound's true peak (4x oversampled, the loudest channel) in dBTP, to
+   * a hundredth; absent for pure silence.
+   */
+  truePeakDbtp?: number;
   valid?: boolean;
   width?: number;
 }

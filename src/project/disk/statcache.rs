@@ -454,7 +454,7 @@ mod codec {
     use crate::binary::Reader;
     use crate::hash::ContentHash;
     use crate::project::model::references::{self, Reference, Target};
-    use crate::project::model::{Kind, Metadata, Name, Observed, Problem, Severity};
+    use crate::project::model::{Decibels, Kind, Metadata, Name, Observed, Problem, Severity};
 
     const MAGIC: &[u8; 8] = b"SPSTAT\0\0";
     /// Also the version of what `workspace::inspect` finds: a cache written
@@ -462,7 +462,7 @@ mod codec {
     /// the decoder a build uses, so a header it refuses is now a problem;
     /// 4: KTX2 and DDS sources are read by the texture reader; 5: the
     /// references a file holds; 6: strings written once, then by number).
-    const VERSION: u32 = 6;
+    const VERSION: u32 = 7;
 
     struct Out(Vec<u8>);
 
@@ -543,12 +543,15 @@ mod codec {
         let present = [
             m.bits_per_sample.is_some(),
             m.channels.is_some(),
+            m.codec.is_some(),
             m.duration_ms.is_some(),
             m.encoding.is_some(),
             m.format.is_some(),
             m.height.is_some(),
             m.lines.is_some(),
+            m.loudness_lufs.is_some(),
             m.sample_rate.is_some(),
+            m.true_peak_dbtp.is_some(),
             m.valid.is_some(),
             m.width.is_some(),
         ];
@@ -558,6 +561,9 @@ mod codec {
         }
         if let Some(v) = m.channels {
             out.u16(v);
+        }
+        if let Some(v) = &m.codec {
+            out.str(v.as_str());
         }
         if let Some(v) = m.duration_ms {
             out.u64(v);
@@ -574,8 +580,14 @@ mod codec {
         if let Some(v) = m.lines {
             out.u64(v);
         }
+        if let Some(v) = m.loudness_lufs {
+            out.u32(v.hundredths() as u32);
+        }
         if let Some(v) = m.sample_rate {
             out.u32(v);
+        }
+        if let Some(v) = m.true_peak_dbtp {
+            out.u32(v.hundredths() as u32);
         }
         if let Some(v) = m.valid {
             out.0.push(u8::from(v));
@@ -596,27 +608,36 @@ mod codec {
             m.channels = Some(r.u16()?);
         }
         if has(2) {
-            m.duration_ms = Some(r.u64()?);
+            m.codec = Some(Name::new(text(r)?));
         }
         if has(3) {
-            m.encoding = Some(Name::new(text(r)?));
+            m.duration_ms = Some(r.u64()?);
         }
         if has(4) {
-            m.format = Some(Name::new(text(r)?));
+            m.encoding = Some(Name::new(text(r)?));
         }
         if has(5) {
-            m.height = Some(r.u32()?);
+            m.format = Some(Name::new(text(r)?));
         }
         if has(6) {
-            m.lines = Some(r.u64()?);
+            m.height = Some(r.u32()?);
         }
         if has(7) {
-            m.sample_rate = Some(r.u32()?);
+            m.lines = Some(r.u64()?);
         }
         if has(8) {
-            m.valid = Some(r.u8()? != 0);
+            m.loudness_lufs = Some(Decibels::from_hundredths(r.u32()? as i32));
         }
         if has(9) {
+            m.sample_rate = Some(r.u32()?);
+        }
+        if has(10) {
+            m.true_peak_dbtp = Some(Decibels::from_hundredths(r.u32()? as i32));
+        }
+        if has(11) {
+            m.valid = Some(r.u8()? != 0);
+        }
+        if has(12) {
             m.width = Some(r.u32()?);
         }
         Some(m)
@@ -887,6 +908,9 @@ mod tests {
             duration_ms: Some(1234),
             encoding: Some(Name::new("something-else")),
             valid: Some(false),
+            codec: Some(Name::new("vorbis")),
+            loudness_lufs: crate::project::model::Decibels::new(-23.456),
+            true_peak_dbtp: crate::project::model::Decibels::new(0.5),
             ..Metadata::default()
         };
         let problem = Problem { severity: Severity::Warning, code: "c".into(), message: "m é".into() };

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use crate::hash::ContentHash;
 use crate::project::format::manifest::Manifest;
-use crate::project::model::{extension, references, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
+use crate::project::model::{
+    extension, references, Decibels, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity,
+};
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
 /// Content that does not parse is a problem, never an error of this function.
@@ -156,41 +158,22 @@ fn texture_metadata(
     }
 }
 
+/// A sound decoded whole (what a build will decode), so that one that does
+/// not decode is an error from the first look, and its loudness measured.
 fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
-    match ext {
-        "wav" => match hound::WavReader::new(io::Cursor::new(bytes)) {
-            Ok(reader) => {
-                let spec = reader.spec();
-                meta.format = Some(Name::new("wav"));
-                meta.channels = Some(spec.channels);
-                meta.sample_rate = Some(spec.sample_rate);
-                meta.bits_per_sample = Some(spec.bits_per_sample);
-                meta.duration_ms = Some(u64::from(reader.duration()) * 1000 / u64::from(spec.sample_rate.max(1)));
-            }
-            Err(e) => {
-                problems.push((Severity::Error, "audioUnreadable", format!("the WAV header cannot be read: {e}")))
-            }
-        },
-        _ => {
-            let (format, ok) = match ext {
-                "ogg" | "oga" | "opus" => ("ogg", bytes.starts_with(b"OggS")),
-                "flac" => ("flac", bytes.starts_with(b"fLaC")),
-                "mp3" => (
-                    "mp3",
-                    bytes.starts_with(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0),
-                ),
-                "aif" | "aiff" => ("aiff", bytes.starts_with(b"FORM")),
-                _ => ("unknown", true),
-            };
-            meta.format = Some(Name::new(format));
-            if !ok {
-                problems.push((
-                    Severity::Error,
-                    "audioUnreadable",
-                    format!("the file does not start like a {format} file"),
-                ));
-            }
+    match crate::build::audio::inspect(bytes, ext) {
+        Ok(facts) => {
+            let s = facts.stream;
+            meta.format = Some(Name::new(s.format));
+            meta.codec = Some(Name::new(s.codec));
+            meta.channels = Some(s.channels);
+            meta.sample_rate = Some(s.sample_rate);
+            meta.bits_per_sample = s.bits_per_sample;
+            meta.duration_ms = Some(s.frames * 1000 / u64::from(s.sample_rate));
+            meta.loudness_lufs = facts.loudness.integrated_lufs.and_then(Decibels::new);
+            meta.true_peak_dbtp = facts.loudness.true_peak_dbtp.and_then(Decibels::new);
         }
+        Err(why) => problems.push((Severity::Error, "audioUnreadable", why)),
     }
 }
 

@@ -98,6 +98,9 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A sound's codec: `pcm`, `adpcm`, `flac`, `vorbis` or `mp3`.
+    pub codec: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Name>,
@@ -108,11 +111,60 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    /// A sound's integrated loudness (EBU R128, ITU-R BS.1770-4) in LUFS, to
+    /// a hundredth; absent when the standard gives none (no 400 ms block
+    /// above the -70 LUFS gate: a click, silence).
+    pub loudness_lufs: Option<Decibels>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<f64>")]
+    /// A sound's true peak (4x oversampled, the loudest channel) in dBTP, to
+    /// a hundredth; absent for pure silence.
+    pub true_peak_dbtp: Option<Decibels>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
+}
+
+// Hundredths, so that metadata stays `Eq` and `Hash` and a figure reads
+// the same after a round trip through the stat cache.
+/// A level in decibels (LUFS, dBTP), to a hundredth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decibels(i32);
+
+impl Decibels {
+    /// `None` for a level that is not a finite number.
+    pub fn new(db: f64) -> Option<Decibels> {
+        db.is_finite().then(|| Decibels((db.clamp(-1000.0, 1000.0) * 100.0).round() as i32))
+    }
+
+    pub fn from_hundredths(h: i32) -> Decibels {
+        Decibels(h)
+    }
+
+    pub fn hundredths(self) -> i32 {
+        self.0
+    }
+
+    pub fn db(self) -> f64 {
+        f64::from(self.0) / 100.0
+    }
+}
+
+impl Serialize for Decibels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.db())
+    }
+}
+
+impl<'de> Deserialize<'de> for Decibels {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let db = f64::deserialize(d)?;
+        Decibels::new(db).ok_or_else(|| serde::de::Error::custom("a level must be a finite number"))
+    }
 }
 
 // The packer's own spellings are static, anything else is owned.
@@ -125,8 +177,8 @@ pub struct Name(std::borrow::Cow<'static, str>);
 /// shares them instead of allocating one per asset.
 const NAMES: &[&str] = &[
     "utf-8", "png", "jpeg", "gif", "bmp", "webp", "tga", "tiff", "ico", "dds", "psd", "exr", "hdr", "qoi", "ktx2",
-    "wav", "ogg", "flac", "mp3", "aiff", "unknown", "json", "toml", "yaml", "yml", "csv", "xml", "ron", "ini",
-    "truetype", "opentype", "woff", "woff2", "bitmap",
+    "wav", "ogg", "flac", "mp3", "aiff", "pcm", "adpcm", "vorbis", "unknown", "json", "toml", "yaml", "yml", "csv",
+    "xml", "ron", "ini", "truetype", "opentype", "woff", "woff2", "bitmap",
 ];
 
 impl Name {

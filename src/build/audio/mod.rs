@@ -1,0 +1,34 @@
+//! Sound: any input the packer takes (WAV, AIFF, FLAC, Ogg Vorbis, MP3)
+//! decoded with symphonia ([`decode`]) and its loudness measured
+//! ([`loudness`]). Registering a sound decodes it whole once: a file that
+//! does not decode is an error from the moment the packer looks at it, and
+//! its loudness is known before any build.
+
+pub mod decode;
+pub mod loudness;
+
+pub use decode::Stream;
+pub use loudness::Loudness;
+
+/// What looking at a sound found: its stream and its loudness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub stream: Stream,
+    pub loudness: Loudness,
+}
+
+/// Decodes `bytes` (a file with extension `ext`) whole and measures it.
+pub fn inspect(bytes: &[u8], ext: &str) -> Result<Facts, String> {
+    let mut meter: Option<Result<loudness::Meter, String>> = None;
+    let stream = decode::decode(bytes, ext, |stream, planes| {
+        if let Ok(m) = meter.get_or_insert_with(|| loudness::Meter::new(stream.channels, stream.sample_rate)) {
+            m.add(planes);
+        }
+    })?;
+    let loudness = match meter {
+        Some(Ok(m)) => m.finish(),
+        Some(Err(e)) => return Err(e),
+        None => Loudness { integrated_lufs: None, true_peak_dbtp: None },
+    };
+    Ok(Facts { stream, loudness })
+}

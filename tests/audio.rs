@@ -1,0 +1,245 @@
+//! Sound over the wire: each input format the packer takes (WAV, FLAC, Ogg
+//! Vorbis, MP3), made by the test from generated signals, read at register
+//! with its stream facts and its loudness; the loudness checked against a
+//! meter other than the packer's (ffmpeg's `ebur128` filter). A file that
+//! does not decode is a diagnostic at register, in `check` and in a build.
+//!
+//! Needs `ffmpeg` (scripts/test.sh installs Debian's package): without it
+//! these tests fail, saying so.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Fixture, Server};
+use serde_json::{json, Value};
+
+/// A generated signal: interleaved samples in -1..1.
+struct Signal {
+    name: &'static str,
+    rate: u32,
+    channels: u16,
+    samples: Vec<f32>,
+}
+
+impl Signal {
+    fn frames(&self) -> u64 {
+        (self.samples.len() / usize::from(self.channels)) as u64
+    }
+}
+
+fn signals() -> Vec<Signal> {
+    let tau = std::f64::consts::TAU;
+    // A 440 Hz sine at -6 dBFS, mono, two seconds.
+    let sine = (0..88_200).map(|i| (0.5 * (tau * 440.0 * f64::from(i) / 44_100.0).sin()) as f32).collect();
+    // A logarithmic chirp from 100 Hz to 8 kHz, stereo (the right channel
+    // quieter), three seconds.
+    let (f0, f1, t) = (100.0f64, 8000.0f64, 3.0f64);
+    let k = (f1 / f0).ln() / t;
+    let mut chirp = Vec::new();
+    for i in 0..144_000 {
+        let x = f64::from(i) / 48_000.0;
+        let s = 0.6 * (tau * f0 * ((k * x).exp() - 1.0) / k).sin();
+        chirp.extend([s as f32, (s * 0.8) as f32]);
+    }
+    // Stereo noise, a second and a half (a fixed generator: the same bytes every run).
+    let mut state = 0x2545_f491_u32;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (f64::from(state) / f64::from(u32::MAX) * 2.0 - 1.0) as f32 * 0.3
+    };
+    let noise = (0..2 * 66_150).map(|_| next()).collect();
+    // A short effect: a decaying 880 Hz blip, a quarter second, mono at 22,050 Hz.
+    let effect = (0..5_512)
+        .map(|i| {
+            let x = f64::from(i) / 22_050.0;
+            (0.9 * (-x * 12.0).exp() * (tau * 880.0 * x).sin()) as f32
+        })
+        .collect();
+    vec![
+        Signal { name: "sine", rate: 44_100, channels: 1, samples: sine },
+        Signal { name: "chirp", rate: 48_000, channels: 2, samples: chirp },
+        Signal { name: "noise", rate: 44_100, channels: 2, samples: noise },
+        Signal { name: "effect", rate: 22_050, channels: 1, samples: effect },
+    ]
+}
+
+fn wav(s: &Signal) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: s.channels,
+        sample_rate: s.rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+    for x in &s.samples {
+        w.write_sample((x * 32767.0).round() as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    out.into_inner()
+}
+
+fn ffmpeg(args: &[&str]) -> std::process::Output {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-nostdin", "-y"]).args(args).output().unwrap_or_else(|e| {
+        panic!("these tests need ffmpeg (scripts/test.sh installs it from Debian's packages): {e}")
+    });
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// The codecs each input format is made with, and what the packer must call it.
+const FORMATS: &[(&str, &[&str], &str, &str)] = &[
+    ("wav", &[], "wav", "pcm"),
+    ("flac", &["-c:a", "flac"], "flac", "flac"),
+    ("ogg", &["-c:a", "libvorbis", "-q:a", "5"], "ogg", "vorbis"),
+    ("mp3", &["-c:a", "libmp3lame", "-b:a", "192k"], "mp3", "mp3"),
+];
+
+/// One input file: where, made from which signal, and what the packer
+/// must call its container and codec.
+struct Input {
+    rel: String,
+    signal: Signal,
+    format: &'static str,
+    codec: &'static str,
+}
+
+/// Writes every signal in every format under `assets/sound/` of the fixture.
+fn inputs(f: &Fixture) -> Vec<Input> {
+    let mut out = Vec::new();
+    for (ext, codec_args, format, codec) in FORMATS {
+        for signal in signals() {
+            let source = format!("assets/sound/{}.wav", signal.name);
+            let rel = format!("assets/sound/{}.{ext}", signal.name);
+            if *ext == "wav" {
+                f.write(&rel, &wav(&signal));
+            } else {
+                let mut args: Vec<String> = vec!["-i".into(), f.path(&source).display().to_string()];
+                args.extend(codec_args.iter().map(|a| a.to_string()));
+                args.push(f.path(&rel).display().to_string());
+                ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            out.push(Input { rel, signal, format, codec });
+        }
+    }
+    out
+}
+
+/// ffmpeg's EBU R128 meter on a file: (integrated LUFS, true peak dBTP),
+/// each to a tenth as it prints them.
+fn ffmpeg_loudness(path: &Path) -> (f64, f64) {
+    let out = ffmpeg(&["-nostats", "-i", path.to_str().unwrap(), "-af", "ebur128=peak=true", "-f", "null", "-"]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    let summary = &text[text.rfind("Summary:").expect("ffmpeg printed its summary")..];
+    let value = |label: &str| -> f64 {
+        let line = summary.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{summary}"));
+        line.split_whitespace().nth(1).unwrap().parse().unwrap_or(f64::NEG_INFINITY)
+    };
+    (value("I:"), value("Peak:"))
+}
+
+fn asset(s: &mut Server, pid: &str, id: &str) -> Value {
+    s.call("packer/getAsset", json!({"projectId": pid, "assetId": id}))["asset"].clone()
+}
+
+#[test]
+fn every_input_format_is_read_at_register_with_its_loudness() {
+    let f = Fixture::new(&[]);
+    let made = inputs(&f);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = common::register_all(&mut s, &pid, &f);
+    for Input { rel, signal, format, codec } in &made {
+        let a = asset(&mut s, &pid, &ids[rel]);
+        assert_eq!(a["status"], "ok", "{rel}: {a}");
+        let m = &a["metadata"];
+        assert_eq!((m["format"].as_str(), m["codec"].as_str()), (Some(*format), Some(*codec)), "{rel}: {m}");
+        assert_eq!(m["sampleRate"], signal.rate, "{rel}");
+        assert_eq!(m["channels"], signal.channels, "{rel}");
+        let lossless = matches!(*codec, "pcm" | "flac");
+        assert_eq!(m["bitsPerSample"], if lossless { json!(16) } else { Value::Null }, "{rel}: {m}");
+        // Lossless and Vorbis (granule positions) are exact; MP3 to a frame.
+        let expected = signal.frames() * 1000 / u64::from(signal.rate);
+        let slack = if *codec == "mp3" { 1152 * 1000 / u64::from(signal.rate) + 1 } else { 0 };
+        let got = m["durationMs"].as_u64().unwrap();
+        assert!(got.abs_diff(expected) <= slack, "{rel}: {got} ms, the source is {expected} ms");
+
+        let (lufs, peak) = ffmpeg_loudness(&f.path(rel));
+        if lufs <= -70.0 || signal.name == "effect" {
+            // A quarter-second blip has no gated block: BS.1770 gives no figure.
+            assert_eq!(m["loudnessLufs"], Value::Null, "{rel}: ffmpeg read {lufs}: {m}");
+        } else {
+            let ours = m["loudnessLufs"].as_f64().unwrap_or_else(|| panic!("{rel}: {m}"));
+            assert!((ours - lufs).abs() <= 0.15, "{rel}: the packer read {ours} LUFS, ffmpeg {lufs}");
+        }
+        let ours = m["truePeakDbtp"].as_f64().unwrap_or_else(|| panic!("{rel}: {m}"));
+        // Two true-peak meters agree on band-limited sound; on white noise,
+        // whose energy reaches Nyquist, each oversampling filter finds its
+        // own inter-sample peaks (measured: 0.4-0.6 dB apart).
+        let tolerance = if signal.name == "noise" { 0.75 } else { 0.15 };
+        assert!((ours - peak).abs() <= tolerance, "{rel}: the packer read a true peak of {ours} dBTP, ffmpeg {peak}");
+    }
+    // A second look reads the stat cache: the same facts, no decoding.
+    let before: Vec<Value> = made.iter().map(|i| asset(&mut s, &pid, &ids[&i.rel])["metadata"].clone()).collect();
+    assert_eq!(s.shutdown(), 0);
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let after: Vec<Value> = made.iter().map(|i| asset(&mut s, &pid, &ids[&i.rel])["metadata"].clone()).collect();
+    assert_eq!(before, after);
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn a_sound_that_does_not_decode_is_a_diagnostic_at_register_in_check_and_in_the_build() {
+    let f = Fixture::new(&[("assets/sound/fake.ogg", b"hello, I am text\n")]);
+    let chirp = signals().into_iter().find(|s| s.name == "chirp").unwrap();
+    f.write("assets/sound/chirp.wav", &wav(&chirp));
+    let (wav_path, flac_path) = (f.path("assets/sound/chirp.wav"), f.path("assets/sound/chirp.flac"));
+    ffmpeg(&["-i", wav_path.to_str().unwrap(), "-c:a", "flac", flac_path.to_str().unwrap()]);
+    std::fs::remove_file(&wav_path).unwrap();
+    let whole = std::fs::read(&flac_path).unwrap();
+    f.write("assets/sound/cut.flac", &whole[..whole.len() * 6 / 10]);
+    std::fs::remove_file(&flac_path).unwrap();
+
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    let ids = common::register_all(&mut s, &pid, &f);
+    let fake = asset(&mut s, &pid, &ids["assets/sound/fake.ogg"]);
+    assert_eq!(fake["status"], "invalid", "{fake}");
+    assert_eq!(fake["metadata"], json!({}), "{fake}");
+    assert_eq!(fake["diagnostics"][0]["code"], "audioUnreadable", "{fake}");
+    assert_eq!(
+        fake["diagnostics"][0]["message"].as_str().unwrap(),
+        "the file is not WAV, AIFF, FLAC, Ogg or MP3 audio",
+        "{fake}"
+    );
+    let cut = asset(&mut s, &pid, &ids["assets/sound/cut.flac"]);
+    assert_eq!(cut["status"], "invalid", "{cut}");
+    let message = cut["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("the file is cut short"), "{cut}");
+    let build = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(build["outcome"], "failed", "{build}");
+    let mut named: Vec<(&str, &str)> = build["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["path"].as_str().unwrap(), d["code"].as_str().unwrap()))
+        .collect();
+    named.sort();
+    assert_eq!(named, [("assets/sound/cut.flac", "audioUnreadable"), ("assets/sound/fake.ogg", "audioUnreadable")]);
+    assert_eq!(s.shutdown(), 0);
+
+    let out = Command::new(common::BIN).arg("check").arg(f.root()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for path in ["assets/sound/cut.flac", "assets/sound/fake.ogg"] {
+        assert!(
+            text.lines().any(|l| l.contains(path) && l.contains("error[audioUnreadable]")),
+            "check names {path}: {text}"
+        );
+    }
+}
