@@ -3,17 +3,23 @@
 //! with its stream facts and its loudness; the loudness checked against a
 //! meter other than the packer's (ffmpeg's `ebur128` filter). A file that
 //! does not decode is a diagnostic at register, in `check` and in a build.
+//! Each input is then built for two targets (Ogg Vorbis for `pc`; IMA
+//! ADPCM at 22,050 Hz, mono, for `phone`), and what ships is decoded and
+//! measured by ffmpeg: rate, channels, duration, RMS, a sine's frequency,
+//! and the loudness `normalize` asked for.
 //!
 //! Needs `ffmpeg` (scripts/test.sh installs Debian's package): without it
 //! these tests fail, saying so.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use common::{Fixture, Server};
 use serde_json::{json, Value};
+use studio_packer::build::pack::PackReader;
 
 /// A generated signal: interleaved samples in -1..1.
 struct Signal {
@@ -51,7 +57,15 @@ fn signals() -> Vec<Signal> {
         state ^= state << 5;
         (f64::from(state) / f64::from(u32::MAX) * 2.0 - 1.0) as f32 * 0.3
     };
-    let noise = (0..2 * 66_150).map(|_| next()).collect();
+    // Low-passed (a six-sample moving average per channel, its first null at
+    // 7.35 kHz), so that a target's lower rate keeps its loudness.
+    let white: Vec<f32> = (0..2 * 66_155).map(|_| next()).collect();
+    let noise = (0..66_150)
+        .flat_map(|i| {
+            let avg = |c: usize| (0..6).map(|k| white[(i + k) * 2 + c]).sum::<f32>() / 6.0 * 2.0;
+            [avg(0), avg(1)]
+        })
+        .collect();
     // A short effect: a decaying 880 Hz blip, a quarter second, mono at 22,050 Hz.
     let effect = (0..5_512)
         .map(|i| {
@@ -242,4 +256,238 @@ fn a_sound_that_does_not_decode_is_a_diagnostic_at_register_in_check_and_in_the_
             "check names {path}: {text}"
         );
     }
+}
+
+// ---- Cooking -----------------------------------------------------------------
+
+const COOK: &str = r#"
+[[build.targets]]
+name = "pc"
+profile = "desktop"
+
+[[build.targets]]
+name = "phone"
+profile = "mobile"
+
+[[assets.rules]]
+match = ["assets/**"]
+settings = { codec = "vorbis", quality = 0.5, targets = { phone = { codec = "adpcm", sample_rate = 22050, mono = true } } }
+
+[[assets.rules]]
+match = ["assets/sound/effect.*"]
+settings = { codec = "pcm" }
+
+[[assets.rules]]
+match = ["assets/loud/**"]
+settings = { normalize = -16 }
+"#;
+
+/// What ffprobe says of a file: (codec name, sample rate, channels).
+fn ffprobe(path: &Path) -> (String, u32, u16) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe (installed with ffmpeg)");
+    assert!(out.status.success(), "ffprobe {path:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["streams"][0];
+    (
+        s["codec_name"].as_str().unwrap().to_string(),
+        s["sample_rate"].as_str().unwrap().parse().unwrap(),
+        s["channels"].as_u64().unwrap() as u16,
+    )
+}
+
+/// The file decoded by ffmpeg, planar f32.
+fn ffmpeg_decode(path: &Path, channels: u16) -> Vec<Vec<f32>> {
+    let out = ffmpeg(&["-v", "error", "-i", path.to_str().unwrap(), "-f", "f32le", "-acodec", "pcm_f32le", "-"]);
+    let samples: Vec<f32> = out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    let c = usize::from(channels);
+    (0..c).map(|ch| samples.iter().skip(ch).step_by(c).copied().collect()).collect()
+}
+
+fn rms(planes: &[Vec<f32>]) -> f64 {
+    let (sum, n) = planes.iter().flatten().fold((0.0f64, 0usize), |(s, n), x| (s + f64::from(*x).powi(2), n + 1));
+    (sum / n as f64).sqrt()
+}
+
+/// The frequency (to 0.5 Hz) with the most energy between 300 and 600 Hz,
+/// by a plain DFT of the first 16,384 samples.
+fn peak_frequency(samples: &[f32], rate: u32) -> f64 {
+    let n = samples.len().min(16_384);
+    let mut best = (0.0, 0.0);
+    for step in 0..600 {
+        let f = 300.0 + f64::from(step) * 0.5;
+        let w = std::f64::consts::TAU * f / f64::from(rate);
+        let (mut re, mut im) = (0.0f64, 0.0f64);
+        for (i, x) in samples[..n].iter().enumerate() {
+            re += f64::from(*x) * (w * i as f64).cos();
+            im -= f64::from(*x) * (w * i as f64).sin();
+        }
+        let power = re * re + im * im;
+        if power > best.1 {
+            best = (f, power);
+        }
+    }
+    best.0
+}
+
+/// The project of every input, the chirp also under `assets/loud/`
+/// (normalized), built for both targets; returns the fixture, the inputs and
+/// each target's entries by path.
+fn cooked() -> (Fixture, Vec<Input>, BTreeMap<String, Entries>) {
+    let f = Fixture::new(&[]);
+    let made = inputs(&f);
+    let chirp = made.iter().find(|i| i.rel == "assets/sound/chirp.wav").unwrap();
+    f.write("assets/loud/chirp.wav", &wav(&chirp.signal));
+    let manifest = std::fs::read_to_string(f.path("packer.toml")).unwrap() + COOK;
+    std::fs::write(f.path("packer.toml"), manifest).unwrap();
+    let mut s = Server::ready();
+    let pid = s.open(&f.root());
+    common::register_all(&mut s, &pid, &f);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(s.shutdown(), 0);
+    let packs = ["pc", "phone"]
+        .into_iter()
+        .map(|t| (t.to_string(), pack_entries(&f.path(&format!("build/{t}/main.pack")))))
+        .collect();
+    (f, made, packs)
+}
+
+/// A pack's entries: path -> raw bytes.
+type Entries = BTreeMap<String, Vec<u8>>;
+
+fn pack_entries(path: &Path) -> Entries {
+    let reader = PackReader::open(path).unwrap();
+    reader.verify().unwrap();
+    reader.entries().iter().map(|e| (e.path.clone(), reader.read(e).unwrap())).collect()
+}
+
+#[test]
+fn every_input_is_cooked_for_two_targets_and_ffmpeg_reads_what_ships() {
+    let (f, made, packs) = cooked();
+    let out = tempfile::tempdir().unwrap();
+    for input in &made {
+        let signal = &input.signal;
+        let effect = signal.name == "effect";
+        for (target, entries) in &packs {
+            let bytes = &entries[&input.rel];
+            let file = out.path().join(format!("{target}-{}", input.rel.replace('/', "_")));
+            std::fs::write(&file, bytes).unwrap();
+            let what = format!("{} for {target}", input.rel);
+            let (codec, rate, channels) = ffprobe(&file);
+            // pc: Vorbis at the source's rate and channels (the effect: PCM);
+            // phone: ADPCM, 22,050 Hz, mono.
+            let (want_codec, want_rate, want_channels, frame) = match target.as_str() {
+                "pc" if effect => ("pcm_s16le", signal.rate, signal.channels, 0),
+                "pc" => ("vorbis", signal.rate, signal.channels, 2048),
+                _ => ("adpcm_ima_wav", 22_050, 1, 8),
+            };
+            assert_eq!((codec.as_str(), rate, channels), (want_codec, want_rate, want_channels), "{what}");
+            assert!(bytes.starts_with(if want_codec == "vorbis" { b"OggS" } else { b"RIFF" }), "{what}");
+            let decoded = ffmpeg_decode(&file, channels);
+            // Duration: the source's, resampled, within one codec frame (and
+            // an MP3 source's own frame of decoder delay).
+            let expected = (signal.frames() as f64 * f64::from(rate) / f64::from(signal.rate)).round() as i64;
+            let mp3 =
+                if input.format == "mp3" { (1152.0 * f64::from(rate) / f64::from(signal.rate)) as i64 } else { 0 };
+            let got = decoded[0].len() as i64;
+            assert!((got - expected).abs() <= frame + mp3 + 1, "{what}: {got} frames, the source is {expected}");
+            // Loudness of the samples: RMS within 1 dB of the source (as
+            // downmixed, for a mono target: the mean of the channels).
+            let source: Vec<Vec<f32>> = {
+                let c = usize::from(signal.channels);
+                let planes: Vec<Vec<f32>> =
+                    (0..c).map(|ch| signal.samples.iter().skip(ch).step_by(c).copied().collect()).collect();
+                if channels == 1 && c > 1 {
+                    vec![(0..planes[0].len()).map(|i| planes.iter().map(|p| p[i]).sum::<f32>() / c as f32).collect()]
+                } else {
+                    planes
+                }
+            };
+            let db = 20.0 * (rms(&decoded) / rms(&source)).log10();
+            eprintln!("{what}: {codec} {rate} Hz x{channels}, {got} frames, RMS {db:+.3} dB");
+            assert!(db.abs() <= 1.0, "{what}: RMS {db:+.2} dB from the source");
+            if signal.name == "sine" {
+                let hz = peak_frequency(&decoded[0], rate);
+                assert!((hz - 440.0).abs() <= 1.0, "{what}: the sine peaks at {hz} Hz");
+            }
+        }
+    }
+    // normalize = -16: within 0.5 LU, true peak under -1 dBTP, by ffmpeg's meter.
+    for (target, entries) in &packs {
+        let file = out.path().join(format!("{target}-loud-chirp"));
+        std::fs::write(&file, &entries["assets/loud/chirp.wav"]).unwrap();
+        let (lufs, peak) = ffmpeg_loudness(&file);
+        eprintln!("normalized chirp for {target}: {lufs} LUFS, {peak} dBTP");
+        assert!((lufs - -16.0).abs() <= 0.5, "{target}: {lufs} LUFS");
+        assert!(peak < -1.0, "{target}: a true peak of {peak} dBTP");
+    }
+    drop(f);
+}
+
+/// Copies the project's files (not `.packer/` nor `build/`) to a new folder.
+fn copy_project(from: &Path) -> tempfile::TempDir {
+    fn walk(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if name == ".packer" || name == "build" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                walk(&e.path(), &to.join(&name));
+            } else {
+                std::fs::copy(e.path(), to.join(&name)).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    walk(from, dir.path());
+    dir
+}
+
+#[test]
+fn two_copies_and_one_worker_give_byte_identical_packs_and_a_setting_recooks_only_its_asset() {
+    let (f, made, _) = cooked();
+    let pack = |root: &Path, t: &str| std::fs::read(root.join(format!("build/{t}/main.pack"))).unwrap();
+    let copy = copy_project(&f.root());
+    let root = copy.path().canonicalize().unwrap();
+    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_THREADS", "1")]);
+    let pid = s.open(&root);
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    for t in ["pc", "phone"] {
+        assert!(pack(&root, t) == pack(&f.root(), t), "{t}: one worker on a copy built different bytes");
+    }
+    // A setting of one sound cooks that sound again for each target, nothing else.
+    let list =
+        s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": "assets/sound/sine.wav"}}));
+    let sine = list["items"][0]["id"].as_str().unwrap().to_string();
+    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": sine, "settings": {"normalize": -20}}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    assert_eq!(b["stats"]["processed"], 2, "{b}");
+    assert_eq!(b["stats"]["reused"], 2 * (made.len() + 1) - 2, "{b}");
+    // A blip too short for a gated loudness is not normalized, and the build says so.
+    let list =
+        s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": "assets/sound/effect.wav"}}));
+    let effect = list["items"][0]["id"].as_str().unwrap().to_string();
+    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": effect, "settings": {"normalize": -16}}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    let warnings: Vec<&Value> =
+        b["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "soundCooked").collect();
+    // Both targets cooked it (and wrote the same bytes as before: no pack
+    // changed); the two identical warnings are one diagnostic of the build.
+    assert_eq!(b["stats"]["processed"], 2, "{b}");
+    assert_eq!(warnings.len(), 1, "{b}");
+    assert_eq!(warnings[0]["path"], "assets/sound/effect.wav");
+    assert!(warnings[0]["message"].as_str().unwrap().contains("no integrated loudness"), "{b}");
+    assert_eq!(s.shutdown(), 0);
 }

@@ -343,7 +343,7 @@ class Diagnostic(_DiagnosticRequired, total=False):
 
 
 # Every code a diagnostic of an asset, of the project or of a build may have.
-DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused", "textureInvalid", "textureCooked", "unknownTarget", "brokenReference", "tooManyReferences"]
+DiagnosticCode = Literal["invalidUtf8", "imageUnreadable", "audioUnreadable", "invalidJson", "invalidToml", "fontUnreadable", "unreadable", "unrepresentableName", "symlinkIgnored", "diverged", "invalidSetting", "cacheWrite", "outputUnwritable", "packWrite", "unpacked", "recovered", "recoveryFailed", "remoteCacheConfig", "remoteCacheCorrupt", "remoteCacheDisabled", "remoteCacheRefused", "remoteCacheUploads", "noMaxSize", "inBuildOutput", "stateFolderRefused", "textureInvalid", "textureCooked", "audioEncode", "soundCooked", "unknownTarget", "brokenReference", "tooManyReferences"]
 
 
 class DiagnosticCounts(TypedDict):

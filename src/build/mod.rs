@@ -99,9 +99,10 @@ fn diag(asset: &Asset, code: &str, message: String) -> Diagnostic {
 fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Compression, u8) {
     let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     // Only bytes stored as they came (not decoded pixels) can be compressed already.
+    // A cooked sound keeps its source's name: an Ogg file is known by its bytes.
     let precompressed = format == Format::Png
         || (format == Format::Bytes
-            && matches!(ext.as_str(), "ogg" | "oga" | "opus" | "mp3" | "flac" | "woff" | "woff2"));
+            && (raw.starts_with(b"OggS") || matches!(ext.as_str(), "mp3" | "flac" | "woff" | "woff2")));
     if !precompressed {
         if let Ok(z) = zstd_compress(raw, level) {
             if z.len() < raw.len() {
@@ -144,6 +145,8 @@ fn target_part(kind: Kind, target: &manifest::Target) -> String {
             texture::ENCODERS,
             crate::hash::hex(&texture::fingerprint())
         ),
+        // A sound's settings are resolved per target already; the encoders' part.
+        Kind::Audio => format!("sound@{} {}", audio::VERSION, audio::ENCODERS),
         _ => String::new(),
     }
 }
@@ -1464,10 +1467,11 @@ impl Processing<'_> {
         };
         if !warnings.is_empty() {
             let a = &unit.asset;
+            let code = if a.entry.kind == Kind::Audio { "soundCooked" } else { "textureCooked" };
             let mut list = self.warnings.lock().expect("warnings lock");
             for w in warnings {
                 let message = format!("`{}`: {w}", a.path());
-                let d = Diagnostic::project(Severity::Warning, "textureCooked", message, Some(a.path().to_string()));
+                let d = Diagnostic::project(Severity::Warning, code, message, Some(a.path().to_string()));
                 list.push(d.with_asset(Some(a.id())));
             }
         }

@@ -17,7 +17,8 @@ pub fn processor(kind: Kind) -> (&'static str, u32) {
     match kind {
         // Version 2: a GPU texture (KTX2) per target profile.
         Kind::Image => ("texture", 2),
-        Kind::Audio => ("audio", 1),
+        // Version 2: cooked per target (codec, rate, mono, normalize).
+        Kind::Audio => ("audio", 2),
         Kind::Data => ("data", 1),
         Kind::Text => ("text", 1),
         Kind::Font | Kind::Binary | Kind::Model => ("copy", 1),
@@ -86,7 +87,7 @@ pub fn process(
             Ok(_) => Ok(Processed::bytes(bytes.to_vec())),
             Err(e) => Err(refused("invalidUtf8", format!("text is not valid UTF-8 at byte {}", e.valid_up_to()))),
         },
-        Kind::Audio => audio(bytes, &ext).map_err(|(code, message)| refused(&code, message)),
+        Kind::Audio => audio(bytes, &ext, settings, on),
         Kind::Font | Kind::Binary | Kind::Model => Ok(Processed::bytes(bytes.to_vec())),
     }
 }
@@ -200,11 +201,20 @@ pub fn minify_json(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-// Until sound is cooked per target, a build ships the source as it is, once
-// it decodes whole as registering it did.
-fn audio(bytes: &[u8], ext: &str) -> Result<Processed, (String, String)> {
-    super::audio::decode::decode(bytes, ext, |_, _| {}).map_err(|why| ("audioUnreadable".to_string(), why))?;
-    Ok(Processed::bytes(bytes.to_vec()))
+/// A sound cooked for the target: Ogg Vorbis, or WAV with IMA ADPCM or PCM.
+fn audio(bytes: &[u8], ext: &str, settings: &Map<String, Value>, on: &For<'_>) -> Result<Processed, Failure> {
+    let settings = super::audio::settings::from_settings(settings).map_err(|errors| {
+        let what: Vec<String> = errors.iter().map(|e| format!("setting `{}`: {}", e.key, e.message)).collect();
+        refused("invalidSetting", what.join("; "))
+    })?;
+    // The Ogg stream serial, from the content: the same on every machine.
+    let hash = blake3::hash(bytes);
+    let serial = i32::from_le_bytes(hash.as_bytes()[..4].try_into().expect("four bytes"));
+    match super::audio::cook::cook(bytes, ext, &settings, serial, on.cancelled) {
+        Ok(cooked) => Ok(Processed { warnings: cooked.warnings, ..Processed::bytes(cooked.bytes) }),
+        Err(super::audio::cook::CookError::Cancelled) => Err(Failure::Cancelled),
+        Err(super::audio::cook::CookError::Invalid { code, message }) => Err(refused(code, message)),
+    }
 }
 
 #[cfg(test)]
@@ -258,6 +268,9 @@ mod tests {
         assert_eq!(code(Kind::Data, "a.toml", b"a = ", &m), "invalidToml");
         assert_eq!(code(Kind::Text, "a.txt", b"\xff", &m), "invalidUtf8");
         assert_eq!(code(Kind::Audio, "a.wav", b"RIFF", &m), "audioUnreadable");
+        let mut s = Map::new();
+        s.insert("codec".into(), Value::from("aac"));
+        assert_eq!(code(Kind::Audio, "a.wav", b"RIFF", &s), "invalidSetting");
         let mut s = Map::new();
         s.insert("format".into(), Value::from("jpeg"));
         assert_eq!(code(Kind::Image, "a.png", b"", &s), "invalidSetting");

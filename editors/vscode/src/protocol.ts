@@ -359,6 +359,8 @@ export type DiagnosticCode =
   | "stateFolderRefused"
   | "textureInvalid"
   | "textureCooked"
+  | "audioEncode"
+  | "soundCooked"
   | "unknownTarget"
   | "brokenReference"
   | "tooManyReferences";

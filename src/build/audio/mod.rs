@@ -4,8 +4,19 @@
 //! does not decode is an error from the moment the packer looks at it, and
 //! its loudness is known before any build.
 
+pub mod adpcm;
+pub mod cook;
 pub mod decode;
 pub mod loudness;
+pub mod settings;
+pub mod wav;
+
+/// Bumped whenever a cooked sound's bytes change for the same input and settings.
+pub const VERSION: u32 = 1;
+
+/// The crates whose arithmetic ends up in a cooked sound, for cache keys.
+pub const ENCODERS: &str = "symphonia 0.6.1; rubato 5.1.0 scalar sinc 256x256 blackman-harris2; \
+    vorbis_rs 0.5.6 aotuv_lancer_vorbis_sys 0.1.6; ima-adpcm 1";
 
 pub use decode::Stream;
 pub use loudness::Loudness;

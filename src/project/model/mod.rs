@@ -374,6 +374,8 @@ pub enum DiagnosticCode {
     StateFolderRefused,
     TextureInvalid,
     TextureCooked,
+    AudioEncode,
+    SoundCooked,
     UnknownTarget,
     BrokenReference,
     TooManyReferences,
