@@ -304,6 +304,46 @@ export function textureView(answer: GetAssetResult, declared: Summary["targets"]
   };
 }
 
+export interface SoundModel {
+  /** What the file is, as the packer read it: container, codec, rate, channels, length. */
+  stream: string;
+  /** The packer's loudness figures (EBU R128), as it measured them. */
+  loudness: string;
+  settings: string[];
+  problems: string[];
+}
+
+/** The sound panel of an audio asset: the packer's metadata and effective
+ *  settings, worded. Nothing is measured here: a figure the packer does not
+ *  give (a click has no integrated loudness) is said to be absent. */
+export function soundView(answer: GetAssetResult): SoundModel {
+  const m = answer.asset.metadata;
+  const channels = m.channels === undefined ? undefined : m.channels === 1 ? "mono" : m.channels === 2 ? "stereo" : `${m.channels} channels`;
+  const parts = [
+    m.format,
+    m.codec,
+    m.sampleRate === undefined ? undefined : `${m.sampleRate.toLocaleString("en-US")} Hz`,
+    channels,
+    m.durationMs === undefined ? undefined : `${(m.durationMs / 1000).toFixed(2)} s`,
+    m.bitsPerSample === undefined ? undefined : `${m.bitsPerSample}-bit`,
+  ].filter((p): p is string => p !== undefined);
+  const lufs =
+    m.loudnessLufs === undefined || m.loudnessLufs === null
+      ? "no integrated loudness (under 400 ms, or silent)"
+      : `${m.loudnessLufs.toFixed(1)} LUFS integrated`;
+  const peak =
+    m.truePeakDbtp === undefined || m.truePeakDbtp === null ? "no true peak (silent)" : `true peak ${m.truePeakDbtp.toFixed(1)} dBTP`;
+  const readable = answer.asset.diagnostics.filter((d) => d.code === "audioUnreadable");
+  return {
+    stream: parts.length > 0 ? parts.join(", ") : "not read",
+    loudness: readable.length > 0 ? "not measured: the file does not decode" : `${lufs}, ${peak}`,
+    settings: Object.entries(answer.effectiveSettings).map(
+      ([key, s]) => `${key}: ${settingValue(s.value)} (${settingSource(s)})`,
+    ),
+    problems: [...readable, ...answer.settingProblems].map((d) => `${d.severity}: ${d.message}`),
+  };
+}
+
 /** A thumbnail as an image source for a webview or a hover. */
 export function thumbnailUri(thumbnail: ThumbnailResult): string {
   return `data:image/png;base64,${thumbnail.png}`;

@@ -13,6 +13,7 @@ import {
   refreshesStatus,
   statusBar,
   referencesView,
+  soundView,
   textureView,
   thumbnailCaption,
   thumbnailUri,
@@ -162,6 +163,16 @@ export async function activate(context: vscode.ExtensionContext) {
 <body><h3>${escape(asset.path)}</h3>${pictures.join("")}
 ${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${list(model.settings)}</body></html>`;
   };
+  const showSound = async (uri?: vscode.Uri) => {
+    const asset = await assetOf(uri);
+    if (!asset) return;
+    const model = soundView(await project.getAsset(asset.id));
+    const panel = vscode.window.createWebviewPanel("studioPacker.sound", `Sound: ${asset.path}`, vscode.ViewColumn.Beside, {});
+    panel.webview.html = `<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<style>.problems { color: var(--vscode-errorForeground); }</style></head>
+<body><h3>${escape(asset.path)}</h3>${list([model.stream, model.loudness])}${list(model.problems, "problems")}${list(model.settings)}</body></html>`;
+  };
   // The packer's references of the asset in the editor (or the one clicked):
   // picking one opens the file it is written in, at its line.
   const showReferences = async (uri?: vscode.Uri) => {
@@ -212,6 +223,7 @@ ${list(model.targets.map((t) => t.line))}${list(model.problems, "problems")}${li
       if (asset) await previewThenApply({ kind: "delete", assetIds: [asset.id] });
     }),
     vscode.commands.registerCommand("studioPacker.showTexture", showTexture),
+    vscode.commands.registerCommand("studioPacker.showSound", showSound),
     vscode.commands.registerCommand("studioPacker.showReferences", showReferences),
     vscode.commands.registerCommand("studioPacker.reconcile", () => previewThenApply({ kind: "reconcile" })),
     vscode.commands.registerCommand("studioPacker.build", () =>

@@ -15,6 +15,7 @@ import {
   previewDialog,
   referencesView,
   refreshesStatus,
+  soundView,
   statusBar,
   textureView,
   thumbnailCaption,
@@ -348,6 +349,46 @@ test("the texture panel shows what the packer cooked, and the thumbnail is that 
     const line = textureView(rebuilt).targets[0].line;
     assert.equal(line, lineOf(rebuilt.cooked[0]));
     assert.match(line, /^desktop \(desktop\): bc7 sRGB, 16×16, 5 levels, \d+ B, PSNR \d+\.\d dB$/);
+  } finally {
+    await client.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("the sound panel words the packer's stream facts, loudness and settings; it measures nothing", async () => {
+  const root = sampleCopy();
+  const client = await PackerClient.start(BIN);
+  try {
+    const project = await PackerProject.open(client, root);
+    const jump = (await project.assetAt("assets/audio/jump.wav"))!;
+    const answer = await project.getAsset(jump.id);
+    const m = answer.asset.metadata;
+    // The sample's jump: 0.2 s of 22,050 Hz 16-bit mono PCM, as the packer read it.
+    assert.deepEqual(
+      [m.format, m.codec, m.sampleRate, m.channels, m.bitsPerSample, m.durationMs],
+      ["wav", "pcm", 22050, 1, 16, 200],
+    );
+    const view = soundView(answer);
+    assert.equal(view.stream, "wav, pcm, 22,050 Hz, mono, 0.20 s, 16-bit");
+    // A fifth of a second: no gated block, so the packer gives no integrated
+    // loudness, and the panel says so rather than working one out.
+    assert.equal(m.loudnessLufs, undefined);
+    assert.equal(view.loudness, `no integrated loudness (under 400 ms, or silent), true peak ${m.truePeakDbtp!.toFixed(1)} dBTP`);
+    assert.deepEqual(view.settings, [
+      "codec: vorbis (default)",
+      "mono: false (default)",
+      "normalize: null (default)",
+      "quality: 0.4 (default)",
+      "sample_rate: keep (default)",
+    ]);
+    assert.deepEqual(view.problems, []);
+    // A setting the packer refuses is its problem, worded as it words it.
+    const set: Mutation = { kind: "setMetadata", assetId: jump.id, settings: { codec: "opus" } };
+    assert.equal((await project.apply(set)).outcome, "applied");
+    const refused = soundView(await project.getAsset(jump.id));
+    assert.equal(refused.problems.length, 1);
+    assert.match(refused.problems[0], /^error: `assets\/audio\/jump\.wav`: setting `codec`: `"opus"` is not a codec; allowed: vorbis, adpcm, pcm/);
+    assert.ok(refused.settings.includes("codec: opus (asset)"), refused.settings.join("\n"));
   } finally {
     await client.dispose();
     fs.rmSync(root, { recursive: true, force: true });
