@@ -7,6 +7,7 @@
 #   BENCH_N="1000 10000 100000" bash benches/run.sh
 #   BENCH_N= bash benches/run.sh      # the texture workspace only
 #   BENCH_TEXTURES=0 bash benches/run.sh   # without the texture workspace
+#   BENCH_AUDIO=0 bash benches/run.sh      # without the audio workspace
 #   BENCH_REFERENCES=0 bash benches/run.sh # without the workspace of references
 #
 # The texture workspace (BENCH_TEXTURES_N PNGs, default 600, from 256 to
@@ -24,6 +25,9 @@ sizes=${BENCH_N-"1000 10000"}
 runs=${BENCH_RUNS:-5}
 textures=${BENCH_TEXTURES:-1}
 texture_n=${BENCH_TEXTURES_N:-600}
+# The audio workspace: BENCH_AUDIO_N WAV files (default 200, about 25 minutes of sound).
+audio=${BENCH_AUDIO:-1}
+audio_n=${BENCH_AUDIO_N:-200}
 # A cold texture cook takes about a minute: that many runs of it.
 cook_runs=${BENCH_COOK_RUNS:-1}
 # References per asset in the workspace measured beside each size (0: none).
@@ -41,7 +45,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc --example texture_direct
+cargo build --release --quiet --bin studio-packer --example gen_workspace --example bench_rpc --example texture_direct \
+  --example audio_direct
 release=${CARGO_TARGET_DIR:-$PWD/target}/release
 bin=$release/studio-packer
 work=$(mktemp -d)
@@ -294,4 +299,33 @@ endpoint = \"$s3_endpoint\"" "$cook_runs")
     echo "machine B, warm remote (s3s-fs): skipped, s3s-fs is not installed"
   fi
   echo "load at the end: $(load)"
+fi
+
+# The audio workspace: a cold cook of every sound for the desktop target
+# (Ogg Vorbis at the default quality) against the same encoder crate,
+# vorbis_rs, driven directly on all cores (examples/audio_direct.rs); a
+# rebuild from the local cache.
+if [ "$audio" != 0 ]; then
+  ws="$work/audio"
+  "$release/examples/gen_workspace" --audio "$ws" "$audio_n" 42 > /dev/null
+  "$bin" call packer/applyMutation '{"mutation":{"kind":"reconcile"}}' --root "$ws" > /dev/null
+  bytes=$(du -sb "$ws/assets" | cut -f1)
+  seconds=$(python3 -c '
+import glob, sys, wave
+print(round(sum(w.getnframes() / w.getframerate() for w in map(wave.open, glob.glob(sys.argv[1] + "/**/*.wav", recursive=True)))))' "$ws/assets")
+  echo
+  echo "== audio: $audio_n WAVs, $seconds s of sound, $((bytes / 1000000)) MB; desktop target, Ogg Vorbis at quality 0.4"
+  printf "%-52s %10s %10s %7s %8s %s\n" "measure" "packer" "reference" "ratio" "target" "load before"
+  ratio3() { python3 -c "print(f'{$1 / $2:.3f}')"; }
+  arow() { printf "%-52s %9.3fs %9.3fs %7s %8s %-6s %s\n" "$1" "$2" "$3" "$(ratio3 "$2" "$3")" "<= $4" "$(verdict "$(ratio3 "$2" "$3")" "$4")" "$5"; }
+  load() { cut -d' ' -f1-3 /proc/loadavg; }
+  l_cold=$(load)
+  cold_cook=$(bench_n 3 0 audio_cold "rm -rf '$ws/.packer/cache' '$ws/.packer/build.last' '$ws/build'" "'$bin' build '$ws' --json")
+  l_direct=$(load)
+  direct=$(bench_n 3 0 audio_direct ":" "nice -n 10 '$release/examples/audio_direct' '$ws'")
+  arow "cold cook vs vorbis_rs direct, all cores" "$cold_cook" "$direct" 1.15 "$l_cold / $l_direct"
+  l_re=$(load)
+  rebuild=$(bench audio_rebuild "rm -rf '$ws/build'" "'$bin' build '$ws' --json")
+  arow "rebuild, output deleted vs cold cook" "$rebuild" "$cold_cook" 0.05 "$l_re"
+  rm -rf "$ws"
 fi

@@ -2,14 +2,15 @@
 //! nested folders with a realistic mix (many small JSON and text files,
 //! PNGs of a few KB up to about a MB, some WAVs); or, with `--textures`, N
 //! PNG textures from 256 to 2048 px for the texture benchmark (see
-//! [`textures`]).
+//! [`textures`]); or, with `--audio`, N sounds for the audio benchmark
+//! (see [`audio`]).
 //!
 //! With `--references R`, the JSON files name R assets per asset on
 //! average (each naming earlier assets, half by id and half by path), and
 //! the workspace is written registered (ids of its own, hashes of the
 //! files), so that ids can be named; it prints how many references it wrote.
 //!
-//! Usage: gen_workspace [--textures] [--references R] DIR N [SEED]
+//! Usage: gen_workspace [--textures | --audio] [--references R] DIR N [SEED]
 
 use std::io::Write;
 use std::path::Path;
@@ -35,13 +36,17 @@ fn main() -> std::io::Result<()> {
     if texture_mode {
         args.remove(1);
     }
+    let audio_mode = args.get(1).is_some_and(|a| a == "--audio");
+    if audio_mode {
+        args.remove(1);
+    }
     let mut per_asset: Option<f64> = None;
     if args.get(1).is_some_and(|a| a == "--references") {
         per_asset = Some(args[2].parse().expect("R is a number"));
         args.drain(1..3);
     }
     if args.len() < 3 {
-        eprintln!("usage: gen_workspace [--textures] [--references R] DIR N [SEED]");
+        eprintln!("usage: gen_workspace [--textures | --audio] [--references R] DIR N [SEED]");
         std::process::exit(2);
     }
     let root = Path::new(&args[1]);
@@ -49,6 +54,9 @@ fn main() -> std::io::Result<()> {
     let mut rng = Rng(args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42) | 1);
     if texture_mode {
         return textures(root, n, &mut rng);
+    }
+    if audio_mode {
+        return audio(root, n, &mut rng);
     }
     std::fs::create_dir_all(root.join("assets"))?;
     std::fs::write(
@@ -243,4 +251,58 @@ fn textures(root: &Path, n: u64, rng: &mut Rng) -> std::io::Result<()> {
         }
     }
     std::io::stdout().flush()
+}
+
+/// The audio workspace: `n` sounds as 16-bit WAV files at 44.1 kHz: 75 %
+/// short effects (0.2 to 2 s, mono: a decaying tone with noise), 25 % music
+/// (10 to 40 s, stereo: chords of a few partials with vibrato and a noise
+/// bed), so that an encoder has real work. Cooked with the defaults (Ogg
+/// Vorbis at quality 0.4) for one `desktop` target.
+fn audio(root: &Path, n: u64, rng: &mut Rng) -> std::io::Result<()> {
+    std::fs::create_dir_all(root.join("assets"))?;
+    std::fs::write(
+        root.join("packer.toml"),
+        "[project]\nname = \"audiobench\"\n\n[assets]\nroots = [\"assets\"]\n\n[build]\noutput = \"build\"\n",
+    )?;
+    std::fs::write(root.join("packer.registry.jsonl"), "{\"format\":\"studio-packer.registry\",\"version\":1}\n")?;
+    let rate = 44_100u32;
+    let tau = std::f32::consts::TAU;
+    for i in 0..n {
+        let music = rng.below(4) == 0;
+        let dir = format!("assets/{}/{}", if music { "music" } else { "sfx" }, i % 8);
+        std::fs::create_dir_all(root.join(&dir))?;
+        let channels: u16 = if music { 2 } else { 1 };
+        let seconds =
+            if music { 10.0 + rng.below(30_000) as f32 / 1000.0 } else { 0.2 + rng.below(1800) as f32 / 1000.0 };
+        let frames = (seconds * rate as f32) as u32;
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w =
+            hound::WavWriter::create(root.join(format!("{dir}/a{i}.wav")), spec).map_err(std::io::Error::other)?;
+        let base = 110.0 * (1.0 + rng.below(24) as f32 / 12.0);
+        let partials: Vec<(f32, f32)> = (0..4)
+            .map(|k| (base * (1.0 + k as f32) * (1.0 + rng.below(10) as f32 / 1000.0), 0.5 / (1.0 + k as f32)))
+            .collect();
+        let decay = 1.0 + rng.below(8) as f32;
+        let mut noise = Rng(rng.next() | 1);
+        let mut lp = [0.0f32; 2];
+        for t in 0..frames {
+            let x = t as f32 / rate as f32;
+            let env = if music { 0.3 } else { 0.6 * (-x * decay).exp() };
+            let vibrato = 1.0 + 0.003 * (tau * 5.0 * x).sin();
+            let tone: f32 = partials.iter().map(|(f, a)| a * (tau * f * vibrato * x).sin()).sum();
+            for c in 0..usize::from(channels) {
+                let white = (noise.below(2001) as f32 - 1000.0) / 1000.0;
+                lp[c] += 0.1 * (white - lp[c]);
+                let s = env * (tone * if c == 1 { 0.8 } else { 1.0 } + 0.3 * lp[c]);
+                w.write_sample((s.clamp(-1.0, 1.0) * 32_000.0) as i16).map_err(std::io::Error::other)?;
+            }
+        }
+        w.finalize().map_err(std::io::Error::other)?;
+    }
+    Ok(())
 }
