@@ -295,10 +295,10 @@ fn audio(root: &Path, n: u64, rng: &mut Rng) -> std::io::Result<()> {
             let env = if music { 0.3 } else { 0.6 * (-x * decay).exp() };
             let vibrato = 1.0 + 0.003 * (tau * 5.0 * x).sin();
             let tone: f32 = partials.iter().map(|(f, a)| a * (tau * f * vibrato * x).sin()).sum();
-            for c in 0..usize::from(channels) {
+            for (c, lp) in lp.iter_mut().enumerate().take(usize::from(channels)) {
                 let white = (noise.below(2001) as f32 - 1000.0) / 1000.0;
-                lp[c] += 0.1 * (white - lp[c]);
-                let s = env * (tone * if c == 1 { 0.8 } else { 1.0 } + 0.3 * lp[c]);
+                *lp += 0.1 * (white - *lp);
+                let s = env * (tone * if c == 1 { 0.8 } else { 1.0 } + 0.3 * *lp);
                 w.write_sample((s.clamp(-1.0, 1.0) * 32_000.0) as i16).map_err(std::io::Error::other)?;
             }
         }
