@@ -1,4 +1,4 @@
-//! A bound on the pixels a build holds in memory at once.
+//! A bound on the pixels and sound samples a build holds in memory at once.
 //!
 //! Cooking a texture holds its decoded pixels, the floating-point copies a
 //! mip level is filtered from and the levels made so far: about

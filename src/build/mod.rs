@@ -96,13 +96,11 @@ fn diag(asset: &Asset, code: &str, message: String) -> Diagnostic {
 
 /// Compressed when that is smaller; formats that are compressed already are
 /// not tried.
-fn compress(raw: &[u8], format: Format, path: &str, level: i32) -> (Vec<u8>, Compression, u8) {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    // Only bytes stored as they came (not decoded pixels) can be compressed already.
-    // A cooked sound keeps its source's name: an Ogg file is known by its bytes.
+fn compress(raw: &[u8], format: Format, level: i32) -> (Vec<u8>, Compression, u8) {
+    // Known by their bytes, not their name: a cooked sound keeps its
+    // source's (`.mp3` may hold PCM, `.wav` Ogg Vorbis).
     let precompressed = format == Format::Png
-        || (format == Format::Bytes
-            && (raw.starts_with(b"OggS") || matches!(ext.as_str(), "mp3" | "flac" | "woff" | "woff2")));
+        || (format == Format::Bytes && [b"OggS", b"wOFF", b"wOF2"].iter().any(|m| raw.starts_with(*m)));
     if !precompressed {
         if let Ok(z) = zstd_compress(raw, level) {
             if z.len() < raw.len() {
@@ -135,7 +133,9 @@ fn zstd_compress(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
 /// image, the target's profile and the texture encoders (their versions and
 /// the fingerprint of their output on this machine, so that encoders built
 /// differently miss the cache rather than hit bytes they would not make);
-/// nothing for any other kind, whose processed form every target shares.
+/// for a sound, likewise its encoders and their fingerprint (its settings
+/// are resolved per target already); nothing for any other kind, whose
+/// processed form every target shares.
 fn target_part(kind: Kind, target: &manifest::Target) -> String {
     match kind {
         Kind::Image => format!(
@@ -146,7 +146,9 @@ fn target_part(kind: Kind, target: &manifest::Target) -> String {
             crate::hash::hex(&texture::fingerprint())
         ),
         // A sound's settings are resolved per target already; the encoders' part.
-        Kind::Audio => format!("sound@{} {}", audio::VERSION, audio::ENCODERS),
+        Kind::Audio => {
+            format!("sound@{} {} {}", audio::VERSION, audio::ENCODERS, crate::hash::hex(&audio::fingerprint()))
+        }
         _ => String::new(),
     }
 }
@@ -299,7 +301,7 @@ fn process_unit(
 ) -> Result<(StoredMeta, Vec<String>), UnitError> {
     let a = &unit.asset;
     let processed = read_and_process(sandbox, a, &unit.settings, &unit.links, on)?;
-    let (stored, compression, used_level) = compress(&processed.bytes, processed.format, a.path(), level);
+    let (stored, compression, used_level) = compress(&processed.bytes, processed.format, level);
     let meta = StoredMeta::describing(
         &processed.bytes,
         &stored,
@@ -1000,13 +1002,18 @@ impl<'a> Build<'a> {
         let manifest = &self.snap.manifest;
         let level = manifest.zstd_level;
         let target = self.target;
-        let texture_part = target_part(Kind::Image, target);
+        let (texture_part, sound_part) = (target_part(Kind::Image, target), target_part(Kind::Audio, target));
         let maps = self.snap.contents.maps();
         let planned: Vec<Result<Planned, Vec<Diagnostic>>> = assets
             .par_iter()
             .map(|a| {
                 let settings = settings::for_target(manifest, a, target)?;
-                let part = if a.entry.kind == Kind::Image { texture_part.as_str() } else { "" };
+                // What `target_part` gives each kind, worked out once.
+                let part = match a.entry.kind {
+                    Kind::Image => texture_part.as_str(),
+                    Kind::Audio => sound_part.as_str(),
+                    _ => "",
+                };
                 let work = work(a, &settings, target);
                 let links = links_of(&maps, a);
                 Ok((unit_key(a, &settings, part, level, &links), settings, links, work))
@@ -1269,9 +1276,14 @@ impl<'a> Build<'a> {
     }
 }
 
-/// How much work processing `a` for `target` is, for progress: a texture's
-/// pixels times its encoder's cost, any other asset's size.
+/// How much work processing `a` for `target` is, for progress and for the
+/// order units start in (heaviest first): a texture's pixels times its
+/// encoder's cost, a sound's decoded samples (an MP3 is ten times its
+/// size), any other asset's size.
 fn work(a: &Asset, settings: &Map<String, Value>, target: &manifest::Target) -> u64 {
+    if let Some(samples) = decoded_samples(a) {
+        return samples.saturating_mul(2).max(1);
+    }
     let (Kind::Image, Some(w), Some(h)) = (a.entry.kind, a.metadata.width, a.metadata.height) else {
         return a.entry.size.max(1);
     };
@@ -1281,11 +1293,27 @@ fn work(a: &Asset, settings: &Map<String, Value>, target: &manifest::Target) -> 
 
 /// The memory processing `a` holds at its peak: a texture's pixels (from
 /// the size its header gave when the file was looked at) times what a cook
-/// holds per pixel; any other asset's bytes, twice.
+/// holds per pixel; a sound's decoded samples times what its cook holds per
+/// sample; any other asset's bytes, twice.
 fn memory_of(a: &Asset) -> u64 {
+    if let Some(samples) = decoded_samples(a) {
+        // The decoded sound as f32, a resampled or gained copy, the output.
+        return samples.saturating_mul(4 * 3);
+    }
     match (a.entry.kind, a.metadata.width, a.metadata.height) {
         (Kind::Image, Some(w), Some(h)) => u64::from(w) * u64::from(h) * memory::BYTES_PER_PIXEL,
         _ => a.entry.size.saturating_mul(2),
+    }
+}
+
+/// A sound's samples once decoded (all channels), from its metadata.
+fn decoded_samples(a: &Asset) -> Option<u64> {
+    let m = &a.metadata;
+    match (a.entry.kind, m.duration_ms, m.sample_rate, m.channels) {
+        (Kind::Audio, Some(ms), Some(rate), Some(ch)) => {
+            Some(ms.saturating_mul(u64::from(rate)) / 1000 * u64::from(ch))
+        }
+        _ => None,
     }
 }
 

@@ -57,13 +57,12 @@ pub fn effective(
         for (key, value) in defaults(kind) {
             out.insert(key.to_string(), EffectiveSetting { value, source: SettingSource::Default });
         }
-        let keys = keys_of(kind);
         for rule in manifest.rules.iter().filter(|r| r.matches(path)) {
             let source = SettingSource::Rule { line: rule.line };
             let mine: Map<String, Value> = rule
                 .settings
                 .iter()
-                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .filter(|(k, v)| applies(kind, k, v))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             put_all(&mut out, &mine, &source);
@@ -77,6 +76,28 @@ pub fn effective(
         out.insert("mipmaps".into(), EffectiveSetting { value: Value::Bool(!ui), source: SettingSource::Default });
     }
     out
+}
+
+/// Whether a rule's `key = value` applies to assets of `kind`: the kind
+/// has the key, and, for a key two kinds share (`quality`: a texture's word,
+/// a sound's number), takes the value. So `quality = "high"` over
+/// `assets/**` tunes the textures and leaves the sounds alone; a value no
+/// kind takes is refused where the rule is read ([`check_rule`]).
+fn applies(kind: Kind, key: &str, value: &Value) -> bool {
+    if !keys_of(kind).contains(&key) {
+        return false;
+    }
+    let shared = [Kind::Image, Kind::Audio].iter().filter(|k| keys_of(**k).contains(&key)).count() > 1;
+    if !shared {
+        return true;
+    }
+    match kind {
+        Kind::Audio => sound::read(&mut sound::AudioSettings::default(), key, value).is_ok(),
+        _ => {
+            let one: Map<String, Value> = std::iter::once((key.to_string(), value.clone())).collect();
+            texture::from_settings(&one).is_ok()
+        }
+    }
 }
 
 /// The defaults of a kind, as values.
@@ -466,6 +487,10 @@ mod tests {
         let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["targets.phone.codec", "targets.phone.targets", "targets.tv"]);
         assert!(p[2].message.contains("no target `tv`"), "{}", p[2].message);
+        // A rule's shared key goes to the kinds that take its value.
+        let m2 = manifest("\n[[assets.rules]]\nmatch = [\"**\"]\nsettings = { quality = \"high\" }\n");
+        assert_eq!(effective(&m2, Kind::Image, "a.png", &Map::new())["quality"].value, json!("high"));
+        assert_eq!(effective(&m2, Kind::Audio, "a.wav", &Map::new())["quality"].source, SettingSource::Default);
         // A rule's key is fine when some kind takes its value.
         assert!(check_rule(&own(json!({"quality": 0.5})), &m.targets).is_empty());
         assert!(check_rule(&own(json!({"quality": "high"})), &m.targets).is_empty());

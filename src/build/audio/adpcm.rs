@@ -74,9 +74,8 @@ impl State {
     }
 }
 
-/// The sound as an IMA ADPCM WAV file. The last block is cut after the
-/// group of eight that holds the last sample; the `fact` chunk holds the
-/// true frame count.
+/// The sound as an IMA ADPCM WAV file. The last block is filled with
+/// silence; the `fact` chunk holds the true frame count.
 pub fn encode_wav(planes: &[Vec<f32>], rate: u32) -> Vec<u8> {
     let channels = planes.len();
     let frames = planes.first().map_or(0, Vec::len);
@@ -94,12 +93,11 @@ pub fn encode_wav(planes: &[Vec<f32>], rate: u32) -> Vec<u8> {
             data.push(state.index as u8);
             data.push(0);
         }
-        // Then groups of eight samples, channel by channel; the last block
-        // only as many groups as it has samples (decoders take a short last
-        // block, and many ignore `fact`: padding would play as silence).
-        let groups = (per_block - 1) / 8;
-        let groups = if b + 1 == blocks { (frames - first - 1).div_ceil(8).min(groups) } else { groups };
-        for group in 0..groups {
+        // Then groups of eight samples, channel by channel. The last block is
+        // whole, silence after the sound: readers that take whole blocks
+        // only (symphonia's) would drop a short one; `fact` says where the
+        // sound ends, for those that read it.
+        for group in 0..(per_block - 1) / 8 {
             for (c, state) in states.iter_mut().enumerate() {
                 let start = first + 1 + group * 8;
                 for pair in 0..4 {
@@ -134,7 +132,6 @@ mod tests {
         assert_eq!(&wav[40..44], b"fact");
         assert_eq!(&wav[48..52], &3000u32.to_le_bytes());
         assert_eq!(&wav[52..56], b"data");
-        // Two whole blocks, then 966 samples: the header's and 121 groups of eight.
-        assert_eq!(u32::from_le_bytes(wav[56..60].try_into().unwrap()), 2 * 1024 + 8 + 121 * 8);
+        assert_eq!(u32::from_le_bytes(wav[56..60].try_into().unwrap()), 3 * 1024, "three whole blocks");
     }
 }

@@ -63,9 +63,27 @@ pub fn cook(
     if cancel() {
         return Err(CookError::Cancelled);
     }
+    cook_planes(planes, stream.sample_rate, settings, serial, cancel)
+}
+
+/// Cooks a decoded sound (planar, at `source_rate`).
+pub fn cook_planes(
+    planes: Vec<Vec<f32>>,
+    source_rate: u32,
+    settings: &AudioSettings,
+    serial: i32,
+    cancel: &(dyn Fn() -> bool + Sync),
+) -> Result<Cooked, CookError> {
     let planes = if settings.mono && planes.len() > 1 { vec![downmix(&planes)] } else { planes };
-    let rate = settings.sample_rate.unwrap_or(stream.sample_rate);
-    let mut planes = if rate != stream.sample_rate { resample(&planes, stream.sample_rate, rate)? } else { planes };
+    let rate = settings.sample_rate.unwrap_or(source_rate);
+    // Resampling up makes more samples: the same bound holds for them.
+    let frames_out = planes.first().map_or(0, Vec::len) as u64 * u64::from(rate) / u64::from(source_rate.max(1));
+    if frames_out * planes.len() as u64 > MAX_SAMPLES {
+        return Err(unreadable(format!(
+            "the sound is too long to cook: resampled to {rate} Hz it would be over {MAX_SAMPLES} samples"
+        )));
+    }
+    let mut planes = if rate != source_rate { resample(&planes, source_rate, rate)? } else { planes };
     if cancel() {
         return Err(CookError::Cancelled);
     }
@@ -230,16 +248,34 @@ fn vorbis(
         .build()
         .map_err(failed)?;
     let frames = planes.first().map_or(0, Vec::len);
+    // Vorbis orders channels its own way (centre second, LFE last); the
+    // decoders give WAV's order.
+    let order = vorbis_order(planes.len());
     const BLOCK: usize = 4096;
     for start in (0..frames).step_by(BLOCK) {
         if cancel() {
             return Err(CookError::Cancelled);
         }
         let end = (start + BLOCK).min(frames);
-        let block: Vec<&[f32]> = planes.iter().map(|p| &p[start..end]).collect();
+        let block: Vec<&[f32]> = order.iter().map(|&c| &planes[c][start..end]).collect();
         encoder.encode_audio_block(&block).map_err(failed)?;
     }
     encoder.finish().map_err(failed)
+}
+
+/// For each Vorbis channel (Vorbis I spec, 4.3.9), the WAV channel it is:
+/// 3 is L C R; 5 is FL C FR RL RR; 5.1 adds the LFE last; 6.1 is FL C FR
+/// SL SR RC LFE; 7.1 is FL C FR SL SR RL RR LFE. WAV puts the centre third,
+/// the LFE fourth, and (7.1) the rear pair before the side pair.
+fn vorbis_order(channels: usize) -> Vec<usize> {
+    match channels {
+        3 => vec![0, 2, 1],
+        5 => vec![0, 2, 1, 3, 4],
+        6 => vec![0, 2, 1, 4, 5, 3],
+        7 => vec![0, 2, 1, 5, 6, 4, 3],
+        8 => vec![0, 2, 1, 6, 7, 4, 5, 3],
+        n => (0..n).collect(),
+    }
 }
 
 /// Loudness of an encoded file, for the check after a lossy encode.

@@ -144,7 +144,9 @@ pub fn decode(bytes: &[u8], ext: &str, mut each: impl FnMut(&Stream, &[&[f32]]))
         block.copy_to_vecs_planar::<f32>(&mut planes);
         let frames = block.frames() as u64;
         // A decoder that did not trim its delay and padding itself.
-        let (start, len) = if trim_start + trim_end > 0 && frames == dur + trim_start + trim_end {
+        // (Sums saturate: the trims come from the file.)
+        let whole = dur.saturating_add(trim_start).saturating_add(trim_end);
+        let (start, len) = if trim_start.saturating_add(trim_end) > 0 && frames == whole {
             (trim_start as usize, dur as usize)
         } else {
             (0, frames as usize)

@@ -24,8 +24,19 @@ impl Meter {
     /// LFE, Ls, Rs…): the meter's default map weighs them as BS.1770 says,
     /// the LFE not at all.
     pub fn new(channels: u16, rate: u32) -> Result<Meter, String> {
-        let meter = EbuR128::new(u32::from(channels), rate, Mode::I | Mode::TRUE_PEAK)
+        let mut meter = EbuR128::new(u32::from(channels), rate, Mode::I | Mode::TRUE_PEAK)
             .map_err(|e| format!("the loudness meter cannot take {channels} channels at {rate} Hz: {e:?}"))?;
+        // The meter's own map knows six channels; 6.1 and 7.1 as WAV orders
+        // them (back centre, or back pair, then the side pair at 90 degrees).
+        use ebur128::Channel::*;
+        let map: Option<&[ebur128::Channel]> = match channels {
+            7 => Some(&[Left, Right, Center, Unused, Mp180, Mp090, Mm090]),
+            8 => Some(&[Left, Right, Center, Unused, Mp135, Mm135, Mp090, Mm090]),
+            _ => None,
+        };
+        if let Some(map) = map {
+            meter.set_channel_map(map).map_err(|e| format!("the loudness meter refused the channel map: {e:?}"))?;
+        }
         Ok(Meter { meter, channels: u32::from(channels) })
     }
 

@@ -19,6 +19,40 @@ pub const ENCODERS: &str = "symphonia 0.6.1; rubato 5.1.0 scalar sinc 256x256 bl
     vorbis_rs 0.5.6 aotuv_lancer_vorbis_sys 0.1.6; ima-adpcm 1";
 
 pub use decode::Stream;
+
+/// A hash of what this build of the resampler and the encoders makes of a
+/// fixed probe (a chirp resampled, normalized and encoded as Vorbis and as
+/// ADPCM): part of every sound's cache key, so that a packer whose
+/// libvorbis or C library rounds differently misses the cache instead of
+/// serving bytes it would not make. Worked out once per process.
+pub fn fingerprint() -> [u8; 32] {
+    static PRINT: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    *PRINT.get_or_init(|| {
+        let rate = 44_100u32;
+        let samples: Vec<f32> = (0..rate / 2)
+            .map(|i| {
+                let x = f64::from(i) / f64::from(rate);
+                (0.5 * (std::f64::consts::TAU * (200.0 * x + 4000.0 * x * x)).sin()) as f32
+            })
+            .collect();
+        let planes = vec![samples.clone(), samples];
+        let mut h = blake3::Hasher::new();
+        let never = || false;
+        for codec in [settings::Codec::Vorbis, settings::Codec::Adpcm] {
+            let s = settings::AudioSettings {
+                codec,
+                sample_rate: Some(22_050),
+                normalize: Some(-20.0),
+                ..settings::AudioSettings::default()
+            };
+            match cook::cook_planes(planes.clone(), rate, &s, 1, &never) {
+                Ok(c) => h.update(&c.bytes),
+                Err(e) => h.update(format!("{e:?}").as_bytes()),
+            };
+        }
+        *h.finalize().as_bytes()
+    })
+}
 pub use loudness::Loudness;
 
 /// What looking at a sound found: its stream and its loudness.

@@ -21,6 +21,8 @@ pub struct Fmt<'a> {
 
 /// A RIFF WAVE file: the `fmt ` chunk, a `fact` chunk with the frame count
 /// when `fact` is given (compressed formats need it), then `data`.
+/// `data` must be under 4 GiB, as RIFF's sizes are: [`super::cook`] bounds
+/// a sound to far less.
 pub fn riff(fmt: &Fmt<'_>, fact: Option<u32>, data: &[u8]) -> Vec<u8> {
     let fmt_len = 16 + if fmt.extra.is_empty() { 0 } else { 2 + fmt.extra.len() };
     let fact_len = if fact.is_some() { 12 } else { 0 };
