@@ -1002,7 +1002,9 @@ impl<'a> Build<'a> {
         let manifest = &self.snap.manifest;
         let level = manifest.zstd_level;
         let target = self.target;
-        let (texture_part, sound_part) = (target_part(Kind::Image, target), target_part(Kind::Audio, target));
+        let texture_part = target_part(Kind::Image, target);
+        // Only a build with sounds pays for the encoders' fingerprint.
+        let sound_part = std::sync::OnceLock::new();
         let maps = self.snap.contents.maps();
         let planned: Vec<Result<Planned, Vec<Diagnostic>>> = assets
             .par_iter()
@@ -1011,7 +1013,7 @@ impl<'a> Build<'a> {
                 // What `target_part` gives each kind, worked out once.
                 let part = match a.entry.kind {
                     Kind::Image => texture_part.as_str(),
-                    Kind::Audio => sound_part.as_str(),
+                    Kind::Audio => sound_part.get_or_init(|| target_part(Kind::Audio, target)).as_str(),
                     _ => "",
                 };
                 let work = work(a, &settings, target);
