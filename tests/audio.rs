@@ -160,6 +160,21 @@ fn asset(s: &mut Server, pid: &str, id: &str) -> Value {
     s.call("packer/getAsset", json!({"projectId": pid, "assetId": id}))["asset"].clone()
 }
 
+/// Waits until the packer has measured every sound's loudness: the summary
+/// counts the sounds pending, and each batch measured publishes a snapshot.
+fn all_measured(s: &mut Server, pid: &str) {
+    loop {
+        let mark = s.mark();
+        let summary = s.call("packer/summary", json!({"projectId": pid}));
+        if summary["assets"]["loudnessPending"] == 0 {
+            return;
+        }
+        s.wait_for_after(mark, "a snapshot published as sounds are measured", |m| {
+            m["method"] == "packer/event" && m["params"]["kind"] == "snapshotPublished"
+        });
+    }
+}
+
 #[test]
 fn every_input_format_is_read_at_register_with_its_loudness() {
     let f = Fixture::new(&[]);
@@ -167,6 +182,7 @@ fn every_input_format_is_read_at_register_with_its_loudness() {
     let mut s = Server::ready();
     let pid = s.open(&f.root());
     let ids = common::register_all(&mut s, &pid, &f);
+    all_measured(&mut s, &pid);
     for Input { rel, signal, format, codec } in &made {
         let a = asset(&mut s, &pid, &ids[rel]);
         assert_eq!(a["status"], "ok", "{rel}: {a}");
@@ -202,8 +218,64 @@ fn every_input_format_is_read_at_register_with_its_loudness() {
     assert_eq!(s.shutdown(), 0);
     let mut s = Server::ready();
     let pid = s.open(&f.root());
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["assets"]["loudnessPending"], 0, "the figures came from the stat cache: {summary}");
     let after: Vec<Value> = made.iter().map(|i| asset(&mut s, &pid, &ids[&i.rel])["metadata"].clone()).collect();
     assert_eq!(before, after);
+    assert_eq!(s.shutdown(), 0);
+}
+
+#[test]
+fn loudness_is_measured_after_the_sound_is_seen_and_again_when_its_bytes_change() {
+    let by_name = |name: &str| signals().into_iter().find(|s| s.name == name).unwrap();
+    let (sine, chirp) = (by_name("sine"), by_name("chirp"));
+    let f = Fixture::new(&[("assets/sound/a.wav", &wav(&sine)), ("assets/sound/b.wav", &wav(&sine))]);
+    // Measuring waits 1.5 s first, so that the sounds are seen pending.
+    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_TEST_MEASURE_DELAY_MS", "1500")]);
+    let pid = s.open(&f.root());
+    let ids = common::register_all(&mut s, &pid, &f);
+    let (a, b) = (ids["assets/sound/a.wav"].clone(), ids["assets/sound/b.wav"].clone());
+    let registered = s.call("packer/summary", json!({"projectId": pid}))["generation"].as_u64().unwrap();
+    let seen = asset(&mut s, &pid, &a);
+    assert_eq!(seen["status"], "ok", "{seen}");
+    let m = &seen["metadata"];
+    assert_eq!(m["loudnessPending"], true, "{m}");
+    assert_eq!((m["loudnessLufs"].clone(), m["truePeakDbtp"].clone()), (Value::Null, Value::Null), "{m}");
+    assert_eq!(m["sampleRate"], 44_100, "the stream's facts do not wait: {m}");
+    let summary = s.call("packer/summary", json!({"projectId": pid}));
+    assert_eq!(summary["assets"]["loudnessPending"], 2, "{summary}");
+
+    // The figures arrive in a snapshot of their own, a state event (no operation).
+    let mark = s.mark();
+    all_measured(&mut s, &pid);
+    let published = s.wait_for_after(mark, "the snapshot with the figures", |m| {
+        m["method"] == "packer/event" && m["params"]["kind"] == "snapshotPublished"
+    });
+    assert!(published["params"]["generation"].as_u64().unwrap() > registered, "{published}");
+    assert_eq!(published["params"].get("operationId"), None, "{published}");
+    let (lufs, peak) = ffmpeg_loudness(&f.path("assets/sound/a.wav"));
+    for id in [&a, &b] {
+        let m = asset(&mut s, &pid, id)["metadata"].clone();
+        assert_eq!(m.get("loudnessPending"), None, "{m}");
+        let ours = (m["loudnessLufs"].as_f64().unwrap(), m["truePeakDbtp"].as_f64().unwrap());
+        assert!((ours.0 - lufs).abs() <= 0.15 && (ours.1 - peak).abs() <= 0.15, "{m}: ffmpeg {lufs} {peak}");
+    }
+
+    // New bytes: the sound is pending again, then measured as they are.
+    let mark = s.mark();
+    f.write("assets/sound/a.wav", &wav(&chirp));
+    s.wait_for_after(mark, "the look at the changed sound", |m| {
+        m["method"] == "packer/event" && m["params"]["kind"] == "divergenceDetected"
+    });
+    let m = asset(&mut s, &pid, &a)["metadata"].clone();
+    assert_eq!((m["loudnessPending"].clone(), m["channels"].clone()), (json!(true), json!(2)), "{m}");
+    all_measured(&mut s, &pid);
+    let (lufs, peak) = ffmpeg_loudness(&f.path("assets/sound/a.wav"));
+    let m = asset(&mut s, &pid, &a)["metadata"].clone();
+    let ours = (m["loudnessLufs"].as_f64().unwrap(), m["truePeakDbtp"].as_f64().unwrap());
+    assert!((ours.0 - lufs).abs() <= 0.15 && (ours.1 - peak).abs() <= 0.15, "{m}: ffmpeg {lufs} {peak}");
+    let untouched = asset(&mut s, &pid, &b)["metadata"].clone();
+    assert_ne!(untouched["loudnessLufs"], m["loudnessLufs"], "b still holds the sine");
     assert_eq!(s.shutdown(), 0);
 }
 

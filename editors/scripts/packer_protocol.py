@@ -73,6 +73,10 @@ class AssetCounts(TypedDict):
 
     byKind: CountsByKind
     byStatus: CountsByStatus
+    # Sounds whose loudness is not measured yet (their metadata say
+    # `loudnessPending`): the packer measures them after looking at them,
+    # and publishes a snapshot as each batch is measured.
+    loudnessPending: int
     total: int
 
 
@@ -1083,6 +1087,10 @@ class Metadata(TypedDict, total=False):
     # a hundredth; absent when the standard gives none (no 400 ms block
     # above the -70 LUFS gate: a click, silence).
     loudnessLufs: float
+    # `true` while a sound's loudness is not measured yet (it is measured
+    # after the sound is looked at, off the open); absent once it is, and
+    # then `loudnessLufs` and `truePeakDbtp` are the figures.
+    loudnessPending: bool
     sampleRate: int
     # A sound's true peak (4x oversampled, the loudest channel) in dBTP, to
     # a hundredth; absent for pure silence.

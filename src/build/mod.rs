@@ -364,7 +364,7 @@ pub fn thread_count(manifest: &manifest::Manifest) -> usize {
 /// so that a build using every core does not make the answers to reads
 /// wait (measured: the read p99 during a build was 9 times the idle one on
 /// two cores).
-fn workers(threads: usize) -> &'static rayon::ThreadPool {
+pub(crate) fn workers(threads: usize) -> &'static rayon::ThreadPool {
     static POOLS: Mutex<Vec<(usize, &'static rayon::ThreadPool)>> = Mutex::new(Vec::new());
     let mut pools = POOLS.lock().expect("pools lock");
     if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {

@@ -47,6 +47,11 @@ pub enum Job {
         /// One target's name; every declared target when `None`.
         target: Option<String>,
     },
+    /// Takes sounds' loudness, measured off the lane (see `measure.rs`):
+    /// derived from files, not a change of them, so it has no operation.
+    Loudness {
+        measured: Vec<super::measure::Measured>,
+    },
     /// Evicts least recently used processing cache entries (it must not
     /// run beside a build, which reads and writes the cache).
     PruneCache {
@@ -122,6 +127,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
             }
             (_, Job::Observe { paths: None }) => "observe everything".to_string(),
             (_, Job::Rescan) => "rescan".to_string(),
+            (_, Job::Loudness { measured }) => format!("loudness of {} sound(s)", measured.len()),
             (Some(op), _) => op.id.clone(),
             (None, _) => String::new(),
         };
@@ -135,6 +141,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
                     super::observe::observe(&project, None);
                     project.watch_outcome(watching);
                 }
+                Job::Loudness { measured } => super::measure::record(&project, measured.clone()),
                 Job::Apply { .. } | Job::Build { .. } | Job::PruneCache { .. } => {}
             });
             if std::panic::catch_unwind(run).is_err() {
@@ -153,7 +160,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
                 let (state, result) = crate::build::prune_cache(&project, &op, *max_size);
                 finish(&op, state, &result);
             }
-            Job::Observe { .. } | Job::Rescan => {}
+            Job::Observe { .. } | Job::Rescan | Job::Loudness { .. } => {}
         });
         // A bug in one job must not take the lane (and every later write) down.
         if std::panic::catch_unwind(run).is_err() {

@@ -17,6 +17,7 @@ pub mod write;
 pub mod baseline;
 pub mod external;
 pub mod lane;
+pub mod measure;
 pub mod observe;
 pub mod watcher;
 
@@ -126,6 +127,8 @@ pub struct Project {
     pub external: external::ExternalChanges,
     /// The processing cache as reads last saw it (see `build::cooked`).
     pub cooked: crate::build::cooked::CacheView,
+    /// Measures sounds' loudness off the open (see `measure.rs`).
+    measurer: measure::Measurer,
 }
 
 /// What the packer last saw of files on disk.
@@ -591,7 +594,7 @@ impl Project {
     /// The project made of its parts and first snapshot: its lane starts.
     fn start(parts: Parts, snap: Snapshot) -> Arc<Project> {
         let Parts { id, root, sandbox, state, bus, ops, disk, open_stats } = parts;
-        Arc::new_cyclic(|weak| Project {
+        let project = Arc::new_cyclic(|weak| Project {
             id,
             root,
             sandbox,
@@ -612,7 +615,10 @@ impl Project {
             retry_scheduled: std::sync::atomic::AtomicBool::new(false),
             external: external::ExternalChanges::default(),
             cooked: Default::default(),
-        })
+            measurer: measure::Measurer::new(weak.clone(), !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst)),
+        });
+        project.measurer.poke(project.snapshot().asset_counts.loudness_pending);
+        project
     }
 
     /// What the packer knows of the disk. Only the lane (and open) use it.
@@ -636,7 +642,9 @@ impl Project {
         let generation = next.generation;
         let state = next.divergence_state();
         let count = next.divergence.len();
+        let pending = next.asset_counts.loudness_pending;
         self.snapshot.store(Arc::new(next));
+        self.measurer.poke(pending);
         let emit = |body: EventBody| match op {
             Some(op) => op.state_event(body),
             None => {
@@ -681,6 +689,9 @@ impl Project {
         if self.watch_requested.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return;
         }
+        // A process that stays (this one serving, or one attached) wants
+        // the figures too.
+        self.measurer.enable(self.snapshot().asset_counts.loudness_pending);
         let project = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("packer-watch-start".into()).spawn(move || {
             // Test builds: placing the watches takes this long, so that a
@@ -800,6 +811,12 @@ impl Project {
         }
     }
 
+    /// Hands sounds' loudness, measured, to the lane, which takes what still
+    /// holds (see `measure::record`).
+    fn record_loudness(&self, measured: Vec<measure::Measured>) {
+        self.lane.submit(None, lane::Job::Loudness { measured });
+    }
+
     /// Asks the lane to look at `paths` on disk again (everything when `None`).
     pub fn observe(&self, paths: Option<std::collections::BTreeSet<String>>) {
         self.lane.submit(None, lane::Job::Observe { paths });
@@ -844,6 +861,7 @@ impl Project {
         for op in self.ops.active() {
             op.request_cancel(false);
         }
+        self.measurer.stop();
         self.lane.stop();
         if self.ops.active().is_empty() {
             self.bus.checkpoint();

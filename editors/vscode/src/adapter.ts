@@ -35,6 +35,9 @@ export function statusBar(summary: Summary): StatusBarModel {
   if (summary.diagnostics.warnings > 0) parts.push(`$(warning) ${summary.diagnostics.warnings}`);
   if (summary.divergence.state === "diverged") parts.push(`$(diff) ${summary.divergence.count} diverged`);
   if (summary.lane.running > 0 || summary.lane.queued > 0) parts.push("$(sync~spin)");
+  // Sounds the packer has not measured yet: their loudness is coming.
+  const measuring = summary.assets.loudnessPending;
+  if (measuring > 0) parts.push(`$(pulse) measuring ${measuring} sound${measuring === 1 ? "" : "s"}`);
   // A checkout in progress: the packer holds divergence back until it ends.
   const held = (summary.externalChanges ?? []).map((c) => c.reason);
   if (held.length > 0) parts.push("$(git-branch) held");
@@ -315,7 +318,8 @@ export interface SoundModel {
 
 /** The sound panel of an audio asset: the packer's metadata and effective
  *  settings, worded. Nothing is measured here: a figure the packer does not
- *  give (a click has no integrated loudness) is said to be absent. */
+ *  give (a click has no integrated loudness) is said to be absent, and one
+ *  it has not measured yet (`loudnessPending`) is said to be coming. */
 export function soundView(answer: GetAssetResult): SoundModel {
   const m = answer.asset.metadata;
   const channels = m.channels === undefined ? undefined : m.channels === 1 ? "mono" : m.channels === 2 ? "stereo" : `${m.channels} channels`;
@@ -334,9 +338,15 @@ export function soundView(answer: GetAssetResult): SoundModel {
   const peak =
     m.truePeakDbtp === undefined || m.truePeakDbtp === null ? "no true peak (silent)" : `true peak ${m.truePeakDbtp.toFixed(1)} dBTP`;
   const readable = answer.asset.diagnostics.filter((d) => d.code === "audioUnreadable");
+  const loudness =
+    readable.length > 0
+      ? "not measured: the file does not decode"
+      : m.loudnessPending === true
+        ? "measuring (the packer has not measured it yet)"
+        : `${lufs}, ${peak}`;
   return {
     stream: parts.length > 0 ? parts.join(", ") : "not read",
-    loudness: readable.length > 0 ? "not measured: the file does not decode" : `${lufs}, ${peak}`,
+    loudness,
     settings: Object.entries(answer.effectiveSettings).map(
       ([key, s]) => `${key}: ${settingValue(s.value)} (${settingSource(s)})`,
     ),

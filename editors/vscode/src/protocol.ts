@@ -50,6 +50,12 @@ export interface Asset {
 export interface AssetCounts {
   byKind: CountsByKind;
   byStatus: CountsByStatus;
+  /**
+   * Sounds whose loudness is not measured yet (their metadata say
+   * `loudnessPending`): the packer measures them after looking at them,
+   * and publishes a snapshot as each batch is measured.
+   */
+  loudnessPending: number;
   total: number;
 }
 
@@ -1087,6 +1093,12 @@ export interface Metadata {
    * above the -70 LUFS gate: a click, silence).
    */
   loudnessLufs?: number;
+  /**
+   * `true` while a sound's loudness is not measured yet (it is measured
+   * after the sound is looked at, off the open); absent once it is, and
+   * then `loudnessLufs` and `truePeakDbtp` are the figures.
+   */
+  loudnessPending?: boolean;
   sampleRate?: number;
   /**
    * A sound's true peak (4x oversampled, the loudest channel) in dBTP, to

@@ -201,6 +201,7 @@ test("the status bar says when divergence is held for a checkout", () => {
       total: 2,
       byKind: { image: 1, audio: 0, data: 1, text: 0, font: 0, binary: 0, model: 0 },
       byStatus: { ok: 2, invalid: 0, modified: 0, missing: 0 },
+      loudnessPending: 0,
     },
     diagnostics: { errors: 0, warnings: 0 },
     divergence: { state: "clean", count: 0 },
@@ -215,6 +216,9 @@ test("the status bar says when divergence is held for a checkout", () => {
   assert.equal(bar.text, "$(package) 2 assets  $(git-branch) held");
   assert.match(bar.tooltip, /divergence held while git checkout feature runs$/);
   assert.equal(statusBar({ ...summary, externalChanges: [] }).text, "$(package) 2 assets");
+  // The packer's count of sounds whose loudness it is still measuring.
+  const measuring = { ...summary, externalChanges: [], assets: { ...summary.assets, loudnessPending: 3 } };
+  assert.equal(statusBar(measuring).text, "$(package) 2 assets  $(pulse) measuring 3 sounds");
   // No snapshot is published while a change holds divergence: its events refresh the bar.
   const began: Event = { projectId: "p", seq: 4, kind: "externalChangeBegan", changeId: "xc-1", reason: "git checkout feature", timeoutMs: 1 };
   assert.equal(refreshesStatus(began), true);
@@ -361,8 +365,22 @@ test("the sound panel words the packer's stream facts, loudness and settings; it
   try {
     const project = await PackerProject.open(client, root);
     const jump = (await project.assetAt("assets/audio/jump.wav"))!;
-    const answer = await project.getAsset(jump.id);
+    // The packer measures loudness after it looks at a sound: until then
+    // the panel says it is coming, and works nothing out.
+    let answer = await project.getAsset(jump.id);
+    if (answer.asset.metadata.loudnessPending === true) {
+      assert.equal(soundView(answer).loudness, "measuring (the packer has not measured it yet)");
+    }
+    const pending: GetAssetResult = structuredClone(answer);
+    pending.asset.metadata = { ...pending.asset.metadata, loudnessPending: true, loudnessLufs: undefined, truePeakDbtp: undefined };
+    assert.equal(soundView(pending).loudness, "measuring (the packer has not measured it yet)");
+    const deadline = Date.now() + 30_000;
+    while (answer.asset.metadata.loudnessPending === true && Date.now() < deadline) {
+      await new Promise((done) => setTimeout(done, 20));
+      answer = await project.getAsset(jump.id);
+    }
     const m = answer.asset.metadata;
+    assert.equal(m.loudnessPending, undefined, "the packer measured the sound");
     // The sample's jump: 0.2 s of 22,050 Hz 16-bit mono PCM, as the packer read it.
     assert.deepEqual(
       [m.format, m.codec, m.sampleRate, m.channels, m.bitsPerSample, m.durationMs],

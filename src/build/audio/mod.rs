@@ -1,8 +1,9 @@
 //! Sound: any input the packer takes (WAV, AIFF, FLAC, Ogg Vorbis, MP3)
 //! decoded with symphonia ([`decode`]) and its loudness measured
-//! ([`loudness`]). Registering a sound decodes it whole once: a file that
-//! does not decode is an error from the moment the packer looks at it, and
-//! its loudness is known before any build.
+//! ([`loudness`]). Looking at a sound decodes it whole once ([`probe`]): a
+//! file that does not decode is an error from the moment the packer looks
+//! at it. Its loudness is measured after ([`inspect`], by
+//! `project::measure`), off the open: the meter costs twice the decode.
 
 pub mod adpcm;
 pub mod cook;
@@ -60,6 +61,12 @@ pub use loudness::Loudness;
 pub struct Facts {
     pub stream: Stream,
     pub loudness: Loudness,
+}
+
+/// Decodes `bytes` (a file with extension `ext`) whole: what the stream is,
+/// or why it does not decode.
+pub fn probe(bytes: &[u8], ext: &str) -> Result<Stream, String> {
+    decode::decode(bytes, ext, |_, _| {})
 }
 
 /// Decodes `bytes` (a file with extension `ext`) whole and measures it.

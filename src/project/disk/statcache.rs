@@ -285,6 +285,31 @@ impl StatCache {
         self.dirty = true;
     }
 
+    /// A sound read again whose bytes are what they were (touched, copied
+    /// over itself) keeps the loudness measured of them: measuring costs
+    /// twice the decode.
+    fn keep_loudness(&self, rel: &str, obs: &mut Observed) {
+        let Some(old) = self.entries.get(rel).filter(|e| e.observed.hash == obs.hash) else { return };
+        let (new, old) = (&obs.metadata, &old.observed.metadata);
+        if new.loudness_is_pending() && !old.loudness_is_pending() {
+            obs.metadata = Arc::new(new.with_loudness(old.loudness_lufs, old.true_peak_dbtp));
+        }
+    }
+
+    /// The metadata of the file at `rel` as it was read (`hash`), with its
+    /// loudness measured: the entry takes them while it still describes
+    /// those bytes. Returns them, shared with the cache's other entries.
+    pub fn record_loudness(&mut self, rel: &str, hash: ContentHash, measured: Metadata) -> Arc<Metadata> {
+        let measured = self.metadata.share(measured);
+        if let Some((path, entry)) = self.entries.get_key_value(rel).filter(|(_, e)| e.observed.hash == hash) {
+            let (path, mut entry) = (path.clone(), entry.clone());
+            entry.observed.metadata = measured.clone();
+            self.entries.insert(path, entry);
+            self.dirty = true;
+        }
+        measured
+    }
+
     /// Follows a file the packer itself renamed (a rename keeps its stat).
     pub fn rename(&mut self, from: &str, to: &str) {
         if let Some(e) = self.entries.remove(from) {
@@ -418,6 +443,7 @@ impl StatCache {
             match result {
                 Ok(mut obs) => {
                     stats.hashed += 1;
+                    self.keep_loudness(&rel, &mut obs);
                     self.metadata.share_arc(&mut obs.metadata);
                     // Record with the stat taken before reading: if the file
                     // changed while it was read, the next stat will differ.
@@ -461,8 +487,9 @@ mod codec {
     /// by an older inspector is not trusted (3: image headers are read by
     /// the decoder a build uses, so a header it refuses is now a problem;
     /// 4: KTX2 and DDS sources are read by the texture reader; 5: the
-    /// references a file holds; 6: strings written once, then by number).
-    const VERSION: u32 = 7;
+    /// references a file holds; 6: strings written once, then by number;
+    /// 7: sounds decoded whole; 8: a sound's loudness may be pending).
+    const VERSION: u32 = 8;
 
     struct Out(Vec<u8>);
 
@@ -554,6 +581,7 @@ mod codec {
             m.true_peak_dbtp.is_some(),
             m.valid.is_some(),
             m.width.is_some(),
+            m.loudness_is_pending(),
         ];
         out.u16(present.iter().enumerate().fold(0, |bits, (i, p)| bits | (u16::from(*p) << i)));
         if let Some(v) = m.bits_per_sample {
@@ -639,6 +667,9 @@ mod codec {
         }
         if has(12) {
             m.width = Some(r.u32()?);
+        }
+        if has(13) {
+            m.loudness_pending = Some(true);
         }
         Some(m)
     }
@@ -781,7 +812,7 @@ mod codec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::model::{Metadata, Name, Problem, Severity};
+    use crate::project::model::{Decibels, Metadata, Name, Problem, Severity};
 
     #[test]
     fn unchanged_files_are_not_read_again_and_changed_ones_are() {
@@ -886,6 +917,59 @@ mod tests {
         assert!(!entries.base.is_empty() && entries.changed.len() <= 1024.max(entries.base.len() / 8));
     }
 
+    /// One second of a 440 Hz sine at `amplitude`, 16-bit mono WAV.
+    fn sine_wav(amplitude: f64) -> Vec<u8> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+        for i in 0..8000 {
+            let x = amplitude * (std::f64::consts::TAU * 440.0 * f64::from(i) / 8000.0).sin();
+            w.write_sample((x * 32767.0).round() as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_sound_read_again_keeps_its_loudness_while_its_bytes_are_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let settle = |rel: &str, secs: u64| {
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+            std::fs::File::options().write(true).open(root.join(rel)).unwrap().set_modified(when).unwrap();
+        };
+        std::fs::write(root.join("a.wav"), sine_wav(0.5)).unwrap();
+        settle("a.wav", 20);
+        let items = vec![("a.wav".to_string(), Kind::Audio)];
+        let mut cache = StatCache::load(root);
+        let seen = cache.observe_many(root, &items).0.remove(0).unwrap();
+        assert!(seen.metadata.loudness_is_pending(), "{:?}", seen.metadata);
+        // A figure of other bytes is not taken; one of these bytes is.
+        let figure = seen.metadata.with_loudness(Decibels::new(-9.0), Decibels::new(-6.0));
+        let other = ContentHash::of(b"other bytes");
+        cache.record_loudness("a.wav", other, figure.clone());
+        let (again, stats) = cache.observe_many(root, &items);
+        assert_eq!(stats.cached, 1);
+        assert!(again[0].as_ref().unwrap().metadata.loudness_is_pending());
+        cache.record_loudness("a.wav", seen.hash, figure.clone());
+        assert_eq!(*cache.observe_many(root, &items).0[0].as_ref().unwrap().metadata, figure);
+        // Touched: read again (the stat changed), the same bytes keep their figure.
+        settle("a.wav", 10);
+        let (touched, stats) = cache.observe_many(root, &items);
+        assert_eq!(stats.hashed, 1);
+        assert_eq!(*touched[0].as_ref().unwrap().metadata, figure);
+        // New bytes: pending again.
+        std::fs::write(root.join("a.wav"), sine_wav(0.25)).unwrap();
+        settle("a.wav", 5);
+        let (changed, _) = cache.observe_many(root, &items);
+        assert!(changed[0].as_ref().unwrap().metadata.loudness_is_pending());
+    }
+
     #[test]
     fn racy_entries_are_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
@@ -909,8 +993,8 @@ mod tests {
             encoding: Some(Name::new("something-else")),
             valid: Some(false),
             codec: Some(Name::new("vorbis")),
-            loudness_lufs: crate::project::model::Decibels::new(-23.456),
-            true_peak_dbtp: crate::project::model::Decibels::new(0.5),
+            loudness_lufs: Decibels::new(-23.456),
+            true_peak_dbtp: Decibels::new(0.5),
             ..Metadata::default()
         };
         let problem = Problem { severity: Severity::Warning, code: "c".into(), message: "m é".into() };
@@ -934,6 +1018,13 @@ mod tests {
             Kind::Text,
             stat,
             &Observed { problems: Box::default(), ..observed.clone() },
+        );
+        let pending = Metadata { loudness_pending: Some(true), loudness_lufs: None, ..(*observed.metadata).clone() };
+        cache.record(
+            "assets/c.wav".into(),
+            Kind::Audio,
+            stat,
+            &Observed { metadata: pending.into(), ..observed.clone() },
         );
         cache.save();
         let again = StatCache::load(dir.path());

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use super::sandbox::{Entry, FileStat, Found, Sandbox};
 use crate::hash::ContentHash;
 use crate::project::format::manifest::Manifest;
-use crate::project::model::{
-    extension, references, Decibels, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity,
-};
+use crate::project::model::{extension, references, Diagnostic, Kind, Metadata, Name, Observed, Problem, Severity};
 
 /// Reads a file once: its blake3 hash, size, metadata and content problems.
 /// Content that does not parse is a problem, never an error of this function.
@@ -159,19 +157,18 @@ fn texture_metadata(
 }
 
 /// A sound decoded whole (what a build will decode), so that one that does
-/// not decode is an error from the first look, and its loudness measured.
+/// not decode is an error from the first look. Its loudness is measured
+/// later, off the open (`project::measure`): until then it is pending.
 fn audio_metadata(bytes: &[u8], ext: &str, meta: &mut Metadata, problems: &mut Vec<(Severity, &'static str, String)>) {
-    match crate::build::audio::inspect(bytes, ext) {
-        Ok(facts) => {
-            let s = facts.stream;
+    match crate::build::audio::probe(bytes, ext) {
+        Ok(s) => {
             meta.format = Some(Name::new(s.format));
             meta.codec = Some(Name::new(s.codec));
             meta.channels = Some(s.channels);
             meta.sample_rate = Some(s.sample_rate);
             meta.bits_per_sample = s.bits_per_sample;
             meta.duration_ms = Some(s.frames * 1000 / u64::from(s.sample_rate));
-            meta.loudness_lufs = facts.loudness.integrated_lufs.and_then(Decibels::new);
-            meta.true_peak_dbtp = facts.loudness.true_peak_dbtp.and_then(Decibels::new);
+            meta.loudness_pending = Some(true);
         }
         Err(why) => problems.push((Severity::Error, "audioUnreadable", why)),
     }

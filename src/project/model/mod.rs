@@ -117,6 +117,11 @@ pub struct Metadata {
     /// above the -70 LUFS gate: a click, silence).
     pub loudness_lufs: Option<Decibels>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `true` while a sound's loudness is not measured yet (it is measured
+    /// after the sound is looked at, off the open); absent once it is, and
+    /// then `loudnessLufs` and `truePeakDbtp` are the figures.
+    pub loudness_pending: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<f64>")]
@@ -127,6 +132,18 @@ pub struct Metadata {
     pub valid: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
+}
+
+impl Metadata {
+    /// Whether this is a sound's whose loudness is not measured yet.
+    pub fn loudness_is_pending(&self) -> bool {
+        self.loudness_pending == Some(true)
+    }
+
+    /// These metadata with a sound's loudness figures, measured.
+    pub fn with_loudness(&self, lufs: Option<Decibels>, true_peak: Option<Decibels>) -> Metadata {
+        Metadata { loudness_pending: None, loudness_lufs: lufs, true_peak_dbtp: true_peak, ..self.clone() }
+    }
 }
 
 // Hundredths, so that metadata stays `Eq` and `Hash` and a figure reads

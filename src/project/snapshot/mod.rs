@@ -30,6 +30,10 @@ pub struct AssetCounts {
     pub total: usize,
     pub by_kind: CountsByKind,
     pub by_status: CountsByStatus,
+    /// Sounds whose loudness is not measured yet (their metadata say
+    /// `loudnessPending`): the packer measures them after looking at them,
+    /// and publishes a snapshot as each batch is measured.
+    pub loudness_pending: usize,
 }
 
 // In alphabetical order, as the keys always were on the wire.
@@ -142,6 +146,7 @@ impl Snapshot {
         // publication, so it is kept to a sequential walk of the map).
         let mut by_kind = CountsByKind::default();
         let mut by_status = CountsByStatus::default();
+        let mut loudness_pending = 0;
         let mut diagnostic_counts = DiagnosticCounts::default();
         let mut count = |d: &Diagnostic| match d.severity {
             Severity::Error => diagnostic_counts.errors += 1,
@@ -152,6 +157,7 @@ impl Snapshot {
         for a in assets.values() {
             by_kind.add(a.entry.kind);
             by_status.add(a.status);
+            loudness_pending += usize::from(a.metadata.loudness_is_pending());
             a.diagnostics.iter().for_each(&mut count);
             if matches!(a.status, Status::Modified | Status::Missing) {
                 diverging.push(a);
@@ -160,7 +166,7 @@ impl Snapshot {
         project_diagnostics.iter().for_each(&mut count);
         // Each broken reference is an error on its referrer (`asset_diagnostics`).
         diagnostic_counts.errors += contents.graph.broken_total();
-        let asset_counts = AssetCounts { total: assets.len(), by_kind, by_status };
+        let asset_counts = AssetCounts { total: assets.len(), by_kind, by_status, loudness_pending };
         let divergence = Arc::new(divergence::compute(
             diverging,
             &contents.maps(),
