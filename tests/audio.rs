@@ -230,8 +230,8 @@ fn loudness_is_measured_after_the_sound_is_seen_and_again_when_its_bytes_change(
     let by_name = |name: &str| signals().into_iter().find(|s| s.name == name).unwrap();
     let (sine, chirp) = (by_name("sine"), by_name("chirp"));
     let f = Fixture::new(&[("assets/sound/a.wav", &wav(&sine)), ("assets/sound/b.wav", &wav(&sine))]);
-    // Measuring waits 1.5 s first, so that the sounds are seen pending.
-    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_TEST_MEASURE_DELAY_MS", "1500")]);
+    // Measuring waits 3 s first, so that the sounds are seen pending.
+    let mut s = Server::ready_with_env(&[("STUDIO_PACKER_TEST_MEASURE_DELAY_MS", "3000")]);
     let pid = s.open(&f.root());
     let ids = common::register_all(&mut s, &pid, &f);
     let (a, b) = (ids["assets/sound/a.wav"].clone(), ids["assets/sound/b.wav"].clone());
@@ -260,6 +260,24 @@ fn loudness_is_measured_after_the_sound_is_seen_and_again_when_its_bytes_change(
         let ours = (m["loudnessLufs"].as_f64().unwrap(), m["truePeakDbtp"].as_f64().unwrap());
         assert!((ours.0 - lufs).abs() <= 0.15 && (ours.1 - peak).abs() <= 0.15, "{m}: ffmpeg {lufs} {peak}");
     }
+    // Figures arriving change nothing a mutation decides on: one that
+    // expected the generation from before them applies; a real change
+    // since still makes it stale.
+    let tag = |tags: &[&str]| json!({"kind": "setMetadata", "assetId": b, "tags": tags});
+    let applied = s.call(
+        "packer/applyMutation",
+        json!({"projectId": pid, "mutation": tag(&["sfx"]), "expectedGeneration": registered}),
+    );
+    assert_eq!(applied["outcome"], "applied", "{applied}");
+    let stale = s.call(
+        "packer/applyMutation",
+        json!({"projectId": pid, "mutation": tag(&["ui"]), "expectedGeneration": registered}),
+    );
+    assert_eq!(
+        (stale["outcome"].clone(), stale["blockers"][0]["code"].clone()),
+        (json!("rejected"), json!("staleGeneration")),
+        "{stale}"
+    );
 
     // New bytes: the sound is pending again, then measured as they are.
     let mark = s.mark();

@@ -133,7 +133,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
         };
         let _timing = Timing { what, started, project: project.id.clone() };
         let Some(op) = op else {
-            let run = std::panic::AssertUnwindSafe(|| match &job {
+            let run = std::panic::AssertUnwindSafe(|| match job {
                 Job::Observe { paths } => super::observe::observe(&project, paths.as_ref()),
                 Job::Rescan => {
                     // Watch first, so that nothing changed during the scan is missed.
@@ -141,7 +141,7 @@ fn run(project: Weak<Project>, rx: mpsc::Receiver<Queued>, stopping: &AtomicBool
                     super::observe::observe(&project, None);
                     project.watch_outcome(watching);
                 }
-                Job::Loudness { measured } => super::measure::record(&project, measured.clone()),
+                Job::Loudness { measured } => super::measure::record(&project, measured),
                 Job::Apply { .. } | Job::Build { .. } | Job::PruneCache { .. } => {}
             });
             if std::panic::catch_unwind(run).is_err() {
@@ -266,10 +266,11 @@ fn apply(project: &Project, op: &Operation, mutation: &Mutation, expected_genera
     crate::fault::point("intent cleared");
 }
 
-/// The blocker of an apply that expected another generation than the
-/// current one.
+/// The blocker of an apply that expected a generation other than the
+/// current one or one since which only sounds' loudness figures arrived
+/// (measured in the background, they change nothing a mutation decides on).
 fn stale_generation(snap: &Snapshot, expected: Option<u64>) -> Option<Capped<Diagnostic>> {
-    let expected = expected.filter(|&expected| expected != snap.generation)?;
+    let expected = expected.filter(|expected| !(snap.changed_at..=snap.generation).contains(expected))?;
     let blocker = Diagnostic::blocker(
         "staleGeneration",
         format!("expected generation {expected}, but the project is at generation {}", snap.generation),

@@ -65,6 +65,9 @@ struct Wake {
     asked: bool,
     stopping: bool,
     started: bool,
+    /// Batches handed to the lane and not yet taken: the figures in them
+    /// are not handed over again meanwhile.
+    in_flight: usize,
 }
 
 impl Measurer {
@@ -73,12 +76,20 @@ impl Measurer {
         Measurer { project, shared: Arc::new(Shared { wake: Mutex::new(wake), woken: Condvar::new() }) }
     }
 
+    fn wake(&self) -> std::sync::MutexGuard<'_, Wake> {
+        self.shared.wake.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A snapshot holding `pending` sounds to measure was published.
     pub fn poke(&self, pending: usize) {
-        if pending == 0 {
-            return;
+        if pending > 0 {
+            self.ask(&mut self.wake());
         }
-        let mut wake = self.shared.wake.lock().unwrap_or_else(|p| p.into_inner());
+    }
+
+    /// Asks the thread to look at the current snapshot, starting it the
+    /// first time.
+    fn ask(&self, wake: &mut Wake) {
         if !wake.enabled || wake.stopping {
             return;
         }
@@ -95,20 +106,46 @@ impl Measurer {
         self.shared.woken.notify_one();
     }
 
-    /// Measuring starts (a process attached to a one-shot command's project).
-    pub fn enable(&self, pending: usize) {
-        self.shared.wake.lock().unwrap_or_else(|p| p.into_inner()).enabled = true;
-        self.poke(pending);
+    /// Measuring starts (a process attached to a one-shot command's
+    /// project): the thread looks at whatever is current by then.
+    pub fn enable(&self) {
+        let mut wake = self.wake();
+        wake.enabled = true;
+        self.ask(&mut wake);
+    }
+
+    /// The lane took (or refused) a batch; `pending` sounds are left. When
+    /// no batch is queued any more, figures known but not yet taken are
+    /// handed over again (their batch was refused, or they were skipped
+    /// while it waited).
+    fn batch_done(&self, pending: usize) {
+        let mut wake = self.wake();
+        wake.in_flight = wake.in_flight.saturating_sub(1);
+        if wake.in_flight == 0 && pending > 0 {
+            self.ask(&mut wake);
+        }
     }
 
     /// The project closes: the thread stops after the sound it is measuring.
     pub fn stop(&self) {
-        self.shared.wake.lock().unwrap_or_else(|p| p.into_inner()).stopping = true;
+        self.wake().stopping = true;
         self.shared.woken.notify_all();
     }
 
     fn stopping(shared: &Shared) -> bool {
         shared.wake.lock().unwrap_or_else(|p| p.into_inner()).stopping
+    }
+
+    fn hand_over(shared: &Shared, project: &Project, measured: Vec<Measured>) {
+        shared.wake.lock().unwrap_or_else(|p| p.into_inner()).in_flight += 1;
+        project.record_loudness(measured);
+    }
+}
+
+/// A project dropped without being closed (one that failed to start) stops its thread.
+impl Drop for Measurer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -117,7 +154,7 @@ impl Measurer {
 fn run(shared: &Shared, project: &Weak<Project>) {
     let mut remembered: HashMap<ContentHash, (Option<Decibels>, Option<Decibels>)> = HashMap::new();
     loop {
-        {
+        let batches_queued = {
             let mut wake = shared.wake.lock().unwrap_or_else(|p| p.into_inner());
             while !wake.asked && !wake.stopping {
                 wake = shared.woken.wait(wake).unwrap_or_else(|p| p.into_inner());
@@ -126,7 +163,8 @@ fn run(shared: &Shared, project: &Weak<Project>) {
                 return;
             }
             wake.asked = false;
-        }
+            wake.in_flight > 0
+        };
         let Some(project) = project.upgrade() else { return };
         let snap = project.snapshot();
         let pending = pending(&snap);
@@ -141,8 +179,10 @@ fn run(shared: &Shared, project: &Weak<Project>) {
                 Measured { id: p.id, hash: p.hash, lufs, true_peak }
             })
             .collect();
-        if !known.is_empty() {
-            project.record_loudness(known);
+        // While a batch waits in the lane, what is known is in it (or is
+        // handed over again once the lane is done with it: `batch_done`).
+        if !known.is_empty() && !batches_queued {
+            Measurer::hand_over(shared, &project, known);
         }
         // Test builds: measuring waits this long first, so that a test
         // can see sounds pending.
@@ -169,7 +209,7 @@ fn run(shared: &Shared, project: &Weak<Project>) {
             }
             remembered.extend(measured.iter().map(|m| (m.hash, (m.lufs, m.true_peak))));
             if !measured.is_empty() {
-                project.record_loudness(measured);
+                Measurer::hand_over(shared, &project, measured);
             }
         }
     }
@@ -207,8 +247,10 @@ fn measure(project: &Project, p: &Pending) -> Option<Measured> {
         return None;
     }
     // These bytes decoded when they were looked at; should the meter refuse
-    // them now, the sound has no figures rather than none ever.
-    let loudness = crate::build::audio::inspect(&bytes, &extension(&p.path)).map(|f| f.loudness).ok();
+    // them now (or panic: a bug), the sound has no figures rather than
+    // staying pending for ever.
+    let inspect = std::panic::AssertUnwindSafe(|| crate::build::audio::inspect(&bytes, &extension(&p.path)));
+    let loudness = std::panic::catch_unwind(inspect).ok().and_then(Result::ok).map(|f| f.loudness);
     let (lufs, true_peak) = loudness.map_or((None, None), |l| {
         (l.integrated_lufs.and_then(Decibels::new), l.true_peak_dbtp.and_then(Decibels::new))
     });
@@ -219,6 +261,11 @@ fn measure(project: &Project, p: &Pending) -> Option<Measured> {
 /// measured and is still pending, records it in the stat cache, publishes
 /// one snapshot. The stat cache is saved once nothing is pending.
 pub fn record(project: &Project, measured: Vec<Measured>) {
+    take(project, measured);
+    project.measurer.batch_done(project.snapshot().asset_counts.loudness_pending);
+}
+
+fn take(project: &Project, measured: Vec<Measured>) {
     let snap = project.snapshot();
     let mut contents = snap.contents.clone();
     let mut taken = 0usize;
@@ -244,7 +291,11 @@ pub fn record(project: &Project, measured: Vec<Measured>) {
     }
     // Loudness is in no reference, divergence item or status: the graph
     // stays as it is, and only the counts change.
-    let next = Snapshot::new(snap.generation + 1, snap.manifest.clone(), contents, snap.project_diagnostics.clone());
+    let mut next =
+        Snapshot::new(snap.generation + 1, snap.manifest.clone(), contents, snap.project_diagnostics.clone());
+    // Figures arriving change nothing a client decided on: a mutation
+    // previewed before them is not stale because of them.
+    next.changed_at = snap.changed_at;
     let left = next.asset_counts.loudness_pending;
     project.publish(&snap, next, None);
     tracing::debug!(project = %project.id, measured = taken, left, "sounds' loudness measured");

@@ -691,7 +691,7 @@ impl Project {
         }
         // A process that stays (this one serving, or one attached) wants
         // the figures too.
-        self.measurer.enable(self.snapshot().asset_counts.loudness_pending);
+        self.measurer.enable();
         let project = Arc::downgrade(self);
         let spawned = std::thread::Builder::new().name("packer-watch-start".into()).spawn(move || {
             // Test builds: placing the watches takes this long, so that a

@@ -288,8 +288,11 @@ impl StatCache {
     /// A sound read again whose bytes are what they were (touched, copied
     /// over itself) keeps the loudness measured of them: measuring costs
     /// twice the decode.
-    fn keep_loudness(&self, rel: &str, obs: &mut Observed) {
-        let Some(old) = self.entries.get(rel).filter(|e| e.observed.hash == obs.hash) else { return };
+    fn keep_loudness(&self, rel: &str, kind: Kind, obs: &mut Observed) {
+        // Only a sound's figures: a file read before as another kind (a
+        // `.bin` renamed `.wav`) has none, measured or not.
+        let same = |e: &&Entry| e.kind == Kind::Audio && kind == Kind::Audio && e.observed.hash == obs.hash;
+        let Some(old) = self.entries.get(rel).filter(same) else { return };
         let (new, old) = (&obs.metadata, &old.observed.metadata);
         if new.loudness_is_pending() && !old.loudness_is_pending() {
             obs.metadata = Arc::new(new.with_loudness(old.loudness_lufs, old.true_peak_dbtp));
@@ -443,7 +446,7 @@ impl StatCache {
             match result {
                 Ok(mut obs) => {
                     stats.hashed += 1;
-                    self.keep_loudness(&rel, &mut obs);
+                    self.keep_loudness(&rel, kind, &mut obs);
                     self.metadata.share_arc(&mut obs.metadata);
                     // Record with the stat taken before reading: if the file
                     // changed while it was read, the next stat will differ.

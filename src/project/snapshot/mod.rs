@@ -122,6 +122,10 @@ impl Contents {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub generation: u64,
+    /// The generation of the last snapshot that changed more than sounds'
+    /// loudness figures (its own, for most): a client's `expectedGeneration`
+    /// from this one on is still current (see `lane::stale_generation`).
+    pub changed_at: u64,
     pub manifest: Arc<Manifest>,
     pub contents: Contents,
     /// Every difference between disk and registry, computed once per snapshot.
@@ -175,7 +179,17 @@ impl Snapshot {
             &contents.external,
             &contents.conflicts,
         ));
-        Snapshot { generation, manifest, contents, divergence, project_diagnostics, asset_counts, diagnostic_counts }
+        let changed_at = generation;
+        Snapshot {
+            generation,
+            changed_at,
+            manifest,
+            contents,
+            divergence,
+            project_diagnostics,
+            asset_counts,
+            diagnostic_counts,
+        }
     }
 
     pub fn asset(&self, id: &str) -> Option<&Arc<Asset>> {
