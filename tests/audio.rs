@@ -544,6 +544,17 @@ fn copy_project(from: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Sets the asset at `path`'s own `settings`, then builds; the build's answer, succeeded.
+fn set_and_build(s: &mut Server, pid: &str, path: &str, settings: Value) -> Value {
+    let list = s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": path}}));
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let r = s.apply(pid, json!({"kind": "setMetadata", "assetId": id, "settings": settings}));
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let b = s.call("packer/build", json!({"projectId": pid}));
+    assert_eq!(b["outcome"], "succeeded", "{b}");
+    b
+}
+
 #[test]
 fn two_copies_and_one_worker_give_byte_identical_packs_and_a_setting_recooks_only_its_asset() {
     let (f, made, _) = cooked();
@@ -558,23 +569,11 @@ fn two_copies_and_one_worker_give_byte_identical_packs_and_a_setting_recooks_onl
         assert!(pack(&root, t) == pack(&f.root(), t), "{t}: one worker on a copy built different bytes");
     }
     // A setting of one sound cooks that sound again for each target, nothing else.
-    let list =
-        s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": "assets/sound/sine.wav"}}));
-    let sine = list["items"][0]["id"].as_str().unwrap().to_string();
-    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": sine, "settings": {"normalize": -20}}));
-    assert_eq!(r["outcome"], "applied", "{r}");
-    let b = s.call("packer/build", json!({"projectId": pid}));
-    assert_eq!(b["outcome"], "succeeded", "{b}");
+    let b = set_and_build(&mut s, &pid, "assets/sound/sine.wav", json!({"normalize": -20}));
     assert_eq!(b["stats"]["processed"], 2, "{b}");
     assert_eq!(b["stats"]["reused"], 2 * (made.len() + 1) - 2, "{b}");
     // A blip too short for a gated loudness is not normalized, and the build says so.
-    let list =
-        s.call("packer/listAssets", json!({"projectId": pid, "filter": {"pathPrefix": "assets/sound/effect.wav"}}));
-    let effect = list["items"][0]["id"].as_str().unwrap().to_string();
-    let r = s.apply(&pid, json!({"kind": "setMetadata", "assetId": effect, "settings": {"normalize": -16}}));
-    assert_eq!(r["outcome"], "applied", "{r}");
-    let b = s.call("packer/build", json!({"projectId": pid}));
-    assert_eq!(b["outcome"], "succeeded", "{b}");
+    let b = set_and_build(&mut s, &pid, "assets/sound/effect.wav", json!({"normalize": -16}));
     let warnings: Vec<&Value> =
         b["diagnostics"].as_array().unwrap().iter().filter(|d| d["code"] == "soundCooked").collect();
     // Both targets cooked it (and wrote the same bytes as before: no pack
