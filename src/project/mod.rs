@@ -489,8 +489,8 @@ struct Workspace {
 }
 
 /// Reads the registry and the stat cache, walks the asset roots, and loads
-/// the workspace from them (the stat cache, having learnt what it hashed,
-/// is saved). Also returns the stat cache and the registry's hash.
+/// the workspace from them. Also returns the stat cache (to be saved: it
+/// has learnt what was hashed) and the registry's hash.
 fn read_workspace(
     root: &Path,
     sandbox: &sandbox::Sandbox,
@@ -514,7 +514,6 @@ fn read_workspace(
     let (registry_hash, entries) = (registry.registry_hash, registry.registry.entries);
     let conflicts = Arc::new(registry.registry.conflicts);
     let loaded = load(sandbox, scan, entries, &mut cache);
-    cache.save();
     let workspace = Workspace { loaded, conflicts, registry_on_disk: registry.registry_on_disk };
     Ok((workspace, cache, registry_hash))
 }
@@ -578,11 +577,19 @@ impl Project {
         let manifest = Arc::new(base.manifest);
         remove_leftovers(&root, &sandbox, &state_dir, &manifest, interrupted.apply.as_ref())?;
         let id = crate::ids::project_id(&root);
-        let (workspace, cache, registry_hash) = read_workspace(&root, &sandbox, &state_dir, &manifest)?;
+        let (workspace, mut cache, registry_hash) = read_workspace(&root, &sandbox, &state_dir, &manifest)?;
         let bus = open_journal(&id, &root, &state_dir)?;
         let ops = Arc::new(OpTable::default());
         let open_stats = workspace.loaded.stats;
-        let snap = first_snapshot(&id, &bus, &ops, manifest, base.manifest_changed, workspace, &interrupted);
+        // What the look at every file found is written to the stat cache
+        // beside the making of the first snapshot (the reference graph
+        // above all): neither needs the other. One after the other they
+        // took 0.3 to 0.4 s of a 3 s cold open of 100,000 assets with
+        // 300,000 references.
+        let snap = std::thread::scope(|s| {
+            s.spawn(|| cache.save());
+            first_snapshot(&id, &bus, &ops, manifest, base.manifest_changed, workspace, &interrupted)
+        });
         let disk = DiskKnowledge { cache, registry_hash, manifest_hash: base.manifest_hash };
         let project = Project::start(Parts { id, root, sandbox, state, bus, ops, disk, open_stats }, snap);
         if !WATCH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst) {

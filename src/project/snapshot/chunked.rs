@@ -6,7 +6,7 @@
 //! insert at a time; this set holds
 //! its elements in sorted runs of at most [`CHUNK`] (each an `Arc`, shared
 //! between generations until one of them changes it), found through an
-//! ordered map of their first elements. Built from a sorted vector in one
+//! ordered map of their first elements. Built from sorted runs in one
 //! pass; an insert or a remove copies one run. Two sets with the same
 //! elements are equal whatever their runs.
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 
 /// The most elements of a run; a run that grows past twice this is split.
-const CHUNK: usize = 128;
+pub const CHUNK: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct ChunkedSet<T: Ord + Clone> {
@@ -39,24 +39,20 @@ impl<T: Ord + Clone> PartialEq for ChunkedSet<T> {
 
 impl<T: Ord + Clone> ChunkedSet<T> {
     /// The set of `items`, sorted and without duplicates already.
-    pub fn from_sorted(mut items: Vec<T>) -> ChunkedSet<T> {
-        debug_assert!(items.windows(2).all(|w| w[0] < w[1]), "from_sorted takes sorted, distinct items");
-        let len = items.len();
-        // Taken off the end, and the vector shrunk as it goes: the runs
-        // and the vector together never hold much more than the elements
-        // once (at 300,000 edges, twice would be 7 MB more at an open's peak).
-        let mut runs = Vec::with_capacity(len.div_ceil(CHUNK));
-        let mut shrunk_at = len;
-        while !items.is_empty() {
-            let start = (items.len() - 1) / CHUNK * CHUNK;
-            let run: Vec<T> = items.drain(start..).collect();
-            runs.push((run[0].clone(), Arc::new(run)));
-            if shrunk_at - items.len() >= 16 * 1024 {
-                items.shrink_to_fit();
-                shrunk_at = items.len();
-            }
-        }
-        ChunkedSet { runs: runs.into_iter().rev().collect(), len }
+    #[cfg(test)]
+    pub fn from_sorted(items: Vec<T>) -> ChunkedSet<T> {
+        ChunkedSet::from_runs(items.chunks(CHUNK).map(<[T]>::to_vec).collect())
+    }
+
+    /// The set of the elements of `runs`, in order: each run sorted,
+    /// without duplicates, of at most [`CHUNK`] elements, and all of a
+    /// run less than the first of the next (sorted elements cut in pieces).
+    pub fn from_runs(runs: Vec<Vec<T>>) -> ChunkedSet<T> {
+        debug_assert!(runs.iter().all(|r| !r.is_empty() && r.len() <= CHUNK && r.windows(2).all(|w| w[0] < w[1])));
+        debug_assert!(runs.windows(2).all(|w| w[0][w[0].len() - 1] < w[1][0]), "runs in order");
+        let len = runs.iter().map(Vec::len).sum();
+        let runs = runs.into_iter().map(|run| (run[0].clone(), Arc::new(run))).collect();
+        ChunkedSet { runs, len }
     }
 
     /// The first element of the run that holds `item`, or would.

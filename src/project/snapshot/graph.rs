@@ -25,7 +25,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 use rustc_hash::FxHashSet;
 
-use super::chunked::ChunkedSet;
+use super::chunked::{ChunkedSet, CHUNK};
 
 use crate::project::model::references::{Reference, Target};
 use crate::project::model::Asset;
@@ -76,50 +76,124 @@ pub struct Graph {
     broken_total: usize,
 }
 
+/// An edge as [`Graph::build`] sorts it: the target's key (high half,
+/// low half) and the place of its referrer among the referrers in id
+/// order. Twelve bytes, compared as integers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Placed([u32; 3]);
+
+impl Placed {
+    fn new(key: Key, place: u32) -> Placed {
+        Placed([(key.0 >> 32) as u32, key.0 as u32, place])
+    }
+    fn key(&self) -> Key {
+        Key(u64::from(self.0[0]) << 32 | u64::from(self.0[1]))
+    }
+    fn place(&self) -> usize {
+        self.0[2] as usize
+    }
+}
+
+/// Referrers in id order and where each one's edges start in the
+/// vector [`Graph::build`] fills: a part of both, split in halves for
+/// the cores.
+struct Places<'a, 'm> {
+    referrers: &'a [(&'m Arc<str>, &'m Arc<Asset>)],
+    /// One more than `referrers`: where each starts, and where the last ends.
+    starts: &'a [usize],
+    /// The place of `referrers[0]` among all of them.
+    first: u32,
+}
+
+impl Places<'_, '_> {
+    /// Fills `edges` (this part's, from `starts[0]`) with each reference's
+    /// key and its referrer's place, and `broken` with each referrer's
+    /// references that name nothing.
+    fn fill(&self, edges: &mut [Placed], broken: &mut [u32], names_something: &(dyn Fn(&Target) -> bool + Sync)) {
+        const SERIAL: usize = 512;
+        if self.referrers.len() <= SERIAL {
+            let mut at = 0;
+            for (i, (_, asset)) in self.referrers.iter().enumerate() {
+                let place = self.first + i as u32;
+                for r in asset.references.iter() {
+                    edges[at] = Placed::new(Key::of(&r.target), place);
+                    broken[i] += u32::from(!names_something(&r.target));
+                    at += 1;
+                }
+            }
+            return;
+        }
+        let mid = self.referrers.len() / 2;
+        let (left_edges, right_edges) = edges.split_at_mut(self.starts[mid] - self.starts[0]);
+        let (left_broken, right_broken) = broken.split_at_mut(mid);
+        let left = Places { referrers: &self.referrers[..mid], starts: &self.starts[..=mid], first: self.first };
+        let right =
+            Places { referrers: &self.referrers[mid..], starts: &self.starts[mid..], first: self.first + mid as u32 };
+        rayon::join(
+            || left.fill(left_edges, left_broken, names_something),
+            || right.fill(right_edges, right_broken, names_something),
+        );
+    }
+}
+
 impl Graph {
     /// The graph of every asset at once (a project's open).
     /// On every core: it is on the path of a project's open.
-    pub fn build(maps: &Maps<'_>) -> Graph {
+    pub fn build<'a>(maps: &Maps<'a>) -> Graph {
         use rayon::prelude::*;
         // Resolved by hashing, once each: a look-up in the ordered maps
         // compares paths that share long prefixes, for every reference.
-        let (ids, paths) = rayon::join(
-            || maps.assets.keys().map(|k| &**k).collect::<FxHashSet<&str>>(),
-            || maps.by_path.keys().map(|k| &**k).collect::<FxHashSet<&str>>(),
-        );
+        let set_of = |keys: &mut dyn ExactSizeIterator<Item = &'a Arc<str>>| {
+            let mut set = FxHashSet::with_capacity_and_hasher(keys.len(), Default::default());
+            set.extend(keys.map(|k| &**k));
+            set
+        };
+        let (ids, paths) = rayon::join(|| set_of(&mut maps.assets.keys()), || set_of(&mut maps.by_path.keys()));
         let names_something = |t: &Target| match t {
             Target::Id(id) => ids.contains(&**id),
             Target::Path(path) => paths.contains(&**path),
         };
-        let referrers: Vec<(&Arc<str>, &Arc<Asset>)> =
-            maps.assets.iter().filter(|(_, a)| !a.references.is_empty()).collect();
-        let counts: Vec<(u32, u32)> = referrers
-            .par_iter()
-            .map(|(_, asset)| {
-                let broken = asset.references.iter().filter(|r| !names_something(&r.target)).count() as u32;
-                (asset.references.len() as u32, broken)
-            })
-            .collect();
-        // Gone before the edges are made: this is an open's peak of memory.
-        drop((ids, paths));
+        // In id order, and where each one's edges start.
+        let mut referrers: Vec<(&Arc<str>, &Arc<Asset>)> = Vec::new();
+        let mut starts: Vec<usize> = vec![0];
+        for (id, asset) in maps.assets.iter().filter(|(_, a)| !a.references.is_empty()) {
+            referrers.push((id, asset));
+            starts.push(starts[starts.len() - 1] + asset.references.len());
+        }
+        // One pass over the references, on every core: each one's key
+        // with its referrer's place in `referrers` (so that sorting them
+        // compares integers only: by place is by id), and each referrer's
+        // broken references. Every target is read once.
+        let mut edges = vec![Placed::default(); starts[referrers.len()]];
+        let mut broken_of = vec![0u32; referrers.len()];
+        let places = Places { referrers: &referrers, starts: &starts, first: 0 };
+        places.fill(&mut edges, &mut broken_of, &names_something);
+        drop((ids, paths, starts));
         let (mut broken, mut broken_total) = (OrdMap::new(), 0);
-        for ((id, _), (_, n)) in referrers.iter().zip(&counts) {
+        for ((id, _), n) in referrers.iter().zip(&broken_of) {
             if *n > 0 {
                 broken.insert(Arc::clone(id), *n);
                 broken_total += *n as usize;
             }
         }
-        // Made in one vector of the exact size (no vector per referrer, no
-        // second copy; hashing 300,000 targets takes a few milliseconds).
-        let total = counts.iter().map(|(n, _)| *n as usize).sum();
-        let mut pairs: Vec<Edge> = Vec::with_capacity(total);
-        for (id, asset) in &referrers {
-            pairs.extend(asset.references.iter().map(|r| (Key::of(&r.target), Arc::clone(id))));
+        edges.par_sort_unstable();
+        edges.dedup();
+        // The set's runs made straight from the sorted places, taken off
+        // the end of the vector, which shrinks as they grow: the two whole
+        // would be an open's peak of memory.
+        let mut runs: Vec<Vec<Edge>> = Vec::with_capacity(edges.len().div_ceil(CHUNK));
+        let mut shrunk_at = edges.len();
+        while !edges.is_empty() {
+            let start = (edges.len() - 1) / CHUNK * CHUNK;
+            runs.push(edges[start..].iter().map(|e| (e.key(), Arc::clone(referrers[e.place()].0))).collect());
+            edges.truncate(start);
+            if shrunk_at - edges.len() >= 16 * 1024 {
+                edges.shrink_to_fit();
+                shrunk_at = edges.len();
+            }
         }
-        drop((referrers, counts));
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        Graph { used_by: ChunkedSet::from_sorted(pairs), broken, broken_total }
+        runs.reverse();
+        Graph { used_by: ChunkedSet::from_runs(runs), broken, broken_total }
     }
 
     /// This graph after the assets `touched` changed (added, removed,
@@ -336,6 +410,45 @@ mod tests {
             assert_eq!(graph, Graph::build(&world.maps()));
         }
         assert!(graph.broken_total() > 0 || !world.assets.is_empty());
+    }
+
+    #[test]
+    fn a_large_graph_is_built_as_its_edges_one_by_one() {
+        // Enough referrers for the build to split them between cores and
+        // to cut its edges into many runs; checked against the edges and
+        // broken counts taken one reference at a time.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut world = World::default();
+        for i in 0..3_000 {
+            let refs: Vec<Target> = (0..next(6))
+                .map(|_| match next(3) {
+                    0 => Target::Id(format!("a{}", next(3_300)).into()),
+                    _ => Target::Path(format!("p/{}", next(3_300)).into()),
+                })
+                .collect();
+            world.put(asset(&format!("a{i}"), &format!("p/{i}"), &refs));
+        }
+        let g = Graph::build(&world.maps());
+        let mut edges = BTreeSet::new();
+        let mut broken = std::collections::BTreeMap::new();
+        for (id, a) in world.assets.iter() {
+            for r in a.references.iter() {
+                edges.insert((Key::of(&r.target), id.clone()));
+                if world.maps().resolve(&r.target).is_none() {
+                    *broken.entry(id.clone()).or_insert(0u32) += 1;
+                }
+            }
+        }
+        assert!(edges.len() > 5_000 && !broken.is_empty());
+        assert!(g.used_by.iter().eq(edges.iter()));
+        assert!(g.broken.iter().map(|(k, v)| (k.clone(), *v)).eq(broken.clone()));
+        assert_eq!(g.broken_total, broken.values().map(|n| *n as usize).sum::<usize>());
     }
 
     #[test]
