@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use imbl::OrdMap;
-use serde_json::Map;
 
 use studio_packer::build::pack::{self, Compression, EntrySource, Format, PackEntry, PackReader};
 use studio_packer::project::disk::workspace::inspect_bytes;
@@ -27,7 +26,7 @@ fn entry(i: usize) -> Entry {
         hash: studio_packer::hash::ContentHash::of(&i.to_le_bytes()),
         size: 100 + i as u64,
         tags: if i.is_multiple_of(7) { vec!["ui".into()] } else { Vec::new() },
-        settings: Map::new(),
+        settings: Default::default(),
     }
 }
 

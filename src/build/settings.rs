@@ -468,7 +468,7 @@ mod tests {
             hash: crate::hash::ContentHash::of(b""),
             size: 0,
             tags: Vec::new(),
-            settings: mine,
+            settings: mine.into(),
         };
         let a = Asset::from_observation(entry, None);
         let [pc, phone] = [&m.targets[0], &m.targets[1]];

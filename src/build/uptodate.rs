@@ -314,7 +314,7 @@ mod tests {
                 hash: crate::hash::ContentHash::of(b"a"),
                 size: 1,
                 tags: Vec::new(),
-                settings: serde_json::Map::new(),
+                settings: Default::default(),
             };
             f(&mut entry);
             let mut a = Asset::from_observation(entry, None);

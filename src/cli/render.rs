@@ -262,7 +262,7 @@ pub fn asset(a: &Asset) -> String {
     let tags = &a.entry.tags;
     field("tags:", if tags.is_empty() { "none".into() } else { tags.join(", ") });
     field("metadata:", pairs(&serde_json::to_value(&*a.metadata).unwrap_or_default()));
-    field("settings:", pairs(&Value::Object(a.entry.settings.clone())));
+    field("settings:", pairs(&Value::Object((*a.entry.settings).clone())));
     for d in &a.diagnostics {
         out.push_str(&diagnostic(d));
         out.push('\n');

@@ -99,7 +99,7 @@ fn merge_entry(base: &Entry, ours: &Entry, theirs: &Entry) -> Result<Entry, Vec<
         hash: content.0,
         size: content.1,
         tags: merge_set(&base.tags, &ours.tags, &theirs.tags),
-        settings,
+        settings: settings.into(),
     })
 }
 
@@ -260,7 +260,7 @@ mod tests {
             hash: ContentHash::from_bytes([content; 32]),
             size: u64::from(content),
             tags: tags.iter().map(|t| t.to_string()).collect(),
-            settings: Map::new(),
+            settings: Default::default(),
         }
     }
 

@@ -347,7 +347,6 @@ mod tests {
     use super::*;
     use crate::hash::ContentHash;
     use crate::project::model::Kind;
-    use serde_json::Map;
 
     fn entry(id: &str, path: &str) -> Entry {
         Entry {
@@ -357,7 +356,7 @@ mod tests {
             hash: ContentHash::from_bytes([0; 32]),
             size: 1,
             tags: vec![],
-            settings: Map::new(),
+            settings: Default::default(),
         }
     }
 

@@ -122,7 +122,7 @@ fn decode(bytes: &[u8], source: &[u8; 32]) -> Option<Vec<Entry>> {
         let settings = text(&mut r)?;
         let settings: Map<String, Value> =
             if settings.is_empty() { Map::new() } else { serde_json::from_str(&settings).ok()? };
-        entries.push(Entry { id, path, kind, hash, size, tags, settings });
+        entries.push(Entry { id, path, kind, hash, size, tags, settings: settings.into() });
     }
     r.is_empty().then_some(entries)
 }
@@ -139,7 +139,7 @@ mod tests {
             hash: ContentHash::of(path.as_bytes()),
             size: 3,
             tags,
-            settings,
+            settings: settings.into(),
         };
         let mut settings = Map::new();
         settings.insert("scale".into(), Value::from(2));

@@ -1177,7 +1177,7 @@ impl Planner<'_> {
             hash: observed.hash,
             size: observed.size,
             tags: Vec::new(),
-            settings: Map::new(),
+            settings: Default::default(),
         };
         let asset = Asset::from_observation(entry, Some(observed));
         for d in &asset.diagnostics {
@@ -1376,6 +1376,10 @@ impl Planner<'_> {
                 } else {
                     updated.entry.settings.insert(k.clone(), v.clone());
                 }
+            }
+            // None left: no map kept.
+            if updated.entry.settings.is_empty() {
+                updated.entry.settings = Default::default();
             }
         }
         if updated.entry == asset.entry {
