@@ -148,10 +148,24 @@ impl Graph {
             set.extend(keys.map(|k| &**k));
             set
         };
-        let (ids, paths) = rayon::join(|| set_of(&mut maps.assets.keys()), || set_of(&mut maps.by_path.keys()));
+        // A path named in a file read from the stat cache is the very
+        // string of the asset's path (the cache's file holds each string
+        // once, and an open shares it): found by its address, with no
+        // text hashed or compared. Any other (a file read anew, a path
+        // naming nothing) by its text, in a set made the first time one
+        // is asked for.
+        let address = |s: &str| s.as_ptr() as usize;
+        let (ids, path_at) = rayon::join(
+            || set_of(&mut maps.assets.keys()),
+            || maps.by_path.keys().map(|k| address(k)).collect::<FxHashSet<usize>>(),
+        );
+        let paths = std::sync::OnceLock::new();
         let names_something = |t: &Target| match t {
             Target::Id(id) => ids.contains(&**id),
-            Target::Path(path) => paths.contains(&**path),
+            Target::Path(path) => {
+                path_at.contains(&address(path))
+                    || paths.get_or_init(|| set_of(&mut maps.by_path.keys())).contains(&**path)
+            }
         };
         // In id order, and where each one's edges start.
         let mut referrers: Vec<(&Arc<str>, &Arc<Asset>)> = Vec::new();
@@ -168,7 +182,7 @@ impl Graph {
         let mut broken_of = vec![0u32; referrers.len()];
         let places = Places { referrers: &referrers, starts: &starts, first: 0 };
         places.fill(&mut edges, &mut broken_of, &names_something);
-        drop((ids, paths, starts));
+        drop((ids, path_at, paths, starts));
         let (mut broken, mut broken_total) = (OrdMap::new(), 0);
         for ((id, _), n) in referrers.iter().zip(&broken_of) {
             if *n > 0 {
@@ -425,14 +439,20 @@ mod tests {
             (seed % n as u64) as usize
         };
         let mut world = World::default();
+        // Some paths named by the very string of the asset's path (as an
+        // open shares them), some by a copy, some naming nothing.
+        let mut paths: Vec<Arc<str>> = Vec::new();
         for i in 0..3_000 {
             let refs: Vec<Target> = (0..next(6))
-                .map(|_| match next(3) {
+                .map(|_| match next(4) {
                     0 => Target::Id(format!("a{}", next(3_300)).into()),
+                    1 if !paths.is_empty() => Target::Path(paths[next(paths.len())].clone()),
                     _ => Target::Path(format!("p/{}", next(3_300)).into()),
                 })
                 .collect();
-            world.put(asset(&format!("a{i}"), &format!("p/{i}"), &refs));
+            let a = asset(&format!("a{i}"), &format!("p/{i}"), &refs);
+            paths.push(a.entry.path.clone());
+            world.put(a);
         }
         let g = Graph::build(&world.maps());
         let mut edges = BTreeSet::new();
