@@ -6,7 +6,7 @@
 //! insert at a time; this set holds
 //! its elements in sorted runs of at most [`CHUNK`] (each an `Arc`, shared
 //! between generations until one of them changes it), found through an
-//! ordered map of their first elements. Built from sorted runs in one
+//! ordered map of their first elements. Built from a sorted vector in one
 //! pass; an insert or a remove copies one run. Two sets with the same
 //! elements are equal whatever their runs.
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 
 /// The most elements of a run; a run that grows past twice this is split.
-pub const CHUNK: usize = 128;
+const CHUNK: usize = 128;
 
 #[derive(Debug, Clone)]
 pub struct ChunkedSet<T: Ord + Clone> {
@@ -41,18 +41,31 @@ impl<T: Ord + Clone> ChunkedSet<T> {
     /// The set of `items`, sorted and without duplicates already.
     #[cfg(test)]
     pub fn from_sorted(items: Vec<T>) -> ChunkedSet<T> {
-        ChunkedSet::from_runs(items.chunks(CHUNK).map(<[T]>::to_vec).collect())
+        ChunkedSet::from_sorted_by(items, T::clone)
     }
 
-    /// The set of the elements of `runs`, in order: each run sorted,
-    /// without duplicates, of at most [`CHUNK`] elements, and all of a
-    /// run less than the first of the next (sorted elements cut in pieces).
-    pub fn from_runs(runs: Vec<Vec<T>>) -> ChunkedSet<T> {
-        debug_assert!(runs.iter().all(|r| !r.is_empty() && r.len() <= CHUNK && r.windows(2).all(|w| w[0] < w[1])));
-        debug_assert!(runs.windows(2).all(|w| w[0][w[0].len() - 1] < w[1][0]), "runs in order");
-        let len = runs.iter().map(Vec::len).sum();
-        let runs = runs.into_iter().map(|run| (run[0].clone(), Arc::new(run))).collect();
-        ChunkedSet { runs, len }
+    /// The set of `items` (sorted, without duplicates) each made into an
+    /// element by `element`, which keeps their order.
+    pub fn from_sorted_by<U>(mut items: Vec<U>, mut element: impl FnMut(&U) -> T) -> ChunkedSet<T> {
+        let len = items.len();
+        // Taken off the end, and the vector shrunk as it goes: the runs
+        // and the vector together never hold much more than the elements
+        // once (at 300,000 edges, both whole would be 11 MB at an open's peak).
+        let mut runs = Vec::with_capacity(len.div_ceil(CHUNK));
+        let mut shrunk_at = len;
+        while !items.is_empty() {
+            let start = (items.len() - 1) / CHUNK * CHUNK;
+            let run: Vec<T> = items[start..].iter().map(&mut element).collect();
+            items.truncate(start);
+            runs.push((run[0].clone(), Arc::new(run)));
+            if shrunk_at - items.len() >= 16 * 1024 {
+                items.shrink_to_fit();
+                shrunk_at = items.len();
+            }
+        }
+        let set = ChunkedSet { runs: runs.into_iter().rev().collect(), len };
+        debug_assert!(set.iter().zip(set.iter().skip(1)).all(|(a, b)| a < b), "sorted, distinct elements");
+        set
     }
 
     /// The first element of the run that holds `item`, or would.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 use rustc_hash::FxHashSet;
 
-use super::chunked::{ChunkedSet, CHUNK};
+use super::chunked::ChunkedSet;
 
 use crate::project::model::references::{Reference, Target};
 use crate::project::model::Asset;
@@ -74,6 +74,11 @@ pub struct Graph {
     /// Referrers with references to nothing registered, and how many.
     broken: OrdMap<Arc<str>, u32>,
     broken_total: usize,
+}
+
+/// The set of the strings `keys` hold (hashed, for looking them up).
+fn texts<'a>(keys: impl Iterator<Item = &'a Arc<str>>) -> FxHashSet<&'a str> {
+    keys.map(|k| &**k).collect()
 }
 
 /// An edge as [`Graph::build`] sorts it: the target's key (high half,
@@ -139,15 +144,10 @@ impl Places<'_, '_> {
 impl Graph {
     /// The graph of every asset at once (a project's open).
     /// On every core: it is on the path of a project's open.
-    pub fn build<'a>(maps: &Maps<'a>) -> Graph {
+    pub fn build(maps: &Maps<'_>) -> Graph {
         use rayon::prelude::*;
         // Resolved by hashing, once each: a look-up in the ordered maps
         // compares paths that share long prefixes, for every reference.
-        let set_of = |keys: &mut dyn ExactSizeIterator<Item = &'a Arc<str>>| {
-            let mut set = FxHashSet::with_capacity_and_hasher(keys.len(), Default::default());
-            set.extend(keys.map(|k| &**k));
-            set
-        };
         // A path named in a file read from the stat cache is the very
         // string of the asset's path (the cache's file holds each string
         // once, and an open shares it): found by its address, with no
@@ -156,15 +156,14 @@ impl Graph {
         // is asked for.
         let address = |s: &str| s.as_ptr() as usize;
         let (ids, path_at) = rayon::join(
-            || set_of(&mut maps.assets.keys()),
+            || texts(maps.assets.keys()),
             || maps.by_path.keys().map(|k| address(k)).collect::<FxHashSet<usize>>(),
         );
         let paths = std::sync::OnceLock::new();
         let names_something = |t: &Target| match t {
             Target::Id(id) => ids.contains(&**id),
             Target::Path(path) => {
-                path_at.contains(&address(path))
-                    || paths.get_or_init(|| set_of(&mut maps.by_path.keys())).contains(&**path)
+                path_at.contains(&address(path)) || paths.get_or_init(|| texts(maps.by_path.keys())).contains(&**path)
             }
         };
         // In id order, and where each one's edges start.
@@ -192,22 +191,10 @@ impl Graph {
         }
         edges.par_sort_unstable();
         edges.dedup();
-        // The set's runs made straight from the sorted places, taken off
-        // the end of the vector, which shrinks as they grow: the two whole
-        // would be an open's peak of memory.
-        let mut runs: Vec<Vec<Edge>> = Vec::with_capacity(edges.len().div_ceil(CHUNK));
-        let mut shrunk_at = edges.len();
-        while !edges.is_empty() {
-            let start = (edges.len() - 1) / CHUNK * CHUNK;
-            runs.push(edges[start..].iter().map(|e| (e.key(), Arc::clone(referrers[e.place()].0))).collect());
-            edges.truncate(start);
-            if shrunk_at - edges.len() >= 16 * 1024 {
-                edges.shrink_to_fit();
-                shrunk_at = edges.len();
-            }
-        }
-        runs.reverse();
-        Graph { used_by: ChunkedSet::from_runs(runs), broken, broken_total }
+        // The set made straight from the sorted places: no vector of every
+        // edge with its id.
+        let used_by = ChunkedSet::from_sorted_by(edges, |e| (e.key(), Arc::clone(referrers[e.place()].0)));
+        Graph { used_by, broken, broken_total }
     }
 
     /// This graph after the assets `touched` changed (added, removed,
@@ -382,6 +369,16 @@ mod tests {
         }
     }
 
+    /// A reproducible stream of numbers below `n` (xorshift).
+    fn below(mut seed: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        }
+    }
+
     #[test]
     fn updating_for_what_changed_gives_the_graph_built_from_scratch() {
         // A small world changed at random, step by step: moves, deletes,
@@ -389,13 +386,7 @@ mod tests {
         // for the touched assets is the one built anew.
         let ids = ["a", "b", "c", "d", "e", "f"];
         let paths = ["p/1", "p/2", "p/3", "p/4", "p/5", "p/6", "p/7"];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1du64);
         let mut world = World::default();
         let mut graph = Graph::build(&world.maps());
         for _ in 0..2_000 {
@@ -431,13 +422,7 @@ mod tests {
         // Enough referrers for the build to split them between cores and
         // to cut its edges into many runs; checked against the edges and
         // broken counts taken one reference at a time.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = below(0x9e37_79b9_7f4a_7c15u64);
         let mut world = World::default();
         // Some paths named by the very string of the asset's path (as an
         // open shares them), some by a copy, some naming nothing.
